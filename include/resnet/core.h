@@ -1,0 +1,138 @@
+/*
+ * libresnet core: status codes, version, the context (allocator, threads,
+ * ISA cap, log callback, last error).
+ *
+ * Every other public header includes this one. The rules that hold for the
+ * whole API are stated once here:
+ *  - Every fallible call returns rn_status (int32_t): RN_OK (0) or one of the
+ *    pinned negative RN_E_* values. rn_status_string() names a status;
+ *    rn_last_error() gives the sentence that says what was wrong.
+ *  - Outputs are written last and are left untouched when a call fails.
+ *  - Handles are opaque and created/destroyed by the library. Destroy
+ *    functions accept NULL.
+ *  - The library never writes to stdout/stderr, never exits or aborts, never
+ *    starts threads except through OpenMP inside a call (bounded by the
+ *    context's thread count), and keeps no global mutable state other than a
+ *    thread-safe one-time CPU detection.
+ *  - Thread-safety: a context and everything created from it may be used by
+ *    one thread at a time. Different contexts are independent.
+ */
+#ifndef RESNET_CORE_H
+#define RESNET_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RN_VERSION_MAJOR 0
+#define RN_VERSION_MINOR 1
+#define RN_VERSION_PATCH 0
+#define RN_VERSION_NUMBER (RN_VERSION_MAJOR * 10000 + RN_VERSION_MINOR * 100 + RN_VERSION_PATCH)
+
+/* Export macro. The library is built with -fvisibility=hidden and defines
+ * RN_BUILDING_LIBRARY; only declarations marked RN_API are exported. */
+#if defined(_WIN32) && defined(RN_SHARED)
+#  if defined(RN_BUILDING_LIBRARY)
+#    define RN_API __declspec(dllexport)
+#  else
+#    define RN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define RN_API __attribute__((visibility("default")))
+#else
+#  define RN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes (values are pinned: they never change) ---------------- */
+typedef int32_t rn_status;
+#define RN_OK                   0
+#define RN_E_INVALID_ARG       -1  /* NULL pointer, bad value, shape mismatch */
+#define RN_E_UNSUPPORTED       -2  /* valid request this build cannot serve */
+#define RN_E_NO_MEMORY         -3  /* the allocator returned NULL */
+#define RN_E_BUFFER_TOO_SMALL  -4  /* caller buffer smaller than needed */
+#define RN_E_BAD_STATE         -5  /* call out of order (backward before forward...) */
+#define RN_E_BAD_FORMAT        -6  /* malformed or hostile file / buffer */
+#define RN_E_VERSION           -7  /* incompatible version or format revision */
+#define RN_E_IO                -8  /* the operating system refused a file operation */
+#define RN_E_NOT_FOUND         -9  /* a name (parameter, preset, tensor) does not exist */
+#define RN_E_OVERFLOW         -10  /* a size computation would overflow */
+#define RN_E_NUMERIC          -11  /* NaN or Inf where a finite value was required */
+#define RN_E_INTERNAL         -12  /* a bug in libresnet; please report it */
+
+/* Static English name of a status, e.g. "RN_E_INVALID_ARG: invalid argument".
+ * Never NULL; unknown values give "unknown status". */
+RN_API const char *rn_status_string(rn_status status);
+
+/* ---- version ------------------------------------------------------------- */
+RN_API uint32_t rn_version_number(void);     /* RN_VERSION_NUMBER of the built library */
+RN_API const char *rn_version_string(void);  /* "MAJOR.MINOR.PATCH" */
+
+/* ---- context -------------------------------------------------------------- */
+typedef struct rn_ctx rn_ctx;
+
+/* Allocator callbacks. alloc must return memory aligned to at least `align`
+ * (a power of two, at most 4096) or NULL; free accepts NULL. */
+typedef void *(*rn_alloc_fn)(void *user, size_t size, size_t align);
+typedef void (*rn_free_fn)(void *user, void *ptr);
+
+/* Create a context that allocates from the C heap. Reads the environment
+ * variable RN_MAX_ISA (scalar|avx2|avx512|neon) once as the initial ISA cap. */
+RN_API rn_status rn_ctx_create(rn_ctx **out);
+
+/* Create a context whose every allocation goes through the given callbacks
+ * (the context itself included). */
+RN_API rn_status rn_ctx_create_with_allocator(rn_alloc_fn alloc, rn_free_fn free_fn,
+                                              void *user, rn_ctx **out);
+
+/* Create a context that lives inside the caller's buffer and allocates only
+ * from it (a bump arena; memory is reused only after rn_ctx_arena_reset or
+ * when the most recent allocation is freed). Never calls malloc. Fails with
+ * RN_E_BUFFER_TOO_SMALL if `size` cannot hold the context itself. */
+RN_API rn_status rn_ctx_create_in_buffer(void *buffer, size_t size, rn_ctx **out);
+
+/* Bytes of the caller's arena in use and its high-water mark (0 for heap contexts). */
+RN_API rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak);
+
+/* Destroy a context. Every object created from it must be destroyed first. */
+RN_API void rn_ctx_destroy(rn_ctx *ctx);
+
+/* Options (keys are pinned). rn_option_bounds gives the valid range. */
+#define RN_OPT_NUM_THREADS   1  /* 1..1024, default 1 (the caller opts in to threads) */
+#define RN_OPT_MAX_ISA       2  /* RN_ISA_*: cap on the kernels used; default: best available */
+#define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
+#define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent */
+#define RN_OPT_DETERMINISTIC 5  /* read-only, always 1: results do not depend on threads */
+
+#define RN_ISA_SCALAR 0
+#define RN_ISA_AVX2   1
+#define RN_ISA_AVX512 2
+#define RN_ISA_NEON   3
+
+#define RN_LOG_ERROR 0
+#define RN_LOG_WARN  1
+#define RN_LOG_INFO  2
+#define RN_LOG_DEBUG 3
+
+RN_API rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value);
+RN_API rn_status rn_ctx_get_int(const rn_ctx *ctx, int32_t key, int64_t *value);
+RN_API rn_status rn_option_bounds(int32_t key, int64_t *min_value, int64_t *max_value);
+
+/* Name of an ISA constant ("scalar", "avx2", "avx512", "neon"), or "unknown". */
+RN_API const char *rn_isa_name(int32_t isa);
+
+/* Log callback: receives every message at or below RN_OPT_LOG_LEVEL (errors
+ * are also stored for rn_last_error). `message` is valid only during the call. */
+typedef void (*rn_log_fn)(void *user, int32_t level, const char *message);
+RN_API rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user);
+
+/* The sentence describing the most recent failure on this context ("" if
+ * none). Valid until the next call on the context. NULL ctx gives "". */
+RN_API const char *rn_last_error(const rn_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RESNET_CORE_H */

@@ -1,0 +1,127 @@
+/*
+ * libresnet models: the builder, the paper's presets, parameters by
+ * torchvision name, and plans (shapes + mode + memory) that run forward and
+ * backward.
+ *
+ * Lifecycle (as in XNNPACK and oneDNN):
+ *   build a model (preset or block by block) -> rn_model_init (or load weights)
+ *   -> rn_plan_create(model, batch, h, w, mode) -> optionally
+ *   rn_plan_memory_size + rn_plan_bind_memory -> rn_plan_forward /
+ *   rn_plan_backward as often as wanted -> destroy plan, then model.
+ *
+ * Thread-safety: a model may be shared by several threads that each run
+ * their own RN_MODE_INFER plan, provided nothing modifies the model (set
+ * tensor, init, fold, optimiser step) meanwhile and each thread uses its own
+ * context. Gradients live in the model, so one RN_MODE_TRAIN plan runs at a time.
+ */
+#ifndef RESNET_MODEL_H
+#define RESNET_MODEL_H
+
+#include "block.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rn_model rn_model;
+typedef struct rn_plan rn_plan;
+
+/* ---- builder --------------------------------------------------------------- */
+/* An empty model taking `in_channels` input channels. */
+RN_API rn_status rn_model_create(rn_ctx *ctx, int32_t in_channels, rn_model **out);
+/* conv1 (kernel x kernel, stride, pad, no bias) + bn1 + ReLU, then, if
+ * max_pool != 0, a 3x3 stride-2 pad-1 max pool. Must come first, once. */
+RN_API rn_status rn_model_add_stem(rn_model *model, int32_t out_channels, int32_t kernel,
+                                   int32_t stride, int32_t pad, int32_t max_pool);
+/* A stage "layerK" of num_blocks blocks of one type (RN_BLOCK_BASIC: out =
+ * width; RN_BLOCK_BOTTLENECK: mid = width, out = 4 * width). The first block
+ * has the given stride; shortcut is RN_SHORTCUT_*; flags RN_MODEL_*. */
+RN_API rn_status rn_model_add_stage(rn_model *model, int32_t block_type, int32_t num_blocks,
+                                    int32_t width, int32_t stride, int32_t shortcut,
+                                    uint32_t flags);
+/* Global average pool + fully connected "fc" to `classes` outputs. Last, once. */
+RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
+
+/* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet) and
+ * resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). shortcut =
+ * RN_SHORTCUT_DEFAULT keeps the paper's choice (B for ImageNet, A for CIFAR,
+ * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR);
+ * flags RN_MODEL_*. Unknown names give RN_E_NOT_FOUND. The weights are not
+ * initialised: call rn_model_init or load a file. */
+RN_API rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
+                                        int32_t in_channels, int32_t shortcut,
+                                        int32_t base_width, uint32_t flags, rn_model **out);
+RN_API int32_t rn_preset_count(void);
+RN_API const char *rn_preset_name(int32_t index); /* NULL when out of range */
+
+RN_API void rn_model_destroy(rn_model *model);
+
+/* He (Kaiming-normal, fan_out, ReLU gain) init of convs, BN weight 1 bias 0,
+ * running stats 0/1, torchvision's FC init; deterministic for a seed. */
+RN_API rn_status rn_model_init(rn_model *model, uint64_t seed);
+
+/* ---- queries ---------------------------------------------------------------- */
+RN_API rn_status rn_model_classes(const rn_model *model, int32_t *classes);
+RN_API rn_status rn_model_in_channels(const rn_model *model, int32_t *channels);
+/* Number of trainable scalars (what torchvision's sum(p.numel()) counts). */
+RN_API rn_status rn_model_num_parameters(const rn_model *model, int64_t *count);
+/* Multiply-accumulates of one forward pass for one h x w image (convs + fc). */
+RN_API rn_status rn_model_macs(const rn_model *model, int64_t h, int64_t w, int64_t *macs);
+/* Per-layer report for an h x w input: layers are the stem, each block, the
+ * head. name receives e.g. "layer2.0" (NUL-terminated, truncated to cap). */
+RN_API rn_status rn_model_layer_count(const rn_model *model, int32_t *count);
+RN_API rn_status rn_model_layer_info(const rn_model *model, int32_t index, int64_t h, int64_t w,
+                                     char *name, size_t name_cap, int64_t out_dims[4],
+                                     int64_t *params, int64_t *macs);
+
+/* ---- tensors by torchvision name ---------------------------------------------
+ * Names and dims are exactly torchvision's state_dict ("conv1.weight" with
+ * dims (out, in, kh, kw) = OIHW, "layer1.0.bn1.running_var", "fc.bias"...),
+ * num_batches_tracked excepted. Values cross this API in PyTorch's layout. */
+RN_API int32_t rn_model_tensor_count(const rn_model *model);
+/* name stays valid as long as the model. dims unused beyond ndim are 0. */
+RN_API rn_status rn_model_tensor_info(const rn_model *model, int32_t index, const char **name,
+                                      int32_t *ndim, int64_t dims[4], int32_t *kind);
+/* Index of a name ("module." prefix accepted), or RN_E_NOT_FOUND. */
+RN_API rn_status rn_model_tensor_find(const rn_model *model, const char *name, int32_t *index);
+RN_API rn_status rn_model_get_tensor(const rn_model *model, const char *name, float *dst,
+                                     size_t count);
+RN_API rn_status rn_model_set_tensor(rn_model *model, const char *name, const float *src,
+                                     size_t count);
+/* The gradient of a RN_TENSOR_PARAM after rn_plan_backward, in PyTorch layout. */
+RN_API rn_status rn_model_get_grad(const rn_model *model, const char *name, float *dst,
+                                   size_t count);
+
+/* Fold every BN into the conv before it (weights scaled, bias added) for
+ * inference. Irreversible: the model then refuses RN_MODE_TRAIN plans and
+ * reports folded tensors under their original names. */
+RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
+
+/* ---- plans ------------------------------------------------------------------ */
+/* Shapes, mode and memory for batch x h x w inputs. Picks kernels and sizes
+ * every buffer; allocates nothing until the first run unless memory is bound. */
+RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w,
+                                int32_t mode, rn_plan **out);
+/* Bytes a run needs (activations, saved state, scratch), from the same code
+ * that runs. */
+RN_API rn_status rn_plan_memory_size(const rn_plan *plan, size_t *bytes);
+/* Run inside the caller's buffer (64-byte aligned is best; any alignment is
+ * accepted). Too small gives RN_E_BUFFER_TOO_SMALL and names the size needed.
+ * The buffer must outlive the plan or the next bind. */
+RN_API rn_status rn_plan_bind_memory(rn_plan *plan, void *buffer, size_t size);
+/* Forward pass. input: batch*C*h*w floats in `layout` (RN_LAYOUT_NCHW like
+ * PyTorch, or RN_LAYOUT_NHWC); logits: batch*classes floats. */
+RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input_count,
+                                 int32_t layout, float *logits, size_t logits_count);
+/* Train plans only, after rn_plan_forward: mean softmax cross-entropy of the
+ * last logits against `labels` (batch values in [0, classes)), written to
+ * *loss if not NULL, then backward through the whole network; gradients are
+ * stored in the model (overwritten, not accumulated). */
+RN_API rn_status rn_plan_backward(rn_plan *plan, const int32_t *labels, size_t num_labels,
+                                  float *loss);
+RN_API void rn_plan_destroy(rn_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RESNET_MODEL_H */

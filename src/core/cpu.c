@@ -1,0 +1,48 @@
+/*
+ * CPU feature detection: CPUID for the instruction sets and XCR0 for the OS
+ * saving the registers (AVX needs XCR0 bits 1-2, AVX-512 also bits 5-7), as
+ * ncnn does. Detection runs once; the result is a pure function of the CPU,
+ * so concurrent first calls compute the same value (no lock needed).
+ */
+#include "internal.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#define RN_X86 1
+static uint64_t read_xcr0(void) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+static int32_t detect(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return RN_ISA_SCALAR;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx || !fma) return RN_ISA_SCALAR;
+    uint64_t xcr0 = read_xcr0();
+    if ((xcr0 & 0x6) != 0x6) return RN_ISA_SCALAR;
+    if (__get_cpuid_max(0, NULL) < 7) return RN_ISA_SCALAR;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = (b >> 5) & 1;
+    int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1,
+        avx512vl = (b >> 31) & 1;
+    if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6)
+        return RN_ISA_AVX512;
+    return avx2 ? RN_ISA_AVX2 : RN_ISA_SCALAR;
+}
+#elif defined(__aarch64__)
+static int32_t detect(void) { return RN_ISA_NEON; } /* NEON is mandatory on AArch64 */
+#else
+static int32_t detect(void) { return RN_ISA_SCALAR; }
+#endif
+
+static volatile int32_t cached_isa = -1;
+
+int32_t rn__cpu_best_isa(void) {
+    int32_t v = cached_isa;
+    if (v < 0) {
+        v = detect();
+        cached_isa = v;
+    }
+    return v;
+}

@@ -1,0 +1,104 @@
+/*
+ * Internal core: the context layout, allocation, error reporting, overflow-
+ * checked size arithmetic and the parallel-for hook. Every layer of the
+ * library includes this; nothing outside src/ does.
+ */
+#ifndef RN_INTERNAL_H
+#define RN_INTERNAL_H
+
+#include "rn_deps.h"
+#include "resnet/core.h"
+#include "resnet/tensor.h"
+
+struct rn_kernels; /* src/kernels/kernels.h */
+
+#define RN_ERROR_CAP 512
+#define RN_ALIGN 64
+
+struct rn_ctx {
+    rn_alloc_fn alloc;
+    rn_free_fn free_fn;
+    void *alloc_user;
+    /* caller-arena contexts: bump allocation inside [arena_base, arena_end) */
+    unsigned char *arena_base, *arena_top, *arena_end, *arena_last;
+    size_t arena_peak;
+    int32_t in_buffer;  /* 1 when the ctx itself lives in the caller's buffer */
+    int32_t num_threads;
+    int32_t max_isa;    /* the cap requested */
+    int32_t active_isa; /* min(cap, what the CPU has) */
+    int32_t log_level;
+    const struct rn_kernels *kernels;
+    rn_log_fn log_fn;
+    void *log_user;
+    char last_error[RN_ERROR_CAP];
+};
+
+struct rn_tensor {
+    rn_ctx *ctx;
+    int64_t dims[4]; /* n, h, w, c */
+    float *data;
+    int32_t owns;
+};
+
+/* Assertions for internal invariants: compiled out unless RN_DEBUG_ASSERT.
+ * When on, a failed check traps (a debugger stops there); user input never
+ * reaches one, because public entry points validate first. */
+#ifdef RN_DEBUG_ASSERT
+#define RN_ASSERT(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#else
+#define RN_ASSERT(cond) ((void)0)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define RN_INTERN __attribute__((visibility("hidden")))
+#else
+#define RN_PRINTF(a, b)
+#define RN_INTERN
+#endif
+
+/* Allocation through the context (aligned to RN_ALIGN). NULL on failure,
+ * without setting an error: callers report RN_E_NO_MEMORY with context. */
+void *rn__alloc(rn_ctx *ctx, size_t size);
+void *rn__calloc(rn_ctx *ctx, size_t count, size_t size); /* zeroed, overflow-checked */
+void rn__free(rn_ctx *ctx, void *ptr);
+
+/* Record `status` and a formatted sentence as the context's last error, send
+ * it to the log callback, and return status (so: return rn__error(...)). */
+rn_status rn__error(const rn_ctx *ctx, rn_status status, const char *fmt, ...) RN_PRINTF(3, 4);
+void rn__log(const rn_ctx *ctx, int32_t level, const char *fmt, ...) RN_PRINTF(3, 4);
+/* Clear the last error (done at the start of public calls that succeed). */
+void rn__clear_error(const rn_ctx *ctx);
+
+/* Overflow-checked arithmetic: return 0 on overflow. */
+static inline int rn__mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static inline int rn__add_size(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+static inline size_t rn__align_up(size_t v, size_t a) { return (v + (a - 1)) & ~(a - 1); }
+
+/* Element count of 4 dims, each >= 1, at most RN_TENSOR_MAX_ELEMENTS in all;
+ * returns -1 if a dim is < 1 or the product overflows the limit. */
+int64_t rn__numel4(int64_t n, int64_t h, int64_t w, int64_t c);
+
+/* Describe a tensor's shape as "(n,h,w,c)" into buf (for error sentences). */
+const char *rn__shape_str(const rn_tensor *t, char *buf, size_t cap);
+
+/* Parallel for: fn(arg, i) for i in [0, n), on up to ctx->num_threads threads
+ * (OpenMP when built with it; serial otherwise or when already inside a
+ * parallel region). Callers must make the result independent of which thread
+ * runs which i. */
+typedef void (*rn_task_fn)(void *arg, size_t i);
+void rn__parallel_for(const rn_ctx *ctx, size_t n, rn_task_fn fn, void *arg);
+
+/* CPU detection (cached, thread-safe) and the kernel table for an ISA. */
+int32_t rn__cpu_best_isa(void);
+const struct rn_kernels *rn__kernels_for_isa(int32_t isa);
+
+#endif /* RN_INTERNAL_H */

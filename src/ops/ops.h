@@ -1,0 +1,109 @@
+/*
+ * Internal op drivers: the layer computations on raw NHWC float arrays with
+ * shapes already validated. They never allocate: scratch comes in `ws`,
+ * sized by the matching *_workspace function, so a plan can size and bind all
+ * memory ahead. They never fail (callers validated), and their results do not
+ * depend on the context's thread count (fixed-order reductions).
+ *
+ * The public functions of include/resnet/layers.h validate, allocate scratch,
+ * and call these; src/nn/ calls these directly with planned memory.
+ */
+#ifndef RN_OPS_H
+#define RN_OPS_H
+
+#include "../core/internal.h"
+
+/* ---- GEMM (src/ops/gemm.c): the one contract behind conv and linear --------
+ * C[m x n] = (accumulate ? C : 0) + op(A)[m x k] * op(B)[k x n] (+ bias[n])
+ * then max(., 0) if relu. Row-major; op(X) = X or X^T per trans flag; lda,
+ * ldb, ldc in elements of the stored (untransposed) matrices. */
+size_t rn__sgemm_workspace(const rn_ctx *ctx, size_t m, size_t n, size_t k);
+void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n,
+               size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+               int32_t accumulate, const float *bias, int32_t relu, float *c, size_t ldc,
+               void *ws);
+
+/* ---- convolution -------------------------------------------------------------- */
+typedef struct rn_conv_desc {
+    int32_t n, h, w, c;           /* input */
+    int32_t oc, kh, kw;           /* weight OHWI: (oc, kh, kw, c) */
+    int32_t sh, sw, ph, pw;       /* stride and symmetric zero padding */
+    int32_t oh, ow;               /* output, filled by rn__conv_desc_init */
+} rn_conv_desc;
+
+/* Fills oh/ow; returns 0 if the window does not fit (oh or ow < 1). */
+int rn__conv_desc_init(rn_conv_desc *d);
+
+/* Workspace bytes for each pass (forward, backward-data, backward-weights). */
+size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
+size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
+size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
+
+/* y = conv(x, w) (+ bias) then ReLU if relu (the epilogue used by folded inference). */
+void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                        const float *w, const float *bias, int32_t relu, float *y, void *ws);
+/* dx = conv^T(dy, w) (overwrites dx). */
+void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
+                              const float *w, float *dx, void *ws);
+/* dw (and db if not NULL) from x and dy, overwritten. */
+void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                 const float *dy, float *dw, float *db, void *ws);
+
+/* ---- batch norm over `count` = N*H*W rows of `c` channels -------------------- */
+void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                          const float *gamma, const float *beta, float *running_mean,
+                          float *running_var, float momentum, float eps, float *y,
+                          float *save_mean, float *save_invstd, int32_t relu);
+void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                         const float *gamma, const float *beta, const float *running_mean,
+                         const float *running_var, float eps, float *y, int32_t relu);
+/* Backward of train-mode BN. If relu_y is not NULL the forward was fused with
+ * ReLU and relu_y is its output: dy is first masked by relu_y > 0. */
+void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                     const float *dy, const float *relu_y, const float *gamma,
+                     const float *save_mean, const float *save_invstd, float *dx,
+                     float *dgamma, float *dbeta);
+
+/* ---- elementwise ------------------------------------------------------------------ */
+void rn__relu_forward(const rn_ctx *ctx, size_t n, const float *x, float *y);
+void rn__relu_backward(const rn_ctx *ctx, size_t n, const float *y, const float *dy, float *dx);
+/* y = a + b, then ReLU if relu. */
+void rn__add_forward(const rn_ctx *ctx, size_t n, const float *a, const float *b, float *y,
+                     int32_t relu);
+
+/* ---- pooling ------------------------------------------------------------------------ */
+typedef struct rn_pool_desc {
+    int32_t n, h, w, c;
+    int32_t kh, kw, sh, sw, ph, pw;
+    int32_t oh, ow; /* filled by rn__pool_desc_init */
+} rn_pool_desc;
+int rn__pool_desc_init(rn_pool_desc *d);
+void rn__maxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, float *y);
+/* dx overwritten; gradient to the first maximum of each window. */
+void rn__maxpool_backward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x,
+                          const float *dy, float *dx);
+void rn__gap_forward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const float *x, float *y);
+void rn__gap_backward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const float *dy,
+                      float *dx);
+
+/* ---- fully connected: y[n x out] = x[n x in] w[out x in]^T + b ------------------ */
+size_t rn__linear_workspace(const rn_ctx *ctx, size_t n, size_t in, size_t out);
+void rn__linear_forward(const rn_ctx *ctx, size_t n, size_t in, size_t out, const float *x,
+                        const float *w, const float *b, float *y, void *ws);
+/* dx (if not NULL), dw, db (if not NULL), all overwritten. */
+void rn__linear_backward(const rn_ctx *ctx, size_t n, size_t in, size_t out, const float *x,
+                         const float *w, const float *dy, float *dx, float *dw, float *db,
+                         void *ws);
+
+/* ---- option-A shortcut: x (n,h,w,c) -> y (n,ceil(h/s),ceil(w/s),oc) ------------- */
+void rn__shortcut_a_forward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
+                            size_t stride, size_t oc, const float *x, float *y);
+void rn__shortcut_a_backward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
+                             size_t stride, size_t oc, const float *dy, float *dx);
+
+/* ---- softmax cross-entropy, mean over n ---------------------------------------------
+ * Returns the loss; if dlogits is not NULL writes (softmax - onehot) / n. */
+float rn__softmax_xent(const rn_ctx *ctx, size_t n, size_t k, const float *logits,
+                       const int32_t *labels, float *dlogits);
+
+#endif /* RN_OPS_H */
