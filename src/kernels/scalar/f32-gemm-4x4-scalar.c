@@ -1,25 +1,32 @@
 /*
- * Portable 4x4 GEMM microkernel: C[mr x nc] (+)= A[mr x kc] * B, with B a
- * packed panel of 4 columns (kc rows of 4 floats, zero-padded past nc).
+ * Portable 4x4 GEMM microkernel (contract in kernels.h): the path every
+ * machine has, and the one RN_MAX_ISA=scalar selects.
  */
-#include <stddef.h>
-#include <stdint.h>
+#include "../kernels.h"
 
 void rn_f32_gemm_4x4__scalar(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
                              const float *packed_b, float *c, size_t c_stride,
-                             int32_t accumulate) {
+                             const float *bias, uint32_t flags) {
+    const float *a0 = a, *a1 = a0 + a_stride, *a2 = a1 + a_stride, *a3 = a2 + a_stride;
     float acc[4][4] = {{0}};
     for (size_t p = 0; p < kc; p++) {
         const float *b = packed_b + p * 4;
-        for (size_t i = 0; i < mr; i++) {
-            const float av = a[i * a_stride + p];
-            acc[i][0] += av * b[0];
-            acc[i][1] += av * b[1];
-            acc[i][2] += av * b[2];
-            acc[i][3] += av * b[3];
+        const float av[4] = {a0[p], a1[p], a2[p], a3[p]};
+        for (size_t i = 0; i < 4; i++) {
+            acc[i][0] += av[i] * b[0];
+            acc[i][1] += av[i] * b[1];
+            acc[i][2] += av[i] * b[2];
+            acc[i][3] += av[i] * b[3];
         }
     }
-    for (size_t i = 0; i < mr; i++)
-        for (size_t j = 0; j < nc; j++)
-            c[i * c_stride + j] = accumulate ? c[i * c_stride + j] + acc[i][j] : acc[i][j];
+    for (size_t i = 0; i < mr; i++) {
+        float *crow = c + i * c_stride;
+        for (size_t j = 0; j < nc; j++) {
+            float v = acc[i][j];
+            if (flags & RN_GEMM_ACCUMULATE) v = crow[j] + v;
+            if (bias) v += bias[j];
+            if ((flags & RN_GEMM_RELU) && v < 0.0f) v = 0.0f; /* NaN passes, as in PyTorch */
+            crow[j] = v;
+        }
+    }
 }

@@ -1,0 +1,186 @@
+/*
+ * Batch normalisation drivers over `count` rows (N*H*W) of `c` channels:
+ * train-mode forward (batch statistics, running-statistics update), eval-mode
+ * forward, and the train-mode backward, each optionally fused with a ReLU.
+ *
+ * Channels are handled in groups of RN_BN_GROUP. For each group, the rows are
+ * split into RN_BN_CHUNKS fixed chunks (a constant, never the thread count);
+ * each chunk's per-channel sums are taken in row order in double, and the
+ * chunk sums are added in chunk order, so the statistics are bit-identical for
+ * any number of threads. The partial sums live in a small fixed array on the
+ * caller's stack: these drivers take no workspace.
+ */
+#include "ops.h"
+
+/* 32 channels = two cache lines per row; 16 chunks feed up to 16 threads and
+ * keep the partial sums (bn_job) near 8 KiB of stack. */
+#define RN_BN_GROUP 32
+#define RN_BN_CHUNKS 16
+
+typedef struct bn_job {
+    size_t count, c, c0, nb; /* rows, channels, this group's first channel and width */
+    const float *x, *dy, *relu_y;
+    float *y, *dx;
+    int32_t relu;
+    double shift[RN_BN_GROUP];                            /* train: the sums are taken around it */
+    float a[RN_BN_GROUP], b[RN_BN_GROUP], k[RN_BN_GROUP]; /* per-channel coefficients */
+    float m[RN_BN_GROUP];                                 /* backward: the saved mean */
+    double s1[RN_BN_CHUNKS][RN_BN_GROUP], s2[RN_BN_CHUNKS][RN_BN_GROUP]; /* partial sums */
+} bn_job;
+
+static void chunk_rows(size_t count, size_t t, size_t *lo, size_t *hi) {
+    *lo = count * t / RN_BN_CHUNKS;
+    *hi = count * (t + 1) / RN_BN_CHUNKS;
+}
+
+/* Sums of (x - shift) and (x - shift)^2 over one chunk of rows. */
+static void stats_task(void *arg, size_t t) {
+    bn_job *j = (bn_job *)arg;
+    size_t lo, hi, nb = j->nb;
+    chunk_rows(j->count, t, &lo, &hi);
+    double s[RN_BN_GROUP] = {0}, ss[RN_BN_GROUP] = {0};
+    for (size_t r = lo; r < hi; r++) {
+        const float *row = j->x + r * j->c + j->c0;
+        for (size_t i = 0; i < nb; i++) {
+            double v = (double)row[i] - j->shift[i];
+            s[i] += v;
+            ss[i] += v * v;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) j->s1[t][i] = s[i], j->s2[t][i] = ss[i];
+}
+
+/* y = x * a + b (then ReLU) over one chunk of rows. */
+static void affine_task(void *arg, size_t t) {
+    const bn_job *j = (const bn_job *)arg;
+    size_t lo, hi, nb = j->nb;
+    chunk_rows(j->count, t, &lo, &hi);
+    for (size_t r = lo; r < hi; r++) {
+        const float *in = j->x + r * j->c + j->c0;
+        float *out = j->y + r * j->c + j->c0;
+        for (size_t i = 0; i < nb; i++) {
+            float v = in[i] * j->a[i] + j->b[i];
+            out[i] = j->relu && v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
+static size_t group_width(size_t c, size_t c0) {
+    return c - c0 < RN_BN_GROUP ? c - c0 : RN_BN_GROUP;
+}
+
+void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                          const float *gamma, const float *beta, float *running_mean,
+                          float *running_var, float momentum, float eps, float *y, float *save_mean,
+                          float *save_invstd, int32_t relu) {
+    bn_job j;
+    j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    double mom = (double)momentum, m = (double)count;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        /* shifting by the first row keeps E[v^2] - E[v]^2 free of
+         * cancellation when |mean| >> std */
+        for (size_t i = 0; i < j.nb; i++) j.shift[i] = x[c0 + i];
+        rn__parallel_for(ctx, RN_BN_CHUNKS, stats_task, &j);
+        for (size_t i = 0; i < j.nb; i++) {
+            size_t ch = c0 + i;
+            double s = 0.0, ss = 0.0;
+            for (size_t t = 0; t < RN_BN_CHUNKS; t++) s += j.s1[t][i], ss += j.s2[t][i];
+            double dm = s / m, var = ss / m - dm * dm;
+            if (var < 0.0) var = 0.0;
+            double mean = j.shift[i] + dm, invstd = 1.0 / rn_sqrt(var + (double)eps);
+            if (save_mean) save_mean[ch] = (float)mean;
+            if (save_invstd) save_invstd[ch] = (float)invstd;
+            /* PyTorch: normalise with the biased variance, but the running
+             * estimate takes the unbiased one */
+            if (running_mean)
+                running_mean[ch] = (float)((1.0 - mom) * running_mean[ch] + mom * mean);
+            if (running_var && count > 1)
+                running_var[ch] =
+                    (float)((1.0 - mom) * running_var[ch] + mom * var * m / (m - 1.0));
+            double sc = (double)gamma[ch] * invstd;
+            j.a[i] = (float)sc;
+            j.b[i] = (float)((double)beta[ch] - mean * sc);
+        }
+        rn__parallel_for(ctx, RN_BN_CHUNKS, affine_task, &j);
+    }
+}
+
+void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                         const float *gamma, const float *beta, const float *running_mean,
+                         const float *running_var, float eps, float *y, int32_t relu) {
+    bn_job j;
+    j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) {
+            size_t ch = c0 + i;
+            double sc = (double)gamma[ch] / rn_sqrt((double)running_var[ch] + (double)eps);
+            j.a[i] = (float)sc;
+            j.b[i] = (float)((double)beta[ch] - (double)running_mean[ch] * sc);
+        }
+        rn__parallel_for(ctx, RN_BN_CHUNKS, affine_task, &j);
+    }
+}
+
+/* dy after the fused ReLU's mask (the ReLU passes gradient where its output > 0) */
+static float masked_dy(const bn_job *j, size_t idx) {
+    return j->relu_y && !(j->relu_y[idx] > 0.0f) ? 0.0f : j->dy[idx];
+}
+
+/* Sums of dy and dy * (x - mean) over one chunk of rows. */
+static void grad_sums_task(void *arg, size_t t) {
+    bn_job *j = (bn_job *)arg;
+    size_t lo, hi, nb = j->nb;
+    chunk_rows(j->count, t, &lo, &hi);
+    double s[RN_BN_GROUP] = {0}, sx[RN_BN_GROUP] = {0};
+    for (size_t r = lo; r < hi; r++) {
+        size_t base = r * j->c + j->c0;
+        for (size_t i = 0; i < nb; i++) {
+            double g = masked_dy(j, base + i);
+            s[i] += g;
+            sx[i] += g * ((double)j->x[base + i] - (double)j->m[i]);
+        }
+    }
+    for (size_t i = 0; i < nb; i++) j->s1[t][i] = s[i], j->s2[t][i] = sx[i];
+}
+
+/* dx = a * dy - b - k * (x - mean) over one chunk of rows. */
+static void grad_input_task(void *arg, size_t t) {
+    const bn_job *j = (const bn_job *)arg;
+    size_t lo, hi, nb = j->nb;
+    chunk_rows(j->count, t, &lo, &hi);
+    for (size_t r = lo; r < hi; r++) {
+        size_t base = r * j->c + j->c0;
+        for (size_t i = 0; i < nb; i++) {
+            float g = masked_dy(j, base + i);
+            j->dx[base + i] = j->a[i] * g - j->b[i] - j->k[i] * (j->x[base + i] - j->m[i]);
+        }
+    }
+}
+
+void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
+                     const float *relu_y, const float *gamma, const float *save_mean,
+                     const float *save_invstd, float *dx, float *dgamma, float *dbeta) {
+    bn_job j;
+    j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y, j.dx = dx;
+    double m = (double)count;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) j.m[i] = save_mean[c0 + i];
+        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_sums_task, &j);
+        /* dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+        for (size_t i = 0; i < j.nb; i++) {
+            size_t ch = c0 + i;
+            double sdy = 0.0, sdyx = 0.0;
+            for (size_t t = 0; t < RN_BN_CHUNKS; t++) sdy += j.s1[t][i], sdyx += j.s2[t][i];
+            double is = save_invstd[ch], sum_dy_xhat = sdyx * is, gi = (double)gamma[ch] * is;
+            dgamma[ch] = (float)sum_dy_xhat;
+            dbeta[ch] = (float)sdy;
+            j.a[i] = (float)gi;
+            j.b[i] = (float)(gi * sdy / m);
+            j.k[i] = (float)(gi * sum_dy_xhat * is / m);
+        }
+        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_input_task, &j);
+    }
+}

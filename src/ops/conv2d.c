@@ -1,0 +1,130 @@
+/*
+ * Convolution (groups 1, symmetric zero padding, no dilation) on NHWC
+ * activations and OHWI weights: the descriptor, the fixed chunking of output
+ * pixels, im2col, the workspace sizes of all three passes, and the forward
+ * pass, one GEMM per chunk: y[rows x oc] = col[rows x K] * W[oc x K]^T
+ * (+ bias, ReLU in the GEMM epilogue). See conv2d-common.h for the layout.
+ */
+#include "conv2d-common.h"
+
+/* Column-buffer budget in floats (16 MiB): big enough for GEMMs over many
+ * images at CIFAR and ImageNet sizes, small enough to bound the workspace. */
+#define RN_CONV_COL_BUDGET ((size_t)4 << 20)
+/* Output pixels per im2col task. */
+#define RN_CONV_ROWS_PER_TASK 32
+
+int rn__conv_desc_init(rn_conv_desc *d) {
+    if (d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 ||
+        d->sh < 1 || d->sw < 1 || d->ph < 0 || d->pw < 0)
+        return 0;
+    /* int64 so that h + 2*pad cannot overflow; a negative span means the
+     * window is larger than the padded input (C division would round it to 0) */
+    int64_t span_h = (int64_t)d->h + 2 * (int64_t)d->ph - d->kh;
+    int64_t span_w = (int64_t)d->w + 2 * (int64_t)d->pw - d->kw;
+    if (span_h < 0 || span_w < 0) return 0;
+    int64_t oh = span_h / d->sh + 1, ow = span_w / d->sw + 1;
+    if (oh > INT32_MAX || ow > INT32_MAX) return 0;
+    d->oh = (int32_t)oh;
+    d->ow = (int32_t)ow;
+    return 1;
+}
+
+size_t rn__conv_chunk_rows(const rn_conv_desc *d) {
+    size_t rows = rn__conv_rows(d), per = RN_CONV_COL_BUDGET / rn__conv_k(d);
+    if (per < 1) per = 1;
+    return per < rows ? per : rows;
+}
+
+/* Saturating size arithmetic: SIZE_MAX means "cannot be had". */
+static size_t sat_mul(size_t a, size_t b) {
+    size_t r;
+    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
+}
+static size_t sat_add(size_t a, size_t b) {
+    size_t r;
+    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
+}
+
+size_t rn__conv_col_bytes(const rn_conv_desc *d) {
+    if (rn__conv_is_direct(d)) return 0;
+    size_t b = sat_mul(sat_mul(rn__conv_chunk_rows(d), rn__conv_k(d)), sizeof(float));
+    return b == SIZE_MAX ? SIZE_MAX : sat_add(rn__align_up(b, RN_ALIGN), RN_ALIGN);
+}
+
+size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    return sat_add(rn__conv_col_bytes(d),
+                   rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), (size_t)d->oc, rn__conv_k(d)));
+}
+
+size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    /* dcol[rows x K] = dy[rows x oc] * W[oc x K]; direct: K == c and dcol is dx */
+    return sat_add(rn__conv_col_bytes(d),
+                   rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), rn__conv_k(d), (size_t)d->oc));
+}
+
+size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    /* dW[oc x K] += dy_chunk^T * col_chunk: the chunk is the GEMM's K */
+    return sat_add(rn__conv_col_bytes(d),
+                   rn__sgemm_workspace(ctx, (size_t)d->oc, rn__conv_k(d), rn__conv_chunk_rows(d)));
+}
+
+typedef struct im2col_job {
+    const rn_conv_desc *d;
+    const float *x;
+    float *col;
+    size_t r0, rows;
+} im2col_job;
+
+static void im2col_task(void *arg, size_t t) {
+    const im2col_job *j = (const im2col_job *)arg;
+    const rn_conv_desc *d = j->d;
+    size_t c = (size_t)d->c, k = rn__conv_k(d), pix = (size_t)d->oh * (size_t)d->ow;
+    size_t lo = t * RN_CONV_ROWS_PER_TASK;
+    size_t hi = lo + RN_CONV_ROWS_PER_TASK < j->rows ? lo + RN_CONV_ROWS_PER_TASK : j->rows;
+    for (size_t r = lo; r < hi; r++) {
+        size_t g = j->r0 + r, n = g / pix, p = g % pix;
+        int64_t oy = (int64_t)(p / (size_t)d->ow), ox = (int64_t)(p % (size_t)d->ow);
+        float *dst = j->col + r * k;
+        for (int64_t ky = 0; ky < d->kh; ky++) {
+            int64_t iy = oy * d->sh - d->ph + ky;
+            if (iy < 0 || iy >= d->h) {
+                rn_memset(dst, 0, (size_t)d->kw * c * sizeof(float));
+                dst += (size_t)d->kw * c;
+                continue;
+            }
+            const float *row = j->x + ((n * (size_t)d->h + (size_t)iy) * (size_t)d->w) * c;
+            for (int64_t kx = 0; kx < d->kw; kx++, dst += c) {
+                int64_t ix = ox * d->sw - d->pw + kx;
+                if (ix < 0 || ix >= d->w)
+                    rn_memset(dst, 0, c * sizeof(float));
+                else
+                    rn_memcpy(dst, row + (size_t)ix * c, c * sizeof(float));
+            }
+        }
+    }
+}
+
+void rn__conv_im2col(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
+                     size_t rows, float *col) {
+    im2col_job j = {d, x, col, r0, rows};
+    rn__parallel_for(ctx, (rows + RN_CONV_ROWS_PER_TASK - 1) / RN_CONV_ROWS_PER_TASK, im2col_task,
+                     &j);
+}
+
+void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
+                        const float *bias, int32_t relu, float *y, void *ws) {
+    size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
+    size_t oc = (size_t)d->oc;
+    int direct = rn__conv_is_direct(d);
+    float *col = rn__conv_ws_col(ws);
+    void *gws = rn__conv_ws_gemm(ws, d);
+    for (size_t r0 = 0; r0 < total; r0 += chunk) {
+        size_t rows = total - r0 < chunk ? total - r0 : chunk;
+        const float *a = x + r0 * k; /* direct: k == c, the input rows themselves */
+        if (!direct) {
+            rn__conv_im2col(ctx, d, x, r0, rows, col);
+            a = col;
+        }
+        rn__sgemm(ctx, 0, 1, rows, oc, k, a, k, w, k, 0, bias, relu, y + r0 * oc, oc, gws);
+    }
+}

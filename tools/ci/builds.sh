@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# The build-variant matrix: every way libresnet is meant to be built and
+# consumed, each checked end to end. Self-contained (installs missing Debian
+# packages), exits non-zero if any step fails, and takes a few minutes.
+#
+#   bash tools/ci/builds.sh                  # every step
+#   RN_BUILDS_STEPS="header package" bash tools/ci/builds.sh
+#   RN_BUILDS_DIR=/tmp/variants RN_JOBS=4 bash tools/ci/builds.sh
+#
+# Steps:
+#   header        include/resnet.h (and each layer header alone) compiles as
+#                 C99, C11, C++11 and C++17 with gcc/g++ and clang/clang++, -Werror
+#   install       default build (OpenMP), cmake --install into a prefix; checks
+#                 the installed files and the SONAME
+#   package       tests/consumer via find_package(resnet), static and shared
+#   pkgconfig     tests/consumer via pkg-config, shared and static
+#   subdirectory  tests/consumer via add_subdirectory of the source tree
+#   make          tests/consumer via a plain Makefile over lib/sources.mk
+#   openmp-off    RESNET_OPENMP=OFF: the test suite passes and the consumer's
+#                 logits are bit-identical to the OpenMP build's (2 threads)
+#   io-off        RESNET_WITH_IO=OFF + RN_NO_STDIO: nm shows no file or stdio
+#                 imports; the consumer still runs
+#   inference-only RESNET_INFERENCE_ONLY=ON: no training code linked in; the
+#                 consumer still runs
+#   cortex-m      arm-none-eabi static library (Cortex-M7, hard float), size
+#                 of the library and of a firmware image linking it
+#   amalgamation  tools/amalgamate.py's resnet.c + resnet.h build the consumer
+#   cpp           examples/cpp (C++11, -Werror) against the installed package
+#   python        bindings/python tests against the installed libresnet.so
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=${RN_BUILDS_DIR:-$top/build-ci/variants}
+jobs=${RN_JOBS:-2}
+steps=${RN_BUILDS_STEPS:-"header install package pkgconfig subdirectory make openmp-off io-off inference-only cortex-m amalgamation cpp python"}
+prefix=$work/prefix
+logits=$work/logits
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
+
+# ---- packages ------------------------------------------------------------------
+need=()
+for p in cmake make gcc g++ clang pkg-config binutils gcc-arm-none-eabi \
+         libnewlib-arm-none-eabi python3 python3-numpy; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  echo "=== installing ${need[*]}"
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+mkdir -p "$work" "$logits"
+log() { echo "    $*"; }
+# run a command, showing its output only when it fails
+quiet() {
+  local out; out=$("$@" 2>&1); local rc=$?
+  [ $rc = 0 ] || { echo "$out" | tail -40; echo "    FAILED ($rc): $*"; }
+  return $rc
+}
+configure_build() { # build dir, cmake args...
+  local dir=$1; shift
+  quiet cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRESNET_WERROR=ON "$@" &&
+    quiet cmake --build "$dir" -j"$jobs"
+}
+# same bits, or (for builds with other flags) the same values to 1e-5
+compare_logits() { # reference, candidate, mode (exact|close)
+  if cmp -s "$1" "$2"; then log "logits identical: $(basename "$2") = $(basename "$1")"; return 0; fi
+  [ "$3" = exact ] && { log "logits differ: $2 vs $1"; return 1; }
+  "$py" - "$1" "$2" <<'PY'
+import struct, sys
+a, b = (open(p, "rb").read() for p in sys.argv[1:3])
+x, y = (struct.unpack("<%df" % (len(s) // 4), s) for s in (a, b))
+err = max(abs(u - v) / max(1.0, abs(u)) for u, v in zip(x, y)) if len(x) == len(y) else 1e9
+print("    logits close: max rel diff %.3g (%s vs %s)" % (err, sys.argv[2], sys.argv[1]))
+sys.exit(0 if err <= 1e-5 else 1)
+PY
+}
+forbidden_imports() { # archive: undefined symbols naming files or stdio
+  nm -u "$1" 2>/dev/null | awk '{print $2}' | sed 's/@.*//' | sort -u |
+    grep -E '^(_IO_|f?open(64)?|fdopen|fclose|fread|fwrite|fseeko?|ftello?|fflush|fsync|rename|remove|unlink|mkstemp|fileno|v?s?n?printf|v?f?printf|__.*printf_chk|puts|fputs|fputc|putchar|perror|stdout|stderr|stdin)$'
+}
+
+# ---- steps ------------------------------------------------------------------------
+step_header() {
+  local hdrs=(resnet.h resnet/core.h resnet/tensor.h resnet/layers.h resnet/block.h
+              resnet/model.h resnet/train.h resnet/io.h) h cc std ok=0
+  for h in "${hdrs[@]}"; do
+    printf '#include <%s>\nint main(void) { return 0; }\n' "$h" > "$work/hdr.c"
+    cp "$work/hdr.c" "$work/hdr.cpp"
+    for cc in gcc clang; do
+      for std in c99 c11; do
+        quiet $cc -std=$std -Wall -Wextra -pedantic -Werror -I"$top/include" -c "$work/hdr.c" \
+          -o "$work/hdr.o" || { log "$h as $std with $cc"; ok=1; }
+      done
+    done
+    for cc in g++ clang++; do
+      for std in c++11 c++17; do
+        quiet $cc -std=$std -Wall -Wextra -pedantic -Werror -I"$top/include" -c "$work/hdr.cpp" \
+          -o "$work/hdr.o" || { log "$h as $std with $cc"; ok=1; }
+      done
+    done
+  done
+  [ $ok = 0 ] && log "${#hdrs[@]} headers x {c99,c11} x {gcc,clang} + {c++11,c++17} x {g++,clang++}: clean"
+  return $ok
+}
+
+step_install() {
+  rm -rf "$prefix"
+  configure_build "$work/default" -DRESNET_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX="$prefix" &&
+    quiet cmake --install "$work/default" || return 1
+  local f missing=0
+  for f in include/resnet.h include/resnet/core.h include/resnet/model.h lib/libresnet.a \
+           lib/libresnet.so lib/libresnet.so.0 lib/libresnet.so.0.1.0 \
+           lib/cmake/resnet/resnetConfig.cmake lib/cmake/resnet/resnetConfigVersion.cmake \
+           lib/cmake/resnet/resnetTargets.cmake lib/pkgconfig/resnet.pc; do
+    [ -e "$prefix/$f" ] || { log "not installed: $f"; missing=1; }
+  done
+  local soname; soname=$(readelf -d "$prefix/lib/libresnet.so.0.1.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+  [ "$soname" = libresnet.so.0 ] || { log "SONAME is '$soname', expected libresnet.so.0"; missing=1; }
+  [ $missing = 0 ] && log "installed into $prefix (SONAME $soname)"
+  return $missing
+}
+
+run_consumer() { # binary, logits name
+  local out; out=$("$1" "$logits/$2.bin" 2>&1) || { echo "$out"; log "FAILED: $1"; return 1; }
+  log "$2: $(echo "$out" | head -1)"
+}
+
+step_package() {
+  local ok=0 kind
+  for kind in static shared; do
+    local b="$work/package-$kind" use=OFF; [ $kind = shared ] && use=ON
+    rm -rf "$b"
+    quiet cmake -S "$top/tests/consumer/cmake-package" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DRESNET_USE_SHARED=$use &&
+      quiet cmake --build "$b" && run_consumer "$b/consumer" "package-$kind" || ok=1
+  done
+  if [ $ok = 0 ]; then
+    readelf -d "$work/package-shared/consumer" | grep -q 'NEEDED.*libresnet.so.0' ||
+      { log "shared consumer does not need libresnet.so.0"; ok=1; }
+    readelf -d "$work/package-static/consumer" | grep -q 'NEEDED.*libresnet' &&
+      { log "static consumer needs libresnet.so"; ok=1; }
+    compare_logits "$logits/package-static.bin" "$logits/package-shared.bin" exact || ok=1
+  fi
+  return $ok
+}
+
+step_pkgconfig() {
+  local b="$work/pkgconfig"
+  rm -rf "$b"
+  log "pkg-config --static --libs resnet: $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --static --libs resnet)"
+  quiet make -C "$top/tests/consumer/pkg-config" O="$b" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" &&
+    run_consumer "$b/consumer-shared" pkgconfig-shared &&
+    run_consumer "$b/consumer-static" pkgconfig-static || return 1
+  readelf -d "$b/consumer-static" | grep -q 'NEEDED.*libresnet' && { log "static link used the .so"; return 1; }
+  compare_logits "$logits/package-static.bin" "$logits/pkgconfig-static.bin" exact
+}
+
+step_subdirectory() {
+  local b="$work/subdirectory"
+  rm -rf "$b"
+  quiet cmake -S "$top/tests/consumer/cmake-subdirectory" -B "$b" -DCMAKE_BUILD_TYPE=Release \
+    -DRESNET_SOURCE_DIR="$top" && quiet cmake --build "$b" -j"$jobs" &&
+    run_consumer "$b/consumer" subdirectory || return 1
+  compare_logits "$logits/package-static.bin" "$logits/subdirectory.bin" exact
+}
+
+step_make() {
+  local b="$work/make"
+  rm -rf "$b"
+  quiet make -C "$top/tests/consumer/make" -j"$jobs" O="$b" RESNET_OPENMP=1 &&
+    run_consumer "$b/consumer" make || return 1
+  compare_logits "$logits/package-static.bin" "$logits/make.bin" close
+}
+
+step_openmp_off() {
+  local b="$work/openmp-off"
+  configure_build "$b" -DRESNET_OPENMP=OFF -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF \
+    -DCMAKE_INSTALL_PREFIX="$work/prefix-openmp-off" || return 1
+  local out; out=$(cd "$b" && ctest -j"$jobs" 2>&1) || { echo "$out" | tail -30; return 1; }
+  log "ctest: $(echo "$out" | grep 'tests passed')"
+  quiet cmake --install "$b" || return 1
+  nm -u "$b/libresnet.a" | grep -qE 'GOMP_|omp_' && { log "OpenMP symbols in an OpenMP=OFF build"; return 1; }
+  local c="$work/package-openmp-off"
+  rm -rf "$c"
+  quiet cmake -S "$top/tests/consumer/cmake-package" -B "$c" -DCMAKE_PREFIX_PATH="$work/prefix-openmp-off" &&
+    quiet cmake --build "$c" && run_consumer "$c/consumer" openmp-off || return 1
+  compare_logits "$logits/package-static.bin" "$logits/openmp-off.bin" exact
+}
+
+step_io_off() {
+  local b="$work/io-off"
+  configure_build "$b" -DRESNET_WITH_IO=OFF -DRESNET_OPENMP=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO \
+    -DCMAKE_INSTALL_PREFIX="$work/prefix-io-off" || return 1
+  local bad; bad=$(forbidden_imports "$b/libresnet.a")
+  [ -n "$bad" ] && { log "file/stdio symbols imported: $(echo $bad)"; return 1; }
+  log "no file or stdio imports; undefined libc symbols: $(nm -u "$b/libresnet.a" | awk '{print $2}' | grep -v '^rn_' | sort -u | tr '\n' ' ')"
+  quiet cmake --install "$b" || return 1
+  local c="$work/package-io-off"
+  rm -rf "$c"
+  quiet cmake -S "$top/tests/consumer/cmake-package" -B "$c" -DCMAKE_PREFIX_PATH="$work/prefix-io-off" &&
+    quiet cmake --build "$c" && run_consumer "$c/consumer" io-off || return 1
+  compare_logits "$logits/package-static.bin" "$logits/io-off.bin" exact
+}
+
+step_inference_only() {
+  local b="$work/inference-only"
+  configure_build "$b" -DRESNET_INFERENCE_ONLY=ON -DRESNET_OPENMP=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF \
+    -DCMAKE_INSTALL_PREFIX="$work/prefix-inference-only" || return 1
+  local train; train=$(nm --defined-only "$b/libresnet.a" | awk '{print $3}' |
+    grep -E '^rn_?_?(sgd|optimizer|lr_|schedule|augment|checkpoint)' | sort -u)
+  [ -n "$train" ] && { log "training code in an inference-only build: $(echo $train)"; return 1; }
+  log "objects: $(ar t "$b/libresnet.a" | wc -l) (default build: $(ar t "$work/default/libresnet.a" 2>/dev/null | wc -l)); no optimiser symbols"
+  quiet cmake --install "$b" || return 1
+  local c="$work/package-inference-only"
+  rm -rf "$c"
+  quiet cmake -S "$top/tests/consumer/cmake-package" -B "$c" -DCMAKE_PREFIX_PATH="$work/prefix-inference-only" &&
+    quiet cmake --build "$c" && run_consumer "$c/consumer" inference-only || return 1
+  compare_logits "$logits/package-static.bin" "$logits/inference-only.bin" exact
+}
+
+step_cortex_m() {
+  local b="$work/cortex-m"
+  configure_build "$b" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/arm-none-eabi.cmake" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON -DRESNET_WITH_IO=OFF \
+    -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_INSTALL=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO || return 1
+  local bad; bad=$(forbidden_imports "$b/libresnet.a")
+  [ -n "$bad" ] && { log "file/stdio symbols imported: $(echo $bad)"; return 1; }
+  local cpu="-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16"
+  # shellcheck disable=SC2086
+  quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+    -fdata-sections -I"$top/include" "$top/tests/consumer/cortex-m/firmware.c" "$b/libresnet.a" \
+    -lm --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$b/firmware.map" \
+    -o "$b/firmware.elf" || return 1
+  # The same firmware on the host tells how much of its arena the network used.
+  local h="$work/cortex-m-host"
+  quiet cmake -S "$top" -B "$h" -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON \
+    -DRESNET_WITH_IO=OFF -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_INSTALL=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO &&
+    quiet cmake --build "$h" -j"$jobs" &&
+    quiet gcc -std=c99 -O2 -DRN_FIRMWARE_HOST_REPORT -I"$top/include" \
+      "$top/tests/consumer/cortex-m/firmware.c" "$h/libresnet.a" -lm -o "$h/firmware-host" || return 1
+  local report; report=$("$h/firmware-host") || { log "host run of firmware.c failed: $report"; return 1; }
+  {
+    echo "libresnet.a (Cortex-M7, -Os, inference only, no I/O, no stdio):"
+    arm-none-eabi-size -t "$b/libresnet.a" | tail -1 | awk '{printf "  text %s  data %s  bss %s\n", $1, $2, $3}'
+    echo "firmware.elf (ResNet-20/8 inference, newlib-nano, --gc-sections; bss holds the arena):"
+    arm-none-eabi-size "$b/firmware.elf" | tail -1 | awk '{printf "  text %s  data %s  bss %s\n", $1, $2, $3}'
+    echo "arena use measured on the host (64-bit pointers): $report"
+  } | tee "$work/cortex-m-size.txt" | sed 's/^/    /'
+}
+
+step_amalgamation() {
+  [ -f "$top/tools/amalgamate.py" ] || { log "skipped: no tools/amalgamate.py"; return 0; }
+  local b="$work/amalgamation"
+  rm -rf "$b"; mkdir -p "$b"
+  quiet "$py" "$top/tools/amalgamate.py" -o "$b" &&
+    quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" -c "$b/resnet.c" -o "$b/resnet.o" &&
+    quiet clang -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" -c "$b/resnet.c" -o "$b/resnet-clang.o" &&
+    quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" "$top/tests/consumer/main.c" \
+      "$b/resnet.o" -lm -o "$b/consumer" &&
+    run_consumer "$b/consumer" amalgamation || return 1
+  log "resnet.c: $(wc -l < "$b/resnet.c") lines, resnet.h: $(wc -l < "$b/resnet.h") lines"
+  compare_logits "$logits/package-static.bin" "$logits/amalgamation.bin" close
+}
+
+step_cpp() {
+  local b="$work/cpp" ok=0
+  rm -rf "$b"
+  quiet cmake -S "$top/examples/cpp" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" &&
+    quiet cmake --build "$b" || return 1
+  local out; out=$("$b/resnet_cpp_example" 2) || { echo "$out"; return 1; }
+  echo "$out" | sed 's/^/    | /'
+  local cxx
+  for cxx in g++ clang++; do
+    quiet $cxx -std=c++11 -Wall -Wextra -pedantic -Werror -I"$prefix/include" \
+      -c "$top/examples/cpp/main.cpp" -o "$b/main-$cxx.o" || ok=1
+  done
+  return $ok
+}
+
+step_python() {
+  "$py" -c 'import numpy' 2>/dev/null || { log "python3 with numpy missing"; return 1; }
+  local out
+  out=$(RESNET_LIBRARY="$prefix/lib/libresnet.so" "$py" "$top/bindings/python/tests/run.py" 2>&1) ||
+    { echo "$out" | tail -40; return 1; }
+  log "$(echo "$out" | tail -1)"
+}
+
+# ---- driver -------------------------------------------------------------------------
+failed=() passed=()
+for s in $steps; do
+  echo "=== $s"
+  start=$(date +%s)
+  if "step_${s//-/_}"; then passed+=("$s"); else failed+=("$s"); echo "    -> $s FAILED"; fi
+  log "($(( $(date +%s) - start ))s)"
+done
+echo "=== builds.sh: ${#passed[@]} passed (${passed[*]}), ${#failed[@]} failed (${failed[*]:-})"
+[ ${#failed[@]} = 0 ]
