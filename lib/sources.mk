@@ -53,8 +53,8 @@ endif
 
 ifeq ($(RESNET_INFERENCE_ONLY),1)
   RESNET_CPPFLAGS += -DRN_INFERENCE_ONLY
-  RESNET_SRCS := $(filter-out $(RESNET_DIR)/src/train/% %backward.c %-backward-data.c \
-    %-backward-weights.c,$(RESNET_SRCS))
+  RESNET_SRCS := $(filter-out $(RESNET_DIR)/src/train/% $(RESNET_DIR)/src/io/checkpoint.c \
+    $(RESNET_DIR)/src/ops/layers-api-backward.c,$(RESNET_SRCS))
 endif
 
 RESNET_AVX2_SRCS :=

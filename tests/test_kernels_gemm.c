@@ -175,10 +175,18 @@ out:
     rn_ctx_destroy(ctx);
 }
 
-static void test_sgemm_matches_naive_gemm_for_small_shapes_scalar(void) { sweep_isa(RN_ISA_SCALAR); }
-static void test_sgemm_matches_naive_gemm_for_small_shapes_avx2(void) { sweep_isa(RN_ISA_AVX2); }
-static void test_sgemm_matches_naive_gemm_for_small_shapes_avx512(void) { sweep_isa(RN_ISA_AVX512); }
-static void test_sgemm_matches_naive_gemm_for_small_shapes_neon(void) { sweep_isa(RN_ISA_NEON); }
+static void test_sgemm_matches_naive_gemm_for_small_shapes_scalar(void) {
+    sweep_isa(RN_ISA_SCALAR);
+}
+static void test_sgemm_matches_naive_gemm_for_small_shapes_avx2(void) {
+    sweep_isa(RN_ISA_AVX2);
+}
+static void test_sgemm_matches_naive_gemm_for_small_shapes_avx512(void) {
+    sweep_isa(RN_ISA_AVX512);
+}
+static void test_sgemm_matches_naive_gemm_for_small_shapes_neon(void) {
+    sweep_isa(RN_ISA_NEON);
+}
 
 /* Shapes that cross the driver's blocking: K sliced (k > 256, bias/ReLU only
  * once), several column blocks (n > 512), several packed row blocks of A^T
@@ -297,7 +305,14 @@ static void microkernel_isa(int32_t isa) {
                             : (flags & RN_GEMM_ACCUMULATE) ? (float)rn_test_uniform()
                                                                 : NAN;
                 rn_memcpy(c0, c, MR * c_stride * sizeof(float));
-                t->gemm(mr, nc, kc, a, a_stride, b, c, c_stride, with_bias ? bias : NULL, flags);
+                /* exactly nc bias values, so a sanitizer sees any over-read */
+                float *bias_nc = (float *)malloc(nc * sizeof(float));
+                CHECK(bias_nc != NULL);
+                if (!bias_nc) break;
+                rn_memcpy(bias_nc, bias, nc * sizeof(float));
+                t->gemm(mr, nc, kc, a, a_stride, b, NR, c, c_stride, with_bias ? bias_nc : NULL,
+                        flags);
+                free(bias_nc);
                 int bad = 0;
                 for (size_t i = 0; i < MR; i++)
                     for (size_t j = 0; j < c_stride; j++) {
@@ -343,6 +358,45 @@ static void test_microkernel_matches_naive_gemm_scalar(void) { microkernel_isa(R
 static void test_microkernel_matches_naive_gemm_avx2(void) { microkernel_isa(RN_ISA_AVX2); }
 static void test_microkernel_matches_naive_gemm_avx512(void) { microkernel_isa(RN_ISA_AVX512); }
 static void test_microkernel_matches_naive_gemm_neon(void) { microkernel_isa(RN_ISA_NEON); }
+
+/* Every rows x cols block up to 19 x 19 (edges of the 4x4 and 8x8 tiles),
+ * with strides wider than the block: an exact copy, and nothing outside the
+ * block written. */
+static void transpose_isa(int32_t isa) {
+    const struct rn_kernels *t = table_if_available(isa);
+    if (!t) {
+        note_skip("transpose", isa);
+        return;
+    }
+    for (size_t rows = 1; rows <= 19; rows++)
+        for (size_t cols = 1; cols <= 19; cols++) {
+            const size_t ss = cols + 3, ds = rows + 2;
+            float *src = random_floats(rows * ss);
+            float *dst = (float *)malloc(cols * ds * sizeof(float));
+            CHECK(src && dst);
+            if (!src || !dst) {
+                free(src);
+                free(dst);
+                return;
+            }
+            for (size_t i = 0; i < cols * ds; i++) dst[i] = SENTINEL;
+            t->transpose(rows, cols, src, ss, dst, ds);
+            int bad = 0;
+            for (size_t c = 0; c < cols; c++)
+                for (size_t r = 0; r < ds; r++)
+                    bad += dst[c * ds + r] != (r < rows ? src[r * ss + c] : SENTINEL);
+            if (bad)
+                fprintf(stderr, "  %s transpose %zux%zu: %d wrong\n", rn_isa_name(isa), rows, cols,
+                        bad);
+            CHECK(bad == 0);
+            free(src);
+            free(dst);
+        }
+}
+
+static void test_transpose_is_exact_for_every_isa(void) {
+    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) transpose_isa(all_isas[i]);
+}
 
 /* ---- dispatch ------------------------------------------------------------------- */
 static void test_isa_cap_selects_the_best_table_at_or_below_it(void) {
@@ -397,6 +451,7 @@ static const rn_test_case cases[] = {
     {"microkernel_matches_naive_gemm_avx2", test_microkernel_matches_naive_gemm_avx2},
     {"microkernel_matches_naive_gemm_avx512", test_microkernel_matches_naive_gemm_avx512},
     {"microkernel_matches_naive_gemm_neon", test_microkernel_matches_naive_gemm_neon},
+    {"transpose_is_exact_for_every_isa", test_transpose_is_exact_for_every_isa},
     {"sgemm_matches_naive_gemm_for_small_shapes_scalar",
      test_sgemm_matches_naive_gemm_for_small_shapes_scalar},
     {"sgemm_matches_naive_gemm_for_small_shapes_avx2",

@@ -48,7 +48,8 @@ def layer_sources(no_io, inference_only):
     for g in groups:
         out += sorted(glob.glob(os.path.join(TOP, g, "*.c")))
     if inference_only:
-        out = [p for p in out if not p.endswith(os.path.join("io", "checkpoint.c"))]
+        dropped = (os.path.join("io", "checkpoint.c"), os.path.join("ops", "layers-api-backward.c"))
+        out = [p for p in out if not p.endswith(dropped)]
     neon = sorted(glob.glob(os.path.join(TOP, "src/kernels/neon/*.c")))
     return out, neon
 

@@ -31,8 +31,11 @@ run_suite() { # name, build dir, cmake args...
   echo "=== $name: configure and build"
   cmake -S "$top" -B "$dir" -DRESNET_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-  [ "${PIPESTATUS[0]}" = 0 ] || return 1
+  if ! cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+    grep -E 'error|Error' "$dir.build.log" | head -40
+    tail -20 "$dir.build.log"
+    return 1
+  fi
   echo "=== $name: ctest"
   (cd "$dir" && ctest --output-on-failure -j"$jobs")
 }

@@ -47,7 +47,9 @@ typedef struct rn_block rn_block;
 
 /* A block taking in_channels. For RN_BLOCK_BASIC out = width; for
  * RN_BLOCK_BOTTLENECK mid = width and out = 4 * width. flags: RN_MODEL_STRIDE_ON_1X1 and
- * RN_MODEL_ZERO_INIT_RESIDUAL (used by rn_block_init). Parameters are zero until rn_block_init. */
+ * RN_MODEL_ZERO_INIT_RESIDUAL (used by rn_block_init). shortcut RN_SHORTCUT_DEFAULT means
+ * RN_SHORTCUT_B. Conv weights are zero and BN layers at PyTorch's defaults (weight 1, bias 0,
+ * running mean 0, var 1) until rn_block_init. */
 RN_API rn_status rn_block_create(rn_ctx *ctx, int32_t block_type, int32_t in_channels,
                                  int32_t width, int32_t stride, int32_t shortcut,
                                  uint32_t flags, rn_block **out);

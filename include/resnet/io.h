@@ -24,6 +24,10 @@ extern "C" {
 #define RN_DTYPE_U8   3
 #define RN_DTYPE_F16  4
 #define RN_DTYPE_BF16 5
+/* Recognised in IDX headers (and reported by rn_idx_info_*), not read. */
+#define RN_DTYPE_I8   6
+#define RN_DTYPE_I16  7
+#define RN_DTYPE_F64  8
 
 /* ---- .npy (version 1.0/2.0/3.0, little-endian, C order; f4, i8, i4, u1) ----
  * Header: dtype, number of dims (<= 8) and dims. */
@@ -46,6 +50,98 @@ RN_API rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, v
                                   size_t dst_count);
 RN_API rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_t ndim,
                                    const int64_t *dims, const void *data);
+
+/* ---- safetensors ------------------------------------------------------------
+ * An 8-byte little-endian header length N, N bytes of JSON naming each
+ * tensor's dtype ("F32", "F16", "BF16", "I64", "I32", "U8"), shape and
+ * data_offsets, an optional "__metadata__" map of strings, then the data.
+ * The reader copies what it needs: the caller's buffer may be freed after
+ * rn_safetensors_open_mem returns. Tensors keep the file's header order. */
+typedef struct rn_safetensors rn_safetensors;
+RN_API rn_status rn_safetensors_open_mem(rn_ctx *ctx, const void *buf, size_t size,
+                                         rn_safetensors **out);
+RN_API rn_status rn_safetensors_open_file(rn_ctx *ctx, const char *path, rn_safetensors **out);
+RN_API void rn_safetensors_close(rn_safetensors *st);
+/* Number of tensors (0 for NULL). */
+RN_API int32_t rn_safetensors_count(const rn_safetensors *st);
+/* name stays valid until close; dims beyond ndim are 0. Any output may be NULL. */
+RN_API rn_status rn_safetensors_info(const rn_safetensors *st, int32_t index, const char **name,
+                                     int32_t *dtype, int32_t *ndim, int64_t dims[8]);
+/* Index of a tensor by exact name, or RN_E_NOT_FOUND. */
+RN_API rn_status rn_safetensors_find(const rn_safetensors *st, const char *name, int32_t *index);
+/* The tensor converted to float (any dtype); count must equal its element count. */
+RN_API rn_status rn_safetensors_read_f32(const rn_safetensors *st, int32_t index, float *dst,
+                                         size_t count);
+/* The tensor's bytes as stored (little-endian); bytes must equal its byte size. */
+RN_API rn_status rn_safetensors_read_raw(const rn_safetensors *st, int32_t index, void *dst,
+                                         size_t bytes);
+/* A "__metadata__" value by key (valid until close), or RN_E_NOT_FOUND. */
+RN_API rn_status rn_safetensors_metadata(const rn_safetensors *st, const char *key,
+                                         const char **value);
+/* Classes and input channels of a ResNet weight file, from "fc.weight"
+ * [classes, features] and "conv1.weight" [out, in, kh, kw] ("module." prefix
+ * accepted). Either output may be NULL. */
+RN_API rn_status rn_safetensors_model_dims(const rn_safetensors *st, int32_t *classes,
+                                           int32_t *in_channels);
+
+/* Writer: tensors are stored in the order added, data 8-byte aligned as the
+ * format's reference writer does. */
+typedef struct rn_safetensors_writer rn_safetensors_writer;
+RN_API rn_status rn_safetensors_writer_create(rn_ctx *ctx, rn_safetensors_writer **out);
+/* Copies data (the tensor's elements in C order, host representation). dims
+ * may be NULL when ndim is 0. Names are unique, non-empty, not "__metadata__". */
+RN_API rn_status rn_safetensors_writer_add(rn_safetensors_writer *w, const char *name,
+                                           int32_t dtype, int32_t ndim, const int64_t *dims,
+                                           const void *data);
+/* Set (or replace) a "__metadata__" string. */
+RN_API rn_status rn_safetensors_writer_set_metadata(rn_safetensors_writer *w, const char *key,
+                                                    const char *value);
+/* The file into buf; buf NULL sets only *written (the size needed). */
+RN_API rn_status rn_safetensors_writer_save_mem(rn_safetensors_writer *w, void *buf, size_t cap,
+                                                size_t *written);
+/* Atomic: a temporary file is renamed over path only once complete. */
+RN_API rn_status rn_safetensors_writer_save_file(rn_safetensors_writer *w, const char *path);
+RN_API void rn_safetensors_writer_destroy(rn_safetensors_writer *w);
+
+/* ---- models as safetensors (torchvision state_dict names) ---------------------
+ * Load: a "module." prefix is stripped and "*.num_batches_tracked" ignored;
+ * F32, F16 and BF16 are accepted. Every model tensor must be present with its
+ * exact dims and nothing else may be: the first tensor that does not fit is
+ * named with the reason. Everything is checked before anything is set; on
+ * failure the model is unchanged. Save writes F32 tensors in state_dict
+ * order with metadata {"format": "pt"}, loadable by torch's
+ * load_state_dict after safetensors.torch.load_file. */
+RN_API rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size);
+RN_API rn_status rn_model_load_safetensors_file(rn_model *model, const char *path);
+RN_API rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
+                                               size_t *written);
+RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path);
+
+/* ---- IDX (MNIST, Fashion-MNIST), raw or gzip-compressed ----------------------
+ * Header: dtype (RN_DTYPE_U8 for ubyte; sbyte, short, int, float and double
+ * are reported as RN_DTYPE_I8/I16/I32/F32/F64), 1..8 dims. Reading needs
+ * ubyte data (others give RN_E_UNSUPPORTED) and dst_count equal to the
+ * element count. gzip input (magic 1f 8b) is decompressed by the library
+ * itself (no zlib), its CRC-32 and length checked. */
+RN_API rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
+                                 int32_t *ndim, int64_t dims[8]);
+RN_API rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
+                                 size_t dst_count);
+RN_API rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
+                                  int64_t dims[8]);
+RN_API rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count);
+
+/* ---- CIFAR-10 binary batches, raw or gzip-compressed ---------------------------
+ * Records of 1 label byte (0..9) + 3072 image bytes (3x32x32, channel-major
+ * as stored). The whole input is checked (complete records, labels in
+ * range); read copies the first min(records, max_records) records: images
+ * receives 3072 bytes and labels 1 byte per record, *records how many. */
+RN_API rn_status rn_cifar10_info_mem(rn_ctx *ctx, const void *buf, size_t size, size_t *records);
+RN_API rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *images,
+                                     uint8_t *labels, size_t max_records, size_t *records);
+RN_API rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records);
+RN_API rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images,
+                                      uint8_t *labels, size_t max_records, size_t *records);
 
 #ifdef __cplusplus
 }

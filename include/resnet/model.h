@@ -43,9 +43,11 @@ RN_API rn_status rn_model_add_stage(rn_model *model, int32_t block_type, int32_t
 RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
 
 /* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet) and
- * resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). shortcut =
+ * resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). classes = 0 keeps
+ * 1000 (ImageNet) or 10 (CIFAR); in_channels = 0 keeps 3; shortcut =
  * RN_SHORTCUT_DEFAULT keeps the paper's choice (B for ImageNet, A for CIFAR,
- * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR);
+ * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR), other
+ * values scale the stem and every stage (stage k has base_width << k filters);
  * flags RN_MODEL_*. Unknown names give RN_E_NOT_FOUND. The weights are not
  * initialised: call rn_model_init or load a file. */
 RN_API rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
@@ -67,8 +69,12 @@ RN_API rn_status rn_model_in_channels(const rn_model *model, int32_t *channels);
 RN_API rn_status rn_model_num_parameters(const rn_model *model, int64_t *count);
 /* Multiply-accumulates of one forward pass for one h x w image (convs + fc). */
 RN_API rn_status rn_model_macs(const rn_model *model, int64_t h, int64_t w, int64_t *macs);
-/* Per-layer report for an h x w input: layers are the stem, each block, the
- * head. name receives e.g. "layer2.0" (NUL-terminated, truncated to cap). */
+/* Per-layer report for an h x w input: layers are the stem ("stem": conv1,
+ * bn1, ReLU and the max pool if any), each block ("layer2.0"...), the head
+ * ("fc": average pool + fc). name receives the name (NUL-terminated,
+ * truncated to name_cap); out_dims the output of one image in PyTorch's
+ * order (1, C, H, W), (1, classes, 1, 1) for the head; params the trainable
+ * scalars; macs the conv and fc multiply-accumulates. Any output may be NULL. */
 RN_API rn_status rn_model_layer_count(const rn_model *model, int32_t *count);
 RN_API rn_status rn_model_layer_info(const rn_model *model, int32_t index, int64_t h, int64_t w,
                                      char *name, size_t name_cap, int64_t out_dims[4],
@@ -102,8 +108,14 @@ RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
  * every buffer; allocates nothing until the first run unless memory is bound. */
 RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w,
                                 int32_t mode, rn_plan **out);
-/* Bytes a run needs (activations, saved state, scratch), from the same code
- * that runs. */
+/* The same, with the plan's allocations, threads and errors on `ctx` instead
+ * of the model's: how several threads each run an RN_MODE_INFER plan of one
+ * shared model (one context per thread). */
+RN_API rn_status rn_plan_create_with_ctx(rn_ctx *ctx, rn_model *model, int64_t batch, int64_t h,
+                                         int64_t w, int32_t mode, rn_plan **out);
+/* Bytes a run needs (activations, saved state, scratch, and RN_ALIGN - 1
+ * bytes to align the caller's buffer), from the same planning code that
+ * assigns the offsets the run uses. */
 RN_API rn_status rn_plan_memory_size(const rn_plan *plan, size_t *bytes);
 /* Run inside the caller's buffer (64-byte aligned is best; any alignment is
  * accepted). Too small gives RN_E_BUFFER_TOO_SMALL and names the size needed.
@@ -119,6 +131,10 @@ RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input
  * stored in the model (overwritten, not accumulated). */
 RN_API rn_status rn_plan_backward(rn_plan *plan, const int32_t *labels, size_t num_labels,
                                   float *loss);
+/* After rn_plan_backward: the gradient of the loss with respect to the input
+ * batch (count = batch*C*h*w floats in `layout`). Computed on request, as it
+ * costs one more backward-data pass through the stem convolution. */
+RN_API rn_status rn_plan_input_grad(rn_plan *plan, float *dst, size_t count, int32_t layout);
 RN_API void rn_plan_destroy(rn_plan *plan);
 
 #ifdef __cplusplus

@@ -17,8 +17,9 @@
  * A: MR rows, row i at a + i * a_stride, kc contiguous floats each. All MR
  *    rows are read even when mr < MR (the driver pads the last row block);
  *    results of rows >= mr are discarded.
- * B: one packed panel, kc rows of NR floats (columns >= nc zero-padded),
- *    64-byte aligned.
+ * B: kc rows of NR floats, row p at b + p * b_stride: a packed panel
+ *    (b_stride = NR) or the caller's matrix itself. All NR columns are read
+ *    (so they must exist); results of columns >= nc are dropped.
  * C: row-major with c_stride; only the mr x nc block is read (when
  *    accumulating) or written, column tails through masked loads and stores.
  * bias: NULL or nc floats, read with the same masks.
@@ -27,7 +28,7 @@
 #define RN_GEMM_RELU 2u
 
 typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float *a,
-                                   size_t a_stride, const float *packed_b, float *c,
+                                   size_t a_stride, const float *b, size_t b_stride, float *c,
                                    size_t c_stride, const float *bias, uint32_t flags);
 
 /* ---- 32-bit transpose: dst[c * dst_stride + r] = src[r * src_stride + c] ------
@@ -44,30 +45,25 @@ struct rn_kernels {
     rn_transpose_fn transpose;
 };
 
-/* Every microkernel compiled into the library (dispatch.c picks among them). */
-void rn_f32_gemm_4x4__scalar(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                             const float *packed_b, float *c, size_t c_stride,
-                             const float *bias, uint32_t flags);
-void rn_x32_transpose__scalar(size_t rows, size_t cols, const float *src, size_t src_stride,
-                              float *dst, size_t dst_stride);
+/* Every kernel compiled into the library (dispatch.c picks among them). */
+#define RN_GEMM_UKERNEL_ARGS                                                                   \
+    size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *b,          \
+        size_t b_stride, float *c, size_t c_stride, const float *bias, uint32_t flags
+#define RN_TRANSPOSE_ARGS \
+    size_t rows, size_t cols, const float *src, size_t src_stride, float *dst, size_t dst_stride
+
+void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
+void rn_x32_transpose__scalar(RN_TRANSPOSE_ARGS);
 #ifdef RN_HAVE_AVX2
-void rn_f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                            const float *packed_b, float *c, size_t c_stride,
-                            const float *bias, uint32_t flags);
-void rn_x32_transpose__avx2(size_t rows, size_t cols, const float *src, size_t src_stride,
-                            float *dst, size_t dst_stride);
+void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS);
+void rn_x32_transpose__avx2(RN_TRANSPOSE_ARGS);
 #endif
 #ifdef RN_HAVE_AVX512
-void rn_f32_gemm_14x32__avx512(size_t mr, size_t nc, size_t kc, const float *a,
-                               size_t a_stride, const float *packed_b, float *c,
-                               size_t c_stride, const float *bias, uint32_t flags);
+void rn_f32_gemm_14x32__avx512(RN_GEMM_UKERNEL_ARGS);
 #endif
 #ifdef RN_HAVE_NEON
-void rn_f32_gemm_8x8__neon(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                           const float *packed_b, float *c, size_t c_stride, const float *bias,
-                           uint32_t flags);
-void rn_x32_transpose__neon(size_t rows, size_t cols, const float *src, size_t src_stride,
-                            float *dst, size_t dst_stride);
+void rn_f32_gemm_8x8__neon(RN_GEMM_UKERNEL_ARGS);
+void rn_x32_transpose__neon(RN_TRANSPOSE_ARGS);
 #endif
 
 #endif /* RN_KERNELS_H */

@@ -17,7 +17,8 @@ typedef struct rn_tensor_slot {
     int64_t dims[4];   /* PyTorch order (OIHW for conv weights) */
     size_t count;      /* number of floats */
     float *value;      /* library layout (OHWI for conv weights) */
-    float *grad;       /* same layout as value; NULL for buffers */
+    float *grad;       /* same layout as value; NULL for buffers, and for every
+                        * tensor until the model's first RN_MODE_TRAIN plan */
 } rn_tensor_slot;
 
 /* The model's slots in state_dict order; stable for the model's life. */

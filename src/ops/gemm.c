@@ -11,6 +11,9 @@
  *   tasks (threads): a range of MR row blocks x a range of NR panels
  *     ir: MR rows            - the A micro-panel (MR x kc) stays in L1
  *       jr: NR panel         - microkernel, B micro-panel streamed from L2
+ * op(A) = A with a harmless stride is read in place (only its last, partial
+ * row block is copied, because kernels read all MR rows). With at most
+ * RN_GEMM_DIRECT_B_MAX_M rows, op(B) = B is read in place too.
  * Threads only split the output tiles; each element of C is produced by the
  * same kernel calls in the same K order whatever the thread count, so the
  * result is bit-identical for 1 or N threads (K is never split).
@@ -25,11 +28,18 @@
 /* Cache blocking for Zen 4/5 (L1d 32-48 KB, L2 1 MB per core):
  * KC x NC floats of packed B = 512 KB sits in L2 beside the A stream; an A
  * micro-panel MR x KC (14 x 256 x 4 = 14 KB) sits in L1 beside a B
- * micro-panel row stream. K is cut into equal slices of at most KC. */
+ * micro-panel row stream. K is cut into equal slices of at most KC.
+ * Measured on a Zen 4 core (bench/bench_gemm.c): KC 192..512 with NC
+ * 256..768 all land within the run-to-run noise (+-5%) of this choice. */
 #define RN_GEMM_KC 256
 #define RN_GEMM_NC 512
 /* Rows of op(A) packed at once (bounds that part of the workspace). */
 #define RN_GEMM_MA 512
+/* Up to this many rows of C, op(B) = B is read in place rather than packed:
+ * packing is then a serial pass over B that few FMAs amortise (measured,
+ * m = 30, n = 576, k = 1568: 58-75 -> 71-83 GFLOP/s); from m = 64 on, the
+ * strided reads of a large B cost more than the copy. */
+#define RN_GEMM_DIRECT_B_MAX_M 32
 /* Widest tiles of any table (checked against the table in debug builds). */
 #define RN_GEMM_MR_MAX 16
 #define RN_GEMM_NR_MAX 32
@@ -51,8 +61,9 @@ static gemm_layout layout_for(size_t m, size_t n, size_t k) {
     size_t kc_max = min_sz(k, RN_GEMM_KC);
     l.b_floats = kc_max * round_up(min_sz(n, RN_GEMM_NC), RN_GEMM_NR_MAX);
     l.a_rows = min_sz(m + RN_GEMM_MR_MAX - 1, RN_GEMM_MA);
-    /* +16 floats: consecutive packed rows never share an L1 set pattern */
-    l.a_stride = round_up(kc_max, 16) + 16;
+    /* whole cache lines, but never a multiple of 1 KB (see stride_aliases) */
+    l.a_stride = round_up(kc_max, 16);
+    if (l.a_stride % 256 == 0) l.a_stride += 16;
     return l;
 }
 
@@ -60,8 +71,10 @@ size_t rn__sgemm_workspace(const rn_ctx *ctx, size_t m, size_t n, size_t k) {
     (void)ctx;
     gemm_layout l = layout_for(m, n, k);
     size_t a_floats, total;
-    if (!rn__mul_size(l.a_rows, l.a_stride, &a_floats) || !rn__add_size(a_floats, l.b_floats, &total) ||
-        !rn__mul_size(total, sizeof(float), &total) || !rn__add_size(total, 2 * RN_ALIGN, &total))
+    if (!rn__mul_size(l.a_rows, l.a_stride, &a_floats) ||
+        !rn__add_size(a_floats, l.b_floats, &total) ||
+        !rn__mul_size(total, sizeof(float), &total) ||
+        !rn__add_size(total, 2 * RN_ALIGN, &total))
         return SIZE_MAX;
     return total;
 }
@@ -83,11 +96,13 @@ typedef struct gemm_job {
     float *ap;               /* packed A rows (or the padded last row block) */
     size_t ap_stride;
     int packed_a;            /* 1: every row block comes from ap */
+    int direct_b;            /* 1: full panels are read from B in place */
     size_t tail_block;       /* index of the row block read from ap when !packed_a */
     uint32_t flags;
     const float *bias_blk;
     /* task grid over the current block */
     size_t mblocks, npanels, tm, tn;
+    size_t pack_group;       /* B panels per packing task */
 } gemm_job;
 
 /* ---- packing ------------------------------------------------------------------
@@ -96,14 +111,12 @@ typedef struct gemm_job {
 #define RN_GEMM_PACK_BLOCKS 8
 
 /* B panels [first, last): kc rows of nr floats each, columns past n zeroed. */
-static void pack_b_task(void *arg, size_t group) {
-    const gemm_job *j = (const gemm_job *)arg;
+static void pack_b_panels(const gemm_job *j, size_t first, size_t last) {
     const size_t nr = j->nr, kc = j->kc;
-    const size_t first = group * RN_GEMM_PACK_BLOCKS;
-    const size_t last = min_sz(first + RN_GEMM_PACK_BLOCKS, j->npanels);
     if (!j->trans_b) {
-        /* row by row across the group's panels: one run of B per k */
-        const size_t j0 = j->jc + first * nr, width = min_sz((last - first) * nr, j->jc + j->ncols - j0);
+        /* row by row across the panels: one run of B per k */
+        const size_t j0 = j->jc + first * nr;
+        const size_t width = min_sz((last - first) * nr, j->jc + j->ncols - j0);
         for (size_t p = 0; p < kc; p++) {
             const float *src = j->b + (j->pc + p) * j->ldb + j0;
             for (size_t pn = first; pn < last; pn++) {
@@ -125,6 +138,12 @@ static void pack_b_task(void *arg, size_t group) {
             for (size_t p = 0; p < kc; p++)
                 for (size_t jj = cols; jj < nr; jj++) dst[p * nr + jj] = 0.0f;
     }
+}
+
+static void pack_b_task(void *arg, size_t group) {
+    const gemm_job *j = (const gemm_job *)arg;
+    const size_t first = group * j->pack_group;
+    pack_b_panels(j, first, min_sz(first + j->pack_group, j->npanels));
 }
 
 /* Rows [r0, r0 + count) of op(A)[ic.., pc..pc+kc) into ap rows starting at
@@ -183,7 +202,13 @@ static void compute_task(void *arg, size_t t) {
         float *crow = j->c + (j->ic + r) * j->ldc + j->jc;
         for (size_t pn = p0; pn < p1; pn++) {
             const size_t col = pn * nr, cols = min_sz(nr, j->ncols - col);
-            j->kt->gemm(rows, cols, j->kc, a, as, j->bp + pn * nr * j->kc, crow + col, j->ldc,
+            const float *b = j->bp + pn * nr * j->kc;
+            size_t bs = nr;
+            if (j->direct_b && cols == nr) {
+                b = j->b + j->pc * j->ldb + j->jc + col;
+                bs = j->ldb;
+            }
+            j->kt->gemm(rows, cols, j->kc, a, as, b, bs, crow + col, j->ldc,
                         j->bias_blk ? j->bias_blk + col : NULL, j->flags);
         }
     }
@@ -255,6 +280,9 @@ void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
     /* k == 0: nothing is read from A or B (they may be NULL); the kernels
      * get the (unread) packed buffers */
     j.packed_a = trans_a || stride_aliases(lda) || k == 0;
+    /* With few rows, packing B costs more than it saves (it is a serial
+     * pass over B that the FMAs cannot hide): read full panels of B in place. */
+    j.direct_b = !trans_b && m <= RN_GEMM_DIRECT_B_MAX_M && k > 0;
 
     size_t macs;
     if (!rn__mul_size(m, n, &macs) || !rn__mul_size(macs, k ? k : 1, &macs)) macs = SIZE_MAX;
@@ -280,7 +308,15 @@ void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
             j.flags = (accumulate || s > 0 ? RN_GEMM_ACCUMULATE : 0u) |
                       (last && relu ? RN_GEMM_RELU : 0u);
             j.bias_blk = last && bias ? bias + jc : NULL;
-            if (k) run(ctx, parallel, ceil_div(j.npanels, RN_GEMM_PACK_BLOCKS), pack_b_task, &j);
+            if (k && j.direct_b) {
+                if (j.ncols % j.nr) pack_b_panels(&j, j.npanels - 1, j.npanels);
+            } else if (k) {
+                /* up to RN_GEMM_PACK_BLOCKS panels per task, but at least
+                 * one task per thread when there are enough panels */
+                const size_t tasks = parallel ? min_sz(j.npanels, threads) : 1;
+                j.pack_group = min_sz(RN_GEMM_PACK_BLOCKS, ceil_div(j.npanels, tasks));
+                run(ctx, parallel, ceil_div(j.npanels, j.pack_group), pack_b_task, &j);
+            }
             for (size_t ic = 0; ic < m; ic += ma) {
                 j.ic = ic;
                 j.rows = min_sz(ma, m - ic);

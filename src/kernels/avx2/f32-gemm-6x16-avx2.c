@@ -63,16 +63,17 @@ static inline void store_row(float *c, __m256 lo, __m256 hi, size_t nc, __m256i 
     if (mr > i) store_row(c + i * c_stride, c##i##l, c##i##h, nc, mlo, mhi, bias_lo, bias_hi, \
                           flags);
 
-void rn_f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                            const float *packed_b, float *c, size_t c_stride,
-                            const float *bias, uint32_t flags) {
+void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS) {
     const size_t s = a_stride * sizeof(float);
     const char *r0 = (const char *)a, *r3 = r0 + 3 * s;
     RN_ROW_ZERO(0) RN_ROW_ZERO(1) RN_ROW_ZERO(2) RN_ROW_ZERO(3) RN_ROW_ZERO(4) RN_ROW_ZERO(5)
 
-    const float *b = packed_b;
-    for (size_t p = kc; p; p--, b += 16, r0 += 4, r3 += 4) {
-        const __m256 blo = _mm256_load_ps(b), bhi = _mm256_load_ps(b + 8);
+    /* prefetch the next row block (rows 6..11), one line per k step: see
+     * the AVX-512 kernel */
+    const char *pf = r0 + 6 * s;
+    for (size_t p = kc; p; p--, b += b_stride, r0 += 4, r3 += 4, pf += 64) {
+        _mm_prefetch(pf, _MM_HINT_T1);
+        const __m256 blo = _mm256_loadu_ps(b), bhi = _mm256_loadu_ps(b + 8);
         RN_ROW_FMA(0, RN_A(r0, 0)) RN_ROW_FMA(1, RN_A(r0, s)) RN_ROW_FMA(2, RN_A(r0, 2 * s))
         RN_ROW_FMA(3, RN_A(r3, 0)) RN_ROW_FMA(4, RN_A(r3, s)) RN_ROW_FMA(5, RN_A(r3, 2 * s))
     }

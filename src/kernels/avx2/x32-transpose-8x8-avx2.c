@@ -38,7 +38,12 @@ void rn_x32_transpose__avx2(size_t rows, size_t cols, const float *src, size_t s
     for (size_t r = 0; r < rows8; r += 8) {
         const float *s = src + r * src_stride;
         size_t c = 0;
-        for (; c < cols8; c += 8) tile8x8(s + c, src_stride, dst + c * dst_stride + r, dst_stride);
+        for (; c < cols8; c += 8) {
+            if ((c & 15) == 0)
+                for (size_t i = 0; i < 8; i++)
+                    _mm_prefetch((const char *)(s + i * src_stride + c + 128), _MM_HINT_T0);
+            tile8x8(s + c, src_stride, dst + c * dst_stride + r, dst_stride);
+        }
         for (; c < cols; c++)
             for (size_t i = 0; i < 8; i++) dst[c * dst_stride + r + i] = s[i * src_stride + c];
     }

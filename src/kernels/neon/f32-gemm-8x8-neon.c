@@ -57,14 +57,15 @@ static inline void store_row(float *c, float32x4_t lo, float32x4_t hi, size_t nc
     const float *a##i = a + i * a_stride;                      \
     float32x4_t c##i##l = vdupq_n_f32(0.0f), c##i##h = vdupq_n_f32(0.0f);
 #define RN_ROW_LOAD4(i) const float32x4_t v##i = vld1q_f32(a##i);
-#define RN_ROW_LANE(i, l)                                  \
-    c##i##l = vfmaq_laneq_f32(c##i##l, blo, v##i, l);      \
-    c##i##h = vfmaq_laneq_f32(c##i##h, bhi, v##i, l);
-#define RN_STEP_LANE(l)                                                              \
-    {                                                                                \
-        const float32x4_t blo = vld1q_f32(b + 8 * l), bhi = vld1q_f32(b + 8 * l + 4); \
-        RN_ROW_LANE(0, l) RN_ROW_LANE(1, l) RN_ROW_LANE(2, l) RN_ROW_LANE(3, l)       \
-        RN_ROW_LANE(4, l) RN_ROW_LANE(5, l) RN_ROW_LANE(6, l) RN_ROW_LANE(7, l)       \
+#define RN_ROW_LANE(i, lane)                                  \
+    c##i##l = vfmaq_laneq_f32(c##i##l, blo, v##i, lane);      \
+    c##i##h = vfmaq_laneq_f32(c##i##h, bhi, v##i, lane);
+#define RN_STEP_LANE(lane)                                                                 \
+    {                                                                                      \
+        const float *bl = b + lane * b_stride;                                             \
+        const float32x4_t blo = vld1q_f32(bl), bhi = vld1q_f32(bl + 4);                     \
+        RN_ROW_LANE(0, lane) RN_ROW_LANE(1, lane) RN_ROW_LANE(2, lane) RN_ROW_LANE(3, lane) \
+        RN_ROW_LANE(4, lane) RN_ROW_LANE(5, lane) RN_ROW_LANE(6, lane) RN_ROW_LANE(7, lane) \
     }
 #define RN_ROW_ONE(i)                                      \
     {                                                      \
@@ -75,26 +76,32 @@ static inline void store_row(float *c, float32x4_t lo, float32x4_t hi, size_t nc
 #define RN_ROW_STORE(i) \
     if (mr > i) store_row(c + i * c_stride, c##i##l, c##i##h, nc, bias_lo, bias_hi, flags);
 
-void rn_f32_gemm_8x8__neon(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                           const float *packed_b, float *c, size_t c_stride, const float *bias,
-                           uint32_t flags) {
+void rn_f32_gemm_8x8__neon(RN_GEMM_UKERNEL_ARGS) {
     RN_ROW_DECL(0) RN_ROW_DECL(1) RN_ROW_DECL(2) RN_ROW_DECL(3)
     RN_ROW_DECL(4) RN_ROW_DECL(5) RN_ROW_DECL(6) RN_ROW_DECL(7)
-    const float *b = packed_b;
+    /* prefetch the next row block (rows 8..15), one line per k step: the
+     * driver hands it over next, and short row streams otherwise wait on
+     * memory. Prefetches never fault. */
+    const char *pf = (const char *)(a + 8 * a_stride);
     size_t p = kc;
     for (; p >= 4; p -= 4) {
+        __builtin_prefetch(pf, 0, 2);
+        __builtin_prefetch(pf + 64, 0, 2);
+        __builtin_prefetch(pf + 128, 0, 2);
+        __builtin_prefetch(pf + 192, 0, 2);
+        pf += 256;
         RN_ROW_LOAD4(0) RN_ROW_LOAD4(1) RN_ROW_LOAD4(2) RN_ROW_LOAD4(3)
         RN_ROW_LOAD4(4) RN_ROW_LOAD4(5) RN_ROW_LOAD4(6) RN_ROW_LOAD4(7)
         RN_STEP_LANE(0) RN_STEP_LANE(1) RN_STEP_LANE(2) RN_STEP_LANE(3)
         a0 += 4, a1 += 4, a2 += 4, a3 += 4, a4 += 4, a5 += 4, a6 += 4, a7 += 4;
-        b += 32;
+        b += 4 * b_stride;
     }
     for (; p; p--) {
         const float32x4_t blo = vld1q_f32(b), bhi = vld1q_f32(b + 4);
         RN_ROW_ONE(0) RN_ROW_ONE(1) RN_ROW_ONE(2) RN_ROW_ONE(3)
         RN_ROW_ONE(4) RN_ROW_ONE(5) RN_ROW_ONE(6) RN_ROW_ONE(7)
         a0++, a1++, a2++, a3++, a4++, a5++, a6++, a7++;
-        b += 8;
+        b += b_stride;
     }
     float32x4_t bias_lo = vdupq_n_f32(0.0f), bias_hi = vdupq_n_f32(0.0f);
     if (bias) {

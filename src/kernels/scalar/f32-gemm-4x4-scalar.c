@@ -4,19 +4,17 @@
  */
 #include "../kernels.h"
 
-void rn_f32_gemm_4x4__scalar(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
-                             const float *packed_b, float *c, size_t c_stride,
-                             const float *bias, uint32_t flags) {
+void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS) {
     const float *a0 = a, *a1 = a0 + a_stride, *a2 = a1 + a_stride, *a3 = a2 + a_stride;
     float acc[4][4] = {{0}};
     for (size_t p = 0; p < kc; p++) {
-        const float *b = packed_b + p * 4;
+        const float *brow = b + p * b_stride;
         const float av[4] = {a0[p], a1[p], a2[p], a3[p]};
         for (size_t i = 0; i < 4; i++) {
-            acc[i][0] += av[i] * b[0];
-            acc[i][1] += av[i] * b[1];
-            acc[i][2] += av[i] * b[2];
-            acc[i][3] += av[i] * b[3];
+            acc[i][0] += av[i] * brow[0];
+            acc[i][1] += av[i] * brow[1];
+            acc[i][2] += av[i] * brow[2];
+            acc[i][3] += av[i] * brow[3];
         }
     }
     for (size_t i = 0; i < mr; i++) {

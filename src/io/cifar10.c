@@ -1,0 +1,133 @@
+/*
+ * CIFAR-10 binary batches (data_batch_N.bin, test_batch.bin), raw or
+ * gzip-compressed: a sequence of 3073-byte records, one label byte (0..9)
+ * then the 32x32 image as 1024 red, 1024 green and 1024 blue bytes, rows
+ * top to bottom (Krizhevsky's dataset page). Images are returned as stored.
+ */
+#include "io-internal.h"
+
+#define CIFAR_IMAGE 3072
+#define CIFAR_RECORD 3073
+/* A batch is 30 MB; all six together 184 MB. */
+#define CIFAR_MAX_BYTES ((size_t)1 << 30)
+
+/* Check the whole buffer: every record complete, every label in 0..9. */
+static rn_status cifar_check(const rn_ctx *ctx, const char *src, const unsigned char *b,
+                             size_t size, size_t *records) {
+    size_t n = size / CIFAR_RECORD;
+    if (size % CIFAR_RECORD)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: CIFAR-10: record %zu is truncated: %zu of "
+                         "%d bytes at offset %zu", src, n, size % CIFAR_RECORD, CIFAR_RECORD,
+                         n * CIFAR_RECORD);
+    for (size_t r = 0; r < n; r++) {
+        unsigned label = b[r * CIFAR_RECORD];
+        if (label > 9)
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: CIFAR-10: record %zu has label %u at "
+                             "offset %zu, not in 0..9", src, r, label, r * CIFAR_RECORD);
+    }
+    *records = n;
+    return RN_OK;
+}
+
+static rn_status cifar_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                            uint8_t *images, uint8_t *labels, size_t max_records,
+                            size_t *records, int want_data) {
+    const unsigned char *data;
+    size_t n;
+    unsigned char *owned;
+    char name[512];
+    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, CIFAR_MAX_BYTES, &data, &n, &owned, name,
+                                    sizeof name);
+    if (st) return st;
+    size_t total = 0;
+    st = cifar_check(ctx, name, data, n, &total);
+    if (st == RN_OK) {
+        size_t take = total;
+        if (want_data) {
+            take = total < max_records ? total : max_records;
+            for (size_t r = 0; r < take; r++) {
+                labels[r] = data[r * CIFAR_RECORD];
+                rn_memcpy(images + r * CIFAR_IMAGE, data + r * CIFAR_RECORD + 1, CIFAR_IMAGE);
+            }
+        }
+        *records = take;
+    }
+    rn__free(ctx, owned);
+    return st;
+}
+
+static rn_status check_read_args(rn_ctx *ctx, const char *fn, uint8_t *images, uint8_t *labels,
+                                 size_t max_records, size_t *records) {
+    size_t bytes;
+    if (!records) return rn__error(ctx, RN_E_INVALID_ARG, "%s: records is NULL", fn);
+    if (max_records > 0 && (!images || !labels))
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn, !images ? "images" : "labels");
+    if (!rn__mul_size(max_records, CIFAR_IMAGE, &bytes))
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: max_records %zu overflows the image size", fn,
+                         max_records);
+    return RN_OK;
+}
+
+rn_status rn_cifar10_info_mem(rn_ctx *ctx, const void *buf, size_t size, size_t *records) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!buf || !records)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_mem: %s is NULL",
+                         !buf ? "buf" : "records");
+    rn__clear_error(ctx);
+    return cifar_read(ctx, RN_IO_MEMORY_NAME, buf, size, NULL, NULL, 0, records, 0);
+}
+
+rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *images,
+                              uint8_t *labels, size_t max_records, size_t *records) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_mem: buf is NULL");
+    rn_status st = check_read_args(ctx, "rn_cifar10_read_mem", images, labels, max_records, records);
+    if (st) return st;
+    rn__clear_error(ctx);
+    return cifar_read(ctx, RN_IO_MEMORY_NAME, buf, size, images, labels, max_records, records, 1);
+}
+
+#ifndef RN_NO_IO
+rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!path || !records)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_file: %s is NULL",
+                         !path ? "path" : "records");
+    rn__clear_error(ctx);
+    void *data;
+    size_t size;
+    rn_status st = rn__read_file(ctx, path, CIFAR_MAX_BYTES, &data, &size);
+    if (st) return st;
+    st = cifar_read(ctx, path, data, size, NULL, NULL, 0, records, 0);
+    rn__free(ctx, data);
+    return st;
+}
+
+rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, uint8_t *labels,
+                               size_t max_records, size_t *records) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_file: path is NULL");
+    rn_status st = check_read_args(ctx, "rn_cifar10_read_file", images, labels, max_records, records);
+    if (st) return st;
+    rn__clear_error(ctx);
+    void *data;
+    size_t size;
+    st = rn__read_file(ctx, path, CIFAR_MAX_BYTES, &data, &size);
+    if (st) return st;
+    st = cifar_read(ctx, path, data, size, images, labels, max_records, records, 1);
+    rn__free(ctx, data);
+    return st;
+}
+#else
+rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {
+    (void)path, (void)records;
+    if (!ctx) return RN_E_INVALID_ARG;
+    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_cifar10_info_file: built without file I/O");
+}
+rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, uint8_t *labels,
+                               size_t max_records, size_t *records) {
+    (void)path, (void)images, (void)labels, (void)max_records, (void)records;
+    if (!ctx) return RN_E_INVALID_ARG;
+    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_cifar10_read_file: built without file I/O");
+}
+#endif

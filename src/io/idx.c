@@ -1,0 +1,190 @@
+/*
+ * IDX files (the MNIST / Fashion-MNIST format), raw or gzip-compressed.
+ *
+ * Layout (from the MNIST page by LeCun, Cortes and Burges): two zero bytes,
+ * a type code (0x08 ubyte, 0x09 sbyte, 0x0B short, 0x0C int, 0x0D float,
+ * 0x0E double), the number of dims, each dim as a big-endian u32, then the
+ * elements in row-major order. All types are recognised and reported; only
+ * ubyte (what the image and label files use) is read.
+ */
+#include "io-internal.h"
+
+#define IDX_MAX_DIMS 8
+/* The largest decompressed or raw IDX file read: 2 GiB (1 GiB on 32-bit
+ * hosts); Fashion-MNIST's largest is 47 MB. */
+#define IDX_MAX_BYTES ((size_t)1 << (sizeof(size_t) > 4 ? 31 : 30))
+
+typedef struct idx_header {
+    int32_t dtype, type_code;
+    int32_t ndim;
+    int64_t dims[IDX_MAX_DIMS];
+    size_t count, data_offset;
+} idx_header;
+
+static int32_t idx_dtype(int code) {
+    switch (code) {
+    case 0x08: return RN_DTYPE_U8;
+    case 0x09: return RN_DTYPE_I8;
+    case 0x0B: return RN_DTYPE_I16;
+    case 0x0C: return RN_DTYPE_I32;
+    case 0x0D: return RN_DTYPE_F32;
+    case 0x0E: return RN_DTYPE_F64;
+    default: return -1;
+    }
+}
+
+static rn_status idx_parse(const rn_ctx *ctx, const char *src, const unsigned char *b, size_t size,
+                           idx_header *h) {
+    if (size < 4)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: truncated: %zu bytes, the header needs "
+                         "at least 4", src, size);
+    if (b[0] != 0 || b[1] != 0)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: magic bytes %02x %02x at offset 0 are "
+                         "not 00 00", src, b[0], b[1]);
+    h->type_code = b[2];
+    h->dtype = idx_dtype(b[2]);
+    if (h->dtype < 0)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: type code 0x%02x at offset 2 is not an "
+                         "IDX type", src, b[2]);
+    h->ndim = b[3];
+    if (h->ndim == 0)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: the dim count at offset 3 is 0", src);
+    if (h->ndim > IDX_MAX_DIMS)
+        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: IDX: %d dims (offset 3); at most %d are read",
+                         src, (int)h->ndim, IDX_MAX_DIMS);
+    size_t hdr = 4 + 4 * (size_t)h->ndim;
+    if (size < hdr)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: truncated: %zu bytes, the %d dims end at "
+                         "offset %zu", src, size, (int)h->ndim, hdr);
+    size_t count = 1;
+    for (int32_t i = 0; i < h->ndim; i++) {
+        uint32_t d = rn__be32(b + 4 + 4 * i);
+        h->dims[i] = d;
+        if (!rn__mul_size(count, d, &count))
+            return rn__error(ctx, RN_E_OVERFLOW, "%s: IDX: the element count overflows at dim %d "
+                             "(%lu, offset %zu)", src, (int)i, (unsigned long)d, (size_t)(4 + 4 * i));
+    }
+    size_t bytes;
+    if (!rn__mul_size(count, rn__dtype_size(h->dtype), &bytes))
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: IDX: %zu elements overflow the byte size", src,
+                         count);
+    if (size - hdr != bytes) {
+        char dbuf[200];
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: shape %s of %s needs %zu data bytes at "
+                         "offset %zu, the file has %zu", src,
+                         rn__dims_str(h->ndim, h->dims, dbuf, sizeof dbuf),
+                         rn__dtype_name(h->dtype), bytes, hdr, size - hdr);
+    }
+    h->count = count;
+    h->data_offset = hdr;
+    return RN_OK;
+}
+
+static rn_status idx_info(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                          int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
+    const unsigned char *data;
+    size_t n;
+    unsigned char *owned;
+    char name[512];
+    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, IDX_MAX_BYTES, &data, &n, &owned, name,
+                                    sizeof name);
+    if (st) return st;
+    idx_header h;
+    st = idx_parse(ctx, name, data, n, &h);
+    rn__free(ctx, owned);
+    if (st) return st;
+    *dtype = h.dtype;
+    *ndim = h.ndim;
+    for (int i = 0; i < 8; i++) dims[i] = i < h.ndim ? h.dims[i] : 0;
+    return RN_OK;
+}
+
+static rn_status idx_read(rn_ctx *ctx, const char *src, const void *buf, size_t size, uint8_t *dst,
+                          size_t dst_count) {
+    const unsigned char *data;
+    size_t n;
+    unsigned char *owned;
+    char name[512];
+    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, IDX_MAX_BYTES, &data, &n, &owned, name,
+                                    sizeof name);
+    if (st) return st;
+    idx_header h;
+    st = idx_parse(ctx, name, data, n, &h);
+    if (st == RN_OK && h.dtype != RN_DTYPE_U8)
+        st = rn__error(ctx, RN_E_UNSUPPORTED, "%s: IDX: type code 0x%02x (%s) at offset 2: only "
+                       "ubyte (0x08) data is read", name, (unsigned)h.type_code,
+                       rn__dtype_name(h.dtype));
+    if (st == RN_OK && dst_count != h.count) {
+        char dbuf[200];
+        st = rn__error(ctx, RN_E_INVALID_ARG, "%s: IDX: the array of shape %s has %zu elements, "
+                       "dst_count is %zu", name, rn__dims_str(h.ndim, h.dims, dbuf, sizeof dbuf),
+                       h.count, dst_count);
+    }
+    if (st == RN_OK && h.count) rn_memcpy(dst, data + h.data_offset, h.count);
+    rn__free(ctx, owned);
+    return st;
+}
+
+rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
+                          int32_t *ndim, int64_t dims[8]) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!buf || !dtype || !ndim || !dims)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_mem: %s is NULL",
+                         !buf ? "buf" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
+    rn__clear_error(ctx);
+    return idx_info(ctx, RN_IO_MEMORY_NAME, buf, size, dtype, ndim, dims);
+}
+
+rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
+                          size_t dst_count) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!buf || (!dst && dst_count > 0))
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_mem: %s is NULL", !buf ? "buf" : "dst");
+    rn__clear_error(ctx);
+    return idx_read(ctx, RN_IO_MEMORY_NAME, buf, size, dst, dst_count);
+}
+
+#ifndef RN_NO_IO
+rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
+                           int64_t dims[8]) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!path || !dtype || !ndim || !dims)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_file: %s is NULL",
+                         !path ? "path" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
+    rn__clear_error(ctx);
+    void *data;
+    size_t size;
+    rn_status st = rn__read_file(ctx, path, IDX_MAX_BYTES, &data, &size);
+    if (st) return st;
+    st = idx_info(ctx, path, data, size, dtype, ndim, dims);
+    rn__free(ctx, data);
+    return st;
+}
+
+rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!path || (!dst && dst_count > 0))
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_file: %s is NULL",
+                         !path ? "path" : "dst");
+    rn__clear_error(ctx);
+    void *data;
+    size_t size;
+    rn_status st = rn__read_file(ctx, path, IDX_MAX_BYTES, &data, &size);
+    if (st) return st;
+    st = idx_read(ctx, path, data, size, dst, dst_count);
+    rn__free(ctx, data);
+    return st;
+}
+#else
+rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
+                           int64_t dims[8]) {
+    (void)path, (void)dtype, (void)ndim, (void)dims;
+    if (!ctx) return RN_E_INVALID_ARG;
+    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_idx_info_file: built without file I/O");
+}
+rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {
+    (void)path, (void)dst, (void)dst_count;
+    if (!ctx) return RN_E_INVALID_ARG;
+    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_idx_read_file: built without file I/O");
+}
+#endif

@@ -1,0 +1,122 @@
+/*
+ * Internal io layer: whole-file reading and atomic writing (the only code
+ * that touches the file system), byte-order helpers for the little- and
+ * big-endian formats, half-float conversion, and the gzip/DEFLATE decoder
+ * shared by the readers. Other layers that write files (checkpoints) call
+ * rn__write_file_atomic so a crash never leaves a half-written target.
+ */
+#ifndef RN_IO_INTERNAL_H
+#define RN_IO_INTERNAL_H
+
+#include "../core/internal.h"
+#include "resnet/io.h"
+
+/* A build without stdio cannot open files either. */
+#if defined(RN_NO_STDIO) && !defined(RN_NO_IO)
+#define RN_NO_IO
+#endif
+
+/* The name readers put at the start of their error sentences when they work
+ * on a caller's buffer rather than a file. */
+#define RN_IO_MEMORY_NAME "<memory>"
+
+/* Read a whole file into one context allocation (freed with rn__free).
+ * Files larger than max_size are refused with RN_E_UNSUPPORTED; the
+ * operating system's reason (errno text) is in the error for RN_E_IO. An
+ * empty file gives *data non-NULL and *size 0. */
+rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **data,
+                        size_t *size);
+
+/* Write the concatenation of nchunks buffers to path atomically: a temporary
+ * file in the same directory is written, flushed, fsync'd and renamed over
+ * the target. On any failure the temporary is removed, the target is left as
+ * it was, and RN_E_IO names the step and the errno text. */
+rn_status rn__write_file_atomic(rn_ctx *ctx, const char *path, const void *const *chunks,
+                                const size_t *sizes, size_t nchunks);
+
+/* ---- byte order (the formats fix it; the host may differ) ------------------ */
+static inline uint16_t rn__le16(const unsigned char *p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t rn__le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+static inline uint64_t rn__le64(const unsigned char *p) {
+    return (uint64_t)rn__le32(p) | ((uint64_t)rn__le32(p + 4) << 32);
+}
+static inline uint32_t rn__be32(const unsigned char *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+           (uint32_t)p[3];
+}
+static inline void rn__put_le16(unsigned char *p, uint16_t v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+static inline void rn__put_le32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline void rn__put_le64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline float rn__f32_from_bits(uint32_t u) {
+    float f;
+    rn_memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t rn__f32_bits(float f) {
+    uint32_t u;
+    rn_memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* IEEE binary16 -> float (exact: every half is a float). */
+float rn__f16_to_f32(uint16_t h);
+/* bfloat16 is the top half of a float. */
+static inline float rn__bf16_to_f32(uint16_t h) { return rn__f32_from_bits((uint32_t)h << 16); }
+
+/* Byte size of one element of an RN_DTYPE_*, 0 for an unknown dtype. */
+size_t rn__dtype_size(int32_t dtype);
+/* Name of an RN_DTYPE_* for sentences ("F32", "U8"...), "?" if unknown. */
+const char *rn__dtype_name(int32_t dtype);
+/* Convert count little-endian elements of dtype (any RN_DTYPE_*) to floats. */
+void rn__convert_to_f32(int32_t dtype, const unsigned char *src, size_t count, float *dst);
+
+/* a followed by b into buf (truncated to cap, always terminated); returns buf.
+ * Used to name decompressed data in messages without stdio. */
+const char *rn__concat(char *buf, size_t cap, const char *a, const char *b);
+
+/* "[d0,d1,...]" into buf (for error sentences); returns buf. */
+const char *rn__dims_str(int32_t ndim, const int64_t *dims, char *buf, size_t cap);
+
+/* ---- DEFLATE (RFC 1951) and gzip (RFC 1952) ------------------------------- */
+/* CRC-32 (ISO 3309, the gzip one) of n bytes, continuing from crc (0 to start). */
+uint32_t rn__crc32(uint32_t crc, const unsigned char *p, size_t n);
+
+/* Decode one raw DEFLATE stream from in[0, in_size) into out[0, out_cap).
+ * *out_size receives the bytes produced and *in_used the bytes consumed
+ * (through the byte holding the final block's last bit). Output beyond
+ * out_cap is an error (RN_E_BAD_FORMAT); so is any malformed input. Errors
+ * name `src` and the byte offset base + position in the stream. */
+rn_status rn__inflate(const rn_ctx *ctx, const char *src, size_t base, const unsigned char *in,
+                      size_t in_size, unsigned char *out, size_t out_cap, size_t *out_size,
+                      size_t *in_used);
+
+/* 1 when the buffer starts with the gzip magic bytes 1f 8b. */
+int rn__is_gzip(const void *buf, size_t size);
+
+/* Decompress a single-member gzip file into a new context allocation (freed
+ * with rn__free). The header, CRC-32 and ISIZE are checked; the output is
+ * refused beyond max_out bytes and when ISIZE promises more than DEFLATE can
+ * expand the input to, so a tiny file cannot make us allocate gigabytes. */
+rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size, size_t max_out,
+                     unsigned char **out, size_t *out_size);
+
+/* The bytes a reader parses: buf itself, or its gunzipped content when it
+ * starts with the gzip magic. *owned is the allocation to rn__free (NULL for
+ * raw input) and src_out names the data in messages ("x.gz (decompressed)"). */
+rn_status rn__maybe_gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                           size_t max_out, const unsigned char **data, size_t *data_size,
+                           unsigned char **owned, char *src_out, size_t src_cap);
+
+#endif /* RN_IO_INTERNAL_H */

@@ -1,0 +1,248 @@
+/*
+ * Private structures of the nn layer: convolutions, batch norms and blocks as
+ * the model and the standalone block hold them, the tensor registry that
+ * gives them torchvision names, and the plan's program (steps over buffers
+ * planned into one arena). Shared by the files of src/nn only.
+ */
+#ifndef RN_NN_INTERNAL_H
+#define RN_NN_INTERNAL_H
+
+#include "nn.h"
+#include "../ops/ops.h"
+
+/* PyTorch's BatchNorm2d defaults (design.md). */
+#define RN_BN_EPS 1e-5f
+#define RN_BN_MOMENTUM 0.1f
+
+/* Bounds that keep every size computation far from overflow. */
+#define RN_NN_MAX_CHANNELS 65536
+#define RN_NN_MAX_KERNEL 64
+#define RN_NN_MAX_STRIDE 64
+#define RN_NN_MAX_BLOCKS 100000
+#define RN_NN_MAX_CLASSES 1000000
+
+/* A convolution without bias (weight OHWI); `bias` is set only by folding,
+ * and then points at the folded BN's bias. */
+typedef struct nn_conv {
+    int32_t in, out, k, stride, pad;
+    float *w, *gw;
+    const float *bias;
+} nn_conv;
+
+typedef struct nn_bn {
+    int32_t c;
+    float *gamma, *beta, *mean, *var;
+    float *ggamma, *gbeta;
+} nn_bn;
+
+/* What a block does with its input on the residual path. */
+#define NN_SC_IDENTITY 0 /* y = relu(F(x) + x) */
+#define NN_SC_PAD      1 /* option A where dims change: subsample + zero channels */
+#define NN_SC_PROJ     2 /* 1x1 conv + BN (option B where dims change, C always) */
+#define NN_SC_NONE     3 /* plain: y = relu(F(x)) */
+
+typedef struct nn_block {
+    int32_t type, in, width, out, stride, shortcut; /* as requested (RN_SHORTCUT_*) */
+    int32_t sc;                                     /* NN_SC_* actually used */
+    uint32_t flags;
+    int32_t nconv; /* 2 (basic) or 3 (bottleneck) */
+    nn_conv conv[3];
+    nn_bn bn[3];
+    nn_conv ds_conv; /* NN_SC_PROJ only */
+    nn_bn ds_bn;
+    int32_t stage, index; /* position in a model ("layer<stage+1>.<index>") */
+} nn_block;
+
+/* Fills the shapes of a block (no storage); RN_OK or a status with the
+ * reason written into `why` (a fixed sentence fragment). */
+rn_status rn__nn_block_setup(nn_block *b, int32_t type, int32_t in, int32_t width, int32_t stride,
+                             int32_t shortcut, uint32_t flags, const char **why);
+/* Output spatial size of a block for an h x w input. */
+void rn__nn_block_out_hw(const nn_block *b, int64_t h, int64_t w, int64_t *oh, int64_t *ow);
+/* Trainable scalars and multiply-accumulates of a block at input h x w. */
+int64_t rn__nn_block_params(const nn_block *b);
+int64_t rn__nn_block_macs(const nn_block *b, int64_t h, int64_t w);
+
+/* ---- tensor registry ---------------------------------------------------------
+ * Components (stem, a stage, the head, a standalone block) register their
+ * tensors twice: a counting pass (slots == NULL) that sizes one allocation
+ * holding values, gradients and names, then an assigning pass that points
+ * the layers' arrays into it and appends the slots in state_dict order. */
+typedef struct nn_reg {
+    rn_tensor_slot *slots; /* NULL in the counting pass */
+    int32_t nslots;
+    float *values, *grads; /* assigning pass: the next free float of each */
+    char *names;           /* assigning pass: the next free name byte */
+    size_t nvalues, ngrads, nname_bytes; /* counting pass totals */
+    int32_t with_grads;
+    char prefix[64]; /* e.g. "layer2.1." */
+} nn_reg;
+
+void rn__nn_reg_conv(nn_reg *r, const char *name, nn_conv *c);
+void rn__nn_reg_bn(nn_reg *r, const char *name, nn_bn *bn);
+void rn__nn_reg_block(nn_reg *r, nn_block *b);
+float *rn__nn_reg_tensor(nn_reg *r, const char *name, int32_t kind, int32_t ndim,
+                         const int64_t dims[4], float **grad);
+/* prefix = a + decimal i + b (e.g. "layer", 2, ".") + decimal j + "." when j >= 0. */
+void rn__nn_reg_prefix(nn_reg *r, const char *a, int32_t i, int32_t j);
+
+/* "layer<stage+1>.<index>" into dst (at least 24 bytes). */
+void rn__nn_block_name(char *dst, int32_t stage, int32_t index);
+
+/* Allocate a component's chunk for a counted registry; on success the
+ * registry is reset for the assigning pass into `slots`. */
+void *rn__nn_reg_alloc(rn_ctx *ctx, nn_reg *r, rn_tensor_slot *slots);
+
+/* Tensor access in PyTorch layout over a slot array (model and block share it). */
+int32_t rn__nn_slot_find(const rn_tensor_slot *slots, int32_t n, const char *name);
+void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst); /* lib -> torch */
+void rn__nn_slot_write(const rn_tensor_slot *s, const float *src, float *dst); /* torch -> lib */
+
+/* ---- initialisation --------------------------------------------------------- */
+void rn__nn_init_conv(nn_conv *c, uint64_t seed, uint64_t stream);
+void rn__nn_init_bn(nn_bn *bn, float gamma);
+void rn__nn_init_block(nn_block *b, uint64_t seed, uint64_t *stream);
+
+/* ---- the model ---------------------------------------------------------------- */
+struct rn_model {
+    rn_ctx *ctx;
+    int32_t in_channels, channels; /* input and current (last added layer's) channels */
+    int32_t classes;
+    int32_t has_stem, has_head, folded;
+    nn_conv stem_conv;
+    nn_bn stem_bn;
+    int32_t stem_pool;
+    nn_block *blocks;
+    int32_t nblocks, nstages;
+    int32_t fc_in;
+    float *fc_w, *fc_b, *fc_gw, *fc_gb;
+    rn_tensor_slot *slots;
+    int32_t nslots;
+    void **chunks;
+    int32_t nchunks;
+    float *grads;     /* every parameter's gradient, from the first train plan on */
+    uint64_t version; /* bumped whenever values change */
+};
+
+/* Allocate the gradients (once) and point slots and layers at them. */
+rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const char *fn);
+
+/* ---- plans: a program of steps over planned buffers ---------------------------- */
+enum nn_op {
+    NN_OP_LOAD,          /* external array ext (NCHW or NHWC) -> buffer (NHWC) */
+    NN_OP_STORE,         /* buffer (NHWC) -> external array ext (NCHW or NHWC) */
+    NN_OP_CONV,          /* y = conv(x) (+bias)(+relu) */
+    NN_OP_BN_TRAIN,      /* y = bn(x) with batch stats; saves mean, invstd */
+    NN_OP_BN_EVAL,       /* y = bn(x) with running stats (may be in place) */
+    NN_OP_ADD,           /* y = a + b (+relu) (may be in place) */
+    NN_OP_SHORTCUT_A,    /* y = subsample + zero-pad channels of x */
+    NN_OP_MAXPOOL,
+    NN_OP_GAP,
+    NN_OP_LINEAR,
+    NN_OP_XENT,          /* dlogits from logits and labels */
+    NN_OP_LINEAR_BWD,
+    NN_OP_GAP_BWD,
+    NN_OP_MAXPOOL_BWD,
+    NN_OP_RELU_BWD,
+    NN_OP_BN_BWD,
+    NN_OP_CONV_BWD_DATA,
+    NN_OP_CONV_BWD_W,
+    NN_OP_SHORTCUT_A_BWD
+};
+
+typedef struct nn_step {
+    int32_t op;
+    int32_t relu;
+    int32_t ext; /* LOAD / STORE: which external array (NN_EXT_*) */
+    /* buffer ids, -1 when unused: inputs x, x2 (dy in backward), x3 (the
+     * ReLU output a BN backward masks with), output y, BN mean and invstd in
+     * aux1 and aux2, op workspace ws */
+    int32_t x, x2, x3, y, aux1, aux2, ws;
+    const nn_conv *conv;
+    const nn_bn *bn;
+    const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
+    float *fc_gw, *fc_gb;
+    rn_conv_desc cd;
+    rn_pool_desc pd;
+    size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
+} nn_step;
+
+typedef struct nn_buf {
+    size_t bytes;
+    int32_t first, last; /* steps that produce and last read it */
+    size_t offset;
+} nn_buf;
+
+/* The program of a whole model or of one standalone block. */
+typedef struct nn_prog {
+    nn_step *steps;
+    nn_buf *bufs;
+    int32_t nsteps, nbufs;
+    int32_t fwd_end, bwd_end; /* forward [0,fwd_end), backward [fwd_end,bwd_end), input grad after */
+    int32_t logits_buf;       /* buffer read by NN_OP_STORE */
+    size_t arena_bytes;       /* planned arena, offsets relative to its aligned start */
+} nn_prog;
+
+/* Shape of a planned activation. */
+typedef struct nn_val {
+    int32_t buf;
+    int64_t n, h, w, c;
+} nn_val;
+
+/* A program builder: the counting pass (prog->steps == NULL) only counts. */
+typedef struct nn_builder {
+    rn_ctx *ctx;
+    nn_prog *prog;
+    int32_t train, folded;
+    rn_status status; /* first failure (size overflow, window that does not fit) */
+    char where[64];   /* layer being emitted, for error sentences */
+    nn_step scratch;  /* where the counting pass writes its steps */
+} nn_builder;
+
+int32_t rn__nn_new_buf(nn_builder *b, int64_t floats);
+int32_t rn__nn_new_bytes(nn_builder *b, size_t bytes);
+nn_step *rn__nn_add_step(nn_builder *b, int32_t op);
+nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu);
+nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu,
+                      int32_t *mean_buf, int32_t *invstd_buf);
+/* Forward of a block; fills `saved` with what its backward needs. */
+typedef struct nn_block_saved {
+    nn_val x, y;
+    nn_val conv_in[3], conv_out[3], bn_out[3]; /* conv inputs and outputs, BN outputs */
+    int32_t mean[3], invstd[3];
+    nn_val ds_out;
+    int32_t ds_mean, ds_invstd;
+} nn_block_saved;
+nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
+                                 nn_block_saved *saved);
+/* Backward of a block from dy; returns dx (buf -1 when need_dx is 0). */
+nn_val rn__nn_emit_block_backward(nn_builder *b, const nn_block *blk, const nn_block_saved *s,
+                                  nn_val dy, int32_t need_dx);
+
+/* Lifetimes and offsets of every buffer; sets prog->arena_bytes. */
+rn_status rn__nn_prog_plan_memory(rn_ctx *ctx, nn_prog *prog);
+/* Build a program twice (count, then fill) with `emit`, then plan memory. */
+typedef void (*nn_emit_fn)(nn_builder *b, const void *arg);
+rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
+                            nn_emit_fn emit, const void *arg);
+void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog);
+
+/* External arrays of a run: LOAD reads in[ext], STORE writes out[ext]; the
+ * caller's layout applies to the images (NN_EXT_IMAGE), never to logits. */
+#define NN_EXT_IMAGE 0 /* in: the input batch; out: its gradient */
+#define NN_EXT_OTHER 1 /* in: dy of a standalone block; out: logits or block y */
+typedef struct nn_run_io {
+    const float *in[2];
+    float *out[2];
+    int32_t layout;
+    const int32_t *labels;
+    float loss;
+} nn_run_io;
+/* Run steps [from, to) of a program on an arena (aligned base). */
+void rn__nn_prog_run(const rn_ctx *ctx, const nn_prog *prog, int32_t from, int32_t to,
+                     unsigned char *arena, nn_run_io *io);
+
+/* Fold one BN into its conv (inference). */
+void rn__nn_fold(nn_conv *c, nn_bn *bn);
+
+#endif /* RN_NN_INTERNAL_H */

@@ -1,0 +1,297 @@
+/*
+ * Building a plan's program: the steps (op calls) of a forward pass and, in
+ * training, of the backward pass, over numbered buffers whose sizes are
+ * known here and whose offsets the memory planner (plan-memory.c) assigns.
+ *
+ * Every emitter runs twice with identical arguments: a counting pass that
+ * only numbers steps and buffers, then a pass that fills the arrays sized by
+ * the first. Shapes are checked on the way: a window that does not fit, or a
+ * size that would overflow, records the first failure with the layer's name.
+ *
+ * What training keeps (design.md, "Memory"): each conv input, each BN input
+ * with its batch mean and inverse std, each ReLU output; the BN output that
+ * feeds the residual addition is overwritten by the sum. Inference runs BN
+ * in place on the conv output and the addition in place, so a block needs
+ * its input, one temporary and its output.
+ */
+#include "nn-internal.h"
+
+int32_t rn__nn_new_bytes(nn_builder *b, size_t bytes) {
+    nn_prog *p = b->prog;
+    int32_t id = p->nbufs++;
+    if (p->bufs) {
+        nn_buf *f = &p->bufs[id];
+        f->bytes = bytes;
+        f->first = INT32_MAX;
+        f->last = -1;
+        f->offset = 0;
+    }
+    return id;
+}
+
+static void fail(nn_builder *b, rn_status st) {
+    if (b->status == RN_OK) b->status = st;
+}
+
+int32_t rn__nn_new_buf(nn_builder *b, int64_t floats) {
+    size_t bytes = 0;
+    if (floats < 0 || floats > RN_TENSOR_MAX_ELEMENTS ||
+        !rn__mul_size((size_t)floats, sizeof(float), &bytes)) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_OVERFLOW, "rn_plan_create: %s: a buffer of %lld floats is too big",
+                      b->where, (long long)floats);
+        fail(b, RN_E_OVERFLOW);
+        bytes = 0;
+    }
+    return rn__nn_new_bytes(b, bytes);
+}
+
+static int32_t new_ws(nn_builder *b, size_t bytes) {
+    if (bytes == SIZE_MAX) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_OVERFLOW, "rn_plan_create: %s: the op workspace is too big",
+                      b->where);
+        fail(b, RN_E_OVERFLOW);
+        bytes = 0;
+    }
+    return rn__nn_new_bytes(b, bytes);
+}
+
+static nn_val new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c) {
+    nn_val v = {-1, n, h, w, c};
+    int64_t count = rn__numel4(n, h, w, c);
+    if (count < 0 || h > INT32_MAX || w > INT32_MAX) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_OVERFLOW,
+                      "rn_plan_create: %s: the activation (%lld,%lld,%lld,%lld) is too big",
+                      b->where, (long long)n, (long long)h, (long long)w, (long long)c);
+        fail(b, RN_E_OVERFLOW);
+        count = 1;
+    }
+    v.buf = rn__nn_new_buf(b, count);
+    return v;
+}
+
+static int64_t numel(nn_val v) { return v.n * v.h * v.w * v.c; }
+
+nn_step *rn__nn_add_step(nn_builder *b, int32_t op) {
+    nn_prog *p = b->prog;
+    nn_step *s = p->steps ? &p->steps[p->nsteps] : &b->scratch;
+    p->nsteps++;
+    rn_memset(s, 0, sizeof *s);
+    s->op = op;
+    s->x = s->x2 = s->x3 = s->y = s->aux1 = s->aux2 = s->ws = -1;
+    return s;
+}
+
+static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
+    rn_conv_desc d;
+    rn_memset(&d, 0, sizeof d);
+    d.n = (int32_t)x.n, d.h = (int32_t)x.h, d.w = (int32_t)x.w, d.c = (int32_t)x.c;
+    d.oc = c->out, d.kh = d.kw = c->k, d.sh = d.sw = c->stride, d.ph = d.pw = c->pad;
+    if (!rn__conv_desc_init(&d)) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_INVALID_ARG,
+                      "rn_plan_create: input too small: at %s a %dx%d convolution (stride %d, "
+                      "pad %d) does not fit its %lldx%lld input",
+                      b->where, (int)c->k, (int)c->k, (int)c->stride, (int)c->pad,
+                      (long long)x.h, (long long)x.w);
+        fail(b, RN_E_INVALID_ARG);
+        d.oh = d.ow = 1;
+    }
+    return d;
+}
+
+nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu) {
+    rn_conv_desc d = conv_desc(b, c, x);
+    nn_val y = new_val(b, x.n, d.oh, d.ow, c->out);
+    int32_t ws = new_ws(b, rn__conv2d_forward_workspace(b->ctx, &d));
+    nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
+    s->x = x.buf, s->y = y.buf, s->ws = ws, s->conv = c, s->cd = d, s->relu = relu;
+    return y;
+}
+
+nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
+                      int32_t *invstd_buf) {
+    size_t rows = (size_t)(x.n * x.h * x.w);
+    if (!b->train) {
+        nn_step *s = rn__nn_add_step(b, NN_OP_BN_EVAL);
+        s->x = s->y = x.buf, s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu;
+        *mean_buf = *invstd_buf = -1;
+        return x;
+    }
+    if (rows < 2) {
+        /* torch.nn.BatchNorm2d refuses too: no variance from one value */
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_INVALID_ARG,
+                      "rn_plan_create: at %s train-mode batch norm would see one value per "
+                      "channel (batch x height x width = 1); use a larger batch or input",
+                      b->where);
+        fail(b, RN_E_INVALID_ARG);
+    }
+    nn_val y = new_val(b, x.n, x.h, x.w, x.c);
+    *mean_buf = rn__nn_new_buf(b, x.c);
+    *invstd_buf = rn__nn_new_buf(b, x.c);
+    nn_step *s = rn__nn_add_step(b, NN_OP_BN_TRAIN);
+    s->x = x.buf, s->y = y.buf, s->aux1 = *mean_buf, s->aux2 = *invstd_buf;
+    s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu;
+    return y;
+}
+
+static void emit_add(nn_builder *b, nn_val a, nn_val other, int32_t relu) {
+    nn_step *s = rn__nn_add_step(b, NN_OP_ADD);
+    s->x = s->y = a.buf, s->x2 = other.buf, s->n = (size_t)numel(a), s->relu = relu;
+}
+
+nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
+                                 nn_block_saved *sv) {
+    rn_memset(sv, 0, sizeof *sv);
+    sv->x = x;
+    nn_val t = x;
+    for (int32_t i = 0; i < blk->nconv; i++) {
+        /* the ReLU follows every BN but the last, which waits for the addition */
+        int32_t relu = i < blk->nconv - 1 || blk->sc == NN_SC_NONE;
+        sv->conv_in[i] = t;
+        if (b->folded) {
+            t = rn__nn_emit_conv(b, &blk->conv[i], t, relu);
+            sv->conv_out[i] = sv->bn_out[i] = t;
+            sv->mean[i] = sv->invstd[i] = -1;
+        } else {
+            nn_val c = rn__nn_emit_conv(b, &blk->conv[i], t, 0);
+            sv->conv_out[i] = c;
+            t = rn__nn_emit_bn(b, &blk->bn[i], c, relu, &sv->mean[i], &sv->invstd[i]);
+            sv->bn_out[i] = t;
+        }
+    }
+    if (blk->sc == NN_SC_NONE) {
+        sv->y = t;
+        return t;
+    }
+    nn_val sc = x;
+    if (blk->sc == NN_SC_PAD) {
+        sc = new_val(b, x.n, (x.h + blk->stride - 1) / blk->stride,
+                     (x.w + blk->stride - 1) / blk->stride, blk->out);
+        nn_step *s = rn__nn_add_step(b, NN_OP_SHORTCUT_A);
+        s->x = x.buf, s->y = sc.buf;
+        s->n = (size_t)x.n, s->h = (size_t)x.h, s->w = (size_t)x.w, s->c = (size_t)x.c;
+        s->stride = (size_t)blk->stride, s->oc = (size_t)blk->out;
+    } else if (blk->sc == NN_SC_PROJ) {
+        if (b->folded) {
+            sc = rn__nn_emit_conv(b, &blk->ds_conv, x, 0);
+            sv->ds_out = sc;
+            sv->ds_mean = sv->ds_invstd = -1;
+        } else {
+            sv->ds_out = rn__nn_emit_conv(b, &blk->ds_conv, x, 0);
+            sc = rn__nn_emit_bn(b, &blk->ds_bn, sv->ds_out, 0, &sv->ds_mean, &sv->ds_invstd);
+        }
+    }
+    if (sc.h != t.h || sc.w != t.w || sc.c != t.c) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_INVALID_ARG,
+                      "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the residual "
+                      "branch %lldx%lldx%lld",
+                      b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c,
+                      (long long)t.h, (long long)t.w, (long long)t.c);
+        fail(b, RN_E_INVALID_ARG);
+    }
+    /* y = relu(F(x) + shortcut), written over F(x): training does not need it */
+    emit_add(b, t, sc, 1);
+    sv->y = t;
+    return t;
+}
+
+static void emit_bn_backward(nn_builder *b, const nn_bn *bn, nn_val x, nn_val dy, int32_t relu_y,
+                             int32_t mean, int32_t invstd, nn_val dx) {
+    nn_step *s = rn__nn_add_step(b, NN_OP_BN_BWD);
+    s->x = x.buf, s->x2 = dy.buf, s->x3 = relu_y, s->aux1 = mean, s->aux2 = invstd, s->y = dx.buf;
+    s->bn = bn, s->n = (size_t)(x.n * x.h * x.w), s->c = (size_t)x.c;
+}
+
+static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
+    rn_conv_desc d = conv_desc(b, c, x);
+    int32_t ws = new_ws(b, rn__conv2d_backward_weights_workspace(b->ctx, &d));
+    nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);
+    s->x = x.buf, s->x2 = dy.buf, s->ws = ws, s->conv = c, s->cd = d;
+}
+
+static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
+    rn_conv_desc d = conv_desc(b, c, x);
+    nn_val dx = new_val(b, x.n, x.h, x.w, x.c);
+    int32_t ws = new_ws(b, rn__conv2d_backward_data_workspace(b->ctx, &d));
+    nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_DATA);
+    s->x2 = dy.buf, s->y = dx.buf, s->ws = ws, s->conv = c, s->cd = d;
+    return dx;
+}
+
+nn_val rn__nn_emit_block_backward(nn_builder *b, const nn_block *blk, const nn_block_saved *sv,
+                                  nn_val dy, int32_t need_dx) {
+    int32_t last = blk->nconv - 1, masked_in_bn = 1;
+    nn_val d = dy;
+    if (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PAD) {
+        /* both branches need dz = dy * (y > 0): computed once, in place */
+        nn_step *s = rn__nn_add_step(b, NN_OP_RELU_BWD);
+        s->x = sv->y.buf, s->x2 = dy.buf, s->y = dy.buf, s->n = (size_t)numel(dy);
+        masked_in_bn = 0;
+    }
+    nn_val dz = d;
+    for (int32_t i = last; i >= 0; i--) {
+        nn_val c = sv->conv_out[i];
+        nn_val dc = new_val(b, c.n, c.h, c.w, c.c);
+        int32_t relu_y = i < last ? sv->bn_out[i].buf : masked_in_bn ? sv->y.buf : -1;
+        emit_bn_backward(b, &blk->bn[i], c, d, relu_y, sv->mean[i], sv->invstd[i], dc);
+        emit_conv_backward_weights(b, &blk->conv[i], sv->conv_in[i], dc);
+        if (i > 0 || need_dx) d = emit_conv_backward_data(b, &blk->conv[i], sv->conv_in[i], dc);
+    }
+    if (!need_dx) d.buf = -1;
+    if (blk->sc == NN_SC_IDENTITY) {
+        if (need_dx) emit_add(b, d, dz, 0);
+    } else if (blk->sc == NN_SC_PAD) {
+        if (need_dx) {
+            nn_val x = sv->x, t = new_val(b, x.n, x.h, x.w, x.c);
+            nn_step *s = rn__nn_add_step(b, NN_OP_SHORTCUT_A_BWD);
+            s->x2 = dz.buf, s->y = t.buf;
+            s->n = (size_t)x.n, s->h = (size_t)x.h, s->w = (size_t)x.w, s->c = (size_t)x.c;
+            s->stride = (size_t)blk->stride, s->oc = (size_t)blk->out;
+            emit_add(b, d, t, 0);
+        }
+    } else if (blk->sc == NN_SC_PROJ) {
+        nn_val o = sv->ds_out, dd = new_val(b, o.n, o.h, o.w, o.c);
+        emit_bn_backward(b, &blk->ds_bn, o, dy, sv->y.buf, sv->ds_mean, sv->ds_invstd, dd);
+        emit_conv_backward_weights(b, &blk->ds_conv, sv->x, dd);
+        if (need_dx) emit_add(b, d, emit_conv_backward_data(b, &blk->ds_conv, sv->x, dd), 0);
+    }
+    return d;
+}
+
+void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog) {
+    rn__free(ctx, prog->bufs);
+    rn__free(ctx, prog->steps);
+    prog->steps = NULL;
+    prog->bufs = NULL;
+}
+
+rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
+                            nn_emit_fn emit, const void *arg) {
+    nn_builder b;
+    rn_memset(&b, 0, sizeof b);
+    rn_memset(prog, 0, sizeof *prog);
+    b.ctx = ctx, b.prog = prog, b.train = train, b.folded = folded, b.status = RN_OK;
+    emit(&b, arg);
+    if (b.status) return b.status;
+    int32_t nsteps = prog->nsteps, nbufs = prog->nbufs;
+    prog->steps = (nn_step *)rn__calloc(ctx, (size_t)nsteps, sizeof(nn_step));
+    prog->bufs = prog->steps ? (nn_buf *)rn__calloc(ctx, (size_t)nbufs, sizeof(nn_buf)) : NULL;
+    if (!prog->steps || !prog->bufs) {
+        rn__nn_prog_free(ctx, prog);
+        return rn__error(ctx, RN_E_NO_MEMORY,
+                         "rn_plan_create: out of memory for a program of %d steps over %d buffers",
+                         (int)nsteps, (int)nbufs);
+    }
+    prog->nsteps = prog->nbufs = 0;
+    b.where[0] = '\0';
+    emit(&b, arg);
+    RN_ASSERT(prog->nsteps == nsteps && prog->nbufs == nbufs && b.status == RN_OK);
+    rn_status st = rn__nn_prog_plan_memory(ctx, prog);
+    if (st) rn__nn_prog_free(ctx, prog);
+    return st;
+}

@@ -1,0 +1,96 @@
+/*
+ * Running a program: each step calls one op driver (src/ops) on arrays at
+ * their planned offsets in the arena. Nothing here allocates or fails: the
+ * shapes were checked when the program was built, and the arena was sized by
+ * the same program.
+ */
+#include "nn-internal.h"
+
+typedef struct run_env {
+    const nn_prog *prog;
+    unsigned char *arena;
+} run_env;
+
+static float *at(const run_env *e, int32_t id) {
+    return id < 0 ? NULL : (float *)(e->arena + e->prog->bufs[id].offset);
+}
+
+/* NCHW <-> NHWC at the API edge */
+static void nchw_to_nhwc(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            const float *plane = src + (i * c + ch) * h * w;
+            float *out = dst + i * h * w * c + ch;
+            for (size_t p = 0; p < h * w; p++) out[p * c] = plane[p];
+        }
+}
+
+static void nhwc_to_nchw(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            float *plane = dst + (i * c + ch) * h * w;
+            const float *in = src + i * h * w * c + ch;
+            for (size_t p = 0; p < h * w; p++) plane[p] = in[p * c];
+        }
+}
+
+static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_run_io *io) {
+    float *x = at(e, s->x), *x2 = at(e, s->x2), *x3 = at(e, s->x3), *y = at(e, s->y);
+    void *ws = s->ws >= 0 ? (void *)at(e, s->ws) : NULL;
+    const nn_conv *cv = s->conv;
+    const nn_bn *bn = s->bn;
+    size_t count = s->n * s->h * s->w * s->c;
+    switch (s->op) {
+    case NN_OP_LOAD:
+        if (s->ext == NN_EXT_IMAGE && io->layout == RN_LAYOUT_NCHW)
+            nchw_to_nhwc(io->in[s->ext], y, s->n, s->h, s->w, s->c);
+        else
+            rn_memcpy(y, io->in[s->ext], count * sizeof(float));
+        break;
+    case NN_OP_STORE:
+        if (s->ext == NN_EXT_IMAGE && io->layout == RN_LAYOUT_NCHW)
+            nhwc_to_nchw(x, io->out[s->ext], s->n, s->h, s->w, s->c);
+        else
+            rn_memcpy(io->out[s->ext], x, count * sizeof(float));
+        break;
+    case NN_OP_CONV: rn__conv2d_forward(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws); break;
+    case NN_OP_BN_TRAIN:
+        rn__bn_forward_train(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var,
+                             RN_BN_MOMENTUM, RN_BN_EPS, y, at(e, s->aux1), at(e, s->aux2), s->relu);
+        break;
+    case NN_OP_BN_EVAL:
+        rn__bn_forward_eval(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var, RN_BN_EPS,
+                            y, s->relu);
+        break;
+    case NN_OP_ADD: rn__add_forward(ctx, s->n, x, x2, y, s->relu); break;
+    case NN_OP_SHORTCUT_A:
+        rn__shortcut_a_forward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, x, y);
+        break;
+    case NN_OP_MAXPOOL: rn__maxpool_forward(ctx, &s->pd, x, y); break;
+    case NN_OP_GAP: rn__gap_forward(ctx, s->n, s->h * s->w, s->c, x, y); break;
+    case NN_OP_LINEAR: rn__linear_forward(ctx, s->n, s->c, s->oc, x, s->fc_w, s->fc_b, y, ws); break;
+    case NN_OP_XENT: io->loss = rn__softmax_xent(ctx, s->n, s->c, x, io->labels, y); break;
+    case NN_OP_LINEAR_BWD:
+        rn__linear_backward(ctx, s->n, s->c, s->oc, x, s->fc_w, x2, y, s->fc_gw, s->fc_gb, ws);
+        break;
+    case NN_OP_GAP_BWD: rn__gap_backward(ctx, s->n, s->h * s->w, s->c, x2, y); break;
+    case NN_OP_MAXPOOL_BWD: rn__maxpool_backward(ctx, &s->pd, x, x2, y); break;
+    case NN_OP_RELU_BWD: rn__relu_backward(ctx, s->n, x, x2, y); break;
+    case NN_OP_BN_BWD:
+        rn__bn_backward(ctx, s->n, s->c, x, x2, x3, bn->gamma, at(e, s->aux1), at(e, s->aux2), y,
+                        bn->ggamma, bn->gbeta);
+        break;
+    case NN_OP_CONV_BWD_DATA: rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws); break;
+    case NN_OP_CONV_BWD_W: rn__conv2d_backward_weights(ctx, &s->cd, x, x2, cv->gw, NULL, ws); break;
+    case NN_OP_SHORTCUT_A_BWD:
+        rn__shortcut_a_backward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, x2, y);
+        break;
+    default: RN_ASSERT(0); break;
+    }
+}
+
+void rn__nn_prog_run(const rn_ctx *ctx, const nn_prog *prog, int32_t from, int32_t to,
+                     unsigned char *arena, nn_run_io *io) {
+    run_env e = {prog, arena};
+    for (int32_t i = from; i < to; i++) run_step(ctx, &prog->steps[i], &e, io);
+}
