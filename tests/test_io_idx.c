@@ -97,9 +97,9 @@ static void expect_bad(rn_ctx *ctx, const unsigned char *b, size_t n, rn_status 
 
 static void test_idx_refuses_hostile_headers(void) {
     rn_ctx *ctx = new_ctx();
-    const unsigned char magic[8] = {0, 1, 8, 1, 0, 0, 0, 1};
+    const unsigned char magic[9] = {0, 1, 8, 1, 0, 0, 0, 1, 0};
     expect_bad(ctx, magic, 9, RN_E_BAD_FORMAT, "magic");
-    const unsigned char type[8] = {0, 0, 0x0A, 1, 0, 0, 0, 1};
+    const unsigned char type[9] = {0, 0, 0x0A, 1, 0, 0, 0, 1, 0};
     expect_bad(ctx, type, 9, RN_E_BAD_FORMAT, "0x0a");
     const unsigned char nodims[4] = {0, 0, 8, 0};
     expect_bad(ctx, nodims, 4, RN_E_BAD_FORMAT, "dim count");

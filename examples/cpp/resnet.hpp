@@ -36,10 +36,10 @@ private:
 
 inline void check(rn_status status, const rn_ctx *ctx, const char *call) {
     if (status != RN_OK) {
-        std::string msg = std::string(call) + ": " + rn_status_string(status);
+        /* The library's sentence already names the function that failed. */
         const char *detail = rn_last_error(ctx);
-        if (detail && *detail) msg += std::string(": ") + detail;
-        throw error(status, msg);
+        std::string msg = (detail && *detail) ? std::string(detail) : std::string(call);
+        throw error(status, msg + " (" + rn_status_string(status) + ")");
     }
 }
 

@@ -84,8 +84,9 @@ RN_API rn_status rn_safetensors_metadata(const rn_safetensors *st, const char *k
 RN_API rn_status rn_safetensors_model_dims(const rn_safetensors *st, int32_t *classes,
                                            int32_t *in_channels);
 
-/* Writer: tensors are stored in the order added, data 8-byte aligned as the
- * format's reference writer does. */
+/* Writer: tensors are stored back to back in the order added (no holes, as
+ * the format's reference loader requires); the JSON header is padded with
+ * spaces to a multiple of 8 bytes. */
 typedef struct rn_safetensors_writer rn_safetensors_writer;
 RN_API rn_status rn_safetensors_writer_create(rn_ctx *ctx, rn_safetensors_writer **out);
 /* Copies data (the tensor's elements in C order, host representation). dims

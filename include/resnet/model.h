@@ -35,7 +35,8 @@ RN_API rn_status rn_model_add_stem(rn_model *model, int32_t out_channels, int32_
                                    int32_t stride, int32_t pad, int32_t max_pool);
 /* A stage "layerK" of num_blocks blocks of one type (RN_BLOCK_BASIC: out =
  * width; RN_BLOCK_BOTTLENECK: mid = width, out = 4 * width). The first block
- * has the given stride; shortcut is RN_SHORTCUT_*; flags RN_MODEL_*. */
+ * has the given stride; shortcut is RN_SHORTCUT_* (RN_SHORTCUT_DEFAULT means
+ * B); flags RN_MODEL_*. Needs the stem first. */
 RN_API rn_status rn_model_add_stage(rn_model *model, int32_t block_type, int32_t num_blocks,
                                     int32_t width, int32_t stride, int32_t shortcut,
                                     uint32_t flags);
@@ -94,18 +95,31 @@ RN_API rn_status rn_model_get_tensor(const rn_model *model, const char *name, fl
                                      size_t count);
 RN_API rn_status rn_model_set_tensor(rn_model *model, const char *name, const float *src,
                                      size_t count);
-/* The gradient of a RN_TENSOR_PARAM after rn_plan_backward, in PyTorch layout. */
+/* The gradient of a RN_TENSOR_PARAM after rn_plan_backward, in PyTorch layout.
+ * Gradients exist from the model's first RN_MODE_TRAIN plan on (before that:
+ * RN_E_BAD_STATE); BN running statistics have none (RN_E_INVALID_ARG). */
 RN_API rn_status rn_model_get_grad(const rn_model *model, const char *name, float *dst,
                                    size_t count);
 
 /* Fold every BN into the conv before it (weights scaled, bias added) for
  * inference. Irreversible: the model then refuses RN_MODE_TRAIN plans and
- * reports folded tensors under their original names. */
+ * rn_model_init, plans created before folding refuse to run, and folding
+ * again does nothing. The folded tensors keep their names: a conv weight
+ * holds w * gamma / sqrt(var + eps), its BN becomes an identity carrying the
+ * bias (weight 1, bias beta - mean * gamma / sqrt(var + eps), running mean 0,
+ * running var 1 - eps), so a saved folded model computes the same in
+ * PyTorch's eval mode. */
 RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
 
 /* ---- plans ------------------------------------------------------------------ */
 /* Shapes, mode and memory for batch x h x w inputs. Picks kernels and sizes
- * every buffer; allocates nothing until the first run unless memory is bound. */
+ * every buffer. Allocates its own small description (and, for a model's
+ * first RN_MODE_TRAIN plan, the model's gradients) but no arena: that comes
+ * from the context at the first run unless memory is bound. Errors: an
+ * input too small for a layer's window names the layer; train-mode batch
+ * norm over a single value per channel (batch x height x width = 1 at some
+ * layer) is refused as in PyTorch; RN_E_BAD_STATE for an incomplete model or
+ * a train plan on a folded one. */
 RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w,
                                 int32_t mode, rn_plan **out);
 /* The same, with the plan's allocations, threads and errors on `ctx` instead
@@ -125,10 +139,12 @@ RN_API rn_status rn_plan_bind_memory(rn_plan *plan, void *buffer, size_t size);
  * PyTorch, or RN_LAYOUT_NHWC); logits: batch*classes floats. */
 RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input_count,
                                  int32_t layout, float *logits, size_t logits_count);
-/* Train plans only, after rn_plan_forward: mean softmax cross-entropy of the
- * last logits against `labels` (batch values in [0, classes)), written to
- * *loss if not NULL, then backward through the whole network; gradients are
- * stored in the model (overwritten, not accumulated). */
+/* Train plans only, once after each rn_plan_forward: mean softmax
+ * cross-entropy of the last logits against `labels` (batch values in
+ * [0, classes)), written to *loss if not NULL, then backward through the
+ * whole network; gradients are stored in the model (overwritten, not
+ * accumulated). A train forward also updated the BN running statistics
+ * (momentum 0.1, unbiased variance), as PyTorch does. */
 RN_API rn_status rn_plan_backward(rn_plan *plan, const int32_t *labels, size_t num_labels,
                                   float *loss);
 /* After rn_plan_backward: the gradient of the loss with respect to the input

@@ -116,3 +116,15 @@ const char *rn__concat(char *buf, size_t cap, const char *a, const char *b) {
     buf[n] = '\0';
     return buf;
 }
+
+size_t rn__fmt_u64(uint64_t v, char out[24]) {
+    char rev[24];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}

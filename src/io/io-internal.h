@@ -82,12 +82,22 @@ const char *rn__dtype_name(int32_t dtype);
 /* Convert count little-endian elements of dtype (any RN_DTYPE_*) to floats. */
 void rn__convert_to_f32(int32_t dtype, const unsigned char *src, size_t count, float *dst);
 
+/* Decimal digits of v into out (NUL-terminated, no stdio); returns the length. */
+size_t rn__fmt_u64(uint64_t v, char out[24]);
+
 /* a followed by b into buf (truncated to cap, always terminated); returns buf.
  * Used to name decompressed data in messages without stdio. */
 const char *rn__concat(char *buf, size_t cap, const char *a, const char *b);
 
 /* "[d0,d1,...]" into buf (for error sentences); returns buf. */
 const char *rn__dims_str(int32_t ndim, const int64_t *dims, char *buf, size_t cap);
+
+/* Add a tensor to a safetensors writer, taking over `data` (its
+ * little-endian bytes, a context allocation freed with the writer, or on
+ * failure at once). data NULL makes an entry that only sizes the file: such
+ * a writer may be measured (save_mem with buf NULL) but not saved. */
+rn_status rn__safetensors_writer_adopt(rn_safetensors_writer *w, const char *name, int32_t dtype,
+                                       int32_t ndim, const int64_t *dims, unsigned char *data);
 
 /* ---- DEFLATE (RFC 1951) and gzip (RFC 1952) ------------------------------- */
 /* CRC-32 (ISO 3309, the gzip one) of n bytes, continuing from crc (0 to start). */

@@ -355,19 +355,6 @@ static int put_str(char *text, size_t cap, size_t *n, const char *s) {
     return 1;
 }
 
-/* Decimal digits of a non-negative value (no stdio: this runs in every build). */
-static size_t fmt_u64(uint64_t v, char out[24]) {
-    char rev[24];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = rev[n - 1 - i];
-    out[n] = '\0';
-    return n;
-}
-
 /* The exact header numpy.save writes (numpy/lib/format.py): keys sorted,
  * repr() of the shape tuple, spare spaces for the first dim to grow, then
  * spaces and a newline to a 64-byte boundary. Returns the header text
@@ -382,12 +369,12 @@ static size_t npy_header_text(int32_t dtype, int32_t ndim, const int64_t *dims, 
         !put_str(text, cap, &n, "', 'fortran_order': False, 'shape': ("))
         return 0;
     for (int32_t i = 0; i < ndim; i++) {
-        fmt_u64((uint64_t)dims[i], digits);
+        rn__fmt_u64((uint64_t)dims[i], digits);
         if ((i > 0 && !put_str(text, cap, &n, ", ")) || !put_str(text, cap, &n, digits)) return 0;
     }
     if (!put_str(text, cap, &n, ndim == 1 ? ",), }" : "), }")) return 0;
     if (ndim > 0) {
-        for (size_t i = fmt_u64((uint64_t)dims[0], digits); i < NPY_GROWTH_DIGITS; i++)
+        for (size_t i = rn__fmt_u64((uint64_t)dims[0], digits); i < NPY_GROWTH_DIGITS; i++)
             if (!put_str(text, cap, &n, " ")) return 0;
     }
     /* magic (6) + version (2) + u16 length (2) + text + '\n' */

@@ -184,6 +184,7 @@ rn_status rn_block_forward(rn_block *blk, const rn_tensor *x, int32_t mode, rn_t
     rn__nn_prog_run(ctx, &blk->prog, 0, blk->prog.fwd_end, (unsigned char *)blk->arena, &io);
     blk->oh = oh, blk->ow = ow;
     blk->state = mode == RN_MODE_TRAIN ? BLOCK_FORWARD_DONE : BLOCK_FRESH;
+    rn__clear_error(ctx);
     return RN_OK;
 }
 
@@ -207,6 +208,7 @@ rn_status rn_block_backward(rn_block *blk, const rn_tensor *dy, rn_tensor *dx) {
     rn__nn_prog_run(ctx, &blk->prog, blk->prog.fwd_end, blk->prog.bwd_end,
                     (unsigned char *)blk->arena, &io);
     blk->state = BLOCK_FRESH;
+    rn__clear_error(ctx);
     return RN_OK;
 }
 

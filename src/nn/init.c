@@ -34,17 +34,25 @@ static double uniform01(nn_rng *r) {
     return (double)((z >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
-static double normal(nn_rng *r) {
+/* Box-Muller: two independent standard normals from two uniforms */
+static void normal_pair(nn_rng *r, double *z0, double *z1) {
     const double two_pi = 6.283185307179586476925286766559;
-    double u1 = uniform01(r), u2 = uniform01(r);
-    return rn_sqrt(-2.0 * rn_log(u1)) * rn_cos(two_pi * u2);
+    const double quarter_turn = 1.5707963267948966192313216916398;
+    double rad = rn_sqrt(-2.0 * rn_log(uniform01(r))), theta = two_pi * uniform01(r);
+    *z0 = rad * rn_cos(theta);
+    *z1 = rad * rn_cos(theta - quarter_turn); /* = sin(theta) */
 }
 
 void rn__nn_init_conv(nn_conv *c, uint64_t seed, uint64_t stream) {
     nn_rng r = rng_for(seed, stream);
     double std = rn_sqrt(2.0 / ((double)c->out * c->k * c->k));
     size_t count = (size_t)c->out * (size_t)c->in * (size_t)c->k * (size_t)c->k;
-    for (size_t i = 0; i < count; i++) c->w[i] = (float)(std * normal(&r));
+    for (size_t i = 0; i < count; i += 2) {
+        double z0, z1;
+        normal_pair(&r, &z0, &z1);
+        c->w[i] = (float)(std * z0);
+        if (i + 1 < count) c->w[i + 1] = (float)(std * z1);
+    }
 }
 
 void rn__nn_init_bn(nn_bn *bn, float gamma) {

@@ -298,4 +298,8 @@ int32_t rn__model_slots(const rn_model *m, const rn_tensor_slot **slots) {
 
 rn_ctx *rn__model_ctx(const rn_model *m) { return m->ctx; }
 
+rn_status rn__model_ensure_grads(rn_model *m) {
+    return rn__nn_model_ensure_grads(m, m->ctx, "rn__model_ensure_grads");
+}
+
 void rn__model_values_changed(rn_model *m) { m->version++; }

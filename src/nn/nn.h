@@ -21,8 +21,15 @@ typedef struct rn_tensor_slot {
                         * tensor until the model's first RN_MODE_TRAIN plan */
 } rn_tensor_slot;
 
-/* The model's slots in state_dict order; stable for the model's life. */
+/* The model's slots in state_dict order. The array moves while the model is
+ * being built (each add_* appends); once the head is added it is stable for
+ * the model's life. */
 int32_t rn__model_slots(const rn_model *model, const rn_tensor_slot **slots);
+/* Allocate the gradient arrays now (they otherwise come with the first
+ * RN_MODE_TRAIN plan), so every RN_TENSOR_PARAM slot's grad is non-NULL:
+ * for code that needs them before any plan (an optimiser). RN_OK, or
+ * RN_E_NO_MEMORY with the model's context's last error set. Idempotent. */
+rn_status rn__model_ensure_grads(rn_model *model);
 /* The context a model was created with. */
 rn_ctx *rn__model_ctx(const rn_model *model);
 /* Must be called after values were changed behind the model's back (an

@@ -201,6 +201,7 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
     p->ctx = ctx, p->model = m, p->mode = mode, p->folded = m->folded;
     p->batch = batch, p->h = h, p->w = w, p->state = PLAN_FRESH;
     *out = p;
+    rn__clear_error(ctx);
     return RN_OK;
 }
 
@@ -247,6 +248,7 @@ rn_status rn_plan_bind_memory(rn_plan *p, void *buffer, size_t size) {
     p->own = NULL;
     p->arena = (unsigned char *)rn__align_up((size_t)(uintptr_t)buffer, RN_ALIGN);
     p->state = PLAN_FRESH; /* whatever a train forward saved is gone */
+    rn__clear_error(p->ctx);
     return RN_OK;
 }
 
@@ -304,6 +306,7 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
     io.layout = layout;
     rn__nn_prog_run(ctx, &p->prog, 0, p->prog.fwd_end, p->arena, &io);
     p->state = p->mode == RN_MODE_TRAIN ? PLAN_FORWARD_DONE : PLAN_FRESH;
+    rn__clear_error(ctx);
     return RN_OK;
 }
 
@@ -334,6 +337,7 @@ rn_status rn_plan_backward(rn_plan *p, const int32_t *labels, size_t num_labels,
     rn__nn_prog_run(ctx, &p->prog, p->prog.fwd_end, p->prog.bwd_end, p->arena, &io);
     p->state = PLAN_BACKWARD_DONE;
     if (loss) *loss = io.loss;
+    rn__clear_error(ctx);
     return RN_OK;
 }
 
@@ -357,5 +361,6 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
     io.out[NN_EXT_IMAGE] = dst;
     io.layout = layout;
     rn__nn_prog_run(ctx, &p->prog, p->prog.bwd_end, p->prog.nsteps, p->arena, &io);
+    rn__clear_error(ctx);
     return RN_OK;
 }

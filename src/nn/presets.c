@@ -96,5 +96,6 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         return st;
     }
     *out = m;
+    rn__clear_error(ctx);
     return RN_OK;
 }

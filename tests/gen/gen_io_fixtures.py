@@ -151,8 +151,43 @@ def gen_safetensors():
     put("st_dtypes.safetensors", safetensors_bytes(tensors, meta, order))
 
 
+def gen_fuzz_seeds(root):
+    """Tiny valid inputs for each libFuzzer harness (tests/fuzz/corpus/NAME)."""
+    def seed(target, name, data):
+        d = os.path.join(root, target)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+    seed("npy", "f4_2x3.npy", npy_bytes(np.arange(6, dtype="<f4").reshape(2, 3)))
+    seed("npy", "i8_scalar.npy", npy_bytes(np.array(-3, "<i8")))
+    seed("npy", "u1_v2.npy", npy_bytes(np.arange(4, dtype="|u1"), version=(2, 0)))
+    seed("npy", "i4_v3.npy", npy_bytes(np.array([1, 2], "<i4"), version=(3, 0)))
+    seed("safetensors", "two.safetensors", safetensors_bytes(
+        [("conv1.weight", "F32", [1, 1, 1, 1], np.array([0.5], "<f4").tobytes()),
+         ("fc.weight", "F16", [2, 1], np.array([1, -1], "<f2").tobytes()),
+         ("b", "BF16", [], bf16_bytes([2.0])), ("i", "I64", [1], np.array([7], "<i8").tobytes())],
+        {"format": "pt", "k\u00e9": "v\"\\"}))
+    seed("safetensors", "empty.safetensors", safetensors_bytes([]))
+    seed("idx", "labels.idx", idx_bytes(np.array([1, 2, 3], ">u1"), 0x08))
+    seed("idx", "images.idx.gz", gzip_bytes(idx_bytes(np.arange(12, dtype=">u1").reshape(1, 3, 4), 0x08)))
+    seed("idx", "int.idx", idx_bytes(np.array([[5]], ">i4"), 0x0C))
+    rec = bytes([7]) + bytes((p * 3) % 256 for p in range(3072))
+    seed("cifar", "one.bin", rec)
+    seed("cifar", "two.bin.gz", gzip_bytes(rec + bytes([2]) + rec[1:]))
+    text = b"the residual network, the residual block, the residual function " * 3
+    seed("inflate", "stored.deflate", deflate_raw(text[:40], 0))
+    seed("inflate", "fixed.deflate", deflate_raw(text, 9, zlib.Z_FIXED))
+    # enough symbol variety for zlib to choose a dynamic Huffman block
+    skewed = np.random.RandomState(7).choice(np.frombuffer(b"abcdefgh", np.uint8), 400,
+                                             p=[.5, .2, .1, .1, .05, .03, .01, .01])
+    seed("inflate", "dynamic.deflate", deflate_raw(skewed.astype(np.uint8).tobytes(), 9))
+    seed("inflate", "text.gz", gzip_bytes(text, name="t.txt"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    gen_fuzz_seeds(os.path.join(HERE, "..", "fuzz", "corpus"))
     gen_npy()
     gen_idx()
     gen_deflate()

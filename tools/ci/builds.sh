@@ -6,6 +6,7 @@
 #   bash tools/ci/builds.sh                  # every step
 #   RN_BUILDS_STEPS="header package" bash tools/ci/builds.sh
 #   RN_BUILDS_DIR=/tmp/variants RN_JOBS=4 bash tools/ci/builds.sh
+#   RN_BUILDS_WERROR=OFF bash tools/ci/builds.sh   # warnings do not fail the builds
 #
 # Steps:
 #   header        include/resnet.h (and each layer header alone) compiles as
@@ -23,7 +24,9 @@
 #   inference-only RESNET_INFERENCE_ONLY=ON: no training code linked in; the
 #                 consumer still runs
 #   cortex-m      arm-none-eabi static library (Cortex-M7, hard float), size
-#                 of the library and of a firmware image linking it
+#                 of the library and of a firmware image linking it; the
+#                 firmware runs under QEMU (mps2-an500) and its logits match
+#                 the same program's on the host
 #   amalgamation  tools/amalgamate.py's resnet.c + resnet.h build the consumer
 #   cpp           examples/cpp (C++11, -Werror) against the installed package
 #   python        bindings/python tests against the installed libresnet.so
@@ -39,7 +42,7 @@ py=/usr/bin/python3; [ -x "$py" ] || py=python3
 # ---- packages ------------------------------------------------------------------
 need=()
 for p in cmake make gcc g++ clang pkg-config binutils gcc-arm-none-eabi \
-         libnewlib-arm-none-eabi python3 python3-numpy; do
+         libnewlib-arm-none-eabi qemu-system-arm python3 python3-numpy; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
@@ -58,7 +61,7 @@ quiet() {
 }
 configure_build() { # build dir, cmake args...
   local dir=$1; shift
-  quiet cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRESNET_WERROR=ON "$@" &&
+  quiet cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRESNET_WERROR="${RN_BUILDS_WERROR:-ON}" "$@" &&
     quiet cmake --build "$dir" -j"$jobs"
 }
 # same bits, or (for builds with other flags) the same values to 1e-5
@@ -105,7 +108,7 @@ step_header() {
 
 step_install() {
   rm -rf "$prefix"
-  configure_build "$work/default" -DRESNET_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX="$prefix" &&
+  configure_build "$work/default" -DRESNET_BUILD_TESTS=OFF -DRESNET_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$prefix" &&
     quiet cmake --install "$work/default" || return 1
   local f missing=0
   for f in include/resnet.h include/resnet/core.h include/resnet/model.h lib/libresnet.a \
@@ -148,7 +151,7 @@ step_pkgconfig() {
   local b="$work/pkgconfig"
   rm -rf "$b"
   log "pkg-config --static --libs resnet: $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --static --libs resnet)"
-  quiet make -C "$top/tests/consumer/pkg-config" O="$b" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" &&
+  PKG_CONFIG_PATH="$prefix/lib/pkgconfig" quiet make -C "$top/tests/consumer/pkg-config" O="$b" &&
     run_consumer "$b/consumer-shared" pkgconfig-shared &&
     run_consumer "$b/consumer-static" pkgconfig-static || return 1
   readelf -d "$b/consumer-static" | grep -q 'NEEDED.*libresnet' && { log "static link used the .so"; return 1; }
@@ -174,7 +177,7 @@ step_make() {
 
 step_openmp_off() {
   local b="$work/openmp-off"
-  configure_build "$b" -DRESNET_OPENMP=OFF -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF \
+  configure_build "$b" -DRESNET_OPENMP=OFF -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_BUILD_SHARED=OFF \
     -DCMAKE_INSTALL_PREFIX="$work/prefix-openmp-off" || return 1
   local out; out=$(cd "$b" && ctest -j"$jobs" 2>&1) || { echo "$out" | tail -30; return 1; }
   log "ctest: $(echo "$out" | grep 'tests passed')"
@@ -190,7 +193,7 @@ step_openmp_off() {
 step_io_off() {
   local b="$work/io-off"
   configure_build "$b" -DRESNET_WITH_IO=OFF -DRESNET_OPENMP=OFF -DRESNET_BUILD_TESTS=OFF \
-    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_BUILD_SHARED=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO \
     -DCMAKE_INSTALL_PREFIX="$work/prefix-io-off" || return 1
   local bad; bad=$(forbidden_imports "$b/libresnet.a")
   [ -n "$bad" ] && { log "file/stdio symbols imported: $(echo $bad)"; return 1; }
@@ -206,7 +209,7 @@ step_io_off() {
 step_inference_only() {
   local b="$work/inference-only"
   configure_build "$b" -DRESNET_INFERENCE_ONLY=ON -DRESNET_OPENMP=OFF -DRESNET_BUILD_TESTS=OFF \
-    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_SHARED=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_BUILD_SHARED=OFF \
     -DCMAKE_INSTALL_PREFIX="$work/prefix-inference-only" || return 1
   local train; train=$(nm --defined-only "$b/libresnet.a" | awk '{print $3}' |
     grep -E '^rn_?_?(sgd|optimizer|lr_|schedule|augment|checkpoint)' | sort -u)
@@ -225,7 +228,13 @@ step_cortex_m() {
   configure_build "$b" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/arm-none-eabi.cmake" \
     -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON -DRESNET_WITH_IO=OFF \
     -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
-    -DRESNET_BUILD_TOOLS=OFF -DRESNET_INSTALL=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO || return 1
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_INSTALL=OFF \
+    -DRESNET_ARM_EXTRA_FLAGS=-DRN_NO_STDIO || return 1
+  # every object must carry the hard-float Cortex-M7 attributes
+  local arch; arch=$(arm-none-eabi-readelf -A "$b/libresnet.a" | sed -n 's/^ *Tag_CPU_arch: //p' | sort -u)
+  [ "$arch" = v7E-M ] || { log "libresnet.a objects are built for '$arch', not v7E-M"; return 1; }
+  arm-none-eabi-readelf -A "$b/libresnet.a" | grep -q 'Tag_ABI_VFP_args: VFP registers' ||
+    { log "libresnet.a does not use the hard-float ABI"; return 1; }
   local bad; bad=$(forbidden_imports "$b/libresnet.a")
   [ -n "$bad" ] && { log "file/stdio symbols imported: $(echo $bad)"; return 1; }
   local cpu="-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16"
@@ -234,21 +243,48 @@ step_cortex_m() {
     -fdata-sections -I"$top/include" "$top/tests/consumer/cortex-m/firmware.c" "$b/libresnet.a" \
     -lm --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$b/firmware.map" \
     -o "$b/firmware.elf" || return 1
-  # The same firmware on the host tells how much of its arena the network used.
+  # The same firmware on the host: its logits and how much arena it used.
   local h="$work/cortex-m-host"
   quiet cmake -S "$top" -B "$h" -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON \
     -DRESNET_WITH_IO=OFF -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
-    -DRESNET_BUILD_TOOLS=OFF -DRESNET_INSTALL=OFF -DCMAKE_C_FLAGS=-DRN_NO_STDIO &&
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_INSTALL=OFF \
+    -DCMAKE_C_FLAGS=-DRN_NO_STDIO &&
     quiet cmake --build "$h" -j"$jobs" &&
     quiet gcc -std=c99 -O2 -DRN_FIRMWARE_HOST_REPORT -I"$top/include" \
       "$top/tests/consumer/cortex-m/firmware.c" "$h/libresnet.a" -lm -o "$h/firmware-host" || return 1
   local report; report=$("$h/firmware-host") || { log "host run of firmware.c failed: $report"; return 1; }
+  local emulated="QEMU not available: the firmware was built but not run"
+  if command -v qemu-system-arm >/dev/null; then
+    # shellcheck disable=SC2086
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -DRN_FIRMWARE_SEMIHOSTING -I"$top/include" \
+      "$top/tests/consumer/cortex-m/firmware.c" "$top/tests/consumer/cortex-m/startup-mps2.c" \
+      "$b/libresnet.a" -lm --specs=nano.specs --specs=nosys.specs -nostartfiles \
+      -T "$top/tests/consumer/cortex-m/mps2-an500.ld" -Wl,--gc-sections -o "$b/firmware-qemu.elf" ||
+      return 1
+    local target
+    target=$(timeout 300 qemu-system-arm -M mps2-an500 -nographic -monitor none -serial none \
+      -semihosting -kernel "$b/firmware-qemu.elf" 2>&1) ||
+      { log "firmware failed under QEMU: $target"; return 1; }
+    "$py" - "$(echo "$report" | grep '^logits')" "$(echo "$target" | grep '^logits')" <<'PY' || return 1
+import struct, sys
+host, target = ([struct.unpack("<f", bytes.fromhex(w)[::-1])[0] for w in s.split()[1:]]
+                for s in sys.argv[1:3])
+if not host or len(host) != len(target):
+    sys.exit("    no comparable logits: host %r, Cortex-M %r" % tuple(sys.argv[1:3]))
+err = max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(host, target))
+print("    Cortex-M7 (QEMU mps2-an500) logits vs host: max rel diff %.3g" % err)
+sys.exit(0 if err <= 1e-5 else 1)
+PY
+    emulated="ran under QEMU mps2-an500; logits match the host's to 1e-5"
+  fi
   {
     echo "libresnet.a (Cortex-M7, -Os, inference only, no I/O, no stdio):"
     arm-none-eabi-size -t "$b/libresnet.a" | tail -1 | awk '{printf "  text %s  data %s  bss %s\n", $1, $2, $3}'
-    echo "firmware.elf (ResNet-20/8 inference, newlib-nano, --gc-sections; bss holds the arena):"
+    echo "firmware.elf (ResNet-20 at width 8, newlib-nano, --gc-sections; bss holds the 1 MiB arena):"
     arm-none-eabi-size "$b/firmware.elf" | tail -1 | awk '{printf "  text %s  data %s  bss %s\n", $1, $2, $3}'
-    echo "arena use measured on the host (64-bit pointers): $report"
+    echo "arena use measured on the host (64-bit pointers): $(echo "$report" | grep '^arena')"
+    echo "$emulated"
   } | tee "$work/cortex-m-size.txt" | sed 's/^/    /'
 }
 

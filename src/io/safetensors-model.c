@@ -1,0 +1,205 @@
+/*
+ * Models as safetensors files with torchvision's state_dict names, built on
+ * the generic reader/writer and the public tensor API of the model (names,
+ * dims in PyTorch's layout, get/set). Loading validates the whole file
+ * against the model before the first value is set, so a refused file leaves
+ * the model as it was.
+ */
+#include "io-internal.h"
+#include "../nn/nn.h"
+
+#define MODULE_PREFIX "module."
+#define NBT_SUFFIX ".num_batches_tracked"
+
+static const char *strip_module(const char *name) {
+    size_t n = sizeof MODULE_PREFIX - 1;
+    return rn_strncmp(name, MODULE_PREFIX, n) == 0 ? name + n : name;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = rn_strlen(s), m = rn_strlen(suffix);
+    return n >= m && rn_memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* Check every file tensor against the model and fill map[model index] =
+ * file index (-1 until found). */
+static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
+                               const rn_safetensors *st, int32_t *map, size_t *max_count) {
+    int32_t nmodel = rn_model_tensor_count(model);
+    for (int32_t i = 0; i < nmodel; i++) map[i] = -1;
+    *max_count = 0;
+    int32_t nfile = rn_safetensors_count(st);
+    for (int32_t f = 0; f < nfile; f++) {
+        const char *fname;
+        int32_t dtype, fndim;
+        int64_t fdims[8];
+        rn_safetensors_info(st, f, &fname, &dtype, &fndim, fdims);
+        const char *name = strip_module(fname);
+        /* PyTorch's BN step counter: only used with momentum=None */
+        if (ends_with(name, NBT_SUFFIX)) continue;
+        int32_t m;
+        if (rn_model_tensor_find(model, name, &m) != RN_OK)
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': unexpected tensor (the model "
+                             "has no tensor of that name)", src, fname);
+        if (map[m] >= 0) {
+            const char *other;
+            rn_safetensors_info(st, map[m], &other, NULL, NULL, NULL);
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': names the same model tensor "
+                             "as '%s'", src, fname, other);
+        }
+        const char *mname;
+        int32_t mndim;
+        int64_t mdims[4];
+        rn_model_tensor_info(model, m, &mname, &mndim, mdims, NULL);
+        int same = fndim == mndim;
+        for (int32_t d = 0; same && d < mndim; d++) same = fdims[d] == mdims[d];
+        if (!same) {
+            char a[200], b[200];
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': shape %s in file, model "
+                             "expects %s", src, fname, rn__dims_str(fndim, fdims, a, sizeof a),
+                             rn__dims_str(mndim, mdims, b, sizeof b));
+        }
+        if (dtype != RN_DTYPE_F32 && dtype != RN_DTYPE_F16 && dtype != RN_DTYPE_BF16)
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': dtype %s, model weights are "
+                             "read from F32, F16 or BF16", src, fname, rn__dtype_name(dtype));
+        size_t count = 1;
+        for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d]; /* the model's own size */
+        if (count > *max_count) *max_count = count;
+        map[m] = f;
+    }
+    for (int32_t i = 0; i < nmodel; i++) {
+        if (map[i] < 0) {
+            const char *mname;
+            int32_t mndim;
+            int64_t mdims[4];
+            char b[200];
+            rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (the model expects "
+                             "shape %s)", src, mname, rn__dims_str(mndim, mdims, b, sizeof b));
+        }
+    }
+    return RN_OK;
+}
+
+static rn_status load_from(rn_model *model, const char *src, const rn_safetensors *st) {
+    rn_ctx *ctx = rn__model_ctx(model);
+    int32_t nmodel = rn_model_tensor_count(model);
+    int32_t *map = (int32_t *)rn__calloc(ctx, nmodel > 0 ? (size_t)nmodel : 1, sizeof(int32_t));
+    if (!map) return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", src);
+    size_t max_count = 0;
+    rn_status s = match_tensors(model, ctx, src, st, map, &max_count);
+    float *buf = NULL;
+    if (s == RN_OK && !(buf = (float *)rn__calloc(ctx, max_count ? max_count : 1, sizeof(float))))
+        s = rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu floats", src, max_count);
+    /* Past this point nothing can fail for a file that matched: names,
+     * counts and dtypes were all checked against the model above. */
+    for (int32_t i = 0; s == RN_OK && i < nmodel; i++) {
+        const char *mname;
+        int32_t mndim;
+        int64_t mdims[4];
+        rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
+        size_t count = 1;
+        for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d];
+        s = rn_safetensors_read_f32(st, map[i], buf, count);
+        if (s == RN_OK) s = rn_model_set_tensor(model, mname, buf, count);
+        if (s) s = rn__error(ctx, RN_E_INTERNAL, "%s: tensor '%s' matched but could not be set "
+                             "(%s)", src, mname, rn_last_error(ctx));
+    }
+    rn__free(ctx, buf);
+    rn__free(ctx, map);
+    if (s == RN_OK) rn__clear_error(ctx);
+    return s;
+}
+
+rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size) {
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_mem: buf is NULL");
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
+    if (s) return s;
+    s = load_from(model, RN_IO_MEMORY_NAME, st);
+    rn_safetensors_close(st);
+    return s;
+}
+
+rn_status rn_model_load_safetensors_file(rn_model *model, const char *path) {
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_file: path is NULL");
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_file(ctx, path, &st);
+    if (s) return s;
+    s = load_from(model, path, st);
+    rn_safetensors_close(st);
+    return s;
+}
+
+/* A writer holding the model's tensors (F32, PyTorch layout) in state_dict
+ * order; with sizes_only the entries carry no data. */
+static rn_status model_writer(const rn_model *model, const char *fn, int sizes_only,
+                              rn_safetensors_writer **out) {
+    rn_ctx *ctx = rn__model_ctx(model);
+    rn_safetensors_writer *w = NULL;
+    rn_status s = rn_safetensors_writer_create(ctx, &w);
+    if (s == RN_OK) s = rn_safetensors_writer_set_metadata(w, "format", "pt");
+    int32_t n = rn_model_tensor_count(model);
+    for (int32_t i = 0; s == RN_OK && i < n; i++) {
+        const char *name;
+        int32_t ndim;
+        int64_t dims[4];
+        rn_model_tensor_info(model, i, &name, &ndim, dims, NULL);
+        size_t count = 1;
+        for (int32_t d = 0; d < ndim; d++) count *= (size_t)dims[d];
+        unsigned char *data = NULL;
+        if (!sizes_only) {
+            float *f = (float *)rn__calloc(ctx, count ? count : 1, sizeof(float));
+            if (!f) {
+                s = rn__error(ctx, RN_E_NO_MEMORY, "%s: tensor '%s': out of memory", fn, name);
+                break;
+            }
+            s = rn_model_get_tensor(model, name, f, count);
+            if (s) {
+                rn__free(ctx, f);
+                break;
+            }
+            /* floats -> little-endian bytes in place (a no-op on LE hosts) */
+            data = (unsigned char *)f;
+            for (size_t k = 0; k < count; k++) rn__put_le32(data + 4 * k, rn__f32_bits(f[k]));
+        }
+        s = rn__safetensors_writer_adopt(w, name, RN_DTYPE_F32, ndim, dims, data);
+    }
+    if (s) {
+        rn_safetensors_writer_destroy(w);
+        return s;
+    }
+    *out = w;
+    return RN_OK;
+}
+
+rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
+                                        size_t *written) {
+    static const char fn[] = "rn_model_save_safetensors_mem";
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!written) return rn__error(ctx, RN_E_INVALID_ARG, "%s: written is NULL", fn);
+    rn_safetensors_writer *w = NULL;
+    rn_status s = model_writer(model, fn, buf == NULL, &w);
+    if (s) return s;
+    s = rn_safetensors_writer_save_mem(w, buf, cap, written);
+    rn_safetensors_writer_destroy(w);
+    return s;
+}
+
+rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path) {
+    static const char fn[] = "rn_model_save_safetensors_file";
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "%s: path is NULL", fn);
+    rn_safetensors_writer *w = NULL;
+    rn_status s = model_writer(model, fn, 0, &w);
+    if (s) return s;
+    s = rn_safetensors_writer_save_file(w, path);
+    rn_safetensors_writer_destroy(w);
+    return s;
+}
