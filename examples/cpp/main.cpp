@@ -1,6 +1,6 @@
 /*
  * A small C++ program over the RAII wrappers in resnet.hpp: build a CIFAR
- * ResNet-20, classify a batch, then run one training forward/backward pass.
+ * ResNet-20, classify a batch, then train it on that batch for a few SGD steps.
  *
  *   resnet_cpp_example [threads]
  *
@@ -43,13 +43,23 @@ int main(int argc, char **argv) {
             std::printf("inference plan memory: %zu bytes\n", infer.memory_size());
         }
 
+        /* A few SGD steps on one batch: the loss must fall. */
         rn::Plan train(model, batch, size, size, RN_MODE_TRAIN);
-        train.forward(images);
+        rn::SGD sgd(model, 0.05);
         std::vector<std::int32_t> labels = {0, 1, 2, 3};
-        float loss = train.backward(labels);
-        std::vector<float> g = model.grad("fc.bias");
-        std::printf("train step: loss %.4f, fc.bias gradient[0] %.6f\n", static_cast<double>(loss),
-                    static_cast<double>(g[0]));
+        float first = 0.0f, last = 0.0f;
+        for (int step = 0; step < 5; step++) {
+            train.forward(images);
+            last = train.backward(labels);
+            if (step == 0) first = last;
+            sgd.step();
+        }
+        std::printf("train: loss %.4f -> %.4f after 5 SGD steps\n", static_cast<double>(first),
+                    static_cast<double>(last));
+        if (!(last < first)) {
+            std::fprintf(stderr, "resnet_cpp_example: the loss did not fall\n");
+            return 1;
+        }
 
         /* Errors surface as exceptions with the library's sentence. */
         try {

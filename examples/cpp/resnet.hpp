@@ -55,10 +55,14 @@ struct plan_deleter {
 struct tensor_deleter {
     void operator()(rn_tensor *p) const noexcept { rn_tensor_destroy(p); }
 };
+struct optimizer_deleter {
+    void operator()(rn_optimizer *p) const noexcept { rn_optimizer_destroy(p); }
+};
 typedef std::unique_ptr<rn_ctx, ctx_deleter> ctx_ptr;
 typedef std::unique_ptr<rn_model, model_deleter> model_ptr;
 typedef std::unique_ptr<rn_plan, plan_deleter> plan_ptr;
 typedef std::unique_ptr<rn_tensor, tensor_deleter> tensor_ptr;
+typedef std::unique_ptr<rn_optimizer, optimizer_deleter> optimizer_ptr;
 
 class Context {
 public:
@@ -188,6 +192,34 @@ private:
     std::int64_t batch_;
     std::int32_t classes_;
     plan_ptr plan_;
+};
+
+/* torch.optim.SGD over every trainable tensor of a model (declare it after
+ * the model, so it is destroyed first). */
+class SGD {
+public:
+    SGD(Model &model, double lr, double momentum = 0.9, double weight_decay = 1e-4,
+        bool nesterov = false)
+        : ctx_(model.ctx()) {
+        rn_optimizer *p = nullptr;
+        check(rn_sgd_create(model.get(), &p), ctx_, "rn_sgd_create");
+        opt_.reset(p);
+        set(RN_SGD_LR, lr);
+        set(RN_SGD_MOMENTUM, momentum);
+        set(RN_SGD_WEIGHT_DECAY, weight_decay);
+        check(rn_optimizer_set_int(get(), RN_SGD_NESTEROV, nesterov ? 1 : 0), ctx_,
+              "rn_optimizer_set_int");
+    }
+    void set(std::int32_t key, double value) {
+        check(rn_optimizer_set_float(get(), key, value), ctx_, "rn_optimizer_set_float");
+    }
+    /* One update from the gradients of the last Plan::backward. */
+    void step() { check(rn_optimizer_step(get()), ctx_, "rn_optimizer_step"); }
+    rn_optimizer *get() const noexcept { return opt_.get(); }
+
+private:
+    rn_ctx *ctx_;
+    optimizer_ptr opt_;
 };
 
 } // namespace rn

@@ -1,11 +1,274 @@
-/* libresnet train layer (being written). */
+/*
+ * libresnet training: the paper's recipe (section 3.4 and 4.2) as parts a
+ * caller can use one by one or together.
+ *
+ *  - a seeded random generator whose whole state is four uint64_t the caller
+ *    owns (so a checkpoint can store it), shuffling and a validation split;
+ *  - datasets: uint8 NHWC images with int32 labels, borrowed from the caller,
+ *    turned into float batches with the paper's per-pixel mean subtraction
+ *    or a per-channel normalisation; views select a subset without copying;
+ *  - augmentation: zero padding + random crop + random horizontal flip on
+ *    NHWC float images (section 4.2: pad 4, crop 32x32, flip);
+ *  - SGD with torch.optim.SGD's exact semantics (momentum, dampening,
+ *    Nesterov, weight decay added to the gradient);
+ *  - learning-rate schedules as pure functions of (step, epoch, warm-up
+ *    state): step decay, cosine, warm-up for a number of iterations or until
+ *    the training error falls below a threshold (the paper's ResNet-110);
+ *  - metrics: errors and a confusion matrix; evaluation of a dataset;
+ *  - a trainer that runs the loop one iteration at a time, and checkpoints
+ *    that hold everything needed to continue bit-identically.
+ *
+ * Images are on the [0, 1] scale once converted (x / 255); normalisation
+ * statistics are expressed on that scale.
+ */
 #ifndef RESNET_TRAIN_H
 #define RESNET_TRAIN_H
+
 #include "model.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- random numbers ----------------------------------------------------------
+ * xoshiro256** (Blackman and Vigna) seeded through splitmix64. The state is
+ * four caller-owned integers; the all-zero state is invalid (the generator
+ * would stay at zero) and is refused with RN_E_INVALID_ARG, as is NULL. */
+RN_API rn_status rn_rng_seed(uint64_t state[4], uint64_t seed);
+RN_API rn_status rn_rng_next(uint64_t state[4], uint64_t *value);
+/* Uniform in [0, bound), without modulo bias; bound >= 1. */
+RN_API rn_status rn_rng_below(uint64_t state[4], uint64_t bound, uint64_t *value);
+/* Uniform double in [0, 1) with 53 random bits. */
+RN_API rn_status rn_rng_uniform(uint64_t state[4], double *value);
+/* Fisher-Yates shuffle of count items (every permutation equally likely). */
+RN_API rn_status rn_rng_shuffle(uint64_t state[4], int64_t *items, size_t count);
+
+/* A validation split: a random permutation of 0..n-1 drawn from `seed`, its
+ * first n - val_count indices (sorted ascending) into train_idx and the rest
+ * (sorted) into val_idx. The paper holds out 5k of CIFAR-10's 50k training
+ * images (section 4.2). Either output may be NULL when its count is 0. */
+RN_API rn_status rn_data_split(rn_ctx *ctx, uint64_t seed, int64_t n, int64_t val_count,
+                               int64_t *train_idx, int64_t *val_idx);
+
+/* ---- datasets ------------------------------------------------------------------ */
+/* Normalisation of x = pixel / 255. */
+#define RN_NORM_NONE       0 /* x */
+#define RN_NORM_PIXEL_MEAN 1 /* x - mean[h][w][c]: the paper's per-pixel mean (h*w*c values) */
+#define RN_NORM_CHANNEL    2 /* (x - mean[c]) / std[c] (c values each) */
+
+typedef struct rn_dataset rn_dataset;
+
+/* A dataset over the caller's n images of h x w x c uint8 (NHWC) and n
+ * labels in [0, classes). Both arrays are borrowed: they must stay alive and
+ * unchanged for the dataset's life. Labels are checked here. Normalisation
+ * starts as RN_NORM_NONE. */
+RN_API rn_status rn_dataset_create(rn_ctx *ctx, const uint8_t *images, const int32_t *labels,
+                                   int64_t n, int64_t h, int64_t w, int64_t c, int32_t classes,
+                                   rn_dataset **out);
+/* A view of `count` images of `parent` picked by index (copied; repeats
+ * allowed), with the parent's normalisation. The parent must outlive it. */
+RN_API rn_status rn_dataset_create_view(const rn_dataset *parent, const int64_t *indices,
+                                        int64_t count, rn_dataset **out);
+RN_API void rn_dataset_destroy(rn_dataset *ds);
+/* dims = n, h, w, c; any output may be NULL. */
+RN_API rn_status rn_dataset_info(const rn_dataset *ds, int64_t dims[4], int32_t *classes);
+/* The label of image i. */
+RN_API rn_status rn_dataset_label(const rn_dataset *ds, int64_t i, int32_t *label);
+/* Set the normalisation: mean has h*w*c values (RN_NORM_PIXEL_MEAN) or c
+ * values (RN_NORM_CHANNEL, with c positive std values); unused arrays may be
+ * NULL with count 0. The values are copied. */
+RN_API rn_status rn_dataset_set_normalization(rn_dataset *ds, int32_t norm, const float *mean,
+                                              size_t mean_count, const float *std,
+                                              size_t std_count);
+/* Compute the statistics of this dataset's own images (in double, over all
+ * images: the per-pixel mean, or the per-channel mean and population
+ * standard deviation) and use them. */
+RN_API rn_status rn_dataset_compute_normalization(rn_dataset *ds, int32_t norm);
+/* The normalisation in use: *norm, and mean/std copied out when not NULL
+ * (counts as for set; 0 and NULL where the mode has no such array). */
+RN_API rn_status rn_dataset_get_normalization(const rn_dataset *ds, int32_t *norm, float *mean,
+                                              size_t mean_count, float *std, size_t std_count);
+/* Images indices[0..count) normalised into dst (count*h*w*c floats, NHWC)
+ * and, if labels is not NULL, their labels. */
+RN_API rn_status rn_dataset_get_batch(const rn_dataset *ds, const int64_t *indices,
+                                      int64_t count, float *dst, size_t dst_count,
+                                      int32_t *labels);
+
+/* ---- augmentation (section 4.2) -----------------------------------------------
+ * params receives 3 values per image: the crop offsets dy, dx in [0, 2*pad]
+ * and flip (0 or 1; always 0 unless `flip`). Drawn in that order per image. */
+RN_API rn_status rn_augment_draw(uint64_t state[4], int64_t n, int32_t pad, int32_t flip,
+                                 int32_t *params, size_t params_count);
+/* dst[i][y][x] = padded[i][y + dy][x' + dx] with x' = w-1-x when flipped,
+ * x otherwise, and padded the image with `pad` zeros on every side (zero is
+ * the mean once normalised). src and dst are n x h x w x c NHWC, distinct. */
+RN_API rn_status rn_augment_apply(rn_ctx *ctx, const float *src, float *dst, int64_t n,
+                                  int64_t h, int64_t w, int64_t c, int32_t pad,
+                                  const int32_t *params, size_t params_count);
+
+/* ---- metrics --------------------------------------------------------------------
+ * Predictions are the arg max of each row of logits (n x classes; the first
+ * maximum on ties). confusion (classes x classes int64, row = true label,
+ * column = prediction) is added to when not NULL; *errors, when not NULL,
+ * receives the number of wrong predictions. */
+RN_API rn_status rn_metrics_update(rn_ctx *ctx, const float *logits, const int32_t *labels,
+                                   int64_t n, int32_t classes, int64_t *confusion,
+                                   size_t confusion_count, int64_t *errors);
+
+/* Evaluate a model in RN_MODE_INFER on a whole dataset, in batches of
+ * `batch` (the last one padded): mean cross-entropy into *loss, wrong
+ * predictions into *errors, counts added to confusion (classes x classes,
+ * may be NULL). The dataset's normalisation is used. Any output may be NULL. */
+RN_API rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batch,
+                             double *loss, int64_t *errors, int64_t *confusion,
+                             size_t confusion_count);
+
+/* ---- SGD (torch.optim.SGD) ------------------------------------------------------
+ * For every RN_TENSOR_PARAM tensor p with gradient g (as float32 ops, in order):
+ *   d = g + weight_decay * p
+ *   buf = d on the first step, else buf = momentum * buf + (1 - dampening) * d
+ *   d = d + momentum * buf (Nesterov) or d = buf
+ *   p = p - lr * d
+ * (with momentum 0 there is no buffer and d is used directly). */
+typedef struct rn_optimizer rn_optimizer;
+
+#define RN_SGD_LR               1 /* float, [0, 1e6], default 0.1 */
+#define RN_SGD_MOMENTUM         2 /* float, [0, 1], default 0.9 */
+#define RN_SGD_DAMPENING        3 /* float, [0, 1], default 0 */
+#define RN_SGD_WEIGHT_DECAY     4 /* float, [0, 1], default 1e-4 */
+#define RN_SGD_NESTEROV         5 /* int 0/1, default 0; needs momentum > 0, dampening 0 */
+#define RN_SGD_DECAY_ALL_PARAMS 6 /* int: 1 (default) decays every parameter as the
+                                   * paper does; 0 skips 1-D ones (BN weight and bias,
+                                   * fc bias) */
+
+/* An SGD optimiser for every trainable tensor of `model` (which must be
+ * complete and stay alive), with the paper's settings (lr 0.1, momentum
+ * 0.9, weight decay 1e-4). */
+RN_API rn_status rn_sgd_create(rn_model *model, rn_optimizer **out);
+RN_API void rn_optimizer_destroy(rn_optimizer *opt);
+RN_API rn_status rn_optimizer_set_float(rn_optimizer *opt, int32_t key, double value);
+RN_API rn_status rn_optimizer_get_float(const rn_optimizer *opt, int32_t key, double *value);
+RN_API rn_status rn_optimizer_set_int(rn_optimizer *opt, int32_t key, int64_t value);
+RN_API rn_status rn_optimizer_get_int(const rn_optimizer *opt, int32_t key, int64_t *value);
+/* One update from the gradients in the model (after rn_plan_backward).
+ * Every gradient is checked first: a NaN or Inf gives RN_E_NUMERIC naming
+ * the tensor, and nothing is changed. RN_E_BAD_STATE before the model has
+ * gradients (its first RN_MODE_TRAIN plan). */
+RN_API rn_status rn_optimizer_step(rn_optimizer *opt);
+/* Momentum buffers by parameter name, in PyTorch layout (as
+ * optimizer.state_dict()["state"][i]["momentum_buffer"]). Before a
+ * parameter's first step it has none: get gives RN_E_BAD_STATE, and *has
+ * from rn_optimizer_has_buffer is 0. set creates or replaces it. */
+RN_API rn_status rn_optimizer_has_buffer(const rn_optimizer *opt, const char *name,
+                                         int32_t *has);
+RN_API rn_status rn_optimizer_get_buffer(const rn_optimizer *opt, const char *name, float *dst,
+                                         size_t count);
+RN_API rn_status rn_optimizer_set_buffer(rn_optimizer *opt, const char *name, const float *src,
+                                         size_t count);
+/* Forget every momentum buffer (the next step starts them again). */
+RN_API rn_status rn_optimizer_reset(rn_optimizer *opt);
+
+/* ---- learning-rate schedules ---------------------------------------------------
+ * lr(step, epoch, warmup_done): `step` counts iterations done before the one
+ * the rate is for (0 first), `epoch` the epochs done before it. The main
+ * schedule is constant (the base rate), step decay or cosine; a warm-up
+ * replaces it at the start. */
+typedef struct rn_lr_schedule rn_lr_schedule;
+
+#define RN_SCHED_UNIT_EPOCH 0 /* milestones / length counted in epochs */
+#define RN_SCHED_UNIT_ITER  1 /* counted in iterations (the paper's 32k, 48k) */
+
+#define RN_WARMUP_NONE        0
+#define RN_WARMUP_ITERS       1 /* warmup_lr while step < value */
+#define RN_WARMUP_LINEAR      2 /* warmup_lr rising linearly to the schedule's rate
+                                 * over `value` iterations */
+#define RN_WARMUP_TRAIN_ERROR 3 /* warmup_lr until the training error is below value
+                                 * (e.g. 0.8, section 4.2 for ResNet-110): the caller
+                                 * passes warmup_done (the trainer tracks it) */
+
+RN_API rn_status rn_lr_schedule_create(rn_ctx *ctx, double base_lr, rn_lr_schedule **out);
+RN_API void rn_lr_schedule_destroy(rn_lr_schedule *s);
+/* Constant base rate (the state after create). */
+RN_API rn_status rn_lr_schedule_set_constant(rn_lr_schedule *s);
+/* base * gamma^k where k is the number of milestones <= the step or epoch
+ * (strictly increasing, at most 64 of them): PyTorch's MultiStepLR. */
+RN_API rn_status rn_lr_schedule_set_step(rn_lr_schedule *s, int32_t unit,
+                                         const int64_t *milestones, int32_t count,
+                                         double gamma);
+/* min_lr + (base - min_lr) * (1 + cos(pi * t / total)) / 2 with t the step or
+ * epoch, clamped to total: PyTorch's CosineAnnealingLR over one half period. */
+RN_API rn_status rn_lr_schedule_set_cosine(rn_lr_schedule *s, int32_t unit, int64_t total,
+                                           double min_lr);
+RN_API rn_status rn_lr_schedule_set_warmup(rn_lr_schedule *s, int32_t kind, double value,
+                                           double warmup_lr);
+/* The warm-up kind and threshold (for RN_WARMUP_TRAIN_ERROR callers). Either may be NULL. */
+RN_API rn_status rn_lr_schedule_get_warmup(const rn_lr_schedule *s, int32_t *kind,
+                                           double *value);
+RN_API rn_status rn_lr_schedule_lr(const rn_lr_schedule *s, int64_t step, int64_t epoch,
+                                   int32_t warmup_done, double *lr);
+
+/* ---- trainer ----------------------------------------------------------------------
+ * One iteration = a batch of the shuffled training set, normalised,
+ * augmented, a RN_MODE_TRAIN forward + backward, a finite-loss check, the
+ * schedule's rate into the optimiser, an optimiser step. Every epoch visits
+ * each image once in a fresh random order. Everything random comes from two
+ * generators seeded from RN_TRAIN_SEED (data order, augmentation), and all
+ * of the trainer's state goes into checkpoints, so a run saved and resumed
+ * ends bit-identical to one that was not interrupted. The model, optimiser,
+ * schedule and dataset are borrowed and must outlive the trainer; the
+ * trainer's plans, threads and errors use the model's context. */
+typedef struct rn_trainer rn_trainer;
+
+#define RN_TRAIN_BATCH     1 /* 1..65536, default 128 */
+#define RN_TRAIN_SEED      2 /* any int64, default 0: restarts both generators */
+#define RN_TRAIN_AUG_PAD   3 /* 0..64, default 4 (0: no crop) */
+#define RN_TRAIN_AUG_FLIP  4 /* 0/1, default 1 */
+#define RN_TRAIN_DROP_LAST 5 /* 0/1, default 0: a short last batch (PyTorch's default) */
+#define RN_TRAIN_SHUFFLE   6 /* 0/1, default 1 */
+
+/* Options may be changed only before the first step (RN_E_BAD_STATE after). */
+RN_API rn_status rn_trainer_create(rn_model *model, rn_optimizer *opt,
+                                   const rn_lr_schedule *schedule, const rn_dataset *train,
+                                   rn_trainer **out);
+RN_API void rn_trainer_destroy(rn_trainer *tr);
+RN_API rn_status rn_trainer_set_int(rn_trainer *tr, int32_t key, int64_t value);
+RN_API rn_status rn_trainer_get_int(const rn_trainer *tr, int32_t key, int64_t *value);
+/* One iteration. *loss (may be NULL) receives the batch's mean loss and
+ * *epoch_end (may be NULL) 1 when it was the epoch's last batch. A NaN or
+ * Inf loss gives RN_E_NUMERIC naming the step, epoch and batch; the update
+ * is then not applied (BN running statistics have moved, as in PyTorch). */
+RN_API rn_status rn_trainer_step(rn_trainer *tr, float *loss, int32_t *epoch_end);
+/* Counters: epochs completed, iterations done, batches done in the current
+ * epoch, batches per epoch. Any output may be NULL. */
+RN_API rn_status rn_trainer_progress(const rn_trainer *tr, int64_t *epoch, int64_t *step,
+                                     int64_t *batch_in_epoch, int64_t *batches_per_epoch);
+/* The current epoch's training statistics (after its last batch: the whole
+ * epoch's, until the next step begins a new one): mean loss, wrong
+ * predictions of the train-mode forward, images seen. Any may be NULL. */
+RN_API rn_status rn_trainer_epoch_stats(const rn_trainer *tr, double *mean_loss,
+                                        int64_t *errors, int64_t *seen);
+/* The rate the next step will use, and whether a RN_WARMUP_TRAIN_ERROR
+ * warm-up has ended. Either may be NULL. */
+RN_API rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done);
+
+/* ---- checkpoints --------------------------------------------------------------------
+ * One safetensors file: every model tensor under its torchvision name (in
+ * PyTorch layout, BN running statistics included), the momentum buffers as
+ * "optimizer.<name>.momentum_buffer", the dataset's normalisation as
+ * "data.mean" / "data.std", and metadata (format version, epoch, step,
+ * batch position, generator states, warm-up state, epoch statistics, batch
+ * size, dataset size). The model part loads in PyTorch (strict=False).
+ * Saving to a file is atomic (temporary file, fsync, rename): a failure
+ * leaves the previous file as it was. Loading checks the whole file against
+ * the trainer (names, shapes, version, batch size, dataset size and
+ * normalisation) before changing anything; on failure nothing is changed. */
+RN_API rn_status rn_checkpoint_save_mem(const rn_trainer *tr, void *buf, size_t cap,
+                                        size_t *written);
+RN_API rn_status rn_checkpoint_save_file(const rn_trainer *tr, const char *path);
+RN_API rn_status rn_checkpoint_load_mem(rn_trainer *tr, const void *buf, size_t size);
+RN_API rn_status rn_checkpoint_load_file(rn_trainer *tr, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
-#endif
+#endif /* RESNET_TRAIN_H */

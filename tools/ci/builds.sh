@@ -10,7 +10,8 @@
 #
 # Steps:
 #   header        include/resnet.h (and each layer header alone) compiles as
-#                 C99, C11, C++11 and C++17 with gcc/g++ and clang/clang++, -Werror
+#                 C99, C11, C++11 and C++17 with gcc/g++ and clang/clang++, -Werror;
+#                 so do the consumer programs
 #   install       default build (OpenMP), cmake --install into a prefix; checks
 #                 the installed files and the SONAME
 #   package       tests/consumer via find_package(resnet), static and shared
@@ -42,7 +43,7 @@ py=/usr/bin/python3; [ -x "$py" ] || py=python3
 # ---- packages ------------------------------------------------------------------
 need=()
 for p in cmake make gcc g++ clang pkg-config binutils gcc-arm-none-eabi \
-         libnewlib-arm-none-eabi qemu-system-arm python3 python3-numpy; do
+         libnewlib-arm-none-eabi qemu-system-arm python3 python3-numpy python3-pytest; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
@@ -61,6 +62,7 @@ quiet() {
 }
 configure_build() { # build dir, cmake args...
   local dir=$1; shift
+  rm -rf "$dir"  # a stale cache would keep flags from an earlier run
   quiet cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRESNET_WERROR="${RN_BUILDS_WERROR:-ON}" "$@" &&
     quiet cmake --build "$dir" -j"$jobs"
 }
@@ -103,6 +105,13 @@ step_header() {
     done
   done
   [ $ok = 0 ] && log "${#hdrs[@]} headers x {c99,c11} x {gcc,clang} + {c++11,c++17} x {g++,clang++}: clean"
+  # the consumer programs themselves, with both compilers
+  for cc in gcc clang; do
+    quiet $cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$top/include" -c \
+      "$top/tests/consumer/main.c" -o "$work/hdr.o" &&
+      quiet $cc -std=c99 -Wall -Wextra -pedantic -Werror -DRN_FIRMWARE_HOST_REPORT \
+        -I"$top/include" -c "$top/tests/consumer/cortex-m/firmware.c" -o "$work/hdr.o" || ok=1
+  done
   return $ok
 }
 
@@ -245,6 +254,7 @@ step_cortex_m() {
     -o "$b/firmware.elf" || return 1
   # The same firmware on the host: its logits and how much arena it used.
   local h="$work/cortex-m-host"
+  rm -rf "$h"
   quiet cmake -S "$top" -B "$h" -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON \
     -DRESNET_WITH_IO=OFF -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
     -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_INSTALL=OFF \
@@ -319,10 +329,13 @@ step_cpp() {
 
 step_python() {
   "$py" -c 'import numpy' 2>/dev/null || { log "python3 with numpy missing"; return 1; }
-  local out
-  out=$(RESNET_LIBRARY="$prefix/lib/libresnet.so" "$py" "$top/bindings/python/tests/run.py" 2>&1) ||
+  local out runner=("$top/bindings/python/tests/run.py")
+  if "$py" -c 'import pytest' 2>/dev/null; then
+    runner=(-m pytest -q -p no:cacheprovider "$top/bindings/python/tests")
+  fi
+  out=$(RESNET_LIBRARY="$prefix/lib/libresnet.so" "$py" "${runner[@]}" 2>&1) ||
     { echo "$out" | tail -40; return 1; }
-  log "$(echo "$out" | tail -1)"
+  log "${runner[*]}: $(echo "$out" | tail -1)"
 }
 
 # ---- driver -------------------------------------------------------------------------

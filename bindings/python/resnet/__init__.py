@@ -15,6 +15,7 @@ and the library's sentence. Objects keep their parents alive (a Model holds
 its Context), and release their handles when collected or on close().
 """
 import ctypes
+import weakref
 
 import numpy as np
 
@@ -72,6 +73,7 @@ class Context:
 
     def __init__(self, threads=1, max_isa=None):
         self._h = None
+        self._children = weakref.WeakSet()  # closed before the context
         h = ctypes.c_void_p()
         _check(lib().rn_ctx_create(ctypes.byref(h)), None, "rn_ctx_create")
         self._h = h
@@ -103,12 +105,24 @@ class Context:
         return self._h
 
     def close(self):
+        """Release the context, after every model made from it."""
+        for child in list(self._children):
+            child.close()
         if self._h is not None:
             lib().rn_ctx_destroy(self._h)
             self._h = None
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
+
+
+def _quietly(close):
+    # At interpreter exit module globals may already be gone; the process
+    # is ending, so a failed release changes nothing.
+    try:
+        close()
+    except Exception:
+        pass
 
 
 class _Plan:
@@ -125,7 +139,7 @@ class _Plan:
             self._h = None
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
 
 
 class Model:
@@ -135,6 +149,7 @@ class Model:
     def __init__(self, ctx, preset, classes=1000, in_channels=3, shortcut=None, base_width=0,
                  zero_init_residual=False, stride_on_1x1=False):
         self.ctx, self._h, self._plans = ctx, None, {}
+        self._children = weakref.WeakSet()  # optimisers, closed before the model
         flags = (MODEL_ZERO_INIT_RESIDUAL if zero_init_residual else 0) | \
                 (MODEL_STRIDE_ON_1X1 if stride_on_1x1 else 0)
         m = ctypes.c_void_p()
@@ -144,6 +159,7 @@ class Model:
                ctx.handle, "rn_model_create_preset")
         self._h = m
         self.preset = preset
+        ctx._children.add(self)
 
     # ---- lifetime ---------------------------------------------------------
     @property
@@ -153,15 +169,19 @@ class Model:
         return self._h
 
     def close(self):
+        """Release the model, after its plans and optimisers."""
+        for child in list(self._children):
+            child.close()
         for p in self._plans.values():
             p.close()
         self._plans = {}
+        self._last_train = None
         if self._h is not None:
             lib().rn_model_destroy(self._h)
             self._h = None
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
 
     def _check(self, status, function):
         _check(status, self.ctx.handle, function)
@@ -349,3 +369,89 @@ class Model:
         loss = self.backward(labels)
         optimizer.step()
         return loss
+
+
+class SGD:
+    """torch.optim.SGD over every trainable tensor of a model: weight decay
+    added to the gradient, momentum buffer started from the first gradient,
+    optional dampening and Nesterov. Defaults are the paper's recipe."""
+
+    LR, MOMENTUM, DAMPENING, WEIGHT_DECAY, NESTEROV, DECAY_ALL_PARAMS = 1, 2, 3, 4, 5, 6
+
+    def __init__(self, model, lr=0.1, momentum=0.9, weight_decay=1e-4, dampening=0.0,
+                 nesterov=False, decay_all_params=True):
+        self.model, self._h = model, None
+        h = ctypes.c_void_p()
+        model._check(lib().rn_sgd_create(model.handle, ctypes.byref(h)), "rn_sgd_create")
+        self._h = h
+        model._children.add(self)
+        self._set_float(self.LR, lr)
+        self._set_float(self.MOMENTUM, momentum)
+        self._set_float(self.DAMPENING, dampening)
+        self._set_float(self.WEIGHT_DECAY, weight_decay)
+        self._set_int(self.NESTEROV, 1 if nesterov else 0)
+        self._set_int(self.DECAY_ALL_PARAMS, 1 if decay_all_params else 0)
+
+    def _set_float(self, key, value):
+        self.model._check(lib().rn_optimizer_set_float(self.handle, key, float(value)),
+                          "rn_optimizer_set_float")
+
+    def _set_int(self, key, value):
+        self.model._check(lib().rn_optimizer_set_int(self.handle, key, int(value)),
+                          "rn_optimizer_set_int")
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise ValueError("optimizer is closed")
+        return self._h
+
+    @property
+    def lr(self):
+        v = ctypes.c_double()
+        self.model._check(lib().rn_optimizer_get_float(self.handle, self.LR, ctypes.byref(v)),
+                          "rn_optimizer_get_float")
+        return v.value
+
+    @lr.setter
+    def lr(self, value):
+        self._set_float(self.LR, value)
+
+    def step(self):
+        """Update every parameter from the gradients of the last backward()."""
+        self.model._check(lib().rn_optimizer_step(self.handle), "rn_optimizer_step")
+
+    def reset(self):
+        """Forget the momentum buffers."""
+        self.model._check(lib().rn_optimizer_reset(self.handle), "rn_optimizer_reset")
+
+    def momentum_buffer(self, name):
+        """A parameter's momentum buffer (PyTorch layout), or None before its first step."""
+        has = ctypes.c_int32()
+        self.model._check(lib().rn_optimizer_has_buffer(self.handle, name.encode(),
+                                                        ctypes.byref(has)),
+                          "rn_optimizer_has_buffer")
+        if not has.value:
+            return None
+        out = np.empty(self.model.shape(name), np.float32)
+        self.model._check(lib().rn_optimizer_get_buffer(self.handle, name.encode(),
+                                                        _f32_ptr(out), out.size),
+                          "rn_optimizer_get_buffer")
+        return out
+
+    def set_momentum_buffer(self, name, value):
+        a = np.ascontiguousarray(value, dtype=np.float32)
+        if a.shape != self.model.shape(name):
+            raise ValueError("%s: shape %s given, the model has %s"
+                             % (name, a.shape, self.model.shape(name)))
+        self.model._check(lib().rn_optimizer_set_buffer(self.handle, name.encode(),
+                                                        _f32_ptr(a), a.size),
+                          "rn_optimizer_set_buffer")
+
+    def close(self):
+        if self._h is not None:
+            lib().rn_optimizer_destroy(self._h)
+            self._h = None
+
+    def __del__(self):
+        _quietly(self.close)

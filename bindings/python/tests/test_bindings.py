@@ -158,6 +158,7 @@ def test_sgd_steps_follow_torch_optim_sgd():
     x, labels = images(4, seed=6), np.array([0, 2, 4, 6])
     tracked = {"fc.bias": np.arange(CLASSES), "layer3.1.conv2.weight": np.array([0, 17, 300])}
     buf = {}
+    assert opt.momentum_buffer("fc.bias") is None  # none before the first step
     for step in range(2):
         # The reference starts each step from the library's current weights,
         # so only one step's error is compared at a time.
@@ -172,6 +173,22 @@ def test_sgd_steps_follow_torch_optim_sgd():
         for n, idx in tracked.items():
             assert_close(model.get(n).reshape(-1)[idx], expected[n], 1e-4, 2e-5,
                          "%s after step %d" % (n, step + 1))
+            assert_close(opt.momentum_buffer(n).reshape(-1)[idx], buf[n], 2e-3, 2e-4,
+                         "%s momentum buffer after step %d" % (n, step + 1))
+
+
+def test_closing_a_context_releases_its_models_first():
+    ctx = resnet.Context()
+    model, _ = small_model(ctx)
+    opt = resnet.SGD(model, lr=0.1)
+    model.predict(images())
+    ctx.close()
+    for obj in (opt, model, ctx):
+        try:
+            obj.handle
+            raise AssertionError("%s still open" % type(obj).__name__)
+        except ValueError:
+            pass
 
 
 def test_save_writes_a_safetensors_file_with_torchvision_names(tmp_path):

@@ -1,0 +1,331 @@
+/*
+ * Stochastic gradient descent with torch.optim.SGD's exact semantics (the
+ * update the paper's recipe uses: momentum 0.9, weight decay 1e-4, section
+ * 3.4), over the model's tensor slots in the library's layout. Each
+ * operation is its own float32 statement, in PyTorch's order, so compilers
+ * that contract a*b+c into one FMA (clang does within an expression) make
+ * no difference: the same binary gives the same bits on every machine.
+ */
+#include "train-internal.h"
+
+#define RN_SGD_MAX_LR 1e6
+
+static rn_status check_model(rn_ctx *ctx, const rn_optimizer *opt, const char *fn) {
+    const rn_tensor_slot *slots;
+    if (rn__model_slots(opt->model, &slots) != opt->nslots)
+        return rn__error(ctx, RN_E_BAD_STATE,
+                         "%s: the model's tensors changed since the optimiser was created", fn);
+    return RN_OK;
+}
+
+static int32_t find_param(const rn_optimizer *opt, const char *name, const rn_tensor_slot **slot) {
+    const rn_tensor_slot *slots;
+    int32_t n = rn__model_slots(opt->model, &slots);
+    int32_t index = -1;
+    if (rn_model_tensor_find(opt->model, name, &index) != RN_OK || index < 0 || index >= n)
+        return -1;
+    *slot = &slots[index];
+    return index;
+}
+
+void rn__slot_to_torch(const rn_tensor_slot *s, const float *src, float *dst) {
+    if (s->ndim != 4) {
+        rn_memcpy(dst, src, s->count * sizeof(float));
+        return;
+    }
+    /* OHWI -> OIHW */
+    size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
+    for (size_t a = 0; a < o; a++)
+        for (size_t p = 0; p < hw; p++)
+            for (size_t c = 0; c < in; c++) dst[(a * in + c) * hw + p] = src[(a * hw + p) * in + c];
+}
+
+void rn__slot_from_torch(const rn_tensor_slot *s, const float *src, float *dst) {
+    if (s->ndim != 4) {
+        rn_memcpy(dst, src, s->count * sizeof(float));
+        return;
+    }
+    size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
+    for (size_t a = 0; a < o; a++)
+        for (size_t p = 0; p < hw; p++)
+            for (size_t c = 0; c < in; c++) dst[(a * hw + p) * in + c] = src[(a * in + c) * hw + p];
+}
+
+rn_status rn_sgd_create(rn_model *model, rn_optimizer **out) {
+    static const char fn[] = "rn_sgd_create";
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!out) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL out", fn);
+    int32_t classes;
+    if (rn_model_classes(model, &classes) != RN_OK)
+        return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is not complete (no head yet)", fn);
+    const rn_tensor_slot *slots;
+    int32_t n = rn__model_slots(model, &slots);
+    rn_optimizer *opt = (rn_optimizer *)rn__calloc(ctx, 1, sizeof *opt);
+    float **buf = (float **)rn__calloc(ctx, (size_t)n + 1, sizeof(float *));
+    int32_t *has = (int32_t *)rn__calloc(ctx, (size_t)n + 1, sizeof(int32_t));
+    if (!opt || !buf || !has) {
+        rn__free(ctx, has);
+        rn__free(ctx, buf);
+        rn__free(ctx, opt);
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
+    }
+    opt->ctx = ctx;
+    opt->model = model;
+    opt->lr = 0.1;
+    opt->momentum = 0.9;
+    opt->dampening = 0.0;
+    opt->weight_decay = 1e-4;
+    opt->nesterov = 0;
+    opt->decay_all = 1;
+    opt->nslots = n;
+    opt->buf = buf;
+    opt->has_buf = has;
+    *out = opt;
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+void rn_optimizer_destroy(rn_optimizer *opt) {
+    if (!opt) return;
+    rn_ctx *ctx = opt->ctx;
+    for (int32_t i = opt->nslots - 1; i >= 0; i--) rn__free(ctx, opt->buf[i]);
+    rn__free(ctx, opt->has_buf);
+    rn__free(ctx, opt->buf);
+    rn__free(ctx, opt);
+}
+
+rn_status rn_optimizer_set_float(rn_optimizer *opt, int32_t key, double value) {
+    static const char fn[] = "rn_optimizer_set_float";
+    if (!opt) return RN_E_INVALID_ARG;
+    double lo = 0, hi = 1;
+    double *field = NULL;
+    switch (key) {
+    case RN_SGD_LR: field = &opt->lr, hi = RN_SGD_MAX_LR; break;
+    case RN_SGD_MOMENTUM: field = &opt->momentum; break;
+    case RN_SGD_DAMPENING: field = &opt->dampening; break;
+    case RN_SGD_WEIGHT_DECAY: field = &opt->weight_decay; break;
+    case RN_SGD_NESTEROV:
+    case RN_SGD_DECAY_ALL_PARAMS:
+        return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                         "%s: option %d is an integer: use rn_optimizer_set_int", fn, (int)key);
+    default:
+        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+    }
+    if (!(value >= lo && value <= hi))
+        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: value %g of option %d is outside [%g, %g]",
+                         fn, value, (int)key, lo, hi);
+    if (opt->nesterov && ((key == RN_SGD_MOMENTUM && value <= 0) ||
+                          (key == RN_SGD_DAMPENING && value != 0)))
+        return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                         "%s: Nesterov momentum requires momentum > 0 and dampening 0", fn);
+    *field = value;
+    rn__clear_error(opt->ctx);
+    return RN_OK;
+}
+
+rn_status rn_optimizer_get_float(const rn_optimizer *opt, int32_t key, double *value) {
+    static const char fn[] = "rn_optimizer_get_float";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (!value) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL value", fn);
+    switch (key) {
+    case RN_SGD_LR: *value = opt->lr; break;
+    case RN_SGD_MOMENTUM: *value = opt->momentum; break;
+    case RN_SGD_DAMPENING: *value = opt->dampening; break;
+    case RN_SGD_WEIGHT_DECAY: *value = opt->weight_decay; break;
+    case RN_SGD_NESTEROV:
+    case RN_SGD_DECAY_ALL_PARAMS:
+        return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                         "%s: option %d is an integer: use rn_optimizer_get_int", fn, (int)key);
+    default:
+        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+    }
+    return RN_OK;
+}
+
+rn_status rn_optimizer_set_int(rn_optimizer *opt, int32_t key, int64_t value) {
+    static const char fn[] = "rn_optimizer_set_int";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (key != RN_SGD_NESTEROV && key != RN_SGD_DECAY_ALL_PARAMS) {
+        if (key >= RN_SGD_LR && key <= RN_SGD_WEIGHT_DECAY)
+            return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                             "%s: option %d is a float: use rn_optimizer_set_float", fn, (int)key);
+        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+    }
+    if (value != 0 && value != 1)
+        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: option %d must be 0 or 1, got %lld", fn,
+                         (int)key, (long long)value);
+    if (key == RN_SGD_NESTEROV) {
+        /* torch.optim.SGD refuses the same combination */
+        if (value && (opt->momentum <= 0 || opt->dampening != 0))
+            return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                             "%s: Nesterov momentum requires momentum > 0 and dampening 0 "
+                             "(momentum %g, dampening %g)", fn, opt->momentum, opt->dampening);
+        opt->nesterov = (int32_t)value;
+    } else {
+        opt->decay_all = (int32_t)value;
+    }
+    rn__clear_error(opt->ctx);
+    return RN_OK;
+}
+
+rn_status rn_optimizer_get_int(const rn_optimizer *opt, int32_t key, int64_t *value) {
+    static const char fn[] = "rn_optimizer_get_int";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (!value) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL value", fn);
+    if (key == RN_SGD_NESTEROV) *value = opt->nesterov;
+    else if (key == RN_SGD_DECAY_ALL_PARAMS) *value = opt->decay_all;
+    else if (key >= RN_SGD_LR && key <= RN_SGD_WEIGHT_DECAY)
+        return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                         "%s: option %d is a float: use rn_optimizer_get_float", fn, (int)key);
+    else
+        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+    return RN_OK;
+}
+
+rn_status rn__optimizer_alloc_buffer(rn_optimizer *opt, int32_t i) {
+    if (opt->buf[i]) return RN_OK;
+    const rn_tensor_slot *slots;
+    rn__model_slots(opt->model, &slots);
+    opt->buf[i] = (float *)rn__calloc(opt->ctx, slots[i].count, sizeof(float));
+    if (!opt->buf[i])
+        return rn__error(opt->ctx, RN_E_NO_MEMORY,
+                         "out of memory for the momentum buffer of '%s' (%zu floats)",
+                         slots[i].name, slots[i].count);
+    return RN_OK;
+}
+
+/* The update of one tensor, element by element. */
+static void sgd_update(float *p, const float *g, float *buf, int32_t first, size_t n, float lr,
+                       float wd, float momentum, float one_minus_damp, int32_t nesterov) {
+    for (size_t j = 0; j < n; j++) {
+        float d = g[j];
+        if (wd != 0.0f) {
+            float decay = wd * p[j];
+            d = d + decay;
+        }
+        if (buf) {
+            float b;
+            if (first) {
+                b = d;
+            } else {
+                float kept = buf[j] * momentum;
+                float added = one_minus_damp * d;
+                b = kept + added;
+            }
+            buf[j] = b;
+            if (nesterov) {
+                float look = momentum * b;
+                d = d + look;
+            } else {
+                d = b;
+            }
+        }
+        float delta = lr * d;
+        p[j] = p[j] - delta;
+    }
+}
+
+rn_status rn_optimizer_step(rn_optimizer *opt) {
+    static const char fn[] = "rn_optimizer_step";
+    if (!opt) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = opt->ctx;
+    rn_status st = check_model(ctx, opt, fn);
+    if (st) return st;
+    const rn_tensor_slot *slots;
+    int32_t n = rn__model_slots(opt->model, &slots);
+    for (int32_t i = 0; i < n; i++) {
+        if (slots[i].kind != RN_TENSOR_PARAM) continue;
+        if (!slots[i].grad)
+            return rn__error(ctx, RN_E_BAD_STATE,
+                             "%s: the model has no gradients yet (run a RN_MODE_TRAIN plan's "
+                             "forward and backward first)", fn);
+        const float *g = slots[i].grad;
+        for (size_t j = 0; j < slots[i].count; j++)
+            if (!isfinite(g[j]))
+                return rn__error(ctx, RN_E_NUMERIC,
+                                 "%s: the gradient of '%s' is %s at element %zu; nothing was "
+                                 "updated", fn, slots[i].name, g[j] != g[j] ? "NaN" : "infinite",
+                                 j);
+    }
+    int32_t use_momentum = opt->momentum != 0.0;
+    if (use_momentum)
+        for (int32_t i = 0; i < n; i++)
+            if (slots[i].kind == RN_TENSOR_PARAM && (st = rn__optimizer_alloc_buffer(opt, i)))
+                return st;
+    /* PyTorch turns each Python float into the tensor's dtype before use */
+    float lr = (float)opt->lr, momentum = (float)opt->momentum;
+    float one_minus_damp = (float)(1.0 - opt->dampening);
+    for (int32_t i = 0; i < n; i++) {
+        const rn_tensor_slot *s = &slots[i];
+        if (s->kind != RN_TENSOR_PARAM) continue;
+        float wd = (opt->decay_all || s->ndim > 1) ? (float)opt->weight_decay : 0.0f;
+        float *buf = use_momentum ? opt->buf[i] : NULL;
+        sgd_update(s->value, s->grad, buf, use_momentum && !opt->has_buf[i], s->count, lr, wd,
+                   momentum, one_minus_damp, opt->nesterov);
+        if (use_momentum) opt->has_buf[i] = 1;
+    }
+    rn__model_values_changed(opt->model);
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+rn_status rn_optimizer_has_buffer(const rn_optimizer *opt, const char *name, int32_t *has) {
+    static const char fn[] = "rn_optimizer_has_buffer";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (!name || !has) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    const rn_tensor_slot *s = NULL;
+    int32_t i = find_param(opt, name, &s);
+    if (i < 0 || s->kind != RN_TENSOR_PARAM)
+        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
+                         "%s: '%s' is not a trainable tensor of the model", fn, name);
+    *has = opt->has_buf[i];
+    return RN_OK;
+}
+
+rn_status rn_optimizer_get_buffer(const rn_optimizer *opt, const char *name, float *dst,
+                                  size_t count) {
+    static const char fn[] = "rn_optimizer_get_buffer";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (!name || !dst) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    const rn_tensor_slot *s = NULL;
+    int32_t i = find_param(opt, name, &s);
+    if (i < 0 || s->kind != RN_TENSOR_PARAM)
+        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
+                         "%s: '%s' is not a trainable tensor of the model", fn, name);
+    if (count != s->count)
+        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: '%s' has %zu values, count is %zu", fn,
+                         name, s->count, count);
+    if (!opt->has_buf[i])
+        return rn__error(opt->ctx, RN_E_BAD_STATE,
+                         "%s: '%s' has no momentum buffer yet (before its first step)", fn, name);
+    rn__slot_to_torch(s, opt->buf[i], dst);
+    return RN_OK;
+}
+
+rn_status rn_optimizer_set_buffer(rn_optimizer *opt, const char *name, const float *src,
+                                  size_t count) {
+    static const char fn[] = "rn_optimizer_set_buffer";
+    if (!opt) return RN_E_INVALID_ARG;
+    if (!name || !src) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    const rn_tensor_slot *s = NULL;
+    int32_t i = find_param(opt, name, &s);
+    if (i < 0 || s->kind != RN_TENSOR_PARAM)
+        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
+                         "%s: '%s' is not a trainable tensor of the model", fn, name);
+    if (count != s->count)
+        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: '%s' has %zu values, count is %zu", fn,
+                         name, s->count, count);
+    rn_status st = rn__optimizer_alloc_buffer(opt, i);
+    if (st) return st;
+    rn__slot_from_torch(s, src, opt->buf[i]);
+    opt->has_buf[i] = 1;
+    rn__clear_error(opt->ctx);
+    return RN_OK;
+}
+
+rn_status rn_optimizer_reset(rn_optimizer *opt) {
+    if (!opt) return RN_E_INVALID_ARG;
+    for (int32_t i = 0; i < opt->nslots; i++) opt->has_buf[i] = 0;
+    return RN_OK;
+}

@@ -1,0 +1,317 @@
+/*
+ * The training loop, one iteration per call: the next batch of the
+ * epoch's random order, normalised and augmented, a train-mode forward and
+ * backward, a finite-loss check, the schedule's rate, an SGD step. The loop
+ * lives in the library (not in the program) so that everything the next
+ * iteration depends on is in one struct the checkpoint code can save: the
+ * counters, the data-order generator as it was when the epoch began (the
+ * order is drawn again from it after a load), the augmentation generator,
+ * the warm-up state and the running statistics of the epoch.
+ */
+#include "train-internal.h"
+
+int64_t rn__trainer_batches_per_epoch(const rn_trainer *tr) {
+    int64_t n = tr->data->n;
+    return tr->drop_last ? n / tr->batch : (n + tr->batch - 1) / tr->batch;
+}
+
+/* Two unrelated streams from one seed: splitmix64 scrambles nearby seeds. */
+static void seed_generators(rn_trainer *tr) {
+    rn__rng_seed(tr->order_rng, (uint64_t)tr->seed);
+    rn__rng_seed(tr->aug_rng, ~(uint64_t)tr->seed);
+    tr->order_valid = 0;
+}
+
+rn_status rn_trainer_create(rn_model *model, rn_optimizer *opt, const rn_lr_schedule *schedule,
+                            const rn_dataset *train, rn_trainer **out) {
+    static const char fn[] = "rn_trainer_create";
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!opt || !schedule || !train || !out)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    if (opt->model != model)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: the optimiser was made for another model", fn);
+    int32_t classes = 0, in_channels = 0;
+    rn_status st = rn_model_classes(model, &classes);
+    if (st) return st;
+    rn_model_in_channels(model, &in_channels);
+    if (train->c != in_channels)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: the dataset's images have %lld channels, the model takes %d", fn,
+                         (long long)train->c, (int)in_channels);
+    if (train->classes > classes)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: the dataset has %d classes, the model only %d outputs", fn,
+                         (int)train->classes, (int)classes);
+    if ((uint64_t)train->n > SIZE_MAX / sizeof(int64_t))
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: the dataset is too large", fn);
+    rn_trainer *tr = (rn_trainer *)rn__calloc(ctx, 1, sizeof *tr);
+    int64_t *order = (int64_t *)rn__calloc(ctx, (size_t)train->n, sizeof(int64_t));
+    if (!tr || !order) {
+        rn__free(ctx, order);
+        rn__free(ctx, tr);
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %lld indices", fn,
+                         (long long)train->n);
+    }
+    tr->ctx = ctx;
+    tr->model = model;
+    tr->opt = opt;
+    tr->sched = schedule;
+    tr->data = train;
+    tr->batch = 128;
+    tr->seed = 0;
+    tr->pad = 4;
+    tr->flip = 1;
+    tr->drop_last = 0;
+    tr->shuffle = 1;
+    tr->order = order;
+    seed_generators(tr);
+    *out = tr;
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+static void free_buffers(rn_trainer *tr) {
+    rn_ctx *ctx = tr->ctx;
+    rn_plan_destroy(tr->tail_plan);
+    rn_plan_destroy(tr->plan);
+    rn__free(ctx, tr->aug);
+    rn__free(ctx, tr->labels);
+    rn__free(ctx, tr->logits);
+    rn__free(ctx, tr->xa);
+    rn__free(ctx, tr->x);
+    tr->tail_plan = tr->plan = NULL;
+    tr->aug = NULL, tr->labels = NULL, tr->logits = tr->xa = tr->x = NULL;
+}
+
+void rn_trainer_destroy(rn_trainer *tr) {
+    if (!tr) return;
+    free_buffers(tr);
+    rn__free(tr->ctx, tr->order);
+    rn__free(tr->ctx, tr);
+}
+
+rn_status rn_trainer_set_int(rn_trainer *tr, int32_t key, int64_t value) {
+    static const char fn[] = "rn_trainer_set_int";
+    if (!tr) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = tr->ctx;
+    int64_t lo = 0, hi = 1;
+    switch (key) {
+    case RN_TRAIN_BATCH: lo = 1, hi = RN_TRAIN_MAX_BATCH; break;
+    case RN_TRAIN_SEED: lo = INT64_MIN, hi = INT64_MAX; break;
+    case RN_TRAIN_AUG_PAD: hi = RN_TRAIN_MAX_PAD; break;
+    case RN_TRAIN_AUG_FLIP:
+    case RN_TRAIN_DROP_LAST:
+    case RN_TRAIN_SHUFFLE: break;
+    default: return rn__error(ctx, RN_E_NOT_FOUND, "%s: no trainer option %d", fn, (int)key);
+    }
+    if (value < lo || value > hi)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: value %lld of option %d is outside [%lld, %lld]",
+                         fn, (long long)value, (int)key, (long long)lo, (long long)hi);
+    if (tr->step > 0)
+        return rn__error(ctx, RN_E_BAD_STATE,
+                         "%s: options are fixed once training has started (step %lld)", fn,
+                         (long long)tr->step);
+    switch (key) {
+    case RN_TRAIN_BATCH:
+        if (value != tr->batch) free_buffers(tr);
+        tr->batch = value;
+        break;
+    case RN_TRAIN_SEED: tr->seed = value, seed_generators(tr); break;
+    case RN_TRAIN_AUG_PAD: tr->pad = (int32_t)value; break;
+    case RN_TRAIN_AUG_FLIP: tr->flip = (int32_t)value; break;
+    case RN_TRAIN_DROP_LAST: tr->drop_last = (int32_t)value; break;
+    default: tr->shuffle = (int32_t)value, tr->order_valid = 0; break;
+    }
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+rn_status rn_trainer_get_int(const rn_trainer *tr, int32_t key, int64_t *value) {
+    static const char fn[] = "rn_trainer_get_int";
+    if (!tr) return RN_E_INVALID_ARG;
+    if (!value) return rn__error(tr->ctx, RN_E_INVALID_ARG, "%s: NULL value", fn);
+    switch (key) {
+    case RN_TRAIN_BATCH: *value = tr->batch; break;
+    case RN_TRAIN_SEED: *value = tr->seed; break;
+    case RN_TRAIN_AUG_PAD: *value = tr->pad; break;
+    case RN_TRAIN_AUG_FLIP: *value = tr->flip; break;
+    case RN_TRAIN_DROP_LAST: *value = tr->drop_last; break;
+    case RN_TRAIN_SHUFFLE: *value = tr->shuffle; break;
+    default: return rn__error(tr->ctx, RN_E_NOT_FOUND, "%s: no trainer option %d", fn, (int)key);
+    }
+    return RN_OK;
+}
+
+/* Buffers for full batches (the first step, or after the batch changed). */
+static rn_status ensure_buffers(rn_trainer *tr, const char *fn) {
+    if (tr->x) return RN_OK;
+    rn_ctx *ctx = tr->ctx;
+    const rn_dataset *ds = tr->data;
+    int32_t classes = 0;
+    rn_model_classes(tr->model, &classes);
+    int64_t nx = rn__numel4(tr->batch, ds->h, ds->w, ds->c);
+    if (nx < 0) return rn__error(ctx, RN_E_OVERFLOW, "%s: batch %lld is too large", fn,
+                                 (long long)tr->batch);
+    size_t b = (size_t)tr->batch;
+    tr->x = (float *)rn__calloc(ctx, (size_t)nx, sizeof(float));
+    tr->xa = (float *)rn__calloc(ctx, (size_t)nx, sizeof(float));
+    tr->logits = (float *)rn__calloc(ctx, b * (size_t)classes, sizeof(float));
+    tr->labels = (int32_t *)rn__calloc(ctx, b, sizeof(int32_t));
+    tr->aug = (int32_t *)rn__calloc(ctx, 3 * b, sizeof(int32_t));
+    if (!tr->x || !tr->xa || !tr->logits || !tr->labels || !tr->aug) {
+        free_buffers(tr);
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for a batch of %lld", fn,
+                         (long long)tr->batch);
+    }
+    return RN_OK;
+}
+
+/* The plan for a batch of `count` (the full size, or the epoch's short tail). */
+static rn_status plan_for(rn_trainer *tr, int64_t count, rn_plan **plan) {
+    const rn_dataset *ds = tr->data;
+    if (count == tr->batch) {
+        if (!tr->plan) {
+            rn_status st = rn_plan_create(tr->model, count, ds->h, ds->w, RN_MODE_TRAIN, &tr->plan);
+            if (st) return st;
+        }
+        *plan = tr->plan;
+        return RN_OK;
+    }
+    if (!tr->tail_plan || tr->tail_batch != count) {
+        rn_plan_destroy(tr->tail_plan);
+        tr->tail_plan = NULL;
+        rn_status st = rn_plan_create(tr->model, count, ds->h, ds->w, RN_MODE_TRAIN, &tr->tail_plan);
+        if (st) return st;
+        tr->tail_batch = count;
+    }
+    *plan = tr->tail_plan;
+    return RN_OK;
+}
+
+/* This epoch's order, drawn from the generator as it was when it began. */
+static void make_order(rn_trainer *tr) {
+    for (int64_t i = 0; i < tr->data->n; i++) tr->order[i] = i;
+    if (tr->shuffle) {
+        uint64_t s[4];
+        rn_memcpy(s, tr->order_rng, sizeof s);
+        rn__rng_shuffle(s, tr->order, (size_t)tr->data->n);
+    }
+    tr->order_valid = 1;
+}
+
+/* The generator state the next epoch starts from. */
+static void advance_order_rng(rn_trainer *tr) {
+    if (!tr->shuffle) return;
+    /* the same draws make_order made: the permutation is discarded */
+    int64_t *scratch = tr->order;
+    rn__rng_shuffle(tr->order_rng, scratch, (size_t)tr->data->n);
+    tr->order_valid = 0;
+}
+
+rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
+    static const char fn[] = "rn_trainer_step";
+    if (!tr) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = tr->ctx;
+    const rn_dataset *ds = tr->data;
+    int64_t bpe = rn__trainer_batches_per_epoch(tr);
+    if (bpe < 1)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: the dataset's %lld images make no full batch of %lld (drop_last)",
+                         fn, (long long)ds->n, (long long)tr->batch);
+    rn_status st = ensure_buffers(tr, fn);
+    if (st) return st;
+    int64_t start = tr->cursor * tr->batch;
+    int64_t count = ds->n - start < tr->batch ? ds->n - start : tr->batch;
+    rn_plan *plan = NULL;
+    if ((st = plan_for(tr, count, &plan)) != RN_OK) return st;
+
+    if (!tr->order_valid) make_order(tr);
+    if (tr->cursor == 0) {
+        tr->loss_sum = 0;
+        tr->errors = tr->seen = 0;
+    }
+    int32_t classes = 0;
+    rn_model_classes(tr->model, &classes);
+    rn__dataset_fill(ds, tr->order + start, count, tr->x, tr->labels);
+    const float *input = tr->x;
+    if (tr->pad > 0 || tr->flip) {
+        rn__augment_draw(tr->aug_rng, count, tr->pad, tr->flip, tr->aug);
+        rn__augment_apply(ctx, tr->x, tr->xa, count, ds->h, ds->w, ds->c, tr->pad, tr->aug);
+        input = tr->xa;
+    }
+    size_t nx = (size_t)rn__numel4(count, ds->h, ds->w, ds->c);
+    size_t nl = (size_t)count * (size_t)classes;
+    st = rn_plan_forward(plan, input, nx, RN_LAYOUT_NHWC, tr->logits, nl);
+    float loss = 0;
+    if (st == RN_OK) st = rn_plan_backward(plan, tr->labels, (size_t)count, &loss);
+    if (st) return st;
+    if (!isfinite(loss))
+        return rn__error(ctx, RN_E_NUMERIC,
+                         "%s: step %lld (epoch %lld, batch %lld of %lld): the loss is %s; the "
+                         "update was not applied (the training diverged: lower the learning rate)",
+                         fn, (long long)tr->step + 1, (long long)tr->epoch + 1,
+                         (long long)tr->cursor + 1, (long long)bpe, loss != loss ? "NaN" : "infinite");
+    tr->opt->lr = rn__schedule_lr(tr->sched, tr->step, tr->epoch, tr->warmup_done);
+    st = rn_optimizer_step(tr->opt);
+    if (st) {
+        char why[RN_ERROR_CAP];
+        rn_memcpy(why, rn_last_error(ctx), sizeof why);
+        why[sizeof why - 1] = '\0';
+        return rn__error(ctx, st, "%s: step %lld (epoch %lld, batch %lld of %lld): %s", fn,
+                         (long long)tr->step + 1, (long long)tr->epoch + 1,
+                         (long long)tr->cursor + 1, (long long)bpe, why);
+    }
+    int64_t wrong = 0;
+    for (int64_t k = 0; k < count; k++)
+        wrong += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
+    tr->loss_sum += (double)loss * (double)count;
+    tr->errors += wrong;
+    tr->seen += count;
+    tr->step++;
+    tr->cursor++;
+    int32_t wkind;
+    double threshold;
+    rn_lr_schedule_get_warmup(tr->sched, &wkind, &threshold);
+    /* the running error of the epoch so far (section 4.2: "until the
+     * training error is below 80%") */
+    if (wkind == RN_WARMUP_TRAIN_ERROR && !tr->warmup_done &&
+        (double)tr->errors < threshold * (double)tr->seen)
+        tr->warmup_done = 1;
+    int32_t ended = tr->cursor == bpe;
+    if (ended) {
+        advance_order_rng(tr);
+        tr->cursor = 0;
+        tr->epoch++;
+    }
+    if (loss_out) *loss_out = loss;
+    if (epoch_end) *epoch_end = ended;
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+rn_status rn_trainer_progress(const rn_trainer *tr, int64_t *epoch, int64_t *step,
+                              int64_t *batch_in_epoch, int64_t *batches_per_epoch) {
+    if (!tr) return RN_E_INVALID_ARG;
+    if (epoch) *epoch = tr->epoch;
+    if (step) *step = tr->step;
+    if (batch_in_epoch) *batch_in_epoch = tr->cursor;
+    if (batches_per_epoch) *batches_per_epoch = rn__trainer_batches_per_epoch(tr);
+    return RN_OK;
+}
+
+rn_status rn_trainer_epoch_stats(const rn_trainer *tr, double *mean_loss, int64_t *errors,
+                                 int64_t *seen) {
+    if (!tr) return RN_E_INVALID_ARG;
+    if (mean_loss) *mean_loss = tr->seen ? tr->loss_sum / (double)tr->seen : 0.0;
+    if (errors) *errors = tr->errors;
+    if (seen) *seen = tr->seen;
+    return RN_OK;
+}
+
+rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done) {
+    if (!tr) return RN_E_INVALID_ARG;
+    if (lr) *lr = rn__schedule_lr(tr->sched, tr->step, tr->epoch, tr->warmup_done);
+    if (warmup_done) *warmup_done = tr->warmup_done;
+    return RN_OK;
+}
