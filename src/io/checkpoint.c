@@ -430,9 +430,12 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
         }
     }
     /* nothing else may be in the file: an unknown tensor means another model */
-    int32_t nfile = rn_safetensors_count(st);
-    int32_t extra = (rn_safetensors_find(st, CKPT_MEAN, &(int32_t){0}) == RN_OK) +
-                    (rn_safetensors_find(st, CKPT_STD, &(int32_t){0}) == RN_OK);
+    int32_t nfile = rn_safetensors_count(st), extra = 0;
+    for (int32_t f = 0; f < nfile && r == RN_OK; f++) {
+        const char *fname;
+        rn_safetensors_info(st, f, &fname, NULL, NULL, NULL);
+        extra += rn_strcmp(fname, CKPT_MEAN) == 0 || rn_strcmp(fname, CKPT_STD) == 0;
+    }
     if (r == RN_OK && nfile != nfound + extra) {
         for (int32_t f = 0; f < nfile; f++) {
             const char *fname;

@@ -91,6 +91,16 @@ int main(void) {
 }
 #elif defined(RN_FIRMWARE_SEMIHOSTING)
 void rn_semihost_write(const char *text); /* startup-mps2.c */
+static const char *format_size(size_t v) {
+    static char digits[24];
+    char *p = digits + sizeof digits - 1;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    return p;
+}
 int main(void) {
     size_t peak = 0, plan_bytes = 0;
     rn_status st = classify(&peak, &plan_bytes);
@@ -102,6 +112,11 @@ int main(void) {
     }
     format_logits(line);
     rn_semihost_write(line);
+    rn_semihost_write("arena peak ");
+    rn_semihost_write(format_size(peak));
+    rn_semihost_write(" bytes (plan activations ");
+    rn_semihost_write(format_size(plan_bytes));
+    rn_semihost_write(" bytes)\n");
     return 0;
 }
 #else

@@ -1,0 +1,174 @@
+/*
+ * resnet bench ARCH: throughput of inference (or of a training step with
+ * --train: forward, backward and an SGD update) on random input. After a
+ * warm-up it runs for a few seconds and reports images/s, the median time of
+ * a batch, GFLOP/s (2 x MACs per image; x3 for training, whose backward
+ * costs about twice the forward), that figure as a share of the FMA peak it
+ * measures on this machine (single core x threads), and the peak resident
+ * memory of the process.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+
+static void help(FILE *f) {
+    fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
+               "                         [--seconds S] [--width W] [--classes K]\n"
+               "                         [--in-channels C] [--shortcut A|B|C|none]\n\n"
+               "Time inference (or training steps with --train) on random input for about S\n"
+               "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
+               "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n");
+    cli_arch_help(f);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cmd_bench(int argc, char **argv) {
+    cli_arch arch;
+    cli_arch_defaults(&arch);
+    int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
+    double seconds = 3.0;
+    int train = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if (cli_is_help(argv[i])) {
+            help(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--batch", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--batch", v, 1, 65536, &batch)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--size", &v)) != 0) {
+            if (r < 0 || !cli_parse_size("--size", v, &h, &w)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--seconds", &v)) != 0) {
+            if (r < 0 || !cli_parse_f64("--seconds", v, 0, 3600, &seconds)) return CLI_EXIT_USAGE;
+        } else if (cli_flag(argv[i], "--train")) {
+            train = 1;
+        } else if (argv[i][0] == '-') {
+            cli_usage_error("unknown option '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
+        } else if (!arch.name) {
+            arch.name = argv[i];
+        } else {
+            cli_usage_error("unexpected argument '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!arch.name) {
+        cli_usage_error("missing ARCH");
+        return CLI_EXIT_USAGE;
+    }
+    if (!batch) batch = train ? 128 : 1;
+    rn_ctx *ctx = NULL;
+    if (rn_ctx_create(&ctx)) {
+        cli_fail("cannot create a context");
+        return CLI_EXIT_FAIL;
+    }
+    rn_model *m = NULL;
+    rn_plan *plan = NULL;
+    rn_optimizer *opt = NULL;
+    float *x = NULL, *logits = NULL;
+    int32_t *labels = NULL;
+    double *times = NULL;
+    rn_status st;
+    int rc = cli_set_threads(ctx, threads);
+    if (!rc) rc = cli_create_model(ctx, &arch, &m);
+    if (!rc && (st = rn_model_init(m, 1)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
+    int32_t classes = 0, cin = 0;
+    if (!rc) {
+        rn_model_classes(m, &classes);
+        rn_model_in_channels(m, &cin);
+        if (!h) h = w = cli_model_is_cifar(m) ? 32 : 224;
+        if ((st = rn_plan_create(m, batch, h, w, train ? RN_MODE_TRAIN : RN_MODE_INFER, &plan)))
+            rc = cli_lib_error(ctx, st, "plan");
+    }
+    if (!rc && train) {
+        /* lr 0: the update's cost without drifting the random network */
+        st = rn_sgd_create(m, &opt);
+        if (!st) st = rn_optimizer_set_float(opt, RN_SGD_LR, 0.0);
+        if (st) rc = cli_lib_error(ctx, st, "optimiser");
+    }
+    size_t nx = (size_t)(batch * cin * h * w), nl = (size_t)batch * (size_t)classes;
+    if (!rc) {
+        x = malloc(nx * sizeof(float));
+        logits = malloc(nl * sizeof(float));
+        labels = malloc((size_t)batch * sizeof(int32_t));
+        times = malloc(100000 * sizeof(double));
+        if (!x || !logits || !labels || !times) {
+            cli_fail("out of memory for a batch of %lld", (long long)batch);
+            rc = CLI_EXIT_FAIL;
+        } else {
+            uint64_t s[4];
+            rn_rng_seed(s, 42);
+            for (size_t i = 0; i < nx; i++) {
+                double u;
+                rn_rng_uniform(s, &u);
+                x[i] = (float)(2 * u - 1);
+            }
+            for (int64_t i = 0; i < batch; i++) labels[i] = (int32_t)(i % classes);
+        }
+    }
+    int64_t iters = 0;
+    double total = 0;
+    for (int64_t it = -2; !rc && it < 100000; it++) { /* two warm-up runs */
+        double t0 = cli_now();
+        st = rn_plan_forward(plan, x, nx, RN_LAYOUT_NHWC, logits, nl);
+        if (!st && train) st = rn_plan_backward(plan, labels, (size_t)batch, NULL);
+        if (!st && train) st = rn_optimizer_step(opt);
+        if (st) {
+            rc = cli_lib_error(ctx, st, "run");
+            break;
+        }
+        double dt = cli_now() - t0;
+        if (it < 0) continue;
+        times[iters++] = dt;
+        total += dt;
+        if (total >= seconds && iters >= 3) break;
+    }
+    if (!rc) {
+        qsort(times, (size_t)iters, sizeof(double), cmp_double);
+        double median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+        double ips = (double)batch / median;
+        int64_t macs = 0;
+        rn_model_macs(m, h, w, &macs);
+        double gflops = 2.0 * (double)macs * ips * (train ? 3.0 : 1.0) * 1e-9;
+        const char *isa = "";
+        double peak1 = cli_fma_peak_gflops(&isa);
+        int cores = cli_default_threads();
+        double peak = peak1 * (double)(threads < cores ? threads : cores);
+        int64_t active = 0;
+        rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &active);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s\n", arch.name,
+               train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
+               (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active));
+        printf("iterations: %lld in %.2f s\n", (long long)iters, total);
+        printf("images/s: %.1f\n", ips);
+        printf("ms per batch (median): %.3f\n", median * 1e3);
+        printf("GFLOP/s: %.2f (%s MACs per image x 2%s)\n", gflops,
+               cli_thousands(macs, (char[32]){0}, 32), train ? " x 3" : "");
+        printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa, peak1,
+               (int)(threads < cores ? threads : cores), peak > 0 ? 100.0 * gflops / peak : 0.0);
+        printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+    }
+    free(times);
+    free(labels);
+    free(logits);
+    free(x);
+    rn_optimizer_destroy(opt);
+    rn_plan_destroy(plan);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/*
+ * The datasets `resnet train` and `resnet eval` know, read through the
+ * library's own readers (its gzip decoder included) into uint8 NHWC images:
+ *
+ *  fashion-mnist  IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ *                 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or
+ *                 with .gz; 60000 + 10000 images of 1x28x28 (Debian package
+ *                 dataset-fashion-mnist installs them gzipped in
+ *                 /usr/share/datasets/fashion-mnist)
+ *  cifar10        the binary version: data_batch_1.bin .. data_batch_5.bin
+ *                 and test_batch.bin (in DIR or DIR/cifar-10-batches-bin);
+ *                 50000 + 10000 images of 3x32x32, stored channel-major
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_dataset_known(const char *name) {
+    return strcmp(name, "fashion-mnist") == 0 || strcmp(name, "cifar10") == 0;
+}
+
+const char *cli_default_data_dir(const char *name) {
+    return strcmp(name, "cifar10") == 0 ? "/usr/share/datasets/cifar10"
+                                        : "/usr/share/datasets/fashion-mnist";
+}
+
+void cli_images_free(cli_images *d) {
+    free(d->images);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+/* DIR/base + suffix into out; an over-long path is cut (and then not found). */
+static void join(char *out, size_t cap, const char *dir, const char *base, const char *suffix) {
+    int n = snprintf(out, cap, "%s/%s%s", dir, base, suffix);
+    if (n < 0 || (size_t)n >= cap) out[cap - 1] = '\0';
+}
+
+/* DIR/base or DIR/base.gz, whichever exists (the first if neither). */
+static void find_file(const char *dir, const char *base, char *out, size_t cap) {
+    join(out, cap, dir, base, "");
+    if (access(out, R_OK) == 0) return;
+    join(out, cap, dir, base, ".gz");
+    if (access(out, R_OK) == 0) return;
+    join(out, cap, dir, base, "");
+}
+
+static int load_fmnist(rn_ctx *ctx, const char *dir, int split, int64_t limit, cli_images *out) {
+    char ipath[4096], lpath[4096];
+    find_file(dir, split ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", ipath, sizeof ipath);
+    find_file(dir, split ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", lpath, sizeof lpath);
+    int32_t dtype, ndim;
+    int64_t dims[8], ldims[8];
+    rn_status st = rn_idx_info_file(ctx, ipath, &dtype, &ndim, dims);
+    if (st) return cli_lib_error(ctx, st, "reading the images");
+    if (dtype != RN_DTYPE_U8 || ndim != 3) {
+        cli_fail("%s: expected unsigned-byte images of 3 dims (n, rows, cols)", ipath);
+        return CLI_EXIT_FAIL;
+    }
+    st = rn_idx_info_file(ctx, lpath, &dtype, &ndim, ldims);
+    if (st) return cli_lib_error(ctx, st, "reading the labels");
+    if (dtype != RN_DTYPE_U8 || ndim != 1 || ldims[0] != dims[0]) {
+        cli_fail("%s: expected %lld unsigned-byte labels", lpath, (long long)dims[0]);
+        return CLI_EXIT_FAIL;
+    }
+    size_t n = (size_t)dims[0], hw = (size_t)(dims[1] * dims[2]);
+    uint8_t *img = malloc(n * hw), *lab = malloc(n);
+    if (!img || !lab) {
+        free(img);
+        free(lab);
+        cli_fail("out of memory for %zu images", n);
+        return CLI_EXIT_FAIL;
+    }
+    st = rn_idx_read_file(ctx, ipath, img, n * hw);
+    if (!st) st = rn_idx_read_file(ctx, lpath, lab, n);
+    if (st) {
+        free(img);
+        free(lab);
+        return cli_lib_error(ctx, st, "reading the dataset");
+    }
+    if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
+    out->labels = malloc(n * sizeof(int32_t));
+    if (!out->labels) {
+        free(img);
+        free(lab);
+        cli_fail("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (lab[i] > 9) {
+            cli_fail("%s: label %zu is %d, outside 0..9", lpath, i, lab[i]);
+            free(img);
+            free(lab);
+            free(out->labels);
+            out->labels = NULL;
+            return CLI_EXIT_FAIL;
+        }
+        out->labels[i] = lab[i];
+    }
+    free(lab);
+    out->images = img; /* rows x cols x 1 is already NHWC */
+    out->n = (int64_t)n;
+    out->h = dims[1];
+    out->w = dims[2];
+    out->c = 1;
+    out->classes = 10;
+    return CLI_EXIT_OK;
+}
+
+static int load_cifar(rn_ctx *ctx, const char *dir, int split, int64_t limit, cli_images *out) {
+    const char *train_files[5] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                  "data_batch_4.bin", "data_batch_5.bin"};
+    const char *test_files[1] = {"test_batch.bin"};
+    const char *const *files = split ? test_files : train_files;
+    int nfiles = split ? 1 : 5;
+    char base[4096], path[4096];
+    join(base, sizeof base, dir, "cifar-10-batches-bin", "");
+    find_file(base, files[0], path, sizeof path);
+    if (access(path, R_OK) != 0) join(base, sizeof base, dir, ".", "");
+    size_t total = 0, counts[5];
+    for (int f = 0; f < nfiles; f++) {
+        find_file(base, files[f], path, sizeof path);
+        rn_status st = rn_cifar10_info_file(ctx, path, &counts[f]);
+        if (st) return cli_lib_error(ctx, st, "reading CIFAR-10");
+        total += counts[f];
+    }
+    if (limit > 0 && (size_t)limit < total) total = (size_t)limit;
+    const size_t rec = 3072;
+    uint8_t *chw = malloc(total * rec + 1), *lab = malloc(total + 1);
+    out->images = malloc(total * rec + 1);
+    out->labels = malloc((total + 1) * sizeof(int32_t));
+    if (!chw || !lab || !out->images || !out->labels) {
+        free(chw);
+        free(lab);
+        cli_images_free(out);
+        cli_fail("out of memory for %zu images", total);
+        return CLI_EXIT_FAIL;
+    }
+    size_t have = 0;
+    for (int f = 0; f < nfiles && have < total; f++) {
+        find_file(base, files[f], path, sizeof path);
+        size_t got = 0;
+        rn_status st = rn_cifar10_read_file(ctx, path, chw + have * rec, lab + have, total - have, &got);
+        if (st) {
+            free(chw);
+            free(lab);
+            cli_images_free(out);
+            return cli_lib_error(ctx, st, "reading CIFAR-10");
+        }
+        have += got;
+    }
+    /* channel-major planes of 32x32 -> NHWC */
+    for (size_t i = 0; i < have; i++) {
+        const uint8_t *src = chw + i * rec;
+        uint8_t *dst = out->images + i * rec;
+        for (size_t p = 0; p < 1024; p++)
+            for (size_t c = 0; c < 3; c++) dst[p * 3 + c] = src[c * 1024 + p];
+        out->labels[i] = lab[i];
+    }
+    free(chw);
+    free(lab);
+    out->n = (int64_t)have;
+    out->h = out->w = 32;
+    out->c = 3;
+    out->classes = 10;
+    return CLI_EXIT_OK;
+}
+
+int cli_load_dataset(rn_ctx *ctx, const char *name, const char *dir, int split, int64_t limit,
+                     cli_images *out) {
+    memset(out, 0, sizeof *out);
+    if (!dir) dir = cli_default_data_dir(name);
+    if (strcmp(name, "fashion-mnist") == 0) return load_fmnist(ctx, dir, split, limit, out);
+    if (strcmp(name, "cifar10") == 0) return load_cifar(ctx, dir, split, limit, out);
+    cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", name);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,192 @@
+/*
+ * resnet eval ARCH --weights W --data NAME: the test accuracy, mean loss
+ * and confusion matrix of trained weights. The images are normalised as in
+ * training: from --norm FILE, from W itself when it is a checkpoint
+ * (data.mean / data.std), or from normalization.safetensors beside W
+ * (what `resnet train` writes).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void help(FILE *f) {
+    fprintf(f, "usage: resnet eval ARCH --weights W.safetensors --data fashion-mnist|cifar10\n"
+               "                        [--data-dir DIR] [--norm FILE|none] [--subset N]\n"
+               "                        [--batch B] [--threads T] [--width W] [--shortcut X]\n\n"
+               "Test-set accuracy, loss and confusion matrix. W is a weight file or a training\n"
+               "checkpoint. The normalisation comes from --norm, the checkpoint, or\n"
+               "normalization.safetensors in W's directory; --norm none uses x/255 as is.\n");
+    cli_arch_help(f);
+}
+
+/* Read the normalisation (tensors named `mean_name`/`std_name`) of a file into ds. */
+static int apply_norm_file(rn_ctx *ctx, rn_dataset *ds, const char *path, const char *mean_name,
+                           const char *std_name) {
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_file(ctx, path, &st);
+    if (s) return cli_lib_error(ctx, s, "normalisation");
+    const char *kind = NULL;
+    int32_t norm = RN_NORM_NONE;
+    if (rn_safetensors_metadata(st, "normalization", &kind) != RN_OK) {
+        rn_safetensors_close(st);
+        cli_fail("%s: no 'normalization' metadata", path);
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp(kind, "pixel_mean") == 0) norm = RN_NORM_PIXEL_MEAN;
+    else if (strcmp(kind, "channel") == 0) norm = RN_NORM_CHANNEL;
+    float *mean = NULL, *std = NULL;
+    size_t nmean = 0, nstd = 0;
+    int rc = CLI_EXIT_OK;
+    for (int k = 0; k < 2 && norm != RN_NORM_NONE; k++) {
+        if (k == 1 && norm != RN_NORM_CHANNEL) break;
+        int32_t idx, ndim;
+        int64_t dims[8];
+        s = rn_safetensors_find(st, k ? std_name : mean_name, &idx);
+        if (s) {
+            rc = cli_lib_error(ctx, s, path);
+            break;
+        }
+        rn_safetensors_info(st, idx, NULL, NULL, &ndim, dims);
+        size_t n = 1;
+        for (int32_t d = 0; d < ndim; d++) n *= (size_t)dims[d];
+        float *v = malloc(n * sizeof(float));
+        if (!v || (s = rn_safetensors_read_f32(st, idx, v, n)) != RN_OK) {
+            free(v);
+            rc = cli_lib_error(ctx, s, path);
+            break;
+        }
+        if (k) std = v, nstd = n;
+        else mean = v, nmean = n;
+    }
+    if (!rc && (s = rn_dataset_set_normalization(ds, norm, mean, nmean, std, nstd)) != RN_OK)
+        rc = cli_lib_error(ctx, s, path);
+    free(std);
+    free(mean);
+    rn_safetensors_close(st);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+    cli_arch arch;
+    cli_arch_defaults(&arch);
+    const char *weights = NULL, *data = NULL, *dir = NULL, *norm = NULL;
+    int64_t subset = 0, batch = 100, threads = cli_default_threads();
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if (cli_is_help(argv[i])) {
+            help(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--weights", &v)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+            weights = v;
+        } else if ((r = cli_option(argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+            data = v;
+        } else if ((r = cli_option(argc, argv, &i, "--data-dir", &v)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+            dir = v;
+        } else if ((r = cli_option(argc, argv, &i, "--norm", &v)) != 0) {
+            if (r < 0) return CLI_EXIT_USAGE;
+            norm = v;
+        } else if ((r = cli_option(argc, argv, &i, "--subset", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--subset", v, 1, INT64_MAX, &subset)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--batch", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--batch", v, 1, 65536, &batch)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
+        } else if (argv[i][0] == '-') {
+            cli_usage_error("unknown option '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
+        } else if (!arch.name) {
+            arch.name = argv[i];
+        } else {
+            cli_usage_error("unexpected argument '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!arch.name || !weights || !data) {
+        cli_usage_error("needs ARCH, --weights and --data");
+        return CLI_EXIT_USAGE;
+    }
+    if (!cli_arch_known(arch.name)) return CLI_EXIT_USAGE;
+    if (!cli_dataset_known(data)) {
+        cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", data);
+        return CLI_EXIT_USAGE;
+    }
+    rn_ctx *ctx = NULL;
+    if (rn_ctx_create(&ctx)) {
+        cli_fail("cannot create a context");
+        return CLI_EXIT_FAIL;
+    }
+    cli_images img;
+    memset(&img, 0, sizeof img);
+    rn_model *m = NULL;
+    rn_dataset *ds = NULL;
+    int64_t *conf = NULL;
+    rn_status st;
+    int rc = cli_set_threads(ctx, threads);
+    if (!rc) rc = cli_load_dataset(ctx, data, dir, 1, subset, &img);
+    if (!rc) {
+        arch.classes = img.classes;
+        arch.in_channels = (int32_t)img.c;
+        rc = cli_create_model(ctx, &arch, &m);
+    }
+    if (!rc) rc = cli_load_tensors(ctx, m, weights);
+    if (!rc && (st = rn_dataset_create(ctx, img.images, img.labels, img.n, img.h, img.w, img.c,
+                                       img.classes, &ds)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "dataset");
+    if (!rc) {
+        /* where the training statistics are */
+        rn_safetensors *wst = NULL;
+        const char *ver = NULL;
+        int is_ckpt = rn_safetensors_open_file(ctx, weights, &wst) == RN_OK &&
+                      rn_safetensors_metadata(wst, "libresnet.checkpoint", &ver) == RN_OK;
+        rn_safetensors_close(wst);
+        char beside[4096];
+        const char *slash = strrchr(weights, '/');
+        if (slash)
+            snprintf(beside, sizeof beside, "%.*s/normalization.safetensors",
+                     (int)(slash - weights), weights);
+        else
+            snprintf(beside, sizeof beside, "normalization.safetensors");
+        if (norm && strcmp(norm, "none") == 0) {
+            /* x / 255 as is */
+        } else if (norm) {
+            rc = apply_norm_file(ctx, ds, norm, "mean", "std");
+        } else if (is_ckpt) {
+            rc = apply_norm_file(ctx, ds, weights, "data.mean", "data.std");
+        } else if (access(beside, R_OK) == 0) {
+            rc = apply_norm_file(ctx, ds, beside, "mean", "std");
+        } else {
+            cli_fail("no normalisation found: pass --norm FILE (normalization.safetensors from "
+                     "`resnet train`), a checkpoint as --weights, or --norm none");
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    double loss = 0;
+    int64_t errors = 0;
+    if (!rc) {
+        conf = calloc((size_t)img.classes * (size_t)img.classes, sizeof(int64_t));
+        st = rn_evaluate(m, ds, batch, &loss, &errors, conf,
+                         (size_t)img.classes * (size_t)img.classes);
+        if (st) rc = cli_lib_error(ctx, st, "evaluation");
+    }
+    if (!rc) {
+        printf("test images: %lld\nmean loss: %.4f\ntest accuracy: %.2f%%\n", (long long)img.n,
+               loss, 100.0 * (double)(img.n - errors) / (double)img.n);
+        cli_print_confusion(stdout, conf, img.classes);
+    }
+    free(conf);
+    rn_dataset_destroy(ds);
+    rn_model_destroy(m);
+    cli_images_free(&img);
+    rn_ctx_destroy(ctx);
+    return rc;
+}
