@@ -37,12 +37,68 @@ typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float 
 typedef void (*rn_transpose_fn)(size_t rows, size_t cols, const float *src, size_t src_stride,
                                 float *dst, size_t dst_stride);
 
+/* ---- batch norm over rows of channels -------------------------------------------
+ * Each kernel walks `rows` rows of `nc` channels; row r of every array starts
+ * at base + r * stride (stride >= nc: the caller's tensor has more channels
+ * and hands over one group). Sums are taken per channel in row order, in
+ * double, each addend rounded exactly as the scalar kernel does (no fused
+ * multiply-add), so every ISA gives the scalar kernel's sums. */
+
+/* v = (double)x - shift[i]; sum[i] += v; sumsq[i] += v * v (accumulated into). */
+typedef void (*rn_bn_stats_fn)(size_t rows, size_t nc, const float *x, size_t stride,
+                               const double *shift, double *sum, double *sumsq);
+
+/* y = x * a[i] + b[i] (a product then a sum, never fused), then max(., 0) if
+ * relu, with NaN passed through; y may be x. */
+typedef void (*rn_bn_apply_fn)(size_t rows, size_t nc, const float *x, size_t stride,
+                               const float *a, const float *b, float *y, uint32_t relu);
+
+/* Backward reductions, g = dy, or 0 where relu_y is given and !(relu_y > 0):
+ * sum[i] += g; sum_gx[i] += g * ((double)x - (double)mean[i]). */
+typedef void (*rn_bn_grad_sums_fn)(size_t rows, size_t nc, const float *x, const float *dy,
+                                   const float *relu_y, size_t stride, const float *mean,
+                                   double *sum, double *sum_gx);
+
+/* Backward input pass, g as above: dx = ((a[i] * g) - b[i]) - k[i] * (x - mean[i]),
+ * in float, in that order; dx may be dy. */
+typedef void (*rn_bn_grad_input_fn)(size_t rows, size_t nc, const float *x, const float *dy,
+                                    const float *relu_y, size_t stride, const float *mean,
+                                    const float *a, const float *b, const float *k, float *dx);
+
+/* ---- elementwise over n floats ----------------------------------------------------
+ * ReLU forward y = (x < 0 ? 0 : x) (NaN kept); backward dx = (y > 0 ? dy : 0);
+ * add y = a + b then, if relu, the ReLU. Outputs may alias inputs. */
+typedef void (*rn_relu_fn)(size_t n, const float *x, float *y);
+typedef void (*rn_relu_backward_fn)(size_t n, const float *y, const float *dy, float *dx);
+typedef void (*rn_add_fn)(size_t n, const float *a, const float *b, float *y, uint32_t relu);
+
+/* ---- max pooling over one window of wh x ww cells ---------------------------------
+ * Cell (iy, ix) of channel i is at x + iy * row_stride + ix * pix_stride + i.
+ * A later cell takes over the running maximum m when v > m, or when v is NaN
+ * and m is not: the maximum is the first one in cell order and NaN wins.
+ * Forward writes that maximum to y[i]; backward adds g[i] to the gradient of
+ * the cell that holds it (dx has x's geometry). wh, ww >= 1. */
+typedef void (*rn_maxpool_fn)(size_t nc, size_t wh, size_t ww, const float *x,
+                              size_t row_stride, size_t pix_stride, float *y);
+typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const float *x,
+                                       float *dx, size_t row_stride, size_t pix_stride,
+                                       const float *g);
+
 struct rn_kernels {
     int32_t isa;       /* RN_ISA_* this table implements; must stay the first member */
     int32_t gemm_mr;   /* rows of the GEMM microkernel (MR) */
     int32_t gemm_nr;   /* columns (packed panel width) of the GEMM microkernel (NR) */
     rn_gemm_ukernel_fn gemm;
     rn_transpose_fn transpose;
+    rn_bn_stats_fn bn_stats;
+    rn_bn_apply_fn bn_apply;
+    rn_bn_grad_sums_fn bn_grad_sums;
+    rn_bn_grad_input_fn bn_grad_input;
+    rn_relu_fn relu;
+    rn_relu_backward_fn relu_backward;
+    rn_add_fn add;
+    rn_maxpool_fn maxpool;
+    rn_maxpool_backward_fn maxpool_backward;
 };
 
 /* Every kernel compiled into the library (dispatch.c picks among them). */
@@ -52,18 +108,58 @@ struct rn_kernels {
 #define RN_TRANSPOSE_ARGS \
     size_t rows, size_t cols, const float *src, size_t src_stride, float *dst, size_t dst_stride
 
+#define RN_BN_STATS_ARGS                                                                  \
+    size_t rows, size_t nc, const float *x, size_t stride, const double *shift, double *sum, \
+        double *sumsq
+#define RN_BN_APPLY_ARGS                                                              \
+    size_t rows, size_t nc, const float *x, size_t stride, const float *a, const float *b, \
+        float *y, uint32_t relu
+#define RN_BN_GRAD_SUMS_ARGS                                                              \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y,          \
+        size_t stride, const float *mean, double *sum, double *sum_gx
+#define RN_BN_GRAD_INPUT_ARGS                                                             \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y,          \
+        size_t stride, const float *mean, const float *a, const float *b, const float *k, \
+        float *dx
+#define RN_RELU_ARGS size_t n, const float *x, float *y
+#define RN_RELU_BACKWARD_ARGS size_t n, const float *y, const float *dy, float *dx
+#define RN_ADD_ARGS size_t n, const float *a, const float *b, float *y, uint32_t relu
+#define RN_MAXPOOL_ARGS                                                                    \
+    size_t nc, size_t wh, size_t ww, const float *x, size_t row_stride, size_t pix_stride, \
+        float *y
+#define RN_MAXPOOL_BACKWARD_ARGS                                                          \
+    size_t nc, size_t wh, size_t ww, const float *x, float *dx, size_t row_stride,        \
+        size_t pix_stride, const float *g
+
+/* One line per ISA and family; the scalar ones are also the reference the
+ * SIMD ones are tested against (tests/test_kernels_elementwise.c). */
+#define RN_DECLARE_ELEMENTWISE(isa)                            \
+    void rn_f32_bn_stats__##isa(RN_BN_STATS_ARGS);             \
+    void rn_f32_bn_apply__##isa(RN_BN_APPLY_ARGS);             \
+    void rn_f32_bn_grad_sums__##isa(RN_BN_GRAD_SUMS_ARGS);     \
+    void rn_f32_bn_grad_input__##isa(RN_BN_GRAD_INPUT_ARGS);   \
+    void rn_f32_relu__##isa(RN_RELU_ARGS);                     \
+    void rn_f32_relu_backward__##isa(RN_RELU_BACKWARD_ARGS);   \
+    void rn_f32_add__##isa(RN_ADD_ARGS);                       \
+    void rn_f32_maxpool__##isa(RN_MAXPOOL_ARGS);               \
+    void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);
+
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
 void rn_x32_transpose__scalar(RN_TRANSPOSE_ARGS);
+RN_DECLARE_ELEMENTWISE(scalar)
 #ifdef RN_HAVE_AVX2
 void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS);
 void rn_x32_transpose__avx2(RN_TRANSPOSE_ARGS);
+RN_DECLARE_ELEMENTWISE(avx2)
 #endif
 #ifdef RN_HAVE_AVX512
 void rn_f32_gemm_14x32__avx512(RN_GEMM_UKERNEL_ARGS);
+RN_DECLARE_ELEMENTWISE(avx512)
 #endif
 #ifdef RN_HAVE_NEON
 void rn_f32_gemm_8x8__neon(RN_GEMM_UKERNEL_ARGS);
 void rn_x32_transpose__neon(RN_TRANSPOSE_ARGS);
+RN_DECLARE_ELEMENTWISE(neon)
 #endif
 
 #endif /* RN_KERNELS_H */

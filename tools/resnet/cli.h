@@ -65,6 +65,9 @@ int cli_arch_option(cli_arch *a, int argc, char **argv, int *i);
 int cli_arch_known(const char *name);
 void cli_arch_help(FILE *f);
 int cli_create_model(rn_ctx *ctx, const cli_arch *a, rn_model **out);
+/* Fill what is not set yet (classes, input channels, width, shortcut) from a
+ * weight file or checkpoint. */
+int cli_arch_from_file(rn_ctx *ctx, cli_arch *a, const char *path);
 /* A model shaped like a weight file (classes, input channels, width and
  * shortcut read from it unless given) with the file's weights. */
 int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out);

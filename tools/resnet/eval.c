@@ -136,8 +136,9 @@ int cmd_eval(int argc, char **argv) {
     if (!rc) {
         arch.classes = img.classes;
         arch.in_channels = (int32_t)img.c;
-        rc = cli_create_model(ctx, &arch, &m);
+        rc = cli_arch_from_file(ctx, &arch, weights);
     }
+    if (!rc) rc = cli_create_model(ctx, &arch, &m);
     if (!rc) rc = cli_load_tensors(ctx, m, weights);
     if (!rc && (st = rn_dataset_create(ctx, img.images, img.labels, img.n, img.h, img.w, img.c,
                                        img.classes, &ds)) != RN_OK)

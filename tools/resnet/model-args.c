@@ -92,8 +92,7 @@ static int has_tensor(const rn_safetensors *st, const char *name) {
            rn_safetensors_find(st, prefixed, &idx) == RN_OK;
 }
 
-int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out) {
-    if (!cli_arch_known(a->name)) return CLI_EXIT_USAGE;
+int cli_arch_from_file(rn_ctx *ctx, cli_arch *a, const char *path) {
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_file(ctx, path, &st);
     if (s) return cli_lib_error(ctx, s, "--weights");
@@ -125,9 +124,15 @@ int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model 
             a->shortcut = RN_SHORTCUT_A;
     }
     rn_safetensors_close(st);
-    int rc = cli_create_model(ctx, a, out);
+    return CLI_EXIT_OK;
+}
+
+int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out) {
+    if (!cli_arch_known(a->name)) return CLI_EXIT_USAGE;
+    int rc = cli_arch_from_file(ctx, a, path);
+    if (!rc) rc = cli_create_model(ctx, a, out);
     if (rc) return rc;
-    s = rn_model_load_safetensors_file(*out, path);
+    rn_status s = rn_model_load_safetensors_file(*out, path);
     if (s) {
         rn_model_destroy(*out);
         *out = NULL;

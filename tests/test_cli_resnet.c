@@ -1,0 +1,374 @@
+/*
+ * The `resnet` program, run as a user would: every subcommand answers
+ * --help with exit 0; bad usage exits 2 with a message naming the command;
+ * missing or malformed files exit 1; `info` prints the exact parameter and
+ * MAC counts of torchvision's models and of the paper's CIFAR networks
+ * (tests/data/train/model_counts.txt, made by tests/gen/gen_train_fixtures.py
+ * with PyTorch); init -> infer -> grad work together; and `train` on a tiny
+ * CIFAR-10-format dataset written here runs end to end, resumes from its
+ * checkpoint to bit-identical weights, and stops with exit 3 on divergence
+ * leaving the last checkpoint as it was.
+ *
+ * The program is found through RN_RESNET_EXE (set by tests/CMakeLists.txt)
+ * or beside the test's build directory.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+
+#include "harness.h"
+#include "resnet.h"
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char exe[1024];
+static char tmpdir[256];
+static char out_text[1 << 16];
+
+/* Run `resnet ARGS`, capturing stdout and stderr; returns the exit status. */
+static int run(const char *fmt, ...) {
+    char args[4096], cmd[8192], outfile[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(outfile, sizeof outfile, "%s/out.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>&1", exe, args, outfile);
+    int st = system(cmd);
+    out_text[0] = '\0';
+    FILE *f = fopen(outfile, "r");
+    if (f) {
+        size_t n = fread(out_text, 1, sizeof out_text - 1, f);
+        out_text[n] = '\0';
+        fclose(f);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define CHECK_RUN(want, ...)                                                            \
+    do {                                                                                \
+        int rc_ = run(__VA_ARGS__);                                                     \
+        if (rc_ != (want)) {                                                            \
+            fprintf(stderr, "  %s:%d: exit %d, expected %d; output:\n%s\n", __FILE__, __LINE__, \
+                    rc_, (want), out_text);                                             \
+            rn_test_failed_checks++;                                                    \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_OUTPUT_HAS(text)                                                          \
+    do {                                                                                \
+        if (!strstr(out_text, (text))) {                                                \
+            fprintf(stderr, "  %s:%d: output lacks \"%s\":\n%s\n", __FILE__, __LINE__, (text), \
+                    out_text);                                                          \
+            rn_test_failed_checks++;                                                    \
+        }                                                                               \
+    } while (0)
+
+static const char *tmp(const char *name) {
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static int same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int x = fgetc(fa), y = fgetc(fb);
+        if (x != y) same = 0;
+        if (x == EOF || y == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+static void test_every_subcommand_answers_help(void) {
+    const char *cmds[] = {"info", "init", "infer", "grad", "train", "eval", "bench"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        CHECK_RUN(0, "%s --help", cmds[i]);
+        char want[64];
+        snprintf(want, sizeof want, "usage: resnet %s", cmds[i]);
+        CHECK_OUTPUT_HAS(want);
+    }
+    CHECK_RUN(0, "--help");
+    CHECK_OUTPUT_HAS("commands:");
+    CHECK_RUN(0, "--version");
+    CHECK_OUTPUT_HAS(rn_version_string());
+}
+
+static void test_bad_usage_exits_2_with_a_message(void) {
+    CHECK_RUN(2, "");
+    CHECK_RUN(2, "frobnicate");
+    CHECK_OUTPUT_HAS("unknown command 'frobnicate'");
+    CHECK_RUN(2, "info");
+    CHECK_OUTPUT_HAS("resnet info: missing ARCH");
+    CHECK_RUN(2, "info resnet21");
+    CHECK_OUTPUT_HAS("unknown architecture 'resnet21'");
+    CHECK_RUN(2, "info resnet20 --frobnicate");
+    CHECK_OUTPUT_HAS("unknown option '--frobnicate'");
+    CHECK_RUN(2, "info resnet20 --size 0x5");
+    CHECK_RUN(2, "info resnet20 --classes");
+    CHECK_OUTPUT_HAS("needs a value");
+    CHECK_RUN(2, "info resnet20 --shortcut D");
+    CHECK_RUN(2, "init resnet20");
+    CHECK_OUTPUT_HAS("missing -o");
+    CHECK_RUN(2, "init resnet20 -o x --seed -4");
+    CHECK_RUN(2, "infer resnet20 --weights w");
+    CHECK_RUN(2, "infer resnet20 --weights w --input x --output y --layout nwhc");
+    CHECK_RUN(2, "grad resnet20 --weights w --input x");
+    CHECK_RUN(2, "train resnet20");
+    CHECK_OUTPUT_HAS("missing --data");
+    CHECK_RUN(2, "train resnet20 --data imagenet");
+    CHECK_OUTPUT_HAS("unknown dataset 'imagenet'");
+    CHECK_RUN(2, "train resnet20 --data cifar10 --epochs 0");
+    CHECK_OUTPUT_HAS("--epochs");
+    CHECK_RUN(2, "train resnet20 --data cifar10 --batch many");
+    CHECK_OUTPUT_HAS("not an integer");
+    CHECK_RUN(2, "train resnet20 --data cifar10 --lr -1");
+    CHECK_RUN(2, "train nosuchnet --data cifar10");
+    CHECK_RUN(2, "eval resnet20 --data cifar10");
+    CHECK_RUN(2, "bench resnet20 --batch 0");
+    CHECK_RUN(2, "bench resnet20 --seconds x");
+}
+
+static void test_missing_or_malformed_files_exit_1(void) {
+    CHECK_RUN(1, "infer resnet20 --weights %s --input %s --output %s", tmp("absent.safetensors"),
+              tmp("x.npy"), tmp("y.npy"));
+    CHECK_OUTPUT_HAS("absent.safetensors");
+    FILE *f = fopen(tmp("garbage.safetensors"), "wb");
+    fputs("this is not a safetensors file at all", f);
+    fclose(f);
+    CHECK_RUN(1, "infer resnet20 --weights %s --input %s --output %s", tmp("garbage.safetensors"),
+              tmp("x.npy"), tmp("y.npy"));
+    CHECK_RUN(1, "eval resnet20 --weights %s --data fashion-mnist --data-dir %s",
+              tmp("garbage.safetensors"), tmp("no-such-dir"));
+    CHECK_RUN(1, "train resnet20 --data cifar10 --data-dir %s --epochs 1", tmp("no-such-dir"));
+    CHECK_OUTPUT_HAS("data_batch_1.bin");
+}
+
+static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
+    char path[512], line[256];
+    snprintf(path, sizeof path, "%s/train/model_counts.txt", RN_TEST_DATA_DIR);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    int checked = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char arch[64];
+        long long h, w, params, macs;
+        if (line[0] == '#' || sscanf(line, "%63s %lld %lld %lld %lld", arch, &h, &w, &params,
+                                     &macs) != 5)
+            continue;
+        CHECK_RUN(0, "info %s --size %lldx%lld", arch, h, w);
+        char want[128];
+        snprintf(want, sizeof want, "total parameters: %lld (", params);
+        CHECK_OUTPUT_HAS(want);
+        snprintf(want, sizeof want, "total MACs: %lld (", macs);
+        CHECK_OUTPUT_HAS(want);
+        checked++;
+    }
+    if (f) fclose(f);
+    CHECK(checked == 15);
+    /* thousands separators, and a per-layer row */
+    CHECK_RUN(0, "info resnet20");
+    CHECK_OUTPUT_HAS("(269,722)");
+    CHECK_OUTPUT_HAS("layer3.2");
+    CHECK_RUN(0, "info resnet18 --classes 10 --in-channels 1 --size 28");
+    CHECK_OUTPUT_HAS("10 x 1 x 1");
+}
+
+static void test_init_infer_and_grad_work_together(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    CHECK_RUN(0, "init resnet20 --width 4 --classes 5 --seed 7 -o %s", tmp("w.safetensors"));
+    /* 3 images, NCHW and the same in NHWC */
+    enum { N = 3, C = 3, H = 12, W = 10 };
+    static float x[N * C * H * W], xh[N * H * W * C];
+    rn_test_fill_uniform(x, N * C * H * W, -1, 1);
+    CHECK_OK(rn_nchw_to_nhwc(x, xh, N, C, H, W), ctx);
+    int64_t d1[4] = {N, C, H, W}, d2[4] = {N, H, W, C}, dl[1] = {N};
+    int64_t labels[N] = {4, 0, 2};
+    CHECK_OK(rn_npy_write_file(ctx, tmp("x.npy"), RN_DTYPE_F32, 4, d1, x), ctx);
+    CHECK_OK(rn_npy_write_file(ctx, tmp("xh.npy"), RN_DTYPE_F32, 4, d2, xh), ctx);
+    CHECK_OK(rn_npy_write_file(ctx, tmp("l.npy"), RN_DTYPE_I64, 1, dl, labels), ctx);
+    CHECK_RUN(0, "infer resnet20 --weights %s --input %s --output %s --threads 1 --batch 2",
+              tmp("w.safetensors"), tmp("x.npy"), tmp("y.npy"));
+    CHECK_RUN(0, "infer resnet20 --weights %s --input %s --output %s --layout nhwc --fold",
+              tmp("w.safetensors"), tmp("xh.npy"), tmp("yh.npy"));
+    int32_t dtype, ndim;
+    int64_t dims[8];
+    CHECK_OK(rn_npy_info_file(ctx, tmp("y.npy"), &dtype, &ndim, dims), ctx);
+    CHECK(dtype == RN_DTYPE_F32 && ndim == 2 && dims[0] == N && dims[1] == 5);
+    float y[N * 5], yh[N * 5], want[N * 5];
+    CHECK_OK(rn_npy_read_file(ctx, tmp("y.npy"), RN_DTYPE_F32, y, N * 5), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, tmp("yh.npy"), RN_DTYPE_F32, yh, N * 5), ctx);
+    /* the same weights through the library directly */
+    rn_model *m = NULL;
+    rn_plan *p = NULL;
+    CHECK_OK(rn_model_create_preset(ctx, "resnet20", 5, 3, RN_SHORTCUT_DEFAULT, 4, 0, &m), ctx);
+    CHECK_OK(rn_model_load_safetensors_file(m, tmp("w.safetensors")), ctx);
+    CHECK_OK(rn_plan_create(m, N, H, W, RN_MODE_INFER, &p), ctx);
+    CHECK_OK(rn_plan_forward(p, x, sizeof x / sizeof x[0], RN_LAYOUT_NCHW, want, N * 5), ctx);
+    for (int i = 0; i < N * 5; i++) {
+        CHECK_CLOSE(y[i], want[i], 1e-5);
+        CHECK_CLOSE(yh[i], want[i], 1e-4); /* folded BN: another rounding */
+    }
+    rn_plan_destroy(p);
+    /* grad: every parameter and the loss */
+    CHECK_RUN(0, "grad resnet20 --weights %s --input %s --labels %s --output %s",
+              tmp("w.safetensors"), tmp("x.npy"), tmp("l.npy"), tmp("g.safetensors"));
+    rn_safetensors *st = NULL;
+    CHECK_OK(rn_safetensors_open_file(ctx, tmp("g.safetensors"), &st), ctx);
+    int32_t nparams = 0, idx;
+    for (int32_t i = 0; i < rn_model_tensor_count(m); i++) {
+        const char *name;
+        int32_t kind;
+        rn_model_tensor_info(m, i, &name, NULL, NULL, &kind);
+        if (kind != RN_TENSOR_PARAM) continue;
+        nparams++;
+        CHECK_OK(rn_safetensors_find(st, name, &idx), ctx);
+    }
+    CHECK(rn_safetensors_count(st) == nparams + 1);
+    float loss = -1;
+    CHECK_OK(rn_safetensors_find(st, "loss", &idx), ctx);
+    CHECK_OK(rn_safetensors_read_f32(st, idx, &loss, 1), ctx);
+    CHECK(loss > 0 && loss < 10);
+    rn_safetensors_close(st);
+    /* labels out of range and a wrong channel count are refused */
+    labels[1] = 5;
+    CHECK_OK(rn_npy_write_file(ctx, tmp("lbad.npy"), RN_DTYPE_I64, 1, dl, labels), ctx);
+    CHECK_RUN(1, "grad resnet20 --weights %s --input %s --labels %s --output %s",
+              tmp("w.safetensors"), tmp("x.npy"), tmp("lbad.npy"), tmp("g2.safetensors"));
+    CHECK_OUTPUT_HAS("label 1 is 5");
+    CHECK_RUN(1, "infer resnet20 --weights %s --input %s --output %s --layout nhwc",
+              tmp("w.safetensors"), tmp("x.npy"), tmp("y2.npy"));
+    CHECK_OUTPUT_HAS("channels");
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
+/* A CIFAR-10 binary dataset: records of a label byte and 3 planes of 32x32,
+ * the class drawn as a bright quadrant over noise. */
+static void write_cifar(const char *dir) {
+    mkdir(dir, 0777);
+    const char *files[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    rn_test_rng_state = 99;
+    for (int f = 0; f < 6; f++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        FILE *out = fopen(path, "wb");
+        for (int r = 0; r < 12; r++) {
+            unsigned char rec[3073];
+            int label = (f * 12 + r) % 4;
+            rec[0] = (unsigned char)label;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++) {
+                        int q = (y >= 16) * 2 + (x >= 16);
+                        rec[1 + c * 1024 + y * 32 + x] =
+                            (unsigned char)(60 * rn_test_uniform() + (q == label ? 150 : 20));
+                    }
+            fwrite(rec, 1, sizeof rec, out);
+        }
+        fclose(out);
+    }
+}
+
+static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
+    const char *data = tmp("cifar");
+    char datadir[512];
+    snprintf(datadir, sizeof datadir, "%s", data);
+    write_cifar(datadir);
+    const char *common = "resnet20 --width 4 --data cifar10 --batch 8 --threads 1 --schedule step:2 "
+                         "--val 12 --seed 3";
+    CHECK_RUN(0, "train %s --data-dir %s --epochs 3 --out %s", common, datadir, tmp("straight"));
+    CHECK_OUTPUT_HAS("test accuracy: ");
+    CHECK_OUTPUT_HAS("confusion matrix");
+    CHECK_OUTPUT_HAS("epoch 3/3");
+    /* the log: a header and one row per epoch */
+    char path[600], line[512];
+    snprintf(path, sizeof path, "%s/log.csv", tmp("straight"));
+    FILE *f = fopen(path, "r");
+    int rows = 0;
+    while (f && fgets(line, sizeof line, f)) rows++;
+    if (f) fclose(f);
+    CHECK(rows == 4);
+    /* interrupted after epoch 1, resumed with the same arguments */
+    CHECK_RUN(0, "train %s --data-dir %s --epochs 1 --out %s", common, datadir, tmp("resumed"));
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", tmp("resumed"));
+    CHECK_RUN(0, "train %s --data-dir %s --epochs 3 --out %s --resume %s", common, datadir,
+              tmp("resumed"), ckpt);
+    CHECK_OUTPUT_HAS("resumed from");
+    char wa[600], wb[600];
+    snprintf(wa, sizeof wa, "%s/weights.safetensors", tmp("straight"));
+    snprintf(wb, sizeof wb, "%s/weights.safetensors", tmp("resumed"));
+    CHECK(same_file(wa, wb));
+    /* the weights serve `resnet infer` and `resnet eval` */
+    CHECK_RUN(0, "eval resnet20 --width 4 --weights %s --data cifar10 --data-dir %s", wa, datadir);
+    CHECK_OUTPUT_HAS("test accuracy: ");
+    CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s", ckpt, datadir);
+    CHECK_OUTPUT_HAS("test accuracy: ");
+    /* a resume with other data settings is refused */
+    CHECK_RUN(1, "train %s --data-dir %s --epochs 3 --out %s --resume %s --batch 4", common,
+              datadir, tmp("other"), ckpt);
+    CHECK_OUTPUT_HAS("batch size");
+}
+
+static void test_divergence_exits_3_naming_the_step_and_keeps_the_checkpoint(void) {
+    const char *data = tmp("cifar");
+    char datadir[512];
+    snprintf(datadir, sizeof datadir, "%s", data);
+    write_cifar(datadir);
+    const char *common = "resnet20 --width 4 --data cifar10 --batch 8 --threads 1 --seed 1";
+    CHECK_RUN(0, "train %s --data-dir %s --epochs 1 --out %s", common, datadir, tmp("div"));
+    char ckpt[600], copy[600];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", tmp("div"));
+    snprintf(copy, sizeof copy, "%s/before.safetensors", tmpdir);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", ckpt, copy);
+    CHECK(system(cmd) == 0);
+    CHECK_RUN(3, "train %s --data-dir %s --epochs 3 --lr 1000000 --out %s --resume %s", common,
+              datadir, tmp("div"), ckpt);
+    CHECK_OUTPUT_HAS("step ");
+    CHECK_OUTPUT_HAS("the last good checkpoint is");
+    CHECK(same_file(ckpt, copy));
+}
+
+static const rn_test_case cases[] = {
+    {"every_subcommand_answers_help", test_every_subcommand_answers_help},
+    {"bad_usage_exits_2_with_a_message", test_bad_usage_exits_2_with_a_message},
+    {"missing_or_malformed_files_exit_1", test_missing_or_malformed_files_exit_1},
+    {"info_prints_the_exact_parameter_and_mac_counts",
+     test_info_prints_the_exact_parameter_and_mac_counts},
+    {"init_infer_and_grad_work_together", test_init_infer_and_grad_work_together},
+    {"train_runs_end_to_end_and_resumes_bit_identically",
+     test_train_runs_end_to_end_and_resumes_bit_identically},
+    {"divergence_exits_3_naming_the_step_and_keeps_the_checkpoint",
+     test_divergence_exits_3_naming_the_step_and_keeps_the_checkpoint},
+};
+
+int main(int argc, char **argv) {
+#ifdef RN_RESNET_EXE
+    snprintf(exe, sizeof exe, "%s", RN_RESNET_EXE);
+#else
+    /* tests/<this> beside the build root's resnet */
+    const char *slash = strrchr(argv[0], '/');
+    snprintf(exe, sizeof exe, "%.*s../resnet", slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+#endif
+    if (access(exe, X_OK) != 0) {
+        printf("the resnet program is not at %s (built with RESNET_BUILD_TOOLS=OFF?)\n", exe);
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rn_test_cli_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    int rc = rn_test_main(cases, sizeof cases / sizeof cases[0], argc, argv);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) rc = 1;
+    return rc;
+}
