@@ -63,10 +63,15 @@ typedef int32_t rn_status;
 #define RN_E_INTERNAL         -12  /* a bug in libresnet; please report it */
 
 /* Static English name of a status, e.g. "RN_E_INVALID_ARG: invalid argument".
- * Never NULL; unknown values give "unknown status". */
+ * Never NULL; unknown values give "unknown status" (a newer library may add
+ * codes: treat any negative status as a failure). The string is static: never
+ * free it. Thread-safe. */
 RN_API const char *rn_status_string(rn_status status);
 
 /* ---- version ------------------------------------------------------------- */
+/* The version of the library actually linked or loaded, which may differ from
+ * the header's RN_VERSION_*: the same major number means the same ABI
+ * (docs/abi.md). Cannot fail; the string is static. Thread-safe. */
 RN_API uint32_t rn_version_number(void);     /* RN_VERSION_NUMBER of the built library */
 RN_API const char *rn_version_string(void);  /* "MAJOR.MINOR.PATCH" */
 
@@ -74,32 +79,57 @@ RN_API const char *rn_version_string(void);  /* "MAJOR.MINOR.PATCH" */
 typedef struct rn_ctx rn_ctx;
 
 /* Allocator callbacks. alloc must return memory aligned to at least `align`
- * (a power of two, at most 4096) or NULL; free accepts NULL. */
+ * (a power of two, at most 4096) or NULL; free accepts NULL. `user` is passed
+ * back unchanged. They are called only from inside libresnet calls on the
+ * context (or on objects made from it), on the calling thread, never from
+ * the worker threads of a parallel loop. */
 typedef void *(*rn_alloc_fn)(void *user, size_t size, size_t align);
 typedef void (*rn_free_fn)(void *user, void *ptr);
 
 /* Create a context that allocates from the C heap. Reads the environment
- * variable RN_MAX_ISA (scalar|avx2|avx512|neon) once as the initial ISA cap. */
+ * variable RN_MAX_ISA (scalar|avx2|avx512|neon; other values are ignored)
+ * once as the initial ISA cap. Options start at their defaults: 1 thread,
+ * log level RN_LOG_WARN, no log callback.
+ * Ownership: *out belongs to the caller; release it with rn_ctx_destroy.
+ * Errors (no sentence: there is no context yet): RN_E_INVALID_ARG if out is
+ * NULL, RN_E_NO_MEMORY. *out is untouched on failure. */
 RN_API rn_status rn_ctx_create(rn_ctx **out);
 
 /* Create a context whose every allocation goes through the given callbacks
- * (the context itself included). */
+ * (the context itself included); otherwise as rn_ctx_create. The callbacks
+ * and `user` must stay valid until rn_ctx_destroy returns.
+ * Errors (no sentence): RN_E_INVALID_ARG if alloc, free_fn or out is NULL;
+ * RN_E_NO_MEMORY if alloc refuses the context itself. */
 RN_API rn_status rn_ctx_create_with_allocator(rn_alloc_fn alloc, rn_free_fn free_fn,
                                               void *user, rn_ctx **out);
 
 /* Create a context that lives inside the caller's buffer and allocates only
- * from it (a bump arena; memory is reused only after rn_ctx_arena_reset or
- * when the most recent allocation is freed). Never calls malloc. Fails with
+ * from it: a bump arena, where freeing gives memory back only when it is the
+ * most recent allocation still live (so destroy objects in reverse order of
+ * creation). Never calls malloc; running out of the buffer is RN_E_NO_MEMORY
+ * from whichever call needed the memory. The buffer may have any alignment
+ * (the context aligns what it hands out to 64 bytes).
+ * Ownership: the buffer stays the caller's and must outlive the context and
+ * everything made from it; rn_ctx_destroy frees nothing, and once every
+ * object is destroyed the buffer may simply be reused.
+ * Errors (no sentence): RN_E_INVALID_ARG if buffer or out is NULL;
  * RN_E_BUFFER_TOO_SMALL if `size` cannot hold the context itself. */
 RN_API rn_status rn_ctx_create_in_buffer(void *buffer, size_t size, rn_ctx **out);
 
-/* Bytes of the caller's arena in use and its high-water mark (0 for heap contexts). */
+/* Bytes of the caller's arena in use and its high-water mark, not counting
+ * the context itself (both 0 for heap and callback contexts). Run the same
+ * code on a host and read `peak` to size a device's buffer.
+ * Errors (no sentence): RN_E_INVALID_ARG if any argument is NULL. */
 RN_API rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak);
 
-/* Destroy a context. Every object created from it must be destroyed first. */
+/* Destroy a context. Every object created from it must be destroyed first.
+ * NULL is accepted. For an in-buffer context nothing is freed (the buffer is
+ * the caller's). */
 RN_API void rn_ctx_destroy(rn_ctx *ctx);
 
-/* Options (keys are pinned). rn_option_bounds gives the valid range. */
+/* Options (keys are pinned). rn_option_bounds gives the valid range. They
+ * take effect from the next call that uses them (the thread count and ISA
+ * cap are read at each run, so they may change between runs of a plan). */
 #define RN_OPT_NUM_THREADS   1  /* 1..1024, default 1 (the caller opts in to threads) */
 #define RN_OPT_MAX_ISA       2  /* RN_ISA_*: cap on the kernels used; default: best available */
 #define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
@@ -116,20 +146,38 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
 #define RN_LOG_INFO  2
 #define RN_LOG_DEBUG 3
 
+/* Set or read an option.
+ * Errors: RN_E_NOT_FOUND for an unknown key (so a program can probe for keys
+ * a newer library adds); set: RN_E_INVALID_ARG for a value outside
+ * rn_option_bounds or a read-only key (RN_OPT_ACTIVE_ISA,
+ * RN_OPT_DETERMINISTIC); RN_E_INVALID_ARG without a sentence for a NULL ctx
+ * or value. On failure the option (or *value) is unchanged. */
 RN_API rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value);
 RN_API rn_status rn_ctx_get_int(const rn_ctx *ctx, int32_t key, int64_t *value);
+/* The inclusive range of an option's values. Needs no context, so it gives no
+ * sentence: RN_E_NOT_FOUND for an unknown key, RN_E_INVALID_ARG for NULL
+ * outputs. Thread-safe. */
 RN_API rn_status rn_option_bounds(int32_t key, int64_t *min_value, int64_t *max_value);
 
-/* Name of an ISA constant ("scalar", "avx2", "avx512", "neon"), or "unknown". */
+/* Name of an ISA constant ("scalar", "avx2", "avx512", "neon"), or "unknown".
+ * The string is static. Thread-safe. */
 RN_API const char *rn_isa_name(int32_t isa);
 
 /* Log callback: receives every message at or below RN_OPT_LOG_LEVEL (errors
- * are also stored for rn_last_error). `message` is valid only during the call. */
+ * are also stored for rn_last_error). `message` is valid only during the call.
+ * It is called synchronously, on the thread of the libresnet call that logs,
+ * and should not call libresnet with the same context. fn NULL removes the
+ * callback; `user` must stay valid while it is set.
+ * Errors: RN_E_INVALID_ARG (no sentence) if ctx is NULL. */
 typedef void (*rn_log_fn)(void *user, int32_t level, const char *message);
 RN_API rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user);
 
 /* The sentence describing the most recent failure on this context ("" if
- * none). Valid until the next call on the context. NULL ctx gives "". */
+ * none), naming the function, the argument, the shapes or the file offset.
+ * Owned by the context: valid until the next call on the context, so copy it
+ * to keep it. Calls on a handle (tensor, block, model, plan, ...) report on
+ * the context the handle was made from; a call refused for a NULL handle has
+ * no context to report on and leaves no sentence. NULL ctx gives "". */
 RN_API const char *rn_last_error(const rn_ctx *ctx);
 
 #ifdef __cplusplus

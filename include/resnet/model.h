@@ -13,6 +13,16 @@
  * their own RN_MODE_INFER plan, provided nothing modifies the model (set
  * tensor, init, fold, optimiser step) meanwhile and each thread uses its own
  * context. Gradients live in the model, so one RN_MODE_TRAIN plan runs at a time.
+ *
+ * Ownership: a model owns its parameters, BN statistics and gradients (all
+ * from its context); a plan owns its description and, unless memory is
+ * bound, its arena. Destroy plans (and optimisers and trainers, train.h)
+ * before their model, and the model before its context. Values cross this
+ * API as copies.
+ *
+ * Errors: calls given a NULL model or plan return RN_E_INVALID_ARG without a
+ * sentence; every other failure leaves its sentence on the model's (or the
+ * plan's) context, and changes nothing.
  */
 #ifndef RESNET_MODEL_H
 #define RESNET_MODEL_H
@@ -27,20 +37,35 @@ typedef struct rn_model rn_model;
 typedef struct rn_plan rn_plan;
 
 /* ---- builder --------------------------------------------------------------- */
-/* An empty model taking `in_channels` input channels. */
+/* An empty model taking `in_channels` input channels (1..65536); add a stem,
+ * stages and a head, in that order. *out belongs to the caller (release with
+ * rn_model_destroy). Errors: RN_E_INVALID_ARG (NULL ctx or out, channels out
+ * of range), RN_E_NO_MEMORY. */
 RN_API rn_status rn_model_create(rn_ctx *ctx, int32_t in_channels, rn_model **out);
 /* conv1 (kernel x kernel, stride, pad, no bias) + bn1 + ReLU, then, if
- * max_pool != 0, a 3x3 stride-2 pad-1 max pool. Must come first, once. */
+ * max_pool != 0, a 3x3 stride-2 pad-1 max pool. Must come first, once.
+ * (The ImageNet stem is 64, 7, 2, 3, 1; the CIFAR one 16, 3, 1, 1, 0.)
+ * Errors: RN_E_BAD_STATE when the model already has a stem, a block or a
+ * head, or was folded; RN_E_INVALID_ARG for out_channels outside [1, 65536],
+ * kernel or stride outside [1, 64], pad outside [0, kernel), max_pool not 0
+ * or 1; RN_E_NO_MEMORY. The model is unchanged on failure. */
 RN_API rn_status rn_model_add_stem(rn_model *model, int32_t out_channels, int32_t kernel,
                                    int32_t stride, int32_t pad, int32_t max_pool);
 /* A stage "layerK" of num_blocks blocks of one type (RN_BLOCK_BASIC: out =
  * width; RN_BLOCK_BOTTLENECK: mid = width, out = 4 * width). The first block
  * has the given stride; shortcut is RN_SHORTCUT_* (RN_SHORTCUT_DEFAULT means
- * B); flags RN_MODEL_*. Needs the stem first. */
+ * B); flags RN_MODEL_*. Needs the stem first. Stages are named layer1,
+ * layer2, ... in the order added, their blocks layerK.0, layerK.1, ...
+ * Errors: RN_E_BAD_STATE before the stem or after the head; RN_E_INVALID_ARG
+ * for num_blocks < 1 and the block arguments rn_block_create refuses (the
+ * sentence names the stage); RN_E_NO_MEMORY. The model is unchanged on failure. */
 RN_API rn_status rn_model_add_stage(rn_model *model, int32_t block_type, int32_t num_blocks,
                                     int32_t width, int32_t stride, int32_t shortcut,
                                     uint32_t flags);
-/* Global average pool + fully connected "fc" to `classes` outputs. Last, once. */
+/* Global average pool + fully connected "fc" to `classes` outputs. Last, once:
+ * the model is then complete, and nothing more can be added.
+ * Errors: RN_E_BAD_STATE before the stem or after a head; RN_E_INVALID_ARG
+ * for classes outside [1, 1000000]; RN_E_NO_MEMORY. */
 RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
 
 /* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet) and
@@ -50,32 +75,49 @@ RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
  * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR), other
  * values scale the stem and every stage (stage k has base_width << k filters);
  * flags RN_MODEL_*. Unknown names give RN_E_NOT_FOUND. The weights are not
- * initialised: call rn_model_init or load a file. */
+ * initialised: call rn_model_init or load a file. *out belongs to the caller.
+ * Errors: RN_E_INVALID_ARG (NULL argument, negative classes / in_channels /
+ * base_width, a base_width that makes the last stage wider than 65536
+ * channels, an unknown shortcut or flag), RN_E_NOT_FOUND, RN_E_NO_MEMORY. */
 RN_API rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
                                         int32_t in_channels, int32_t shortcut,
                                         int32_t base_width, uint32_t flags, rn_model **out);
+/* The preset names, for listing: index in [0, rn_preset_count()). The
+ * strings are static. Thread-safe. */
 RN_API int32_t rn_preset_count(void);
 RN_API const char *rn_preset_name(int32_t index); /* NULL when out of range */
 
+/* Release the model. Its plans, optimisers and trainers must be destroyed
+ * first. NULL is accepted. */
 RN_API void rn_model_destroy(rn_model *model);
 
 /* He (Kaiming-normal, fan_out, ReLU gain) init of convs, BN weight 1 bias 0,
- * running stats 0/1, torchvision's FC init; deterministic for a seed. */
+ * running stats 0/1, torchvision's FC init; deterministic for a seed (the
+ * ISA and the thread count play no part). With
+ * RN_MODEL_ZERO_INIT_RESIDUAL the last BN weight of each block is 0.
+ * Errors: RN_E_BAD_STATE for a folded model. */
 RN_API rn_status rn_model_init(rn_model *model, uint64_t seed);
 
-/* ---- queries ---------------------------------------------------------------- */
+/* ---- queries ----------------------------------------------------------------
+ * Errors shared by the queries: RN_E_INVALID_ARG for a NULL output. */
+/* RN_E_BAD_STATE before the head is added. */
 RN_API rn_status rn_model_classes(const rn_model *model, int32_t *classes);
 RN_API rn_status rn_model_in_channels(const rn_model *model, int32_t *channels);
 /* Number of trainable scalars (what torchvision's sum(p.numel()) counts). */
 RN_API rn_status rn_model_num_parameters(const rn_model *model, int64_t *count);
-/* Multiply-accumulates of one forward pass for one h x w image (convs + fc). */
+/* Multiply-accumulates of one forward pass for one h x w image (convs + fc).
+ * RN_E_BAD_STATE for an incomplete model; RN_E_INVALID_ARG when h or w is
+ * outside [1, 2^31) or too small for some layer. */
 RN_API rn_status rn_model_macs(const rn_model *model, int64_t h, int64_t w, int64_t *macs);
 /* Per-layer report for an h x w input: layers are the stem ("stem": conv1,
  * bn1, ReLU and the max pool if any), each block ("layer2.0"...), the head
  * ("fc": average pool + fc). name receives the name (NUL-terminated,
  * truncated to name_cap); out_dims the output of one image in PyTorch's
  * order (1, C, H, W), (1, classes, 1, 1) for the head; params the trainable
- * scalars; macs the conv and fc multiply-accumulates. Any output may be NULL. */
+ * scalars; macs the conv and fc multiply-accumulates. Any output may be NULL.
+ * count = stem + blocks + head (so far, for a model being built). info needs
+ * a complete model (RN_E_BAD_STATE), index in [0, count) and an input that
+ * every layer's window fits (RN_E_INVALID_ARG otherwise). */
 RN_API rn_status rn_model_layer_count(const rn_model *model, int32_t *count);
 RN_API rn_status rn_model_layer_info(const rn_model *model, int32_t index, int64_t h, int64_t w,
                                      char *name, size_t name_cap, int64_t out_dims[4],
@@ -86,11 +128,17 @@ RN_API rn_status rn_model_layer_info(const rn_model *model, int32_t index, int64
  * dims (out, in, kh, kw) = OIHW, "layer1.0.bn1.running_var", "fc.bias"...),
  * num_batches_tracked excepted. Values cross this API in PyTorch's layout. */
 RN_API int32_t rn_model_tensor_count(const rn_model *model);
-/* name stays valid as long as the model. dims unused beyond ndim are 0. */
+/* index in [0, rn_model_tensor_count). name stays valid as long as the
+ * model. dims unused beyond ndim are 0. kind: RN_TENSOR_PARAM or
+ * RN_TENSOR_BUFFER. Any output may be NULL. */
 RN_API rn_status rn_model_tensor_info(const rn_model *model, int32_t index, const char **name,
                                       int32_t *ndim, int64_t dims[4], int32_t *kind);
 /* Index of a name ("module." prefix accepted), or RN_E_NOT_FOUND. */
 RN_API rn_status rn_model_tensor_find(const rn_model *model, const char *name, int32_t *index);
+/* Copy a tensor out of (get) or into (set) the model: count must equal its
+ * element count (RN_E_INVALID_ARG giving the dims otherwise); RN_E_NOT_FOUND
+ * for an unknown name. The caller's array is only read or written during the
+ * call. A set takes effect at the next run of every plan of the model. */
 RN_API rn_status rn_model_get_tensor(const rn_model *model, const char *name, float *dst,
                                      size_t count);
 RN_API rn_status rn_model_set_tensor(rn_model *model, const char *name, const float *src,
@@ -108,7 +156,7 @@ RN_API rn_status rn_model_get_grad(const rn_model *model, const char *name, floa
  * holds w * gamma / sqrt(var + eps), its BN becomes an identity carrying the
  * bias (weight 1, bias beta - mean * gamma / sqrt(var + eps), running mean 0,
  * running var 1 - eps), so a saved folded model computes the same in
- * PyTorch's eval mode. */
+ * PyTorch's eval mode. Fails only for a NULL model. */
 RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
 
 /* ---- plans ------------------------------------------------------------------ */
@@ -119,24 +167,37 @@ RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
  * input too small for a layer's window names the layer; train-mode batch
  * norm over a single value per channel (batch x height x width = 1 at some
  * layer) is refused as in PyTorch; RN_E_BAD_STATE for an incomplete model or
- * a train plan on a folded one. */
+ * a train plan on a folded one; RN_E_INVALID_ARG for an unknown mode or a
+ * size < 1; RN_E_OVERFLOW; RN_E_NO_MEMORY; RN_E_UNSUPPORTED for a train plan
+ * in an inference-only build. *out belongs to the caller: release it with
+ * rn_plan_destroy before the model. A model may have any number of plans. */
 RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w,
                                 int32_t mode, rn_plan **out);
 /* The same, with the plan's allocations, threads and errors on `ctx` instead
  * of the model's: how several threads each run an RN_MODE_INFER plan of one
- * shared model (one context per thread). */
+ * shared model (one context per thread). ctx must outlive the plan. */
 RN_API rn_status rn_plan_create_with_ctx(rn_ctx *ctx, rn_model *model, int64_t batch, int64_t h,
                                          int64_t w, int32_t mode, rn_plan **out);
-/* Bytes a run needs (activations, saved state, scratch, and RN_ALIGN - 1
- * bytes to align the caller's buffer), from the same planning code that
- * assigns the offsets the run uses. */
+/* Bytes a run needs (activations, saved state, scratch, and 63 bytes to
+ * align the caller's buffer), from the same planning code that assigns the
+ * offsets the run uses. RN_E_INVALID_ARG for a NULL output. */
 RN_API rn_status rn_plan_memory_size(const rn_plan *plan, size_t *bytes);
 /* Run inside the caller's buffer (64-byte aligned is best; any alignment is
  * accepted). Too small gives RN_E_BUFFER_TOO_SMALL and names the size needed.
- * The buffer must outlive the plan or the next bind. */
+ * The buffer must outlive the plan or the next bind; the library never frees
+ * it. Binding (again) releases any arena the plan took from its context and
+ * forgets what a train forward saved, so a backward then needs a new
+ * forward. A bound plan allocates nothing while it runs. */
 RN_API rn_status rn_plan_bind_memory(rn_plan *plan, void *buffer, size_t size);
 /* Forward pass. input: batch*C*h*w floats in `layout` (RN_LAYOUT_NCHW like
- * PyTorch, or RN_LAYOUT_NHWC); logits: batch*classes floats. */
+ * PyTorch, or RN_LAYOUT_NHWC); logits: batch*classes floats, row-major.
+ * An RN_MODE_INFER plan uses the BN running statistics; an RN_MODE_TRAIN plan
+ * uses batch statistics, updates the running ones and keeps what backward
+ * needs. The first run of an unbound plan takes its arena from the context.
+ * Errors: RN_E_INVALID_ARG (NULL buffer, unknown layout, a count that differs
+ * from the plan's: the sentence gives both), RN_E_BAD_STATE (the model was
+ * folded after the plan was made), RN_E_NO_MEMORY (first run, unbound).
+ * logits is untouched on failure. */
 RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input_count,
                                  int32_t layout, float *logits, size_t logits_count);
 /* Train plans only, once after each rn_plan_forward: mean softmax
@@ -144,13 +205,22 @@ RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input
  * [0, classes)), written to *loss if not NULL, then backward through the
  * whole network; gradients are stored in the model (overwritten, not
  * accumulated). A train forward also updated the BN running statistics
- * (momentum 0.1, unbiased variance), as PyTorch does. */
+ * (momentum 0.1, unbiased variance), as PyTorch does. loss may be NULL.
+ * Errors: RN_E_BAD_STATE for an RN_MODE_INFER plan, without a forward since
+ * the last backward or bind, or after the model was folded;
+ * RN_E_INVALID_ARG for NULL labels, num_labels != batch or a label out of
+ * range (the first one is named). */
 RN_API rn_status rn_plan_backward(rn_plan *plan, const int32_t *labels, size_t num_labels,
                                   float *loss);
 /* After rn_plan_backward: the gradient of the loss with respect to the input
  * batch (count = batch*C*h*w floats in `layout`). Computed on request, as it
- * costs one more backward-data pass through the stem convolution. */
+ * costs one more backward-data pass through the stem convolution. May be
+ * called again until the next forward. RN_E_BAD_STATE unless rn_plan_backward
+ * succeeded since the last forward or bind; RN_E_INVALID_ARG for NULL dst, an
+ * unknown layout or a wrong count. */
 RN_API rn_status rn_plan_input_grad(rn_plan *plan, float *dst, size_t count, int32_t layout);
+/* Release the plan and the arena it took from its context (a bound buffer
+ * stays the caller's). NULL is accepted. */
 RN_API void rn_plan_destroy(rn_plan *plan);
 
 #ifdef __cplusplus

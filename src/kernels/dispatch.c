@@ -7,11 +7,21 @@
 #include "../core/internal.h"
 #include "kernels.h"
 
-static const struct rn_kernels scalar_table = {RN_ISA_SCALAR, 4, 4, rn_f32_gemm_4x4__scalar,
-                                               rn_x32_transpose__scalar};
+/* The elementwise families of one ISA, named by the kernels' suffix. */
+#define RN_ELEMENTWISE(isa)                                                                  \
+    .bn_stats = rn_f32_bn_stats__##isa, .bn_apply = rn_f32_bn_apply__##isa,                \
+    .bn_grad_sums = rn_f32_bn_grad_sums__##isa, .bn_grad_input = rn_f32_bn_grad_input__##isa, \
+    .relu = rn_f32_relu__##isa, .relu_backward = rn_f32_relu_backward__##isa,              \
+    .add = rn_f32_add__##isa, .maxpool = rn_f32_maxpool__##isa,                            \
+    .maxpool_backward = rn_f32_maxpool_backward__##isa
+
+static const struct rn_kernels scalar_table = {
+    .isa = RN_ISA_SCALAR, .gemm_mr = 4, .gemm_nr = 4, .gemm = rn_f32_gemm_4x4__scalar,
+    .transpose = rn_x32_transpose__scalar, RN_ELEMENTWISE(scalar)};
 #ifdef RN_HAVE_AVX2
-static const struct rn_kernels avx2_table = {RN_ISA_AVX2, 6, 16, rn_f32_gemm_6x16__avx2,
-                                             rn_x32_transpose__avx2};
+static const struct rn_kernels avx2_table = {
+    .isa = RN_ISA_AVX2, .gemm_mr = 6, .gemm_nr = 16, .gemm = rn_f32_gemm_6x16__avx2,
+    .transpose = rn_x32_transpose__avx2, RN_ELEMENTWISE(avx2)};
 #endif
 #ifdef RN_HAVE_AVX512
 /* The AVX-512 table packs with the 8x8 AVX transpose: packing is a small
@@ -21,13 +31,14 @@ static const struct rn_kernels avx2_table = {RN_ISA_AVX2, 6, 16, rn_f32_gemm_6x1
 #else
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__scalar
 #endif
-static const struct rn_kernels avx512_table = {RN_ISA_AVX512, 14, 32,
-                                               rn_f32_gemm_14x32__avx512,
-                                               RN_AVX512_TRANSPOSE};
+static const struct rn_kernels avx512_table = {
+    .isa = RN_ISA_AVX512, .gemm_mr = 14, .gemm_nr = 32, .gemm = rn_f32_gemm_14x32__avx512,
+    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)};
 #endif
 #ifdef RN_HAVE_NEON
-static const struct rn_kernels neon_table = {RN_ISA_NEON, 8, 8, rn_f32_gemm_8x8__neon,
-                                             rn_x32_transpose__neon};
+static const struct rn_kernels neon_table = {
+    .isa = RN_ISA_NEON, .gemm_mr = 8, .gemm_nr = 8, .gemm = rn_f32_gemm_8x8__neon,
+    .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon)};
 #endif
 
 const struct rn_kernels *rn__kernels_for_isa(int32_t isa) {

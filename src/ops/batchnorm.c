@@ -11,13 +11,17 @@
  * caller's stack: these drivers take no workspace.
  */
 #include "ops.h"
+#include "../kernels/kernels.h"
 
-/* 32 channels = two cache lines per row; 16 chunks feed up to 16 threads and
- * keep the partial sums (bn_job) near 8 KiB of stack. */
-#define RN_BN_GROUP 32
+/* 64 channels: every ResNet-20 layer (16/32/64 channels) is one group, so a
+ * pass reads whole rows; 16 chunks feed up to 16 threads and keep the
+ * partial sums (bn_job) at 16 KiB of stack. The group width only decides
+ * which channels share a pass: the sums of a channel are the same for any. */
+#define RN_BN_GROUP 64
 #define RN_BN_CHUNKS 16
 
 typedef struct bn_job {
+    const struct rn_kernels *kt;
     size_t count, c, c0, nb; /* rows, channels, this group's first channel and width */
     const float *x, *dy, *relu_y;
     float *y, *dx;
@@ -36,33 +40,20 @@ static void chunk_rows(size_t count, size_t t, size_t *lo, size_t *hi) {
 /* Sums of (x - shift) and (x - shift)^2 over one chunk of rows. */
 static void stats_task(void *arg, size_t t) {
     bn_job *j = (bn_job *)arg;
-    size_t lo, hi, nb = j->nb;
+    size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
-    double s[RN_BN_GROUP] = {0}, ss[RN_BN_GROUP] = {0};
-    for (size_t r = lo; r < hi; r++) {
-        const float *row = j->x + r * j->c + j->c0;
-        for (size_t i = 0; i < nb; i++) {
-            double v = (double)row[i] - j->shift[i];
-            s[i] += v;
-            ss[i] += v * v;
-        }
-    }
-    for (size_t i = 0; i < nb; i++) j->s1[t][i] = s[i], j->s2[t][i] = ss[i];
+    for (size_t i = 0; i < j->nb; i++) j->s1[t][i] = 0.0, j->s2[t][i] = 0.0;
+    j->kt->bn_stats(hi - lo, j->nb, j->x + lo * j->c + j->c0, j->c, j->shift, j->s1[t], j->s2[t]);
 }
 
 /* y = x * a + b (then ReLU) over one chunk of rows. */
 static void affine_task(void *arg, size_t t) {
     const bn_job *j = (const bn_job *)arg;
-    size_t lo, hi, nb = j->nb;
+    size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
-    for (size_t r = lo; r < hi; r++) {
-        const float *in = j->x + r * j->c + j->c0;
-        float *out = j->y + r * j->c + j->c0;
-        for (size_t i = 0; i < nb; i++) {
-            float v = in[i] * j->a[i] + j->b[i];
-            out[i] = j->relu && v < 0.0f ? 0.0f : v;
-        }
-    }
+    const size_t off = lo * j->c + j->c0;
+    j->kt->bn_apply(hi - lo, j->nb, j->x + off, j->c, j->a, j->b, j->y + off,
+                    j->relu ? 1u : 0u);
 }
 
 static size_t group_width(size_t c, size_t c0) {
@@ -74,7 +65,7 @@ void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float
                           float *running_var, float momentum, float eps, float *y, float *save_mean,
                           float *save_invstd, int32_t relu) {
     bn_job j;
-    j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     double mom = (double)momentum, m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
@@ -110,7 +101,7 @@ void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float 
                          const float *gamma, const float *beta, const float *running_mean,
                          const float *running_var, float eps, float *y, int32_t relu) {
     bn_job j;
-    j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
         for (size_t i = 0; i < j.nb; i++) {
@@ -123,47 +114,35 @@ void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float 
     }
 }
 
-/* dy after the fused ReLU's mask (the ReLU passes gradient where its output > 0) */
-static float masked_dy(const bn_job *j, size_t idx) {
-    return j->relu_y && !(j->relu_y[idx] > 0.0f) ? 0.0f : j->dy[idx];
-}
-
-/* Sums of dy and dy * (x - mean) over one chunk of rows. */
+/* Sums of g and g * (x - mean) over one chunk of rows, g = dy after the
+ * fused ReLU's mask (the ReLU passes gradient where its output > 0). */
 static void grad_sums_task(void *arg, size_t t) {
     bn_job *j = (bn_job *)arg;
-    size_t lo, hi, nb = j->nb;
+    size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
-    double s[RN_BN_GROUP] = {0}, sx[RN_BN_GROUP] = {0};
-    for (size_t r = lo; r < hi; r++) {
-        size_t base = r * j->c + j->c0;
-        for (size_t i = 0; i < nb; i++) {
-            double g = masked_dy(j, base + i);
-            s[i] += g;
-            sx[i] += g * ((double)j->x[base + i] - (double)j->m[i]);
-        }
-    }
-    for (size_t i = 0; i < nb; i++) j->s1[t][i] = s[i], j->s2[t][i] = sx[i];
+    const size_t off = lo * j->c + j->c0;
+    for (size_t i = 0; i < j->nb; i++) j->s1[t][i] = 0.0, j->s2[t][i] = 0.0;
+    j->kt->bn_grad_sums(hi - lo, j->nb, j->x + off, j->dy + off, j->relu_y ? j->relu_y + off : NULL,
+                        j->c, j->m, j->s1[t], j->s2[t]);
 }
 
-/* dx = a * dy - b - k * (x - mean) over one chunk of rows. */
+/* dx = a * g - b - k * (x - mean) over one chunk of rows. */
 static void grad_input_task(void *arg, size_t t) {
     const bn_job *j = (const bn_job *)arg;
-    size_t lo, hi, nb = j->nb;
+    size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
-    for (size_t r = lo; r < hi; r++) {
-        size_t base = r * j->c + j->c0;
-        for (size_t i = 0; i < nb; i++) {
-            float g = masked_dy(j, base + i);
-            j->dx[base + i] = j->a[i] * g - j->b[i] - j->k[i] * (j->x[base + i] - j->m[i]);
-        }
-    }
+    const size_t off = lo * j->c + j->c0;
+    j->kt->bn_grad_input(hi - lo, j->nb, j->x + off, j->dy + off,
+                         j->relu_y ? j->relu_y + off : NULL, j->c, j->m, j->a, j->b, j->k,
+                         j->dx + off);
 }
 
 void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
                      const float *relu_y, const float *gamma, const float *save_mean,
                      const float *save_invstd, float *dx, float *dgamma, float *dbeta) {
     bn_job j;
-    j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y, j.dx = dx;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.dx = dx;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);

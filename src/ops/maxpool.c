@@ -6,10 +6,12 @@
  * window in window order (row, then column).
  */
 #include "ops.h"
+#include "../kernels/kernels.h"
 
 /* Channels per backward task: a task owns one image and one channel range of
- * dx, so overlapping windows never make two tasks write the same element. */
-#define RN_POOL_CBLOCK 16
+ * dx, so overlapping windows never make two tasks write the same element.
+ * 64 covers the ImageNet stem's channels in one vectorised range. */
+#define RN_POOL_CBLOCK 64
 
 int rn__pool_desc_init(rn_pool_desc *d) {
     if (d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->kh < 1 || d->kw < 1 || d->sh < 1 ||
@@ -41,39 +43,31 @@ static window window_at(const rn_pool_desc *d, int64_t oy, int64_t ox) {
     return wnd;
 }
 
-/* v replaces the running maximum m: strictly greater (so the first maximum
- * stays), or NaN over a number (so NaN propagates). */
-static int takes_over(float v, float m) { return v > m || (v != v && m == m); }
-
 typedef struct pool_job {
+    const struct rn_kernels *kt;
     const rn_pool_desc *d;
     const float *x, *dy;
     float *y;
 } pool_job;
 
-/* One task per output row (image n, row oy). */
+/* One task per output row (image n, row oy); the window rule (first maximum,
+ * NaN wins) lives in the kernels. */
 static void maxpool_forward_task(void *arg, size_t t) {
     const pool_job *j = (const pool_job *)arg;
     const rn_pool_desc *d = j->d;
-    size_t c = (size_t)d->c, n = t / (size_t)d->oh;
+    size_t c = (size_t)d->c, n = t / (size_t)d->oh, row = (size_t)d->w * c;
     int64_t oy = (int64_t)(t % (size_t)d->oh);
-    const float *img = j->x + n * (size_t)d->h * (size_t)d->w * c;
+    const float *img = j->x + n * (size_t)d->h * row;
     for (int64_t ox = 0; ox < d->ow; ox++) {
         float *out = j->y + ((size_t)t * (size_t)d->ow + (size_t)ox) * c;
         window wnd = window_at(d, oy, ox);
-        rn_memcpy(out, img + ((size_t)wnd.y0 * (size_t)d->w + (size_t)wnd.x0) * c,
-                  c * sizeof(float));
-        for (int64_t iy = wnd.y0; iy < wnd.y1; iy++)
-            for (int64_t ix = wnd.x0; ix < wnd.x1; ix++) {
-                const float *in = img + ((size_t)iy * (size_t)d->w + (size_t)ix) * c;
-                for (size_t ch = 0; ch < c; ch++)
-                    if (takes_over(in[ch], out[ch])) out[ch] = in[ch];
-            }
+        j->kt->maxpool(c, (size_t)(wnd.y1 - wnd.y0), (size_t)(wnd.x1 - wnd.x0),
+                       img + (size_t)wnd.y0 * row + (size_t)wnd.x0 * c, row, c, out);
     }
 }
 
 void rn__maxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, float *y) {
-    pool_job j = {d, x, NULL, y};
+    pool_job j = {ctx->kernels, d, x, NULL, y};
     rn__parallel_for(ctx, (size_t)d->n * (size_t)d->oh, maxpool_forward_task, &j);
 }
 
@@ -83,35 +77,27 @@ static void maxpool_backward_task(void *arg, size_t t) {
     size_t c = (size_t)d->c, cblocks = (c + RN_POOL_CBLOCK - 1) / RN_POOL_CBLOCK;
     size_t n = t / cblocks, c0 = (t % cblocks) * RN_POOL_CBLOCK;
     size_t nb = c0 + RN_POOL_CBLOCK < c ? RN_POOL_CBLOCK : c - c0;
-    size_t hw = (size_t)d->h * (size_t)d->w;
-    const float *img = j->x + n * hw * c;
-    float *dimg = j->y + n * hw * c;
-    for (size_t p = 0; p < hw; p++)
-        for (size_t i = 0; i < nb; i++) dimg[p * c + c0 + i] = 0.0f;
+    size_t hw = (size_t)d->h * (size_t)d->w, row = (size_t)d->w * c;
+    const float *img = j->x + n * hw * c + c0;
+    float *dimg = j->y + n * hw * c + c0;
+    if (nb == c)
+        rn_memset(dimg, 0, hw * c * sizeof(float));
+    else
+        for (size_t p = 0; p < hw; p++) rn_memset(dimg + p * c, 0, nb * sizeof(float));
     for (int64_t oy = 0; oy < d->oh; oy++)
         for (int64_t ox = 0; ox < d->ow; ox++) {
             window wnd = window_at(d, oy, ox);
-            float best[RN_POOL_CBLOCK];
-            size_t arg_at[RN_POOL_CBLOCK];
-            size_t first = (size_t)wnd.y0 * (size_t)d->w + (size_t)wnd.x0;
-            for (size_t i = 0; i < nb; i++) best[i] = img[first * c + c0 + i], arg_at[i] = first;
-            for (int64_t iy = wnd.y0; iy < wnd.y1; iy++)
-                for (int64_t ix = wnd.x0; ix < wnd.x1; ix++) {
-                    size_t p = (size_t)iy * (size_t)d->w + (size_t)ix;
-                    for (size_t i = 0; i < nb; i++) {
-                        float v = img[p * c + c0 + i];
-                        if (takes_over(v, best[i])) best[i] = v, arg_at[i] = p;
-                    }
-                }
+            size_t first = (size_t)wnd.y0 * row + (size_t)wnd.x0 * c;
             const float *g =
                 j->dy + ((n * (size_t)d->oh + (size_t)oy) * (size_t)d->ow + (size_t)ox) * c + c0;
-            for (size_t i = 0; i < nb; i++) dimg[arg_at[i] * c + c0 + i] += g[i];
+            j->kt->maxpool_backward(nb, (size_t)(wnd.y1 - wnd.y0), (size_t)(wnd.x1 - wnd.x0),
+                                    img + first, dimg + first, row, c, g);
         }
 }
 
 void rn__maxpool_backward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, const float *dy,
                           float *dx) {
-    pool_job j = {d, x, dy, dx};
+    pool_job j = {ctx->kernels, d, x, dy, dx};
     size_t cblocks = ((size_t)d->c + RN_POOL_CBLOCK - 1) / RN_POOL_CBLOCK;
     rn__parallel_for(ctx, (size_t)d->n * cblocks, maxpool_backward_task, &j);
 }

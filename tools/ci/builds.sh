@@ -203,7 +203,7 @@ step_make() {
 step_openmp_off() {
   need_reference || return 1
   local b="$work/openmp-off"
-  configure_build "$b" -DRESNET_OPENMP=OFF -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_BUILD_SHARED=OFF \
+  configure_build "$b" -DRESNET_OPENMP=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_BUILD_SHARED=OFF \
     -DCMAKE_INSTALL_PREFIX="$work/prefix-openmp-off" || return 1
   local out; out=$(cd "$b" && ctest -j"$jobs" 2>&1) || { echo "$out" | tail -30; return 1; }
   log "ctest: $(echo "$out" | grep 'tests passed')"
