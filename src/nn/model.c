@@ -158,7 +158,7 @@ rn_status rn_model_add_stage(rn_model *m, int32_t block_type, int32_t num_blocks
     if (num_blocks < 1 || num_blocks > RN_NN_MAX_BLOCKS - m->nblocks)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: num_blocks %d is outside [1, %d] (the model has %d blocks)", fn,
-                         (int)num_blocks, RN_NN_MAX_BLOCKS - m->nblocks, (int)m->nblocks);
+                         (int)num_blocks, (int)(RN_NN_MAX_BLOCKS - m->nblocks), (int)m->nblocks);
     nn_block first, rest;
     const char *why = "";
     st = rn__nn_block_setup(&first, block_type, m->channels, width, stride, shortcut, flags, &why);

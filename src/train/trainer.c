@@ -256,8 +256,10 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     st = rn_optimizer_step(tr->opt);
     if (st) {
         char why[RN_ERROR_CAP];
-        rn_memcpy(why, rn_last_error(ctx), sizeof why);
-        why[sizeof why - 1] = '\0';
+        size_t len = rn_strlen(rn_last_error(ctx));
+        if (len >= sizeof why) len = sizeof why - 1;
+        rn_memcpy(why, rn_last_error(ctx), len);
+        why[len] = '\0';
         return rn__error(ctx, st, "%s: step %lld (epoch %lld, batch %lld of %lld): %s", fn,
                          (long long)tr->step + 1, (long long)tr->epoch + 1,
                          (long long)tr->cursor + 1, (long long)bpe, why);
@@ -270,9 +272,9 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     tr->seen += count;
     tr->step++;
     tr->cursor++;
-    int32_t wkind;
-    double threshold;
-    rn_lr_schedule_get_warmup(tr->sched, &wkind, &threshold);
+    int32_t wkind = 0;
+    double threshold = 0.0;
+    if (rn_lr_schedule_get_warmup(tr->sched, &wkind, &threshold) != RN_OK) wkind = 0;
     /* the running error of the epoch so far (section 4.2: "until the
      * training error is below 80%") */
     if (wkind == RN_WARMUP_TRAIN_ERROR && !tr->warmup_done &&
