@@ -27,11 +27,15 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# gcc 12's aarch64 loop vectoriser crashes (an internal compiler error in
+# vect_transform_reduction) on some double-precision reductions in the tests;
+# the NEON kernels are intrinsics and do not depend on it.
 echo "=== aarch64: configure and build in $dir"
 mkdir -p "$dir"
 cmake -S "$top" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DRESNET_WERROR=ON -DRESNET_BUILD_TOOLS=OFF \
-  -DRESNET_INSTALL=OFF >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+  -DRESNET_INSTALL=OFF \
+  -DCMAKE_C_FLAGS=-fno-tree-loop-vectorize >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
 grep -q "RN_HAVE_NEON" "$dir/CMakeFiles/resnet_objects.dir/flags.make" ||
   { echo "aarch64: the NEON kernels were not compiled in"; exit 1; }
 cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
