@@ -158,9 +158,8 @@ int main(void) {
                    fabs(gx - slope_x) <= 1e-2 * fmax(1.0, fabs(slope_x)) &&
                    fabs(slope_w) > 1e-3 && fabs(slope_x) > 1e-3; /* not a trivial zero */
 
-    rn_tensor *all[] = {n.x,     n.w,   n.conv, n.gamma, n.beta, n.rmean,  n.rvar,
-                        n.bn,    n.smean, n.sinvstd, n.y, n.r, dbn,   dconv,
-                        dx,      dw,    dgamma, dbeta};
+    rn_tensor *all[] = {n.x, n.w, n.conv, n.gamma, n.beta, n.rmean, n.rvar, n.bn, n.smean,
+                        n.sinvstd, n.y, n.r, dbn, dconv, dx, dw, dgamma, dbeta};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) rn_tensor_destroy(all[i]);
     rn_ctx_destroy(ctx);
     return finish(ok);

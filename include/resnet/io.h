@@ -5,8 +5,22 @@
  * against the data and against overflow, and a failure names the file (or
  * "<memory>"), the tensor or record, and the byte offset.
  *
- * Path-based functions return RN_E_UNSUPPORTED in builds without file I/O
- * (RESNET_WITH_IO=OFF removes this whole layer).
+ * Builds without file I/O (CMake RESNET_WITH_IO=OFF, lib/sources.mk
+ * RESNET_WITH_IO=0, tools/amalgamate.py --no-io) leave this whole layer out;
+ * io sources compiled by hand with RN_NO_IO defined keep the path-based
+ * functions, which then return RN_E_UNSUPPORTED.
+ *
+ * Errors shared by the readers (sentences on ctx, or on the handle's
+ * context): RN_E_BAD_FORMAT for malformed input, RN_E_UNSUPPORTED for valid
+ * input this library does not read (the sentence says which feature),
+ * RN_E_VERSION for an unknown format version, RN_E_OVERFLOW for sizes that
+ * overflow, RN_E_NO_MEMORY, and for the _file versions RN_E_IO with the
+ * system's reason. A _file reader reads the whole file into one allocation
+ * from the context, parses it as the _mem version does and frees it. A
+ * writer given a path replaces the file atomically (temporary file, fsync,
+ * rename): on failure the old file is intact. Destination arrays and *out
+ * handles are untouched on failure. Handles follow their context's rule of
+ * one thread at a time; functions taking ctx run on it.
  */
 #ifndef RESNET_IO_H
 #define RESNET_IO_H
@@ -30,17 +44,24 @@ extern "C" {
 #define RN_DTYPE_F64  8
 
 /* ---- .npy (version 1.0/2.0/3.0, little-endian, C order; f4, i8, i4, u1) ----
- * Header: dtype, number of dims (<= 8) and dims. */
+ * Header: dtype, number of dims (<= 8) and dims (unused ones 0). Any output
+ * may be NULL. Big-endian, Fortran-order, f8 and other dtypes give
+ * RN_E_UNSUPPORTED. */
 RN_API rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
                                  int32_t *ndim, int64_t dims[8]);
 /* Read the array converted to `want` (RN_DTYPE_F32 or RN_DTYPE_I32; integer
  * -> float allowed, float -> integer refused, i64 -> i32 checked for range)
- * into dst of dst_count elements (must equal the array's element count). */
+ * into dst of dst_count elements (must equal the array's element count).
+ * dst is float* for RN_DTYPE_F32 and int32_t* for RN_DTYPE_I32. A refused
+ * conversion or wrong count is RN_E_INVALID_ARG, an int64 value out of int32
+ * range RN_E_OVERFLOW naming the element; dst is then untouched. */
 RN_API rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want,
                                  void *dst, size_t dst_count);
 /* Write an array (RN_DTYPE_F32, RN_DTYPE_I64, RN_DTYPE_I32 or RN_DTYPE_U8) to
  * buf; *written receives the size. With buf NULL only *written is set (the
- * size needed); a too-small cap gives RN_E_BUFFER_TOO_SMALL. */
+ * size needed); a too-small cap gives RN_E_BUFFER_TOO_SMALL. data holds the
+ * product of dims elements in C order (may be NULL when that is 0); ndim in
+ * [0, 8]. The _file versions below read or write a path; same rules. */
 RN_API rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim,
                                   const int64_t *dims, const void *data, void *buf, size_t cap,
                                   size_t *written);
@@ -56,7 +77,11 @@ RN_API rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype,
  * tensor's dtype ("F32", "F16", "BF16", "I64", "I32", "U8"), shape and
  * data_offsets, an optional "__metadata__" map of strings, then the data.
  * The reader copies what it needs: the caller's buffer may be freed after
- * rn_safetensors_open_mem returns. Tensors keep the file's header order. */
+ * rn_safetensors_open_mem returns. Tensors keep the file's header order.
+ * open: the whole header and every tensor's dtype, shape and byte range are
+ * checked here (dtypes other than those six are RN_E_UNSUPPORTED); *out
+ * belongs to the caller: release it with rn_safetensors_close (NULL
+ * accepted), before the context. */
 typedef struct rn_safetensors rn_safetensors;
 RN_API rn_status rn_safetensors_open_mem(rn_ctx *ctx, const void *buf, size_t size,
                                          rn_safetensors **out);
@@ -67,9 +92,10 @@ RN_API int32_t rn_safetensors_count(const rn_safetensors *st);
 /* name stays valid until close; dims beyond ndim are 0. Any output may be NULL. */
 RN_API rn_status rn_safetensors_info(const rn_safetensors *st, int32_t index, const char **name,
                                      int32_t *dtype, int32_t *ndim, int64_t dims[8]);
-/* Index of a tensor by exact name, or RN_E_NOT_FOUND. */
+/* Index of a tensor by exact name (no "module." stripping), or RN_E_NOT_FOUND. */
 RN_API rn_status rn_safetensors_find(const rn_safetensors *st, const char *name, int32_t *index);
-/* The tensor converted to float (any dtype); count must equal its element count. */
+/* The tensor converted to float (any dtype); count must equal its element
+ * count (RN_E_INVALID_ARG giving both otherwise), index in [0, count). */
 RN_API rn_status rn_safetensors_read_f32(const rn_safetensors *st, int32_t index, float *dst,
                                          size_t count);
 /* The tensor's bytes as stored (little-endian); bytes must equal its byte size. */
@@ -86,18 +112,26 @@ RN_API rn_status rn_safetensors_model_dims(const rn_safetensors *st, int32_t *cl
 
 /* Writer: tensors are stored back to back in the order added (no holes, as
  * the format's reference loader requires); the JSON header is padded with
- * spaces to a multiple of 8 bytes. */
+ * spaces to a multiple of 8 bytes. The writer holds copies of everything
+ * added until rn_safetensors_writer_destroy (NULL accepted); *out of create
+ * belongs to the caller. */
 typedef struct rn_safetensors_writer rn_safetensors_writer;
 RN_API rn_status rn_safetensors_writer_create(rn_ctx *ctx, rn_safetensors_writer **out);
 /* Copies data (the tensor's elements in C order, host representation). dims
- * may be NULL when ndim is 0. Names are unique, non-empty, not "__metadata__". */
+ * may be NULL when ndim is 0. Names are unique, non-empty, not "__metadata__",
+ * and valid UTF-8. dtype RN_DTYPE_F32, F16, BF16, I64, I32 or U8
+ * (F16/BF16 as raw 16-bit words); ndim in [0, 8]. RN_E_INVALID_ARG
+ * otherwise, RN_E_OVERFLOW, RN_E_NO_MEMORY. */
 RN_API rn_status rn_safetensors_writer_add(rn_safetensors_writer *w, const char *name,
                                            int32_t dtype, int32_t ndim, const int64_t *dims,
                                            const void *data);
-/* Set (or replace) a "__metadata__" string. */
+/* Set (or replace) a "__metadata__" string; key and value are copied and
+ * must be valid UTF-8 (RN_E_INVALID_ARG otherwise). */
 RN_API rn_status rn_safetensors_writer_set_metadata(rn_safetensors_writer *w, const char *key,
                                                     const char *value);
-/* The file into buf; buf NULL sets only *written (the size needed). */
+/* The file into buf; buf NULL sets only *written (the size needed). A cap
+ * below that size gives RN_E_BUFFER_TOO_SMALL naming it. The writer stays
+ * usable (add more, save again). */
 RN_API rn_status rn_safetensors_writer_save_mem(rn_safetensors_writer *w, void *buf, size_t cap,
                                                 size_t *written);
 /* Atomic: a temporary file is renamed over path only once complete. */
@@ -111,7 +145,11 @@ RN_API void rn_safetensors_writer_destroy(rn_safetensors_writer *w);
  * named with the reason. Everything is checked before anything is set; on
  * failure the model is unchanged. Save writes F32 tensors in state_dict
  * order with metadata {"format": "pt"}, loadable by torch's
- * load_state_dict after safetensors.torch.load_file. */
+ * load_state_dict after safetensors.torch.load_file. A mismatch is
+ * RN_E_BAD_FORMAT naming the tensor ("missing", "unexpected", the two
+ * shapes). save_mem with buf NULL sets only *written (the size needed).
+ * Loading changes values only: plans of the model see them at their next
+ * run; it is a modification of the model (not while other threads run it). */
 RN_API rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size);
 RN_API rn_status rn_model_load_safetensors_file(rn_model *model, const char *path);
 RN_API rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
@@ -123,7 +161,8 @@ RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const cha
  * are reported as RN_DTYPE_I8/I16/I32/F32/F64), 1..8 dims. Reading needs
  * ubyte data (others give RN_E_UNSUPPORTED) and dst_count equal to the
  * element count. gzip input (magic 1f 8b) is decompressed by the library
- * itself (no zlib), its CRC-32 and length checked. */
+ * itself (no zlib), its CRC-32 and length checked. Header outputs may be
+ * NULL; dims beyond ndim are 0. */
 RN_API rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
                                  int32_t *ndim, int64_t dims[8]);
 RN_API rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
@@ -136,7 +175,9 @@ RN_API rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, s
  * Records of 1 label byte (0..9) + 3072 image bytes (3x32x32, channel-major
  * as stored). The whole input is checked (complete records, labels in
  * range); read copies the first min(records, max_records) records: images
- * receives 3072 bytes and labels 1 byte per record, *records how many. */
+ * receives 3072 bytes and labels 1 byte per record, *records how many.
+ * Images stay channel-major (C, H, W) as stored: convert to NHWC before
+ * rn_dataset_create. */
 RN_API rn_status rn_cifar10_info_mem(rn_ctx *ctx, const void *buf, size_t size, size_t *records);
 RN_API rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *images,
                                      uint8_t *labels, size_t max_records, size_t *records);
