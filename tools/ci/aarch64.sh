@@ -41,9 +41,10 @@ grep -q "RN_HAVE_NEON" "$dir/CMakeFiles/resnet_objects.dir/flags.make" ||
 cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
   { grep -vE '^\[ *[0-9]+%\]' "$dir.build.log" | tail -60; echo "aarch64: build failed"; exit 1; }
 
+# test_cli_resnet runs the x86 resnet program, which this cross build does not make.
 echo "=== aarch64: ctest under qemu-aarch64"
 # the GEMM test must really have exercised NEON, not skipped it
-(cd "$dir" && ctest --output-on-failure -j"$jobs" -E '^abi_|python') || exit 1
+(cd "$dir" && ctest --output-on-failure -j"$jobs" -E '^abi_|python|^test_cli_resnet$') || exit 1
 out=$(cd "$dir" && ctest -R '^test_kernels_gemm$' -V 2>&1)
 if echo "$out" | grep -q "neon not available"; then
   echo "$out" | tail -20
