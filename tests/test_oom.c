@@ -249,8 +249,9 @@ static rn_model *step_model(path_state *s, step_id id) {
     }
 }
 
-/* Every tensor of a model, BN running statistics included, hashed (FNV-1a
- * over the bytes), read with the allocator paused. */
+/* Every tensor of a model, BN running statistics included, hashed (a
+ * multiply-xorshift over the 32-bit words: any changed bit changes it with
+ * overwhelming probability), read with the allocator paused. */
 static uint64_t model_hash(rn_model *m, oom_allocator *a) {
     uint64_t h = 1469598103934665603ULL;
     if (!m) return h;
@@ -271,8 +272,12 @@ static uint64_t model_hash(rn_model *m, oom_allocator *a) {
             h = 0;
             break;
         }
-        const unsigned char *p = (const unsigned char *)buf;
-        for (size_t b = 0; b < count * sizeof(float); b++) h = (h ^ p[b]) * 1099511628211ULL;
+        for (size_t k = 0; k < count; k++) {
+            uint32_t bits;
+            memcpy(&bits, &buf[k], sizeof bits);
+            h = (h ^ bits) * 0x9E3779B97F4A7C15ULL;
+            h ^= h >> 29;
+        }
     }
     free(buf);
     a->paused--;
@@ -468,7 +473,9 @@ static int run_path(long fail_at, int persistent, const path_result *ref, path_r
     for (int id = 0; id < NUM_STEPS && !stopped; id++) {
         void **outp = step_out(&s, (step_id)id);
         rn_model *m = step_model(&s, (step_id)id);
-        uint64_t before = m ? model_hash(m, &a) : 0;
+        /* only a step that may still meet the refusal needs the model's hash */
+        int may_fail = fail_at > 0 && a.injected == 0;
+        uint64_t before = m && may_fail ? model_hash(m, &a) : 0;
         long injected_before = a.injected;
         rn_status st = run_step(&s, &a, (step_id)id);
         int hit = a.injected > injected_before;

@@ -36,13 +36,18 @@ static int32_t detect(void) { return RN_ISA_NEON; } /* NEON is mandatory on AArc
 static int32_t detect(void) { return RN_ISA_SCALAR; }
 #endif
 
-static volatile int32_t cached_isa = -1;
+static int32_t cached_isa = -1;
 
+/* Relaxed atomics: racing first calls all store the same value. */
 int32_t rn__cpu_best_isa(void) {
-    int32_t v = cached_isa;
+#if defined(__GNUC__) || defined(__clang__)
+    int32_t v = __atomic_load_n(&cached_isa, __ATOMIC_RELAXED);
     if (v < 0) {
         v = detect();
-        cached_isa = v;
+        __atomic_store_n(&cached_isa, v, __ATOMIC_RELAXED);
     }
+#else
+    int32_t v = detect();
+#endif
     return v;
 }
