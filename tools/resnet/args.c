@@ -89,6 +89,16 @@ int cli_parse_f64(const char *opt, const char *text, double lo, double hi, doubl
     return 1;
 }
 
+int cli_parse_layout(const char *text, int32_t *layout) {
+    if (strcmp(text, "nchw") == 0) *layout = RN_LAYOUT_NCHW;
+    else if (strcmp(text, "nhwc") == 0) *layout = RN_LAYOUT_NHWC;
+    else {
+        cli_usage_error("--layout: '%s' is not nchw or nhwc", text);
+        return 0;
+    }
+    return 1;
+}
+
 int cli_parse_size(const char *opt, const char *text, int64_t *h, int64_t *w) {
     char *end = NULL;
     errno = 0;

@@ -43,6 +43,7 @@ int cli_flag(const char *arg, const char *name); /* a boolean option without val
 int cli_parse_i64(const char *opt, const char *text, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_f64(const char *opt, const char *text, double lo, double hi, double *out);
 int cli_parse_size(const char *opt, const char *text, int64_t *h, int64_t *w); /* "HxW" or "N" */
+int cli_parse_layout(const char *text, int32_t *layout); /* "nchw" | "nhwc" for --layout */
 void cli_usage_error(const char *fmt, ...);
 void cli_fail(const char *fmt, ...);
 /* Report a library failure: "resnet CMD: what: <last error>". Returns CLI_EXIT_FAIL. */

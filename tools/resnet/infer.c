@@ -44,13 +44,7 @@ int cmd_infer(int argc, char **argv) {
             if (r < 0) return CLI_EXIT_USAGE;
             output = v;
         } else if ((r = cli_option(argc, argv, &i, "--layout", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            if (strcmp(v, "nchw") == 0) layout = RN_LAYOUT_NCHW;
-            else if (strcmp(v, "nhwc") == 0) layout = RN_LAYOUT_NHWC;
-            else {
-                cli_usage_error("--layout: '%s' is not nchw or nhwc", v);
-                return CLI_EXIT_USAGE;
-            }
+            if (r < 0 || !cli_parse_layout(v, &layout)) return CLI_EXIT_USAGE;
         } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
             if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
         } else if ((r = cli_option(argc, argv, &i, "--batch", &v)) != 0) {
