@@ -2,7 +2,8 @@
  * Op-driver benchmark: where a CIFAR ResNet-20 training step spends its time
  * outside (and inside) the GEMM. Every op driver of src/ops is timed on the
  * shapes ResNet-20 gives it at batch 128 (32x32x16, 16x16x32, 8x8x64, the two
- * stride-2 transitions), forward and backward, plus the ImageNet stem's max
+ * stride-2 transitions), forward and backward, plus a few ImageNet
+ * convolutions (batch-1 inference, batch-16 training) and the stem's max
  * pool. Each line is the median (and the minimum) of several timed samples,
  * with GFLOP/s for convolutions (2 x MACs) and GB/s for the others, counting
  * the compulsory traffic only: every input read once, every output written
@@ -32,6 +33,15 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of the whole process (all threads): on a shared machine it does
+ * not count the time other processes held the cores, so with one thread it
+ * is a steadier figure than the wall clock. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -52,6 +62,9 @@ typedef struct bench_op {
 
 static void run_conv_fwd(const rn_ctx *ctx, bench_op *o) {
     rn__conv2d_forward(ctx, &o->cd, o->x, o->g, NULL, 0, o->y, o->ws);
+}
+static void run_conv_fwd_packed(const rn_ctx *ctx, bench_op *o) {
+    rn__conv2d_forward_packed(ctx, &o->cd, o->x, o->b, NULL, 0, o->y, o->ws);
 }
 static void run_conv_bwd_data(const rn_ctx *ctx, bench_op *o) {
     rn__conv2d_backward_data(ctx, &o->cd, o->y, o->g, o->x2, o->ws);
@@ -98,8 +111,11 @@ static void run_maxpool_bwd(const rn_ctx *ctx, bench_op *o) {
     rn__maxpool_backward(ctx, &o->pd, o->x, o->x2, o->y);
 }
 
-/* ---- buffers: one pool of random floats, carved per op --------------------------------- */
+/* ---- buffers of random floats ----------------------------------------------------------- */
+static int dry_run; /* 1: make_op only names the op (for the filter), allocates nothing */
+
 static float *new_buf(size_t n, unsigned seed) {
+    if (dry_run) return NULL;
     float *p = (float *)malloc((n ? n : 1) * sizeof(float));
     if (!p) {
         fprintf(stderr, "bench_ops: out of memory for %zu floats\n", n);
@@ -124,6 +140,7 @@ static void free_op(bench_op *o) {
 static void channel_vectors(bench_op *o, size_t c) {
     o->g = new_buf(c, 11), o->b = new_buf(c, 12), o->m = new_buf(c, 13), o->v = new_buf(c, 14);
     o->s1 = new_buf(c, 15), o->s2 = new_buf(c, 16), o->s3 = new_buf(c, 17), o->s4 = new_buf(c, 18);
+    if (dry_run) return;
     for (size_t i = 0; i < c; i++) o->v[i] = 1.0f + 0.5f * o->v[i], o->s2[i] = 1.5f + o->s2[i];
 }
 
@@ -138,13 +155,24 @@ static void set_conv(const rn_ctx *ctx, bench_op *o, const char *name, int n, in
     size_t nw = (size_t)oc * k * k * c;
     o->x = new_buf(nx, 1), o->x2 = new_buf(nx, 2), o->y = new_buf(ny, 3), o->g = new_buf(nw, 4);
     o->b = new_buf(nw, 5);
+    if (dry_run) return;
     for (size_t i = 0; i < nw; i++) o->g[i] *= 0.1f;
     size_t ws = pass == 0   ? rn__conv2d_forward_workspace(ctx, &d)
                 : pass == 1 ? rn__conv2d_backward_data_workspace(ctx, &d)
-                            : rn__conv2d_backward_weights_workspace(ctx, &d);
+                : pass == 2 ? rn__conv2d_backward_weights_workspace(ctx, &d)
+                            : rn__conv2d_forward_packed_workspace(ctx, &d);
     o->ws = malloc(ws ? ws : 1);
     o->flop = 2.0 * (double)ny * (double)k * k * c;
-    o->run = pass == 0 ? run_conv_fwd : pass == 1 ? run_conv_bwd_data : run_conv_bwd_w;
+    o->run = pass == 0   ? run_conv_fwd
+             : pass == 1 ? run_conv_bwd_data
+             : pass == 2 ? run_conv_bwd_w
+                         : run_conv_fwd_packed;
+    if (pass == 3) { /* o->b: the weights packed once, outside the timing */
+        free(o->b);
+        o->b = (float *)malloc(rn__conv2d_packed_weights_size(ctx, &d));
+        if (!o->b) exit(1);
+        rn__conv2d_pack_weights(ctx, &d, o->g, o->b);
+    }
 }
 
 static void set_rows(bench_op *o, const char *name, size_t n, size_t h, size_t w, size_t c) {
@@ -224,7 +252,8 @@ static int make_op(const rn_ctx *ctx, bench_op *o, int i) {
     if (i < 4) {
         stage_dims(i / 2, &hw, &c);
         set_rows(o, i % 2 ? "shortcut_a_bwd" : "shortcut_a_fwd", BATCH, hw, hw, c);
-        o->count = BATCH, o->h = (size_t)hw, o->w = (size_t)hw, o->stride = 2, o->oc = 2 * (size_t)c;
+        o->count = BATCH, o->h = (size_t)hw, o->w = (size_t)hw, o->stride = 2,
+        o->oc = 2 * (size_t)c;
         double in = 4.0 * BATCH * hw * hw * c, out = 4.0 * BATCH * (hw / 2) * (hw / 2) * 2 * c;
         o->run = i % 2 ? run_shortcut_bwd : run_shortcut_fwd;
         o->bytes = in + out;
@@ -238,6 +267,33 @@ static int make_op(const rn_ctx *ctx, bench_op *o, int i) {
         return 1;
     }
     i -= 2;
+    /* ImageNet convolutions: batch-1 inference (ResNet-18 stem, layer1 and
+     * layer4 3x3, a ResNet-50 layer3 1x1), also with weights packed once
+     * ("_packed"), and batch-16 training shapes (ResNet-50 1x1 and 3x3) */
+    if (i < 13) {
+        static const struct {
+            const char *name;
+            int n, hw, c, oc, k, s, pass;
+        } im[] = {
+            {"in_stem7x7_fwd", 1, 224, 3, 64, 7, 2, 0},
+            {"in_l1_3x3_fwd", 1, 56, 64, 64, 3, 1, 0},
+            {"in_l1_3x3_fwd_packed", 1, 56, 64, 64, 3, 1, 3},
+            {"in_l4_3x3_fwd", 1, 7, 512, 512, 3, 1, 0},
+            {"in_l4_3x3_fwd_packed", 1, 7, 512, 512, 3, 1, 3},
+            {"in_l3_1x1_fwd", 1, 14, 1024, 256, 1, 1, 0},
+            {"in_l3_1x1_fwd_packed", 1, 14, 1024, 256, 1, 1, 3},
+            {"in_1x1_fwd", 16, 56, 64, 256, 1, 1, 0},
+            {"in_1x1_bwd_data", 16, 56, 64, 256, 1, 1, 1},
+            {"in_1x1_bwd_w", 16, 56, 64, 256, 1, 1, 2},
+            {"in_3x3_fwd", 16, 14, 256, 256, 3, 1, 0},
+            {"in_3x3_bwd_data", 16, 14, 256, 256, 3, 1, 1},
+            {"in_3x3_bwd_w", 16, 14, 256, 256, 3, 1, 2},
+        };
+        set_conv(ctx, o, im[i].name, im[i].n, im[i].hw, im[i].hw, im[i].c, im[i].oc, im[i].k,
+                 im[i].s, im[i].pass);
+        return 1;
+    }
+    i -= 13;
     /* ResNet-18/50 stem pool: 3x3 stride 2 pad 1 on 112x112x64, batch 16 */
     if (i < 2) {
         rn_pool_desc d = {16, 112, 112, 64, 3, 3, 2, 2, 1, 1, 0, 0};
@@ -266,35 +322,41 @@ int main(int argc, char **argv) {
     rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &isa);
     printf("# bench_ops: %s kernels, %d thread(s), median (min) of %d samples\n",
            rn_isa_name((int32_t)isa), threads, reps);
-    printf("%-20s %-22s %9s %9s %10s\n", "op", "shape", "ms", "min ms", "rate");
+    printf("%-20s %-22s %9s %9s %9s %14s\n", "op", "shape", "ms", "min ms", "cpu ms", "rate");
     bench_op o;
-    for (int i = 0; make_op(ctx, &o, i); i++) {
-        if (filter && !strstr(o.name, filter)) {
-            free_op(&o);
-            continue;
-        }
+    for (int i = 0;; i++) {
+        dry_run = 1;
+        int more = make_op(ctx, &o, i);
+        dry_run = 0;
+        if (!more) break;
+        if (filter && !strstr(o.name, filter)) continue;
+        make_op(ctx, &o, i);
         o.run(ctx, &o); /* warm: page faults, caches, thread pool */
         /* enough calls per sample for ~10 ms, so timer noise stays small */
         double t0 = now_s();
         o.run(ctx, &o);
         double once = now_s() - t0;
         int inner = (int)(1e-2 / (once > 1e-6 ? once : 1e-6)) + 1;
-        double samples[64];
+        double samples[64], cpu[64];
         for (int r = 0; r < reps; r++) {
+            double c0 = cpu_s();
             t0 = now_s();
             for (int k = 0; k < inner; k++) o.run(ctx, &o);
             samples[r] = (now_s() - t0) / inner;
+            cpu[r] = (cpu_s() - c0) / inner;
         }
         qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
+        qsort(cpu, (size_t)reps, sizeof cpu[0], cmp_double);
         double med = reps % 2 ? samples[reps / 2]
                               : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
+        double cpu_med = reps % 2 ? cpu[reps / 2] : 0.5 * (cpu[reps / 2 - 1] + cpu[reps / 2]);
         char rate[32];
         if (o.flop > 0)
             snprintf(rate, sizeof rate, "%.1f GFLOP/s", o.flop / med * 1e-9);
         else
             snprintf(rate, sizeof rate, "%.1f GB/s", o.bytes / med * 1e-9);
-        printf("%-20s %-22s %9.3f %9.3f %14s\n", o.name, o.shape, med * 1e3, samples[0] * 1e3,
-               rate);
+        printf("%-20s %-22s %9.3f %9.3f %9.3f %14s\n", o.name, o.shape, med * 1e3,
+               samples[0] * 1e3, cpu_med * 1e3, rate);
         fflush(stdout);
         free_op(&o);
     }

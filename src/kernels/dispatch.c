@@ -17,27 +17,53 @@
 
 static const struct rn_kernels scalar_table = {
     .isa = RN_ISA_SCALAR, .gemm_mr = 4, .gemm_nr = 4, .gemm = rn_f32_gemm_4x4__scalar,
+    .gemm_narrow_mr = 4, .gemm_narrow_nr = 4, .gemm_narrow = rn_f32_gemm_4x4__scalar,
+    .igemm_mr = 4, .igemm_nr = 4, .igemm = rn_f32_igemm_4x4__scalar,
+    .igemm_narrow_mr = 4, .igemm_narrow_nr = 4, .igemm_narrow = rn_f32_igemm_4x4__scalar,
+    .wgrad_mr = 4, .wgrad_nr = 4, .wgrad = rn_f32_wgrad_4x4__scalar,
+    .wgrad_narrow_mr = 4, .wgrad_narrow_nr = 4, .wgrad_narrow = rn_f32_wgrad_4x4__scalar,
     .transpose = rn_x32_transpose__scalar, RN_ELEMENTWISE(scalar)};
 #ifdef RN_HAVE_AVX2
 static const struct rn_kernels avx2_table = {
     .isa = RN_ISA_AVX2, .gemm_mr = 6, .gemm_nr = 16, .gemm = rn_f32_gemm_6x16__avx2,
+    .gemm_narrow_mr = 6, .gemm_narrow_nr = 16, .gemm_narrow = rn_f32_gemm_6x16__avx2,
+    .igemm_mr = 6, .igemm_nr = 16, .igemm = rn_f32_igemm_6x16__avx2,
+    .igemm_narrow_mr = 6, .igemm_narrow_nr = 16, .igemm_narrow = rn_f32_igemm_6x16__avx2,
+    .wgrad_mr = 4, .wgrad_nr = 16, .wgrad = rn_f32_wgrad_4x16__avx2,
+    .wgrad_narrow_mr = 4, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_4x16__avx2,
     .transpose = rn_x32_transpose__avx2, RN_ELEMENTWISE(avx2)};
 #endif
 #ifdef RN_HAVE_AVX512
 /* The AVX-512 table packs with the 8x8 AVX transpose: packing is a small
- * share of a GEMM, and Zen 4 runs zmm shuffles at half rate anyway. */
+ * share of a GEMM, and Zen 4 runs zmm shuffles at half rate anyway. Its
+ * narrow GEMMs are the AVX2 6x16 kernels: 16 columns are two ymm per row,
+ * and Zen 4 retires two ymm FMAs per cycle, the FLOPs of one zmm FMA. */
 #ifdef RN_HAVE_AVX2
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__avx2
+#define RN_AVX512_NARROW                                                                \
+    .gemm_narrow_mr = 6, .gemm_narrow_nr = 16, .gemm_narrow = rn_f32_gemm_6x16__avx2,    \
+    .igemm_narrow_mr = 6, .igemm_narrow_nr = 16, .igemm_narrow = rn_f32_igemm_6x16__avx2
 #else
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__scalar
+#define RN_AVX512_NARROW                                                                \
+    .gemm_narrow_mr = 14, .gemm_narrow_nr = 32, .gemm_narrow = rn_f32_gemm_14x32__avx512, \
+    .igemm_narrow_mr = 8, .igemm_narrow_nr = 32, .igemm_narrow = rn_f32_igemm_8x32__avx512
 #endif
 static const struct rn_kernels avx512_table = {
     .isa = RN_ISA_AVX512, .gemm_mr = 14, .gemm_nr = 32, .gemm = rn_f32_gemm_14x32__avx512,
+    .igemm_mr = 8, .igemm_nr = 32, .igemm = rn_f32_igemm_8x32__avx512, RN_AVX512_NARROW,
+    .wgrad_mr = 8, .wgrad_nr = 32, .wgrad = rn_f32_wgrad_8x32__avx512,
+    .wgrad_narrow_mr = 16, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_16x16__avx512,
     .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)};
 #endif
 #ifdef RN_HAVE_NEON
 static const struct rn_kernels neon_table = {
     .isa = RN_ISA_NEON, .gemm_mr = 8, .gemm_nr = 8, .gemm = rn_f32_gemm_8x8__neon,
+    .gemm_narrow_mr = 8, .gemm_narrow_nr = 8, .gemm_narrow = rn_f32_gemm_8x8__neon,
+    .igemm_mr = 8, .igemm_nr = 8, .igemm = rn_f32_igemm_8x8__neon,
+    .igemm_narrow_mr = 8, .igemm_narrow_nr = 8, .igemm_narrow = rn_f32_igemm_8x8__neon,
+    .wgrad_mr = 8, .wgrad_nr = 8, .wgrad = rn_f32_wgrad_8x8__neon,
+    .wgrad_narrow_mr = 8, .wgrad_narrow_nr = 8, .wgrad_narrow = rn_f32_wgrad_8x8__neon,
     .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon)};
 #endif
 

@@ -31,6 +31,44 @@ typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float 
                                    size_t a_stride, const float *b, size_t b_stride, float *c,
                                    size_t c_stride, const float *bias, uint32_t flags);
 
+/* ---- indirect GEMM (convolution) microkernel --------------------------------------
+ * C[mr x nc] = (C if RN_GEMM_ACCUMULATE else 0) + sum over s < ks of A_s * B_s
+ *              (+ bias[nc] if bias) then max(., 0) if RN_GEMM_RELU,
+ * with 1 <= mr <= MR, 1 <= nc <= NR, kc >= 1, ks >= 1: the GEMM microkernel
+ * with K = ks * kc, where the A rows come from an indirection buffer.
+ * A_s: MR rows of kc contiguous floats, row i at a[s * a_seg_stride + i] +
+ *    a_off[s] (a pixel's channels, or a row of zeros for padding). Either
+ *    every segment has its own MR pointers (a_seg_stride = MR, offsets 0),
+ *    or, for a tile whose windows lie inside the image, one pointer per row
+ *    serves every tap (a_seg_stride = 0, a_off[s] = the tap's distance from
+ *    the window's first pixel). All MR pointers of a segment are read even
+ *    when mr < MR: the driver points the extra ones at a valid row; results
+ *    of rows >= mr are discarded.
+ * B: ks * kc rows of NR floats, row s * kc + p at b + (s * kc + p) * b_stride
+ *    (b_stride >= NR: a panel of the packed weights, or NR columns of a wider
+ *    one); all NR columns are read, results of columns >= nc are dropped.
+ * C, bias, flags: as the GEMM microkernel (masked column tails, C never
+ *    read without RN_GEMM_ACCUMULATE). */
+typedef void (*rn_igemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                    const float *const *a, size_t a_seg_stride,
+                                    const size_t *a_off, const float *b, size_t b_stride,
+                                    float *c, size_t c_stride, const float *bias,
+                                    uint32_t flags);
+
+/* ---- convolution weight-gradient microkernel --------------------------------------
+ * C[MR x nc] += sum over r < rows, q < cols (in that order) of the outer
+ * product a_rq[0..MR) x b_rq[0..nc), where
+ *   a_rq = a + r * a_rs + q * a_ps: MR contiguous floats (output-gradient
+ *          channels of one output pixel; all MR are read),
+ *   b_rq = b + r * b_rs + q * b_ps: nc contiguous floats (input channels of
+ *          the pixel the tap reads; nothing past nc is read),
+ * with 1 <= nc <= NR and rows, cols >= 0 (a 2-D range of pixels: rows of an
+ * image, pixels of a row). C: MR rows of nc floats at c + i * c_stride, read
+ * and written (column tails masked). */
+typedef void (*rn_wgrad_ukernel_fn)(size_t nc, size_t rows, size_t cols, const float *a,
+                                    size_t a_rs, size_t a_ps, const float *b, size_t b_rs,
+                                    size_t b_ps, float *c, size_t c_stride);
+
 /* ---- 32-bit transpose: dst[c * dst_stride + r] = src[r * src_stride + c] ------
  * for r < rows, c < cols; the blocks do not overlap. The GEMM driver packs
  * A^T and B^T with it. */
@@ -89,6 +127,23 @@ struct rn_kernels {
     int32_t gemm_mr;   /* rows of the GEMM microkernel (MR) */
     int32_t gemm_nr;   /* columns (packed panel width) of the GEMM microkernel (NR) */
     rn_gemm_ukernel_fn gemm;
+    /* A second microkernel for matrices of few columns (16 output channels):
+     * NR narrow enough that the wide kernel's padded columns are not wasted
+     * FMAs. The same contract; it may be the wide one itself. */
+    int32_t gemm_narrow_mr, gemm_narrow_nr;
+    rn_gemm_ukernel_fn gemm_narrow;
+    /* Indirect GEMM for convolutions: a wide tile and a narrow one (16
+     * output channels), as for the GEMM. */
+    int32_t igemm_mr, igemm_nr;
+    rn_igemm_ukernel_fn igemm;
+    int32_t igemm_narrow_mr, igemm_narrow_nr;
+    rn_igemm_ukernel_fn igemm_narrow;
+    /* Weight gradients of convolutions: NR input channels of a tap by MR
+     * output channels, a wide tile and a narrow one (16 input channels). */
+    int32_t wgrad_mr, wgrad_nr;
+    rn_wgrad_ukernel_fn wgrad;
+    int32_t wgrad_narrow_mr, wgrad_narrow_nr;
+    rn_wgrad_ukernel_fn wgrad_narrow;
     rn_transpose_fn transpose;
     rn_bn_stats_fn bn_stats;
     rn_bn_apply_fn bn_apply;
@@ -105,6 +160,13 @@ struct rn_kernels {
 #define RN_GEMM_UKERNEL_ARGS                                                                   \
     size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *b,          \
         size_t b_stride, float *c, size_t c_stride, const float *bias, uint32_t flags
+#define RN_IGEMM_UKERNEL_ARGS                                                              \
+    size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, size_t a_seg_stride,    \
+        const size_t *a_off, const float *b, size_t b_stride, float *c, size_t c_stride,          \
+        const float *bias, uint32_t flags
+#define RN_WGRAD_UKERNEL_ARGS                                                              \
+    size_t nc, size_t rows, size_t cols, const float *a, size_t a_rs, size_t a_ps,             \
+        const float *b, size_t b_rs, size_t b_ps, float *c, size_t c_stride
 #define RN_TRANSPOSE_ARGS \
     size_t rows, size_t cols, const float *src, size_t src_stride, float *dst, size_t dst_stride
 
@@ -145,19 +207,28 @@ struct rn_kernels {
     void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);
 
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
+void rn_f32_igemm_4x4__scalar(RN_IGEMM_UKERNEL_ARGS);
+void rn_f32_wgrad_4x4__scalar(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__scalar(RN_TRANSPOSE_ARGS);
 RN_DECLARE_ELEMENTWISE(scalar)
 #ifdef RN_HAVE_AVX2
 void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS);
+void rn_f32_igemm_6x16__avx2(RN_IGEMM_UKERNEL_ARGS);
+void rn_f32_wgrad_4x16__avx2(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__avx2(RN_TRANSPOSE_ARGS);
 RN_DECLARE_ELEMENTWISE(avx2)
 #endif
 #ifdef RN_HAVE_AVX512
 void rn_f32_gemm_14x32__avx512(RN_GEMM_UKERNEL_ARGS);
+void rn_f32_igemm_8x32__avx512(RN_IGEMM_UKERNEL_ARGS);
+void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
+void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
 RN_DECLARE_ELEMENTWISE(avx512)
 #endif
 #ifdef RN_HAVE_NEON
 void rn_f32_gemm_8x8__neon(RN_GEMM_UKERNEL_ARGS);
+void rn_f32_igemm_8x8__neon(RN_IGEMM_UKERNEL_ARGS);
+void rn_f32_wgrad_8x8__neon(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__neon(RN_TRANSPOSE_ARGS);
 RN_DECLARE_ELEMENTWISE(neon)
 #endif

@@ -1,5 +1,8 @@
 /*
- * Convolution backward-data: per chunk of output pixels, one GEMM
+ * Convolution backward-data. A stride-1 convolution (not direct, padding
+ * below the kernel) takes the indirect path: dx is the convolution of dy
+ * with the flipped, transposed weights (conv2d-indirect.c), with no column
+ * buffer. Otherwise, per chunk of output pixels, one GEMM
  * dcol[rows x K] = dy[rows x oc] * W[oc x K], then col2im adds each column
  * back onto the input pixel it was read from. A direct (1x1 / stride 1 /
  * pad 0) convolution's dcol is dx itself. See conv2d-common.h.
@@ -62,6 +65,11 @@ void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const fl
     size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
     size_t oc = (size_t)d->oc;
     int direct = rn__conv_is_direct(d);
+    rn_conv_desc t;
+    if (rn__conv_backward_data_indirect(d, &t)) {
+        rn__conv_indirect_backward_data(ctx, d, &t, dy, w, dx, ws);
+        return;
+    }
     float *col = rn__conv_ws_col(ws);
     void *gws = rn__conv_ws_gemm(ws, d);
     if (!direct) {

@@ -1,13 +1,45 @@
 /*
- * Convolution backward-weights: dW[oc x K] = sum over the chunks of output
- * pixels, in chunk order, of dy_chunk^T * col_chunk (the GEMM's accumulate
- * flag), so the sum's order is fixed by the chunking alone; the bias
- * gradient is the column sums of dy, one task per channel block walking the
- * pixels in order in double. See conv2d-common.h.
+ * Convolution backward-weights: dW[oc x K] = sum over output pixels of
+ * dy[pixel]^T x col[pixel], and the bias gradient (column sums of dy, one
+ * task per channel block walking the pixels in order in double).
+ *
+ * Two paths, chosen by shape only (never by thread count or ISA):
+ *
+ * Tap by tap (every convolution with a multiple of 16 output channels, at
+ * most 64 taps and a dW of at most 2^20 floats): for each tap (ky, kx), the
+ * output pixels whose input pixel lies inside the image form a rectangle,
+ * so the weight-gradient
+ * microkernel sums dy (MR output channels) times the input rows (NR input
+ * channels) over that rectangle straight from the two tensors: no column
+ * buffer and no padding. The images are split into at most RN_WGRAD_GROUPS
+ * fixed groups (a function of the shape), each summed in image order, band
+ * of rows by band, into its own partial dW in the workspace; the partials
+ * are then added in group order. The sums therefore do not depend on the
+ * thread count, and a band's dy and x stay in cache while all its taps are
+ * taken.
+ *
+ * im2col (larger weights, larger windows, output channel counts that are
+ * not a multiple of 16): per chunk of output pixels in chunk order,
+ * dW += dy_chunk^T * col_chunk (the GEMM's accumulate flag), so the sum's
+ * order is fixed by the chunking alone. See conv2d-common.h.
  */
 #include "conv2d-common.h"
+#include "../kernels/kernels.h"
 
 #define RN_CONV_COLSUM_BLOCK 16
+/* Fixed image groups of the tap-by-tap path (at most one per image, and
+ * at most RN_WGRAD_PARTIAL_FLOATS floats of partial sums in all). */
+#define RN_WGRAD_GROUPS 16
+#define RN_WGRAD_PARTIAL_FLOATS ((size_t)1 << 22)
+/* Largest dW (oc x K floats) the tap-by-tap path takes: 4 groups of it fit
+ * the partial-sum budget (a 3x3 convolution of 256 channels: 2^19.2). */
+#define RN_WGRAD_MAX_FLOATS ((size_t)1 << 20)
+/* Bytes of dy and input rows a band of output rows holds (within L2). */
+#define RN_WGRAD_BAND_BYTES ((size_t)256 << 10)
+/* Output channels must be a multiple of every table's MR (4, 8 or 16). */
+#define RN_WGRAD_OC_MULTIPLE 16
+/* Elements of dW per task of the partial-sum reduction. */
+#define RN_WGRAD_REDUCE_BLOCK ((size_t)1 << 12)
 
 typedef struct colsum_job {
     const float *dy;
@@ -27,21 +59,146 @@ static void colsum_task(void *arg, size_t t) {
     for (size_t ch = c0; ch < c1; ch++) j->db[ch] = (float)acc[ch - c0];
 }
 
+/* ---- tap by tap -------------------------------------------------------------------- */
+static int by_taps(const rn_conv_desc *d) {
+    size_t dw = (size_t)d->oc * rn__conv_k(d);
+    return d->oc % RN_WGRAD_OC_MULTIPLE == 0 && (size_t)d->kh * (size_t)d->kw <= 64 &&
+           dw <= RN_WGRAD_MAX_FLOATS;
+}
+
+static size_t groups_for(const rn_conv_desc *d) {
+    size_t g = RN_WGRAD_PARTIAL_FLOATS / ((size_t)d->oc * rn__conv_k(d));
+    if (g > RN_WGRAD_GROUPS) g = RN_WGRAD_GROUPS;
+    return (size_t)d->n < g ? (size_t)d->n : g;
+}
+
+typedef struct wgrad_job {
+    const rn_conv_desc *d;
+    rn_wgrad_ukernel_fn fn;
+    size_t mr, nr, k, groups, dw_floats;
+    const float *x, *dy;
+    float *part, *dw;
+} wgrad_job;
+
+/* [lo, hi) of output positions o with o * s - p + kpos inside [0, in) */
+static void valid_range(int64_t out, int64_t in, int64_t s, int64_t p, int64_t kpos, int64_t *lo,
+                        int64_t *hi) {
+    int64_t first = p - kpos > 0 ? (p - kpos + s - 1) / s : 0;
+    int64_t last = in - 1 + p - kpos; /* o * s <= last */
+    *lo = first;
+    *hi = last < 0 ? 0 : last / s + 1;
+    if (*hi > out) *hi = out;
+}
+
+static void wgrad_group_task(void *arg, size_t g) {
+    const wgrad_job *j = (const wgrad_job *)arg;
+    const rn_conv_desc *d = j->d;
+    const size_t c = (size_t)d->c, oc = (size_t)d->oc, w = (size_t)d->w, ow = (size_t)d->ow;
+    float *part = j->part + g * j->dw_floats;
+    rn_memset(part, 0, j->dw_floats * sizeof(float));
+    const size_t n0 = g * (size_t)d->n / j->groups, n1 = (g + 1) * (size_t)d->n / j->groups;
+    /* bands of output rows whose dy and input rows stay in L2 while every
+     * tap, channel block and output-channel block sweeps them */
+    const size_t row_bytes = (ow * oc + (size_t)d->sh * w * c) * sizeof(float);
+    size_t band = RN_WGRAD_BAND_BYTES / (row_bytes ? row_bytes : 1);
+    if (band < 1) band = 1;
+    for (size_t n = n0; n < n1; n++) {
+        const float *img = j->x + n * (size_t)d->h * w * c;
+        const float *gimg = j->dy + n * (size_t)d->oh * ow * oc;
+        for (int64_t b0 = 0; b0 < d->oh; b0 += (int64_t)band) {
+            const int64_t b1 = b0 + (int64_t)band < d->oh ? b0 + (int64_t)band : d->oh;
+            for (int64_t ky = 0, t = 0; ky < d->kh; ky++) {
+                int64_t y0, y1;
+                valid_range(d->oh, d->h, d->sh, d->ph, ky, &y0, &y1);
+                if (y0 < b0) y0 = b0;
+                if (y1 > b1) y1 = b1;
+                for (int64_t kx = 0; kx < d->kw; kx++, t++) {
+                    int64_t x0, x1;
+                    valid_range(d->ow, d->w, d->sw, d->pw, kx, &x0, &x1);
+                    if (y0 >= y1 || x0 >= x1) continue;
+                    const size_t iy = (size_t)(y0 * d->sh - d->ph + ky);
+                    const size_t ix = (size_t)(x0 * d->sw - d->pw + kx);
+                    const float *a = gimg + ((size_t)y0 * ow + (size_t)x0) * oc;
+                    const float *b = img + (iy * w + ix) * c;
+                    for (size_t c0 = 0; c0 < c; c0 += j->nr) {
+                        const size_t nc = c - c0 < j->nr ? c - c0 : j->nr;
+                        for (size_t o0 = 0; o0 < oc; o0 += j->mr)
+                            j->fn(nc, (size_t)(y1 - y0), (size_t)(x1 - x0), a + o0, ow * oc, oc,
+                                  b + c0, (size_t)d->sh * w * c, (size_t)d->sw * c,
+                                  part + o0 * j->k + (size_t)t * c + c0, j->k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dw = the partials added in group order, one block of elements per task */
+static void wgrad_reduce_task(void *arg, size_t t) {
+    const wgrad_job *j = (const wgrad_job *)arg;
+    const size_t lo = t * RN_WGRAD_REDUCE_BLOCK;
+    const size_t hi = lo + RN_WGRAD_REDUCE_BLOCK < j->dw_floats ? lo + RN_WGRAD_REDUCE_BLOCK
+                                                                : j->dw_floats;
+    for (size_t i = lo; i < hi; i++) {
+        float s = j->part[i];
+        for (size_t g = 1; g < j->groups; g++) s += j->part[g * j->dw_floats + i];
+        j->dw[i] = s;
+    }
+}
+
+static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                          const float *dy, float *dw, void *ws) {
+    const struct rn_kernels *kt = ctx->kernels;
+    wgrad_job j;
+    rn_memset(&j, 0, sizeof j);
+    j.d = d, j.x = x, j.dy = dy, j.dw = dw;
+    j.k = rn__conv_k(d);
+    j.dw_floats = (size_t)d->oc * j.k;
+    j.groups = groups_for(d);
+    j.part = (float *)rn__align_up((size_t)(uintptr_t)ws, RN_ALIGN);
+    /* the narrow tile when the wide one would leave input channels of its
+     * panel clearly more often empty (16 channels: 32 loaded for 16) */
+    const size_t c = (size_t)d->c, nw = (size_t)kt->wgrad_nr, nn = (size_t)kt->wgrad_narrow_nr;
+    if (4 * ((c + nw - 1) / nw * nw) > 5 * ((c + nn - 1) / nn * nn))
+        j.fn = kt->wgrad_narrow, j.mr = (size_t)kt->wgrad_narrow_mr, j.nr = nn;
+    else
+        j.fn = kt->wgrad, j.mr = (size_t)kt->wgrad_mr, j.nr = nw;
+    rn__parallel_for(ctx, j.groups, wgrad_group_task, &j);
+    rn__parallel_for(ctx, (j.dw_floats + RN_WGRAD_REDUCE_BLOCK - 1) / RN_WGRAD_REDUCE_BLOCK,
+                     wgrad_reduce_task, &j);
+}
+
+size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    if (by_taps(d)) {
+        size_t floats = groups_for(d) * (size_t)d->oc * rn__conv_k(d); /* <= 2^22 */
+        return floats * sizeof(float) + RN_ALIGN;
+    }
+    /* dW[oc x K] += dy_chunk^T * col_chunk: the chunk is the GEMM's K */
+    size_t col = rn__conv_col_bytes(d);
+    size_t gemm = rn__sgemm_workspace(ctx, (size_t)d->oc, rn__conv_k(d), rn__conv_chunk_rows(d));
+    return col > SIZE_MAX - gemm ? SIZE_MAX : col + gemm;
+}
+
 void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *dy, float *dw, float *db, void *ws) {
-    size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
-    size_t oc = (size_t)d->oc;
-    int direct = rn__conv_is_direct(d);
-    float *col = rn__conv_ws_col(ws);
-    void *gws = rn__conv_ws_gemm(ws, d);
-    for (size_t r0 = 0; r0 < total; r0 += chunk) {
-        size_t rows = total - r0 < chunk ? total - r0 : chunk;
-        const float *b = x + r0 * k; /* direct: k == c, the input rows themselves */
-        if (!direct) {
-            rn__conv_im2col(ctx, d, x, r0, rows, col);
-            b = col;
+    size_t total = rn__conv_rows(d), oc = (size_t)d->oc;
+    if (by_taps(d)) {
+        wgrad_by_taps(ctx, d, x, dy, dw, ws);
+    } else {
+        size_t chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
+        int direct = rn__conv_is_direct(d);
+        float *col = rn__conv_ws_col(ws);
+        void *gws = rn__conv_ws_gemm(ws, d);
+        for (size_t r0 = 0; r0 < total; r0 += chunk) {
+            size_t rows = total - r0 < chunk ? total - r0 : chunk;
+            const float *b = x + r0 * k; /* direct: k == c, the input rows themselves */
+            if (!direct) {
+                rn__conv_im2col(ctx, d, x, r0, rows, col);
+                b = col;
+            }
+            rn__sgemm(ctx, 1, 0, oc, k, rows, dy + r0 * oc, oc, b, k, r0 > 0, NULL, 0, dw, k,
+                      gws);
         }
-        rn__sgemm(ctx, 1, 0, oc, k, rows, dy + r0 * oc, oc, b, k, r0 > 0, NULL, 0, dw, k, gws);
     }
     if (db) {
         colsum_job j = {dy, db, total, oc};

@@ -1,7 +1,13 @@
 /*
  * What the three convolution passes share (conv2d.c, conv2d-backward-data.c,
- * conv2d-backward-weights.c): the im2col layout, the fixed chunking of output
- * pixels, and the workspace layout. Private to src/ops.
+ * conv2d-backward-weights.c, conv2d-indirect.c): the im2col layout, the fixed
+ * chunking of output pixels, the workspace layout, and the indirect path.
+ * Private to src/ops. Which path a pass takes is decided by the shape alone
+ * (never the ISA or thread count), so a workspace sized once stays valid:
+ * forward passes and stride-1 backward-data passes take the indirect path
+ * (below) unless direct or over 64 taps; weight gradients are taken tap by
+ * tap when the shape allows (conv2d-backward-weights.c); the rest use the
+ * im2col + GEMM path described here.
  *
  * The column buffer has one row per output pixel and K = kh*kw*c columns in
  * OHWI order, so the weight viewed as [oc x K] is a GEMM operand as stored.
@@ -13,8 +19,8 @@
  * bounded for any batch and the weight gradient, accumulated chunk by chunk in
  * order, is bit-identical for any number of threads.
  *
- * Workspace layout: [column buffer, rn__conv_col_bytes][GEMM workspace];
- * direct convolutions have no column buffer.
+ * im2col workspace layout: [column buffer, rn__conv_col_bytes][GEMM
+ * workspace]; direct convolutions have no column buffer.
  */
 #ifndef RN_CONV2D_COMMON_H
 #define RN_CONV2D_COMMON_H
@@ -50,5 +56,49 @@ static inline void *rn__conv_ws_gemm(void *ws, const rn_conv_desc *d) {
 /* Columns of output pixels [r0, r0 + rows) of the batch into col[rows x K]. */
 void rn__conv_im2col(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
                      size_t rows, float *col);
+
+/* ---- the indirect path (conv2d-indirect.c) -------------------------------------------
+ * No column buffer: for each tile of output pixels an indirection buffer
+ * points at the input pixels of every tap (or at a zero row for padding),
+ * and the igemm microkernel reads them in place against weights packed into
+ * NR-wide panels whose rows are in (ky, kx, c) order. Forward convolutions
+ * and stride-1 backward-data passes (a convolution of dy with the flipped
+ * weights) take it when it applies.
+ *
+ * Workspace: [packed weights][zero row][RN_CONV_SLOTS indirection buffers];
+ * its size does not depend on the thread count nor on the ISA. */
+struct rn_kernels;
+
+/* 1 if the indirect path can run d (as a forward convolution). */
+int rn__conv_indirect_ok(const rn_conv_desc *d);
+/* Workspace bytes of the indirect path for d (SIZE_MAX if too big). */
+size_t rn__conv_indirect_workspace(const rn_conv_desc *d);
+/* y = conv(x, w) (+ bias, ReLU) with w in OHWI. */
+void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                               const float *w, const float *bias, int32_t relu, float *y,
+                               void *ws);
+/* Pre-packed weights: bytes of d's packed weights, the packing (the layout
+ * depends on the shape only, not on the ISA or the thread count), the
+ * workspace of a forward pass that is handed them, and that pass. */
+size_t rn__conv_indirect_packed_size(const rn_conv_desc *d);
+void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                            void *packed);
+size_t rn__conv_indirect_scratch(const rn_conv_desc *d);
+void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                      const void *packed, const float *bias, int32_t relu,
+                                      float *y, void *ws);
+/* The stride-1 backward-data pass as a forward convolution: fills *t with the
+ * convolution of dy (oh x ow x oc) giving dx (h x w x c); 0 if d is not
+ * stride 1 or its padding is not below the kernel size. */
+int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t);
+/* The backward-data pass takes the indirect path when it is a stride-1,
+ * non-direct convolution that fits it; then *t is its transposed desc. */
+static inline int rn__conv_backward_data_indirect(const rn_conv_desc *d, rn_conv_desc *t) {
+    return !rn__conv_is_direct(d) && rn__conv_transposed_desc(d, t) && rn__conv_indirect_ok(t);
+}
+/* dx = conv^T(dy, w) through the indirect path; t from rn__conv_transposed_desc. */
+void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
+                                     const rn_conv_desc *t, const float *dy, const float *w,
+                                     float *dx, void *ws);
 
 #endif /* RN_CONV2D_COMMON_H */

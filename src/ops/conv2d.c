@@ -1,11 +1,15 @@
 /*
  * Convolution (groups 1, symmetric zero padding, no dilation) on NHWC
  * activations and OHWI weights: the descriptor, the fixed chunking of output
- * pixels, im2col, the workspace sizes of all three passes, and the forward
- * pass, one GEMM per chunk: y[rows x oc] = col[rows x K] * W[oc x K]^T
- * (+ bias, ReLU in the GEMM epilogue). See conv2d-common.h for the layout.
+ * pixels, im2col, the forward and backward-data workspace sizes, and the
+ * forward pass: the indirect path (conv2d-indirect.c) for windows of up to
+ * 64 taps, else one GEMM per chunk, y[rows x oc] = col[rows x K] * W[oc x K]^T
+ * (+ bias, ReLU in the GEMM epilogue; a direct 1x1 convolution's col is its
+ * input); and the forward pass with weights packed once. See
+ * conv2d-common.h for the layout.
  */
 #include "conv2d-common.h"
+#include "../kernels/kernels.h"
 
 /* Column-buffer budget in floats (16 MiB): big enough for GEMMs over many
  * images at CIFAR and ImageNet sizes, small enough to bound the workspace. */
@@ -51,22 +55,74 @@ size_t rn__conv_col_bytes(const rn_conv_desc *d) {
     return b == SIZE_MAX ? SIZE_MAX : sat_add(rn__align_up(b, RN_ALIGN), RN_ALIGN);
 }
 
+/* The forward pass takes the indirect path (conv2d-indirect.c) unless the
+ * convolution is direct (its input already is the GEMM operand) or its
+ * window is too large for it. */
+static int forward_indirect(const rn_conv_desc *d) {
+    return !rn__conv_is_direct(d) && rn__conv_indirect_ok(d);
+}
+
 size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    if (forward_indirect(d)) return rn__conv_indirect_workspace(d);
     return sat_add(rn__conv_col_bytes(d),
                    rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), (size_t)d->oc, rn__conv_k(d)));
 }
 
+/* Packed forms: the indirect path's 32-wide panels, or for a direct
+ * convolution the transposed weight W^T[c x oc], which the GEMM then reads
+ * as B without transposing it (in place when the pixels are few). */
+size_t rn__conv2d_packed_weights_size(const rn_ctx *ctx, const rn_conv_desc *d) {
+    (void)ctx;
+    if (forward_indirect(d)) return rn__conv_indirect_packed_size(d);
+    if (rn__conv_is_direct(d)) return sat_add(sat_mul(sat_mul((size_t)d->c, (size_t)d->oc),
+                                                      sizeof(float)), RN_ALIGN);
+    return 0;
+}
+
+static void *packed_base(const void *p) {
+    return (void *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN);
+}
+
+void rn__conv2d_pack_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                             void *packed) {
+    if (forward_indirect(d)) {
+        rn__conv_indirect_pack(ctx, d, w, packed);
+        return;
+    }
+    RN_ASSERT(rn__conv_is_direct(d));
+    /* dst[c][o] = w[o][c] */
+    ctx->kernels->transpose((size_t)d->oc, (size_t)d->c, w, (size_t)d->c,
+                            (float *)packed_base(packed), (size_t)d->oc);
+}
+
+size_t rn__conv2d_forward_packed_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    if (forward_indirect(d)) return rn__conv_indirect_scratch(d);
+    if (rn__conv_is_direct(d))
+        return rn__sgemm_workspace(ctx, rn__conv_rows(d), (size_t)d->oc, (size_t)d->c);
+    return 0;
+}
+
+void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                               const void *packed, const float *bias, int32_t relu, float *y,
+                               void *ws) {
+    if (forward_indirect(d)) {
+        rn__conv_indirect_forward_packed(ctx, d, x, packed, bias, relu, y, ws);
+        return;
+    }
+    RN_ASSERT(rn__conv_is_direct(d));
+    const size_t oc = (size_t)d->oc, c = (size_t)d->c;
+    rn__sgemm(ctx, 0, 0, rn__conv_rows(d), oc, c, x, c, (const float *)packed_base(packed), oc, 0,
+              bias, relu, y, oc, ws);
+}
+
 size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
+    rn_conv_desc t;
+    if (rn__conv_backward_data_indirect(d, &t)) return rn__conv_indirect_workspace(&t);
     /* dcol[rows x K] = dy[rows x oc] * W[oc x K]; direct: K == c and dcol is dx */
     return sat_add(rn__conv_col_bytes(d),
                    rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), rn__conv_k(d), (size_t)d->oc));
 }
 
-size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
-    /* dW[oc x K] += dy_chunk^T * col_chunk: the chunk is the GEMM's K */
-    return sat_add(rn__conv_col_bytes(d),
-                   rn__sgemm_workspace(ctx, (size_t)d->oc, rn__conv_k(d), rn__conv_chunk_rows(d)));
-}
 
 typedef struct im2col_job {
     const rn_conv_desc *d;
@@ -116,6 +172,10 @@ void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x
     size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
     size_t oc = (size_t)d->oc;
     int direct = rn__conv_is_direct(d);
+    if (forward_indirect(d)) {
+        rn__conv_indirect_forward(ctx, d, x, w, bias, relu, y, ws);
+        return;
+    }
     float *col = rn__conv_ws_col(ws);
     void *gws = rn__conv_ws_gemm(ws, d);
     for (size_t r0 = 0; r0 < total; r0 += chunk) {

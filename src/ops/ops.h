@@ -42,6 +42,20 @@ size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_de
 /* y = conv(x, w) (+ bias) then ReLU if relu (the epilogue used by folded inference). */
 void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                         const float *w, const float *bias, int32_t relu, float *y, void *ws);
+/* Weights packed once for many forward passes (inference plans: after the
+ * weights are loaded or folded, and again after every change to them). The
+ * packed form depends on the shape only, not on the ISA cap or the thread
+ * count; it does depend on the shape, so a plan packs per convolution.
+ * Size 0 (windows over 64 taps) means no packed form: use rn__conv2d_forward.
+ * rn__conv2d_forward_packed has its own workspace size (smaller: the
+ * packing rn__conv2d_forward does on every call is already done). */
+size_t rn__conv2d_packed_weights_size(const rn_ctx *ctx, const rn_conv_desc *d);
+void rn__conv2d_pack_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                             void *packed);
+size_t rn__conv2d_forward_packed_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
+void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                               const void *packed, const float *bias, int32_t relu, float *y,
+                               void *ws);
 /* dx = conv^T(dy, w) (overwrites dx). */
 void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                               const float *w, float *dx, void *ws);

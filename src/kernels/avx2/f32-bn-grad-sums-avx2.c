@@ -15,7 +15,8 @@ void rn_f32_bn_grad_sums__avx2(RN_BN_GRAD_SUMS_ARGS) {
         const __m256 mean8 = _mm256_maskload_ps(mean + c0, m);
         const __m256d mnlo = _mm256_cvtps_pd(_mm256_castps256_ps128(mean8));
         const __m256d mnhi = _mm256_cvtps_pd(_mm256_extractf128_ps(mean8, 1));
-        __m256d slo = _mm256_maskload_pd(sum + c0, mlo), shi = _mm256_maskload_pd(sum + c0 + 4, mhi);
+        __m256d slo = _mm256_maskload_pd(sum + c0, mlo),
+                shi = _mm256_maskload_pd(sum + c0 + 4, mhi);
         __m256d xlo = _mm256_maskload_pd(sum_gx + c0, mlo);
         __m256d xhi = _mm256_maskload_pd(sum_gx + c0 + 4, mhi);
         size_t off = c0;

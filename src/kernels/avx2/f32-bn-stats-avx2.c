@@ -15,7 +15,8 @@ void rn_f32_bn_stats__avx2(RN_BN_STATS_ARGS) {
         const __m256i mhi = rn__mask4d_avx2(w > 4 ? w - 4 : 0);
         const __m256d shlo = _mm256_maskload_pd(shift + c0, mlo);
         const __m256d shhi = _mm256_maskload_pd(shift + c0 + 4, mhi);
-        __m256d slo = _mm256_maskload_pd(sum + c0, mlo), shi = _mm256_maskload_pd(sum + c0 + 4, mhi);
+        __m256d slo = _mm256_maskload_pd(sum + c0, mlo),
+                shi = _mm256_maskload_pd(sum + c0 + 4, mhi);
         __m256d qlo = _mm256_maskload_pd(sumsq + c0, mlo);
         __m256d qhi = _mm256_maskload_pd(sumsq + c0 + 4, mhi);
         const float *p = x + c0;

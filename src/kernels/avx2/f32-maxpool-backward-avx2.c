@@ -15,10 +15,11 @@ void rn_f32_maxpool_backward__avx2(RN_MAXPOOL_BACKWARD_ARGS) {
         __m256 m = _mm256_maskload_ps(x + c0, lanes);
         for (size_t iy = 0; iy < wh; iy++)
             for (size_t ix = 0; ix < ww; ix++) {
-                const __m256 v = _mm256_maskload_ps(x + iy * row_stride + ix * pix_stride + c0, lanes);
-                const __m256 takes = _mm256_or_ps(
-                    _mm256_cmp_ps(v, m, _CMP_GT_OQ),
-                    _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(m, m, _CMP_ORD_Q)));
+                const __m256 v =
+                    _mm256_maskload_ps(x + iy * row_stride + ix * pix_stride + c0, lanes);
+                const __m256 takes = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
+                                                  _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q),
+                                                                _mm256_cmp_ps(m, m, _CMP_ORD_Q)));
                 m = _mm256_blendv_ps(m, v, takes);
             }
         const __m256 m_nan = _mm256_cmp_ps(m, m, _CMP_UNORD_Q);
@@ -33,7 +34,8 @@ void rn_f32_maxpool_backward__avx2(RN_MAXPOOL_BACKWARD_ARGS) {
                     todo, _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_EQ_OQ),
                                        _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), m_nan)));
                 const __m256i hi = _mm256_castps_si256(hit);
-                _mm256_maskstore_ps(dx + off, hi, _mm256_add_ps(_mm256_maskload_ps(dx + off, hi), g8));
+                _mm256_maskstore_ps(dx + off, hi,
+                                    _mm256_add_ps(_mm256_maskload_ps(dx + off, hi), g8));
                 todo = _mm256_andnot_ps(hit, todo);
                 left = _mm256_movemask_ps(todo) != 0;
             }

@@ -16,7 +16,8 @@ void rn_f32_add__avx512(RN_ADD_ARGS) {
                                                                     _mm512_loadu_ps(b + j))));
     for (; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+        const __m512 v =
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
         _mm512_mask_storeu_ps(y + i, m, _mm512_max_ps(lo, v));
     }
 }

@@ -15,7 +15,8 @@ void rn_f32_maxpool__avx512(RN_MAXPOOL_ARGS) {
         __m512 m = _mm512_maskz_loadu_ps(lanes, x + c0);
         for (size_t iy = 0; iy < wh; iy++)
             for (size_t ix = 0; ix < ww; ix++) {
-                const __m512 v = _mm512_maskz_loadu_ps(lanes, x + iy * row_stride + ix * pix_stride + c0);
+                const __m512 v =
+                    _mm512_maskz_loadu_ps(lanes, x + iy * row_stride + ix * pix_stride + c0);
                 const __mmask16 takes = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
                                         (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
                                          _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));

@@ -1,0 +1,340 @@
+/*
+ * The indirect convolution path (see conv2d-common.h): no column buffer.
+ * The output pixels are cut into tiles of MR rows; for each tile an
+ * indirection buffer holds, for every tap (ky, kx), the address of the input
+ * pixel each row reads (or of a zero row where the tap falls in the padding),
+ * and the igemm microkernel multiplies those rows in place by the weights,
+ * packed once per call into NR-wide panels with rows in (ky, kx, c) order.
+ *
+ * im2col wrote and re-read K floats per output pixel through memory; this
+ * writes taps pointers per output pixel into a buffer that stays in L1. For
+ * ResNet-20's 16-channel layers the narrow (16-column) tile keeps the FMAs
+ * useful where the wide 32-column one would spend half of them on padding.
+ *
+ * Tiles are handed out as RN_CONV_SLOTS contiguous ranges, each with its own
+ * indirection buffer in the workspace (with fewer tiles than that, a grid of
+ * tiles x output-channel ranges). Every output element is produced by
+ * one microkernel call over the whole K in (ky, kx, c) order, whoever runs
+ * it, so the result does not depend on the thread count.
+ */
+#include "conv2d-common.h"
+#include "../kernels/kernels.h"
+
+/* Ranges of tiles (and indirection buffers); a constant, not the thread count. */
+#define RN_CONV_SLOTS 16
+/* Taps the path takes (7x7 is 49); larger windows use im2col. */
+#define RN_CONV_MAX_TAPS 64
+/* Tallest tile of any table: the indirection buffers are sized for it. */
+#define RN_CONV_MR_MAX 16
+/* Packed weights come in panels of 32 output channels whatever the ISA
+ * (kernels read NR = 4..32 columns of a panel with row stride 32), so
+ * weights packed once serve every table and thread count. */
+#define RN_CONV_PANEL 32
+/* Packed weights swept per pass over the pixels: the panels of one pass
+ * stay in L2 while every tile streams through them. */
+#define RN_CONV_PANEL_BYTES ((size_t)512 << 10)
+
+typedef struct conv_tile {
+    rn_igemm_ukernel_fn fn;
+    size_t mr, nr;
+} conv_tile;
+
+/* The narrow tile when the wide one would pad the output channels clearly
+ * more (16 channels: 32 columns computed for 16). */
+static conv_tile pick_tile(const struct rn_kernels *kt, size_t oc) {
+    conv_tile wide = {kt->igemm, (size_t)kt->igemm_mr, (size_t)kt->igemm_nr};
+    conv_tile narrow = {kt->igemm_narrow, (size_t)kt->igemm_narrow_mr,
+                        (size_t)kt->igemm_narrow_nr};
+    size_t cw = (oc + wide.nr - 1) / wide.nr * wide.nr;
+    size_t cn = (oc + narrow.nr - 1) / narrow.nr * narrow.nr;
+    return 4 * cw > 5 * cn ? narrow : wide;
+}
+
+int rn__conv_indirect_ok(const rn_conv_desc *d) {
+    return (size_t)d->kh * (size_t)d->kw <= RN_CONV_MAX_TAPS;
+}
+
+/* Workspace layout in bytes: packed weights, zero row, indirection buffers. */
+typedef struct ind_layout {
+    size_t bp, zero, ind, total;
+} ind_layout;
+
+static size_t sat_mul(size_t a, size_t b) {
+    size_t r;
+    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
+}
+static size_t sat_add(size_t a, size_t b) {
+    size_t r;
+    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
+}
+static size_t sat_align(size_t v) {
+    return v > SIZE_MAX - RN_ALIGN ? SIZE_MAX : rn__align_up(v, RN_ALIGN);
+}
+
+static ind_layout layout_for(const rn_conv_desc *d) {
+    ind_layout l;
+    size_t taps = (size_t)d->kh * (size_t)d->kw, oc = (size_t)d->oc;
+    size_t oc_pad = (oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL * RN_CONV_PANEL;
+    l.bp = sat_align(sat_mul(sat_mul(oc_pad, rn__conv_k(d)), sizeof(float)));
+    l.zero = sat_align(sat_mul((size_t)d->c, sizeof(float)));
+    l.ind = sat_align(sat_mul(RN_CONV_SLOTS * RN_CONV_MR_MAX, sat_mul(taps, sizeof(float *))));
+    l.total = sat_add(sat_add(sat_add(l.bp, l.zero), l.ind), RN_ALIGN);
+    return l;
+}
+
+size_t rn__conv_indirect_workspace(const rn_conv_desc *d) { return layout_for(d).total; }
+
+typedef struct ind_job {
+    const struct rn_kernels *kt;
+    const rn_conv_desc *d;
+    conv_tile tl;
+    const float *x, *w, *bp, *bias, *zero;
+    float *y, *bp_out;
+    const float **ind;
+    size_t taps, k, oc, total, blocks, tasks, p0, p1;
+    size_t tm, tn; /* few tiles: the task grid, tiles x column ranges */
+    int32_t flip; /* packing: 1 = transposed conv of the backward-data pass */
+    uint32_t flags;
+    size_t toff[RN_CONV_MAX_TAPS];     /* tap offsets from an interior window's first pixel */
+    size_t zero_off[RN_CONV_MAX_TAPS]; /* zeros: the offsets of a pointer-per-tap tile */
+} ind_job;
+
+/* ---- weight packing -------------------------------------------------------------
+ * Panel pn holds output channels [pn * 32, pn * 32 + 32) as K rows of 32
+ * floats, columns past oc zeroed. Forward: row (ky, kx, c) of the OHWI
+ * weight's transpose. Backward-data (flip): the transposed convolution's
+ * weight, out channel c, in channel o, tap (ky', kx') = w[o][kh-1-ky'][kw-1-kx'][c];
+ * j->d is then that transposed convolution. */
+static void pack_task(void *arg, size_t pn) {
+    const ind_job *j = (const ind_job *)arg;
+    const size_t nr = RN_CONV_PANEL, k = j->k, col = pn * nr;
+    const size_t cols = j->oc - col < nr ? j->oc - col : nr;
+    float *dst = j->bp_out + pn * k * nr;
+    if (!j->flip) {
+        /* dst[p][r] = w[col + r][p]: a transpose of the panel's weight rows */
+        j->kt->transpose(cols, k, j->w + col * k, k, dst, nr);
+    } else {
+        /* rows (tap', o) for o < the forward's out channels (this pass's in
+         * channels); the forward weight is [o][tap][c], c < this pass's oc */
+        const size_t fwd_oc = (size_t)j->d->c, taps = j->taps, fwd_c = j->oc;
+        for (size_t s = 0; s < taps; s++)
+            for (size_t o = 0; o < fwd_oc; o++)
+                rn_memcpy(dst + (s * fwd_oc + o) * nr,
+                          j->w + (o * taps + (taps - 1 - s)) * fwd_c + col, cols * sizeof(float));
+    }
+    if (cols < nr)
+        for (size_t p = 0; p < k; p++)
+            for (size_t r = cols; r < nr; r++) dst[p * nr + r] = 0.0f;
+}
+
+/* ---- indirection ------------------------------------------------------------------
+ * Rows of the tile starting at output pixel r0; rows past `rows` repeat the
+ * last one (the kernel reads all MR rows, their results are discarded). */
+/* Fills the tile's indirection; returns 1 when every row's window lies
+ * inside the image: then ind holds one pointer per row (the window's first
+ * pixel) and the taps are the offsets j->toff, else ind holds a pointer per
+ * tap and row (a_seg_stride MR, offsets j->zero_off). */
+typedef struct out_pos {
+    size_t n, oy, ox; /* image, output row and column of the tile's next row */
+} out_pos;
+
+static int build_ind(const ind_job *j, out_pos *at, size_t rows, const float **ind) {
+    const rn_conv_desc *d = j->d;
+    const size_t mr = j->tl.mr, c = (size_t)d->c, w = (size_t)d->w, h = (size_t)d->h;
+    const size_t taps = j->taps;
+    size_t n = at->n, oy = at->oy, ox = at->ox;
+    const float *base[RN_CONV_MR_MAX];
+    size_t inside = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const int64_t iy0 = (int64_t)oy * d->sh - d->ph, ix0 = (int64_t)ox * d->sw - d->pw;
+        const float *img = j->x + n * h * w * c;
+        base[i] = NULL;
+        if (iy0 >= 0 && ix0 >= 0 && iy0 + d->kh <= (int64_t)h && ix0 + d->kw <= (int64_t)w) {
+            base[i] = img + ((size_t)iy0 * w + (size_t)ix0) * c;
+            inside++;
+        } else {
+            for (int64_t ky = 0, s = 0; ky < d->kh; ky++) {
+                const int64_t iy = iy0 + ky;
+                const int row_in = iy >= 0 && iy < (int64_t)h;
+                for (int64_t kx = 0; kx < d->kw; kx++, s++) {
+                    const int64_t ix = ix0 + kx;
+                    ind[(size_t)s * mr + i] = row_in && ix >= 0 && ix < (int64_t)w
+                                                  ? img + ((size_t)iy * w + (size_t)ix) * c
+                                                  : j->zero;
+                }
+            }
+        }
+        if (++ox == (size_t)d->ow) {
+            ox = 0;
+            if (++oy == (size_t)d->oh) oy = 0, n++;
+        }
+    }
+    at->n = n, at->oy = oy, at->ox = ox;
+    if (inside == rows) { /* rows past `rows` repeat the last one: results dropped */
+        for (size_t i = 0; i < mr; i++) ind[i] = base[i < rows ? i : rows - 1];
+        return 1;
+    }
+    for (size_t i = 0; i < mr; i++) {
+        if (i < rows && base[i])
+            for (size_t s = 0; s < taps; s++) ind[s * mr + i] = base[i] + j->toff[s];
+        else if (i >= rows)
+            for (size_t s = 0; s < taps; s++) ind[s * mr + i] = ind[s * mr + rows - 1];
+    }
+    return 0;
+}
+
+static void tiles_task(void *arg, size_t t) {
+    const ind_job *j = (const ind_job *)arg;
+    const size_t mr = j->tl.mr, nr = j->tl.nr;
+    const size_t b0 = t * j->blocks / j->tasks, b1 = (t + 1) * j->blocks / j->tasks;
+    const float **ind = j->ind + t * j->taps * RN_CONV_MR_MAX;
+    /* the position of output pixel b0 * mr; the tiles follow on from it */
+    const size_t pix = (size_t)j->d->oh * (size_t)j->d->ow, first = b0 * mr;
+    out_pos at = {first / pix, first % pix / (size_t)j->d->ow, first % pix % (size_t)j->d->ow};
+    for (size_t blk = b0; blk < b1; blk++) {
+        const size_t r0 = blk * mr, rows = j->total - r0 < mr ? j->total - r0 : mr;
+        const int inside = build_ind(j, &at, rows, ind);
+        const size_t seg_stride = inside ? 0 : mr;
+        const size_t *off = inside ? j->toff : j->zero_off;
+        /* the tile's columns [col, col + nr) lie in one 32-wide panel */
+        for (size_t col = j->p0 * RN_CONV_PANEL; col < j->p1 * RN_CONV_PANEL && col < j->oc;
+             col += nr) {
+            const size_t cols = j->oc - col < nr ? j->oc - col : nr;
+            const float *b =
+                j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
+            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off, b,
+                     RN_CONV_PANEL, j->y + r0 * j->oc + col, j->oc,
+                     j->bias ? j->bias + col : NULL, j->flags);
+        }
+    }
+}
+
+static void job_init(ind_job *j, const rn_ctx *ctx, const rn_conv_desc *d) {
+    rn_memset(j, 0, sizeof *j);
+    j->kt = ctx->kernels;
+    j->d = d;
+    j->tl = pick_tile(ctx->kernels, (size_t)d->oc);
+    j->taps = (size_t)d->kh * (size_t)d->kw;
+    j->k = rn__conv_k(d);
+    j->oc = (size_t)d->oc;
+}
+
+/* Packs w (forward OHWI, or flipped for the transposed pass) into bp. */
+static void pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, int32_t flip,
+                 float *bp) {
+    ind_job j;
+    job_init(&j, ctx, d);
+    j.w = w, j.flip = flip, j.bp_out = bp;
+    rn__parallel_for(ctx, (j.oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL, pack_task, &j);
+}
+
+/* Runs the tiles of convolution d over x into y with packed weights bp;
+ * scratch holds the zero row and the indirection buffers. */
+/* Few tiles (fewer than RN_CONV_SLOTS: a small image, batch 1): the tasks
+ * split the output channels as well, a grid of tm tiles x tn column ranges,
+ * and each sweeps its column tiles outermost so that a panel of the weights
+ * is read from memory once and reused from L2 by every tile. */
+static void small_task(void *arg, size_t t) {
+    const ind_job *j = (const ind_job *)arg;
+    const size_t mr = j->tl.mr, nr = j->tl.nr, blk = t % j->tm, tj = t / j->tm;
+    const size_t nt = (j->oc + nr - 1) / nr;
+    const size_t c0 = tj * nt / j->tn, c1 = (tj + 1) * nt / j->tn;
+    const float **ind = j->ind + t * j->taps * RN_CONV_MR_MAX;
+    const size_t pix = (size_t)j->d->oh * (size_t)j->d->ow, r0 = blk * mr;
+    const size_t rows = j->total - r0 < mr ? j->total - r0 : mr;
+    out_pos at = {r0 / pix, r0 % pix / (size_t)j->d->ow, r0 % pix % (size_t)j->d->ow};
+    const int inside = build_ind(j, &at, rows, ind);
+    for (size_t ct = c0; ct < c1; ct++) {
+        const size_t col = ct * nr, cols = j->oc - col < nr ? j->oc - col : nr;
+        const float *b = j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
+        j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, inside ? 0 : mr,
+                 inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col,
+                 j->oc, j->bias ? j->bias + col : NULL, j->flags);
+    }
+}
+
+static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *bp,
+                  const float *bias, int32_t relu, float *y, unsigned char *scratch) {
+    const ind_layout l = layout_for(d);
+    ind_job j;
+    job_init(&j, ctx, d);
+    j.x = x, j.y = y, j.bias = bias, j.bp = bp;
+    j.flags = relu ? RN_GEMM_RELU : 0u;
+    j.total = rn__conv_rows(d);
+    float *zero = (float *)scratch;
+    rn_memset(zero, 0, (size_t)d->c * sizeof(float));
+    j.zero = zero;
+    j.ind = (const float **)(void *)(scratch + l.zero);
+    for (int64_t ky = 0, s = 0; ky < d->kh; ky++)
+        for (int64_t kx = 0; kx < d->kw; kx++, s++)
+            j.toff[s] = ((size_t)ky * (size_t)d->w + (size_t)kx) * (size_t)d->c;
+    const size_t npanels = (j.oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL;
+    j.blocks = (j.total + j.tl.mr - 1) / j.tl.mr;
+    if (j.blocks < RN_CONV_SLOTS) {
+        const size_t nt = (j.oc + j.tl.nr - 1) / j.tl.nr;
+        j.tm = j.blocks;
+        j.tn = RN_CONV_SLOTS / j.tm < nt ? RN_CONV_SLOTS / j.tm : nt;
+        rn__parallel_for(ctx, j.tm * j.tn, small_task, &j);
+        return;
+    }
+    j.tasks = RN_CONV_SLOTS;
+    size_t per_pass = RN_CONV_PANEL_BYTES / (j.k * RN_CONV_PANEL * sizeof(float));
+    if (per_pass < 1) per_pass = 1;
+    for (j.p0 = 0; j.p0 < npanels; j.p0 = j.p1) {
+        j.p1 = j.p0 + per_pass < npanels ? j.p0 + per_pass : npanels;
+        rn__parallel_for(ctx, j.tasks, tiles_task, &j);
+    }
+}
+
+static unsigned char *aligned(void *p) {
+    return (unsigned char *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN);
+}
+
+void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                               const float *w, const float *bias, int32_t relu, float *y,
+                               void *ws) {
+    unsigned char *base = aligned(ws);
+    pack(ctx, d, w, 0, (float *)base);
+    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp);
+}
+
+size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
+    size_t b = layout_for(d).bp;
+    return b > SIZE_MAX - RN_ALIGN ? SIZE_MAX : b + RN_ALIGN;
+}
+
+size_t rn__conv_indirect_scratch(const rn_conv_desc *d) {
+    const ind_layout l = layout_for(d);
+    return sat_add(sat_add(l.zero, l.ind), RN_ALIGN);
+}
+
+void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                            void *packed) {
+    pack(ctx, d, w, 0, (float *)aligned(packed));
+}
+
+void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                      const void *packed, const float *bias, int32_t relu,
+                                      float *y, void *ws) {
+    tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y,
+          aligned(ws));
+}
+
+int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {
+    if (d->sh != 1 || d->sw != 1 || d->ph >= d->kh || d->pw >= d->kw) return 0;
+    rn_memset(t, 0, sizeof *t);
+    t->n = d->n, t->h = d->oh, t->w = d->ow, t->c = d->oc;
+    t->oc = d->c, t->kh = d->kh, t->kw = d->kw, t->sh = 1, t->sw = 1;
+    t->ph = d->kh - 1 - d->ph, t->pw = d->kw - 1 - d->pw;
+    /* the transposed convolution's output is the forward input */
+    return rn__conv_desc_init(t) && t->oh == d->h && t->ow == d->w;
+}
+
+void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
+                                     const rn_conv_desc *t, const float *dy, const float *w,
+                                     float *dx, void *ws) {
+    (void)d;
+    unsigned char *base = aligned(ws);
+    pack(ctx, t, w, 1, (float *)base);
+    tiles(ctx, t, dy, (const float *)base, NULL, 0, dx, base + layout_for(t).bp);
+}

@@ -1,0 +1,286 @@
+/*
+ * Convolution microkernels of every table this CPU and build have (scalar,
+ * AVX2, AVX-512, NEON; wide and narrow tiles) against naive double loops
+ * written here from the contracts in kernels.h:
+ *
+ * igemm: C = (acc ? C : 0) + sum_s A_s B_s (+ bias) (ReLU) with A rows from
+ *   an indirection buffer (a pointer per segment and row, or one per row
+ *   plus per-segment offsets); every mr in 1..MR, nc in 1..NR, odd kc and
+ *   several segment counts, B rows longer than NR. Rows past mr point at NaN
+ *   rows (their results must be dropped), columns past nc of B are NaN (they
+ *   must not reach a kept result), C outside the tile is a sentinel that must
+ *   survive, and C inside is NaN unless accumulating (so it is never read).
+ * wgrad: C[MR x nc] += sum over a 2-D pixel range of a_rq (x) b_rq; nc in
+ *   1..NR with the input row ending at an inaccessible page (nothing past nc
+ *   may be read), empty ranges, strided rows.
+ *
+ * Tolerance: |x - ref| <= 1e-5 * (sum of |terms| + |C| + |bias|), the float
+ * rounding bound of the sum with a wide margin.
+ */
+#define _DEFAULT_SOURCE
+#include "harness.h"
+#include "resnet.h"
+#include "core/internal.h"
+#include "kernels/kernels.h"
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define RN_TEST_GUARD_PAGES 1
+#endif
+
+#define TOL 1e-5
+#define SENTINEL 12345.0f
+
+static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
+
+static const struct rn_kernels *table_if_available(int32_t isa) {
+    const struct rn_kernels *t = rn__kernels_for_isa(isa);
+    return t->isa == isa ? t : NULL;
+}
+
+static float *random_floats(size_t n) {
+    float *p = (float *)malloc((n ? n : 1) * sizeof(float));
+    if (p) rn_test_fill_uniform(p, n, -1.0, 1.0);
+    return p;
+}
+
+/* ---- igemm --------------------------------------------------------------------------- */
+/* Returns the number of wrong elements of one call. shared_rows: the form
+ * of tiles inside the image, one pointer per row and an offset per segment
+ * (row i of segment s at rows[i] + off[s]); else a pointer per segment and
+ * row, in a shuffled order as a convolution's taps give them. */
+static int check_igemm(rn_igemm_ukernel_fn fn, size_t MR, size_t NR, size_t mr, size_t nc,
+                       size_t kc, size_t ks, uint32_t flags, int with_bias, int shared_rows) {
+    /* pool: MR + 1 regions of ks * kc floats; the last is NaN, read by rows
+     * >= mr (their results must be dropped); B rows have 5 more floats than
+     * NR (a panel of a wider packing), NaN past nc */
+    const size_t bs = NR + 5, region = ks * kc;
+    float *pool = random_floats((MR + 1) * region), *b = random_floats(ks * kc * bs);
+    const size_t cs = NR + 3; /* C row stride, with sentinel columns */
+    float *c = (float *)malloc((MR + 1) * cs * sizeof(float));
+    float *c0 = (float *)malloc((MR + 1) * cs * sizeof(float));
+    float *bias = random_floats(NR);
+    const float **ind = (const float **)malloc(ks * MR * sizeof(float *));
+    const float *rows[16];
+    size_t off[9] = {0}, zero[9] = {0};
+    int bad = 0;
+    if (!pool || !b || !c || !c0 || !bias || !ind || MR > 16 || ks > 9) {
+        bad = 1;
+        goto done;
+    }
+    float *nan_row = pool + MR * region;
+    for (size_t p = 0; p < region; p++) nan_row[p] = NAN;
+    for (size_t i = 0; i < MR; i++) rows[i] = i < mr ? pool + i * region : nan_row;
+    for (size_t s = 0; s < ks; s++) {
+        off[s] = s * kc;
+        for (size_t i = 0; i < MR; i++)
+            ind[s * MR + i] = i >= mr      ? nan_row
+                              : shared_rows ? rows[i] + off[s]
+                                            : pool + ((s * 7 + i * 3) % (mr * ks)) * kc;
+    }
+    for (size_t p = 0; p < ks * kc; p++)
+        for (size_t j = nc; j < bs; j++) b[p * bs + j] = NAN;
+    for (size_t i = 0; i < (MR + 1) * cs; i++) c[i] = SENTINEL;
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nc; j++)
+            c[i * cs + j] = (flags & RN_GEMM_ACCUMULATE) ? (float)rn_test_uniform() - 0.5f : NAN;
+    memcpy(c0, c, (MR + 1) * cs * sizeof(float));
+    if (shared_rows)
+        fn(mr, nc, kc, ks, rows, 0, off, b, bs, c, cs, with_bias ? bias : NULL, flags);
+    else
+        fn(mr, nc, kc, ks, ind, MR, zero, b, bs, c, cs, with_bias ? bias : NULL, flags);
+    for (size_t i = 0; i < MR + 1; i++)
+        for (size_t j = 0; j < cs; j++) {
+            float got = c[i * cs + j];
+            if (i >= mr || j >= nc) {
+                bad += got != SENTINEL;
+                continue;
+            }
+            double acc = 0.0, mag = 0.0;
+            for (size_t s = 0; s < ks; s++)
+                for (size_t p = 0; p < kc; p++) {
+                    double t = (double)ind[s * MR + i][p] * b[(s * kc + p) * bs + j];
+                    acc += t, mag += fabs(t);
+                }
+            if (flags & RN_GEMM_ACCUMULATE) acc += c0[i * cs + j], mag += fabs(c0[i * cs + j]);
+            if (with_bias) acc += bias[j], mag += fabs(bias[j]);
+            if ((flags & RN_GEMM_RELU) && acc < 0.0) acc = 0.0;
+            if (!(fabs(got - acc) <= TOL * mag + 1e-7)) {
+                if (!bad)
+                    fprintf(stderr,
+                            "  igemm mr %zu nc %zu kc %zu ks %zu flags %u shared %d: [%zu][%zu] = "
+                            "%.9g, ref %.9g\n",
+                            mr, nc, kc, ks, flags, shared_rows, i, j, got, acc);
+                bad++;
+            }
+        }
+done:
+    free(pool), free(b), free(c), free(c0), free(bias), free(ind);
+    return bad;
+}
+
+static void igemm_isa(int32_t isa) {
+    const struct rn_kernels *t = table_if_available(isa);
+    if (!t) {
+        printf("     note: igemm: %s not available on this CPU/build, skipped\n", rn_isa_name(isa));
+        return;
+    }
+    struct {
+        rn_igemm_ukernel_fn fn;
+        size_t mr, nr;
+    } tiles[2] = {{t->igemm, (size_t)t->igemm_mr, (size_t)t->igemm_nr},
+                  {t->igemm_narrow, (size_t)t->igemm_narrow_mr, (size_t)t->igemm_narrow_nr}};
+    static const size_t kcs[] = {1, 2, 3, 16, 17};
+    static const size_t kss[] = {1, 2, 9};
+    size_t v = 0;
+    int failures = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (size_t mr = 1; mr <= tiles[ti].mr; mr++)
+            for (size_t nc = 1; nc <= tiles[ti].nr; nc++, v++) {
+                uint32_t flags = (uint32_t)(v % 4); /* accumulate, relu in turn */
+                int bad = check_igemm(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, mr, nc,
+                                      kcs[v % 5], kss[(v / 5) % 3], flags, (int)((v / 3) & 1),
+                                      (int)((v / 2) & 1));
+                CHECK(bad == 0);
+                if (bad && ++failures > 3) return;
+            }
+}
+
+/* ---- wgrad --------------------------------------------------------------------------- */
+typedef struct guarded {
+    void *map;
+    size_t len;
+} guarded;
+
+/* n floats ending exactly at an inaccessible page where mmap exists */
+static float *guarded_alloc(guarded *g, size_t n) {
+    size_t bytes = (n ? n : 1) * sizeof(float);
+#ifdef RN_TEST_GUARD_PAGES
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
+    g->len = data + page;
+    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
+        g->map = NULL;
+        return NULL;
+    }
+    return (float *)((char *)g->map + data - bytes);
+#else
+    g->map = malloc(bytes);
+    return (float *)g->map;
+#endif
+}
+
+static void guarded_free(guarded *g) {
+#ifdef RN_TEST_GUARD_PAGES
+    if (g->map) munmap(g->map, g->len);
+#else
+    free(g->map);
+#endif
+}
+
+static int check_wgrad(rn_wgrad_ukernel_fn fn, size_t MR, size_t NR, size_t nc, size_t rows,
+                       size_t cols, size_t b_ps_extra) {
+    /* a: rows x cols pixels of MR channels (a_ps = MR + 2, a_rs = cols * a_ps + 1);
+     * b: pixels of nc channels with b_ps = nc + extra, the last one ending at the guard */
+    const size_t a_ps = MR + 2, a_rs = cols * a_ps + 1;
+    const size_t b_ps = nc + b_ps_extra, b_rs = cols * b_ps + 3;
+    const size_t na = rows ? (rows - 1) * a_rs + (cols ? (cols - 1) * a_ps + MR : 0) : 0;
+    const size_t nb = rows && cols ? (rows - 1) * b_rs + (cols - 1) * b_ps + nc : 0;
+    guarded ga, gb;
+    float *a = guarded_alloc(&ga, na), *b = guarded_alloc(&gb, nb);
+    const size_t cs = NR + 5;
+    float *c = (float *)malloc((MR + 1) * cs * sizeof(float));
+    float *c0 = (float *)malloc((MR + 1) * cs * sizeof(float));
+    int bad = 0;
+    if (!a || !b || !c || !c0) {
+        bad = 1;
+        goto done;
+    }
+    rn_test_fill_uniform(a, na, -1, 1);
+    rn_test_fill_uniform(b, nb, -1, 1);
+    for (size_t i = 0; i < (MR + 1) * cs; i++) c[i] = SENTINEL;
+    for (size_t i = 0; i < MR; i++)
+        for (size_t j = 0; j < nc; j++) c[i * cs + j] = (float)rn_test_uniform() - 0.5f;
+    memcpy(c0, c, (MR + 1) * cs * sizeof(float));
+    fn(nc, rows, cols, a, a_rs, a_ps, b, b_rs, b_ps, c, cs);
+    for (size_t i = 0; i < MR + 1; i++)
+        for (size_t j = 0; j < cs; j++) {
+            float got = c[i * cs + j];
+            if (i >= MR || j >= nc) {
+                bad += got != SENTINEL;
+                continue;
+            }
+            double acc = c0[i * cs + j], mag = fabs(acc);
+            for (size_t r = 0; r < rows; r++)
+                for (size_t q = 0; q < cols; q++) {
+                    double t = (double)a[r * a_rs + q * a_ps + i] * b[r * b_rs + q * b_ps + j];
+                    acc += t, mag += fabs(t);
+                }
+            if (!(fabs(got - acc) <= TOL * mag + 1e-7)) {
+                if (!bad)
+                    fprintf(stderr,
+                            "  wgrad nc %zu rows %zu cols %zu: [%zu][%zu] = %.9g, ref %.9g\n", nc,
+                            rows, cols, i, j, got, acc);
+                bad++;
+            }
+        }
+done:
+    guarded_free(&ga), guarded_free(&gb);
+    free(c), free(c0);
+    return bad;
+}
+
+static void wgrad_isa(int32_t isa) {
+    const struct rn_kernels *t = table_if_available(isa);
+    if (!t) {
+        printf("     note: wgrad: %s not available on this CPU/build, skipped\n", rn_isa_name(isa));
+        return;
+    }
+    struct {
+        rn_wgrad_ukernel_fn fn;
+        size_t mr, nr;
+    } tiles[2] = {{t->wgrad, (size_t)t->wgrad_mr, (size_t)t->wgrad_nr},
+                  {t->wgrad_narrow, (size_t)t->wgrad_narrow_mr, (size_t)t->wgrad_narrow_nr}};
+    static const size_t shapes[][2] = {{1, 1}, {3, 5}, {0, 4}, {4, 0}, {2, 32}, {7, 7}};
+    size_t v = 0;
+    int failures = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (size_t nc = 1; nc <= tiles[ti].nr; nc++)
+            for (size_t si = 0; si < 6; si++, v++) {
+                int bad = check_wgrad(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, nc,
+                                      shapes[si][0], shapes[si][1], v % 3);
+                CHECK(bad == 0);
+                if (bad && ++failures > 3) return;
+            }
+}
+
+static void test_igemm_kernels_match_naive_sum_over_segments(void) {
+    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) igemm_isa(all_isas[i]);
+}
+
+static void test_wgrad_kernels_match_naive_sum_over_pixel_ranges(void) {
+    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) wgrad_isa(all_isas[i]);
+}
+
+/* The tiles must fit the widest the drivers size their workspaces for
+ * (src/ops/conv2d-indirect.c: MR <= 16, NR <= 32) and wgrad's MR must
+ * divide 16 (conv2d-backward-weights.c takes multiples of 16 channels). */
+static void test_conv_tiles_fit_the_drivers_limits(void) {
+    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
+        const struct rn_kernels *t = table_if_available(all_isas[i]);
+        if (!t) continue;
+        CHECK(t->igemm_mr <= 16 && t->igemm_nr <= 32);
+        CHECK(t->igemm_narrow_mr <= 16 && t->igemm_narrow_nr <= 32);
+        CHECK(16 % t->wgrad_mr == 0 && 16 % t->wgrad_narrow_mr == 0);
+    }
+}
+
+static const rn_test_case cases[] = {
+    {"igemm_kernels_match_naive_sum_over_segments",
+     test_igemm_kernels_match_naive_sum_over_segments},
+    {"wgrad_kernels_match_naive_sum_over_pixel_ranges",
+     test_wgrad_kernels_match_naive_sum_over_pixel_ranges},
+    {"conv_tiles_fit_the_drivers_limits", test_conv_tiles_fit_the_drivers_limits},
+};
+RN_TEST_MAIN(cases)
