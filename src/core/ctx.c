@@ -24,6 +24,7 @@ static void heap_free(void *user, void *ptr) {
 static void ctx_defaults(rn_ctx *ctx) {
     ctx->num_threads = 1;
     ctx->log_level = RN_LOG_WARN;
+    ctx->winograd = 1;
     ctx->max_isa = rn__cpu_best_isa();
     /* RN_MAX_ISA caps the kernels for testing and bug triage (like oneDNN's
      * ONEDNN_MAX_CPU_ISA); read once per context, never written. */
@@ -77,7 +78,10 @@ rn_status rn_ctx_create_in_buffer(void *buffer, size_t size, rn_ctx **out) {
 }
 
 rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak) {
-    if (!ctx || !used || !peak) return RN_E_INVALID_ARG;
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!used || !peak)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_ctx_arena_usage: %s is NULL",
+                         !used ? "used" : "peak");
     *used = ctx->in_buffer ? (size_t)(ctx->arena_top - ctx->arena_base) : 0;
     *peak = ctx->in_buffer ? ctx->arena_peak : 0;
     return RN_OK;
@@ -114,6 +118,19 @@ void *rn__alloc(rn_ctx *ctx, size_t size) {
     return p;
 }
 
+rn__arena_mark rn__arena_save(const rn_ctx *ctx) {
+    rn__arena_mark m;
+    m.top = ctx->in_buffer ? ctx->arena_top : NULL;
+    m.last = ctx->in_buffer ? ctx->arena_last : NULL;
+    return m;
+}
+
+void rn__arena_restore(rn_ctx *ctx, rn__arena_mark mark) {
+    if (!ctx->in_buffer || !mark.top) return;
+    ctx->arena_top = mark.top;
+    ctx->arena_last = mark.last;
+}
+
 void *rn__calloc(rn_ctx *ctx, size_t count, size_t size) {
     size_t total;
     if (!rn__mul_size(count, size, &total)) return NULL;
@@ -143,6 +160,7 @@ rn_status rn_option_bounds(int32_t key, int64_t *lo, int64_t *hi) {
     case RN_OPT_ACTIVE_ISA: *lo = RN_ISA_SCALAR; *hi = RN_ISA_NEON; return RN_OK;
     case RN_OPT_LOG_LEVEL: *lo = RN_LOG_ERROR; *hi = RN_LOG_DEBUG; return RN_OK;
     case RN_OPT_DETERMINISTIC: *lo = 1; *hi = 1; return RN_OK;
+    case RN_OPT_WINOGRAD: *lo = 0; *hi = 1; return RN_OK;
     default: return RN_E_NOT_FOUND;
     }
 }
@@ -167,19 +185,22 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
         ctx->active_isa = ctx->kernels->isa;
         break;
     case RN_OPT_LOG_LEVEL: ctx->log_level = (int32_t)value; break;
+    case RN_OPT_WINOGRAD: ctx->winograd = (int32_t)value; break;
     default: break;
     }
     return RN_OK;
 }
 
 rn_status rn_ctx_get_int(const rn_ctx *ctx, int32_t key, int64_t *value) {
-    if (!ctx || !value) return RN_E_INVALID_ARG;
+    if (!ctx) return RN_E_INVALID_ARG;
+    if (!value) return rn__error(ctx, RN_E_INVALID_ARG, "rn_ctx_get_int: value is NULL");
     switch (key) {
     case RN_OPT_NUM_THREADS: *value = ctx->num_threads; return RN_OK;
     case RN_OPT_MAX_ISA: *value = ctx->max_isa; return RN_OK;
     case RN_OPT_ACTIVE_ISA: *value = ctx->active_isa; return RN_OK;
     case RN_OPT_LOG_LEVEL: *value = ctx->log_level; return RN_OK;
     case RN_OPT_DETERMINISTIC: *value = 1; return RN_OK;
+    case RN_OPT_WINOGRAD: *value = ctx->winograd; return RN_OK;
     default:
         return rn__error(ctx, RN_E_NOT_FOUND, "rn_ctx_get_int: unknown option key %d", (int)key);
     }

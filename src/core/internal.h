@@ -27,6 +27,7 @@ struct rn_ctx {
     int32_t max_isa;    /* the cap requested */
     int32_t active_isa; /* min(cap, what the CPU has) */
     int32_t log_level;
+    int32_t winograd;   /* RN_OPT_WINOGRAD */
     const struct rn_kernels *kernels;
     rn_log_fn log_fn;
     void *log_user;
@@ -62,6 +63,15 @@ struct rn_tensor {
 void *rn__alloc(rn_ctx *ctx, size_t size);
 void *rn__calloc(rn_ctx *ctx, size_t count, size_t size); /* zeroed, overflow-checked */
 void rn__free(rn_ctx *ctx, void *ptr);
+/* In a caller-arena context frees only give memory back in reverse order, so
+ * a call that fails half-way through building an object records the arena's
+ * state first and puts it back after freeing what it took: the arena's usage
+ * is then what it was before the call. Both are no-ops for heap contexts. */
+typedef struct rn__arena_mark {
+    unsigned char *top, *last;
+} rn__arena_mark;
+rn__arena_mark rn__arena_save(const rn_ctx *ctx);
+void rn__arena_restore(rn_ctx *ctx, rn__arena_mark mark);
 
 /* Record `status` and a formatted sentence as the context's last error, send
  * it to the log callback, and return status (so: return rn__error(...)). */

@@ -91,7 +91,8 @@ void rn_tensor_destroy(rn_tensor *t) {
 }
 
 rn_status rn_tensor_shape(const rn_tensor *t, int64_t dims[4]) {
-    if (!t || !dims) return RN_E_INVALID_ARG;
+    if (!t) return RN_E_INVALID_ARG;
+    if (!dims) return rn__error(t->ctx, RN_E_INVALID_ARG, "rn_tensor_shape: dims is NULL");
     for (int i = 0; i < 4; i++) dims[i] = t->dims[i];
     return RN_OK;
 }
@@ -110,7 +111,8 @@ rn_status rn_tensor_fill(rn_tensor *t, float value) {
 }
 
 rn_status rn_tensor_copy(rn_tensor *dst, const rn_tensor *src) {
-    if (!dst || !src) return RN_E_INVALID_ARG;
+    if (!dst) return RN_E_INVALID_ARG;
+    if (!src) return rn__error(dst->ctx, RN_E_INVALID_ARG, "rn_tensor_copy: src is NULL");
     for (int i = 0; i < 4; i++)
         if (dst->dims[i] != src->dims[i]) {
             char a[64], b[64];

@@ -13,7 +13,9 @@
     .bn_grad_sums = rn_f32_bn_grad_sums__##isa, .bn_grad_input = rn_f32_bn_grad_input__##isa, \
     .relu = rn_f32_relu__##isa, .relu_backward = rn_f32_relu_backward__##isa,              \
     .add = rn_f32_add__##isa, .maxpool = rn_f32_maxpool__##isa,                            \
-    .maxpool_backward = rn_f32_maxpool_backward__##isa
+    .maxpool_backward = rn_f32_maxpool_backward__##isa,                                    \
+    .winograd_input = rn_f32_winograd_input__##isa,                                        \
+    .winograd_output = rn_f32_winograd_output__##isa
 
 static const struct rn_kernels scalar_table = {
     .isa = RN_ISA_SCALAR, .gemm_mr = 4, .gemm_nr = 4, .gemm = rn_f32_gemm_4x4__scalar,

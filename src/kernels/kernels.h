@@ -122,6 +122,20 @@ typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const fl
                                        float *dx, size_t row_stride, size_t pix_stride,
                                        const float *g);
 
+/* ---- Winograd F(4x4,3x3) tile transforms over nc channels -------------------------
+ * Input: V = B^T d B for one 6x6 input tile, point (i, q) of the tile at
+ * d[i * 6 + q] (nc floats: a pixel's channels, or a row of zeros for
+ * padding); point xi = i * 6 + q of V written at v + xi * v_stride.
+ * Output: O = A^T M A for one tile, point xi of M at m + xi * m_stride;
+ * output pixel (i, q) of the 4x4 block gets O[i][q] (+ bias) then, if relu,
+ * x < 0 ? 0 : x, written to y[i * 4 + q] (nc floats), or is dropped when
+ * that pointer is NULL (outside the image). Every ISA computes the same
+ * expressions in the same order (f32-winograd-template.h). */
+typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v,
+                                     size_t v_stride);
+typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride,
+                                      float *const *y, const float *bias, uint32_t relu);
+
 struct rn_kernels {
     int32_t isa;       /* RN_ISA_* this table implements; must stay the first member */
     int32_t gemm_mr;   /* rows of the GEMM microkernel (MR) */
@@ -154,6 +168,8 @@ struct rn_kernels {
     rn_add_fn add;
     rn_maxpool_fn maxpool;
     rn_maxpool_backward_fn maxpool_backward;
+    rn_winograd_input_fn winograd_input;
+    rn_winograd_output_fn winograd_output;
 };
 
 /* Every kernel compiled into the library (dispatch.c picks among them). */
@@ -193,6 +209,11 @@ struct rn_kernels {
     size_t nc, size_t wh, size_t ww, const float *x, float *dx, size_t row_stride,        \
         size_t pix_stride, const float *g
 
+#define RN_WINOGRAD_INPUT_ARGS size_t nc, const float *const *d, float *v, size_t v_stride
+#define RN_WINOGRAD_OUTPUT_ARGS                                                     \
+    size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, \
+        uint32_t relu
+
 /* One line per ISA and family; the scalar ones are also the reference the
  * SIMD ones are tested against (tests/test_kernels_elementwise.c). */
 #define RN_DECLARE_ELEMENTWISE(isa)                            \
@@ -204,7 +225,9 @@ struct rn_kernels {
     void rn_f32_relu_backward__##isa(RN_RELU_BACKWARD_ARGS);   \
     void rn_f32_add__##isa(RN_ADD_ARGS);                       \
     void rn_f32_maxpool__##isa(RN_MAXPOOL_ARGS);               \
-    void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);
+    void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);        \
+    void rn_f32_winograd_input__##isa(RN_WINOGRAD_INPUT_ARGS);            \
+    void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);
 
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_4x4__scalar(RN_IGEMM_UKERNEL_ARGS);

@@ -126,7 +126,20 @@ static rn_status prepare(rn_block *blk, int64_t n, int64_t h, int64_t w, int32_t
         block_emit arg = {&blk->b, n, h, w};
         rn_status st =
             rn__nn_prog_build(ctx, &prog, mode == RN_MODE_TRAIN, 0, emit_block, &arg);
-        if (st) return st;
+        if (st) {
+            /* the program builder is shared with plans and words its refusals
+             * for rn_plan_create: name the block call the user made instead */
+            static const char plan_fn[] = "rn_plan_create: ";
+            const char *why = rn_last_error(ctx);
+            size_t skip = sizeof plan_fn - 1;
+            if (rn_strncmp(why, plan_fn, skip) != 0) skip = 0;
+            char copy[RN_ERROR_CAP];
+            size_t len = rn_strlen(why + skip);
+            if (len >= sizeof copy) len = sizeof copy - 1;
+            rn_memcpy(copy, why + skip, len);
+            copy[len] = '\0';
+            return rn__error(ctx, st, "%s: %s", fn, copy);
+        }
         rn__nn_prog_free(ctx, &blk->prog);
         blk->prog = prog;
         blk->have_prog = 1;

@@ -163,9 +163,18 @@ typedef struct nn_step {
     const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
     float *fc_gw, *fc_gb;
     rn_conv_desc cd;
+    int32_t wmode;  /* CONV: NN_W_* (how the weights are held, inference plans) */
+    size_t woff;    /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
 } nn_step;
+
+/* Forms of a convolution's weights in an inference plan: the model's own
+ * (packed on every call), packed once for the direct path, or transformed
+ * once for Winograd F(4x4,3x3). */
+#define NN_W_PLAIN 0
+#define NN_W_PACKED 1
+#define NN_W_WINOGRAD 2
 
 typedef struct nn_buf {
     size_t bytes;
@@ -181,6 +190,8 @@ typedef struct nn_prog {
     int32_t fwd_end, bwd_end; /* forward [0,fwd_end), backward [fwd_end,bwd_end), input grad after */
     int32_t logits_buf;       /* buffer read by NN_OP_STORE */
     size_t arena_bytes;       /* planned arena, offsets relative to its aligned start */
+    size_t derived_bytes;     /* packed / transformed weights (steps' woff), 0 if none */
+    unsigned char *derived;   /* their storage (owned by the plan) */
 } nn_prog;
 
 /* Shape of a planned activation. */
@@ -194,6 +205,7 @@ typedef struct nn_builder {
     rn_ctx *ctx;
     nn_prog *prog;
     int32_t train, folded;
+    int32_t derive;   /* inference plans of a model: weights packed / transformed once */
     rn_status status; /* first failure (size overflow, window that does not fit) */
     char where[64];   /* layer being emitted, for error sentences */
     nn_step scratch;  /* where the counting pass writes its steps */
@@ -225,6 +237,14 @@ rn_status rn__nn_prog_plan_memory(rn_ctx *ctx, nn_prog *prog);
 typedef void (*nn_emit_fn)(nn_builder *b, const void *arg);
 rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
                             nn_emit_fn emit, const void *arg);
+/* The same, with derived weights (NN_W_*) chosen per convolution when
+ * `derive` (inference plans only; the caller allocates prog->derived_bytes
+ * and fills them with rn__nn_prog_derive). */
+rn_status rn__nn_prog_build_derived(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
+                                    int32_t derive, nn_emit_fn emit, const void *arg);
+/* Packs / transforms every derived convolution's weights from the model's
+ * current values into prog->derived. */
+void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog);
 void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog);
 
 /* External arrays of a run: LOAD reads in[ext], STORE writes out[ext]; the

@@ -102,12 +102,61 @@ static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
     return d;
 }
 
+/* Derived weights (packed or Winograd-transformed once, kept by the plan)
+ * per inference plan at most this many bytes: the issue's bound on
+ * ResNet-50 batch-1 inference is the weights plus 40 MB of resident memory,
+ * of which the arena, the program and the process took about 14 MiB. The
+ * convolutions claim it in program order (input side first, where Winograd
+ * pays most per byte: ResNet-18/50 layer1 saves 0.5 ms for 0.6 MB). */
+#define NN_DERIVED_BUDGET ((size_t)24 << 20)
+/* Packing the weights once pays where they are large for the pixels they
+ * are applied to, so that packing them on every call is a visible share.
+ * Measured at batch 1, 2 threads, AVX-512 (Zen 4, 2026-11-28): 7x7x512
+ * 2.12 -> 1.45 ms, 14x14x256 1.24 -> 1.11 ms (about 0.06-0.07 ms saved per
+ * MB of packed weights either way); at 28x28 and 56x56 within 5%, and for
+ * 1x1 convolutions (read as the GEMM's B) none or negative. Packing the
+ * 14x14 layers too (limit 196) gave the same network times within noise
+ * but took ResNet-50 to 40.7 MB over its weights, so they are left out. */
+#define NN_PACK_MAX_PIXELS 64
+
+/* How an inference plan holds d's weights (NN_W_*); for a derived form,
+ * claims its bytes at *woff and raises *ws to its pass's workspace. */
+static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, size_t *woff) {
+    nn_prog *p = b->prog;
+    const int direct = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 &&
+                       d->pw == 0;
+    const size_t pixels = (size_t)d->n * (size_t)d->oh * (size_t)d->ow;
+    int32_t form = NN_W_PLAIN;
+    size_t bytes = 0, need = 0;
+    if (b->ctx->winograd && rn__conv_winograd_pays(d)) {
+        form = NN_W_WINOGRAD;
+        bytes = rn__conv_winograd_weights_size(d);
+        need = rn__conv_winograd_workspace(d);
+    } else if (!direct && pixels <= NN_PACK_MAX_PIXELS) {
+        bytes = rn__conv2d_packed_weights_size(b->ctx, d);
+        need = rn__conv2d_forward_packed_workspace(b->ctx, d);
+        form = bytes ? NN_W_PACKED : NN_W_PLAIN;
+    }
+    if (form == NN_W_PLAIN || bytes > NN_DERIVED_BUDGET || need == SIZE_MAX) return NN_W_PLAIN;
+    bytes = rn__align_up(bytes, RN_ALIGN);
+    if (bytes > NN_DERIVED_BUDGET - p->derived_bytes) return NN_W_PLAIN;
+    *woff = p->derived_bytes;
+    p->derived_bytes += bytes;
+    if (need > *ws) *ws = need;
+    return form;
+}
+
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu) {
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val y = new_val(b, x.n, d.oh, d.ow, c->out);
-    int32_t ws = new_ws(b, rn__conv2d_forward_workspace(b->ctx, &d));
+    size_t ws_bytes = rn__conv2d_forward_workspace(b->ctx, &d), woff = 0;
+    int32_t form = NN_W_PLAIN;
+    if (b->derive && !b->train && b->status == RN_OK && ws_bytes != SIZE_MAX)
+        form = derived_form(b, &d, &ws_bytes, &woff);
+    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
     s->x = x.buf, s->y = y.buf, s->ws = ws, s->conv = c, s->cd = d, s->relu = relu;
+    s->wmode = form, s->woff = woff;
     return y;
 }
 
@@ -272,10 +321,28 @@ void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog) {
 
 rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
                             nn_emit_fn emit, const void *arg) {
+    return rn__nn_prog_build_derived(ctx, prog, train, folded, 0, emit, arg);
+}
+
+void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog) {
+    for (int32_t i = 0; i < prog->nsteps; i++) {
+        const nn_step *s = &prog->steps[i];
+        if (s->op != NN_OP_CONV || s->wmode == NN_W_PLAIN) continue;
+        void *dst = prog->derived + s->woff;
+        if (s->wmode == NN_W_WINOGRAD)
+            rn__conv_winograd_transform_weights(ctx, &s->cd, s->conv->w, dst);
+        else
+            rn__conv2d_pack_weights(ctx, &s->cd, s->conv->w, dst);
+    }
+}
+
+rn_status rn__nn_prog_build_derived(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
+                                    int32_t derive, nn_emit_fn emit, const void *arg) {
     nn_builder b;
     rn_memset(&b, 0, sizeof b);
     rn_memset(prog, 0, sizeof *prog);
     b.ctx = ctx, b.prog = prog, b.train = train, b.folded = folded, b.status = RN_OK;
+    b.derive = derive;
     emit(&b, arg);
     if (b.status) return b.status;
     int32_t nsteps = prog->nsteps, nbufs = prog->nbufs;
@@ -288,6 +355,7 @@ rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t f
                          (int)nsteps, (int)nbufs);
     }
     prog->nsteps = prog->nbufs = 0;
+    prog->derived_bytes = 0;
     b.where[0] = '\0';
     emit(&b, arg);
     RN_ASSERT(prog->nsteps == nsteps && prog->nbufs == nbufs && b.status == RN_OK);

@@ -53,7 +53,16 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         else
             rn_memcpy(io->out[s->ext], x, count * sizeof(float));
         break;
-    case NN_OP_CONV: rn__conv2d_forward(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws); break;
+    case NN_OP_CONV:
+        if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
+            rn__conv_winograd_forward(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
+                                      s->relu, y, ws);
+        else if (s->wmode == NN_W_PACKED)
+            rn__conv2d_forward_packed(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
+                                      s->relu, y, ws);
+        else
+            rn__conv2d_forward(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
+        break;
     case NN_OP_BN_TRAIN:
         rn__bn_forward_train(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var,
                              RN_BN_MOMENTUM, RN_BN_EPS, y, at(e, s->aux1), at(e, s->aux2), s->relu);

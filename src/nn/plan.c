@@ -23,6 +23,8 @@ struct rn_plan {
     int64_t batch, h, w;
     nn_prog prog;
     void *own;            /* arena allocated from ctx, or NULL */
+    void *derived;        /* packed / transformed weights (prog.derived_bytes), or NULL */
+    uint64_t derived_version; /* the model's version they were made from */
     unsigned char *arena; /* aligned start of the arena in use; NULL until needed */
     int32_t state;
 };
@@ -191,9 +193,23 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the plan", fn);
     }
     model_emit arg = {m, batch, h, w, saved};
-    rn_status st = rn__nn_prog_build(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded, emit_model,
-                                     &arg);
+    rn_status st = rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
+                                             mode == RN_MODE_INFER, emit_model, &arg);
     rn__free(ctx, saved);
+    if (st == RN_OK && p->prog.derived_bytes) {
+        /* weights packed / transformed once here, again when the model changes */
+        p->derived = rn__alloc(ctx, p->prog.derived_bytes);
+        if (!p->derived) {
+            rn__nn_prog_free(ctx, &p->prog);
+            st = rn__error(ctx, RN_E_NO_MEMORY,
+                           "%s: out of memory for %zu bytes of packed convolution weights", fn,
+                           p->prog.derived_bytes);
+        } else {
+            p->prog.derived = (unsigned char *)p->derived;
+            rn__nn_prog_derive(ctx, &p->prog);
+            p->derived_version = m->version;
+        }
+    }
     if (st) {
         rn__free(ctx, p);
         return st;
@@ -222,6 +238,7 @@ void rn_plan_destroy(rn_plan *p) {
     if (!p) return;
     rn_ctx *ctx = p->ctx;
     rn__free(ctx, p->own);
+    rn__free(ctx, p->derived);
     rn__nn_prog_free(ctx, &p->prog);
     rn__free(ctx, p);
 }
@@ -299,6 +316,10 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
     rn_status st = check_model(p, fn);
     if (st == RN_OK) st = ensure_arena(p, fn);
     if (st) return st;
+    if (p->derived && p->derived_version != p->model->version) {
+        rn__nn_prog_derive(ctx, &p->prog);
+        p->derived_version = p->model->version;
+    }
     nn_run_io io;
     rn_memset(&io, 0, sizeof io);
     io.in[NN_EXT_IMAGE] = input;

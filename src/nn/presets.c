@@ -81,8 +81,12 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         shortcut = p->plain ? RN_SHORTCUT_NONE : p->cifar ? RN_SHORTCUT_A : RN_SHORTCUT_B;
 
     rn_model *m = NULL;
+    rn__arena_mark mark = rn__arena_save(ctx);
     rn_status st = rn_model_create(ctx, in_channels, &m);
-    if (st) return st;
+    if (st) {
+        rn__arena_restore(ctx, mark);
+        return st;
+    }
     if (p->cifar)
         st = rn_model_add_stem(m, base_width, 3, 1, 1, 0);
     else
@@ -93,6 +97,7 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
     if (st == RN_OK) st = rn_model_add_head(m, classes);
     if (st) {
         rn_model_destroy(m);
+        rn__arena_restore(ctx, mark);
         return st;
     }
     *out = m;

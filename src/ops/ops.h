@@ -56,6 +56,24 @@ size_t rn__conv2d_forward_packed_workspace(const rn_ctx *ctx, const rn_conv_desc
 void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const void *packed, const float *bias, int32_t relu, float *y,
                                void *ws);
+/* Winograd F(4x4,3x3) for 3x3 stride-1 forward convolutions (any padding),
+ * src/ops/conv2d-winograd.c: weights transformed once (4x the 3x3 weights,
+ * in panels whose layout depends on the shape only), then each forward pass
+ * runs the input transform, 36 GEMMs on the ISA's microkernel, and the
+ * output transform with the bias / ReLU epilogue. Rounding differs from the
+ * direct path (max error about 3e-6 of the largest output against 1e-6,
+ * measured at ResNet shapes); results do not depend on the
+ * thread count. _ok: the shape can take it; _pays: it is faster than the
+ * direct path for this shape (measured, docs/performance.md). */
+int rn__conv_winograd_ok(const rn_conv_desc *d);
+int rn__conv_winograd_pays(const rn_conv_desc *d);
+size_t rn__conv_winograd_weights_size(const rn_conv_desc *d);
+void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d,
+                                         const float *w, void *u);
+size_t rn__conv_winograd_workspace(const rn_conv_desc *d);
+void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                               const void *u, const float *bias, int32_t relu, float *y,
+                               void *ws);
 /* dx = conv^T(dy, w) (overwrites dx). */
 void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                               const float *w, float *dx, void *ws);

@@ -226,11 +226,28 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     rn_plan *plan = NULL;
     if ((st = plan_for(tr, count, &plan)) != RN_OK) return st;
 
-    if (!tr->order_valid) make_order(tr);
-    if (tr->cursor == 0) {
-        tr->loss_sum = 0;
-        tr->errors = tr->seen = 0;
+    /* A step that fails must leave no trace, so that retrying it (after
+     * RN_E_NO_MEMORY, say) gives the step an uninterrupted run would have
+     * taken: the momentum buffers are reserved before the forward pass moves
+     * the BN running statistics, and the augmentation generator is put back
+     * on every failure below. */
+    if (tr->opt->momentum != 0.0) {
+        const rn_tensor_slot *slots;
+        int32_t nslots = rn__model_slots(tr->model, &slots);
+        for (int32_t i = 0; i < nslots; i++)
+            if (slots[i].kind == RN_TENSOR_PARAM &&
+                (st = rn__optimizer_alloc_buffer(tr->opt, i)) != RN_OK) {
+                char why[RN_ERROR_CAP];
+                size_t len = rn_strlen(rn_last_error(ctx));
+                if (len >= sizeof why) len = sizeof why - 1;
+                rn_memcpy(why, rn_last_error(ctx), len);
+                why[len] = '\0';
+                return rn__error(ctx, st, "%s: step %lld: %s", fn, (long long)tr->step + 1, why);
+            }
     }
+    uint64_t aug_before[4];
+    rn_memcpy(aug_before, tr->aug_rng, sizeof aug_before);
+    if (!tr->order_valid) make_order(tr);
     int32_t classes = 0;
     rn_model_classes(tr->model, &classes);
     rn__dataset_fill(ds, tr->order + start, count, tr->x, tr->labels);
@@ -245,16 +262,22 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     st = rn_plan_forward(plan, input, nx, RN_LAYOUT_NHWC, tr->logits, nl);
     float loss = 0;
     if (st == RN_OK) st = rn_plan_backward(plan, tr->labels, (size_t)count, &loss);
-    if (st) return st;
-    if (!isfinite(loss))
+    if (st) {
+        rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
+        return st;
+    }
+    if (!isfinite(loss)) {
+        rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
         return rn__error(ctx, RN_E_NUMERIC,
                          "%s: step %lld (epoch %lld, batch %lld of %lld): the loss is %s; the "
                          "update was not applied (the training diverged: lower the learning rate)",
                          fn, (long long)tr->step + 1, (long long)tr->epoch + 1,
                          (long long)tr->cursor + 1, (long long)bpe, loss != loss ? "NaN" : "infinite");
+    }
     tr->opt->lr = rn__schedule_lr(tr->sched, tr->step, tr->epoch, tr->warmup_done);
     st = rn_optimizer_step(tr->opt);
     if (st) {
+        rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
         char why[RN_ERROR_CAP];
         size_t len = rn_strlen(rn_last_error(ctx));
         if (len >= sizeof why) len = sizeof why - 1;
@@ -267,6 +290,10 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     int64_t wrong = 0;
     for (int64_t k = 0; k < count; k++)
         wrong += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
+    if (tr->cursor == 0) { /* a new epoch's statistics, once its first step has succeeded */
+        tr->loss_sum = 0;
+        tr->errors = tr->seen = 0;
+    }
     tr->loss_sum += (double)loss * (double)count;
     tr->errors += wrong;
     tr->seen += count;

@@ -43,21 +43,8 @@ if ! cmake --build "$dir" -j"$jobs" --target test_concurrent_infer >"$dir/build.
 fi
 
 echo "=== tsan: run test_concurrent_infer"
-# Races already reported to the owner of the file (docs/reliability.md,
-# "Concurrency"): suppressed so that a new race still fails this stage, and
-# printed as KNOWN RACE whenever they show. RN_TSAN_STRICT=1 suppresses none.
-# Remove an entry once its file is fixed.
-supp="$dir/known-races.supp"
-cat >"$supp" <<'SUPP'
-# src/core/cpu.c rn__cpu_best_isa: the one-time CPU detection caches its result
-# in a plain (volatile) int32 that racing first calls read and write; a data
-# race in C11 terms, so the header's "thread-safe one-time CPU detection" is
-# not kept. Fix: __atomic_load_n / __atomic_store_n (or a C11 atomic).
-race:rn__cpu_best_isa
-SUPP
-[ "${RN_TSAN_STRICT:-0}" = 1 ] && : >"$supp"
 # halt_on_error: the first race ends the run with exit code 66.
-export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$supp print_suppressions=1 ${TSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 run=("$dir/tests/test_concurrent_infer")
 # clang 14's TSan cannot map its shadow memory under the high-entropy ASLR of
 # recent kernels ("unexpected memory mapping"); running without ASLR avoids it.
@@ -67,12 +54,8 @@ fi
 status=0
 "${run[@]}" 2>"$dir/tsan.log" || status=$?
 cat "$dir/tsan.log"
-if grep -q "Matched [0-9]* suppression" "$dir/tsan.log"; then
-  echo "=== tsan: KNOWN RACE(S) seen (suppressed, see $supp):"
-  grep -E "^ *[0-9]+ race:" "$dir/tsan.log" || true
-fi
 if [ "$status" != 0 ]; then
   echo "=== tsan: FAILED (a data race, or outputs that differ between threads)"
   exit 1
 fi
-echo "=== tsan: clean apart from known races"
+echo "=== tsan: clean (no data race, identical outputs)"

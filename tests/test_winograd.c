@@ -1,0 +1,269 @@
+/*
+ * Winograd F(4x4,3x3) forward convolution (src/ops/conv2d-winograd.c)
+ * against a direct convolution computed here in double precision, over a
+ * sweep of shapes (channels 1..70, with counts that are not a multiple of
+ * any SIMD width; images 1..20 pixels a side, with sizes that are not a
+ * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
+ * ReLU epilogues), under every ISA this CPU and build have, and
+ * bit-identical for 1 and 2 threads. The workspace and the transformed
+ * weights are exactly the sizes the driver asked for, each ending at an
+ * inaccessible page where mmap exists.
+ *
+ * Error bound: |y - y_ref| <= 3e-5 * S + 1e-6, where S is the sum over the
+ * window of |x| |w| plus |bias| (float rounding grows with the terms, not
+ * with a result that may cancel). F(4x4,3x3) rounds in its transforms,
+ * whose coefficients reach 8 (output) and 5 (input), so its error is about
+ * three times the direct path's (at ResNet shapes, max |error| / max |y|
+ * 3.1e-6..4.6e-6 against 0.9e-6..1.8e-6 direct): over this sweep the
+ * largest observed |y - y_ref| / S was 3.7e-6 (printed as "max scaled
+ * error" when the test runs), so the bound leaves a margin of about 8x
+ * while still catching a wrong coefficient (errors of order S).
+ */
+#define _DEFAULT_SOURCE
+#include "harness.h"
+#include "resnet.h"
+#include "core/internal.h"
+#include "kernels/kernels.h"
+#include "ops/ops.h"
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define RN_TEST_GUARD_PAGES 1
+#endif
+
+#define WG_TOL 3e-5
+#define WG_ABS 1e-6
+
+static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
+#define N_ISAS (sizeof all_isas / sizeof all_isas[0])
+
+static int isa_available(int32_t isa) { return rn__kernels_for_isa(isa)->isa == isa; }
+
+static rn_ctx *ctx_for(int32_t isa, int32_t threads) {
+    rn_ctx *ctx = NULL;
+    if (rn_ctx_create(&ctx) != RN_OK) return NULL;
+    if (rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, isa) != RN_OK ||
+        rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads) != RN_OK) {
+        rn_ctx_destroy(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+typedef struct guarded {
+    void *map;
+    size_t len;
+} guarded;
+
+/* `bytes` ending at an inaccessible page, NaN-filled: reads of what the
+ * driver did not write show up in its results. */
+static void *guarded_alloc(guarded *g, size_t bytes) {
+    if (!bytes) bytes = 1;
+#ifdef RN_TEST_GUARD_PAGES
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
+    g->len = data + page;
+    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
+        g->map = NULL;
+        return NULL;
+    }
+    memset(g->map, 0xFF, data);
+    return (char *)g->map + data - bytes;
+#else
+    g->map = malloc(bytes);
+    if (g->map) memset(g->map, 0xFF, bytes);
+    return g->map;
+#endif
+}
+
+static void guarded_free(guarded *g) {
+#ifdef RN_TEST_GUARD_PAGES
+    if (g->map) munmap(g->map, g->len);
+#else
+    free(g->map);
+#endif
+    g->map = NULL;
+}
+
+/* Direct 3x3 stride-1 convolution in double: y_ref and the scale S per output. */
+static void reference(const rn_conv_desc *d, const float *x, const float *w, const float *bias,
+                      int relu, double *ref, double *scale) {
+    for (int n = 0; n < d->n; n++)
+        for (int oy = 0; oy < d->oh; oy++)
+            for (int ox = 0; ox < d->ow; ox++)
+                for (int o = 0; o < d->oc; o++) {
+                    double s = bias ? bias[o] : 0.0, a = bias ? fabs(bias[o]) : 0.0;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy - d->ph + ky, ix = ox - d->pw + kx;
+                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                            const float *xp = x + (((size_t)n * d->h + iy) * d->w + ix) * d->c;
+                            const float *wp = w + (((size_t)o * 3 + ky) * 3 + kx) * d->c;
+                            for (int c = 0; c < d->c; c++) {
+                                s += (double)xp[c] * wp[c];
+                                a += fabs((double)xp[c] * wp[c]);
+                            }
+                        }
+                    size_t i = (((size_t)n * d->oh + oy) * d->ow + ox) * d->oc + o;
+                    ref[i] = relu && s < 0 ? 0.0 : s;
+                    scale[i] = a;
+                }
+}
+
+/* Runs Winograd for d on ctx with guarded buffers; returns 0 if memory ran out. */
+static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
+                        const float *bias, int relu, float *y) {
+    guarded gu, gw;
+    size_t ub = rn__conv_winograd_weights_size(d), wb = rn__conv_winograd_workspace(d);
+    void *u = guarded_alloc(&gu, ub), *ws = guarded_alloc(&gw, wb);
+    if (!u || !ws) {
+        guarded_free(&gu);
+        guarded_free(&gw);
+        return 0;
+    }
+    rn__conv_winograd_transform_weights(ctx, d, w, u);
+    rn__conv_winograd_forward(ctx, d, x, u, bias, relu, y, ws);
+    guarded_free(&gu);
+    guarded_free(&gw);
+    return 1;
+}
+
+static double max_scaled_error = 0.0;
+
+/* Checks one shape under every ISA and 1 / 2 threads. */
+static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bias, int relu) {
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    d.ph = d.pw = pad;
+    if (!rn__conv_desc_init(&d)) return;
+    CHECK(rn__conv_winograd_ok(&d));
+    size_t xn = (size_t)n * h * w * c, wn = (size_t)oc * 9 * c;
+    size_t yn = (size_t)n * d.oh * d.ow * oc;
+    float *x = malloc(xn * sizeof *x), *wt = malloc(wn * sizeof *wt), *b = malloc(oc * sizeof *b);
+    float *y1 = malloc(yn * sizeof *y1), *y2 = malloc(yn * sizeof *y2);
+    double *ref = malloc(yn * sizeof *ref), *scale = malloc(yn * sizeof *scale);
+    CHECK(x && wt && b && y1 && y2 && ref && scale);
+    if (!(x && wt && b && y1 && y2 && ref && scale)) goto done;
+    rn_test_fill_uniform(x, xn, -1.0, 1.0);
+    rn_test_fill_uniform(wt, wn, -0.5, 0.5);
+    rn_test_fill_uniform(b, (size_t)oc, -0.5, 0.5);
+    const float *bias = with_bias ? b : NULL;
+    reference(&d, x, wt, bias, relu, ref, scale);
+    for (size_t ii = 0; ii < N_ISAS; ii++) {
+        if (!isa_available(all_isas[ii])) continue;
+        rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
+        CHECK(c1 && c2);
+        if (c1 && c2) {
+            CHECK(run_winograd(c1, &d, x, wt, bias, relu, y1));
+            CHECK(run_winograd(c2, &d, x, wt, bias, relu, y2));
+            CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
+            size_t bad = 0;
+            for (size_t i = 0; i < yn; i++) {
+                double err = fabs((double)y1[i] - ref[i]);
+                double rel = err / (scale[i] > 1e-30 ? scale[i] : 1e-30);
+                if (scale[i] > 1e-3 && rel > max_scaled_error) max_scaled_error = rel;
+                if (!(err <= WG_TOL * scale[i] + WG_ABS)) {
+                    if (!bad)
+                        fprintf(stderr,
+                                "  %s n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
+                                "(scale %.3g)\n",
+                                rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, i, y1[i],
+                                ref[i], scale[i]);
+                    bad++;
+                }
+            }
+            CHECK(bad == 0);
+        }
+        rn_ctx_destroy(c1);
+        rn_ctx_destroy(c2);
+    }
+done:
+    free(x), free(wt), free(b), free(y1), free(y2), free(ref), free(scale);
+}
+
+static void test_winograd_matches_direct_convolution_over_a_shape_sweep(void) {
+    static const int chans[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70};
+    static const int sides[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 20};
+    const int nc = (int)(sizeof chans / sizeof chans[0]), ns = (int)(sizeof sides / sizeof sides[0]);
+    /* every channel count as input and as output, every side, batches 1..3,
+     * paired off so that the sweep stays a few seconds */
+    for (int i = 0; i < nc * 3; i++) {
+        int c = chans[i % nc], oc = chans[(i * 5 + 3) % nc];
+        int h = sides[i % ns], w = sides[(i * 7 + 2) % ns];
+        int n = 1 + i % 3;
+        check_shape(n, h, w, c, oc, 1, i % 2, i % 4 < 2);
+    }
+    printf("  max scaled error |y - y_ref| / sum|x w|: %.3g\n", max_scaled_error);
+}
+
+static void test_winograd_handles_padding_zero_and_two(void) {
+    check_shape(1, 9, 10, 7, 12, 0, 1, 1);
+    check_shape(2, 6, 6, 16, 16, 0, 0, 0);
+    check_shape(1, 5, 8, 33, 20, 2, 1, 0);
+    check_shape(1, 3, 3, 4, 4, 2, 1, 1);
+}
+
+static void test_winograd_matches_direct_convolution_at_resnet_widths(void) {
+    /* 64 and 128 channels as in ResNet layer1 / layer2, on small maps */
+    check_shape(1, 14, 14, 64, 64, 1, 1, 1);
+    check_shape(1, 7, 9, 128, 128, 1, 1, 0);
+    check_shape(2, 8, 8, 32, 96, 1, 0, 1);
+}
+
+static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
+    /* the transformed weights of one context serve another ISA and thread count */
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = 1, d.h = 10, d.w = 11, d.c = 20, d.oc = 40, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    d.ph = d.pw = 1;
+    CHECK(rn__conv_desc_init(&d));
+    size_t xn = 10 * 11 * 20, wn = 40 * 9 * 20, yn = 10 * 11 * 40;
+    float *x = malloc(xn * 4), *w = malloc(wn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
+    void *u = malloc(rn__conv_winograd_weights_size(&d));
+    void *ws = malloc(rn__conv_winograd_workspace(&d));
+    CHECK(x && w && y1 && y2 && u && ws);
+    if (x && w && y1 && y2 && u && ws) {
+        rn_test_fill_uniform(x, xn, -1, 1);
+        rn_test_fill_uniform(w, wn, -1, 1);
+        for (size_t ii = 0; ii < N_ISAS; ii++) {
+            if (!isa_available(all_isas[ii])) continue;
+            rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(all_isas[ii], 2);
+            CHECK(a && b);
+            if (a && b) {
+                rn__conv_winograd_transform_weights(a, &d, w, u);
+                rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y1, ws);
+                rn__conv_winograd_transform_weights(b, &d, w, u);
+                rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y2, ws);
+                CHECK(memcmp(y1, y2, yn * 4) == 0);
+            }
+            rn_ctx_destroy(a);
+            rn_ctx_destroy(b);
+        }
+    }
+    free(x), free(w), free(y1), free(y2), free(u), free(ws);
+}
+
+static void test_winograd_applies_to_3x3_stride_1_only(void) {
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = 1, d.h = 8, d.w = 8, d.c = 4, d.oc = 4, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    CHECK(rn__conv_winograd_ok(&d));
+    d.sh = 2;
+    CHECK(!rn__conv_winograd_ok(&d) && !rn__conv_winograd_pays(&d));
+    d.sh = 1, d.kw = 1;
+    CHECK(!rn__conv_winograd_ok(&d) && !rn__conv_winograd_pays(&d));
+}
+
+static const rn_test_case cases[] = {
+    {"winograd_matches_direct_convolution_over_a_shape_sweep",
+     test_winograd_matches_direct_convolution_over_a_shape_sweep},
+    {"winograd_handles_padding_zero_and_two", test_winograd_handles_padding_zero_and_two},
+    {"winograd_matches_direct_convolution_at_resnet_widths",
+     test_winograd_matches_direct_convolution_at_resnet_widths},
+    {"winograd_layout_and_sizes_depend_on_shape_only",
+     test_winograd_layout_and_sizes_depend_on_shape_only},
+    {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},
+};
+RN_TEST_MAIN(cases)
