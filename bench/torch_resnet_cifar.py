@@ -1,10 +1,8 @@
+#!/usr/bin/python3
 # PyTorch reference timing for docs/performance.md: a CIFAR ResNet (option-A shortcuts,
 # as in the paper) training step at batch 128.  Usage: torch_resnet_cifar.py THREADS [HW] [DEPTH]
+# The model (Net) is also what bench/compare_pytorch.py imports: keep one definition.
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
-threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-hw = int(sys.argv[2]) if len(sys.argv) > 2 else 32
-depth = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-torch.set_num_threads(threads)
 class Block(nn.Module):
     def __init__(s, cin, cout, stride):
         super().__init__()
@@ -30,13 +28,23 @@ class Net(nn.Module):
     def forward(s, x):
         x = s.layers(F.relu(s.bn(s.conv(x))))
         return s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
-net = Net((depth - 2) // 6)
-opt = torch.optim.SGD(net.parameters(), lr=0.0, momentum=0.9)
-x = torch.randn(128, 3, hw, hw); y = torch.randint(0, 10, (128,))
-times = []
-for it in range(12):
-    t0 = time.perf_counter()
-    opt.zero_grad(); loss = F.cross_entropy(net(x), y); loss.backward(); opt.step()
-    if it >= 2: times.append(time.perf_counter() - t0)
-times.sort(); med = times[len(times) // 2]
-print(f"torch {torch.__version__} resnet{depth} train batch 128 {hw}x{hw} threads {threads}: {128/med:.1f} images/s, median {med*1e3:.1f} ms")
+def cifar_resnet(depth):
+    """ResNet-DEPTH for CIFAR (depth = 6n + 2: 20, 32, 44, 56, 110), option-A shortcuts."""
+    return Net((depth - 2) // 6)
+def main():
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    hw = int(sys.argv[2]) if len(sys.argv) > 2 else 32
+    depth = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    torch.set_num_threads(threads)
+    net = cifar_resnet(depth)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0, momentum=0.9)
+    x = torch.randn(128, 3, hw, hw); y = torch.randint(0, 10, (128,))
+    times = []
+    for it in range(12):
+        t0 = time.perf_counter()
+        opt.zero_grad(); loss = F.cross_entropy(net(x), y); loss.backward(); opt.step()
+        if it >= 2: times.append(time.perf_counter() - t0)
+    times.sort(); med = times[len(times) // 2]
+    print(f"torch {torch.__version__} resnet{depth} train batch 128 {hw}x{hw} threads {threads}: {128/med:.1f} images/s, median {med*1e3:.1f} ms")
+if __name__ == "__main__":
+    main()

@@ -179,6 +179,21 @@ static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
     CHECK_OUTPUT_HAS("10 x 1 x 1");
 }
 
+/* bench --layers finds every convolution from the model alone: the paper's
+ * ResNet-20 has 6n + 1 = 19 (n = 3), ResNet-50 49 plus 4 projections = 53,
+ * and torchvision's v1.5 bottleneck (the preset) strides its 3x3 conv2.
+ * Width 4 keeps it quick; no time is checked. */
+static void test_bench_layers_lists_every_convolution_with_its_stride(void) {
+    CHECK_RUN(0, "bench resnet20 --width 4 --batch 2 --seconds 0 --threads 1 --train --layers");
+    CHECK_OUTPUT_HAS("the 19 convolutions of the model");
+    CHECK_OUTPUT_HAS("2x32x32x4>8 3x3 s2"); /* layer2.0.conv1 */
+    CHECK_OUTPUT_HAS("peak RSS above the weights: ");
+    CHECK_RUN(0, "bench resnet50 --width 4 --size 64 --seconds 0 --threads 1 --layers");
+    CHECK_OUTPUT_HAS("the 53 convolutions of the model");
+    CHECK_OUTPUT_HAS("1x16x16x8>8 3x3 s2");   /* layer2.0.conv2 */
+    CHECK_OUTPUT_HAS("1x16x16x16>32 1x1 s2"); /* layer2.0.downsample.0 */
+}
+
 static void test_init_infer_and_grad_work_together(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
@@ -344,6 +359,8 @@ static const rn_test_case cases[] = {
     {"missing_or_malformed_files_exit_1", test_missing_or_malformed_files_exit_1},
     {"info_prints_the_exact_parameter_and_mac_counts",
      test_info_prints_the_exact_parameter_and_mac_counts},
+    {"bench_layers_lists_every_convolution_with_its_stride",
+     test_bench_layers_lists_every_convolution_with_its_stride},
     {"init_infer_and_grad_work_together", test_init_infer_and_grad_work_together},
     {"train_runs_end_to_end_and_resumes_bit_identically",
      test_train_runs_end_to_end_and_resumes_bit_identically},

@@ -4,24 +4,53 @@
  * warm-up it runs for a few seconds and reports images/s, the median time of
  * a batch, GFLOP/s (2 x MACs per image; x3 for training, whose backward
  * costs about twice the forward), that figure as a share of the FMA peak it
- * measures on this machine (single core x threads), and the peak resident
- * memory of the process.
+ * measures on this machine (single core x threads), the peak resident
+ * memory of the process beside the bytes of the weights (so "RSS at most
+ * the weights plus N MB" can be checked), and the plan's arena.
+ *
+ * --layers then times every distinct convolution shape of the network
+ * through the public layer API (bench-layers.c), after the peak RSS above
+ * was read, so that it does not count the layer buffers.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench-layers.h"
 #include "cli.h"
 
 static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
-               "                         [--in-channels C] [--shortcut A|B|C|none]\n\n"
+               "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
-               "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n");
+               "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
+               "Prints images/s, the median ms per batch, GFLOP/s and its share of the FMA\n"
+               "peak measured here, the weights' bytes, the peak RSS and the plan's arena.\n"
+               "--layers adds the time and GFLOP/s of every distinct convolution shape, run\n"
+               "alone through the layer API (forward, and both backward passes with --train).\n");
     cli_arch_help(f);
+}
+
+/* Peak resident bytes of this program. Linux's VmHWM belongs to the address
+ * space, which exec replaces; getrusage's ru_maxrss survives exec, so under
+ * a parent that forked it (Python's subprocess) it reports the parent's
+ * size. ru_maxrss is the fallback elsewhere. */
+static double peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long long kib = -1;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "VmHWM:", 6) == 0 && sscanf(line + 6, "%lld", &kib) == 1) break;
+        fclose(f);
+        if (kib >= 0) return (double)kib * 1024.0;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss * 1024.0; /* KiB on Linux and the BSDs */
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -34,7 +63,7 @@ int cmd_bench(int argc, char **argv) {
     cli_arch_defaults(&arch);
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
     double seconds = 3.0;
-    int train = 0;
+    int train = 0, layers = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -54,6 +83,8 @@ int cmd_bench(int argc, char **argv) {
             if (r < 0 || !cli_parse_f64("--seconds", v, 0, 3600, &seconds)) return CLI_EXIT_USAGE;
         } else if (cli_flag(argv[i], "--train")) {
             train = 1;
+        } else if (cli_flag(argv[i], "--layers")) {
+            layers = 1;
         } else if (argv[i][0] == '-') {
             cli_usage_error("unknown option '%s'", argv[i]);
             return CLI_EXIT_USAGE;
@@ -148,8 +179,6 @@ int cmd_bench(int argc, char **argv) {
         double peak = peak1 * (double)(threads < cores ? threads : cores);
         int64_t active = 0;
         rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &active);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
         printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s\n", arch.name,
                train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
                (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active));
@@ -160,7 +189,30 @@ int cmd_bench(int argc, char **argv) {
                cli_thousands(macs, (char[32]){0}, 32), train ? " x 3" : "");
         printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa, peak1,
                (int)(threads < cores ? threads : cores), peak > 0 ? 100.0 * gflops / peak : 0.0);
-        printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+        /* weights = every parameter and BN statistic, float32 */
+        int64_t params = 0, buffers = 0;
+        for (int32_t i = 0, n = rn_model_tensor_count(m); i < n; i++) {
+            int32_t ndim = 0, kind = 0;
+            int64_t d[4], count = 1;
+            if (rn_model_tensor_info(m, i, NULL, &ndim, d, &kind)) continue;
+            for (int32_t k = 0; k < ndim; k++) count *= d[k];
+            if (kind == RN_TENSOR_PARAM)
+                params += count;
+            else
+                buffers += count;
+        }
+        double mib = 1024.0 * 1024.0, weights = 4.0 * (double)(params + buffers);
+        double rss = peak_rss_bytes();
+        size_t arena = 0;
+        rn_plan_memory_size(plan, &arena);
+        printf("weights: %.1f MiB (%s parameters + %s BN statistics, float32)\n", weights / mib,
+               cli_thousands(params, (char[32]){0}, 32), cli_thousands(buffers, (char[32]){0}, 32));
+        printf("plan memory: %.1f MiB (activations, saved state and scratch)\n",
+               (double)arena / mib);
+        printf("peak RSS: %.1f MiB\n", rss / mib);
+        printf("peak RSS above the weights: %.1f MiB (%.1f MB)\n", (rss - weights) / mib,
+               (rss - weights) * 1e-6);
+        if (layers) rc = bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3);
     }
     free(times);
     free(labels);
