@@ -23,21 +23,12 @@
 #include "core/internal.h"
 #include "kernels/kernels.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define RN_TEST_GUARD_PAGES 1
-#endif
+#include "test_kernels_common.h"
 
 #define TOL 1e-5
 #define SENTINEL 12345.0f
 
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
-
-static const struct rn_kernels *table_if_available(int32_t isa) {
-    const struct rn_kernels *t = rn__kernels_for_isa(isa);
-    return t->isa == isa ? t : NULL;
-}
 
 static float *random_floats(size_t n) {
     float *p = (float *)malloc((n ? n : 1) * sizeof(float));
@@ -148,37 +139,6 @@ static void igemm_isa(int32_t isa) {
 }
 
 /* ---- wgrad --------------------------------------------------------------------------- */
-typedef struct guarded {
-    void *map;
-    size_t len;
-} guarded;
-
-/* n floats ending exactly at an inaccessible page where mmap exists */
-static float *guarded_alloc(guarded *g, size_t n) {
-    size_t bytes = (n ? n : 1) * sizeof(float);
-#ifdef RN_TEST_GUARD_PAGES
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
-    g->len = data + page;
-    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
-        g->map = NULL;
-        return NULL;
-    }
-    return (float *)((char *)g->map + data - bytes);
-#else
-    g->map = malloc(bytes);
-    return (float *)g->map;
-#endif
-}
-
-static void guarded_free(guarded *g) {
-#ifdef RN_TEST_GUARD_PAGES
-    if (g->map) munmap(g->map, g->len);
-#else
-    free(g->map);
-#endif
-}
-
 static int check_wgrad(rn_wgrad_ukernel_fn fn, size_t MR, size_t NR, size_t nc, size_t rows,
                        size_t cols, size_t b_ps_extra) {
     /* a: rows x cols pixels of MR channels (a_ps = MR + 2, a_rs = cols * a_ps + 1);
@@ -188,7 +148,7 @@ static int check_wgrad(rn_wgrad_ukernel_fn fn, size_t MR, size_t NR, size_t nc, 
     const size_t na = rows ? (rows - 1) * a_rs + (cols ? (cols - 1) * a_ps + MR : 0) : 0;
     const size_t nb = rows && cols ? (rows - 1) * b_rs + (cols - 1) * b_ps + nc : 0;
     guarded ga, gb;
-    float *a = guarded_alloc(&ga, na), *b = guarded_alloc(&gb, nb);
+    float *a = guarded_floats(&ga, na), *b = guarded_floats(&gb, nb);
     const size_t cs = NR + 5;
     float *c = (float *)malloc((MR + 1) * cs * sizeof(float));
     float *c0 = (float *)malloc((MR + 1) * cs * sizeof(float));

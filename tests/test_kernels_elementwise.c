@@ -26,53 +26,9 @@
 #include "core/internal.h"
 #include "kernels/kernels.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define RN_TEST_GUARD_PAGES 1
-#endif
+#include "test_kernels_common.h"
 
 static const int32_t simd_isas[] = {RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
-
-static const struct rn_kernels *table_if_available(int32_t isa) {
-    const struct rn_kernels *t = rn__kernels_for_isa(isa);
-    return t->isa == isa ? t : NULL;
-}
-
-/* ---- arrays that end at an inaccessible page -------------------------------------- */
-typedef struct guarded {
-    void *map;
-    size_t len;
-    float *p;
-} guarded;
-
-static float *guarded_alloc(guarded *g, size_t n) {
-    size_t bytes = (n ? n : 1) * sizeof(float);
-#ifdef RN_TEST_GUARD_PAGES
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
-    g->len = data + page;
-    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
-        g->map = NULL;
-        return NULL;
-    }
-    g->p = (float *)((char *)g->map + data - bytes);
-#else
-    g->map = malloc(bytes);
-    g->len = bytes;
-    g->p = (float *)g->map;
-#endif
-    return g->p;
-}
-
-static void guarded_free(guarded *g) {
-#ifdef RN_TEST_GUARD_PAGES
-    if (g->map) munmap(g->map, g->len);
-#else
-    free(g->map);
-#endif
-    g->map = NULL;
-}
 
 #define SENTINEL 4242.0f
 
@@ -80,7 +36,7 @@ static void guarded_free(guarded *g) {
 static float *rows_alloc(guarded *g, size_t rows, size_t nc, size_t stride, double lo, double hi) {
     /* the last row ends at its last real channel, so a read past nc faults */
     size_t n = rows ? (rows - 1) * stride + nc : 0;
-    float *p = guarded_alloc(g, n);
+    float *p = guarded_floats(g, n);
     if (!p) return NULL;
     for (size_t r = 0; r < rows; r++)
         for (size_t i = 0; i < stride && r * stride + i < n; i++)
@@ -148,7 +104,7 @@ static void bn_apply_isa(int32_t isa) {
                        n = rows_len(rows, nc, stride);
                 guarded gx, gy0, gy1;
                 float *x = rows_alloc(&gx, rows, nc, stride, -2.0, 2.0);
-                float *y0 = guarded_alloc(&gy0, n), *y1 = guarded_alloc(&gy1, n);
+                float *y0 = guarded_floats(&gy0, n), *y1 = guarded_floats(&gy1, n);
                 float a[67], b[67];
                 rn_test_fill_uniform(a, nc, -1.5, 1.5);
                 rn_test_fill_uniform(b, nc, -0.5, 0.5);
@@ -188,7 +144,7 @@ static void bn_backward_isa(int32_t isa) {
                 float *dy = rows_alloc(&gdy, rows, nc, stride, -1.0, 1.0);
                 /* half the ReLU outputs zero, some exactly: the mask is y > 0 */
                 float *ry = rows_alloc(&gr, rows, nc, stride, -1.0, 1.0);
-                float *dx0 = guarded_alloc(&gd0, n), *dx1 = guarded_alloc(&gd1, n);
+                float *dx0 = guarded_floats(&gd0, n), *dx1 = guarded_floats(&gd1, n);
                 CHECK(x && dy && ry && dx0 && dx1);
                 if (!x || !dy || !ry || !dx0 || !dx1) continue;
                 for (size_t i = 0; i < n; i += 7) ry[i] = i % stride < nc ? 0.0f : ry[i];
@@ -238,8 +194,8 @@ static void flat_isa(int32_t isa) {
     for (size_t ni = 0; ni < sizeof flat_ns / sizeof flat_ns[0]; ni++) {
         size_t n = flat_ns[ni];
         guarded ga, gb, g0, g1;
-        float *a = guarded_alloc(&ga, n), *b = guarded_alloc(&gb, n);
-        float *y0 = guarded_alloc(&g0, n), *y1 = guarded_alloc(&g1, n);
+        float *a = guarded_floats(&ga, n), *b = guarded_floats(&gb, n);
+        float *y0 = guarded_floats(&g0, n), *y1 = guarded_floats(&g1, n);
         CHECK(a && b && y0 && y1);
         if (!a || !b || !y0 || !y1) continue;
         rn_test_fill_uniform(a, n, -1, 1);
@@ -282,10 +238,10 @@ static void maxpool_isa(int32_t isa) {
             size_t wh = wins[wi][0], ww = wins[wi][1], pix = nc + nc % 3, row = 4 * pix;
             size_t n = (wh - 1) * row + (ww - 1) * pix + nc;
             guarded gx, g0, g1, gd0, gd1, gg;
-            float *x = guarded_alloc(&gx, n), *y0 = guarded_alloc(&g0, nc),
-                  *y1 = guarded_alloc(&g1, nc);
-            float *d0 = guarded_alloc(&gd0, n), *d1 = guarded_alloc(&gd1, n),
-                  *g = guarded_alloc(&gg, nc);
+            float *x = guarded_floats(&gx, n), *y0 = guarded_floats(&g0, nc),
+                  *y1 = guarded_floats(&g1, nc);
+            float *d0 = guarded_floats(&gd0, n), *d1 = guarded_floats(&gd1, n),
+                  *g = guarded_floats(&gg, nc);
             CHECK(x && y0 && y1 && d0 && d1 && g);
             if (!x || !y0 || !y1 || !d0 || !d1 || !g) continue;
             /* few distinct values so ties are common; some NaN, some -0 */

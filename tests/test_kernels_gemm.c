@@ -7,12 +7,13 @@
  * element, the float rounding bound of the sum with a wide margin (the |c|
  * and |bias| terms are the extra addends of accumulate and bias).
  */
-#define _POSIX_C_SOURCE 200112L
+#define _DEFAULT_SOURCE
 #include "harness.h"
 #include "resnet.h"
 #include "core/internal.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
+#include "test_kernels_common.h"
 
 #define TOL 1e-5
 #define SENTINEL 12345.0f
@@ -20,25 +21,8 @@
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
 static const size_t odd_ks[] = {1, 2, 3, 17, 64, 129};
 
-/* The table for `isa` if this build and CPU have exactly it, else NULL. */
-static const struct rn_kernels *table_if_available(int32_t isa) {
-    const struct rn_kernels *t = rn__kernels_for_isa(isa);
-    return t->isa == isa ? t : NULL;
-}
-
 static void note_skip(const char *what, int32_t isa) {
     printf("     note: %s: %s not available on this CPU/build, skipped\n", what, rn_isa_name(isa));
-}
-
-static rn_ctx *ctx_for(int32_t isa, int32_t threads) {
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx) != RN_OK) return NULL;
-    if (rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, isa) != RN_OK ||
-        rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads) != RN_OK) {
-        rn_ctx_destroy(ctx);
-        return NULL;
-    }
-    return ctx;
 }
 
 static float *random_floats(size_t n) {

@@ -24,62 +24,10 @@
 #include "kernels/kernels.h"
 #include "ops/conv2d-common.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define RN_TEST_GUARD_PAGES 1
-#endif
+#include "test_kernels_common.h"
 
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
 #define N_ISAS (sizeof all_isas / sizeof all_isas[0])
-
-static int isa_available(int32_t isa) { return rn__kernels_for_isa(isa)->isa == isa; }
-
-static rn_ctx *ctx_for(int32_t isa, int32_t threads) {
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx) != RN_OK) return NULL;
-    if (rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, isa) != RN_OK ||
-        rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads) != RN_OK) {
-        rn_ctx_destroy(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-/* ---- a workspace of exactly `bytes`, ending at an inaccessible page ------------------ */
-typedef struct guarded {
-    void *map;
-    size_t len;
-} guarded;
-
-static void *guarded_alloc(guarded *g, size_t bytes) {
-    if (!bytes) bytes = 1;
-#ifdef RN_TEST_GUARD_PAGES
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
-    g->len = data + page;
-    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
-        g->map = NULL;
-        return NULL;
-    }
-    /* NaN-filled: a driver that reads workspace it did not write shows */
-    memset(g->map, 0xFF, data);
-    return (char *)g->map + data - bytes;
-#else
-    g->map = malloc(bytes);
-    if (g->map) memset(g->map, 0xFF, bytes);
-    return g->map;
-#endif
-}
-
-static void guarded_free(guarded *g) {
-#ifdef RN_TEST_GUARD_PAGES
-    if (g->map) munmap(g->map, g->len);
-#else
-    free(g->map);
-#endif
-    g->map = NULL;
-}
 
 /* ---- convolution against a direct double reference -------------------------------------- */
 typedef struct conv_case {
@@ -197,7 +145,7 @@ static void conv_case_all_isas(const conv_case *cc) {
     CHECK(out[0] && out[1] && out[2]);
     if (!out[0] || !out[1] || !out[2]) goto done;
     for (size_t i = 0; i < N_ISAS; i++) {
-        if (!isa_available(all_isas[i])) continue;
+        if (!table_if_available(all_isas[i])) continue;
         for (int th = 1; th <= 3; th++) {
             rn_ctx *ctx = ctx_for(all_isas[i], th);
             CHECK(ctx != NULL);
@@ -258,7 +206,7 @@ static void packed_case(const conv_case *cc) {
         rn_test_fill_uniform(b, (size_t)d.oc, -1, 1);
         rn__conv2d_pack_weights(packer, &d, w, packed);
         for (size_t i = 0; i < N_ISAS; i++) {
-            if (!isa_available(all_isas[i])) continue;
+            if (!table_if_available(all_isas[i])) continue;
             for (int th = 1; th <= 2; th++) {
                 rn_ctx *ctx = ctx_for(all_isas[i], th);
                 if (!ctx) continue;
@@ -371,7 +319,7 @@ static void test_elementwise_drivers_agree_across_isas_and_threads(void) {
     memset(ref, 0, per * sizeof(float));
     run_elementwise(RN_ISA_SCALAR, 1, x, dy, g, be, ref);
     for (size_t i = 0; i < N_ISAS; i++) {
-        if (!isa_available(all_isas[i])) continue;
+        if (!table_if_available(all_isas[i])) continue;
         float *one = NULL;
         for (int th = 1; th <= 3; th++) {
             memset(got, 0, per * sizeof(float));

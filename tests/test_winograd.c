@@ -26,65 +26,13 @@
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define RN_TEST_GUARD_PAGES 1
-#endif
+#include "test_kernels_common.h"
 
 #define WG_TOL 3e-5
 #define WG_ABS 1e-6
 
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
 #define N_ISAS (sizeof all_isas / sizeof all_isas[0])
-
-static int isa_available(int32_t isa) { return rn__kernels_for_isa(isa)->isa == isa; }
-
-static rn_ctx *ctx_for(int32_t isa, int32_t threads) {
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx) != RN_OK) return NULL;
-    if (rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, isa) != RN_OK ||
-        rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads) != RN_OK) {
-        rn_ctx_destroy(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-typedef struct guarded {
-    void *map;
-    size_t len;
-} guarded;
-
-/* `bytes` ending at an inaccessible page, NaN-filled: reads of what the
- * driver did not write show up in its results. */
-static void *guarded_alloc(guarded *g, size_t bytes) {
-    if (!bytes) bytes = 1;
-#ifdef RN_TEST_GUARD_PAGES
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (bytes + page - 1) / page * page;
-    g->len = data + page;
-    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->map == MAP_FAILED || mprotect((char *)g->map + data, page, PROT_NONE) != 0) {
-        g->map = NULL;
-        return NULL;
-    }
-    memset(g->map, 0xFF, data);
-    return (char *)g->map + data - bytes;
-#else
-    g->map = malloc(bytes);
-    if (g->map) memset(g->map, 0xFF, bytes);
-    return g->map;
-#endif
-}
-
-static void guarded_free(guarded *g) {
-#ifdef RN_TEST_GUARD_PAGES
-    if (g->map) munmap(g->map, g->len);
-#else
-    free(g->map);
-#endif
-    g->map = NULL;
-}
 
 /* Direct 3x3 stride-1 convolution in double: y_ref and the scale S per output. */
 static void reference(const rn_conv_desc *d, const float *x, const float *w, const float *bias,
@@ -152,7 +100,7 @@ static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bi
     const float *bias = with_bias ? b : NULL;
     reference(&d, x, wt, bias, relu, ref, scale);
     for (size_t ii = 0; ii < N_ISAS; ii++) {
-        if (!isa_available(all_isas[ii])) continue;
+        if (!table_if_available(all_isas[ii])) continue;
         rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
         CHECK(c1 && c2);
         if (c1 && c2) {
@@ -228,7 +176,7 @@ static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
         rn_test_fill_uniform(x, xn, -1, 1);
         rn_test_fill_uniform(w, wn, -1, 1);
         for (size_t ii = 0; ii < N_ISAS; ii++) {
-            if (!isa_available(all_isas[ii])) continue;
+            if (!table_if_available(all_isas[ii])) continue;
             rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(all_isas[ii], 2);
             CHECK(a && b);
             if (a && b) {
