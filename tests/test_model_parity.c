@@ -11,7 +11,8 @@
  *    |ref| (the largest logit magnitude), on either path.
  *  - one train-mode step of the CIFAR resnet20 (batch 8, 32x32, mean
  *    cross-entropy): the loss (relative 1e-4), every parameter gradient
- *    (relative L2 error ||g - ref|| / ||ref|| <= 1e-3 per tensor), the BN
+ *    (relative L2 error ||g - ref|| / ||ref|| <= 1e-3 per tensor with
+ *    RN_OPT_WINOGRAD 0, 3e-2 with it: see GRAD_L2_TOL_WINOGRAD), the BN
  *    running statistics after the forward and the input gradient, through
  *    rn_plan_backward and through the `resnet grad` program.
  *
@@ -45,6 +46,18 @@
 #define LOGIT_TOL_WINOGRAD 1e-4
 #define LOSS_TOL 1e-4
 #define GRAD_L2_TOL 1e-3
+/* Training plans run the 3x3 stride-1 convolutions that pay (here layer1's,
+ * 512 tiles at batch 8) as Winograd F(4x4,3x3) in the forward and
+ * backward-data passes unless RN_OPT_WINOGRAD is 0. The loss and the running
+ * statistics stay within their bounds, but a few gradients move by up to
+ * 7.8e-3 (relative L2, layer2.2.bn1.bias, measured 2026-11-28): with 8
+ * images, rounding that moves a pre-activation across zero flips a ReLU
+ * gate and a whole element's contribution. The direct path is just as
+ * sensitive: scaling the input by 1 + 3e-6 noise moves its gradients by
+ * 5.8e-4 (1e-6 noise: 4.3e-6). So the direct path is checked at
+ * GRAD_L2_TOL, the Winograd path at a bound that a wrong transform (errors
+ * of order 1) still fails by far. */
+#define GRAD_L2_TOL_WINOGRAD 3e-2
 #define STATS_TOL 1e-4
 /* One thread: thread-count independence is tested elsewhere, and on a busy
  * machine two OpenMP threads were ten times slower here than one. */
@@ -287,7 +300,7 @@ static rn_status grad_from_model(void *src, const char *name, float *dst, size_t
 
 /* Compare every parameter's gradient; returns the worst relative L2 error. */
 static double compare_grads(rn_ctx *ctx, const rn_model *m, grad_source get, void *src,
-                            const char *tag) {
+                            const char *tag, double tol) {
     size_t total = 0, offset = 0;
     float *ref = load_npy(ctx, data_path("resnet20_grads.npy"), RN_DTYPE_F32, 0, &total);
     double worst = 0.0;
@@ -313,7 +326,7 @@ static double compare_grads(rn_ctx *ctx, const rn_model *m, grad_source get, voi
         } else {
             char what[160];
             snprintf(what, sizeof what, "%s gradient of %s", tag, name);
-            double e = check_l2_rel(what, g, ref + offset, n, GRAD_L2_TOL);
+            double e = check_l2_rel(what, g, ref + offset, n, tol);
             if (e > worst) worst = e, worst_name = name;
         }
         free(g);
@@ -351,8 +364,9 @@ static void compare_running_stats(rn_ctx *ctx, const rn_model *m) {
     free(ref), free(got);
 }
 
-static void test_resnet20_train_loss_gradients_and_running_stats_match_pytorch(void) {
+static void check_resnet20_train_step(int64_t winograd) {
     rn_ctx *ctx = parity_ctx();
+    if (ctx) CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd), ctx);
     rn_model *m = parity_model(ctx, "resnet20");
     size_t nx = GRAD_BATCH * 3 * GRAD_SIZE * GRAD_SIZE;
     int32_t *labels = load_npy(ctx, data_path("resnet20_labels.npy"), RN_DTYPE_I32, GRAD_BATCH,
@@ -361,6 +375,9 @@ static void test_resnet20_train_loss_gradients_and_running_stats_match_pytorch(v
     float *dx_ref = load_npy(ctx, data_path("resnet20_input_grad.npy"), RN_DTYPE_F32, nx, NULL);
     float *x = generated_input(&grad_config), *dx = malloc(nx * sizeof *dx);
     float logits[GRAD_BATCH * 10];
+    const double tol = winograd ? GRAD_L2_TOL_WINOGRAD : GRAD_L2_TOL;
+    char tag[64];
+    snprintf(tag, sizeof tag, "rn_plan_backward%s", winograd ? " winograd" : "");
     rn_plan *p = NULL;
     if (m) CHECK_OK(rn_plan_create(m, GRAD_BATCH, GRAD_SIZE, GRAD_SIZE, RN_MODE_TRAIN, &p), ctx);
     if (p && labels && loss_ref && dx_ref && x && dx) {
@@ -368,16 +385,24 @@ static void test_resnet20_train_loss_gradients_and_running_stats_match_pytorch(v
         CHECK_OK(rn_plan_forward(p, x, nx, RN_LAYOUT_NCHW, logits, GRAD_BATCH * 10), ctx);
         CHECK_OK(rn_plan_backward(p, labels, GRAD_BATCH, &loss), ctx);
         check_max_rel("resnet20 train loss (rn_plan_backward)", &loss, loss_ref, 1, LOSS_TOL);
-        compare_grads(ctx, m, grad_from_model, m, "rn_plan_backward");
+        compare_grads(ctx, m, grad_from_model, m, tag, tol);
         compare_running_stats(ctx, m);
         CHECK_OK(rn_plan_input_grad(p, dx, nx, RN_LAYOUT_NCHW), ctx);
-        double e = check_l2_rel("resnet20 input gradient", dx, dx_ref, nx, GRAD_L2_TOL);
+        double e = check_l2_rel("resnet20 input gradient", dx, dx_ref, nx, tol);
         if (verbose()) printf("    %-44s relative L2 error %.3g\n", "resnet20 input gradient", e);
     }
     rn_plan_destroy(p);
     rn_model_destroy(m);
     free(labels), free(loss_ref), free(dx_ref), free(x), free(dx);
     rn_ctx_destroy(ctx);
+}
+
+static void test_resnet20_train_loss_gradients_and_running_stats_match_pytorch(void) {
+    check_resnet20_train_step(0);
+}
+
+static void test_resnet20_train_step_with_winograd_stays_within_its_bound(void) {
+    check_resnet20_train_step(1);
 }
 
 /* ---- the resnet program ---------------------------------------------------------------- */
@@ -528,7 +553,8 @@ static void test_resnet_grad_program_matches_pytorch_resnet20(void) {
             CHECK_OK(rn_safetensors_find(st, "loss", &index), ctx);
             if (index >= 0) CHECK_OK(rn_safetensors_read_f32(st, index, &loss, 1), ctx);
             check_max_rel("resnet20 train loss (resnet grad)", &loss, loss_ref, 1, LOSS_TOL);
-            compare_grads(ctx, m, grad_from_file, st, "resnet grad");
+            /* the program runs with RN_OPT_WINOGRAD at its default, 1 */
+            compare_grads(ctx, m, grad_from_file, st, "resnet grad", GRAD_L2_TOL_WINOGRAD);
             rn_safetensors_close(st);
         }
         scratch_close(&s);
@@ -548,6 +574,8 @@ static const rn_test_case cases[] = {
      test_resnet50_eval_logits_match_torchvision_folded_or_not},
     {"resnet20_train_loss_gradients_and_running_stats_match_pytorch",
      test_resnet20_train_loss_gradients_and_running_stats_match_pytorch},
+    {"resnet20_train_step_with_winograd_stays_within_its_bound",
+     test_resnet20_train_step_with_winograd_stays_within_its_bound},
     {"resnet_infer_program_matches_torchvision_resnet18",
      test_resnet_infer_program_matches_torchvision_resnet18},
     {"resnet_infer_program_matches_torchvision_resnet34",

@@ -1,6 +1,9 @@
 /*
- * Winograd F(4x4,3x3) forward convolution (src/ops/conv2d-winograd.c)
- * against a direct convolution computed here in double precision, over a
+ * Winograd F(4x4,3x3) convolution (src/ops/conv2d-winograd.c) against a
+ * direct convolution computed here in double precision: the forward pass
+ * with weights transformed once (inference plans) or on every call
+ * (training), and the backward-data pass (the transposed convolution,
+ * against its own double reference), over a
  * sweep of shapes (channels 1..70, with counts that are not a multiple of
  * any SIMD width; images 1..20 pixels a side, with sizes that are not a
  * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
@@ -15,9 +18,11 @@
  * whose coefficients reach 8 (output) and 5 (input), so its error is about
  * three times the direct path's (at ResNet shapes, max |error| / max |y|
  * 3.1e-6..4.6e-6 against 0.9e-6..1.8e-6 direct): over this sweep the
- * largest observed |y - y_ref| / S was 3.7e-6 (printed as "max scaled
- * error" when the test runs), so the bound leaves a margin of about 8x
- * while still catching a wrong coefficient (errors of order S).
+ * largest observed |y - y_ref| / S was 5.4e-6 (printed as "max scaled
+ * error" when the test runs), so the bound leaves a margin of about 5x
+ * while still catching a wrong coefficient (errors of order S). The
+ * backward-data pass has the same bound with S summed over the transposed
+ * window.
  */
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -77,18 +82,74 @@ static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, const float *x, cons
     return 1;
 }
 
+/* dx_ref of the backward-data pass, dx = conv^T(dy, w), in double, and S. */
+static void reference_backward_data(const rn_conv_desc *d, const float *dy, const float *w,
+                                    double *ref, double *scale) {
+    size_t xn = (size_t)d->n * d->h * d->w * d->c;
+    for (size_t i = 0; i < xn; i++) ref[i] = scale[i] = 0.0;
+    for (int n = 0; n < d->n; n++)
+        for (int oy = 0; oy < d->oh; oy++)
+            for (int ox = 0; ox < d->ow; ox++)
+                for (int o = 0; o < d->oc; o++) {
+                    double g = dy[(((size_t)n * d->oh + oy) * d->ow + ox) * d->oc + o];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy - d->ph + ky, ix = ox - d->pw + kx;
+                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                            size_t xi = (((size_t)n * d->h + iy) * d->w + ix) * d->c;
+                            const float *wp = w + (((size_t)o * 3 + ky) * 3 + kx) * d->c;
+                            for (int c = 0; c < d->c; c++) {
+                                ref[xi + c] += g * wp[c];
+                                scale[xi + c] += fabs(g * wp[c]);
+                            }
+                        }
+                }
+}
+
+/* The entry points under test. */
+#define WG_FORWARD 0        /* weights transformed once, then the forward */
+#define WG_FORWARD_W 1      /* training: transformed on every call */
+#define WG_BACKWARD_DATA 2  /* training: dx from dy */
+
+/* Runs one entry point with guarded buffers; returns 0 if memory ran out. */
+static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *in,
+                    const float *w, const float *bias, int relu, float *out) {
+    if (mode == WG_FORWARD) return run_winograd(ctx, d, in, w, bias, relu, out);
+    guarded gw;
+    size_t wb = mode == WG_FORWARD_W ? rn__conv_winograd_forward_w_workspace(d)
+                                     : rn__conv_winograd_backward_data_workspace(d);
+    void *ws = guarded_alloc(&gw, wb);
+    if (!ws) return 0;
+    if (mode == WG_FORWARD_W)
+        rn__conv_winograd_forward_w(ctx, d, in, w, bias, relu, out, ws);
+    else
+        rn__conv_winograd_backward_data(ctx, d, in, w, out, ws);
+    guarded_free(&gw);
+    return 1;
+}
+
 static double max_scaled_error = 0.0;
 
-/* Checks one shape under every ISA and 1 / 2 threads. */
-static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bias, int relu) {
+/* Checks one shape and entry point under every ISA and 1 / 2 threads. */
+static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, int with_bias,
+                       int relu) {
     rn_conv_desc d;
     memset(&d, 0, sizeof d);
     d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
     d.ph = d.pw = pad;
     if (!rn__conv_desc_init(&d)) return;
     CHECK(rn__conv_winograd_ok(&d));
+    if (mode == WG_BACKWARD_DATA) {
+        CHECK(rn__conv_winograd_backward_data_ok(&d));
+        with_bias = relu = 0;
+    }
+    /* x: the pass's input (dy for backward-data), y: its output */
     size_t xn = (size_t)n * h * w * c, wn = (size_t)oc * 9 * c;
     size_t yn = (size_t)n * d.oh * d.ow * oc;
+    if (mode == WG_BACKWARD_DATA) {
+        size_t t = xn;
+        xn = yn, yn = t;
+    }
     float *x = malloc(xn * sizeof *x), *wt = malloc(wn * sizeof *wt), *b = malloc(oc * sizeof *b);
     float *y1 = malloc(yn * sizeof *y1), *y2 = malloc(yn * sizeof *y2);
     double *ref = malloc(yn * sizeof *ref), *scale = malloc(yn * sizeof *scale);
@@ -98,14 +159,17 @@ static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bi
     rn_test_fill_uniform(wt, wn, -0.5, 0.5);
     rn_test_fill_uniform(b, (size_t)oc, -0.5, 0.5);
     const float *bias = with_bias ? b : NULL;
-    reference(&d, x, wt, bias, relu, ref, scale);
+    if (mode == WG_BACKWARD_DATA)
+        reference_backward_data(&d, x, wt, ref, scale);
+    else
+        reference(&d, x, wt, bias, relu, ref, scale);
     for (size_t ii = 0; ii < N_ISAS; ii++) {
         if (!table_if_available(all_isas[ii])) continue;
         rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
         CHECK(c1 && c2);
         if (c1 && c2) {
-            CHECK(run_winograd(c1, &d, x, wt, bias, relu, y1));
-            CHECK(run_winograd(c2, &d, x, wt, bias, relu, y2));
+            CHECK(run_mode(c1, mode, &d, x, wt, bias, relu, y1));
+            CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
             CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
             size_t bad = 0;
             for (size_t i = 0; i < yn; i++) {
@@ -115,9 +179,9 @@ static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bi
                 if (!(err <= WG_TOL * scale[i] + WG_ABS)) {
                     if (!bad)
                         fprintf(stderr,
-                                "  %s n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
-                                "(scale %.3g)\n",
-                                rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, i, y1[i],
+                                "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, "
+                                "reference %.9g (scale %.3g)\n",
+                                rn_isa_name(all_isas[ii]), mode, n, h, w, c, oc, pad, i, y1[i],
                                 ref[i], scale[i]);
                     bad++;
                 }
@@ -129,6 +193,10 @@ static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bi
     }
 done:
     free(x), free(wt), free(b), free(y1), free(y2), free(ref), free(scale);
+}
+
+static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bias, int relu) {
+    check_mode(WG_FORWARD, n, h, w, c, oc, pad, with_bias, relu);
 }
 
 static void test_winograd_matches_direct_convolution_over_a_shape_sweep(void) {
@@ -158,6 +226,47 @@ static void test_winograd_matches_direct_convolution_at_resnet_widths(void) {
     check_shape(1, 14, 14, 64, 64, 1, 1, 1);
     check_shape(1, 7, 9, 128, 128, 1, 1, 0);
     check_shape(2, 8, 8, 32, 96, 1, 0, 1);
+}
+
+static void test_winograd_runs_tiles_in_chunks_with_a_partial_last_one(void) {
+    /* 400 tiles of 48 channels: chunks of 288 tiles (4 MB of V and M) */
+    check_shape(1, 80, 80, 48, 48, 1, 1, 0);
+    check_mode(WG_BACKWARD_DATA, 1, 80, 80, 48, 48, 1, 0, 0);
+}
+
+static void test_winograd_pipelines_narrow_layers_with_many_tiles(void) {
+    /* 529 tiles, 13 and 16 channels: the per-slot schedule (8 slots of
+     * 64-tile chunks), the last chunk partial */
+    check_shape(1, 90, 90, 13, 16, 1, 1, 1);
+    check_mode(WG_FORWARD_W, 1, 90, 90, 13, 16, 1, 0, 0);
+    check_mode(WG_BACKWARD_DATA, 1, 90, 90, 13, 16, 1, 0, 0);
+}
+
+static void test_winograd_training_forward_transforms_weights_per_call(void) {
+    check_mode(WG_FORWARD_W, 2, 9, 10, 7, 12, 1, 1, 1);
+    check_mode(WG_FORWARD_W, 1, 14, 14, 64, 64, 1, 0, 0);
+    check_mode(WG_FORWARD_W, 3, 20, 17, 17, 33, 1, 0, 1);
+}
+
+static void test_winograd_backward_data_matches_transposed_reference(void) {
+    /* padding 0, 1 and 2 (transposed padding 2, 1, 0), channel counts in
+     * and out that differ and are not SIMD multiples, both schedules */
+    static const int shapes[][6] = {
+        /* n, h, w, c, oc, pad */
+        {1, 9, 10, 7, 12, 1},  {2, 6, 6, 16, 16, 0}, {1, 5, 8, 33, 20, 2}, {1, 3, 3, 4, 4, 2},
+        {3, 11, 7, 1, 5, 1},   {1, 14, 14, 64, 64, 1}, {2, 8, 8, 32, 96, 1},
+        {5, 32, 32, 16, 16, 1}, {3, 20, 17, 17, 33, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_mode(WG_BACKWARD_DATA, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+                   shapes[i][4], shapes[i][5], 0, 0);
+    /* padding 3 has no Winograd transposed form */
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = 1, d.h = 8, d.w = 8, d.c = 4, d.oc = 4, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    d.ph = d.pw = 3;
+    CHECK(rn__conv_desc_init(&d));
+    CHECK(!rn__conv_winograd_backward_data_ok(&d) && !rn__conv_winograd_train_pays(&d));
 }
 
 static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
@@ -210,6 +319,14 @@ static const rn_test_case cases[] = {
     {"winograd_handles_padding_zero_and_two", test_winograd_handles_padding_zero_and_two},
     {"winograd_matches_direct_convolution_at_resnet_widths",
      test_winograd_matches_direct_convolution_at_resnet_widths},
+    {"winograd_runs_tiles_in_chunks_with_a_partial_last_one",
+     test_winograd_runs_tiles_in_chunks_with_a_partial_last_one},
+    {"winograd_pipelines_narrow_layers_with_many_tiles",
+     test_winograd_pipelines_narrow_layers_with_many_tiles},
+    {"winograd_training_forward_transforms_weights_per_call",
+     test_winograd_training_forward_transforms_weights_per_call},
+    {"winograd_backward_data_matches_transposed_reference",
+     test_winograd_backward_data_matches_transposed_reference},
     {"winograd_layout_and_sizes_depend_on_shape_only",
      test_winograd_layout_and_sizes_depend_on_shape_only},
     {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},

@@ -135,14 +135,15 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
 #define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
 #define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent */
 #define RN_OPT_DETERMINISTIC 5  /* read-only, always 1: results do not depend on threads */
-#define RN_OPT_WINOGRAD      6  /* 1 (default): inference plans run 3x3 stride-1 convolutions
-                                  * as Winograd F(4x4,3x3) where that is faster for their shape
+#define RN_OPT_WINOGRAD      6  /* 1 (default): plans run 3x3 stride-1 convolutions as
+                                  * Winograd F(4x4,3x3) where that is faster for their shape
                                   * (fewer multiplications; error about 3e-6 of the largest
-                                  * output instead of 1e-6; docs/performance.md); 0: every
-                                  * convolution direct, results as training mode computes
-                                  * them. Read when an RN_MODE_INFER plan is created (which
-                                  * convolutions get transformed weights) and at each run
-                                  * (0 then runs those convolutions direct too). */
+                                  * output instead of 1e-6; docs/performance.md): inference
+                                  * plans' forward passes, training plans' forward and
+                                  * backward-data passes; 0: every convolution direct (the
+                                  * arithmetic of the layer API). Read when a plan is created
+                                  * (which convolutions take it) and at each run (0 then runs
+                                  * those convolutions direct too). */
 
 #define RN_ISA_SCALAR 0
 #define RN_ISA_AVX2   1

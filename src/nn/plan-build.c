@@ -146,6 +146,16 @@ static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, si
     return form;
 }
 
+/* Training plans run a convolution that pays as Winograd with its weights
+ * transformed on every call (they change every step), forward and
+ * backward-data alike; the workspace fits the direct path too, which runs
+ * when RN_OPT_WINOGRAD is 0 at run time. */
+static int32_t train_form(size_t need, size_t *ws) {
+    if (need == SIZE_MAX) return NN_W_PLAIN;
+    if (need > *ws) *ws = need;
+    return NN_W_WINOGRAD_W;
+}
+
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu) {
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val y = new_val(b, x.n, d.oh, d.ow, c->out);
@@ -153,6 +163,9 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
     int32_t form = NN_W_PLAIN;
     if (b->derive && !b->train && b->status == RN_OK && ws_bytes != SIZE_MAX)
         form = derived_form(b, &d, &ws_bytes, &woff);
+    else if (b->train && b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
+             rn__conv_winograd_train_pays(&d))
+        form = train_form(rn__conv_winograd_forward_w_workspace(&d), &ws_bytes);
     int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
     s->x = x.buf, s->y = y.buf, s->ws = ws, s->conv = c, s->cd = d, s->relu = relu;
@@ -266,9 +279,14 @@ static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x
 static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val dx = new_val(b, x.n, x.h, x.w, x.c);
-    int32_t ws = new_ws(b, rn__conv2d_backward_data_workspace(b->ctx, &d));
+    size_t ws_bytes = rn__conv2d_backward_data_workspace(b->ctx, &d);
+    int32_t form = NN_W_PLAIN;
+    if (b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
+        rn__conv_winograd_train_pays(&d))
+        form = train_form(rn__conv_winograd_backward_data_workspace(&d), &ws_bytes);
+    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_DATA);
-    s->x2 = dy.buf, s->y = dx.buf, s->ws = ws, s->conv = c, s->cd = d;
+    s->x2 = dy.buf, s->y = dx.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
     return dx;
 }
 

@@ -54,7 +54,9 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
             rn_memcpy(io->out[s->ext], x, count * sizeof(float));
         break;
     case NN_OP_CONV:
-        if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
+        if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
+            rn__conv_winograd_forward_w(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
+        else if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
             rn__conv_winograd_forward(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
                                       s->relu, y, ws);
         else if (s->wmode == NN_W_PACKED)
@@ -89,7 +91,12 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         rn__bn_backward(ctx, s->n, s->c, x, x2, x3, bn->gamma, at(e, s->aux1), at(e, s->aux2), y,
                         bn->ggamma, bn->gbeta);
         break;
-    case NN_OP_CONV_BWD_DATA: rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws); break;
+    case NN_OP_CONV_BWD_DATA:
+        if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
+            rn__conv_winograd_backward_data(ctx, &s->cd, x2, cv->w, y, ws);
+        else
+            rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws);
+        break;
     case NN_OP_CONV_BWD_W: rn__conv2d_backward_weights(ctx, &s->cd, x, x2, cv->gw, NULL, ws); break;
     case NN_OP_SHORTCUT_A_BWD:
         rn__shortcut_a_backward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, x2, y);

@@ -30,6 +30,18 @@
 /* V and M of one chunk of tiles: sized to stay in the two cores' L2 and L3
  * share, and to bound the workspace for any batch. */
 #define WG_CHUNK_BYTES ((size_t)4 << 20)
+/* Narrow layers (transformed weights up to WG_PIPE_U_MAX: 16 channels) run
+ * as a pipeline: each of WG_PIPE_SLOTS slots takes every WG_PIPE_SLOTS-th
+ * chunk of WG_PIPE_TILES tiles and runs all three passes on it with its own
+ * V and M (300 KB at 16 channels, in L2), so that V and M never travel
+ * through L3 as the shared schedule's 4 MB chunks do: at 16 channels that
+ * traffic cost more than the multiplications saved (128x32x32x16, 2
+ * threads: 3.1 ms direct, 3.2 shared, 2.75 pipelined; at 32 channels both
+ * schedules ran alike, at 64 the pipeline lost, 1.25 -> 1.6 ms). A fixed
+ * slot count keeps the workspace independent of the thread count. */
+#define WG_PIPE_U_MAX ((size_t)80 << 10)
+#define WG_PIPE_SLOTS 8
+#define WG_PIPE_TILES 64
 /* Rows past a chunk that the microkernel may read (all MR rows, MR <= 16). */
 #define WG_ROW_PAD 16
 /* Tiles per transform task. */
@@ -59,6 +71,7 @@ typedef struct wg_geom {
     size_t th, tw, tiles; /* tiles per image (rows, columns) and over the batch */
     size_t chunk, rows;   /* tiles per chunk; rows of V and M per point (chunk + pad) */
     size_t ldv, ldm, kpad;
+    size_t slots;         /* 0: one shared V / M; else per-slot ones (the pipeline) */
 } wg_geom;
 
 static wg_geom geom_for(const rn_conv_desc *d) {
@@ -71,6 +84,12 @@ static wg_geom geom_for(const rn_conv_desc *d) {
     g.kpad = round_up((size_t)d->oc, WG_PANEL);
     size_t per_tile = WG_N * (g.ldv + g.ldm) * sizeof(float);
     size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
+    const size_t u_bytes = sat_mul(sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
+    g.slots = 0;
+    if (u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_SLOTS * WG_PIPE_TILES) {
+        g.slots = WG_PIPE_SLOTS;
+        chunk = WG_PIPE_TILES;
+    }
     if (chunk < 16) chunk = 16;
     g.chunk = min_sz(chunk, g.tiles);
     g.rows = g.chunk + WG_ROW_PAD;
@@ -95,75 +114,121 @@ int rn__conv_winograd_pays(const rn_conv_desc *d) {
     return g.tiles >= 32 && d->c >= 32 && d->oc >= 32;
 }
 
+/* Training transforms the weights on every call (forward and
+ * backward-data), which costs as much as the convolution where the weights
+ * are large for the pixels. Measured (Zen 4, 2 threads, AVX-512, direct ->
+ * Winograd incl. the transform, ms; docs/performance.md): 128x32x32x16
+ * 3.1 -> 2.75 (pipelined), 128x16x16x32 2.9 -> 1.8, 128x8x8x64 2.8 -> 1.25,
+ * 16x56x56x64 17.2 -> 8.6, 16x28x28x128 17.6 -> 6.7, 16x14x14x256
+ * 17.2 -> 11.9 (256 weight pairs per tile), 16x7x7x512 17.6 -> 19.9 (4096
+ * pairs per tile). */
+int rn__conv_winograd_train_pays(const rn_conv_desc *d) {
+    if (!rn__conv_winograd_backward_data_ok(d)) return 0;
+    const wg_geom g = geom_for(d);
+    const size_t pairs = (size_t)d->c * (size_t)d->oc;
+    return g.tiles >= 32 && d->c >= 16 && d->oc >= 16 && pairs <= sat_mul(g.tiles, 1024);
+}
+
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
     return sat_add(sat_mul(sat_mul(sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)),
                    RN_ALIGN);
 }
 
-/* Workspace: V [36][rows][ldv], M [36][rows][ldm], a zero row of ldv. */
+/* Workspace: a zero row of ldv, then per slot (one without the pipeline)
+ * V [36][rows][ldv] and M [36][rows][ldm]. */
+static size_t slot_floats(const wg_geom *g) {
+    return round_up(sat_mul(sat_mul(WG_N, g->rows), sat_add(g->ldv, g->ldm)),
+                    RN_ALIGN / sizeof(float));
+}
+
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
-    size_t floats = sat_add(sat_mul(sat_mul(WG_N, g.rows), sat_add(g.ldv, g.ldm)), g.ldv);
-    return sat_add(sat_mul(floats, sizeof(float)), 3 * RN_ALIGN);
+    const size_t slots = g.slots ? g.slots : 1;
+    size_t floats = sat_add(sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
+    return sat_add(sat_mul(floats, sizeof(float)), RN_ALIGN);
 }
 
 static void *aligned(const void *p) {
     return (void *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN);
 }
 
-/* ---- weights: U = G g G^T per (out, in) channel pair, in double ------------------
+/* ---- weights: U = G g G^T per (out, in) channel pair ------------------------------
  * Layout: U[xi] as panels of 32 output channels, C rows of 32 floats each:
  * element (xi, k, c) at ((xi * kpad / 32 + k / 32) * C + c) * 32 + k % 32,
- * columns past K zero. */
-static const double wg_g[WG_IN][3] = {
-    {1.0 / 4, 0, 0},
-    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6},
-    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+ * columns past K zero. A task fills one panel for a block of input
+ * channels, so that the 32 output channels of a (point, input channel) row
+ * are written together (36 whole rows per input channel) instead of one
+ * float per row from 32 places; float arithmetic in a fixed order, so the
+ * result depends on the weights only. In training the weights change every
+ * step and are transformed on every call (the _w entry points below). */
+static const float wg_g[WG_IN][3] = {
+    {1.0f / 4, 0, 0},
+    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+    {1.0f / 24, -1.0f / 12, 1.0f / 6},
     {0, 0, 1},
 };
 
+/* Input channels per weight-transform task. */
+#define WG_W_CBLOCK 16
+
 typedef struct wg_wjob {
-    const rn_conv_desc *d;
+    const rn_conv_desc *d; /* the convolution computed (for backward-data: the transposed one) */
     wg_geom g;
     const float *w;
     float *u;
+    int flip; /* w holds the forward weights of the transposed convolution */
+    size_t cblocks;
 } wg_wjob;
 
-static void weights_task(void *arg, size_t k) {
+static void weights_task(void *arg, size_t task) {
     const wg_wjob *j = (const wg_wjob *)arg;
-    const size_t c_in = (size_t)j->d->c, panels = j->g.kpad / WG_PANEL;
-    const size_t pn = k / WG_PANEL, r = k % WG_PANEL;
-    for (size_t c = 0; c < c_in; c++) {
-        double u[WG_IN][WG_IN];
-        if (k < (size_t)j->d->oc) {
-            double g[3][3], t[WG_IN][3];
+    const size_t c_in = (size_t)j->d->c, oc = (size_t)j->d->oc, panels = j->g.kpad / WG_PANEL;
+    const size_t pn = task / j->cblocks, c0 = task % j->cblocks * WG_W_CBLOCK;
+    const size_t c1 = min_sz(c0 + WG_W_CBLOCK, c_in);
+    for (size_t c = c0; c < c1; c++) {
+        /* the 36 rows of this input channel, built here and copied out
+         * whole: they lie a panel set apart (megabytes for wide layers) */
+        float ub[WG_N][WG_PANEL];
+        for (size_t r = 0; r < WG_PANEL; r++) {
+            const size_t k = pn * WG_PANEL + r;
+            if (k >= oc) {
+                for (size_t xi = 0; xi < WG_N; xi++) ub[xi][r] = 0.0f;
+                continue;
+            }
+            float g[3][3], t[WG_IN][3];
             for (size_t ky = 0; ky < 3; ky++)
                 for (size_t kx = 0; kx < 3; kx++)
-                    g[ky][kx] = (double)j->w[((k * 3 + ky) * 3 + kx) * c_in + c];
+                    /* flip: the forward weights are (C, 3, 3, K) here; the
+                     * transposed convolution uses them rotated by 180 degrees */
+                    g[ky][kx] = j->flip ? j->w[((c * 3 + 2 - ky) * 3 + 2 - kx) * oc + k]
+                                        : j->w[((k * 3 + ky) * 3 + kx) * c_in + c];
             for (size_t i = 0; i < WG_IN; i++)
                 for (size_t kx = 0; kx < 3; kx++)
                     t[i][kx] = wg_g[i][0] * g[0][kx] + wg_g[i][1] * g[1][kx] +
                                wg_g[i][2] * g[2][kx];
             for (size_t i = 0; i < WG_IN; i++)
                 for (size_t q = 0; q < WG_IN; q++)
-                    u[i][q] = t[i][0] * wg_g[q][0] + t[i][1] * wg_g[q][1] + t[i][2] * wg_g[q][2];
-        } else {
-            for (size_t i = 0; i < WG_IN; i++)
-                for (size_t q = 0; q < WG_IN; q++) u[i][q] = 0.0;
+                    ub[i * WG_IN + q][r] =
+                        t[i][0] * wg_g[q][0] + t[i][1] * wg_g[q][1] + t[i][2] * wg_g[q][2];
         }
         for (size_t xi = 0; xi < WG_N; xi++)
-            j->u[((xi * panels + pn) * c_in + c) * WG_PANEL + r] =
-                (float)u[xi / WG_IN][xi % WG_IN];
+            rn_memcpy(j->u + ((xi * panels + pn) * c_in + c) * WG_PANEL, ub[xi], sizeof ub[xi]);
     }
+}
+
+static void transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, void *u,
+                              int flip) {
+    wg_wjob j = {d, geom_for(d), w, (float *)aligned(u), flip, 0};
+    j.cblocks = ((size_t)d->c + WG_W_CBLOCK - 1) / WG_W_CBLOCK;
+    rn__parallel_for(ctx, j.g.kpad / WG_PANEL * j.cblocks, weights_task, &j);
 }
 
 void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d,
                                          const float *w, void *u) {
-    wg_wjob j = {d, geom_for(d), w, (float *)aligned(u)};
-    rn__parallel_for(ctx, j.g.kpad, weights_task, &j);
+    transform_weights(ctx, d, w, u, 0);
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -242,6 +307,31 @@ static void output_task(void *arg, size_t task) {
     for (size_t r = r0; r < r1; r++) output_tile(j, j->t0 + r, r);
 }
 
+/* The rows past the chunk that the microkernel reads: defined values. */
+static void zero_pad_rows(const wg_job *j) {
+    const size_t pad = min_sz(WG_ROW_PAD, j->g.rows - j->count);
+    for (size_t xi = 0; xi < WG_N; xi++)
+        rn_memset(j->v + (xi * j->g.rows + j->count) * j->g.ldv, 0, pad * j->g.ldv * sizeof(float));
+}
+
+/* One pipeline slot: chunks slot, slot + slots, ..., all passes here. The
+ * rows past a full chunk are zeroed with the slot's first chunk and never
+ * written after; a partial last chunk zeroes those past its own count. */
+static void pipe_task(void *arg, size_t slot) {
+    wg_job j = *(const wg_job *)arg;
+    j.v += slot * slot_floats(&j.g);
+    j.m = j.v + WG_N * j.g.rows * j.g.ldv;
+    const size_t chunks = (j.g.tiles + j.g.chunk - 1) / j.g.chunk;
+    for (size_t ch = slot; ch < chunks; ch += j.g.slots) {
+        j.t0 = ch * j.g.chunk;
+        j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
+        if (ch == slot || j.count < j.g.chunk) zero_pad_rows(&j);
+        for (size_t r = 0; r < j.count; r++) input_tile(&j, j.t0 + r, r);
+        for (size_t xi = 0; xi < WG_N; xi++) gemm_task(&j, xi);
+        for (size_t r = 0; r < j.count; r++) output_tile(&j, j.t0 + r, r);
+    }
+}
+
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const void *u, const float *bias, int32_t relu, float *y,
                                void *ws) {
@@ -250,11 +340,10 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
     rn_memset(&j, 0, sizeof j);
     j.kt = kt, j.d = d, j.g = geom_for(d);
     j.x = x, j.u = (const float *)aligned(u), j.bias = bias, j.y = y, j.relu = relu;
-    j.v = (float *)aligned(ws);
-    j.m = (float *)aligned(j.v + WG_N * j.g.rows * j.g.ldv);
-    float *zero = (float *)aligned(j.m + WG_N * j.g.rows * j.g.ldm);
+    float *zero = (float *)aligned(ws);
     rn_memset(zero, 0, j.g.ldv * sizeof(float));
     j.zero = zero;
+    j.v = zero + round_up(j.g.ldv, RN_ALIGN / sizeof(float)); /* slot 0 */
     /* the narrow tile where the wide one would mostly compute padding (16 channels) */
     const size_t oc = (size_t)d->oc;
     const size_t cw = round_up(oc, (size_t)kt->gemm_nr), cn = round_up(oc, (size_t)kt->gemm_narrow_nr);
@@ -264,15 +353,69 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
         j.fn = kt->gemm, j.mr = (size_t)kt->gemm_mr, j.nr = (size_t)kt->gemm_nr;
     }
     RN_ASSERT(WG_PANEL % j.nr == 0 && j.mr <= WG_ROW_PAD);
+    if (j.g.slots) {
+        rn__parallel_for(ctx, j.g.slots, pipe_task, &j);
+        return;
+    }
+    j.m = j.v + WG_N * j.g.rows * j.g.ldv;
     for (j.t0 = 0; j.t0 < j.g.tiles; j.t0 += j.count) {
         j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
-        /* the rows past the chunk that the microkernel reads: defined values */
-        const size_t pad = min_sz(WG_ROW_PAD, j.g.rows - j.count);
-        for (size_t xi = 0; xi < WG_N; xi++)
-            rn_memset(j.v + (xi * j.g.rows + j.count) * j.g.ldv, 0, pad * j.g.ldv * sizeof(float));
+        zero_pad_rows(&j);
         const size_t tasks = (j.count + WG_TILES_PER_TASK - 1) / WG_TILES_PER_TASK;
         rn__parallel_for(ctx, tasks, input_task, &j);
         rn__parallel_for(ctx, WG_N, gemm_task, &j);
         rn__parallel_for(ctx, tasks, output_task, &j);
     }
+}
+
+/* ---- training: weights transformed on every call ------------------------------------
+ * The workspace holds U first, then the forward's own workspace. */
+static size_t u_bytes(const rn_conv_desc *d) {
+    return rn__align_up(rn__conv_winograd_weights_size(d), RN_ALIGN);
+}
+
+size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d) {
+    return sat_add(u_bytes(d), rn__conv_winograd_workspace(d));
+}
+
+void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                 const float *w, const float *bias, int32_t relu, float *y,
+                                 void *ws) {
+    unsigned char *u = (unsigned char *)ws;
+    transform_weights(ctx, d, w, u, 0);
+    rn__conv_winograd_forward(ctx, d, x, u, bias, relu, y, u + u_bytes(d));
+}
+
+/* The backward-data pass of a 3x3 stride-1 convolution with padding p is
+ * itself one: dx = dy correlated with the weights rotated by 180 degrees and
+ * transposed (input and output channels swapped), padding 2 - p, which
+ * gives back the input's size (oh + 2 (2 - p) - 2 = h). */
+static int transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {
+    if (!rn__conv_winograd_ok(d) || d->ph > 2 || d->pw > 2) return 0;
+    rn_memset(t, 0, sizeof *t);
+    t->n = d->n, t->h = d->oh, t->w = d->ow, t->c = d->oc, t->oc = d->c;
+    t->kh = t->kw = 3, t->sh = t->sw = 1, t->ph = 2 - d->ph, t->pw = 2 - d->pw;
+    return rn__conv_desc_init(t) && t->oh == d->h && t->ow == d->w;
+}
+
+int rn__conv_winograd_backward_data_ok(const rn_conv_desc *d) {
+    rn_conv_desc t;
+    return transposed_desc(d, &t);
+}
+
+size_t rn__conv_winograd_backward_data_workspace(const rn_conv_desc *d) {
+    rn_conv_desc t;
+    if (!transposed_desc(d, &t)) return SIZE_MAX;
+    return rn__conv_winograd_forward_w_workspace(&t);
+}
+
+void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
+                                     const float *w, float *dx, void *ws) {
+    rn_conv_desc t;
+    const int ok = transposed_desc(d, &t);
+    RN_ASSERT(ok);
+    (void)ok;
+    unsigned char *u = (unsigned char *)ws;
+    transform_weights(ctx, &t, w, u, 1);
+    rn__conv_winograd_forward(ctx, &t, dy, u, NULL, 0, dx, u + u_bytes(&t));
 }

@@ -74,6 +74,22 @@ size_t rn__conv_winograd_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const void *u, const float *bias, int32_t relu, float *y,
                                void *ws);
+/* Training (the weights change every step): _forward_w transforms w into
+ * the start of its workspace on every call, then runs the forward;
+ * _backward_data computes dx = conv^T(dy, w) (overwrites dx) as the forward
+ * of the transposed convolution (rotated, transposed weights, padding
+ * 2 - p), for d's with padding at most 2 (_backward_data_ok). _train_pays:
+ * both passes are faster than the direct path for this shape (measured,
+ * docs/performance.md). */
+int rn__conv_winograd_train_pays(const rn_conv_desc *d);
+size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d);
+void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                 const float *w, const float *bias, int32_t relu, float *y,
+                                 void *ws);
+int rn__conv_winograd_backward_data_ok(const rn_conv_desc *d);
+size_t rn__conv_winograd_backward_data_workspace(const rn_conv_desc *d);
+void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
+                                     const float *w, float *dx, void *ws);
 /* dx = conv^T(dy, w) (overwrites dx). */
 void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                               const float *w, float *dx, void *ws);

@@ -23,14 +23,16 @@
 static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
-               "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n\n"
+               "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n"
+               "                         [--winograd 0|1]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
                "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
                "Prints images/s, the median ms per batch, GFLOP/s and its share of the FMA\n"
                "peak measured here, the weights' bytes, the peak RSS and the plan's arena.\n"
                "--layers adds the time and GFLOP/s of every distinct convolution shape, run\n"
-               "alone through the layer API (forward, and both backward passes with --train).\n");
+               "alone through the layer API (forward, and both backward passes with --train).\n"
+               "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n");
     cli_arch_help(f);
 }
 
@@ -64,6 +66,7 @@ int cmd_bench(int argc, char **argv) {
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
     double seconds = 3.0;
     int train = 0, layers = 0;
+    int64_t winograd = 1;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -81,6 +84,8 @@ int cmd_bench(int argc, char **argv) {
             if (r < 0 || !cli_parse_size("--size", v, &h, &w)) return CLI_EXIT_USAGE;
         } else if ((r = cli_option(argc, argv, &i, "--seconds", &v)) != 0) {
             if (r < 0 || !cli_parse_f64("--seconds", v, 0, 3600, &seconds)) return CLI_EXIT_USAGE;
+        } else if ((r = cli_option(argc, argv, &i, "--winograd", &v)) != 0) {
+            if (r < 0 || !cli_parse_i64("--winograd", v, 0, 1, &winograd)) return CLI_EXIT_USAGE;
         } else if (cli_flag(argv[i], "--train")) {
             train = 1;
         } else if (cli_flag(argv[i], "--layers")) {
@@ -113,6 +118,8 @@ int cmd_bench(int argc, char **argv) {
     double *times = NULL;
     rn_status st;
     int rc = cli_set_threads(ctx, threads);
+    if (!rc && (st = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "set RN_OPT_WINOGRAD");
     if (!rc) rc = cli_create_model(ctx, &arch, &m);
     if (!rc && (st = rn_model_init(m, 1)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
     int32_t classes = 0, cin = 0;
