@@ -46,9 +46,9 @@
 #define LOGIT_TOL_WINOGRAD 1e-4
 #define LOSS_TOL 1e-4
 #define GRAD_L2_TOL 1e-3
-/* Training plans run the 3x3 stride-1 convolutions that pay (here layer1's,
- * 512 tiles at batch 8) as Winograd F(4x4,3x3) in the forward and
- * backward-data passes unless RN_OPT_WINOGRAD is 0. The loss and the running
+/* Training plans run the 3x3 stride-1 convolutions that pay (here those of
+ * layer2 and layer3) as Winograd F(4x4,3x3) in all three passes unless
+ * RN_OPT_WINOGRAD is 0. The loss and the running
  * statistics stay within their bounds, but a few gradients move by up to
  * 7.8e-3 (relative L2, layer2.2.bn1.bias, measured 2026-11-28): with 8
  * images, rounding that moves a pre-activation across zero flips a ReLU

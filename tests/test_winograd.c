@@ -2,8 +2,8 @@
  * Winograd F(4x4,3x3) convolution (src/ops/conv2d-winograd.c) against a
  * direct convolution computed here in double precision: the forward pass
  * with weights transformed once (inference plans) or on every call
- * (training), and the backward-data pass (the transposed convolution,
- * against its own double reference), over a
+ * (training), the backward-data pass (the transposed convolution) and the
+ * backward-weights pass, each against its own double reference, over a
  * sweep of shapes (channels 1..70, with counts that are not a multiple of
  * any SIMD width; images 1..20 pixels a side, with sizes that are not a
  * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
@@ -22,7 +22,9 @@
  * error" when the test runs), so the bound leaves a margin of about 5x
  * while still catching a wrong coefficient (errors of order S). The
  * backward-data pass has the same bound with S summed over the transposed
- * window.
+ * window; the backward-weights pass (sums over every tile of the batch)
+ * 1e-5 * S + 1e-6 with S = sum of |x dy| over the pixels a weight sees
+ * (largest observed 1.6e-6 of S).
  */
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -35,6 +37,7 @@
 
 #define WG_TOL 3e-5
 #define WG_ABS 1e-6
+#define WG_DW_TOL 1e-5 /* observed 1.6e-6 */
 
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
 #define N_ISAS (sizeof all_isas / sizeof all_isas[0])
@@ -269,6 +272,100 @@ static void test_winograd_backward_data_matches_transposed_reference(void) {
     CHECK(!rn__conv_winograd_backward_data_ok(&d) && !rn__conv_winograd_train_pays(&d));
 }
 
+/* dW_ref (OHWI) of the backward-weights pass in double, and S per weight. */
+static void reference_backward_weights(const rn_conv_desc *d, const float *x, const float *dy,
+                                       double *ref, double *scale) {
+    size_t wn = (size_t)d->oc * 9 * d->c;
+    for (size_t i = 0; i < wn; i++) ref[i] = scale[i] = 0.0;
+    for (int n = 0; n < d->n; n++)
+        for (int oy = 0; oy < d->oh; oy++)
+            for (int ox = 0; ox < d->ow; ox++)
+                for (int o = 0; o < d->oc; o++) {
+                    double g = dy[(((size_t)n * d->oh + oy) * d->ow + ox) * d->oc + o];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy - d->ph + ky, ix = ox - d->pw + kx;
+                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                            const float *xp = x + (((size_t)n * d->h + iy) * d->w + ix) * d->c;
+                            size_t wi = (((size_t)o * 3 + ky) * 3 + kx) * d->c;
+                            for (int c = 0; c < d->c; c++) {
+                                ref[wi + c] += g * xp[c];
+                                scale[wi + c] += fabs(g * xp[c]);
+                            }
+                        }
+                }
+}
+
+static double max_scaled_error_dw = 0.0;
+
+/* The backward-weights pass for one shape under every ISA and 1 / 2 threads. */
+static void check_backward_weights(int n, int h, int w, int c, int oc, int pad) {
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    d.ph = d.pw = pad;
+    if (!rn__conv_desc_init(&d)) return;
+    size_t xn = (size_t)n * h * w * c, yn = (size_t)n * d.oh * d.ow * oc, wn = (size_t)oc * 9 * c;
+    float *x = malloc(xn * sizeof *x), *dy = malloc(yn * sizeof *dy);
+    float *dw1 = malloc(wn * sizeof *dw1), *dw2 = malloc(wn * sizeof *dw2);
+    double *ref = malloc(wn * sizeof *ref), *scale = malloc(wn * sizeof *scale);
+    CHECK(x && dy && dw1 && dw2 && ref && scale);
+    if (!(x && dy && dw1 && dw2 && ref && scale)) goto done;
+    rn_test_fill_uniform(x, xn, -1.0, 1.0);
+    rn_test_fill_uniform(dy, yn, -1.0, 1.0);
+    reference_backward_weights(&d, x, dy, ref, scale);
+    for (size_t ii = 0; ii < N_ISAS; ii++) {
+        if (!table_if_available(all_isas[ii])) continue;
+        rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
+        CHECK(c1 && c2);
+        guarded gw;
+        void *ws = guarded_alloc(&gw, rn__conv_winograd_backward_weights_workspace(&d));
+        CHECK(ws != NULL);
+        if (c1 && c2 && ws) {
+            rn__conv_winograd_backward_weights(c1, &d, x, dy, dw1, ws);
+            rn__conv_winograd_backward_weights(c2, &d, x, dy, dw2, ws);
+            CHECK(memcmp(dw1, dw2, wn * sizeof *dw1) == 0);
+            size_t bad = 0;
+            for (size_t i = 0; i < wn; i++) {
+                double err = fabs((double)dw1[i] - ref[i]);
+                double rel = err / (scale[i] > 1e-30 ? scale[i] : 1e-30);
+                if (scale[i] > 1e-3 && rel > max_scaled_error_dw) max_scaled_error_dw = rel;
+                if (!(err <= WG_DW_TOL * scale[i] + WG_ABS)) {
+                    if (!bad)
+                        fprintf(stderr,
+                                "  %s backward-weights n%d %dx%d c%d>%d pad%d: dw[%zu] = %.9g, "
+                                "reference %.9g (scale %.3g)\n",
+                                rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, i, dw1[i],
+                                ref[i], scale[i]);
+                    bad++;
+                }
+            }
+            CHECK(bad == 0);
+        }
+        guarded_free(&gw);
+        rn_ctx_destroy(c1);
+        rn_ctx_destroy(c2);
+    }
+done:
+    free(x), free(dy), free(dw1), free(dw2), free(ref), free(scale);
+}
+
+static void test_winograd_backward_weights_matches_reference(void) {
+    static const int shapes[][6] = {
+        /* n, h, w, c, oc, pad: odd channel counts (narrow and wide
+         * microkernels, masked tails), clipped edge tiles, padding 0..2,
+         * several chunks of tiles (80x80x48) */
+        {1, 9, 10, 7, 12, 1},  {2, 6, 6, 16, 16, 0},  {1, 5, 8, 33, 20, 2}, {3, 11, 7, 1, 5, 1},
+        {1, 14, 14, 64, 64, 1}, {2, 8, 8, 32, 96, 1}, {5, 32, 32, 16, 16, 1},
+        {1, 80, 80, 48, 48, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_backward_weights(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+                               shapes[i][4], shapes[i][5]);
+    printf("  backward-weights max scaled error |dw - dw_ref| / sum|x dy|: %.3g\n",
+           max_scaled_error_dw);
+}
+
 static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
     /* the transformed weights of one context serve another ISA and thread count */
     rn_conv_desc d;
@@ -327,6 +424,8 @@ static const rn_test_case cases[] = {
      test_winograd_training_forward_transforms_weights_per_call},
     {"winograd_backward_data_matches_transposed_reference",
      test_winograd_backward_data_matches_transposed_reference},
+    {"winograd_backward_weights_matches_reference",
+     test_winograd_backward_weights_matches_reference},
     {"winograd_layout_and_sizes_depend_on_shape_only",
      test_winograd_layout_and_sizes_depend_on_shape_only},
     {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},

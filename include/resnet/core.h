@@ -140,7 +140,7 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * (fewer multiplications; error about 3e-6 of the largest
                                   * output instead of 1e-6; docs/performance.md): inference
                                   * plans' forward passes, training plans' forward and
-                                  * backward-data passes; 0: every convolution direct (the
+                                  * both backward passes; 0: every convolution direct (the
                                   * arithmetic of the layer API). Read when a plan is created
                                   * (which convolutions take it) and at each run (0 then runs
                                   * those convolutions direct too). */

@@ -15,7 +15,8 @@
     .add = rn_f32_add__##isa, .maxpool = rn_f32_maxpool__##isa,                            \
     .maxpool_backward = rn_f32_maxpool_backward__##isa,                                    \
     .winograd_input = rn_f32_winograd_input__##isa,                                        \
-    .winograd_output = rn_f32_winograd_output__##isa
+    .winograd_output = rn_f32_winograd_output__##isa,                                      \
+    .winograd_output_grad = rn_f32_winograd_output_grad__##isa
 
 static const struct rn_kernels scalar_table = {
     .isa = RN_ISA_SCALAR, .gemm_mr = 4, .gemm_nr = 4, .gemm = rn_f32_gemm_4x4__scalar,

@@ -172,3 +172,55 @@ void RN_WG_NAME(rn_f32_winograd_output)(RN_WINOGRAD_OUTPUT_ARGS) {
         RN_WG_NAME(wg_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
     if (c0 < nc) RN_WG_NAME(wg_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
 }
+
+/* W = A dY A^T for channels [c0, c0 + cb) of one tile (A = the transpose of
+ * A^T above: rows [1 0 0 0], [1 1 1 1], [1 -1 1 -1], [1 2 4 8], [1 -2 4 -8],
+ * [0 0 0 1]) */
+RN_WG_INLINE void RN_WG_NAME(wg_output_grad_step)(const float *const *g, size_t c0, size_t cb,
+                                                  float *w, size_t w_stride) {
+    float tt[24][RN_WG_CB];
+    /* tt = A dY, down each column q of the 4x4 block */
+    for (size_t q = 0; q < 4; q++) {
+        const float *restrict d0 = g[q] + c0, *restrict d1 = g[4 + q] + c0;
+        const float *restrict d2 = g[8 + q] + c0, *restrict d3 = g[12 + q] + c0;
+        float *restrict t0 = tt[q], *restrict t1 = tt[4 + q], *restrict t2 = tt[8 + q];
+        float *restrict t3 = tt[12 + q], *restrict t4 = tt[16 + q], *restrict t5 = tt[20 + q];
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = d0[c], a1 = d1[c], a2 = d2[c], a3 = d3[c];
+            t0[c] = a0;
+            t1[c] = a0 + a1 + a2 + a3;
+            t2[c] = a0 - a1 + a2 - a3;
+            t3[c] = a0 + 2.0f * a1 + 4.0f * a2 + 8.0f * a3;
+            t4[c] = a0 - 2.0f * a1 + 4.0f * a2 - 8.0f * a3;
+            t5[c] = a3;
+        }
+    }
+    /* W = tt A^T, along each row i */
+    for (size_t i = 0; i < 6; i++) {
+        const float *restrict s0 = tt[i * 4], *restrict s1 = tt[i * 4 + 1];
+        const float *restrict s2 = tt[i * 4 + 2], *restrict s3 = tt[i * 4 + 3];
+        float *restrict w0 = w + (i * 6) * w_stride + c0;
+        float *restrict w1 = w + (i * 6 + 1) * w_stride + c0;
+        float *restrict w2 = w + (i * 6 + 2) * w_stride + c0;
+        float *restrict w3 = w + (i * 6 + 3) * w_stride + c0;
+        float *restrict w4 = w + (i * 6 + 4) * w_stride + c0;
+        float *restrict w5 = w + (i * 6 + 5) * w_stride + c0;
+        RN_WG_IVDEP
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c];
+            w0[c] = a0;
+            w1[c] = a0 + a1 + a2 + a3;
+            w2[c] = a0 - a1 + a2 - a3;
+            w3[c] = a0 + 2.0f * a1 + 4.0f * a2 + 8.0f * a3;
+            w4[c] = a0 - 2.0f * a1 + 4.0f * a2 - 8.0f * a3;
+            w5[c] = a3;
+        }
+    }
+}
+
+void RN_WG_NAME(rn_f32_winograd_output_grad)(RN_WINOGRAD_OUTPUT_GRAD_ARGS) {
+    size_t c0 = 0;
+    for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
+        RN_WG_NAME(wg_output_grad_step)(g, c0, RN_WG_CB, w, w_stride);
+    if (c0 < nc) RN_WG_NAME(wg_output_grad_step)(g, c0, nc - c0, w, w_stride);
+}

@@ -135,6 +135,12 @@ typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v,
                                      size_t v_stride);
 typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride,
                                       float *const *y, const float *bias, uint32_t relu);
+/* Output-gradient transform of the backward-weights pass: W = A dY A^T for
+ * one tile, pixel (i, q) of the 4x4 output block at g[i * 4 + q] (nc
+ * floats: its channels of dy, or a row of zeros outside the image); point
+ * xi of W written at w + xi * w_stride. */
+typedef void (*rn_winograd_output_grad_fn)(size_t nc, const float *const *g, float *w,
+                                           size_t w_stride);
 
 struct rn_kernels {
     int32_t isa;       /* RN_ISA_* this table implements; must stay the first member */
@@ -170,6 +176,7 @@ struct rn_kernels {
     rn_maxpool_backward_fn maxpool_backward;
     rn_winograd_input_fn winograd_input;
     rn_winograd_output_fn winograd_output;
+    rn_winograd_output_grad_fn winograd_output_grad;
 };
 
 /* Every kernel compiled into the library (dispatch.c picks among them). */
@@ -213,6 +220,7 @@ struct rn_kernels {
 #define RN_WINOGRAD_OUTPUT_ARGS                                                     \
     size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, \
         uint32_t relu
+#define RN_WINOGRAD_OUTPUT_GRAD_ARGS size_t nc, const float *const *g, float *w, size_t w_stride
 
 /* One line per ISA and family; the scalar ones are also the reference the
  * SIMD ones are tested against (tests/test_kernels_elementwise.c). */
@@ -227,7 +235,8 @@ struct rn_kernels {
     void rn_f32_maxpool__##isa(RN_MAXPOOL_ARGS);               \
     void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);        \
     void rn_f32_winograd_input__##isa(RN_WINOGRAD_INPUT_ARGS);            \
-    void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);
+    void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);           \
+    void rn_f32_winograd_output_grad__##isa(RN_WINOGRAD_OUTPUT_GRAD_ARGS);
 
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_4x4__scalar(RN_IGEMM_UKERNEL_ARGS);

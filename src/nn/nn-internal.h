@@ -163,7 +163,7 @@ typedef struct nn_step {
     const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
     float *fc_gw, *fc_gb;
     rn_conv_desc cd;
-    int32_t wmode;  /* CONV, CONV_BWD_DATA: NN_W_* (how the weights are held) */
+    int32_t wmode;  /* CONV, CONV_BWD_*: NN_W_* (how the weights are held) */
     size_t woff;    /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
@@ -171,8 +171,9 @@ typedef struct nn_step {
 
 /* Forms of a convolution's weights: the model's own (packed on every
  * call); in an inference plan, packed once for the direct path or
- * transformed once for Winograd F(4x4,3x3); in a training plan (forward and
- * backward-data steps), transformed for Winograd on every call. */
+ * transformed once for Winograd F(4x4,3x3); in a training plan (forward,
+ * backward-data and backward-weights steps), Winograd with the weights
+ * transformed on every call. */
 #define NN_W_PLAIN 0
 #define NN_W_PACKED 1
 #define NN_W_WINOGRAD 2

@@ -146,10 +146,10 @@ static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, si
     return form;
 }
 
-/* Training plans run a convolution that pays as Winograd with its weights
- * transformed on every call (they change every step), forward and
- * backward-data alike; the workspace fits the direct path too, which runs
- * when RN_OPT_WINOGRAD is 0 at run time. */
+/* Training plans run a convolution that pays as Winograd in all three
+ * passes, the weights transformed on every call (they change every step);
+ * the workspace fits the direct path too, which runs when RN_OPT_WINOGRAD
+ * is 0 at run time. */
 static int32_t train_form(size_t need, size_t *ws) {
     if (need == SIZE_MAX) return NN_W_PLAIN;
     if (need > *ws) *ws = need;
@@ -271,9 +271,14 @@ static void emit_bn_backward(nn_builder *b, const nn_bn *bn, nn_val x, nn_val dy
 
 static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
     rn_conv_desc d = conv_desc(b, c, x);
-    int32_t ws = new_ws(b, rn__conv2d_backward_weights_workspace(b->ctx, &d));
+    size_t ws_bytes = rn__conv2d_backward_weights_workspace(b->ctx, &d);
+    int32_t form = NN_W_PLAIN;
+    if (b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
+        rn__conv_winograd_train_pays(&d))
+        form = train_form(rn__conv_winograd_backward_weights_workspace(&d), &ws_bytes);
+    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);
-    s->x = x.buf, s->x2 = dy.buf, s->ws = ws, s->conv = c, s->cd = d;
+    s->x = x.buf, s->x2 = dy.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
 }
 
 static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {

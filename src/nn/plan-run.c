@@ -97,7 +97,12 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         else
             rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws);
         break;
-    case NN_OP_CONV_BWD_W: rn__conv2d_backward_weights(ctx, &s->cd, x, x2, cv->gw, NULL, ws); break;
+    case NN_OP_CONV_BWD_W:
+        if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
+            rn__conv_winograd_backward_weights(ctx, &s->cd, x, x2, cv->gw, ws);
+        else
+            rn__conv2d_backward_weights(ctx, &s->cd, x, x2, cv->gw, NULL, ws);
+        break;
     case NN_OP_SHORTCUT_A_BWD:
         rn__shortcut_a_backward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, x2, y);
         break;

@@ -74,7 +74,8 @@ typedef struct wg_geom {
     size_t slots;         /* 0: one shared V / M; else per-slot ones (the pipeline) */
 } wg_geom;
 
-static wg_geom geom_for(const rn_conv_desc *d) {
+/* pipe: whether the shape may take the per-slot pipeline (the forward) */
+static wg_geom geom_mode(const rn_conv_desc *d, int pipe) {
     wg_geom g;
     g.th = ((size_t)d->oh + WG_OUT - 1) / WG_OUT;
     g.tw = ((size_t)d->ow + WG_OUT - 1) / WG_OUT;
@@ -86,7 +87,7 @@ static wg_geom geom_for(const rn_conv_desc *d) {
     size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
     const size_t u_bytes = sat_mul(sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
     g.slots = 0;
-    if (u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_SLOTS * WG_PIPE_TILES) {
+    if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_SLOTS * WG_PIPE_TILES) {
         g.slots = WG_PIPE_SLOTS;
         chunk = WG_PIPE_TILES;
     }
@@ -95,6 +96,8 @@ static wg_geom geom_for(const rn_conv_desc *d) {
     g.rows = g.chunk + WG_ROW_PAD;
     return g;
 }
+
+static wg_geom geom_for(const rn_conv_desc *d) { return geom_mode(d, 1); }
 
 int rn__conv_winograd_ok(const rn_conv_desc *d) {
     return d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1;
@@ -242,6 +245,12 @@ typedef struct wg_job {
     size_t mr, nr;
     size_t t0, count; /* the chunk: tiles [t0, t0 + count) */
     int32_t relu;
+    /* backward-weights: dy, dU [36][kpad][ldu], its microkernel */
+    const float *dy;
+    float *du;
+    size_t ldu;
+    rn_wgrad_ukernel_fn wfn;
+    size_t wmr, wnr;
 } wg_job;
 
 static void input_tile(const wg_job *j, size_t t, size_t row) {
@@ -418,4 +427,136 @@ void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, c
     unsigned char *u = (unsigned char *)ws;
     transform_weights(ctx, &t, w, u, 1);
     rn__conv_winograd_forward(ctx, &t, dy, u, NULL, 0, dx, u + u_bytes(&t));
+}
+
+/* ---- training: backward-weights ------------------------------------------------------
+ * The forward computes each tile as Y = A^T [sum over c of U .* V] A with
+ * U = G g G^T, so the weight gradient is, per (output, input) channel pair,
+ *   dg = G^T dU G,  dU = sum over tiles of (A dY A^T) .* V,
+ * with dY zero outside the image. Per chunk of tiles: V (the forward's input
+ * transform), W = A dY A^T (the kernel table's output-gradient transform),
+ * then for each of the 36 points dU[xi] += W[xi]^T V[xi], a sum over the
+ * chunk's tiles on the weight-gradient microkernel; at the end dW from dU.
+ * Each point's sum runs over the tiles in order whoever runs it, so the
+ * result does not depend on the thread count. 4x fewer multiplications than
+ * the direct pass at full tiles, as for the forward. */
+static size_t du_floats(const wg_geom *g, const rn_conv_desc *d) {
+    return sat_mul(sat_mul(WG_N, g->kpad), round_up((size_t)d->c, 16));
+}
+
+/* Workspace: V and W (as the forward's V and M), dU, a zero row. */
+size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d) {
+    if (!rn__conv_winograd_ok(d)) return SIZE_MAX;
+    const wg_geom g = geom_mode(d, 0);
+    size_t floats = sat_add(sat_mul(sat_mul(WG_N, g.rows), sat_add(g.ldv, g.ldm)),
+                            du_floats(&g, d));
+    floats = sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
+    return sat_add(sat_mul(floats, sizeof(float)), 4 * RN_ALIGN);
+}
+
+static void grad_tile(const wg_job *j, size_t t, size_t row) {
+    const rn_conv_desc *d = j->d;
+    const size_t oc = (size_t)d->oc, oh = (size_t)d->oh, ow = (size_t)d->ow;
+    const size_t per_img = j->g.th * j->g.tw, n = t / per_img, rem = t % per_img;
+    const size_t oy0 = rem / j->g.tw * WG_OUT, ox0 = rem % j->g.tw * WG_OUT;
+    const float *img = j->dy + n * oh * ow * oc;
+    const float *pix[WG_OUT * WG_OUT];
+    for (size_t i = 0; i < WG_OUT; i++)
+        for (size_t q = 0; q < WG_OUT; q++)
+            pix[i * WG_OUT + q] =
+                oy0 + i < oh && ox0 + q < ow ? img + ((oy0 + i) * ow + ox0 + q) * oc : j->zero;
+    float *w = j->m + row * j->g.ldm;
+    const size_t w_stride = j->g.rows * j->g.ldm;
+    j->kt->winograd_output_grad(oc, pix, w, w_stride);
+    /* the microkernel reads whole MR-wide groups of output channels */
+    const size_t kread = round_up(oc, j->wmr);
+    if (kread > oc)
+        for (size_t xi = 0; xi < WG_N; xi++)
+            rn_memset(w + xi * w_stride + oc, 0, (kread - oc) * sizeof(float));
+}
+
+static void grad_input_task(void *arg, size_t task) {
+    const wg_job *j = (const wg_job *)arg;
+    const size_t r0 = task * WG_TILES_PER_TASK, r1 = min_sz(r0 + WG_TILES_PER_TASK, j->count);
+    for (size_t r = r0; r < r1; r++) {
+        input_tile(j, j->t0 + r, r);
+        grad_tile(j, j->t0 + r, r);
+    }
+}
+
+static void du_task(void *arg, size_t xi) {
+    const wg_job *j = (const wg_job *)arg;
+    const size_t c_in = (size_t)j->d->c, oc = (size_t)j->d->oc;
+    const float *a = j->m + xi * j->g.rows * j->g.ldm;
+    const float *b = j->v + xi * j->g.rows * j->g.ldv;
+    float *du = j->du + xi * j->g.kpad * j->ldu;
+    if (j->t0 == 0) rn_memset(du, 0, j->g.kpad * j->ldu * sizeof(float));
+    for (size_t k0 = 0; k0 < oc; k0 += j->wmr)
+        for (size_t c0 = 0; c0 < c_in; c0 += j->wnr)
+            j->wfn(min_sz(j->wnr, c_in - c0), 1, j->count, a + k0, 0, j->g.ldm, b + c0, 0,
+                   j->g.ldv, du + k0 * j->ldu + c0, j->ldu);
+}
+
+/* dW (OHWI) = G^T dU G per (output, input) channel pair, in double */
+typedef struct wg_dwjob {
+    const rn_conv_desc *d;
+    const float *du;
+    size_t kpad, ldu;
+    float *dw;
+} wg_dwjob;
+
+static void dw_task(void *arg, size_t k) {
+    const wg_dwjob *j = (const wg_dwjob *)arg;
+    const size_t c_in = (size_t)j->d->c, step = j->kpad * j->ldu;
+    for (size_t c = 0; c < c_in; c++) {
+        const float *u = j->du + k * j->ldu + c; /* point xi at u[xi * step] */
+        double t[WG_IN][3];
+        for (size_t a = 0; a < WG_IN; a++)
+            for (size_t kx = 0; kx < 3; kx++) {
+                double acc = 0.0;
+                for (size_t b = 0; b < WG_IN; b++)
+                    acc += (double)u[(a * WG_IN + b) * step] * (double)wg_g[b][kx];
+                t[a][kx] = acc;
+            }
+        for (size_t ky = 0; ky < 3; ky++)
+            for (size_t kx = 0; kx < 3; kx++) {
+                double acc = 0.0;
+                for (size_t a = 0; a < WG_IN; a++) acc += (double)wg_g[a][ky] * t[a][kx];
+                j->dw[((k * 3 + ky) * 3 + kx) * c_in + c] = (float)acc;
+            }
+    }
+}
+
+void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                        const float *dy, float *dw, void *ws) {
+    const struct rn_kernels *kt = ctx->kernels;
+    wg_job j;
+    rn_memset(&j, 0, sizeof j);
+    j.kt = kt, j.d = d, j.g = geom_mode(d, 0);
+    j.x = x, j.dy = dy;
+    j.v = (float *)aligned(ws);
+    j.m = (float *)aligned(j.v + WG_N * j.g.rows * j.g.ldv);
+    j.du = (float *)aligned(j.m + WG_N * j.g.rows * j.g.ldm);
+    j.ldu = round_up((size_t)d->c, 16);
+    float *zero = (float *)aligned(j.du + du_floats(&j.g, d));
+    rn_memset(zero, 0, (j.g.ldv > j.g.ldm ? j.g.ldv : j.g.ldm) * sizeof(float));
+    j.zero = zero;
+    /* the narrow tile for 16 input channels, as the direct pass chooses */
+    const size_t c_in = (size_t)d->c;
+    const size_t cw = round_up(c_in, (size_t)kt->wgrad_nr);
+    const size_t cn = round_up(c_in, (size_t)kt->wgrad_narrow_nr);
+    if (4 * cw > 5 * cn)
+        j.wfn = kt->wgrad_narrow, j.wmr = (size_t)kt->wgrad_narrow_mr,
+        j.wnr = (size_t)kt->wgrad_narrow_nr;
+    else
+        j.wfn = kt->wgrad, j.wmr = (size_t)kt->wgrad_mr, j.wnr = (size_t)kt->wgrad_nr;
+    RN_ASSERT(j.wmr <= 16 && 16 % j.wmr == 0 && j.g.kpad % j.wmr == 0);
+    for (j.t0 = 0; j.t0 < j.g.tiles; j.t0 += j.count) {
+        j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
+        const size_t tasks = (j.count + WG_TILES_PER_TASK - 1) / WG_TILES_PER_TASK;
+        rn__parallel_for(ctx, tasks, grad_input_task, &j);
+        rn__parallel_for(ctx, WG_N, du_task, &j);
+    }
+    wg_dwjob dj = {d, j.du, j.g.kpad, j.ldu, dw};
+    rn__parallel_for(ctx, (size_t)d->oc, dw_task, &dj);
 }
