@@ -40,7 +40,8 @@ static const conv_case conv_cases[] = {
     {"3x3 16->16 (CIFAR stage 1)", 3, 8, 8, 16, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 32->48, odd image", 2, 9, 7, 32, 48, 3, 3, 1, 1, 1, 1},
     {"3x3 stride 2 16->32 (transition)", 2, 8, 8, 16, 32, 3, 3, 2, 2, 1, 1},
-    {"7x7 stride 2 pad 3 3->16 (stem)", 2, 13, 13, 3, 16, 7, 7, 2, 2, 3, 3},
+    {"7x7 stride 2 pad 3 3->16 (stem, dW by im2col: 3 channels)", 2, 13, 13, 3, 16, 7, 7, 2, 2,
+     3, 3},
     {"1x1 stride 2 16->32 (projection)", 2, 7, 7, 16, 32, 1, 1, 2, 2, 0, 0},
     {"5x5 pad 2 5->16, 6x5", 2, 6, 5, 5, 16, 5, 5, 1, 1, 2, 2},
     {"3x3 pad 0 40->32, channel tails", 2, 6, 6, 40, 32, 3, 3, 1, 1, 0, 0},
@@ -51,6 +52,8 @@ static const conv_case conv_cases[] = {
     /* im2col / GEMM fallbacks: oc not a multiple of 16, 81 taps, dW > 2^20 */
     {"3x3 12->20 (dW by im2col)", 2, 6, 6, 12, 20, 3, 3, 1, 1, 1, 1},
     {"1x1 direct 24->20 (dW by GEMM)", 2, 5, 5, 24, 20, 1, 1, 1, 1, 0, 0},
+    {"1x1 direct 64->32 on 9 pixels (dW by GEMM: large for the pixels)", 1, 3, 3, 64, 32, 1, 1,
+     1, 1, 0, 0},
     {"9x9 pad 4 (81 taps)", 1, 9, 9, 2, 16, 9, 9, 1, 1, 4, 4},
     {"3x3 384->384 (dW by im2col)", 1, 2, 2, 384, 384, 3, 3, 1, 1, 1, 1},
     /* padding not below the kernel: backward-data by col2im */
