@@ -274,7 +274,7 @@ static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x
     size_t ws_bytes = rn__conv2d_backward_weights_workspace(b->ctx, &d);
     int32_t form = NN_W_PLAIN;
     if (b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
-        rn__conv_winograd_train_pays(&d))
+        rn__conv_winograd_wgrad_pays(&d))
         form = train_form(rn__conv_winograd_backward_weights_workspace(&d), &ws_bytes);
     int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);

@@ -90,6 +90,7 @@ void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const
 int rn__conv_winograd_backward_data_ok(const rn_conv_desc *d);
 /* dw (OHWI, overwritten) from x and dy: dU = sum over tiles of
  * (A dY A^T) .* (B^T x B), dw = G^T dU G; any 3x3 stride-1 d. */
+int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d);
 size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                         const float *dy, float *dw, void *ws);
