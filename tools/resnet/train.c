@@ -29,7 +29,7 @@
 typedef struct train_opts {
     cli_arch arch;
     const char *data, *data_dir, *out, *resume, *schedule, *warmup;
-    int64_t epochs, batch, subset, test_subset, val, threads, seed, pad;
+    int64_t epochs, batch, subset, test_subset, val, threads, seed, pad, winograd;
     int flip, nesterov, decay_all;
     double lr, momentum, wd, gamma;
     int32_t norm;
@@ -72,6 +72,8 @@ static void help(FILE *f) {
         "run:\n"
         "  --seed S            data order, augmentation and initialisation (default 0)\n"
         "  --threads T         default: the number of CPUs\n"
+        "  --winograd 0|1      3x3 convolutions as Winograd where faster (default 1;\n"
+        "                      0: all direct, the arithmetic of the layer API)\n"
         "  --out DIR           default runs/ARCH-DATA\n"
         "  --resume FILE       continue from a checkpoint (same options as the first run)\n"
         "model:\n"
@@ -113,6 +115,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     o->decay_all = 1;
     o->norm = RN_NORM_PIXEL_MEAN;
     o->threads = cli_default_threads();
+    o->winograd = 1;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -155,6 +158,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             FAIL_IF_BAD(cli_parse_i64("--val", v, 0, INT64_MAX, &o->val));
         } else if (TAKE("--threads")) {
             FAIL_IF_BAD(cli_parse_i64("--threads", v, 1, 1024, &o->threads));
+        } else if (TAKE("--winograd")) {
+            FAIL_IF_BAD(cli_parse_i64("--winograd", v, 0, 1, &o->winograd));
         } else if (TAKE("--seed")) {
             FAIL_IF_BAD(cli_parse_i64("--seed", v, 0, INT64_MAX, &o->seed));
         } else if (TAKE("--pad")) {
@@ -447,6 +452,9 @@ int cmd_train(int argc, char **argv) {
     if (o.out) snprintf(outdir, sizeof outdir, "%s", o.out);
     else snprintf(outdir, sizeof outdir, "runs/%s-%s", o.arch.name, o.data);
     rc = cli_set_threads(ctx, o.threads);
+    rn_status wst;
+    if (!rc && (wst = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, o.winograd)) != RN_OK)
+        rc = cli_lib_error(ctx, wst, "set RN_OPT_WINOGRAD");
     if (!rc) rc = setup_data(&r, &o);
     if (rc) {
         run_free(&r);
