@@ -227,6 +227,46 @@ static void test_sgd_nan_gradient_is_refused_and_changes_nothing(void) {
     rn_ctx_destroy(ctx);
 }
 
+static void test_sgd_nan_in_a_large_tensor_names_its_first_element(void) {
+    /* a 2-thread context and a tensor large enough (147,456 elements) to be
+     * checked and updated in parallel blocks: the refusal still names the
+     * first non-finite element, not one a faster block found */
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2), ctx);
+    rn_model *m = NULL;
+    CHECK_OK(rn_model_create(ctx, 3, &m), ctx);
+    CHECK_OK(rn_model_add_stem(m, 128, 3, 1, 1, 0), ctx);
+    CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 128, 1, RN_SHORTCUT_A, 0), ctx);
+    CHECK_OK(rn_model_add_head(m, 3), ctx);
+    CHECK_OK(rn__model_ensure_grads(m), ctx);
+    rn_optimizer *opt = NULL;
+    CHECK_OK(rn_sgd_create(m, &opt), ctx);
+    CHECK_OK(rn_model_init(m, 3), ctx);
+    const rn_tensor_slot *slots;
+    int32_t n = rn__model_slots(m, &slots);
+    float *w = NULL;
+    for (int32_t i = 0; i < n; i++) {
+        if (!slots[i].grad) continue;
+        for (size_t j = 0; j < slots[i].count; j++) slots[i].grad[j] = 0.25f;
+        if (strcmp(slots[i].name, "layer1.0.conv2.weight") == 0) {
+            CHECK(slots[i].count == 128 * 128 * 9);
+            slots[i].grad[140000] = NAN;   /* a late block */
+            slots[i].grad[70001] = INFINITY; /* the first one, in an earlier block */
+            w = slots[i].value;
+        }
+    }
+    CHECK(w != NULL);
+    float before = w ? w[5] : 0.0f;
+    CHECK_STATUS(rn_optimizer_step(opt), RN_E_NUMERIC, ctx);
+    CHECK(strstr(rn_last_error(ctx), "layer1.0.conv2.weight") != NULL);
+    CHECK(strstr(rn_last_error(ctx), "infinite at element 70001") != NULL);
+    if (w) CHECK(w[5] == before);
+    rn_optimizer_destroy(opt);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
 static void test_sgd_options_and_buffers_validate_their_arguments(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
@@ -299,6 +339,8 @@ static const rn_test_case cases[] = {
     {"sgd_two_steps_by_hand", test_sgd_two_steps_by_hand},
     {"sgd_nan_gradient_is_refused_and_changes_nothing",
      test_sgd_nan_gradient_is_refused_and_changes_nothing},
+    {"sgd_nan_in_a_large_tensor_names_its_first_element",
+     test_sgd_nan_in_a_large_tensor_names_its_first_element},
     {"sgd_options_and_buffers_validate_their_arguments",
      test_sgd_options_and_buffers_validate_their_arguments},
 };

@@ -226,6 +226,47 @@ static void sgd_update(float *p, const float *g, float *buf, int32_t first, size
     }
 }
 
+/* Tensors from this many elements are checked and updated by up to
+ * RN_SGD_BLOCKS parallel tasks (ResNet-50: 25.6 M parameters, five float
+ * arrays of traffic per element, serial otherwise while the other threads
+ * wait); every element's arithmetic is the same whichever task runs it. */
+#define RN_SGD_PARALLEL_MIN ((size_t)1 << 16)
+#define RN_SGD_BLOCKS 64
+
+typedef struct sgd_job {
+    const rn_tensor_slot *s;
+    float *buf;
+    int32_t first, nesterov;
+    float lr, wd, momentum, one_minus_damp;
+    size_t block;                 /* elements per task */
+    unsigned char bad[RN_SGD_BLOCKS]; /* finiteness check: a non-finite gradient in the block */
+} sgd_job;
+
+static size_t sgd_blocks(const rn_tensor_slot *s, size_t *block) {
+    if (s->count < RN_SGD_PARALLEL_MIN) {
+        *block = s->count;
+        return 1;
+    }
+    *block = (s->count + RN_SGD_BLOCKS - 1) / RN_SGD_BLOCKS;
+    return (s->count + *block - 1) / *block;
+}
+
+static void finite_task(void *arg, size_t t) {
+    sgd_job *j = (sgd_job *)arg;
+    const size_t lo = t * j->block, hi = lo + j->block < j->s->count ? lo + j->block : j->s->count;
+    const float *g = j->s->grad;
+    unsigned char bad = 0;
+    for (size_t k = lo; k < hi; k++) bad |= !isfinite(g[k]);
+    j->bad[t] = bad;
+}
+
+static void update_task(void *arg, size_t t) {
+    const sgd_job *j = (const sgd_job *)arg;
+    const size_t lo = t * j->block, hi = lo + j->block < j->s->count ? lo + j->block : j->s->count;
+    sgd_update(j->s->value + lo, j->s->grad + lo, j->buf ? j->buf + lo : NULL, j->first, hi - lo,
+               j->lr, j->wd, j->momentum, j->one_minus_damp, j->nesterov);
+}
+
 rn_status rn_optimizer_step(rn_optimizer *opt) {
     static const char fn[] = "rn_optimizer_step";
     if (!opt) return RN_E_INVALID_ARG;
@@ -240,8 +281,16 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
             return rn__error(ctx, RN_E_BAD_STATE,
                              "%s: the model has no gradients yet (run a RN_MODE_TRAIN plan's "
                              "forward and backward first)", fn);
+        sgd_job job;
+        rn_memset(&job, 0, sizeof job);
+        job.s = &slots[i];
+        const size_t blocks = sgd_blocks(&slots[i], &job.block);
+        rn__parallel_for(ctx, blocks, finite_task, &job);
+        size_t t = 0;
+        while (t < blocks && !job.bad[t]) t++;
+        if (t == blocks) continue;
         const float *g = slots[i].grad;
-        for (size_t j = 0; j < slots[i].count; j++)
+        for (size_t j = t * job.block; j < slots[i].count; j++)
             if (!isfinite(g[j]))
                 return rn__error(ctx, RN_E_NUMERIC,
                                  "%s: the gradient of '%s' is %s at element %zu; nothing was "
@@ -259,10 +308,15 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
     for (int32_t i = 0; i < n; i++) {
         const rn_tensor_slot *s = &slots[i];
         if (s->kind != RN_TENSOR_PARAM) continue;
-        float wd = (opt->decay_all || s->ndim > 1) ? (float)opt->weight_decay : 0.0f;
-        float *buf = use_momentum ? opt->buf[i] : NULL;
-        sgd_update(s->value, s->grad, buf, use_momentum && !opt->has_buf[i], s->count, lr, wd,
-                   momentum, one_minus_damp, opt->nesterov);
+        sgd_job job;
+        rn_memset(&job, 0, sizeof job);
+        job.s = s;
+        job.buf = use_momentum ? opt->buf[i] : NULL;
+        job.first = use_momentum && !opt->has_buf[i];
+        job.nesterov = opt->nesterov;
+        job.lr = lr, job.momentum = momentum, job.one_minus_damp = one_minus_damp;
+        job.wd = (opt->decay_all || s->ndim > 1) ? (float)opt->weight_decay : 0.0f;
+        rn__parallel_for(ctx, sgd_blocks(s, &job.block), update_task, &job);
         if (use_momentum) opt->has_buf[i] = 1;
     }
     rn__model_values_changed(opt->model);
