@@ -23,15 +23,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "resnet.h"
 #include "core/internal.h"
 #include "ops/ops.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU time of the whole process (all threads): on a shared machine it does
  * not count the time other processes held the cores, so with one thread it
@@ -40,11 +35,6 @@ static double cpu_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* ---- the op under test: a closure over preallocated buffers ------------------------ */

@@ -21,20 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "resnet.h"
 #include "core/internal.h"
 #include "ops/ops.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void fill(float *p, size_t n, unsigned *seed, float lo, float hi) {
     for (size_t i = 0; i < n; i++) {

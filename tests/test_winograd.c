@@ -133,6 +133,24 @@ static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *i
 
 static double max_scaled_error = 0.0;
 
+/* Whether some got[i] lies outside |got - ref| <= tol * scale + WG_ABS (the
+ * first such index in *first); raises *max_seen to the largest
+ * |got - ref| / scale where scale is not tiny. */
+static int outside_bound(const float *got, const double *ref, const double *scale, size_t n,
+                         double tol, double *max_seen, size_t *first) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs((double)got[i] - ref[i]);
+        double rel = err / (scale[i] > 1e-30 ? scale[i] : 1e-30);
+        if (scale[i] > 1e-3 && rel > *max_seen) *max_seen = rel;
+        if (!(err <= tol * scale[i] + WG_ABS) && !bad) {
+            bad = 1;
+            *first = i;
+        }
+    }
+    return bad;
+}
+
 /* Checks one shape and entry point under every ISA and 1 / 2 threads. */
 static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, int with_bias,
                        int relu) {
@@ -174,22 +192,15 @@ static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, in
             CHECK(run_mode(c1, mode, &d, x, wt, bias, relu, y1));
             CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
             CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
-            size_t bad = 0;
-            for (size_t i = 0; i < yn; i++) {
-                double err = fabs((double)y1[i] - ref[i]);
-                double rel = err / (scale[i] > 1e-30 ? scale[i] : 1e-30);
-                if (scale[i] > 1e-3 && rel > max_scaled_error) max_scaled_error = rel;
-                if (!(err <= WG_TOL * scale[i] + WG_ABS)) {
-                    if (!bad)
-                        fprintf(stderr,
-                                "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, "
-                                "reference %.9g (scale %.3g)\n",
-                                rn_isa_name(all_isas[ii]), mode, n, h, w, c, oc, pad, i, y1[i],
-                                ref[i], scale[i]);
-                    bad++;
-                }
+            size_t first = 0;
+            if (outside_bound(y1, ref, scale, yn, WG_TOL, &max_scaled_error, &first)) {
+                fprintf(stderr,
+                        "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
+                        "(scale %.3g)\n",
+                        rn_isa_name(all_isas[ii]), mode, n, h, w, c, oc, pad, first, y1[first],
+                        ref[first], scale[first]);
+                CHECK(0);
             }
-            CHECK(bad == 0);
         }
         rn_ctx_destroy(c1);
         rn_ctx_destroy(c2);
@@ -325,22 +336,15 @@ static void check_backward_weights(int n, int h, int w, int c, int oc, int pad) 
             rn__conv_winograd_backward_weights(c1, &d, x, dy, dw1, ws);
             rn__conv_winograd_backward_weights(c2, &d, x, dy, dw2, ws);
             CHECK(memcmp(dw1, dw2, wn * sizeof *dw1) == 0);
-            size_t bad = 0;
-            for (size_t i = 0; i < wn; i++) {
-                double err = fabs((double)dw1[i] - ref[i]);
-                double rel = err / (scale[i] > 1e-30 ? scale[i] : 1e-30);
-                if (scale[i] > 1e-3 && rel > max_scaled_error_dw) max_scaled_error_dw = rel;
-                if (!(err <= WG_DW_TOL * scale[i] + WG_ABS)) {
-                    if (!bad)
-                        fprintf(stderr,
-                                "  %s backward-weights n%d %dx%d c%d>%d pad%d: dw[%zu] = %.9g, "
-                                "reference %.9g (scale %.3g)\n",
-                                rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, i, dw1[i],
-                                ref[i], scale[i]);
-                    bad++;
-                }
+            size_t first = 0;
+            if (outside_bound(dw1, ref, scale, wn, WG_DW_TOL, &max_scaled_error_dw, &first)) {
+                fprintf(stderr,
+                        "  %s backward-weights n%d %dx%d c%d>%d pad%d: dw[%zu] = %.9g, "
+                        "reference %.9g (scale %.3g)\n",
+                        rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, first, dw1[first],
+                        ref[first], scale[first]);
+                CHECK(0);
             }
-            CHECK(bad == 0);
         }
         guarded_free(&gw);
         rn_ctx_destroy(c1);

@@ -139,11 +139,12 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * Winograd F(4x4,3x3) where that is faster for their shape
                                   * (fewer multiplications; error about 3e-6 of the largest
                                   * output instead of 1e-6; docs/performance.md): inference
-                                  * plans' forward passes, training plans' forward and
-                                  * both backward passes; 0: every convolution direct (the
-                                  * arithmetic of the layer API). Read when a plan is created
-                                  * (which convolutions take it) and at each run (0 then runs
-                                  * those convolutions direct too). */
+                                  * plans' forward passes, training plans' (and train-mode
+                                  * blocks') forward and both backward passes; 0: every
+                                  * convolution direct (the arithmetic of the layer API).
+                                  * Read when a plan is created (which convolutions take it)
+                                  * and at each run (0 then runs those convolutions direct
+                                  * too). */
 
 #define RN_ISA_SCALAR 0
 #define RN_ISA_AVX2   1

@@ -146,11 +146,23 @@ static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, si
     return form;
 }
 
-/* Training plans run a convolution that pays as Winograd in all three
- * passes, the weights transformed on every call (they change every step);
- * the workspace fits the direct path too, which runs when RN_OPT_WINOGRAD
- * is 0 at run time. */
-static int32_t train_form(size_t need, size_t *ws) {
+/* The passes of a convolution in a training program. */
+#define NN_PASS_FWD 0
+#define NN_PASS_BWD_DATA 1
+#define NN_PASS_BWD_W 2
+
+/* Training programs run a pass that pays as Winograd, the weights
+ * transformed on every call (they change every step); the workspace (*ws,
+ * the direct pass's on entry) then fits both, for the direct path runs when
+ * RN_OPT_WINOGRAD is 0 at run time. */
+static int32_t train_form(const nn_builder *b, const rn_conv_desc *d, int32_t pass, size_t *ws) {
+    if (!b->train || !b->ctx->winograd || b->status != RN_OK || *ws == SIZE_MAX) return NN_W_PLAIN;
+    const int pays = pass == NN_PASS_BWD_W ? rn__conv_winograd_wgrad_pays(d)
+                                           : rn__conv_winograd_train_pays(d);
+    if (!pays) return NN_W_PLAIN;
+    const size_t need = pass == NN_PASS_FWD        ? rn__conv_winograd_forward_w_workspace(d)
+                        : pass == NN_PASS_BWD_DATA ? rn__conv_winograd_backward_data_workspace(d)
+                                                   : rn__conv_winograd_backward_weights_workspace(d);
     if (need == SIZE_MAX) return NN_W_PLAIN;
     if (need > *ws) *ws = need;
     return NN_W_WINOGRAD_W;
@@ -163,9 +175,8 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
     int32_t form = NN_W_PLAIN;
     if (b->derive && !b->train && b->status == RN_OK && ws_bytes != SIZE_MAX)
         form = derived_form(b, &d, &ws_bytes, &woff);
-    else if (b->train && b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
-             rn__conv_winograd_train_pays(&d))
-        form = train_form(rn__conv_winograd_forward_w_workspace(&d), &ws_bytes);
+    else
+        form = train_form(b, &d, NN_PASS_FWD, &ws_bytes);
     int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
     s->x = x.buf, s->y = y.buf, s->ws = ws, s->conv = c, s->cd = d, s->relu = relu;
@@ -272,10 +283,7 @@ static void emit_bn_backward(nn_builder *b, const nn_bn *bn, nn_val x, nn_val dy
 static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
     rn_conv_desc d = conv_desc(b, c, x);
     size_t ws_bytes = rn__conv2d_backward_weights_workspace(b->ctx, &d);
-    int32_t form = NN_W_PLAIN;
-    if (b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
-        rn__conv_winograd_wgrad_pays(&d))
-        form = train_form(rn__conv_winograd_backward_weights_workspace(&d), &ws_bytes);
+    const int32_t form = train_form(b, &d, NN_PASS_BWD_W, &ws_bytes);
     int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);
     s->x = x.buf, s->x2 = dy.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
@@ -285,10 +293,7 @@ static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x,
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val dx = new_val(b, x.n, x.h, x.w, x.c);
     size_t ws_bytes = rn__conv2d_backward_data_workspace(b->ctx, &d);
-    int32_t form = NN_W_PLAIN;
-    if (b->ctx->winograd && b->status == RN_OK && ws_bytes != SIZE_MAX &&
-        rn__conv_winograd_train_pays(&d))
-        form = train_form(rn__conv_winograd_backward_data_workspace(&d), &ws_bytes);
+    const int32_t form = train_form(b, &d, NN_PASS_BWD_DATA, &ws_bytes);
     int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_DATA);
     s->x2 = dy.buf, s->y = dx.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
