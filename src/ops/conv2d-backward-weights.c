@@ -5,9 +5,9 @@
  *
  * Two paths, chosen by shape only (never by thread count or ISA):
  *
- * Tap by tap (every convolution with a multiple of 16 output channels, 8 or
- * more input channels, at most 64 taps and a dW of at most 2^20 floats,
- * except 1x1 ones whose dW is large for their pixels):
+ * Tap by tap (every convolution with a multiple of 16 output channels, at
+ * most 64 taps and a dW of at most 2^20 floats, except 1x1 ones whose dW is
+ * large for their pixels and wide windows over few input channels):
  * for each tap (ky, kx), the
  * output pixels whose input pixel lies inside the image form a rectangle,
  * so the weight-gradient
@@ -40,11 +40,15 @@
 #define RN_WGRAD_BAND_BYTES ((size_t)256 << 10)
 /* Output channels must be a multiple of every table's MR (4, 8 or 16). */
 #define RN_WGRAD_OC_MULTIPLE 16
-/* Fewest input channels the tap-by-tap path takes: the microkernel's lanes
- * run over a tap's input channels, so 3 channels (an RGB stem) would fill
- * 3 of 16 or 32; im2col gives the GEMM all 147 columns of a 7x7x3 window
- * instead (ImageNet stem at batch 16, 2 threads: 88.7 ms by taps). */
+/* Under RN_WGRAD_MIN_C input channels, the microkernel's lanes (a tap's
+ * input channels) are mostly idle: 3 channels (an RGB stem) fill 3 of 16 or
+ * 32. With a window of RN_WGRAD_IM2COL_MIN_K columns or more, im2col gives
+ * the GEMM all of them instead (ImageNet's 7x7x3 stem at batch 16, 2
+ * threads: 88.7 ms by taps, 64 ms by im2col); a 3x3x3 CIFAR stem's 27
+ * columns are too few for the GEMM (128x32x32x3>16: 8 ms by taps, 120 ms by
+ * im2col with a build beside it). */
 #define RN_WGRAD_MIN_C 8
+#define RN_WGRAD_IM2COL_MIN_K 64
 /* dW floats per output pixel from which a 1x1 convolution takes the GEMM. */
 #define RN_WGRAD_GEMM_RATIO 16
 /* Elements of dW per task of the partial-sum reduction. */
@@ -76,8 +80,11 @@ static int by_taps(const rn_conv_desc *d) {
      * 14.4 -> 8.8 ms, 7x7x2048>512 16.9 -> 10.7; at 28x28 and 56x56 the
      * taps win, 28x28x512>128 10.7 against 19.1) */
     if (rn__conv_is_direct(d) && dw >= RN_WGRAD_GEMM_RATIO * rn__conv_rows(d)) return 0;
-    return d->oc % RN_WGRAD_OC_MULTIPLE == 0 && d->c >= RN_WGRAD_MIN_C &&
-           (size_t)d->kh * (size_t)d->kw <= 64 && dw <= RN_WGRAD_MAX_FLOATS;
+    /* few input channels under a wide window: im2col's columns fill the
+     * GEMM where a tap's few channels would fill few of the lanes */
+    if (d->c < RN_WGRAD_MIN_C && rn__conv_k(d) >= RN_WGRAD_IM2COL_MIN_K) return 0;
+    return d->oc % RN_WGRAD_OC_MULTIPLE == 0 && (size_t)d->kh * (size_t)d->kw <= 64 &&
+           dw <= RN_WGRAD_MAX_FLOATS;
 }
 
 static size_t groups_for(const rn_conv_desc *d) {
