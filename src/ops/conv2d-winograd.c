@@ -1,17 +1,22 @@
 /*
- * Winograd F(4x4, 3x3) for 3x3 stride-1 forward convolutions (inference
- * plans): each 4x4 block of output pixels comes from a 6x6 input tile,
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: each 4x4 block of
+ * output pixels comes from a 6x6 input tile,
  *   Y = A^T [ sum over c of (G g G^T) .* (B^T d B) ] A,
  * so the 36 element-wise products over channels become 36 independent GEMMs
  *   M[xi][tiles x K] = V[xi][tiles x C] * U[xi][C x K],
- * 2.25 times fewer multiplications per output than the direct 9 taps x 4 at
- * full tiles (Lavin and Gray 2015, points 0, +-1, +-2 and infinity).
+ * 36 multiplications per block and channel pair against the direct path's
+ * 144 at full tiles (Lavin and Gray 2015, points 0, +-1, +-2 and infinity).
  *
- * Three passes per chunk of tiles: the input transform (V, from NHWC input,
- * zeros for the padding), the GEMMs (the ISA's GEMM microkernel on U packed
- * once per plan into 32-wide panels, as the indirect path packs its weights),
+ * Forward: three passes per chunk of tiles: the input transform (V, from
+ * NHWC input, zeros for the padding), the GEMMs (the ISA's GEMM microkernel
+ * on U packed into 32-wide panels, as the indirect path packs its weights),
  * and the output transform (Y, + bias, ReLU, written into the NHWC output,
- * tiles past the image edge clipped). The transforms are the kernel table's
+ * tiles past the image edge clipped); 16-channel layers with many tiles run
+ * the three per chunk in per-slot pipelines instead. Inference plans
+ * transform the weights once; training transforms them on every call, and
+ * also runs the backward-data pass (the transposed convolution's forward)
+ * and the backward-weights pass (sums over tiles, at the end of this file)
+ * here. The transforms are the kernel table's
  * (src/kernels/f32-winograd-template.h: plain C over the channels, which are
  * contiguous in NHWC, compiled per ISA so the compiler vectorises them).
  *

@@ -75,28 +75,28 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
                                const void *u, const float *bias, int32_t relu, float *y,
                                void *ws);
 /* Training (the weights change every step): _forward_w transforms w into
- * the start of its workspace on every call, then runs the forward (and
- * _backward_weights below completes the three passes);
+ * the start of its workspace on every call, then runs the forward;
  * _backward_data computes dx = conv^T(dy, w) (overwrites dx) as the forward
  * of the transposed convolution (rotated, transposed weights, padding
- * 2 - p), for d's with padding at most 2 (_backward_data_ok). _train_pays:
- * both passes are faster than the direct path for this shape (measured,
- * docs/performance.md). */
+ * 2 - p), for d's with padding at most 2 (_backward_data_ok);
+ * _backward_weights computes dw (OHWI, overwritten) from x and dy as
+ * dU = sum over tiles of (A dY A^T) .* (B^T x B), dw = G^T dU G. Where they
+ * are faster than the direct passes for a shape (measured,
+ * docs/performance.md): _train_pays for the forward and backward-data,
+ * _wgrad_pays for the backward-weights. */
 int rn__conv_winograd_train_pays(const rn_conv_desc *d);
+int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d);
 size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *w, const float *bias, int32_t relu, float *y,
                                  void *ws);
 int rn__conv_winograd_backward_data_ok(const rn_conv_desc *d);
-/* dw (OHWI, overwritten) from x and dy: dU = sum over tiles of
- * (A dY A^T) .* (B^T x B), dw = G^T dU G; any 3x3 stride-1 d. */
-int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d);
-size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d);
-void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                                        const float *dy, float *dw, void *ws);
 size_t rn__conv_winograd_backward_data_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                                      const float *w, float *dx, void *ws);
+size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d);
+void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                        const float *dy, float *dw, void *ws);
 /* dx = conv^T(dy, w) (overwrites dx). */
 void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                               const float *w, float *dx, void *ws);
