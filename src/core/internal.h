@@ -91,6 +91,16 @@ static inline int rn__add_size(size_t a, size_t b, size_t *out) {
     *out = a + b;
     return 1;
 }
+/* Saturating forms for sizes that are only compared or passed on:
+ * SIZE_MAX means "cannot be had" and stays SIZE_MAX through later sums. */
+static inline size_t rn__sat_mul(size_t a, size_t b) {
+    size_t r;
+    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
+}
+static inline size_t rn__sat_add(size_t a, size_t b) {
+    size_t r;
+    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
+}
 static inline size_t rn__align_up(size_t v, size_t a) { return (v + (a - 1)) & ~(a - 1); }
 
 /* Element count of 4 dims, each >= 1, at most RN_TENSOR_MAX_ELEMENTS in all;

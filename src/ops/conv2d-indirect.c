@@ -59,14 +59,6 @@ typedef struct ind_layout {
     size_t bp, zero, ind, total;
 } ind_layout;
 
-static size_t sat_mul(size_t a, size_t b) {
-    size_t r;
-    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
-}
-static size_t sat_add(size_t a, size_t b) {
-    size_t r;
-    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
-}
 static size_t sat_align(size_t v) {
     return v > SIZE_MAX - RN_ALIGN ? SIZE_MAX : rn__align_up(v, RN_ALIGN);
 }
@@ -75,10 +67,10 @@ static ind_layout layout_for(const rn_conv_desc *d) {
     ind_layout l;
     size_t taps = (size_t)d->kh * (size_t)d->kw, oc = (size_t)d->oc;
     size_t oc_pad = (oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL * RN_CONV_PANEL;
-    l.bp = sat_align(sat_mul(sat_mul(oc_pad, rn__conv_k(d)), sizeof(float)));
-    l.zero = sat_align(sat_mul((size_t)d->c, sizeof(float)));
-    l.ind = sat_align(sat_mul(RN_CONV_SLOTS * RN_CONV_MR_MAX, sat_mul(taps, sizeof(float *))));
-    l.total = sat_add(sat_add(sat_add(l.bp, l.zero), l.ind), RN_ALIGN);
+    l.bp = sat_align(rn__sat_mul(rn__sat_mul(oc_pad, rn__conv_k(d)), sizeof(float)));
+    l.zero = sat_align(rn__sat_mul((size_t)d->c, sizeof(float)));
+    l.ind = sat_align(rn__sat_mul(RN_CONV_SLOTS * RN_CONV_MR_MAX, rn__sat_mul(taps, sizeof(float *))));
+    l.total = rn__sat_add(rn__sat_add(rn__sat_add(l.bp, l.zero), l.ind), RN_ALIGN);
     return l;
 }
 
@@ -305,7 +297,7 @@ size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
 
 size_t rn__conv_indirect_scratch(const rn_conv_desc *d) {
     const ind_layout l = layout_for(d);
-    return sat_add(sat_add(l.zero, l.ind), RN_ALIGN);
+    return rn__sat_add(rn__sat_add(l.zero, l.ind), RN_ALIGN);
 }
 
 void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,

@@ -55,15 +55,6 @@
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static size_t round_up(size_t a, size_t b) { return (a + b - 1) / b * b; }
 
-static size_t sat_mul(size_t a, size_t b) {
-    size_t r;
-    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
-}
-static size_t sat_add(size_t a, size_t b) {
-    size_t r;
-    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
-}
-
 /* Row strides: whole cache lines, never a multiple of 1 KB (MR rows that
  * far apart would share a few L1 sets). */
 static size_t row_stride(size_t c) {
@@ -84,13 +75,13 @@ static wg_geom geom_mode(const rn_conv_desc *d, int pipe) {
     wg_geom g;
     g.th = ((size_t)d->oh + WG_OUT - 1) / WG_OUT;
     g.tw = ((size_t)d->ow + WG_OUT - 1) / WG_OUT;
-    g.tiles = sat_mul(sat_mul((size_t)d->n, g.th), g.tw);
+    g.tiles = rn__sat_mul(rn__sat_mul((size_t)d->n, g.th), g.tw);
     g.ldv = row_stride((size_t)d->c);
     g.ldm = row_stride((size_t)d->oc);
     g.kpad = round_up((size_t)d->oc, WG_PANEL);
     size_t per_tile = WG_N * (g.ldv + g.ldm) * sizeof(float);
     size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
-    const size_t u_bytes = sat_mul(sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
+    const size_t u_bytes = rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
     g.slots = 0;
     if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_SLOTS * WG_PIPE_TILES) {
         g.slots = WG_PIPE_SLOTS;
@@ -134,7 +125,7 @@ int rn__conv_winograd_train_pays(const rn_conv_desc *d) {
     if (!rn__conv_winograd_backward_data_ok(d)) return 0;
     const wg_geom g = geom_for(d);
     const size_t pairs = (size_t)d->c * (size_t)d->oc;
-    return g.tiles >= 32 && d->c >= 16 && d->oc >= 16 && pairs <= sat_mul(g.tiles, 1024);
+    return g.tiles >= 32 && d->c >= 16 && d->oc >= 16 && pairs <= rn__sat_mul(g.tiles, 1024);
 }
 
 /* The backward-weights pass has no pipelined schedule: at 16 channels it
@@ -146,22 +137,22 @@ int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d) {
 
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
-    return sat_add(sat_mul(sat_mul(sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)),
+    return rn__sat_add(rn__sat_mul(rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)),
                    RN_ALIGN);
 }
 
 /* Workspace: a zero row of ldv, then per slot (one without the pipeline)
  * V [36][rows][ldv] and M [36][rows][ldm]. */
 static size_t slot_floats(const wg_geom *g) {
-    return round_up(sat_mul(sat_mul(WG_N, g->rows), sat_add(g->ldv, g->ldm)),
+    return round_up(rn__sat_mul(rn__sat_mul(WG_N, g->rows), rn__sat_add(g->ldv, g->ldm)),
                     RN_ALIGN / sizeof(float));
 }
 
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
     const size_t slots = g.slots ? g.slots : 1;
-    size_t floats = sat_add(sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
-    return sat_add(sat_mul(floats, sizeof(float)), RN_ALIGN);
+    size_t floats = rn__sat_add(rn__sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
+    return rn__sat_add(rn__sat_mul(floats, sizeof(float)), RN_ALIGN);
 }
 
 static void *aligned(const void *p) {
@@ -396,7 +387,7 @@ static size_t u_bytes(const rn_conv_desc *d) {
 }
 
 size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d) {
-    return sat_add(u_bytes(d), rn__conv_winograd_workspace(d));
+    return rn__sat_add(u_bytes(d), rn__conv_winograd_workspace(d));
 }
 
 void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
@@ -453,17 +444,17 @@ void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, c
  * result does not depend on the thread count. 4x fewer multiplications than
  * the direct pass at full tiles, as for the forward. */
 static size_t du_floats(const wg_geom *g, const rn_conv_desc *d) {
-    return sat_mul(sat_mul(WG_N, g->kpad), round_up((size_t)d->c, 16));
+    return rn__sat_mul(rn__sat_mul(WG_N, g->kpad), round_up((size_t)d->c, 16));
 }
 
 /* Workspace: V and W (as the forward's V and M), dU, a zero row. */
 size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d) {
     if (!rn__conv_winograd_ok(d)) return SIZE_MAX;
     const wg_geom g = geom_mode(d, 0);
-    size_t floats = sat_add(sat_mul(sat_mul(WG_N, g.rows), sat_add(g.ldv, g.ldm)),
+    size_t floats = rn__sat_add(rn__sat_mul(rn__sat_mul(WG_N, g.rows), rn__sat_add(g.ldv, g.ldm)),
                             du_floats(&g, d));
-    floats = sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
-    return sat_add(sat_mul(floats, sizeof(float)), 4 * RN_ALIGN);
+    floats = rn__sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
+    return rn__sat_add(rn__sat_mul(floats, sizeof(float)), 4 * RN_ALIGN);
 }
 
 static void grad_tile(const wg_job *j, size_t t, size_t row) {

@@ -39,20 +39,10 @@ size_t rn__conv_chunk_rows(const rn_conv_desc *d) {
     return per < rows ? per : rows;
 }
 
-/* Saturating size arithmetic: SIZE_MAX means "cannot be had". */
-static size_t sat_mul(size_t a, size_t b) {
-    size_t r;
-    return rn__mul_size(a, b, &r) ? r : SIZE_MAX;
-}
-static size_t sat_add(size_t a, size_t b) {
-    size_t r;
-    return rn__add_size(a, b, &r) ? r : SIZE_MAX;
-}
-
 size_t rn__conv_col_bytes(const rn_conv_desc *d) {
     if (rn__conv_is_direct(d)) return 0;
-    size_t b = sat_mul(sat_mul(rn__conv_chunk_rows(d), rn__conv_k(d)), sizeof(float));
-    return b == SIZE_MAX ? SIZE_MAX : sat_add(rn__align_up(b, RN_ALIGN), RN_ALIGN);
+    size_t b = rn__sat_mul(rn__sat_mul(rn__conv_chunk_rows(d), rn__conv_k(d)), sizeof(float));
+    return b == SIZE_MAX ? SIZE_MAX : rn__sat_add(rn__align_up(b, RN_ALIGN), RN_ALIGN);
 }
 
 /* The forward pass takes the indirect path (conv2d-indirect.c) unless the
@@ -64,7 +54,7 @@ static int forward_indirect(const rn_conv_desc *d) {
 
 size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
     if (forward_indirect(d)) return rn__conv_indirect_workspace(d);
-    return sat_add(rn__conv_col_bytes(d),
+    return rn__sat_add(rn__conv_col_bytes(d),
                    rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), (size_t)d->oc, rn__conv_k(d)));
 }
 
@@ -74,7 +64,7 @@ size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
 size_t rn__conv2d_packed_weights_size(const rn_ctx *ctx, const rn_conv_desc *d) {
     (void)ctx;
     if (forward_indirect(d)) return rn__conv_indirect_packed_size(d);
-    if (rn__conv_is_direct(d)) return sat_add(sat_mul(sat_mul((size_t)d->c, (size_t)d->oc),
+    if (rn__conv_is_direct(d)) return rn__sat_add(rn__sat_mul(rn__sat_mul((size_t)d->c, (size_t)d->oc),
                                                       sizeof(float)), RN_ALIGN);
     return 0;
 }
@@ -119,7 +109,7 @@ size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc 
     rn_conv_desc t;
     if (rn__conv_backward_data_indirect(d, &t)) return rn__conv_indirect_workspace(&t);
     /* dcol[rows x K] = dy[rows x oc] * W[oc x K]; direct: K == c and dcol is dx */
-    return sat_add(rn__conv_col_bytes(d),
+    return rn__sat_add(rn__conv_col_bytes(d),
                    rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), rn__conv_k(d), (size_t)d->oc));
 }
 
