@@ -85,11 +85,14 @@ static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, const float *x, cons
     return 1;
 }
 
-/* dx_ref of the backward-data pass, dx = conv^T(dy, w), in double, and S. */
-static void reference_backward_data(const rn_conv_desc *d, const float *dy, const float *w,
-                                    double *ref, double *scale) {
-    size_t xn = (size_t)d->n * d->h * d->w * d->c;
-    for (size_t i = 0; i < xn; i++) ref[i] = scale[i] = 0.0;
+/* The backward passes in double, from dy: with w, dx_ref (NHWC, the
+ * transposed convolution); with x instead, dW_ref (OHWI). S per output: the
+ * sum of |terms|. Both walk every (output pixel, output channel, tap, input
+ * channel) term dy * w or dy * x of the forward convolution. */
+static void reference_backward(const rn_conv_desc *d, const float *dy, const float *w,
+                               const float *x, double *ref, double *scale) {
+    size_t count = w ? (size_t)d->n * d->h * d->w * d->c : (size_t)d->oc * 9 * d->c;
+    for (size_t i = 0; i < count; i++) ref[i] = scale[i] = 0.0;
     for (int n = 0; n < d->n; n++)
         for (int oy = 0; oy < d->oh; oy++)
             for (int ox = 0; ox < d->ow; ox++)
@@ -100,10 +103,13 @@ static void reference_backward_data(const rn_conv_desc *d, const float *dy, cons
                             int iy = oy - d->ph + ky, ix = ox - d->pw + kx;
                             if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
                             size_t xi = (((size_t)n * d->h + iy) * d->w + ix) * d->c;
-                            const float *wp = w + (((size_t)o * 3 + ky) * 3 + kx) * d->c;
+                            size_t wi = (((size_t)o * 3 + ky) * 3 + kx) * d->c;
+                            /* dx[xi + c] += g w[wi + c], or dW[wi + c] += g x[xi + c] */
+                            const float *src = w ? w + wi : x + xi;
+                            double *acc = ref + (w ? xi : wi), *sc = scale + (w ? xi : wi);
                             for (int c = 0; c < d->c; c++) {
-                                ref[xi + c] += g * wp[c];
-                                scale[xi + c] += fabs(g * wp[c]);
+                                acc[c] += g * src[c];
+                                sc[c] += fabs(g * src[c]);
                             }
                         }
                 }
@@ -181,7 +187,7 @@ static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, in
     rn_test_fill_uniform(b, (size_t)oc, -0.5, 0.5);
     const float *bias = with_bias ? b : NULL;
     if (mode == WG_BACKWARD_DATA)
-        reference_backward_data(&d, x, wt, ref, scale);
+        reference_backward(&d, x, wt, NULL, ref, scale);
     else
         reference(&d, x, wt, bias, relu, ref, scale);
     for (size_t ii = 0; ii < N_ISAS; ii++) {
@@ -283,30 +289,6 @@ static void test_winograd_backward_data_matches_transposed_reference(void) {
     CHECK(!rn__conv_winograd_backward_data_ok(&d) && !rn__conv_winograd_train_pays(&d));
 }
 
-/* dW_ref (OHWI) of the backward-weights pass in double, and S per weight. */
-static void reference_backward_weights(const rn_conv_desc *d, const float *x, const float *dy,
-                                       double *ref, double *scale) {
-    size_t wn = (size_t)d->oc * 9 * d->c;
-    for (size_t i = 0; i < wn; i++) ref[i] = scale[i] = 0.0;
-    for (int n = 0; n < d->n; n++)
-        for (int oy = 0; oy < d->oh; oy++)
-            for (int ox = 0; ox < d->ow; ox++)
-                for (int o = 0; o < d->oc; o++) {
-                    double g = dy[(((size_t)n * d->oh + oy) * d->ow + ox) * d->oc + o];
-                    for (int ky = 0; ky < 3; ky++)
-                        for (int kx = 0; kx < 3; kx++) {
-                            int iy = oy - d->ph + ky, ix = ox - d->pw + kx;
-                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
-                            const float *xp = x + (((size_t)n * d->h + iy) * d->w + ix) * d->c;
-                            size_t wi = (((size_t)o * 3 + ky) * 3 + kx) * d->c;
-                            for (int c = 0; c < d->c; c++) {
-                                ref[wi + c] += g * xp[c];
-                                scale[wi + c] += fabs(g * xp[c]);
-                            }
-                        }
-                }
-}
-
 static double max_scaled_error_dw = 0.0;
 
 /* The backward-weights pass for one shape under every ISA and 1 / 2 threads. */
@@ -324,7 +306,7 @@ static void check_backward_weights(int n, int h, int w, int c, int oc, int pad) 
     if (!(x && dy && dw1 && dw2 && ref && scale)) goto done;
     rn_test_fill_uniform(x, xn, -1.0, 1.0);
     rn_test_fill_uniform(dy, yn, -1.0, 1.0);
-    reference_backward_weights(&d, x, dy, ref, scale);
+    reference_backward(&d, dy, NULL, x, ref, scale);
     for (size_t ii = 0; ii < N_ISAS; ii++) {
         if (!table_if_available(all_isas[ii])) continue;
         rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
