@@ -53,9 +53,16 @@ struct rn_tensor {
 #if defined(__GNUC__) || defined(__clang__)
 #define RN_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define RN_INTERN __attribute__((visibility("hidden")))
+/* A hint to bring the line holding *p into cache ahead of its use; it never
+ * faults, whatever p points to. */
+#define RN_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+/* The same for a line about to be written. */
+#define RN_PREFETCH_W(p) __builtin_prefetch((const void *)(p), 1, 3)
 #else
 #define RN_PRINTF(a, b)
 #define RN_INTERN
+#define RN_PREFETCH(p) ((void)(p))
+#define RN_PREFETCH_W(p) ((void)(p))
 #endif
 
 /* Allocation through the context (aligned to RN_ALIGN). NULL on failure,

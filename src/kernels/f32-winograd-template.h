@@ -127,6 +127,11 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
      * straight into the output pixels; a pixel outside the image goes to a
      * scratch row instead (written, never read) */
     float junk[4][RN_WG_CB];
+    /* ReLU as a clamp at lo, the same select with or without it, so that the
+     * loops store unconditionally (a select on relu made gcc merge into the
+     * old output: a read of every output line); NaN stays NaN, as in
+     * x < 0 ? 0 : x */
+    const float lo = relu ? 0.0f : -INFINITY;
     for (size_t i = 0; i < 4; i++) {
         const float *restrict s0 = tt[i * 6], *restrict s1 = tt[i * 6 + 1];
         const float *restrict s2 = tt[i * 6 + 2], *restrict s3 = tt[i * 6 + 3];
@@ -145,10 +150,10 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
                 const float r1 = (a1 - a2 + 2.0f * a3 - 2.0f * a4) + bc;
                 const float r2 = (a1 + a2 + 4.0f * a3 + 4.0f * a4) + bc;
                 const float r3 = (a1 - a2 + 8.0f * a3 - 8.0f * a4 + a5) + bc;
-                o0[c] = relu && r0 < 0.0f ? 0.0f : r0;
-                o1[c] = relu && r1 < 0.0f ? 0.0f : r1;
-                o2[c] = relu && r2 < 0.0f ? 0.0f : r2;
-                o3[c] = relu && r3 < 0.0f ? 0.0f : r3;
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+                o2[c] = r2 < lo ? lo : r2;
+                o3[c] = r3 < lo ? lo : r3;
             }
         } else {
             RN_WG_IVDEP
@@ -159,10 +164,10 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
                 const float r1 = a1 - a2 + 2.0f * a3 - 2.0f * a4;
                 const float r2 = a1 + a2 + 4.0f * a3 + 4.0f * a4;
                 const float r3 = a1 - a2 + 8.0f * a3 - 8.0f * a4 + a5;
-                o0[c] = relu && r0 < 0.0f ? 0.0f : r0;
-                o1[c] = relu && r1 < 0.0f ? 0.0f : r1;
-                o2[c] = relu && r2 < 0.0f ? 0.0f : r2;
-                o3[c] = relu && r3 < 0.0f ? 0.0f : r3;
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+                o2[c] = r2 < lo ? lo : r2;
+                o3[c] = r3 < lo ? lo : r3;
             }
         }
     }
