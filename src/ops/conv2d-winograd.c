@@ -261,7 +261,7 @@ typedef struct wg_job {
 /* Read-ahead: tiles run in row-major order and each reads (or writes) a
  * few short runs of pixels per image row, which the hardware's prefetcher
  * does not follow far enough ahead (the transforms then waited on memory:
- * 128x32x32x16, one thread, forward 6.2 -> 4.8 ms). So each tile prefetches
+ * 128x32x32x16, one thread, forward 6.2 -> 4.1 ms). So each tile prefetches
  * what tile t + WG_PF_TILES will touch and its predecessor did not: of an
  * input window (side WG_IN, overlapping the previous one by two columns)
  * its last four columns, all six at the start of a row of tiles; of an
