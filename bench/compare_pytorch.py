@@ -33,9 +33,11 @@ ROOT = os.path.dirname(HERE)
 
 
 class Workload:
-    def __init__(self, name, arch, batch, size, train, one_thread, target, rel, issue_torch):
+    def __init__(self, name, arch, batch, size, train, one_thread, target, rel, issue_torch,
+                 fold=False):
         self.name, self.arch, self.batch, self.size = name, arch, batch, size
         self.train, self.one_thread = train, one_thread
+        self.fold = fold            # both sides with every batch norm folded into its conv
         self.target = target        # ("ms", max ms per batch) or ("ips", min images/s) or None
         self.rel = rel              # minimum speed-up over PyTorch, or None
         self.issue_torch = issue_torch  # the issue's PyTorch figure, in the target's unit
@@ -51,6 +53,11 @@ WORKLOADS = [
     Workload("resnet50-infer-b1", "resnet50", 1, 224, False, False, ("ms", 21.0), 1.5, 32.1),
     Workload("resnet50-infer-b1-1t", "resnet50", 1, 224, False, True, None, None, None),
     Workload("resnet50-infer-b16", "resnet50", 16, 224, False, False, None, None, 30.6),
+    # deployment form, no target of its own: libresnet `resnet bench --fold`, PyTorch with
+    # torch.nn.utils.fusion.fuse_conv_bn_eval on every conv + BN pair (the issue's ncnn
+    # figures are with BN folded too)
+    Workload("resnet18-infer-b1-fold", "resnet18", 1, 224, False, False, None, None, None, True),
+    Workload("resnet50-infer-b1-fold", "resnet50", 1, 224, False, False, None, None, None, True),
     Workload("resnet20-train-b128", "resnet20", 128, 32, True, False, ("ips", 1760.0), 1.5, 1172.0),
     Workload("resnet56-train-b128", "resnet56", 128, 32, True, False, ("ips", 600.0), 1.5, 401.0),
     Workload("resnet50-train-b16", "resnet50", 16, 224, True, False, ("ips", 12.0), 1.5, 7.9),
@@ -84,6 +91,8 @@ def run_resnet(binary, w, threads, seconds):
            "--size", f"{w.size}x{w.size}", "--seconds", str(seconds)]
     if w.train:
         cmd.append("--train")
+    if w.fold:
+        cmd.append("--fold")
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         fail(f"{' '.join(cmd)} failed (exit {p.returncode}):\n{p.stdout}{p.stderr}")
@@ -108,6 +117,26 @@ def run_resnet(binary, w, threads, seconds):
 
 
 # ---- PyTorch -------------------------------------------------------------------------------
+
+def fold_batchnorm(torch, net):
+    """Folds every (conv, BN) pair of a torchvision ResNet in eval mode into the conv
+    (a bias), leaving an identity where the BN was."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    def fuse(parent, conv_name, bn_name):
+        conv, bn = getattr(parent, conv_name), getattr(parent, bn_name)
+        setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
+        setattr(parent, bn_name, torch.nn.Identity())
+
+    fuse(net, "conv1", "bn1")
+    for layer in (net.layer1, net.layer2, net.layer3, net.layer4):
+        for block in layer:
+            for i in (1, 2, 3):
+                if hasattr(block, f"conv{i}"):
+                    fuse(block, f"conv{i}", f"bn{i}")
+            if block.downsample is not None:
+                fuse(block.downsample, "0", "1")
+
 
 class TorchSide:
     """One workload's PyTorch models, NCHW and channels_last, built once."""
@@ -135,6 +164,8 @@ class TorchSide:
                 opt = torch.optim.SGD(net.parameters(), lr=0.0, momentum=0.9)
             else:
                 net.eval()
+                if w.fold:
+                    fold_batchnorm(torch, net)
             self.variants[fmt] = (net, x, y, opt)
 
     def step(self, fmt):

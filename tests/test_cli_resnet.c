@@ -132,6 +132,8 @@ static void test_bad_usage_exits_2_with_a_message(void) {
     CHECK_RUN(2, "eval resnet20 --data cifar10");
     CHECK_RUN(2, "bench resnet20 --batch 0");
     CHECK_RUN(2, "bench resnet20 --seconds x");
+    CHECK_RUN(2, "bench resnet20 --train --fold");
+    CHECK_OUTPUT_HAS("--fold is for inference");
 }
 
 static void test_missing_or_malformed_files_exit_1(void) {
@@ -192,6 +194,9 @@ static void test_bench_layers_lists_every_convolution_with_its_stride(void) {
     CHECK_OUTPUT_HAS("the 53 convolutions of the model");
     CHECK_OUTPUT_HAS("1x16x16x8>8 3x3 s2");   /* layer2.0.conv2 */
     CHECK_OUTPUT_HAS("1x16x16x16>32 1x1 s2"); /* layer2.0.downsample.0 */
+    CHECK_RUN(0, "bench resnet20 --width 4 --seconds 0 --threads 1 --fold");
+    CHECK_OUTPUT_HAS("inference, batch 1, 32x32, 1 threads, kernels ");
+    CHECK_OUTPUT_HAS(", batch norms folded");
 }
 
 static void test_init_infer_and_grad_work_together(void) {

@@ -24,7 +24,7 @@ static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
                "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n"
-               "                         [--winograd 0|1]\n\n"
+               "                         [--winograd 0|1] [--fold]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
                "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
@@ -32,7 +32,9 @@ static void help(FILE *f) {
                "peak measured here, the weights' bytes, the peak RSS and the plan's arena.\n"
                "--layers adds the time and GFLOP/s of every distinct convolution shape, run\n"
                "alone through the layer API (forward, and both backward passes with --train).\n"
-               "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n");
+               "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n"
+               "--fold folds every batch norm into its convolution first, as a deployment\n"
+               "would (rn_model_fold_batchnorm; inference only).\n");
     cli_arch_help(f);
 }
 
@@ -65,7 +67,7 @@ int cmd_bench(int argc, char **argv) {
     cli_arch_defaults(&arch);
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
     double seconds = 3.0;
-    int train = 0, layers = 0;
+    int train = 0, layers = 0, fold = 0;
     int64_t winograd = 1;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -90,6 +92,8 @@ int cmd_bench(int argc, char **argv) {
             train = 1;
         } else if (cli_flag(argv[i], "--layers")) {
             layers = 1;
+        } else if (cli_flag(argv[i], "--fold")) {
+            fold = 1;
         } else if (argv[i][0] == '-') {
             cli_usage_error("unknown option '%s'", argv[i]);
             return CLI_EXIT_USAGE;
@@ -102,6 +106,10 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!arch.name) {
         cli_usage_error("missing ARCH");
+        return CLI_EXIT_USAGE;
+    }
+    if (fold && train) {
+        cli_usage_error("--fold is for inference: a model with folded batch norms cannot train");
         return CLI_EXIT_USAGE;
     }
     if (!batch) batch = train ? 128 : 1;
@@ -122,6 +130,8 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_lib_error(ctx, st, "set RN_OPT_WINOGRAD");
     if (!rc) rc = cli_create_model(ctx, &arch, &m);
     if (!rc && (st = rn_model_init(m, 1)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
+    if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--fold");
     int32_t classes = 0, cin = 0;
     if (!rc) {
         rn_model_classes(m, &classes);
@@ -186,9 +196,10 @@ int cmd_bench(int argc, char **argv) {
         double peak = peak1 * (double)(threads < cores ? threads : cores);
         int64_t active = 0;
         rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &active);
-        printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s\n", arch.name,
+        printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s%s\n", arch.name,
                train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
-               (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active));
+               (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active),
+               fold ? ", batch norms folded" : "");
         printf("iterations: %lld in %.2f s\n", (long long)iters, total);
         printf("images/s: %.1f\n", ips);
         printf("ms per batch (median): %.3f\n", median * 1e3);
