@@ -255,11 +255,14 @@ static void test_winograd_runs_tiles_in_chunks_with_a_partial_last_one(void) {
 }
 
 static void test_winograd_pipelines_narrow_layers_with_many_tiles(void) {
-    /* 529 tiles, 13 and 16 channels: the per-slot schedule (8 slots of
-     * 64-tile chunks), the last chunk partial */
+    /* 529 tiles: the per-slot schedule (8 slots of 64-tile chunks), the
+     * last chunk partial */
     check_shape(1, 90, 90, 13, 16, 1, 1, 1);
     check_mode(WG_FORWARD_W, 1, 90, 90, 13, 16, 1, 0, 0);
     check_mode(WG_BACKWARD_DATA, 1, 90, 90, 13, 16, 1, 0, 0);
+    /* 48 channels in, 40 out: wider layers take the pipeline too */
+    check_shape(1, 90, 90, 48, 40, 1, 1, 0);
+    check_mode(WG_BACKWARD_DATA, 1, 90, 90, 48, 40, 1, 0, 0);
 }
 
 static void test_winograd_training_forward_transforms_weights_per_call(void) {

@@ -35,16 +35,21 @@
 /* V and M of one chunk of tiles: sized to stay in the two cores' L2 and L3
  * share, and to bound the workspace for any batch. */
 #define WG_CHUNK_BYTES ((size_t)4 << 20)
-/* Narrow layers (transformed weights up to WG_PIPE_U_MAX: 16 channels) run
- * as a pipeline: each of WG_PIPE_SLOTS slots takes every WG_PIPE_SLOTS-th
- * chunk of WG_PIPE_TILES tiles and runs all three passes on it with its own
- * V and M (300 KB at 16 channels, in L2), so that V and M never travel
- * through L3 as the shared schedule's 4 MB chunks do: at 16 channels that
- * traffic cost more than the multiplications saved (128x32x32x16, 2
- * threads: 3.1 ms direct, 3.2 shared, 2.75 pipelined; at 32 channels both
- * schedules ran alike, at 64 the pipeline lost, 1.25 -> 1.6 ms). A fixed
- * slot count keeps the workspace independent of the thread count. */
-#define WG_PIPE_U_MAX ((size_t)80 << 10)
+/* Layers whose transformed weights fit WG_PIPE_U_MAX (up to 64 channels)
+ * run as a pipeline: each of WG_PIPE_SLOTS slots takes every
+ * WG_PIPE_SLOTS-th chunk of WG_PIPE_TILES tiles and runs all three passes
+ * on it with its own V and M (300 KB at 16 channels, 1.2 MB at 64), so that
+ * V and M do not travel through L3 as the shared schedule's 4 MB chunks do.
+ * At 16 channels that traffic cost more than the multiplications saved
+ * (128x32x32x16, 2 threads: 3.1 ms direct, 3.2 shared, 2.75 pipelined). At
+ * 32 and 64 channels the two schedules ran within a few percent of each
+ * other while the host's L3 was quiet (ResNet-20 step 124.8 ms shared,
+ * 128.5 pipelined), but whenever the host slowed cache-heavy work (see
+ * docs/performance.md, "A noisy host") the shared schedule lost badly:
+ * 128x16x16x32 3.65 -> 1.64 ms, 128x8x8x64 2.2 -> 1.8 ms, 16x56x56x64
+ * 12.7 -> 9.7 ms, ResNet-20 step 192 -> 169 ms. A fixed slot count keeps
+ * the workspace independent of the thread count. */
+#define WG_PIPE_U_MAX ((size_t)640 << 10)
 #define WG_PIPE_SLOTS 8
 #define WG_PIPE_TILES 64
 /* Rows past a chunk that the microkernel may read (all MR rows, MR <= 16). */
