@@ -8,6 +8,8 @@ backward, optimizer step), alternating the two for several rounds, so that both 
 state of the machine. It prints the median of each side, the speed-up (libresnet over
 PyTorch, > 1 = libresnet faster) and each target of the issue as met or missed, and by how
 much; then the thread scaling of ResNet-50 inference and its peak memory above the weights.
+The "-fold" rows run batch-1 inference with every batch norm folded into its convolution on
+both sides (`resnet bench --fold`; fuse_conv_bn_eval in PyTorch), the form a deployment uses.
 
 Usage:
   bench/compare_pytorch.py [--resnet build/resnet] [--rounds 3] [--seconds 2] [--threads 2]

@@ -254,7 +254,7 @@ static void test_winograd_runs_tiles_in_chunks_with_a_partial_last_one(void) {
     check_mode(WG_BACKWARD_DATA, 1, 80, 80, 48, 48, 1, 0, 0);
 }
 
-static void test_winograd_pipelines_narrow_layers_with_many_tiles(void) {
+static void test_winograd_pipelines_layers_with_many_tiles(void) {
     /* 529 tiles: the per-slot schedule (8 slots of 64-tile chunks), the
      * last chunk partial */
     check_shape(1, 90, 90, 13, 16, 1, 1, 1);
@@ -407,8 +407,8 @@ static const rn_test_case cases[] = {
      test_winograd_matches_direct_convolution_at_resnet_widths},
     {"winograd_runs_tiles_in_chunks_with_a_partial_last_one",
      test_winograd_runs_tiles_in_chunks_with_a_partial_last_one},
-    {"winograd_pipelines_narrow_layers_with_many_tiles",
-     test_winograd_pipelines_narrow_layers_with_many_tiles},
+    {"winograd_pipelines_layers_with_many_tiles",
+     test_winograd_pipelines_layers_with_many_tiles},
     {"winograd_training_forward_transforms_weights_per_call",
      test_winograd_training_forward_transforms_weights_per_call},
     {"winograd_backward_data_matches_transposed_reference",
