@@ -51,7 +51,9 @@
  * the workspace independent of the thread count. */
 #define WG_PIPE_U_MAX ((size_t)640 << 10)
 #define WG_PIPE_SLOTS 8
-#define WG_PIPE_TILES 64
+#define WG_PIPE_TILES 72
+/* Layers with fewer tiles than this keep the shared schedule. */
+#define WG_PIPE_MIN_TILES 512
 /* Rows past a chunk that the microkernel may read (all MR rows, MR <= 16). */
 #define WG_ROW_PAD 16
 /* How many tiles ahead a tile prefetches (prefetch_tile). */
@@ -90,7 +92,7 @@ static wg_geom geom_mode(const rn_conv_desc *d, int pipe) {
     size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
     const size_t u_bytes = rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
     g.slots = 0;
-    if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_SLOTS * WG_PIPE_TILES) {
+    if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_MIN_TILES) {
         g.slots = WG_PIPE_SLOTS;
         chunk = WG_PIPE_TILES;
     }
@@ -410,6 +412,10 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
     }
     RN_ASSERT(WG_PANEL % j.nr == 0 && j.mr <= WG_ROW_PAD);
     if (j.g.slots) {
+        /* whole row blocks of the microkernel per chunk (14 x 5 = 70 tiles
+         * with AVX-512's 14-row tile), no more than the workspace's
+         * WG_PIPE_TILES: the schedule only, not the arithmetic, changes */
+        j.g.chunk = j.g.chunk / j.mr * j.mr;
         rn__parallel_for(ctx, j.g.slots, pipe_task, &j);
         return;
     }
