@@ -38,7 +38,7 @@
 /* Layers whose transformed weights fit WG_PIPE_U_MAX (up to 64 channels)
  * run as a pipeline: each of WG_PIPE_SLOTS slots takes every
  * WG_PIPE_SLOTS-th chunk of WG_PIPE_TILES tiles and runs all three passes
- * on it with its own V and M (300 KB at 16 channels, 1.2 MB at 64), so that
+ * on it with its own V and M (400 KB at 16 channels, 1.6 MB at 64), so that
  * V and M do not travel through L3 as the shared schedule's 4 MB chunks do.
  * At 16 channels that traffic cost more than the multiplications saved
  * (128x32x32x16, 2 threads: 3.1 ms direct, 3.2 shared, 2.75 pipelined). At
