@@ -21,16 +21,20 @@ static const char *const PARAMS[] = {
 };
 #define NPARAMS (sizeof PARAMS / sizeof PARAMS[0])
 
-/* The model of TINY_PARAMS in the generator script. */
-static rn_model *tiny_model(rn_ctx *ctx) {
+/* A 3x3 stem of `width` channels, one basic block of that width, a head of
+ * 3 classes; its gradient buffers allocated. */
+static rn_model *basic_model(rn_ctx *ctx, int32_t in_channels, int32_t width) {
     rn_model *m = NULL;
-    CHECK_OK(rn_model_create(ctx, 1, &m), ctx);
-    CHECK_OK(rn_model_add_stem(m, 2, 3, 1, 1, 0), ctx);
-    CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 2, 1, RN_SHORTCUT_A, 0), ctx);
+    CHECK_OK(rn_model_create(ctx, in_channels, &m), ctx);
+    CHECK_OK(rn_model_add_stem(m, width, 3, 1, 1, 0), ctx);
+    CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, width, 1, RN_SHORTCUT_A, 0), ctx);
     CHECK_OK(rn_model_add_head(m, 3), ctx);
     CHECK_OK(rn__model_ensure_grads(m), ctx);
     return m;
 }
+
+/* The model of TINY_PARAMS in the generator script. */
+static rn_model *tiny_model(rn_ctx *ctx) { return basic_model(ctx, 1, 2); }
 
 static float *read_tensor(rn_ctx *ctx, rn_safetensors *st, const char *name, size_t count) {
     int32_t idx = -1;
@@ -234,12 +238,7 @@ static void test_sgd_nan_in_a_large_tensor_names_its_first_element(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
     CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2), ctx);
-    rn_model *m = NULL;
-    CHECK_OK(rn_model_create(ctx, 3, &m), ctx);
-    CHECK_OK(rn_model_add_stem(m, 128, 3, 1, 1, 0), ctx);
-    CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 128, 1, RN_SHORTCUT_A, 0), ctx);
-    CHECK_OK(rn_model_add_head(m, 3), ctx);
-    CHECK_OK(rn__model_ensure_grads(m), ctx);
+    rn_model *m = basic_model(ctx, 3, 128);
     rn_optimizer *opt = NULL;
     CHECK_OK(rn_sgd_create(m, &opt), ctx);
     CHECK_OK(rn_model_init(m, 3), ctx);
