@@ -20,22 +20,31 @@ import weakref
 import numpy as np
 
 from ._lib import lib
+from ._signatures import CONSTANTS
 
-__all__ = ["ResnetError", "Context", "Model", "SGD", "version", "presets",
-           "NCHW", "NHWC", "INFER", "TRAIN"]
+__all__ = ["ResnetError", "Context", "Model", "SGD", "Dataset", "LRSchedule", "Trainer",
+           "evaluate", "version", "presets", "NCHW", "NHWC", "INFER", "TRAIN"]
 
-# Pinned values from include/resnet/*.h.
-OK = 0
-E_INVALID_ARG, E_UNSUPPORTED, E_NO_MEMORY, E_BUFFER_TOO_SMALL = -1, -2, -3, -4
-E_BAD_STATE, E_BAD_FORMAT, E_VERSION, E_IO, E_NOT_FOUND = -5, -6, -7, -8, -9
-E_OVERFLOW, E_NUMERIC, E_INTERNAL = -10, -11, -12
-NHWC, NCHW = 0, 1
-INFER, TRAIN = 0, 1
-OPT_NUM_THREADS, OPT_MAX_ISA, OPT_ACTIVE_ISA = 1, 2, 3
-ISA = {"scalar": 0, "avx2": 1, "avx512": 2, "neon": 3}
-SHORTCUT = {None: -1, "A": 0, "B": 1, "C": 2, "none": 3}
-MODEL_ZERO_INIT_RESIDUAL, MODEL_STRIDE_ON_1X1 = 1, 2
-TENSOR_PARAM, TENSOR_BUFFER = 0, 1
+# Every integer constant of include/resnet/*.h, generated from the headers
+# (resnet/_signatures.py), also under its name without the RN_ prefix.
+C = dict(CONSTANTS)
+globals().update({k[3:]: v for k, v in C.items() if k.startswith("RN_")})
+OK = C["RN_OK"]
+NHWC, NCHW = C["RN_LAYOUT_NHWC"], C["RN_LAYOUT_NCHW"]
+INFER, TRAIN = C["RN_MODE_INFER"], C["RN_MODE_TRAIN"]
+ISA = {"scalar": C["RN_ISA_SCALAR"], "avx2": C["RN_ISA_AVX2"], "avx512": C["RN_ISA_AVX512"],
+       "neon": C["RN_ISA_NEON"]}
+SHORTCUT = {None: C["RN_SHORTCUT_DEFAULT"], "A": C["RN_SHORTCUT_A"], "B": C["RN_SHORTCUT_B"],
+            "C": C["RN_SHORTCUT_C"], "none": C["RN_SHORTCUT_NONE"]}
+BLOCK = {"basic": C["RN_BLOCK_BASIC"], "bottleneck": C["RN_BLOCK_BOTTLENECK"]}
+MODEL_ZERO_INIT_RESIDUAL, MODEL_STRIDE_ON_1X1 = (C["RN_MODEL_ZERO_INIT_RESIDUAL"],
+                                                 C["RN_MODEL_STRIDE_ON_1X1"])
+TENSOR_PARAM, TENSOR_BUFFER = C["RN_TENSOR_PARAM"], C["RN_TENSOR_BUFFER"]
+NORM = {"none": C["RN_NORM_NONE"], "pixel_mean": C["RN_NORM_PIXEL_MEAN"],
+        "channel": C["RN_NORM_CHANNEL"]}
+UNIT = {"epoch": C["RN_SCHED_UNIT_EPOCH"], "iter": C["RN_SCHED_UNIT_ITER"]}
+WARMUP = {None: C["RN_WARMUP_NONE"], "iters": C["RN_WARMUP_ITERS"],
+          "linear": C["RN_WARMUP_LINEAR"], "train_error": C["RN_WARMUP_TRAIN_ERROR"]}
 
 
 class ResnetError(RuntimeError):
@@ -65,6 +74,20 @@ def presets():
 
 def _f32_ptr(a):
     return a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def _ptr(a, ctype):
+    return a.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def _out_array(out, shape):
+    if out is None:
+        return np.empty(shape, np.float32)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and
+            out.flags.c_contiguous and out.flags.writeable and out.shape == tuple(shape)):
+        raise ValueError("out must be a writable C-contiguous float32 array of shape %s"
+                         % (tuple(shape),))
+    return out
 
 
 class Context:
@@ -127,7 +150,7 @@ def _quietly(close):
 
 class _Plan:
     def __init__(self, model, batch, h, w, mode):
-        self.model, self._h = model, None
+        self.model, self._h, self.shape = model, None, (batch, h, w)
         p = ctypes.c_void_p()
         _check(lib().rn_plan_create(model.handle, batch, h, w, mode, ctypes.byref(p)),
                model.ctx.handle, "rn_plan_create")
@@ -146,20 +169,55 @@ class Model:
     """A network: a preset of the paper, its tensors by torchvision name, and
     cached plans for forward / backward at each input shape."""
 
-    def __init__(self, ctx, preset, classes=1000, in_channels=3, shortcut=None, base_width=0,
+    def __init__(self, ctx, preset=None, classes=0, in_channels=0, shortcut=None, base_width=0,
                  zero_init_residual=False, stride_on_1x1=False):
+        """A preset of the paper by name (resnet.presets()): classes=0 keeps the
+        preset's own (1000 for ImageNet, 10 for CIFAR), in_channels=0 keeps 3,
+        base_width=0 the preset's (64 / 16). With preset=None an empty model
+        taking in_channels (default 3) channels: add_stem, add_stage and
+        add_head build a custom network."""
         self.ctx, self._h, self._plans = ctx, None, {}
-        self._children = weakref.WeakSet()  # optimisers, closed before the model
+        self._children = weakref.WeakSet()  # optimisers, trainers: closed before the model
+        self._last_train = None
+        m = ctypes.c_void_p()
+        if preset is None:
+            _check(lib().rn_model_create(ctx.handle, in_channels or 3, ctypes.byref(m)),
+                   ctx.handle, "rn_model_create")
+            self.preset = "custom"
+        else:
+            flags = (MODEL_ZERO_INIT_RESIDUAL if zero_init_residual else 0) | \
+                    (MODEL_STRIDE_ON_1X1 if stride_on_1x1 else 0)
+            _check(lib().rn_model_create_preset(ctx.handle, preset.encode(), classes, in_channels,
+                                                SHORTCUT[shortcut], base_width, flags,
+                                                ctypes.byref(m)),
+                   ctx.handle, "rn_model_create_preset")
+            self.preset = preset
+        self._h = m
+        ctx._children.add(self)
+
+    # ---- builder (preset=None) ---------------------------------------------
+    def add_stem(self, out_channels=64, kernel=7, stride=2, pad=3, max_pool=True):
+        """conv1 + bn1 + ReLU (+ 3x3 stride-2 max pool). The ImageNet stem is
+        the default; the CIFAR one is add_stem(16, 3, 1, 1, False)."""
+        self._check(lib().rn_model_add_stem(self.handle, out_channels, kernel, stride, pad,
+                                            1 if max_pool else 0), "rn_model_add_stem")
+        return self
+
+    def add_stage(self, block, num_blocks, width, stride=1, shortcut=None,
+                  zero_init_residual=False, stride_on_1x1=False):
+        """A stage of num_blocks 'basic' or 'bottleneck' blocks (bottleneck
+        outputs 4 * width channels); the first block has the stride."""
         flags = (MODEL_ZERO_INIT_RESIDUAL if zero_init_residual else 0) | \
                 (MODEL_STRIDE_ON_1X1 if stride_on_1x1 else 0)
-        m = ctypes.c_void_p()
-        _check(lib().rn_model_create_preset(ctx.handle, preset.encode(), classes, in_channels,
-                                            SHORTCUT[shortcut], base_width, flags,
-                                            ctypes.byref(m)),
-               ctx.handle, "rn_model_create_preset")
-        self._h = m
-        self.preset = preset
-        ctx._children.add(self)
+        self._check(lib().rn_model_add_stage(self.handle, BLOCK.get(block, block), num_blocks,
+                                             width, stride, SHORTCUT[shortcut], flags),
+                    "rn_model_add_stage")
+        return self
+
+    def add_head(self, classes):
+        """Global average pool + fc; completes the model."""
+        self._check(lib().rn_model_add_head(self.handle, classes), "rn_model_add_head")
+        return self
 
     # ---- lifetime ---------------------------------------------------------
     @property
@@ -208,7 +266,41 @@ class Model:
         return v.value
 
     def init(self, seed=0):
+        """He initialisation (as torchvision) from a seed."""
         self._check(lib().rn_model_init(self.handle, seed), "rn_model_init")
+        return self
+
+    def macs(self, h, w):
+        """Multiply-accumulates of one forward pass of one h x w image."""
+        v = ctypes.c_int64()
+        self._check(lib().rn_model_macs(self.handle, h, w, ctypes.byref(v)), "rn_model_macs")
+        return v.value
+
+    def layers(self, h, w):
+        """[(name, output dims (1, C, H, W), parameters, MACs)] per layer for
+        an h x w input: the stem, each block, the head."""
+        L, out = lib(), []
+        count = ctypes.c_int32()
+        self._check(L.rn_model_layer_count(self.handle, ctypes.byref(count)),
+                    "rn_model_layer_count")
+        for i in range(count.value):
+            name = ctypes.create_string_buffer(64)
+            dims, params, macs = (ctypes.c_int64 * 4)(), ctypes.c_int64(), ctypes.c_int64()
+            self._check(L.rn_model_layer_info(self.handle, i, h, w, name, 64, dims,
+                                              ctypes.byref(params), ctypes.byref(macs)),
+                        "rn_model_layer_info")
+            out.append((name.value.decode(), tuple(dims), params.value, macs.value))
+        return out
+
+    def fold(self):
+        """Fold every batch norm into the convolution before it (inference
+        only, irreversible: train-mode runs are refused afterwards)."""
+        for p in self._plans.values():
+            p.close()
+        self._plans = {}
+        self._last_train = None
+        self._check(lib().rn_model_fold_batchnorm(self.handle), "rn_model_fold_batchnorm")
+        return self
 
     # ---- tensors by name, PyTorch layout ------------------------------------
     def tensors(self):
@@ -334,20 +426,22 @@ class Model:
                              % (c, self.preset, self.in_channels))
         return x, code, n, h, w
 
-    def forward(self, x, layout="NCHW", train=False):
+    def forward(self, x, layout="NCHW", train=False, out=None):
         """Logits (N, classes) of a batch; train=True uses batch statistics,
-        updates the running ones and keeps what backward() needs."""
+        updates the running ones and keeps what backward() needs. A
+        C-contiguous float32 input is read in place (no copy); `out`, a
+        C-contiguous float32 (N, classes) array, receives the logits in place."""
         x, code, n, h, w = self._input(x, layout)
         plan = self._plan(n, h, w, TRAIN if train else INFER)
-        logits = np.empty((n, self.classes), np.float32)
+        logits = _out_array(out, (n, self.classes))
         self._check(lib().rn_plan_forward(plan._h, _f32_ptr(x), x.size, code,
                                           _f32_ptr(logits), logits.size), "rn_plan_forward")
         self._last_train = plan if train else None
         return logits
 
-    def predict(self, x, layout="NCHW"):
+    def predict(self, x, layout="NCHW", out=None):
         """Eval-mode logits (running BN statistics)."""
-        return self.forward(x, layout, train=False)
+        return self.forward(x, layout, train=False, out=out)
 
     def backward(self, labels):
         """Mean softmax cross-entropy of the last train-mode forward against
@@ -361,6 +455,21 @@ class Model:
         self._check(lib().rn_plan_backward(plan._h, y.ctypes.data_as(
             ctypes.POINTER(ctypes.c_int32)), y.size, ctypes.byref(loss)), "rn_plan_backward")
         return loss.value
+
+    def input_grad(self, layout="NCHW"):
+        """After backward(): the gradient of the loss with respect to the
+        input batch of the last train-mode forward, in `layout`."""
+        plan = self._last_train
+        if plan is None:
+            raise ResnetError("rn_plan_input_grad", E_BAD_STATE,
+                              "input_grad() needs forward(..., train=True) and backward() first")
+        n, h, w = plan.shape
+        c = self.in_channels
+        code = NCHW if layout in ("NCHW", NCHW) else NHWC
+        out = np.empty((n, c, h, w) if code == NCHW else (n, h, w, c), np.float32)
+        self._check(lib().rn_plan_input_grad(plan._h, _f32_ptr(out), out.size, code),
+                    "rn_plan_input_grad")
+        return out
 
     def train_step(self, x, labels, optimizer, layout="NCHW"):
         """One SGD step: train-mode forward, backward, optimiser update.
@@ -381,6 +490,7 @@ class SGD:
     def __init__(self, model, lr=0.1, momentum=0.9, weight_decay=1e-4, dampening=0.0,
                  nesterov=False, decay_all_params=True):
         self.model, self._h = model, None
+        self._children = weakref.WeakSet()
         h = ctypes.c_void_p()
         model._check(lib().rn_sgd_create(model.handle, ctypes.byref(h)), "rn_sgd_create")
         self._h = h
@@ -449,9 +559,320 @@ class SGD:
                           "rn_optimizer_set_buffer")
 
     def close(self):
+        for child in list(self._children):
+            child.close()
         if self._h is not None:
             lib().rn_optimizer_destroy(self._h)
             self._h = None
 
     def __del__(self):
         _quietly(self.close)
+
+
+class Dataset:
+    """In-memory images for the trainer: images (N, H, W, C) uint8 (NHWC, as
+    stored by most datasets) and N integer labels in [0, classes). The
+    arrays are borrowed without a copy when they are already C-contiguous
+    uint8 / int32 (the Dataset keeps a reference to them)."""
+
+    def __init__(self, ctx, images, labels, classes, _parent=None, _indices=None):
+        self.ctx, self._h, self.parent = ctx, None, _parent
+        self._children = weakref.WeakSet()
+        h = ctypes.c_void_p()
+        if _parent is None:
+            images = np.ascontiguousarray(images, dtype=np.uint8)
+            labels = np.ascontiguousarray(labels, dtype=np.int32).ravel()
+            if images.ndim == 3:  # (N, H, W): one channel
+                images = images[..., None]
+            if images.ndim != 4:
+                raise ValueError("images must be (N, H, W, C) uint8, got %s" % (images.shape,))
+            if labels.size != images.shape[0]:
+                raise ValueError("%d labels for %d images" % (labels.size, images.shape[0]))
+            self._images, self._labels = images, labels
+            n, hh, ww, cc = images.shape
+            _check(lib().rn_dataset_create(ctx.handle, _ptr(images, ctypes.c_uint8),
+                                           _ptr(labels, ctypes.c_int32), n, hh, ww, cc,
+                                           int(classes), ctypes.byref(h)),
+                   ctx.handle, "rn_dataset_create")
+        else:
+            idx = np.ascontiguousarray(_indices, dtype=np.int64).ravel()
+            _check(lib().rn_dataset_create_view(_parent.handle, _ptr(idx, ctypes.c_int64),
+                                                idx.size, ctypes.byref(h)),
+                   ctx.handle, "rn_dataset_create_view")
+            _parent._children.add(self)
+        self._h = h
+        ctx._children.add(self)
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise ValueError("dataset is closed")
+        return self._h
+
+    def _check(self, status, function):
+        _check(status, self.ctx.handle, function)
+
+    def view(self, indices):
+        """A dataset of the images picked by index (no image copy), with this
+        one's normalisation."""
+        return Dataset(self.ctx, None, None, 0, _parent=self, _indices=indices)
+
+    @property
+    def shape(self):
+        """(N, H, W, C)."""
+        dims = (ctypes.c_int64 * 4)()
+        self._check(lib().rn_dataset_info(self.handle, dims, None), "rn_dataset_info")
+        return tuple(dims)
+
+    def __len__(self):
+        return self.shape[0]
+
+    @property
+    def classes(self):
+        v = ctypes.c_int32()
+        self._check(lib().rn_dataset_info(self.handle, None, ctypes.byref(v)), "rn_dataset_info")
+        return v.value
+
+    def set_normalization(self, mode, mean=None, std=None):
+        """mode 'none', 'pixel_mean' (mean: H*W*C values) or 'channel'
+        (mean, std: C values each), on the x / 255 scale."""
+        m = np.ascontiguousarray(mean if mean is not None else [], dtype=np.float32).ravel()
+        s = np.ascontiguousarray(std if std is not None else [], dtype=np.float32).ravel()
+        self._check(lib().rn_dataset_set_normalization(
+            self.handle, NORM[mode], _f32_ptr(m) if m.size else None, m.size,
+            _f32_ptr(s) if s.size else None, s.size), "rn_dataset_set_normalization")
+
+    def compute_normalization(self, mode):
+        """Compute the statistics of these images (in double) and use them."""
+        self._check(lib().rn_dataset_compute_normalization(self.handle, NORM[mode]),
+                    "rn_dataset_compute_normalization")
+
+    def normalization(self):
+        """(mode, mean, std) in use; mean / std None where the mode has none."""
+        norm = ctypes.c_int32()
+        self._check(lib().rn_dataset_get_normalization(self.handle, ctypes.byref(norm), None, 0,
+                                                       None, 0), "rn_dataset_get_normalization")
+        n, h, w, c = self.shape
+        mode = {v: k for k, v in NORM.items()}[norm.value]
+        if mode == "none":
+            return mode, None, None
+        mean = np.empty(h * w * c if mode == "pixel_mean" else c, np.float32)
+        std = np.empty(c, np.float32) if mode == "channel" else None
+        self._check(lib().rn_dataset_get_normalization(
+            self.handle, ctypes.byref(norm), _f32_ptr(mean), mean.size,
+            _f32_ptr(std) if std is not None else None, 0 if std is None else std.size),
+            "rn_dataset_get_normalization")
+        return mode, mean, std
+
+    def batch(self, indices):
+        """(images (K, H, W, C) float32 normalised, labels (K,) int32)."""
+        idx = np.ascontiguousarray(indices, dtype=np.int64).ravel()
+        n, h, w, c = self.shape
+        out = np.empty((idx.size, h, w, c), np.float32)
+        labels = np.empty(idx.size, np.int32)
+        self._check(lib().rn_dataset_get_batch(self.handle, _ptr(idx, ctypes.c_int64), idx.size,
+                                               _f32_ptr(out), out.size,
+                                               _ptr(labels, ctypes.c_int32)),
+                    "rn_dataset_get_batch")
+        return out, labels
+
+    def close(self):
+        for child in list(self._children):
+            child.close()
+        if self._h is not None:
+            lib().rn_dataset_destroy(self._h)
+            self._h = None
+
+    def __del__(self):
+        _quietly(self.close)
+
+
+class LRSchedule:
+    """A learning-rate schedule: constant at base_lr, then optionally
+    step(milestones, gamma) (MultiStepLR) or cosine(total, min_lr)
+    (CosineAnnealingLR), and a warm-up."""
+
+    def __init__(self, ctx, base_lr=0.1):
+        self.ctx, self._h = ctx, None
+        self._children = weakref.WeakSet()
+        h = ctypes.c_void_p()
+        _check(lib().rn_lr_schedule_create(ctx.handle, float(base_lr), ctypes.byref(h)),
+               ctx.handle, "rn_lr_schedule_create")
+        self._h = h
+        ctx._children.add(self)
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise ValueError("schedule is closed")
+        return self._h
+
+    def _check(self, status, function):
+        _check(status, self.ctx.handle, function)
+
+    def step(self, milestones, gamma=0.1, unit="epoch"):
+        m = np.ascontiguousarray(milestones, dtype=np.int64).ravel()
+        self._check(lib().rn_lr_schedule_set_step(self.handle, UNIT[unit],
+                                                  _ptr(m, ctypes.c_int64) if m.size else None,
+                                                  m.size, float(gamma)),
+                    "rn_lr_schedule_set_step")
+        return self
+
+    def cosine(self, total, min_lr=0.0, unit="epoch"):
+        self._check(lib().rn_lr_schedule_set_cosine(self.handle, UNIT[unit], int(total),
+                                                    float(min_lr)), "rn_lr_schedule_set_cosine")
+        return self
+
+    def constant(self):
+        self._check(lib().rn_lr_schedule_set_constant(self.handle), "rn_lr_schedule_set_constant")
+        return self
+
+    def warmup(self, kind, value, lr):
+        """kind 'iters', 'linear' (value: iterations) or 'train_error'
+        (value: the error below which it ends); None removes it."""
+        self._check(lib().rn_lr_schedule_set_warmup(self.handle, WARMUP[kind], float(value),
+                                                    float(lr)), "rn_lr_schedule_set_warmup")
+        return self
+
+    def lr(self, step, epoch=0, warmup_done=False):
+        v = ctypes.c_double()
+        self._check(lib().rn_lr_schedule_lr(self.handle, step, epoch, 1 if warmup_done else 0,
+                                            ctypes.byref(v)), "rn_lr_schedule_lr")
+        return v.value
+
+    def close(self):
+        for child in list(self._children):
+            child.close()
+        if self._h is not None:
+            lib().rn_lr_schedule_destroy(self._h)
+            self._h = None
+
+    def __del__(self):
+        _quietly(self.close)
+
+
+class Trainer:
+    """The library's training loop over an in-memory Dataset: shuffled
+    batches, normalisation, augmentation (pad + random crop + flip), a
+    train-mode forward and backward, the schedule's rate, an SGD step.
+    Checkpoints hold everything needed to resume bit-identically."""
+
+    OPTIONS = {"batch": C["RN_TRAIN_BATCH"], "seed": C["RN_TRAIN_SEED"],
+               "aug_pad": C["RN_TRAIN_AUG_PAD"], "aug_flip": C["RN_TRAIN_AUG_FLIP"],
+               "drop_last": C["RN_TRAIN_DROP_LAST"], "shuffle": C["RN_TRAIN_SHUFFLE"]}
+
+    def __init__(self, model, optimizer, schedule, dataset, **options):
+        self.model, self.optimizer, self.schedule, self.dataset = (model, optimizer, schedule,
+                                                                   dataset)
+        self._h = None
+        h = ctypes.c_void_p()
+        model._check(lib().rn_trainer_create(model.handle, optimizer.handle, schedule.handle,
+                                             dataset.handle, ctypes.byref(h)),
+                     "rn_trainer_create")
+        self._h = h
+        for parent in (model, optimizer, schedule, dataset):
+            parent._children.add(self)  # closed before anything it borrows
+        for key, value in options.items():
+            self.set(key, value)
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise ValueError("trainer is closed")
+        return self._h
+
+    def _check(self, status, function):
+        self.model._check(status, function)
+
+    def set(self, key, value):
+        """batch, seed, aug_pad, aug_flip, drop_last, shuffle (before the first step)."""
+        self._check(lib().rn_trainer_set_int(self.handle, self.OPTIONS[key], int(value)),
+                    "rn_trainer_set_int")
+
+    def get(self, key):
+        v = ctypes.c_int64()
+        self._check(lib().rn_trainer_get_int(self.handle, self.OPTIONS[key], ctypes.byref(v)),
+                    "rn_trainer_get_int")
+        return v.value
+
+    def step(self):
+        """One iteration: (loss of the batch, True if it ended an epoch)."""
+        loss, end = ctypes.c_float(), ctypes.c_int32()
+        self._check(lib().rn_trainer_step(self.handle, ctypes.byref(loss), ctypes.byref(end)),
+                    "rn_trainer_step")
+        return loss.value, bool(end.value)
+
+    def epoch(self):
+        """Iterations until the end of the current epoch; returns its
+        (mean loss, training error rate)."""
+        while not self.step()[1]:
+            pass
+        loss, errors, seen = self.epoch_stats()
+        return loss, errors / max(seen, 1)
+
+    def progress(self):
+        """(epochs done, steps done, batches done this epoch, batches per epoch)."""
+        v = [ctypes.c_int64() for _ in range(4)]
+        self._check(lib().rn_trainer_progress(self.handle, *[ctypes.byref(x) for x in v]),
+                    "rn_trainer_progress")
+        return tuple(x.value for x in v)
+
+    def epoch_stats(self):
+        """(mean loss, wrong predictions, images seen) of the current epoch."""
+        loss, errors, seen = ctypes.c_double(), ctypes.c_int64(), ctypes.c_int64()
+        self._check(lib().rn_trainer_epoch_stats(self.handle, ctypes.byref(loss),
+                                                 ctypes.byref(errors), ctypes.byref(seen)),
+                    "rn_trainer_epoch_stats")
+        return loss.value, errors.value, seen.value
+
+    @property
+    def lr(self):
+        v = ctypes.c_double()
+        self._check(lib().rn_trainer_lr(self.handle, ctypes.byref(v), None), "rn_trainer_lr")
+        return v.value
+
+    # ---- checkpoints ---------------------------------------------------------
+    def save_checkpoint(self, path):
+        self._check(lib().rn_checkpoint_save_file(self.handle, str(path).encode()),
+                    "rn_checkpoint_save_file")
+
+    def load_checkpoint(self, path):
+        self._check(lib().rn_checkpoint_load_file(self.handle, str(path).encode()),
+                    "rn_checkpoint_load_file")
+
+    def checkpoint_bytes(self):
+        n = ctypes.c_size_t()
+        self._check(lib().rn_checkpoint_save_mem(self.handle, None, 0, ctypes.byref(n)),
+                    "rn_checkpoint_save_mem")
+        buf = ctypes.create_string_buffer(n.value)
+        self._check(lib().rn_checkpoint_save_mem(self.handle, buf, n.value, ctypes.byref(n)),
+                    "rn_checkpoint_save_mem")
+        return buf.raw[:n.value]
+
+    def load_checkpoint_bytes(self, data):
+        data = bytes(data)
+        self._check(lib().rn_checkpoint_load_mem(self.handle, data, len(data)),
+                    "rn_checkpoint_load_mem")
+
+    def close(self):
+        if self._h is not None:
+            lib().rn_trainer_destroy(self._h)
+            self._h = None
+
+    def __del__(self):
+        _quietly(self.close)
+
+
+def evaluate(model, dataset, batch=256, confusion=False):
+    """Eval-mode pass over a Dataset (its normalisation applied): returns
+    (mean cross-entropy, error rate) and, with confusion=True, the
+    classes x classes confusion matrix (row = true label) as a third item."""
+    loss, errors = ctypes.c_double(), ctypes.c_int64()
+    k = model.classes
+    conf = np.zeros((k, k), np.int64) if confusion else None
+    model._check(lib().rn_evaluate(model.handle, dataset.handle, batch, ctypes.byref(loss),
+                                   ctypes.byref(errors),
+                                   _ptr(conf, ctypes.c_int64) if confusion else None,
+                                   conf.size if confusion else 0), "rn_evaluate")
+    rate = errors.value / max(len(dataset), 1)
+    return (loss.value, rate, conf) if confusion else (loss.value, rate)

@@ -1,8 +1,12 @@
 """Loading libresnet.so and declaring the C signatures for ctypes.
 
+The signatures come from resnet/_signatures.py, which resnet._cdecl writes
+from the public headers (setup.py regenerates it at install time; a test
+checks the committed copy against the headers).
+
 The shared library is looked up, in order, at:
   1. $RESNET_LIBRARY (a path to the .so file),
-  2. next to this package (libresnet.so or libresnet.so.0 copied in),
+  2. next to this package (libresnet.so, which `pip install` bundles),
   3. the build directories of the source tree this package sits in
      (build/, then any build-*/, newest first),
   4. the system's library path (ctypes.util.find_library("resnet")).
@@ -16,67 +20,7 @@ import ctypes.util
 import glob
 import os
 
-c_int32 = ctypes.c_int32
-c_int64 = ctypes.c_int64
-c_uint32 = ctypes.c_uint32
-c_uint64 = ctypes.c_uint64
-c_size_t = ctypes.c_size_t
-c_float = ctypes.c_float
-c_char_p = ctypes.c_char_p
-c_void_p = ctypes.c_void_p
-P = ctypes.POINTER
-
-# name: (restype, argtypes); handles are void pointers.
-SIGNATURES = {
-    "rn_status_string": (c_char_p, [c_int32]),
-    "rn_version_number": (c_uint32, []),
-    "rn_version_string": (c_char_p, []),
-    "rn_ctx_create": (c_int32, [P(c_void_p)]),
-    "rn_ctx_destroy": (None, [c_void_p]),
-    "rn_ctx_set_int": (c_int32, [c_void_p, c_int32, c_int64]),
-    "rn_ctx_get_int": (c_int32, [c_void_p, c_int32, P(c_int64)]),
-    "rn_isa_name": (c_char_p, [c_int32]),
-    "rn_last_error": (c_char_p, [c_void_p]),
-    "rn_preset_count": (c_int32, []),
-    "rn_preset_name": (c_char_p, [c_int32]),
-    "rn_model_create_preset": (c_int32, [c_void_p, c_char_p, c_int32, c_int32, c_int32, c_int32,
-                                         c_uint32, P(c_void_p)]),
-    "rn_model_destroy": (None, [c_void_p]),
-    "rn_model_init": (c_int32, [c_void_p, c_uint64]),
-    "rn_model_classes": (c_int32, [c_void_p, P(c_int32)]),
-    "rn_model_in_channels": (c_int32, [c_void_p, P(c_int32)]),
-    "rn_model_num_parameters": (c_int32, [c_void_p, P(c_int64)]),
-    "rn_model_tensor_count": (c_int32, [c_void_p]),
-    "rn_model_tensor_info": (c_int32, [c_void_p, c_int32, P(c_char_p), P(c_int32), P(c_int64),
-                                       P(c_int32)]),
-    "rn_model_tensor_find": (c_int32, [c_void_p, c_char_p, P(c_int32)]),
-    "rn_model_get_tensor": (c_int32, [c_void_p, c_char_p, P(c_float), c_size_t]),
-    "rn_model_set_tensor": (c_int32, [c_void_p, c_char_p, P(c_float), c_size_t]),
-    "rn_model_get_grad": (c_int32, [c_void_p, c_char_p, P(c_float), c_size_t]),
-    "rn_model_fold_batchnorm": (c_int32, [c_void_p]),
-    "rn_plan_create": (c_int32, [c_void_p, c_int64, c_int64, c_int64, c_int32, P(c_void_p)]),
-    "rn_plan_memory_size": (c_int32, [c_void_p, P(c_size_t)]),
-    "rn_plan_forward": (c_int32, [c_void_p, P(c_float), c_size_t, c_int32, P(c_float), c_size_t]),
-    "rn_plan_backward": (c_int32, [c_void_p, P(c_int32), c_size_t, P(c_float)]),
-    "rn_plan_destroy": (None, [c_void_p]),
-    "rn_plan_create_with_ctx": (c_int32, [c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int32,
-                                          P(c_void_p)]),
-    "rn_sgd_create": (c_int32, [c_void_p, P(c_void_p)]),
-    "rn_optimizer_destroy": (None, [c_void_p]),
-    "rn_optimizer_set_float": (c_int32, [c_void_p, c_int32, ctypes.c_double]),
-    "rn_optimizer_get_float": (c_int32, [c_void_p, c_int32, P(ctypes.c_double)]),
-    "rn_optimizer_set_int": (c_int32, [c_void_p, c_int32, c_int64]),
-    "rn_optimizer_get_int": (c_int32, [c_void_p, c_int32, P(c_int64)]),
-    "rn_optimizer_step": (c_int32, [c_void_p]),
-    "rn_optimizer_has_buffer": (c_int32, [c_void_p, c_char_p, P(c_int32)]),
-    "rn_optimizer_get_buffer": (c_int32, [c_void_p, c_char_p, P(c_float), c_size_t]),
-    "rn_optimizer_set_buffer": (c_int32, [c_void_p, c_char_p, P(c_float), c_size_t]),
-    "rn_optimizer_reset": (c_int32, [c_void_p]),
-    "rn_model_load_safetensors_file": (c_int32, [c_void_p, c_char_p]),
-    "rn_model_save_safetensors_file": (c_int32, [c_void_p, c_char_p]),
-    "rn_model_load_safetensors_mem": (c_int32, [c_void_p, c_void_p, c_size_t]),
-    "rn_model_save_safetensors_mem": (c_int32, [c_void_p, c_void_p, c_size_t, P(c_size_t)]),
-}
+from ._signatures import SIGNATURES
 
 
 def _candidates():
@@ -131,10 +75,10 @@ class Library:
                 raise NotImplementedError("%s: this libresnet build (%s) has no %s"
                                           % (name, self.path, name))
             fn = getattr(self.dll, name)
-            if name in SIGNATURES:
-                fn.restype, fn.argtypes = SIGNATURES[name][0], SIGNATURES[name][1]
-            else:
-                raise NotImplementedError("%s has no declared signature in resnet._lib" % name)
+            if name not in SIGNATURES:
+                raise NotImplementedError("%s has no declared signature in resnet._signatures"
+                                          % name)
+            fn.restype, fn.argtypes = SIGNATURES[name][0], SIGNATURES[name][1]
             self._bound[name] = fn
         return fn
 

@@ -10,7 +10,10 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+# The installed package (pip install ./bindings/python) unless
+# RESNET_LIBRARY names a library for the source tree's package.
+if os.environ.get("RESNET_LIBRARY"):
+    sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
 import resnet  # noqa: E402
