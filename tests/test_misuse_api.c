@@ -1240,6 +1240,12 @@ static void test_trainer_and_checkpoints_refuse_mismatches_late_options_and_garb
     MISUSE(rn_trainer_set_int(tr, RN_TRAIN_AUG_FLIP, 2), RN_E_INVALID_ARG, ctx);
     MISUSE(rn_trainer_set_int(tr, RN_TRAIN_SHUFFLE, -1), RN_E_INVALID_ARG, ctx);
     MISUSE(rn_trainer_set_int(tr, 99, 1), RN_E_NOT_FOUND, ctx);
+    MISUSE(rn_trainer_set_int(tr, RN_TRAIN_SHARDS, 257), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_trainer_set_int(tr, RN_TRAIN_BUCKET, 0), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_trainer_set_reducer(NULL, 0, 1, NULL, NULL, NULL), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_trainer_set_reducer(tr, 1, 1, NULL, NULL, NULL), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_trainer_set_reducer(tr, 0, 257, NULL, NULL, NULL), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_trainer_set_reducer(tr, 0, 2, NULL, NULL, NULL), RN_E_INVALID_ARG, ctx);
     int64_t v = -1;
     MISUSE(rn_trainer_get_int(NULL, RN_TRAIN_BATCH, &v), RN_E_INVALID_ARG, NULL);
     MISUSE(rn_trainer_get_int(tr, RN_TRAIN_BATCH, NULL), RN_E_INVALID_ARG, ctx);

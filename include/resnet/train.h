@@ -289,6 +289,9 @@ typedef struct rn_trainer rn_trainer;
 #define RN_TRAIN_AUG_FLIP  4 /* 0/1, default 1 */
 #define RN_TRAIN_DROP_LAST 5 /* 0/1, default 0: a short last batch (PyTorch's default) */
 #define RN_TRAIN_SHUFFLE   6 /* 0/1, default 1 */
+#define RN_TRAIN_SHARDS    7 /* 0..256, default 0 (= the ranks of rn_trainer_set_reducer) */
+#define RN_TRAIN_SYNC_BN   8 /* 0/1, default 0: batch norm over each rank's images only */
+#define RN_TRAIN_BUCKET    9 /* 1..2^30 floats of gradient per reduction, default 262144 */
 
 /* Options may be changed only before the first step (RN_E_BAD_STATE after).
  * create: the optimiser must be the model's; the dataset's channels must be
@@ -325,6 +328,61 @@ RN_API rn_status rn_trainer_epoch_stats(const rn_trainer *tr, double *mean_loss,
 /* The rate the next step will use, and whether a RN_WARMUP_TRAIN_ERROR
  * warm-up has ended. Either may be NULL. */
 RN_API rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done);
+
+/* ---- data-parallel training -------------------------------------------------------
+ * Several processes ("ranks"), each with a trainer over the same model
+ * initialisation, dataset, seed and options, train one model together: a
+ * step takes the same global batch (RN_TRAIN_BATCH images, in the order a
+ * single process takes them) on every rank, and each rank runs forward and
+ * backward on its share, images [B*r/R, B*(r+1)/R) of a global batch of B.
+ * The library has no communication of its own: the caller plugs in an
+ * engine (MPI in libresnet_mpi, or its own) as two callbacks.
+ *
+ *   start(user, data, count, type) begins summing the `count` elements at
+ *   `data` (float for RN_REDUCE_F32, double for RN_REDUCE_F64) over all
+ *   ranks, in place, and returns a ticket >= 0 (or a negative code on
+ *   failure). The data must not be touched until the ticket is waited for.
+ *   Every rank makes the same calls in the same order with the same counts.
+ *   wait(user, ticket) returns 0 once that sum is in place (and the ticket
+ *   is spent), anything else on failure; an engine should give up on a rank
+ *   that died or stopped answering after a timeout rather than wait forever.
+ *
+ * Every rank must receive the same bits. For results equal to a single
+ * process, the engine adds the ranks' arrays in a fixed order: the pairwise
+ * tree, level by level, rank 2i's value + rank 2i+1's, an odd last carried
+ * up (for two ranks any sum does: a + b == b + a). RN_REDUCE_F64 reductions
+ * (batch-norm statistics, the loss and error counts) have one non-zero
+ * contribution per element and are exact in any order.
+ *
+ * What is reduced: gradients (float, in buckets of about RN_TRAIN_BUCKET
+ * floats, started as backward produces them: the engine may overlap them
+ * with the rest of backward; the step waits for all before the optimiser
+ * step), and with RN_TRAIN_SYNC_BN the batch-norm statistics of every layer
+ * (double, forward and backward, each waited for at once).
+ *
+ * Fixed order: the global batch is cut into RN_TRAIN_SHARDS shards of whole
+ * images (0: one per rank; a multiple of the ranks), each shard's sums are
+ * taken as a batch of its images alone would take them, and shards meet in
+ * the pairwise tree. So with RN_TRAIN_SYNC_BN, R ranks give the same
+ * weights, bit for bit, as one process with RN_TRAIN_SHARDS = R (R and the
+ * shards powers of two, every shard at least one image). Without
+ * RN_TRAIN_SYNC_BN each rank normalises by its own images' statistics
+ * (PyTorch DDP's default), which no single process reproduces, and the
+ * batch-norm running statistics are each rank's own.
+ *
+ * rn_trainer_set_reducer: rank in [0, ranks), ranks in [1, 256]; start and
+ * wait may be NULL only when ranks is 1 (the default: no engine). May be
+ * called between any two steps (before or after a checkpoint load). A failing callback
+ * makes the step fail with RN_E_IO naming the code it returned; the step
+ * is then lost (the batch-norm running statistics may have moved) and the
+ * training should stop. */
+#define RN_REDUCE_F32 0
+#define RN_REDUCE_F64 1
+typedef int32_t (*rn_reduce_start_fn)(void *user, void *data, size_t count, int32_t type);
+typedef int32_t (*rn_reduce_wait_fn)(void *user, int32_t ticket);
+RN_API rn_status rn_trainer_set_reducer(rn_trainer *tr, int32_t rank, int32_t ranks,
+                                        rn_reduce_start_fn start, rn_reduce_wait_fn wait,
+                                        void *user);
 
 /* ---- checkpoints --------------------------------------------------------------------
  * One safetensors file: every model tensor under its torchvision name (in

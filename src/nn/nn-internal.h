@@ -260,6 +260,7 @@ typedef struct nn_run_io {
     int32_t layout;
     const int32_t *labels;
     float loss;
+    nn_dist *dist; /* data-parallel training (plan-dist.c), NULL otherwise */
 } nn_run_io;
 /* Run steps [from, to) of a program on an arena (aligned base). */
 void rn__nn_prog_run(const rn_ctx *ctx, const nn_prog *prog, int32_t from, int32_t to,

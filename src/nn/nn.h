@@ -37,4 +37,67 @@ rn_ctx *rn__model_ctx(const rn_model *model);
  * refreshed before the next run. */
 void rn__model_values_changed(rn_model *model);
 
+/* ---- data-parallel training (src/nn/plan-dist.c) ---------------------------------
+ * The global batch is cut into `shards` shards of whole images (shard g:
+ * images [B*g/G, B*(g+1)/G) of the global batch of B, G shards in all);
+ * each of `ranks` processes holds `local` consecutive shards (G = ranks *
+ * local). Every sum over the batch is then a sum over shards, each shard
+ * computed alone exactly as a batch of its images would be, combined by the
+ * pairwise tree: level by level, items 2i and 2i+1 added (2i on the left),
+ * an odd last item carried up. A rank combines its own shards by the part of
+ * that tree they form; the reduction engine combines the ranks' results by
+ * the rest, so 1 process of G shards and G/L processes of L shards give the
+ * same bits (G and L powers of two). The engine's callbacks are the public
+ * rn_reduce_*_fn of train.h. */
+#define NN_REDUCE_F32 0
+#define NN_REDUCE_F64 1
+typedef int32_t (*nn_reduce_start_fn)(void *user, void *data, size_t count, int32_t type);
+typedef int32_t (*nn_reduce_wait_fn)(void *user, int32_t ticket);
+
+#define NN_DIST_MAX_TICKETS 4096
+
+typedef struct nn_dist {
+    int32_t rank, ranks, local; /* this rank, ranks, shards per rank */
+    int32_t sync_bn;            /* batch norm statistics over the global batch */
+    size_t global_n;            /* images in the global batch */
+    size_t first, local_n;      /* this rank's images [first, first + local_n) */
+    nn_reduce_start_fn start;   /* NULL when ranks == 1 */
+    nn_reduce_wait_fn wait;
+    void *user;
+    rn_status failed;           /* first engine failure of the step, RN_OK if none */
+    int32_t failed_code;        /* what the engine returned */
+    /* working memory, owned by the trainer */
+    float *scratch;             /* (local - 1) partial gradients of the largest step */
+    size_t scratch_floats;
+    double *red;                /* BN exchange: 2 * G * channels doubles */
+    size_t red_doubles;
+    double *loss;               /* per global shard: the sum of its rows' losses */
+    /* the gradient bucket being gathered (ranks > 1): floats [lo, lo + count) */
+    float *bucket_lo;
+    size_t bucket_count, bucket_floats;
+    int32_t tickets[NN_DIST_MAX_TICKETS];
+    int32_t nticket;
+} nn_dist;
+
+/* Local image where local shard s (0..local) begins. */
+size_t rn__nn_dist_shard_lo(const nn_dist *d, int32_t s);
+/* A step of a train program run with `d` set: 1 if it was run here (the
+ * ops that sum over the batch), 0 if the plain driver applies. */
+struct nn_step;
+int rn__nn_dist_step(const rn_ctx *ctx, const struct nn_step *s, float *x, float *x2, float *x3,
+                     float *y, float *aux1, float *aux2, void *ws, size_t ws_bytes,
+                     const int32_t *labels, nn_dist *d);
+/* Start the last gradient bucket (after backward). */
+void rn__nn_dist_flush(nn_dist *d);
+/* Start a reduction and remember its ticket / wait for every remembered one. */
+void rn__nn_dist_start(nn_dist *d, void *data, size_t count, int32_t type);
+void rn__nn_dist_wait_all(nn_dist *d);
+/* The pairwise tree over `count` arrays of n floats at base[i*stride],
+ * summed into base[0]. */
+void rn__nn_tree_sum_f32(float *const *items, int32_t count, size_t n);
+/* The same over doubles (a scalar per item). */
+double rn__nn_tree_sum_f64(const double *items, int32_t count, size_t stride);
+/* Attach (or with NULL detach) a distribution to a train plan. */
+void rn__plan_set_dist(rn_plan *p, nn_dist *d);
+
 #endif /* RN_NN_H */

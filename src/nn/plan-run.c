@@ -40,6 +40,10 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     const nn_conv *cv = s->conv;
     const nn_bn *bn = s->bn;
     size_t count = s->n * s->h * s->w * s->c;
+    if (io->dist && rn__nn_dist_step(ctx, s, x, x2, x3, y, at(e, s->aux1), at(e, s->aux2), ws,
+                                     s->ws >= 0 ? e->prog->bufs[s->ws].bytes : 0, io->labels,
+                                     io->dist))
+        return;
     switch (s->op) {
     case NN_OP_LOAD:
         if (s->ext == NN_EXT_IMAGE && io->layout == RN_LAYOUT_NCHW)

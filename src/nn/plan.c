@@ -27,6 +27,7 @@ struct rn_plan {
     uint64_t derived_version; /* the model's version they were made from */
     unsigned char *arena; /* aligned start of the arena in use; NULL until needed */
     int32_t state;
+    nn_dist *dist;        /* data-parallel training (a trainer's), or NULL */
 };
 
 typedef struct model_emit {
@@ -325,6 +326,7 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
     io.in[NN_EXT_IMAGE] = input;
     io.out[NN_EXT_OTHER] = logits;
     io.layout = layout;
+    io.dist = p->dist;
     rn__nn_prog_run(ctx, &p->prog, 0, p->prog.fwd_end, p->arena, &io);
     p->state = p->mode == RN_MODE_TRAIN ? PLAN_FORWARD_DONE : PLAN_FRESH;
     rn__clear_error(ctx);
@@ -355,6 +357,7 @@ rn_status rn_plan_backward(rn_plan *p, const int32_t *labels, size_t num_labels,
     nn_run_io io;
     rn_memset(&io, 0, sizeof io);
     io.labels = labels;
+    io.dist = p->dist;
     rn__nn_prog_run(ctx, &p->prog, p->prog.fwd_end, p->prog.bwd_end, p->arena, &io);
     p->state = PLAN_BACKWARD_DONE;
     if (loss) *loss = io.loss;
@@ -385,3 +388,5 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
     rn__clear_error(ctx);
     return RN_OK;
 }
+
+void rn__plan_set_dist(rn_plan *p, nn_dist *d) { p->dist = p->mode == RN_MODE_TRAIN ? d : NULL; }

@@ -163,3 +163,100 @@ void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, 
         rn__parallel_for(ctx, RN_BN_CHUNKS, grad_input_task, &j);
     }
 }
+
+/* ---- synchronised batch norm (data-parallel training) -------------------------------
+ * The batch is cut into shards of whole images; each shard's sums are taken
+ * exactly as the single-shard drivers above take a batch's (RN_BN_CHUNKS
+ * fixed chunks of the shard's rows, added in chunk order), so a shard's
+ * result does not depend on which process holds it. The caller combines the
+ * shards' results in a fixed order (src/nn/plan-dist.c) and hands the global
+ * statistics back to the apply and input-gradient drivers below. */
+
+void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *x, double *mean,
+                        double *m2) {
+    bn_job j;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x;
+    double m = (double)count;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) j.shift[i] = x[c0 + i];
+        rn__parallel_for(ctx, RN_BN_CHUNKS, stats_task, &j);
+        for (size_t i = 0; i < j.nb; i++) {
+            double s = 0.0, ss = 0.0;
+            for (size_t t = 0; t < RN_BN_CHUNKS; t++) s += j.s1[t][i], ss += j.s2[t][i];
+            /* the shard's mean and sum of squared deviations (Chan et al.'s
+             * pairwise update combines these without a common shift) */
+            double dm = s / m, q = ss - s * dm;
+            mean[c0 + i] = j.shift[i] + dm;
+            m2[c0 + i] = q < 0.0 ? 0.0 : q;
+        }
+    }
+}
+
+void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                                 const float *gamma, const float *beta, float *running_mean,
+                                 float *running_var, float momentum, float eps,
+                                 const double *mean, const double *var, double total_rows,
+                                 float *y, float *save_mean, float *save_invstd, int32_t relu) {
+    bn_job j;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    double mom = (double)momentum, m = total_rows;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) {
+            size_t ch = c0 + i;
+            double invstd = 1.0 / rn_sqrt(var[ch] + (double)eps);
+            if (save_mean) save_mean[ch] = (float)mean[ch];
+            if (save_invstd) save_invstd[ch] = (float)invstd;
+            if (running_mean)
+                running_mean[ch] = (float)((1.0 - mom) * running_mean[ch] + mom * mean[ch]);
+            if (running_var && m > 1.0)
+                running_var[ch] =
+                    (float)((1.0 - mom) * running_var[ch] + mom * var[ch] * m / (m - 1.0));
+            double sc = (double)gamma[ch] * invstd;
+            j.a[i] = (float)sc;
+            j.b[i] = (float)((double)beta[ch] - mean[ch] * sc);
+        }
+        rn__parallel_for(ctx, RN_BN_CHUNKS, affine_task, &j);
+    }
+}
+
+void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                            const float *dy, const float *relu_y, const float *save_mean,
+                            double *sdy, double *sdyx) {
+    bn_job j;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) j.m[i] = save_mean[c0 + i];
+        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_sums_task, &j);
+        for (size_t i = 0; i < j.nb; i++) {
+            double a = 0.0, b = 0.0;
+            for (size_t t = 0; t < RN_BN_CHUNKS; t++) a += j.s1[t][i], b += j.s2[t][i];
+            sdy[c0 + i] = a;
+            sdyx[c0 + i] = b;
+        }
+    }
+}
+
+void rn__bn_backward_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                            const float *dy, const float *relu_y, const float *gamma,
+                            const float *save_mean, const float *save_invstd, const double *sdy,
+                            const double *sdyx, double total_rows, float *dx) {
+    bn_job j;
+    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.dx = dx;
+    double m = total_rows;
+    for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
+        j.c0 = c0, j.nb = group_width(c, c0);
+        for (size_t i = 0; i < j.nb; i++) {
+            size_t ch = c0 + i;
+            j.m[i] = save_mean[ch];
+            double is = save_invstd[ch], sum_dy_xhat = sdyx[ch] * is, gi = (double)gamma[ch] * is;
+            j.a[i] = (float)gi;
+            j.b[i] = (float)(gi * sdy[ch] / m);
+            j.k[i] = (float)(gi * sum_dy_xhat * is / m);
+        }
+        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_input_task, &j);
+    }
+}

@@ -156,9 +156,33 @@ void rn__shortcut_a_forward(const rn_ctx *ctx, size_t n, size_t h, size_t w, siz
 void rn__shortcut_a_backward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
                              size_t stride, size_t oc, const float *dy, float *dx);
 
+/* Synchronised batch norm (data-parallel training): per shard of whole
+ * images, the statistics (mean and sum of squared deviations, per channel)
+ * and the backward sums (of dy and dy * (x - mean)), each taken like the
+ * single-batch drivers'; then the forward apply and the input gradient from
+ * the statistics of all shards combined (total_rows rows in all). */
+void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *x, double *mean,
+                        double *m2);
+void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                                 const float *gamma, const float *beta, float *running_mean,
+                                 float *running_var, float momentum, float eps,
+                                 const double *mean, const double *var, double total_rows,
+                                 float *y, float *save_mean, float *save_invstd, int32_t relu);
+void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                            const float *dy, const float *relu_y, const float *save_mean,
+                            double *sdy, double *sdyx);
+void rn__bn_backward_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
+                            const float *dy, const float *relu_y, const float *gamma,
+                            const float *save_mean, const float *save_invstd, const double *sdy,
+                            const double *sdyx, double total_rows, float *dx);
+
 /* ---- softmax cross-entropy, mean over n ---------------------------------------------
  * Returns the loss; if dlogits is not NULL writes (softmax - onehot) / n. */
 float rn__softmax_xent(const rn_ctx *ctx, size_t n, size_t k, const float *logits,
                        const int32_t *labels, float *dlogits);
+/* The sum of the n rows' losses (in row order, in double), the gradient
+ * divided by `divisor` (a data-parallel shard: the global batch). */
+double rn__softmax_xent_total(const rn_ctx *ctx, size_t n, size_t k, const float *logits,
+                              const int32_t *labels, float *dlogits, size_t divisor);
 
 #endif /* RN_OPS_H */

@@ -13,6 +13,7 @@
 /* Bounds that keep every size computation far from overflow. */
 #define RN_TRAIN_MAX_BATCH 65536
 #define RN_TRAIN_MAX_PAD 64
+#define RN_TRAIN_MAX_SHARDS 256
 #define RN_SCHED_MAX_MILESTONES 64
 
 /* ---- random numbers (rng.c): unchecked versions for the library's own use */
@@ -117,6 +118,17 @@ struct rn_trainer {
     int32_t *aug;
     rn_plan *plan, *tail_plan; /* full batches, and the short last batch */
     int64_t tail_batch;
+    /* data parallelism (rn_trainer_set_reducer): the engine and options */
+    int32_t rank, ranks, shards, sync_bn;
+    int64_t bucket;
+    rn_reduce_start_fn start;
+    rn_reduce_wait_fn wait;
+    void *user;
+    nn_dist dist;               /* the plans' view of it, rebuilt each step */
+    float *dist_scratch;        /* partial gradients of this rank's shards */
+    double *dist_red, *dist_loss, *dist_metrics;
+    size_t dist_scratch_floats, dist_red_doubles;
+    int32_t dist_shards;        /* shards the buffers were made for */
 };
 
 int64_t rn__trainer_batches_per_epoch(const rn_trainer *tr);

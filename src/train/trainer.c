@@ -64,6 +64,8 @@ rn_status rn_trainer_create(rn_model *model, rn_optimizer *opt, const rn_lr_sche
     tr->flip = 1;
     tr->drop_last = 0;
     tr->shuffle = 1;
+    tr->ranks = 1;
+    tr->bucket = (int64_t)1 << 18;
     tr->order = order;
     seed_generators(tr);
     *out = tr;
@@ -80,6 +82,12 @@ static void free_buffers(rn_trainer *tr) {
     rn__free(ctx, tr->logits);
     rn__free(ctx, tr->xa);
     rn__free(ctx, tr->x);
+    rn__free(ctx, tr->dist_scratch);
+    rn__free(ctx, tr->dist_red);
+    rn__free(ctx, tr->dist_loss);
+    rn__free(ctx, tr->dist_metrics);
+    tr->dist_scratch = NULL, tr->dist_red = tr->dist_loss = tr->dist_metrics = NULL;
+    tr->dist_shards = 0;
     tr->tail_plan = tr->plan = NULL;
     tr->aug = NULL, tr->labels = NULL, tr->logits = tr->xa = tr->x = NULL;
 }
@@ -102,7 +110,10 @@ rn_status rn_trainer_set_int(rn_trainer *tr, int32_t key, int64_t value) {
     case RN_TRAIN_AUG_PAD: hi = RN_TRAIN_MAX_PAD; break;
     case RN_TRAIN_AUG_FLIP:
     case RN_TRAIN_DROP_LAST:
-    case RN_TRAIN_SHUFFLE: break;
+    case RN_TRAIN_SHUFFLE:
+    case RN_TRAIN_SYNC_BN: break;
+    case RN_TRAIN_SHARDS: hi = RN_TRAIN_MAX_SHARDS; break;
+    case RN_TRAIN_BUCKET: lo = 1, hi = (int64_t)1 << 30; break;
     default: return rn__error(ctx, RN_E_NOT_FOUND, "%s: no trainer option %d", fn, (int)key);
     }
     if (value < lo || value > hi)
@@ -121,6 +132,12 @@ rn_status rn_trainer_set_int(rn_trainer *tr, int32_t key, int64_t value) {
     case RN_TRAIN_AUG_PAD: tr->pad = (int32_t)value; break;
     case RN_TRAIN_AUG_FLIP: tr->flip = (int32_t)value; break;
     case RN_TRAIN_DROP_LAST: tr->drop_last = (int32_t)value; break;
+    case RN_TRAIN_SHARDS:
+        if (value != tr->shards) free_buffers(tr);
+        tr->shards = (int32_t)value;
+        break;
+    case RN_TRAIN_SYNC_BN: tr->sync_bn = (int32_t)value; break;
+    case RN_TRAIN_BUCKET: tr->bucket = value; break;
     default: tr->shuffle = (int32_t)value, tr->order_valid = 0; break;
     }
     rn__clear_error(ctx);
@@ -138,6 +155,9 @@ rn_status rn_trainer_get_int(const rn_trainer *tr, int32_t key, int64_t *value) 
     case RN_TRAIN_AUG_FLIP: *value = tr->flip; break;
     case RN_TRAIN_DROP_LAST: *value = tr->drop_last; break;
     case RN_TRAIN_SHUFFLE: *value = tr->shuffle; break;
+    case RN_TRAIN_SHARDS: *value = tr->shards; break;
+    case RN_TRAIN_SYNC_BN: *value = tr->sync_bn; break;
+    case RN_TRAIN_BUCKET: *value = tr->bucket; break;
     default: return rn__error(tr->ctx, RN_E_NOT_FOUND, "%s: no trainer option %d", fn, (int)key);
     }
     return RN_OK;
@@ -167,10 +187,11 @@ static rn_status ensure_buffers(rn_trainer *tr, const char *fn) {
     return RN_OK;
 }
 
-/* The plan for a batch of `count` (the full size, or the epoch's short tail). */
-static rn_status plan_for(rn_trainer *tr, int64_t count, rn_plan **plan) {
+/* The plan for this rank's `count` images of a full global batch, or of the
+ * epoch's short tail. */
+static rn_status plan_for(rn_trainer *tr, int64_t count, int32_t full, rn_plan **plan) {
     const rn_dataset *ds = tr->data;
-    if (count == tr->batch) {
+    if (full) {
         if (!tr->plan) {
             rn_status st = rn_plan_create(tr->model, count, ds->h, ds->w, RN_MODE_TRAIN, &tr->plan);
             if (st) return st;
@@ -209,6 +230,66 @@ static void advance_order_rng(rn_trainer *tr) {
     tr->order_valid = 0;
 }
 
+rn_status rn_trainer_set_reducer(rn_trainer *tr, int32_t rank, int32_t ranks,
+                                 rn_reduce_start_fn start, rn_reduce_wait_fn wait, void *user) {
+    static const char fn[] = "rn_trainer_set_reducer";
+    if (!tr) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = tr->ctx;
+    if (ranks < 1 || ranks > RN_TRAIN_MAX_SHARDS || rank < 0 || rank >= ranks)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: rank %d of %d ranks (ranks 1..%d)", fn,
+                         (int)rank, (int)ranks, RN_TRAIN_MAX_SHARDS);
+    if (ranks > 1 && (!start || !wait))
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %d ranks need both callbacks", fn,
+                         (int)ranks);
+    if (rank != tr->rank || ranks != tr->ranks) free_buffers(tr);
+    tr->rank = rank, tr->ranks = ranks;
+    tr->start = ranks > 1 ? start : NULL;
+    tr->wait = ranks > 1 ? wait : NULL;
+    tr->user = user;
+    rn__clear_error(ctx);
+    return RN_OK;
+}
+
+/* Working memory of data parallelism for `shards` shards in all. */
+static rn_status ensure_dist(rn_trainer *tr, int32_t shards, const char *fn) {
+    if (tr->dist_shards == shards) return RN_OK;
+    rn_ctx *ctx = tr->ctx;
+    const rn_tensor_slot *slots;
+    int32_t nslots = rn__model_slots(tr->model, &slots);
+    size_t maxw = 1, maxc = 1;
+    for (int32_t i = 0; i < nslots; i++) {
+        if (slots[i].kind != RN_TENSOR_PARAM) continue;
+        if (slots[i].count > maxw) maxw = slots[i].count;
+        if (slots[i].ndim == 1 && slots[i].count > maxc) maxc = slots[i].count;
+    }
+    size_t local = (size_t)(shards / tr->ranks);
+    rn__free(ctx, tr->dist_scratch);
+    rn__free(ctx, tr->dist_red);
+    rn__free(ctx, tr->dist_loss);
+    rn__free(ctx, tr->dist_metrics);
+    tr->dist_shards = 0;
+    /* a shard's partial of the largest gradient step: a convolution's
+     * weights, the head's weights and bias, a BN's gamma and beta */
+    tr->dist_scratch_floats = (local - 1) * 2 * maxw;
+    tr->dist_red_doubles = 2 * (size_t)shards * maxc;
+    tr->dist_scratch = (float *)rn__calloc(ctx, tr->dist_scratch_floats + 1, sizeof(float));
+    tr->dist_red = (double *)rn__calloc(ctx, tr->dist_red_doubles, sizeof(double));
+    tr->dist_loss = (double *)rn__calloc(ctx, (size_t)shards, sizeof(double));
+    tr->dist_metrics = (double *)rn__calloc(ctx, 2 * (size_t)shards, sizeof(double));
+    if (!tr->dist_scratch || !tr->dist_red || !tr->dist_loss || !tr->dist_metrics)
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the sums of %d shards", fn,
+                         (int)shards);
+    tr->dist_shards = shards;
+    return RN_OK;
+}
+
+static rn_status dist_failed(rn_trainer *tr, const char *fn) {
+    return rn__error(tr->ctx, tr->dist.failed,
+                     "%s: step %lld: the reduction engine failed (it returned %d): another rank "
+                     "may have died or stopped answering; the step was not applied",
+                     fn, (long long)tr->step + 1, (int)tr->dist.failed_code);
+}
+
 rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     static const char fn[] = "rn_trainer_step";
     if (!tr) return RN_E_INVALID_ARG;
@@ -223,8 +304,38 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     if (st) return st;
     int64_t start = tr->cursor * tr->batch;
     int64_t count = ds->n - start < tr->batch ? ds->n - start : tr->batch;
+    /* data parallelism: this rank's images [first, first + local) of the
+     * global batch, cut into `shards` shards in all */
+    int32_t shards = tr->shards ? tr->shards : tr->ranks;
+    int32_t dist = shards > 1;
+    if (dist && shards % tr->ranks != 0)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: %d shards cannot be shared by %d ranks (RN_TRAIN_SHARDS must be a "
+                         "multiple of the ranks)", fn, (int)shards, (int)tr->ranks);
+    if (dist && count < shards)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: a batch of %lld images cannot be cut into %d shards (epoch %lld, "
+                         "batch %lld; drop_last avoids a short last batch)", fn, (long long)count,
+                         (int)shards, (long long)tr->epoch + 1, (long long)tr->cursor + 1);
+    int64_t first = count * tr->rank / tr->ranks;
+    int64_t local = count * (tr->rank + 1) / tr->ranks - first;
+    if (dist && (st = ensure_dist(tr, shards, fn)) != RN_OK) return st;
     rn_plan *plan = NULL;
-    if ((st = plan_for(tr, count, &plan)) != RN_OK) return st;
+    if ((st = plan_for(tr, local, count == tr->batch, &plan)) != RN_OK) return st;
+    nn_dist *d = &tr->dist;
+    if (dist) {
+        rn_memset(d, 0, sizeof *d);
+        d->rank = tr->rank, d->ranks = tr->ranks, d->local = shards / tr->ranks;
+        d->sync_bn = tr->sync_bn;
+        d->global_n = (size_t)count, d->first = (size_t)first, d->local_n = (size_t)local;
+        d->start = tr->start, d->wait = tr->wait, d->user = tr->user;
+        d->scratch = tr->dist_scratch, d->scratch_floats = tr->dist_scratch_floats;
+        d->red = tr->dist_red, d->red_doubles = tr->dist_red_doubles;
+        d->loss = tr->dist_loss;
+        d->bucket_floats = (size_t)tr->bucket;
+        rn_memset(d->loss, 0, (size_t)shards * sizeof(double));
+    }
+    rn__plan_set_dist(plan, dist ? d : NULL);
 
     /* A step that fails must leave no trace, so that retrying it (after
      * RN_E_NO_MEMORY, say) gives the step an uninterrupted run would have
@@ -250,21 +361,52 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     if (!tr->order_valid) make_order(tr);
     int32_t classes = 0;
     rn_model_classes(tr->model, &classes);
-    rn__dataset_fill(ds, tr->order + start, count, tr->x, tr->labels);
+    rn__dataset_fill(ds, tr->order + start + first, local, tr->x, tr->labels);
     const float *input = tr->x;
     if (tr->pad > 0 || tr->flip) {
+        /* every rank draws the whole global batch's crops and flips */
         rn__augment_draw(tr->aug_rng, count, tr->pad, tr->flip, tr->aug);
-        rn__augment_apply(ctx, tr->x, tr->xa, count, ds->h, ds->w, ds->c, tr->pad, tr->aug);
+        rn__augment_apply(ctx, tr->x, tr->xa, local, ds->h, ds->w, ds->c, tr->pad,
+                          tr->aug + 3 * first);
         input = tr->xa;
     }
-    size_t nx = (size_t)rn__numel4(count, ds->h, ds->w, ds->c);
-    size_t nl = (size_t)count * (size_t)classes;
+    size_t nx = (size_t)rn__numel4(local, ds->h, ds->w, ds->c);
+    size_t nl = (size_t)local * (size_t)classes;
     st = rn_plan_forward(plan, input, nx, RN_LAYOUT_NHWC, tr->logits, nl);
     float loss = 0;
-    if (st == RN_OK) st = rn_plan_backward(plan, tr->labels, (size_t)count, &loss);
+    if (st == RN_OK) st = rn_plan_backward(plan, tr->labels, (size_t)local, &loss);
     if (st) {
         rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
         return st;
+    }
+    int64_t wrong = 0;
+    if (!dist) {
+        for (int64_t k = 0; k < count; k++)
+            wrong += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
+    } else {
+        /* the loss and error count of every shard (this rank's slots only,
+         * the rest zero: one term per element), then the tree over shards */
+        double *m = tr->dist_metrics;
+        rn_memset(m, 0, 2 * (size_t)shards * sizeof(double));
+        for (int32_t l = 0; l < d->local; l++) {
+            int32_t g = d->rank * d->local + l;
+            int64_t lo = (int64_t)rn__nn_dist_shard_lo(d, l), hi = (int64_t)rn__nn_dist_shard_lo(d, l + 1);
+            int64_t w = 0;
+            for (int64_t k = lo; k < hi; k++)
+                w += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
+            m[g] = d->loss[g];
+            m[shards + g] = (double)w;
+        }
+        rn__nn_dist_flush(d);
+        rn__nn_dist_start(d, m, 2 * (size_t)shards, NN_REDUCE_F64);
+        rn__nn_dist_wait_all(d);
+        rn__plan_set_dist(plan, NULL);
+        if (d->failed) {
+            rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
+            return dist_failed(tr, fn);
+        }
+        loss = (float)(rn__nn_tree_sum_f64(m, shards, 1) / (double)count);
+        for (int32_t g = 0; g < shards; g++) wrong += (int64_t)m[shards + g];
     }
     if (!isfinite(loss)) {
         rn_memcpy(tr->aug_rng, aug_before, sizeof aug_before);
@@ -287,9 +429,6 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
                          (long long)tr->step + 1, (long long)tr->epoch + 1,
                          (long long)tr->cursor + 1, (long long)bpe, why);
     }
-    int64_t wrong = 0;
-    for (int64_t k = 0; k < count; k++)
-        wrong += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
     if (tr->cursor == 0) { /* a new epoch's statistics, once its first step has succeeded */
         tr->loss_sum = 0;
         tr->errors = tr->seen = 0;
@@ -344,3 +483,7 @@ rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done) 
     if (warmup_done) *warmup_done = tr->warmup_done;
     return RN_OK;
 }
+
+/* nn.h's reduction types are the public ones */
+typedef char rn__reduce_types_agree[(NN_REDUCE_F32 == RN_REDUCE_F32 &&
+                                     NN_REDUCE_F64 == RN_REDUCE_F64) ? 1 : -1];
