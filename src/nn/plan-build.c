@@ -151,12 +151,24 @@ static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, si
 #define NN_PASS_BWD_DATA 1
 #define NN_PASS_BWD_W 2
 
-/* Training programs run a pass that pays as Winograd, the weights
+/* Training programs run a backward pass that pays as Winograd, the weights
  * transformed on every call (they change every step); the workspace (*ws,
  * the direct pass's on entry) then fits both, for the direct path runs when
- * RN_OPT_WINOGRAD is 0 at run time. */
+ * RN_OPT_WINOGRAD is 0 at run time.
+ *
+ * The forward pass of training stays direct: its outputs decide the ReLU
+ * gates, and a gate whose pre-activation lies within the convolution's
+ * rounding error of zero flips, moving the gradient by a whole element's
+ * contribution (relative L2 1e-3..2e-2 where batch norm divides by a small
+ * spread: one input channel, batches of 2-6; tests/test_grad_accuracy.c).
+ * F(4x4,3x3)'s forward error, several times the direct path's, flipped
+ * gates in 3 of 5 such cases on every ISA; the direct path flipped none, as
+ * PyTorch float32. The backward passes' errors are smooth (no gate depends
+ * on them): Winograd backward-data and backward-weights keep every gradient
+ * within 6x PyTorch float32's own error there. */
 static int32_t train_form(const nn_builder *b, const rn_conv_desc *d, int32_t pass, size_t *ws) {
     if (!b->train || !b->ctx->winograd || b->status != RN_OK || *ws == SIZE_MAX) return NN_W_PLAIN;
+    if (pass == NN_PASS_FWD) return NN_W_PLAIN;
     const int pays = pass == NN_PASS_BWD_W ? rn__conv_winograd_wgrad_pays(d)
                                            : rn__conv_winograd_train_pays(d);
     if (!pays) return NN_W_PLAIN;
