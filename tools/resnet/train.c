@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#ifdef RN_WITH_MPI
+#include "resnet-mpi.h"
+#endif
 
 #define MAX_MILESTONES 64
 
@@ -31,7 +34,8 @@ typedef struct train_opts {
     const char *data, *data_dir, *out, *resume, *schedule, *warmup;
     int64_t epochs, batch, subset, test_subset, val, threads, seed, pad, winograd;
     int flip, nesterov, decay_all;
-    double lr, momentum, wd, gamma;
+    int64_t shards, sync_bn;
+    double lr, momentum, wd, gamma, mpi_timeout;
     int32_t norm;
 } train_opts;
 
@@ -76,6 +80,12 @@ static void help(FILE *f) {
         "                      0: all direct, the arithmetic of the layer API)\n"
         "  --out DIR           default runs/ARCH-DATA\n"
         "  --resume FILE       continue from a checkpoint (same options as the first run)\n"
+        "data parallelism (mpirun -np N resnet train ..., a build with -DRESNET_MPI=ON):\n"
+        "  --sync-bn           batch-norm statistics over the global batch (N ranks then give\n"
+        "                      the weights of one process run with --shards N, bit for bit)\n"
+        "  --shards N          sum each batch as N fixed shards of images (default: one per\n"
+        "                      rank; a single process with --shards N reproduces N ranks)\n"
+        "  --mpi-timeout S     give up on a rank silent for S seconds (default 60)\n"
         "model:\n"
         "  --width W           base width (default 16 for CIFAR networks, 64 for ImageNet)\n"
         "  --shortcut A|B|C|none\n");
@@ -116,6 +126,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     o->norm = RN_NORM_PIXEL_MEAN;
     o->threads = cli_default_threads();
     o->winograd = 1;
+    o->mpi_timeout = 60;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -160,6 +171,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             FAIL_IF_BAD(cli_parse_i64("--threads", v, 1, 1024, &o->threads));
         } else if (TAKE("--winograd")) {
             FAIL_IF_BAD(cli_parse_i64("--winograd", v, 0, 1, &o->winograd));
+        } else if (TAKE("--shards")) {
+            FAIL_IF_BAD(cli_parse_i64("--shards", v, 1, 256, &o->shards));
+        } else if (TAKE("--mpi-timeout")) {
+            FAIL_IF_BAD(cli_parse_f64("--mpi-timeout", v, 0.1, 1e6, &o->mpi_timeout));
         } else if (TAKE("--seed")) {
             FAIL_IF_BAD(cli_parse_i64("--seed", v, 0, INT64_MAX, &o->seed));
         } else if (TAKE("--pad")) {
@@ -183,6 +198,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             }
         } else if (cli_flag(a, "--no-flip")) {
             o->flip = 0;
+        } else if (cli_flag(a, "--sync-bn")) {
+            o->sync_bn = 1;
         } else if (cli_flag(a, "--nesterov")) {
             o->nesterov = 1;
         } else if (cli_flag(a, "--no-decay-bn")) {
@@ -437,10 +454,10 @@ static int evaluate(run *r, rn_dataset *ds, int64_t batch, double *error_pct, in
     return CLI_EXIT_OK;
 }
 
-int cmd_train(int argc, char **argv) {
-    train_opts o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+/* One rank's run (rank 0 of 1 without MPI). `engine` is the rn_mpi of
+ * an MPI run, NULL otherwise: only rank 0 writes files and draws progress. */
+static int train_run(train_opts o, void *engine, int32_t rank) {
+    int rc;
     run r;
     memset(&r, 0, sizeof r);
     if (rn_ctx_create(&r.ctx)) {
@@ -493,17 +510,24 @@ int cmd_train(int argc, char **argv) {
         if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_SEED, o.seed);
         if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_AUG_PAD, o.pad);
         if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_AUG_FLIP, o.flip);
+        if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_SHARDS, o.shards);
+        if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_SYNC_BN, o.sync_bn);
+#ifdef RN_WITH_MPI
+        if (!st && engine) st = rn_mpi_attach((rn_mpi *)engine, r.tr);
+#else
+        (void)engine;
+#endif
         if (st) rc = cli_lib_error(ctx, st, "trainer");
     }
     if (!rc && o.resume && (st = rn_checkpoint_load_file(r.tr, o.resume)) != RN_OK)
         rc = cli_lib_error(ctx, st, "--resume");
-    if (!rc && !make_dirs(outdir)) {
+    if (!rc && rank == 0 && !make_dirs(outdir)) {
         cli_fail("--out %s: cannot create the directory: %s", outdir, strerror(errno));
         rc = CLI_EXIT_FAIL;
     }
     int64_t epoch = 0, step = 0, cursor = 0;
     rn_trainer_progress(r.tr, &epoch, &step, &cursor, NULL);
-    if (!rc) {
+    if (!rc && rank == 0) {
         snprintf(path, sizeof path, "%s/log.csv", outdir);
         int append = o.resume && access(path, F_OK) == 0;
         r.log = fopen(path, append ? "a" : "w");
@@ -529,6 +553,16 @@ int cmd_train(int argc, char **argv) {
     printf("%lld epochs of %lld batches of %lld, lr %g %s, momentum %g, weight decay %g, "
            "%d threads\n", (long long)o.epochs, (long long)bpe, (long long)o.batch, o.lr, desc,
            o.momentum, o.wd, (int)o.threads);
+    if (o.shards > 1 || o.sync_bn || engine) {
+        int64_t ranks = engine ? 0 : 1;
+#ifdef RN_WITH_MPI
+        if (engine) ranks = rn_mpi_size((rn_mpi *)engine);
+#endif
+        printf("data-parallel: %lld rank%s of %lld images per batch, %lld shards, batch norm %s\n",
+               (long long)ranks, ranks == 1 ? "" : "s", (long long)o.batch,
+               (long long)(o.shards ? o.shards : ranks),
+               o.sync_bn ? "synchronised" : "per rank");
+    }
     if (o.resume)
         printf("resumed from %s after epoch %lld (iteration %lld)\n", o.resume, (long long)epoch,
                (long long)step);
@@ -542,7 +576,7 @@ int cmd_train(int argc, char **argv) {
         double lr = 0;
         rn_trainer_lr(r.tr, &lr, NULL);
         cli_progress p;
-        cli_progress_begin(&p, bpe);
+        if (rank == 0) cli_progress_begin(&p, bpe);
         double t0 = cli_now();
         int64_t batches_run = 0;
         int32_t end = 0;
@@ -557,14 +591,15 @@ int cmd_train(int argc, char **argv) {
             if (end) cur = bpe;
             double dt = cli_now() - t0;
             double per_batch = dt / (double)batches_run;
-            cli_progress_update(&p, epoch + 1, o.epochs, cur, loss,
+            /* every step is a global batch: the rate is the job's */
+            if (rank == 0) cli_progress_update(&p, epoch + 1, o.epochs, cur, loss,
                                 (double)batches_run * (double)o.batch / (dt > 0 ? dt : 1e-9),
                                 per_batch * (double)(bpe - cur));
         }
-        cli_progress_end(&p);
+        if (rank == 0) cli_progress_end(&p);
         if (st == RN_E_NUMERIC) {
             cli_fail("%s", rn_last_error(ctx));
-            if (access(path, F_OK) == 0)
+            if (rank == 0 && access(path, F_OK) == 0)
                 fprintf(stderr, "resnet train: the last good checkpoint is %s (epoch %lld)\n", path,
                         (long long)epoch);
             rc = CLI_EXIT_DIVERGED;
@@ -589,6 +624,7 @@ int cmd_train(int argc, char **argv) {
         if (r.val) printf("val err %.2f%%  ", val_err);
         printf("test err %.2f%%  %.1f s  %.0f img/s\n", test_err, seconds, ips);
         fflush(stdout);
+        if (rank != 0) continue;
         fprintf(r.log, "%lld,%.9g,%.6f,%.4f,%.4f,%.3f,%.1f,", (long long)epoch, lr, train_loss,
                 train_err, test_err, seconds, ips);
         if (r.val) fprintf(r.log, "%.4f", val_err);
@@ -597,7 +633,7 @@ int cmd_train(int argc, char **argv) {
         if ((st = rn_checkpoint_save_file(r.tr, path)) != RN_OK) rc = cli_lib_error(ctx, st, "checkpoint");
     }
     if (rc == CLI_EXIT_OK && !have_test) rc = evaluate(&r, r.test, o.batch, &test_err, conf, classes);
-    if (rc == CLI_EXIT_OK) {
+    if (rc == CLI_EXIT_OK && rank == 0) {
         printf("test accuracy: %.2f%%\n", 100.0 - test_err);
         cli_print_confusion(stdout, conf, classes);
         snprintf(path, sizeof path, "%s/weights.safetensors", outdir);
@@ -610,4 +646,37 @@ int cmd_train(int argc, char **argv) {
     free(conf);
     run_free(&r);
     return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+#ifdef RN_WITH_MPI
+    if (rn_mpi_launched()) {
+        rn_mpi *mpi = NULL;
+        if (rn_mpi_create(NULL, NULL, NULL, o.mpi_timeout, &mpi) != RN_OK) {
+            cli_fail("cannot start MPI");
+            return CLI_EXIT_FAIL;
+        }
+        int32_t rank = rn_mpi_rank(mpi), ranks = rn_mpi_size(mpi);
+        /* one voice: rank 0 prints, logs and writes every file */
+        if (rank != 0 && !freopen("/dev/null", "w", stdout)) {
+            cli_fail("rank %d: cannot silence stdout", (int)rank);
+            rn_mpi_abort(mpi, CLI_EXIT_FAIL);
+        }
+        rc = train_run(o, mpi, rank);
+        if (rc != CLI_EXIT_OK && ranks > 1) {
+            /* the other ranks may be waiting on this one: end the job */
+            fprintf(stderr, "resnet train: rank %d of %d failed (exit %d); ending the job\n",
+                    (int)rank, (int)ranks, rc);
+            fflush(stdout);
+            fflush(stderr);
+            rn_mpi_abort(mpi, rc);
+        }
+        rn_mpi_destroy(mpi);
+        return rc;
+    }
+#endif
+    return train_run(o, NULL, 0);
 }
