@@ -41,6 +41,9 @@ RN_API int32_t rn_mpi_rank(const rn_mpi *m);
 RN_API int32_t rn_mpi_size(const rn_mpi *m);
 /* rn_trainer_set_reducer(tr, rank, size, ...) with this engine. */
 RN_API rn_status rn_mpi_attach(rn_mpi *m, rn_trainer *tr);
+/* What the engine's last failure was, in a sentence ("" if none): the
+ * trainer's RN_E_IO sentence carries only the engine's code. */
+RN_API const char *rn_mpi_last_error(const rn_mpi *m);
 /* Ends the whole job at once (MPI_Abort), e.g. after a failed step. */
 RN_API void rn_mpi_abort(rn_mpi *m, int32_t code);
 /* Frees the engine and finalises MPI if rn_mpi_create initialised it. */

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,7 +43,34 @@ struct rn_mpi {
     double timeout_s;
     op ops[MPI_ENGINE_SLOTS];
     int32_t next;
+    char why[256];
 };
+
+static int32_t failure(rn_mpi *m, int32_t code) {
+    switch (code) {
+    case ENGINE_E_TOO_MANY:
+        snprintf(m->why, sizeof m->why, "rank %d: more than %d reductions in flight", m->rank,
+                 MPI_ENGINE_SLOTS);
+        break;
+    case ENGINE_E_MPI:
+        snprintf(m->why, sizeof m->why, "rank %d: an MPI collective returned an error", m->rank);
+        break;
+    case ENGINE_E_TIMEOUT:
+        snprintf(m->why, sizeof m->why,
+                 "rank %d: a reduction was not complete after %g s (the timeout): another rank "
+                 "died or stopped answering", m->rank, m->timeout_s);
+        break;
+    case ENGINE_E_MEMORY:
+        snprintf(m->why, sizeof m->why, "rank %d: out of memory for a gather", m->rank);
+        break;
+    default:
+        snprintf(m->why, sizeof m->why, "rank %d: wait for a ticket not in flight", m->rank);
+        break;
+    }
+    return code;
+}
+
+const char *rn_mpi_last_error(const rn_mpi *m) { return m ? m->why : ""; }
 
 static double now_s(void) {
     struct timespec t;
@@ -93,7 +121,7 @@ static void progress(rn_mpi *m) {
 
 static int32_t engine_start(void *user, void *data, size_t count, int32_t type) {
     rn_mpi *m = (rn_mpi *)user;
-    if (count > (size_t)INT_MAX / (size_t)m->size) return -ENGINE_E_MPI;
+    if (count > (size_t)INT_MAX / (size_t)m->size) return -failure(m, ENGINE_E_MPI);
     int32_t t = -1;
     for (int32_t k = 0; k < MPI_ENGINE_SLOTS; k++) {
         int32_t i = (m->next + k) % MPI_ENGINE_SLOTS;
@@ -102,7 +130,7 @@ static int32_t engine_start(void *user, void *data, size_t count, int32_t type) 
             break;
         }
     }
-    if (t < 0) return -ENGINE_E_TOO_MANY;
+    if (t < 0) return -failure(m, ENGINE_E_TOO_MANY);
     op *o = &m->ops[t];
     memset(o, 0, sizeof *o);
     o->data = data, o->count = count, o->type = type;
@@ -114,13 +142,13 @@ static int32_t engine_start(void *user, void *data, size_t count, int32_t type) 
         rc = MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_FLOAT, MPI_SUM, m->comm, &o->req);
     } else {
         o->gathered = (float *)malloc(count * (size_t)m->size * sizeof(float));
-        if (!o->gathered) return -ENGINE_E_MEMORY;
+        if (!o->gathered) return -failure(m, ENGINE_E_MEMORY);
         rc = MPI_Iallgather(data, (int)count, MPI_FLOAT, o->gathered, (int)count, MPI_FLOAT,
                             m->comm, &o->req);
     }
     if (rc != MPI_SUCCESS) {
         free(o->gathered);
-        return -ENGINE_E_MPI;
+        return -failure(m, ENGINE_E_MPI);
     }
     o->used = 1;
     m->next = (t + 1) % MPI_ENGINE_SLOTS;
@@ -143,7 +171,8 @@ static void tree_sum(const rn_mpi *m, const op *o) {
 
 static int32_t engine_wait(void *user, int32_t ticket) {
     rn_mpi *m = (rn_mpi *)user;
-    if (ticket < 0 || ticket >= MPI_ENGINE_SLOTS || !m->ops[ticket].used) return ENGINE_E_TICKET;
+    if (ticket < 0 || ticket >= MPI_ENGINE_SLOTS || !m->ops[ticket].used)
+        return failure(m, ENGINE_E_TICKET);
     op *o = &m->ops[ticket];
     double deadline = now_s() + m->timeout_s;
     int done = 0, rc = MPI_SUCCESS;
@@ -157,8 +186,8 @@ static int32_t engine_wait(void *user, int32_t ticket) {
         }
     }
     int32_t result = 0;
-    if (rc != MPI_SUCCESS) result = ENGINE_E_MPI;
-    else if (!done) result = ENGINE_E_TIMEOUT; /* the request stays pending: the job must end */
+    if (rc != MPI_SUCCESS) result = failure(m, ENGINE_E_MPI);
+    else if (!done) result = failure(m, ENGINE_E_TIMEOUT); /* still pending: the job must end */
     else if (o->gathered) tree_sum(m, o);
     if (done || rc != MPI_SUCCESS) {
         free(o->gathered);

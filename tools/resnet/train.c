@@ -607,6 +607,10 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         }
         if (st) {
             rc = cli_lib_error(ctx, st, "training");
+#ifdef RN_WITH_MPI
+            if (engine && st == RN_E_IO)
+                cli_fail("%s", rn_mpi_last_error((rn_mpi *)engine));
+#endif
             break;
         }
         double seconds = cli_now() - t0;
