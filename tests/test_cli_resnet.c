@@ -358,7 +358,30 @@ static void test_divergence_exits_3_naming_the_step_and_keeps_the_checkpoint(voi
     CHECK(same_file(ckpt, copy));
 }
 
+/* infer MODEL.onnx: a graph torch.onnx.export wrote, against PyTorch's float64 logits. */
+static void test_infer_reads_an_onnx_graph(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+#define ONNX_CASE RN_TEST_DATA_DIR "/onnx/cifar20a_w2_folded_op13"
+    CHECK_RUN(0, "infer %s.onnx --input %s_input.npy --output %s", ONNX_CASE, ONNX_CASE,
+              tmp("onnx_y.npy"));
+    float y[2 * 10], want[2 * 10];
+    CHECK_OK(rn_npy_read_file(ctx, tmp("onnx_y.npy"), RN_DTYPE_F32, y, 20), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, ONNX_CASE "_logits.npy", RN_DTYPE_F32, want, 20), ctx);
+    double big = 0;
+    for (int i = 0; i < 20; i++) big = fmax(big, fabs(want[i]));
+    for (int i = 0; i < 20; i++) CHECK(fabs(y[i] - want[i]) <= 1e-4 * big);
+    CHECK_RUN(2, "infer %s.onnx --weights w --input a --output b", ONNX_CASE);
+    CHECK_OUTPUT_HAS("carries its weights");
+    CHECK_RUN(1, "infer %s --input %s_input.npy --output %s", tmp("absent.onnx"), ONNX_CASE,
+              tmp("onnx_y.npy"));
+    CHECK_OUTPUT_HAS("absent.onnx");
+#undef ONNX_CASE
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
+    {"infer_reads_an_onnx_graph", test_infer_reads_an_onnx_graph},
     {"every_subcommand_answers_help", test_every_subcommand_answers_help},
     {"bad_usage_exits_2_with_a_message", test_bad_usage_exits_2_with_a_message},
     {"missing_or_malformed_files_exit_1", test_missing_or_malformed_files_exit_1},

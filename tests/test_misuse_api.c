@@ -1568,6 +1568,19 @@ static void test_model_files_refuse_other_models_garbage_and_small_buffers(void)
     }
     CHECK_OK(rn_model_get_tensor(m, "fc.weight", after, FC), ctx);
     CHECK(memcmp(before, after, sizeof before) == 0);
+    /* ONNX import: a safetensors file (or garbage) is no ONNX graph; *out untouched */
+    {
+        rn_model *o = m;
+        MISUSE(rn_model_load_onnx_mem(NULL, wfile, wneed, &o), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_load_onnx_mem(ctx, wfile, wneed, NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_load_onnx_mem(ctx, NULL, 8, &o), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_load_onnx_mem(ctx, not_a_file, sizeof not_a_file, &o), RN_E_BAD_FORMAT,
+               ctx);
+        MISUSE(rn_model_load_onnx_file(NULL, "x.onnx", &o), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_load_onnx_file(ctx, NULL, &o), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_load_onnx_file(ctx, missing_path, &o), RN_E_IO, ctx);
+        CHECK(o == m);
+    }
     free(wfile);
     free(file);
 done:

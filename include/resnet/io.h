@@ -156,6 +156,28 @@ RN_API rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf,
                                                size_t *written);
 RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path);
 
+/* ---- models as ONNX -----------------------------------------------------------------
+ * Import: a ResNet graph as torch.onnx.export writes it (opsets 11 to 17) is
+ * read with the library's own bounded protobuf reader and mapped onto the
+ * builder: a Conv stem (+ BatchNormalization or a bias folded in) + Relu
+ * (+ a 3x3 stride-2 MaxPool), basic or bottleneck blocks whose main path and
+ * shortcut (identity or a 1x1 projection) meet in an Add + Relu, grouped into
+ * stages, then GlobalAveragePool or ReduceMean over [2, 3], Flatten or
+ * Reshape, and Gemm or MatMul (+ Add). Identity and Constant nodes are
+ * followed; weights may be FLOAT, DOUBLE, FLOAT16 or BFLOAT16 (raw_data or
+ * typed fields). Batch norms keep their parameters (their epsilon is
+ * absorbed into the running variance); a convolution with a folded bias and
+ * no batch norm gets an identity batch norm carrying the bias, as
+ * rn_model_fold_batchnorm makes. Any other node, op, attribute or shape is
+ * refused with a sentence naming the node and its op (RN_E_UNSUPPORTED),
+ * malformed protobuf (truncated varints, lengths past the end, wrong
+ * initializer sizes, unknown data types) with RN_E_BAD_FORMAT naming the
+ * byte offset or tensor; nothing is built until the whole graph matched.
+ * *out is a new complete model on ctx (release with rn_model_destroy). */
+RN_API rn_status rn_model_load_onnx_mem(rn_ctx *ctx, const void *buf, size_t size,
+                                        rn_model **out);
+RN_API rn_status rn_model_load_onnx_file(rn_ctx *ctx, const char *path, rn_model **out);
+
 /* ---- IDX (MNIST, Fashion-MNIST), raw or gzip-compressed ----------------------
  * Header: dtype (RN_DTYPE_U8 for ubyte; sbyte, short, int, float and double
  * are reported as RN_DTYPE_I8/I16/I32/F32/F64), 1..8 dims. Reading needs

@@ -1,7 +1,9 @@
 /*
  * resnet infer ARCH --weights W --input X.npy --output Y.npy: eval-mode
  * logits (N, classes) float32 of a batch, classes and input channels (and
- * width and shortcut kind) taken from the weight file. The input is float32
+ * width and shortcut kind) taken from the weight file. A path ending in
+ * .onnx in place of ARCH reads the network and its weights from that ONNX
+ * graph instead (rn_model_load_onnx_file; no --weights). The input is float32
  * (or integer, converted) NCHW like PyTorch, or NHWC with --layout nhwc.
  * Large inputs run in chunks of --batch images.
  */
@@ -12,8 +14,10 @@
 
 static void help(FILE *f) {
     fprintf(f, "usage: resnet infer ARCH --weights W.safetensors --input X.npy --output Y.npy\n"
+               "       resnet infer MODEL.onnx --input X.npy --output Y.npy\n"
                "                         [--layout nchw|nhwc] [--fold] [--threads T] [--batch B]\n\n"
-               "Eval-mode logits (N, classes) as float32 .npy. X is (N, C, H, W) (nchw, the\n"
+               "Eval-mode logits (N, classes) as float32 .npy. MODEL.onnx is a ResNet graph as\n"
+               "torch.onnx.export writes it (opsets 11-17). X is (N, C, H, W) (nchw, the\n"
                "default) or (N, H, W, C). --fold folds every BN into its conv first. --batch\n"
                "(default 64) bounds the images run at once. --threads defaults to the CPUs.\n");
     cli_arch_help(f);
@@ -61,8 +65,15 @@ int cmd_infer(int argc, char **argv) {
             return CLI_EXIT_USAGE;
         }
     }
-    if (!arch.name || !weights || !input || !output) {
-        cli_usage_error("needs ARCH, --weights, --input and --output");
+    size_t alen = arch.name ? strlen(arch.name) : 0;
+    int onnx = alen > 5 && strcmp(arch.name + alen - 5, ".onnx") == 0;
+    if (onnx && weights) {
+        cli_usage_error("an ONNX model carries its weights: leave out --weights");
+        return CLI_EXIT_USAGE;
+    }
+    if (!arch.name || (!weights && !onnx) || !input || !output) {
+        cli_usage_error("needs ARCH, --weights, --input and --output (or MODEL.onnx, --input "
+                        "and --output)");
         return CLI_EXIT_USAGE;
     }
     rn_ctx *ctx = NULL;
@@ -74,8 +85,15 @@ int cmd_infer(int argc, char **argv) {
     rn_plan *plan = NULL, *tail = NULL;
     float *x = NULL, *y = NULL;
     int rc = cli_set_threads(ctx, threads);
-    if (!rc) rc = cli_model_from_weights(ctx, &arch, weights, &m);
     rn_status st;
+    if (!rc && onnx) {
+        if ((st = rn_model_load_onnx_file(ctx, arch.name, &m)) != RN_OK ||
+            (st = rn_model_classes(m, &arch.classes)) != RN_OK ||
+            (st = rn_model_in_channels(m, &arch.in_channels)) != RN_OK)
+            rc = cli_lib_error(ctx, st, "model");
+    } else if (!rc) {
+        rc = cli_model_from_weights(ctx, &arch, weights, &m);
+    }
     int32_t dtype, ndim;
     int64_t dims[8];
     if (!rc && (st = rn_npy_info_file(ctx, input, &dtype, &ndim, dims)) != RN_OK)

@@ -195,6 +195,26 @@ class Model:
         self._h = m
         ctx._children.add(self)
 
+    @classmethod
+    def from_onnx(cls, ctx, source):
+        """A model read from an ONNX graph (a path, or the file's bytes) as
+        torch.onnx.export writes ResNets; see rn_model_load_onnx_mem."""
+        m = ctypes.c_void_p()
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            _check(lib().rn_model_load_onnx_mem(ctx.handle, data, len(data), ctypes.byref(m)),
+                   ctx.handle, "rn_model_load_onnx_mem")
+        else:
+            _check(lib().rn_model_load_onnx_file(ctx.handle, str(source).encode(),
+                                                 ctypes.byref(m)),
+                   ctx.handle, "rn_model_load_onnx_file")
+        self = cls.__new__(cls)
+        self.ctx, self._h, self._plans, self._last_train = ctx, m, {}, None
+        self._children = weakref.WeakSet()
+        self.preset = "onnx"
+        ctx._children.add(self)
+        return self
+
     # ---- builder (preset=None) ---------------------------------------------
     def add_stem(self, out_channels=64, kernel=7, stride=2, pad=3, max_pool=True):
         """conv1 + bn1 + ReLU (+ 3x3 stride-2 max pool). The ImageNet stem is

@@ -296,3 +296,21 @@ def test_checkpoint_resumes_bit_identically(tmp_path):
         got = model2.state_dict()
         for k in want:
             assert np.array_equal(got[k], want[k]), (load, k)
+
+
+def test_from_onnx_matches_pytorch_float64():
+    # A graph torch.onnx.export wrote (tests/gen/gen_onnx_fixtures.py) and
+    # PyTorch's float64 logits on the same input.
+    base = os.path.join(TOP, "tests", "data", "onnx", "resnet50_w1_bn_op17")
+    x, ref = np.load(base + "_input.npy"), np.load(base + "_logits.npy").astype(np.float64)
+    ctx = resnet.Context()
+    for source in (base + ".onnx", open(base + ".onnx", "rb").read()):
+        m = resnet.Model.from_onnx(ctx, source)
+        assert m.classes == ref.shape[1]
+        err = np.abs(m.predict(x) - ref).max() / np.abs(ref).max()
+        assert err < 1e-4, err
+    try:
+        resnet.Model.from_onnx(ctx, b"\x08\xff")
+        raise AssertionError("truncated varint accepted")
+    except resnet.ResnetError as e:
+        assert e.status == resnet.E_BAD_FORMAT and "varint" in e.message
