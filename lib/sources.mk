@@ -15,8 +15,10 @@
 #                          generic builds only the portable scalar kernels
 #   RESNET_WITH_IO=0       leave out src/io (file readers and writers)
 #   RESNET_INFERENCE_ONLY=1  leave out backward passes and training
+#   RESNET_POOL=1          threads from the library's own pool (POSIX threads;
+#                          add $(RESNET_POOL_FLAGS) when compiling and linking)
 #   RESNET_OPENMP=1        threads through OpenMP (add $(RESNET_OPENMP_FLAGS)
-#                          when compiling and linking)
+#                          when compiling and linking); RESNET_POOL wins if both
 #   RESNET_OBJDIR          where objects go (default: build/resnet)
 # Outputs: RESNET_SRCS (portable), RESNET_AVX2_SRCS, RESNET_AVX512_SRCS,
 # RESNET_ALL_SRCS, the matching *_OBJS, RESNET_CPPFLAGS, RESNET_LDLIBS.
@@ -25,6 +27,7 @@ RESNET_DIR ?= .
 RESNET_WITH_IO ?= 1
 RESNET_INFERENCE_ONLY ?= 0
 RESNET_OPENMP ?= 0
+RESNET_POOL ?= 0
 RESNET_OBJDIR ?= build/resnet
 
 ifndef RESNET_ARCH
@@ -78,6 +81,12 @@ endif
 RESNET_AVX2_FLAGS := -mavx2 -mfma
 RESNET_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
 
+ifeq ($(RESNET_POOL),1)
+  RESNET_CPPFLAGS += -DRN_WITH_POOL
+  RESNET_POOL_FLAGS ?= -pthread
+else
+  RESNET_POOL_FLAGS :=
+endif
 ifeq ($(RESNET_OPENMP),1)
   RESNET_CPPFLAGS += -DRN_WITH_OPENMP
   RESNET_OPENMP_FLAGS ?= -fopenmp

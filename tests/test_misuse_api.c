@@ -233,6 +233,7 @@ static void test_context_refuses_null_out_range_and_read_only_options(void) {
     CHECK(strcmp(COVERED(rn_isa_name(-1)), "unknown") == 0);
     CHECK(strcmp(rn_isa_name(INT32_MAX), "unknown") == 0);
     MISUSE(rn_ctx_set_log_callback(NULL, on_log, NULL), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_ctx_set_parallel_for(NULL, NULL, NULL), RN_E_INVALID_ARG, NULL);
     CHECK(strcmp(COVERED(rn_last_error(NULL)), "") == 0);
     rn_ctx_destroy(ctx);
 }

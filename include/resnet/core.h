@@ -123,14 +123,15 @@ RN_API rn_status rn_ctx_create_in_buffer(void *buffer, size_t size, rn_ctx **out
 RN_API rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak);
 
 /* Destroy a context. Every object created from it must be destroyed first.
- * NULL is accepted. For an in-buffer context nothing is freed (the buffer is
- * the caller's). */
+ * NULL is accepted. Joins the context's worker threads, if it started any.
+ * For an in-buffer context nothing is freed (the buffer is the caller's). */
 RN_API void rn_ctx_destroy(rn_ctx *ctx);
 
 /* Options (keys are pinned). rn_option_bounds gives the valid range. They
  * take effect from the next call that uses them (the thread count and ISA
  * cap are read at each run, so they may change between runs of a plan). */
-#define RN_OPT_NUM_THREADS   1  /* 1..1024, default 1 (the caller opts in to threads) */
+#define RN_OPT_NUM_THREADS   1  /* 1..1024, default 1 (the caller opts in to threads; the
+                                  * calling thread counts as one; see docs/api.md "Threads") */
 #define RN_OPT_MAX_ISA       2  /* RN_ISA_*: cap on the kernels used; default: best available */
 #define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
 #define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent */
@@ -181,6 +182,25 @@ RN_API const char *rn_isa_name(int32_t isa);
  * Errors: RN_E_INVALID_ARG (no sentence) if ctx is NULL. */
 typedef void (*rn_log_fn)(void *user, int32_t level, const char *message);
 RN_API rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user);
+
+/* A caller-supplied thread pool (as XNNPACK takes a pthreadpool). fn must
+ * call task(task_arg, i) once for every i in [0, n), on any threads, in any
+ * order, and return only when every call has returned. With fn set, every
+ * parallel region of a call on this context goes to fn (from the thread
+ * that made the libresnet call) when RN_OPT_NUM_THREADS > 1, and libresnet
+ * starts no thread of its own (a pool it had started is joined here).
+ * Set RN_OPT_NUM_THREADS to the pool's width: the work is split more finely
+ * for more threads. Results stay bit-identical whatever threads fn uses.
+ * fn must not call libresnet with this context; libresnet never calls fn
+ * from inside a task (a region nested in another runs on the task's own
+ * thread). fn NULL goes back to the library's threads; `user` must stay
+ * valid while fn is set. Works for in-buffer contexts too (they never start
+ * threads of their own).
+ * Errors: RN_E_INVALID_ARG (no sentence) if ctx is NULL. */
+typedef void (*rn_parallel_task_fn)(void *task_arg, size_t i);
+typedef void (*rn_parallel_for_fn)(void *user, size_t n, rn_parallel_task_fn task,
+                                   void *task_arg);
+RN_API rn_status rn_ctx_set_parallel_for(rn_ctx *ctx, rn_parallel_for_fn fn, void *user);
 
 /* The sentence describing the most recent failure on this context ("" if
  * none), naming the function, the argument, the shapes or the file offset.

@@ -1,6 +1,7 @@
 /*
  * The context: allocator (heap, caller callbacks, or a bump arena inside the
- * caller's buffer), options, log callback and the last-error sentence.
+ * caller's buffer), options, threads (the pool's lifetime; parallel.c runs
+ * the regions), log callback and the last-error sentence.
  */
 #include "internal.h"
 #include "../kernels/kernels.h"
@@ -88,7 +89,9 @@ rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak) {
 }
 
 void rn_ctx_destroy(rn_ctx *ctx) {
-    if (!ctx || ctx->in_buffer) return; /* the caller owns an arena's memory */
+    if (!ctx) return;
+    rn__parallel_release(ctx); /* joins the workers, if any were started */
+    if (ctx->in_buffer) return; /* the caller owns an arena's memory */
     ctx->free_fn(ctx->alloc_user, ctx);
 }
 
@@ -178,7 +181,11 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
                          "rn_ctx_set_int: value %lld for option %d is outside [%lld, %lld]",
                          (long long)value, (int)key, (long long)lo, (long long)hi);
     switch (key) {
-    case RN_OPT_NUM_THREADS: ctx->num_threads = (int32_t)value; break;
+    case RN_OPT_NUM_THREADS:
+        /* the pool is sized for the old count: the next region makes one */
+        if (ctx->num_threads != (int32_t)value) rn__parallel_release(ctx);
+        ctx->num_threads = (int32_t)value;
+        break;
     case RN_OPT_MAX_ISA:
         ctx->max_isa = (int32_t)value;
         ctx->kernels = rn__kernels_for_isa(ctx->max_isa);
@@ -220,6 +227,14 @@ rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user) {
     if (!ctx) return RN_E_INVALID_ARG;
     ctx->log_fn = fn;
     ctx->log_user = user;
+    return RN_OK;
+}
+
+rn_status rn_ctx_set_parallel_for(rn_ctx *ctx, rn_parallel_for_fn fn, void *user) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    rn__parallel_release(ctx); /* with fn set, no thread of ours may stay */
+    ctx->pfor = fn;
+    ctx->pfor_user = fn ? user : NULL;
     return RN_OK;
 }
 

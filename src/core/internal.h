@@ -11,6 +11,7 @@
 #include "resnet/tensor.h"
 
 struct rn_kernels; /* src/kernels/kernels.h */
+struct rn_pool;    /* src/core/threadpool.c */
 
 #define RN_ERROR_CAP 512
 #define RN_ALIGN 64
@@ -31,6 +32,13 @@ struct rn_ctx {
     const struct rn_kernels *kernels;
     rn_log_fn log_fn;
     void *log_user;
+    /* threads (parallel.c): the caller's parallel-for if set, else the
+     * library's pool, created on the first region that wants threads */
+    rn_parallel_for_fn pfor;
+    void *pfor_user;
+    struct rn_pool *pool;
+    int32_t pool_failed; /* creating the pool failed: run serially until resized */
+    uint32_t in_region;  /* 1 while a region runs (nested regions run serially) */
     char last_error[RN_ERROR_CAP];
 };
 
@@ -118,11 +126,25 @@ int64_t rn__numel4(int64_t n, int64_t h, int64_t w, int64_t c);
 const char *rn__shape_str(const rn_tensor *t, char *buf, size_t cap);
 
 /* Parallel for: fn(arg, i) for i in [0, n), on up to ctx->num_threads threads
- * (OpenMP when built with it; serial otherwise or when already inside a
- * parallel region). Callers must make the result independent of which thread
- * runs which i. */
-typedef void (*rn_task_fn)(void *arg, size_t i);
+ * (the caller's parallel-for when one is set, else the library's pool or
+ * OpenMP, whichever the build has; serially otherwise, and when already
+ * inside a region of the same context). It returns when every item is done.
+ * Callers must make the result independent of which thread runs which i
+ * and of the order in which items run. */
+typedef rn_parallel_task_fn rn_task_fn;
 void rn__parallel_for(const rn_ctx *ctx, size_t n, rn_task_fn fn, void *arg);
+/* Drop the context's pool (joins its threads): at rn_ctx_destroy, and when
+ * the thread count or the parallel-for changes (the next region makes a new
+ * one). */
+void rn__parallel_release(rn_ctx *ctx);
+
+/* The thread pool (threadpool.c; builds with RN_WITH_POOL only). create
+ * returns NULL when no worker could start or for in-buffer contexts (which
+ * never allocate outside their buffer); threads counts the caller. */
+struct rn_pool *rn__pool_create(rn_ctx *ctx, int32_t threads);
+void rn__pool_destroy(struct rn_pool *pool);
+int32_t rn__pool_threads(const struct rn_pool *pool);
+void rn__pool_run(struct rn_pool *pool, size_t n, rn_task_fn fn, void *arg);
 
 /* CPU detection (cached, thread-safe) and the kernel table for an ISA. */
 int32_t rn__cpu_best_isa(void);

@@ -1,0 +1,275 @@
+/*
+ * The library's own thread pool (built with RN_WITH_POOL: POSIX threads and
+ * the atomics of rn_atomic.h). One pool per context, created on the first
+ * parallel region that wants more than one thread, resized when
+ * RN_OPT_NUM_THREADS changes, joined by rn_ctx_destroy.
+ *
+ * Why not a barrier at the end of each region (what OpenMP does): when one
+ * thread is off the CPU, every region waits for it, and an image crosses
+ * hundreds of regions. Here a region is finished when its items are done,
+ * whoever ran them:
+ *
+ * - The caller publishes a region (fn, arg, n) and works on it itself.
+ * - The items [0, n) are split into `parts` contiguous ranges, one per
+ *   thread (the claim order of a static schedule, so each thread normally
+ *   walks its own range and keeps its cache). A thread claims the next item
+ *   of a range with a compare-and-swap on that range's counter; when its own
+ *   range is empty it claims from the others. A worker that has not woken
+ *   up, or was descheduled before claiming, therefore holds nothing up: the
+ *   caller claims its items. Only an item already being run can be waited
+ *   for.
+ * - Each range counter carries the region's generation in its high 32 bits
+ *   and the next index in its low 32: a worker that wakes late, still
+ *   holding a finished region's description, fails its claim instead of
+ *   running an item of the next region with the old function.
+ * - Workers spin for a short while after a region (the next region of a
+ *   forward pass usually comes within microseconds), then sleep on the
+ *   generation word: a futex on Linux, a condition variable elsewhere. The
+ *   caller wakes sleepers with one system call, only when some sleep.
+ *
+ * Which thread runs an item never changes a result: the items, and every
+ * reduction over them, are fixed by the callers (rn__parallel_for's
+ * contract), so outputs are bit-identical for any thread count and any
+ * interleaving.
+ */
+/* syscall() and the futex constants under -std=c99 */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "rn_atomic.h"
+
+#if defined(RN_WITH_POOL) && defined(RN_HAVE_ATOMICS)
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/types.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#define RN_POOL_FUTEX 1
+#endif
+
+/* Spins of a worker waiting for the next region before it sleeps (each a
+ * pause instruction, about 10-40 ns: some 50-200 us in all), and of the
+ * caller waiting for items still running before it yields the CPU. */
+#define RN_POOL_WORKER_SPINS 4096
+#define RN_POOL_CALLER_SPINS 1024
+
+#define RN_CACHE_LINE 64
+
+typedef struct pool_part {
+    uint64_t next; /* generation << 32 | next index relative to the range's start */
+    unsigned char pad[RN_CACHE_LINE - sizeof(uint64_t)];
+} pool_part;
+
+typedef struct pool_worker {
+    struct rn_pool *pool;
+    int32_t index; /* 1..threads-1; the caller is 0 */
+    pthread_t tid;
+} pool_worker;
+
+struct rn_pool {
+    rn_ctx *ctx; /* owner (its allocator frees this block) */
+    pid_t pid;   /* the process whose threads these are (see rn__pool_destroy) */
+    int32_t threads; /* the caller included */
+    int32_t started; /* workers running */
+    /* region description: written by the caller before it publishes gen,
+     * read by workers after; relaxed atomics because a late worker may read
+     * them while the caller writes the next region's (it then fails its
+     * claim and never uses what it read). */
+    rn_task_fn fn;
+    void *arg;
+    uint64_t n;
+    uint32_t parts;
+    uint32_t stop;
+    unsigned char pad0[RN_CACHE_LINE];
+    uint32_t gen;      /* bumped once per region and at stop; the futex word */
+    uint32_t sleepers; /* workers asleep or about to sleep */
+    unsigned char pad1[RN_CACHE_LINE];
+    uint64_t done; /* items of the current region finished by workers */
+    unsigned char pad2[RN_CACHE_LINE];
+#ifndef RN_POOL_FUTEX
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+#endif
+    pool_part *part;     /* threads entries, cache-line aligned */
+    pool_worker *worker; /* threads - 1 entries */
+};
+
+/* Run every item of region `gen` this thread can claim, starting with range
+ * `first`; returns how many it ran. Stops at once if the region is over. */
+static uint64_t claim_and_run(struct rn_pool *p, uint32_t gen, uint32_t first, int is_worker) {
+    const rn_task_fn fn = rn__atomic_load(&p->fn, RN_RELAXED);
+    void *const arg = rn__atomic_load(&p->arg, RN_RELAXED);
+    const uint64_t n = rn__atomic_load(&p->n, RN_RELAXED);
+    const uint32_t parts = rn__atomic_load(&p->parts, RN_RELAXED);
+    uint64_t ran = 0;
+    if (parts == 0) return 0;
+    for (uint32_t k = 0; k < parts; k++) {
+        const uint32_t r = (first + k) % parts;
+        const uint64_t begin = n * r / parts, len = n * (r + 1) / parts - begin;
+        uint64_t v = rn__atomic_load(&p->part[r].next, RN_RELAXED);
+        for (;;) {
+            if ((uint32_t)(v >> 32) != gen) return ran; /* the region is over */
+            const uint64_t idx = v & 0xffffffffu;
+            if (idx >= len) break; /* range empty: try the next one */
+            if (!rn__atomic_cas(&p->part[r].next, &v, v + 1, RN_RELAXED)) continue;
+            fn(arg, (size_t)(begin + idx));
+            ran++;
+            /* a worker reports each item at once, so the caller never waits
+             * on a worker that is descheduled between two items */
+            if (is_worker) rn__atomic_fetch_add(&p->done, 1, RN_RELEASE);
+            v = rn__atomic_load(&p->part[r].next, RN_RELAXED);
+        }
+    }
+    return ran;
+}
+
+static void wake_all(struct rn_pool *p) {
+#ifdef RN_POOL_FUTEX
+    syscall(SYS_futex, &p->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+#endif
+}
+
+/* Wait until the generation differs from `seen`; returns the new one. */
+static uint32_t wait_for_region(struct rn_pool *p, uint32_t seen) {
+    uint32_t g;
+    for (int i = 0; i < RN_POOL_WORKER_SPINS; i++) {
+        g = rn__atomic_load(&p->gen, RN_ACQUIRE);
+        if (g != seen) return g;
+        rn__cpu_relax();
+    }
+    /* sleepers is raised before the last look at gen, and the caller bumps
+     * gen before it reads sleepers (both sequentially consistent): either
+     * the caller sees a sleeper and wakes, or this thread sees the new gen. */
+    rn__atomic_fetch_add(&p->sleepers, 1, RN_SEQ_CST);
+#ifdef RN_POOL_FUTEX
+    while ((g = rn__atomic_load(&p->gen, RN_SEQ_CST)) == seen)
+        syscall(SYS_futex, &p->gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+#else
+    pthread_mutex_lock(&p->lock);
+    while ((g = rn__atomic_load(&p->gen, RN_SEQ_CST)) == seen) pthread_cond_wait(&p->wake, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+#endif
+    rn__atomic_fetch_sub(&p->sleepers, 1, RN_RELAXED);
+    return rn__atomic_load(&p->gen, RN_ACQUIRE);
+}
+
+static void *worker_main(void *arg) {
+    pool_worker *w = (pool_worker *)arg;
+    struct rn_pool *p = w->pool;
+    uint32_t seen = 0;
+    for (;;) {
+        seen = wait_for_region(p, seen);
+        if (rn__atomic_load(&p->stop, RN_ACQUIRE)) break;
+        claim_and_run(p, seen, (uint32_t)w->index, 1);
+    }
+    return NULL;
+}
+
+static void stop_workers(struct rn_pool *p) {
+    rn__atomic_store(&p->stop, 1u, RN_RELEASE);
+    rn__atomic_fetch_add(&p->gen, 1u, RN_SEQ_CST);
+    wake_all(p);
+    for (int32_t i = 0; i < p->started; i++) pthread_join(p->worker[i].tid, NULL);
+    p->started = 0;
+}
+
+struct rn_pool *rn__pool_create(rn_ctx *ctx, int32_t threads) {
+    if (threads < 2 || ctx->in_buffer) return NULL;
+    size_t head = rn__align_up(sizeof(struct rn_pool), RN_CACHE_LINE);
+    size_t parts = rn__sat_mul((size_t)threads, sizeof(pool_part));
+    size_t workers = rn__sat_mul((size_t)threads, sizeof(pool_worker));
+    size_t total = rn__sat_add(rn__sat_add(head, parts), workers);
+    if (total == SIZE_MAX) return NULL;
+    unsigned char *mem = (unsigned char *)rn__calloc(ctx, 1, total);
+    if (!mem) return NULL;
+    struct rn_pool *p = (struct rn_pool *)mem;
+    p->ctx = ctx;
+    p->pid = getpid();
+    p->part = (pool_part *)(mem + head);
+    p->worker = (pool_worker *)(mem + head + parts);
+#ifndef RN_POOL_FUTEX
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        rn__free(ctx, mem);
+        return NULL;
+    }
+    if (pthread_cond_init(&p->wake, NULL) != 0) {
+        pthread_mutex_destroy(&p->lock);
+        rn__free(ctx, mem);
+        return NULL;
+    }
+#endif
+    for (int32_t i = 0; i < threads - 1; i++) {
+        p->worker[i].pool = p;
+        p->worker[i].index = i + 1;
+        if (pthread_create(&p->worker[i].tid, NULL, worker_main, &p->worker[i]) != 0) break;
+        p->started++;
+    }
+    if (p->started == 0) {
+        rn__pool_destroy(p);
+        return NULL;
+    }
+    /* fewer workers than asked (the system refused a thread): a smaller pool */
+    p->threads = p->started + 1;
+    return p;
+}
+
+void rn__pool_destroy(struct rn_pool *p) {
+    if (!p) return;
+    /* In a child after fork the workers do not exist (only the forking
+     * thread is copied), so there is nothing to join; regions there still
+     * completed, the calling thread claiming every item. */
+    if (getpid() == p->pid) stop_workers(p);
+#ifndef RN_POOL_FUTEX
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+#endif
+    rn__free(p->ctx, p);
+}
+
+int32_t rn__pool_threads(const struct rn_pool *p) { return p ? p->threads : 1; }
+
+void rn__pool_run(struct rn_pool *p, size_t n, rn_task_fn fn, void *arg) {
+    /* the counters hold 32-bit indices; no caller comes near this */
+    if (n > 0xffffffffu) {
+        for (size_t i = 0; i < n; i++) fn(arg, i);
+        return;
+    }
+    const uint32_t parts = (uint32_t)(n < (size_t)p->threads ? n : (size_t)p->threads);
+    const uint32_t gen = rn__atomic_load(&p->gen, RN_RELAXED) + 1u;
+    rn__atomic_store(&p->fn, fn, RN_RELAXED);
+    rn__atomic_store(&p->arg, arg, RN_RELAXED);
+    rn__atomic_store(&p->n, (uint64_t)n, RN_RELAXED);
+    rn__atomic_store(&p->parts, parts, RN_RELAXED);
+    rn__atomic_store(&p->done, (uint64_t)0, RN_RELAXED);
+    for (uint32_t r = 0; r < parts; r++)
+        rn__atomic_store(&p->part[r].next, (uint64_t)gen << 32, RN_RELAXED);
+    /* publish: everything above (and the caller's job data) happens before
+     * any worker's claim in this region */
+    rn__atomic_store(&p->gen, gen, RN_SEQ_CST);
+    if (rn__atomic_load(&p->sleepers, RN_SEQ_CST) != 0) wake_all(p);
+
+    const uint64_t mine = claim_and_run(p, gen, 0, 0);
+    /* every item is claimed; wait for those other threads are still running */
+    const uint64_t others = (uint64_t)n - mine;
+    int spins = 0;
+    while (rn__atomic_load(&p->done, RN_ACQUIRE) < others) {
+        if (spins < RN_POOL_CALLER_SPINS) {
+            spins++;
+            rn__cpu_relax();
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+#else /* no pool in this build */
+
+typedef int rn__threadpool_unused; /* ISO C wants a declaration in every file */
+
+#endif
