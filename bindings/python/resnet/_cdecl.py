@@ -17,7 +17,8 @@ _SCALARS = {
     "float": "c_float", "double": "c_double", "uint8_t": "c_uint8",
 }
 # Callbacks cross as plain pointers (a ctypes CFUNCTYPE object converts).
-_CALLBACKS = ("rn_alloc_fn", "rn_free_fn", "rn_log_fn", "rn_reduce_start_fn", "rn_reduce_wait_fn")
+_CALLBACKS = ("rn_alloc_fn", "rn_free_fn", "rn_log_fn", "rn_reduce_start_fn", "rn_reduce_wait_fn",
+              "rn_parallel_for_fn")
 
 
 def _strip_comments(text):

@@ -82,6 +82,8 @@ SIGNATURES = {
         ['ctx', 'key', 'value']),
     'rn_ctx_set_log_callback': (c_int32, [c_void_p, c_void_p, c_void_p],
         ['ctx', 'fn', 'user']),
+    'rn_ctx_set_parallel_for': (c_int32, [c_void_p, c_void_p, c_void_p],
+        ['ctx', 'fn', 'user']),
     'rn_data_split': (c_int32, [c_void_p, c_uint64, c_int64, c_int64, P(c_int64), P(c_int64)],
         ['ctx', 'seed', 'n', 'val_count', 'train_idx', 'val_idx']),
     'rn_dataset_compute_normalization': (c_int32, [c_void_p, c_int32],
