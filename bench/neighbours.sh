@@ -14,27 +14,30 @@
 #   --builds "DIR..."  build directories holding the resnet program (default: build)
 #   --neighbour KIND   none | omp (an OpenMP program of its own, 2 threads meeting at a
 #                      barrier thousands of times a second) | resnet (a second
-#                      `resnet bench resnet18` on 2 threads) | busy (plain busy loops, one
-#                      per CPU) | build (compilers: the library's sources compiled over
+#                      `resnet bench resnet18` on 2 threads) | busy (plain busy loops,
+#                      --copies of them) | build (compilers: the library's sources compiled over
 #                      and over, one job per CPU)       (default omp)
 #   --nice N           the neighbour's nice level (default 0)
+#   --copies N         busy loops / compile jobs / OpenMP threads of the neighbour
+#                      (default: one per CPU)
 #   --rounds N         rounds; each runs every build on 1 and 2 threads (default 5)
 #   --seconds S        seconds per `resnet bench` run (default 3)
 #   --threads "1 2"    the thread counts compared (default "1 2")
 # The CPU is printed first: record it with the figures.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-builds="build"; neighbour=omp; nice_level=0; rounds=5; seconds=3; threads="1 2"
+builds="build"; neighbour=omp; nice_level=0; rounds=5; seconds=3; threads="1 2"; copies=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --builds) builds=$2; shift 2 ;;
     --neighbour) neighbour=$2; shift 2 ;;
     --nice) nice_level=$2; shift 2 ;;
+    --copies) copies=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -44,6 +47,7 @@ for b in $builds; do
   [ -x "$b/resnet" ] || { echo "no resnet program in $b (build it: cmake --build $b --target resnet_cli)" >&2; exit 2; }
 done
 cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+copies=${copies:-$cpus}
 work=$(mktemp -d)
 pids=()
 stop_neighbours() {
@@ -61,14 +65,14 @@ case "$neighbour" in
   none) ;;
   omp)
     ${CC:-cc} -O2 -fopenmp "$top/bench/neighbour-omp.c" -o "$work/neighbour-omp"
-    OMP_NUM_THREADS=$cpus start "$work/neighbour-omp" ;;
+    OMP_NUM_THREADS=$copies start "$work/neighbour-omp" ;;
   resnet)
     first=${builds%% *}
     start bash -c "while :; do '$first/resnet' bench resnet18 --threads $cpus --seconds 60; done" ;;
   busy)
-    for _ in $(seq "$cpus"); do start bash -c 'while :; do :; done'; done ;;
+    for _ in $(seq "$copies"); do start bash -c 'while :; do :; done'; done ;;
   build)
-    for j in $(seq "$cpus"); do
+    for j in $(seq "$copies"); do
       start bash -c "while :; do for f in '$top'/src/*/*.c; do ${CC:-cc} -O2 -std=c99 -I'$top/include' -I'$top/src' -c \"\$f\" -o '$work/o$j.o'; done; done"
     done ;;
   *) echo "unknown neighbour '$neighbour'" >&2; exit 2 ;;
@@ -76,7 +80,7 @@ esac
 
 echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //') ($cpus CPUs)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-echo "# neighbour: $neighbour at nice $nice_level; resnet bench ${bench_args[*]} --seconds $seconds; $rounds rounds"
+echo "# neighbour: $neighbour x$copies at nice $nice_level; resnet bench ${bench_args[*]} --seconds $seconds; $rounds rounds"
 sleep 1 # let the neighbour get going
 
 declare -A samples
