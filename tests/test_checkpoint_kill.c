@@ -162,20 +162,45 @@ static void test_a_save_killed_at_any_moment_leaves_no_file_or_a_complete_saved_
         long base_k = (long)(kill_no + 1) * STATES_PER_CHILD;
         fflush(stdout);
         fflush(stderr);
+        /* the child says through a pipe when it starts saving, so the delay
+         * counts from there and not from fork (which a loaded machine can
+         * stretch past the whole span) */
+        int ready[2];
+        if (pipe(ready) != 0) {
+            CHECK(0);
+            break;
+        }
         pid_t pid = fork();
         if (pid < 0) {
             CHECK(pid >= 0);
             break;
         }
         if (pid == 0) {
+            close(ready[0]);
+            char one = 1;
+            if (write(ready[1], &one, 1) != 1) _exit(4);
+            close(ready[1]);
             for (long k = base_k;; k++)
                 if (set_state(&a, k) != RN_OK || rn_checkpoint_save_file(a.tr, path) != RN_OK)
                     _exit(3);
         }
+        close(ready[1]);
+        char byte;
+        while (read(ready[0], &byte, 1) < 0 && errno == EINTR) {
+        }
+        close(ready[0]);
         /* golden-ratio steps spread the delays evenly over [0, span) */
         double frac = (double)kill_no * 0.6180339887498949;
         frac -= (double)(long)frac;
         sleep_s(frac * span);
+        /* the last round, if no save has completed yet (a machine so busy
+         * that the child never ran long enough), waits up to 30 s for one, so
+         * the round-trip check below always has a file to compare */
+        struct stat wait_sb;
+        for (int w = 0; kill_no == KILLS - 1 && files_checked == 0 && w < 3000 &&
+                        stat(path, &wait_sb) != 0;
+             w++)
+            sleep_s(0.01);
         kill(pid, SIGKILL);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
