@@ -4,8 +4,8 @@
  * backward-data, backward-weights) at the 3x3 stride-1 shapes of CIFAR
  * ResNets (batch 128) and ResNet-50 (batch 16), plus the largest difference
  * between the two results relative to the largest direct one. Each line
- * gives the median and the minimum of the timed calls, in ms; "pays" are the
- * rules training plans use (rn__conv_winograd_train_pays, _wgrad_pays).
+ * gives the median and the minimum of the timed calls, in ms; "plan" is what
+ * a training plan runs for each pass (rn__conv_choose).
  *
  * Internal (it calls the rn__ drivers directly). Build: target
  * bench_winograd (bench/CMakeLists.txt). Usage:
@@ -98,8 +98,13 @@ int main(int argc, char **argv) {
         fill(x, xn, &seed, 0.0f, 1.0f);
         fill(dy, yn, &seed, -0.5f, 0.5f);
         fill(w, wn, &seed, -0.1f, 0.1f);
-        printf("%-20s pays: fwd and bwd-data %d, bwd-weights %d\n", name,
-               rn__conv_winograd_train_pays(&d), rn__conv_winograd_wgrad_pays(&d));
+        printf("%-20s plan: fwd %s, bwd-data %s, bwd-weights %s\n", name,
+               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_FORWARD,
+                                                  RN_CONV_USE_TRAIN).algo),
+               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_DATA,
+                                                  RN_CONV_USE_TRAIN).algo),
+               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_WEIGHTS,
+                                                  RN_CONV_USE_TRAIN).algo));
         for (int p = 0; p < PASSES; p++) {
             double td[MAX_REPS], tw[MAX_REPS], err = 0.0;
             for (int r = 0; r < reps; r++) {

@@ -189,11 +189,15 @@ static void test_bench_layers_lists_every_convolution_with_its_stride(void) {
     CHECK_RUN(0, "bench resnet20 --width 4 --batch 2 --seconds 0 --threads 1 --train --layers");
     CHECK_OUTPUT_HAS("the 19 convolutions of the model");
     CHECK_OUTPUT_HAS("2x32x32x4>8 3x3 s2"); /* layer2.0.conv1 */
+    /* and the plan's algorithm per pass: a stride-2 window takes im2col in
+     * both backward passes, 8 output channels keep it off the taps */
+    CHECK_OUTPUT_HAS("indirect-gemm / im2col-gemm / im2col-gemm");
     CHECK_OUTPUT_HAS("peak RSS above the weights: ");
     CHECK_RUN(0, "bench resnet50 --width 4 --size 64 --seconds 0 --threads 1 --layers");
     CHECK_OUTPUT_HAS("the 53 convolutions of the model");
     CHECK_OUTPUT_HAS("1x16x16x8>8 3x3 s2");   /* layer2.0.conv2 */
     CHECK_OUTPUT_HAS("1x16x16x16>32 1x1 s2"); /* layer2.0.downsample.0 */
+    CHECK_OUTPUT_HAS("packed-indirect");      /* 64 output pixels: packed once */
     CHECK_RUN(0, "bench resnet20 --width 4 --seconds 0 --threads 1 --fold");
     CHECK_OUTPUT_HAS("inference, batch 1, 32x32, 1 threads, kernels ");
     CHECK_OUTPUT_HAS(", batch norms folded");

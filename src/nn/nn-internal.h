@@ -163,7 +163,8 @@ typedef struct nn_step {
     const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
     float *fc_gw, *fc_gb;
     rn_conv_desc cd;
-    int32_t wmode;  /* CONV, CONV_BWD_*: NN_W_* (how the weights are held) */
+    int32_t algo;   /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
+    int32_t wmode;  /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
     size_t woff;    /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
@@ -217,6 +218,8 @@ typedef struct nn_builder {
 int32_t rn__nn_new_buf(nn_builder *b, int64_t floats);
 int32_t rn__nn_new_bytes(nn_builder *b, size_t bytes);
 nn_step *rn__nn_add_step(nn_builder *b, int32_t op);
+/* The algorithm of convolution step s's pass (its cd set; plan-build.c). */
+size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer);
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu);
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu,
                       int32_t *mean_buf, int32_t *invstd_buf);

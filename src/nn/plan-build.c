@@ -102,97 +102,54 @@ static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
     return d;
 }
 
-/* Derived weights (packed or Winograd-transformed once, kept by the plan)
- * per inference plan at most this many bytes: the issue's bound on
- * ResNet-50 batch-1 inference is the weights plus 40 MB of resident memory,
- * of which the arena, the program and the process took about 14 MiB. The
- * convolutions claim it in program order (input side first, where Winograd
- * pays most per byte: ResNet-18/50 layer1 saves 0.5 ms for 0.6 MB). */
-#define NN_DERIVED_BUDGET ((size_t)24 << 20)
-/* Packing the weights once pays where they are large for the pixels they
- * are applied to, so that packing them on every call is a visible share.
- * Measured at batch 1, 2 threads, AVX-512 (Zen 4, 2026-11-28): 7x7x512
- * 2.12 -> 1.45 ms, 14x14x256 1.24 -> 1.11 ms (about 0.06-0.07 ms saved per
- * MB of packed weights either way); at 28x28 and 56x56 within 5%, and for
- * 1x1 convolutions (read as the GEMM's B) none or negative. Packing the
- * 14x14 layers too (limit 196) gave the same network times within noise
- * but took ResNet-50 to 40.7 MB over its weights, so they are left out. */
-#define NN_PACK_MAX_PIXELS 64
-
-/* How an inference plan holds d's weights (NN_W_*); for a derived form,
- * claims its bytes at *woff and raises *ws to its pass's workspace. */
-static int32_t derived_form(nn_builder *b, const rn_conv_desc *d, size_t *ws, size_t *woff) {
-    nn_prog *p = b->prog;
-    const int direct = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 &&
-                       d->pw == 0;
-    const size_t pixels = (size_t)d->n * (size_t)d->oh * (size_t)d->ow;
-    int32_t form = NN_W_PLAIN;
-    size_t bytes = 0, need = 0;
-    if (b->ctx->winograd && rn__conv_winograd_pays(d)) {
-        form = NN_W_WINOGRAD;
-        bytes = rn__conv_winograd_weights_size(d);
-        need = rn__conv_winograd_workspace(d);
-    } else if (!direct && pixels <= NN_PACK_MAX_PIXELS) {
-        bytes = rn__conv2d_packed_weights_size(b->ctx, d);
-        need = rn__conv2d_forward_packed_workspace(b->ctx, d);
-        form = bytes ? NN_W_PACKED : NN_W_PLAIN;
-    }
-    if (form == NN_W_PLAIN || bytes > NN_DERIVED_BUDGET || need == SIZE_MAX) return NN_W_PLAIN;
-    bytes = rn__align_up(bytes, RN_ALIGN);
-    if (bytes > NN_DERIVED_BUDGET - p->derived_bytes) return NN_W_PLAIN;
-    *woff = p->derived_bytes;
-    p->derived_bytes += bytes;
-    if (need > *ws) *ws = need;
-    return form;
+/* How a plan holds the weights of a chosen algorithm (NN_W_*). */
+static int32_t weight_form(int32_t algo) {
+    return algo == RN_CONV_ALGO_WINOGRAD     ? NN_W_WINOGRAD
+           : algo == RN_CONV_ALGO_PACKED     ? NN_W_PACKED
+           : algo == RN_CONV_ALGO_WINOGRAD_W ? NN_W_WINOGRAD_W
+                                             : NN_W_PLAIN;
 }
 
-/* The passes of a convolution in a training program. */
-#define NN_PASS_FWD 0
-#define NN_PASS_BWD_DATA 1
-#define NN_PASS_BWD_W 2
-
-/* Training programs run a backward pass that pays as Winograd, the weights
- * transformed on every call (they change every step); the workspace (*ws,
- * the direct pass's on entry) then fits both, for the direct path runs when
- * RN_OPT_WINOGRAD is 0 at run time.
- *
- * The forward pass of training stays direct: its outputs decide the ReLU
- * gates, and a gate whose pre-activation lies within the convolution's
- * rounding error of zero flips, moving the gradient by a whole element's
- * contribution (relative L2 1e-3..2e-2 where batch norm divides by a small
- * spread: one input channel, batches of 2-6; tests/test_grad_accuracy.c).
- * F(4x4,3x3)'s forward error, several times the direct path's, flipped
- * gates in 3 of 5 such cases on every ISA; the direct path flipped none, as
- * PyTorch float32. The backward passes' errors are smooth (no gate depends
- * on them): Winograd backward-data and backward-weights keep every gradient
- * within 6x PyTorch float32's own error there. */
-static int32_t train_form(const nn_builder *b, const rn_conv_desc *d, int32_t pass, size_t *ws) {
-    if (!b->train || !b->ctx->winograd || b->status != RN_OK || *ws == SIZE_MAX) return NN_W_PLAIN;
-    if (pass == NN_PASS_FWD) return NN_W_PLAIN;
-    const int pays = pass == NN_PASS_BWD_W ? rn__conv_winograd_wgrad_pays(d)
-                                           : rn__conv_winograd_train_pays(d);
-    if (!pays) return NN_W_PLAIN;
-    const size_t need = pass == NN_PASS_FWD        ? rn__conv_winograd_forward_w_workspace(d)
-                        : pass == NN_PASS_BWD_DATA ? rn__conv_winograd_backward_data_workspace(d)
-                                                   : rn__conv_winograd_backward_weights_workspace(d);
-    if (need == SIZE_MAX) return NN_W_PLAIN;
-    if (need > *ws) *ws = need;
-    return NN_W_WINOGRAD_W;
+/* The algorithm of one pass of a convolution step (src/ops/conv2d-algo.c
+ * decides): inference plans that derive weights offer derived forms, which
+ * claim the plan's budget in program order (input side first, where
+ * Winograd pays most per byte: ResNet-18/50 layer1 saves 0.5 ms for 0.6 MB)
+ * and fall back to the plain algorithm once it is spent; training plans
+ * offer the per-call Winograd of the backward passes (offer 0: the plain
+ * algorithms only). Fills the step's algo, wmode, woff and returns the
+ * workspace bytes; logs the choice once (the filling pass) at RN_LOG_INFO. */
+size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) {
+    const rn_conv_desc *d = &s->cd;
+    uint32_t use = 0;
+    if (b->status == RN_OK && offer)
+        use = b->train ? RN_CONV_USE_TRAIN : b->derive ? RN_CONV_USE_DERIVED : 0;
+    rn_conv_choice ch = rn__conv_choose(b->ctx, d, pass, use);
+    if (ch.derived_bytes) {
+        nn_prog *p = b->prog;
+        const size_t bytes = rn__align_up(ch.derived_bytes, RN_ALIGN);
+        if (bytes > rn__conv_derived_budget() - p->derived_bytes) {
+            ch = rn__conv_choose(b->ctx, d, pass, 0);
+        } else {
+            s->woff = p->derived_bytes;
+            p->derived_bytes += bytes;
+        }
+    }
+    s->algo = ch.algo;
+    s->wmode = weight_form(ch.algo);
+    if (b->prog->steps && b->status == RN_OK)
+        rn__log(b->ctx, RN_LOG_INFO,
+                "rn_plan_create: %s: conv %dx%dx%dx%d>%d k%dx%d s%d p%d %s: %s", b->where,
+                (int)d->n, (int)d->h, (int)d->w, (int)d->c, (int)d->oc, (int)d->kh, (int)d->kw,
+                (int)d->sh, (int)d->ph, rn__conv_pass_name(pass), rn__conv_algo_name(ch.algo));
+    return ch.workspace;
 }
 
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu) {
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val y = new_val(b, x.n, d.oh, d.ow, c->out);
-    size_t ws_bytes = rn__conv2d_forward_workspace(b->ctx, &d), woff = 0;
-    int32_t form = NN_W_PLAIN;
-    if (b->derive && !b->train && b->status == RN_OK && ws_bytes != SIZE_MAX)
-        form = derived_form(b, &d, &ws_bytes, &woff);
-    else
-        form = train_form(b, &d, NN_PASS_FWD, &ws_bytes);
-    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
-    s->x = x.buf, s->y = y.buf, s->ws = ws, s->conv = c, s->cd = d, s->relu = relu;
-    s->wmode = form, s->woff = woff;
+    s->x = x.buf, s->y = y.buf, s->conv = c, s->cd = d, s->relu = relu;
+    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_FORWARD, 1));
     return y;
 }
 
@@ -294,21 +251,17 @@ static void emit_bn_backward(nn_builder *b, const nn_bn *bn, nn_val x, nn_val dy
 
 static void emit_conv_backward_weights(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
     rn_conv_desc d = conv_desc(b, c, x);
-    size_t ws_bytes = rn__conv2d_backward_weights_workspace(b->ctx, &d);
-    const int32_t form = train_form(b, &d, NN_PASS_BWD_W, &ws_bytes);
-    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);
-    s->x = x.buf, s->x2 = dy.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
+    s->x = x.buf, s->x2 = dy.buf, s->conv = c, s->cd = d;
+    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_BACKWARD_WEIGHTS, 1));
 }
 
 static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x, nn_val dy) {
     rn_conv_desc d = conv_desc(b, c, x);
     nn_val dx = new_val(b, x.n, x.h, x.w, x.c);
-    size_t ws_bytes = rn__conv2d_backward_data_workspace(b->ctx, &d);
-    const int32_t form = train_form(b, &d, NN_PASS_BWD_DATA, &ws_bytes);
-    int32_t ws = new_ws(b, ws_bytes);
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV_BWD_DATA);
-    s->x2 = dy.buf, s->y = dx.buf, s->ws = ws, s->conv = c, s->cd = d, s->wmode = form;
+    s->x2 = dy.buf, s->y = dx.buf, s->conv = c, s->cd = d;
+    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_BACKWARD_DATA, 1));
     return dx;
 }
 

@@ -136,17 +136,18 @@ static void emit_model(nn_builder *b, const void *arg) {
     cd.oc = m->stem_conv.out, cd.kh = cd.kw = m->stem_conv.k;
     cd.sh = cd.sw = m->stem_conv.stride, cd.ph = cd.pw = m->stem_conv.pad;
     if (!rn__conv_desc_init(&cd)) cd.oh = cd.ow = 1; /* reported by the forward emitter */
-    ws = rn__nn_new_bytes(b, rn__conv2d_backward_weights_workspace(b->ctx, &cd));
+    /* the stem's backward passes take the plain algorithms: no Winograd */
     s = rn__nn_add_step(b, NN_OP_CONV_BWD_W);
-    s->x = x.buf, s->x2 = dc.buf, s->ws = ws, s->conv = &m->stem_conv, s->cd = cd;
+    s->x = x.buf, s->x2 = dc.buf, s->conv = &m->stem_conv, s->cd = cd;
+    s->ws = rn__nn_new_bytes(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_BACKWARD_WEIGHTS, 0));
     p->bwd_end = p->nsteps;
 
     /* the input gradient, run only on request */
     nn_val dx = x;
     dx.buf = rn__nn_new_buf(b, x.n * x.h * x.w * x.c);
-    ws = rn__nn_new_bytes(b, rn__conv2d_backward_data_workspace(b->ctx, &cd));
     s = rn__nn_add_step(b, NN_OP_CONV_BWD_DATA);
-    s->x2 = dc.buf, s->y = dx.buf, s->ws = ws, s->conv = &m->stem_conv, s->cd = cd;
+    s->x2 = dc.buf, s->y = dx.buf, s->conv = &m->stem_conv, s->cd = cd;
+    s->ws = rn__nn_new_bytes(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_BACKWARD_DATA, 0));
     s = rn__nn_add_step(b, NN_OP_STORE);
     s->x = dx.buf, s->ext = NN_EXT_IMAGE;
     s->n = (size_t)x.n, s->h = (size_t)x.h, s->w = (size_t)x.w, s->c = (size_t)x.c;

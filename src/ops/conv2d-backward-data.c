@@ -66,7 +66,8 @@ void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const fl
     size_t oc = (size_t)d->oc;
     int direct = rn__conv_is_direct(d);
     rn_conv_desc t;
-    if (rn__conv_backward_data_indirect(d, &t)) {
+    if (rn__conv_plain_algo(d, RN_CONV_PASS_BACKWARD_DATA) == RN_CONV_ALGO_INDIRECT &&
+        rn__conv_backward_data_indirect(d, &t)) {
         rn__conv_indirect_backward_data(ctx, d, &t, dy, w, dx, ws);
         return;
     }

@@ -3,7 +3,8 @@
  * dy[pixel]^T x col[pixel], and the bias gradient (column sums of dy, one
  * task per channel block walking the pixels in order in double).
  *
- * Two paths, chosen by shape only (never by thread count or ISA):
+ * Two paths, chosen by shape only (never by thread count or ISA) in
+ * src/ops/conv2d-algo.c:
  *
  * Tap by tap (every convolution with a multiple of 16 output channels, at
  * most 64 taps and a dW of at most 2^20 floats, except 1x1 ones whose dW is
@@ -33,24 +34,12 @@
  * at most RN_WGRAD_PARTIAL_FLOATS floats of partial sums in all). */
 #define RN_WGRAD_GROUPS 16
 #define RN_WGRAD_PARTIAL_FLOATS ((size_t)1 << 22)
-/* Largest dW (oc x K floats) the tap-by-tap path takes: 4 groups of it fit
- * the partial-sum budget (a 3x3 convolution of 256 channels: 2^19.2). */
-#define RN_WGRAD_MAX_FLOATS ((size_t)1 << 20)
+/* Which shapes go tap by tap (dW size, windows, output-channel multiple,
+ * 1x1 convolutions whose dW is large for their pixels, wide windows over
+ * few input channels) is rn__conv_choose's call: src/ops/conv2d-algo.c,
+ * whose largest dW (2^20 floats) keeps 4 groups within the partial sums. */
 /* Bytes of dy and input rows a band of output rows holds (within L2). */
 #define RN_WGRAD_BAND_BYTES ((size_t)256 << 10)
-/* Output channels must be a multiple of every table's MR (4, 8 or 16). */
-#define RN_WGRAD_OC_MULTIPLE 16
-/* Under RN_WGRAD_MIN_C input channels, the microkernel's lanes (a tap's
- * input channels) are mostly idle: 3 channels (an RGB stem) fill 3 of 16 or
- * 32. With a window of RN_WGRAD_IM2COL_MIN_K columns or more, im2col gives
- * the GEMM all of them instead (ImageNet's 7x7x3 stem at batch 16, 2
- * threads: 88.7 ms by taps, 64 ms by im2col); a 3x3x3 CIFAR stem's 27
- * columns are too few for the GEMM (128x32x32x3>16: 8 ms by taps, 120 ms by
- * im2col with a build beside it). */
-#define RN_WGRAD_MIN_C 8
-#define RN_WGRAD_IM2COL_MIN_K 64
-/* dW floats per output pixel from which a 1x1 convolution takes the GEMM. */
-#define RN_WGRAD_GEMM_RATIO 16
 /* Elements of dW per task of the partial-sum reduction. */
 #define RN_WGRAD_REDUCE_BLOCK ((size_t)1 << 12)
 
@@ -74,17 +63,7 @@ static void colsum_task(void *arg, size_t t) {
 
 /* ---- tap by tap -------------------------------------------------------------------- */
 static int by_taps(const rn_conv_desc *d) {
-    size_t dw = (size_t)d->oc * rn__conv_k(d);
-    /* a 1x1 convolution is one GEMM over the pixels, which wins where dW is
-     * large for them (ResNet-50 at batch 16, 2 threads: 14x14x256>1024
-     * 14.4 -> 8.8 ms, 7x7x2048>512 16.9 -> 10.7; at 28x28 and 56x56 the
-     * taps win, 28x28x512>128 10.7 against 19.1) */
-    if (rn__conv_is_direct(d) && dw >= RN_WGRAD_GEMM_RATIO * rn__conv_rows(d)) return 0;
-    /* few input channels under a wide window: im2col's columns fill the
-     * GEMM where a tap's few channels would fill few of the lanes */
-    if (d->c < RN_WGRAD_MIN_C && rn__conv_k(d) >= RN_WGRAD_IM2COL_MIN_K) return 0;
-    return d->oc % RN_WGRAD_OC_MULTIPLE == 0 && (size_t)d->kh * (size_t)d->kw <= 64 &&
-           dw <= RN_WGRAD_MAX_FLOATS;
+    return rn__conv_plain_algo(d, RN_CONV_PASS_BACKWARD_WEIGHTS) == RN_CONV_ALGO_TAPS;
 }
 
 static size_t groups_for(const rn_conv_desc *d) {

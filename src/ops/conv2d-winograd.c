@@ -108,41 +108,8 @@ int rn__conv_winograd_ok(const rn_conv_desc *d) {
     return d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1;
 }
 
-/* Where F(4x4,3x3) beats the indirect path (Zen 4, 2 threads, AVX-512,
- * against pre-packed weights; docs/performance.md): enough tiles for the 36
- * GEMMs to run at speed and channels enough for the transforms to be a
- * small share. Batch 1: 56x56x64 1.05 -> 0.53 ms, 28x28x128 1.03 -> 0.50 ms;
- * 16 channels (CIFAR layer1) 0.71x-1.05x. 14x14x256 at batch 1 (16 tiles)
- * would gain 1.11 -> 0.91 ms, but its transformed weights (9.4 MB, 4x the
- * 3x3 weights) buy more as packed layer4 weights within a plan's memory
- * budget (src/nn/plan-build.c); at 7x7 (4 tiles) Winograd loses. */
-int rn__conv_winograd_pays(const rn_conv_desc *d) {
-    if (!rn__conv_winograd_ok(d)) return 0;
-    const wg_geom g = geom_for(d);
-    return g.tiles >= 32 && d->c >= 32 && d->oc >= 32;
-}
-
-/* Training transforms the weights on every call (forward and
- * backward-data), which costs as much as the convolution where the weights
- * are large for the pixels. Measured (Zen 4, 2 threads, AVX-512, direct ->
- * Winograd incl. the transform, ms; docs/performance.md): 128x32x32x16
- * 3.1 -> 2.75 (pipelined), 128x16x16x32 2.9 -> 1.8, 128x8x8x64 2.8 -> 1.25,
- * 16x56x56x64 17.2 -> 8.6, 16x28x28x128 17.6 -> 6.7, 16x14x14x256
- * 17.2 -> 11.9 (256 weight pairs per tile), 16x7x7x512 17.6 -> 19.9 (4096
- * pairs per tile). */
-int rn__conv_winograd_train_pays(const rn_conv_desc *d) {
-    if (!rn__conv_winograd_backward_data_ok(d)) return 0;
-    const wg_geom g = geom_for(d);
-    const size_t pairs = (size_t)d->c * (size_t)d->oc;
-    return g.tiles >= 32 && d->c >= 16 && d->oc >= 16 && pairs <= rn__sat_mul(g.tiles, 1024);
-}
-
-/* The backward-weights pass has no pipelined schedule: at 16 channels it
- * loses (128x32x32x16: 2.8 -> 3.6 ms), from 32 on it gains as the others
- * (128x16x16x32 2.8 -> 2.0 ms, 16x28x28x128 18.3 -> 7.1). */
-int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d) {
-    return rn__conv_winograd_train_pays(d) && d->c >= 32 && d->oc >= 32;
-}
+/* Where each pass pays is rn__conv_choose's call (conv2d-algo.c). */
+size_t rn__conv_winograd_tiles(const rn_conv_desc *d) { return geom_for(d).tiles; }
 
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);

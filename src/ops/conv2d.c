@@ -45,11 +45,12 @@ size_t rn__conv_col_bytes(const rn_conv_desc *d) {
     return b == SIZE_MAX ? SIZE_MAX : rn__sat_add(rn__align_up(b, RN_ALIGN), RN_ALIGN);
 }
 
-/* The forward pass takes the indirect path (conv2d-indirect.c) unless the
- * convolution is direct (its input already is the GEMM operand) or its
- * window is too large for it. */
+/* The forward pass takes the indirect path (conv2d-indirect.c) where
+ * rn__conv_plain_algo says so (conv2d-algo.c: unless the convolution is
+ * direct, whose input already is the GEMM operand, or its window is too
+ * large for it). */
 static int forward_indirect(const rn_conv_desc *d) {
-    return !rn__conv_is_direct(d) && rn__conv_indirect_ok(d);
+    return rn__conv_plain_algo(d, RN_CONV_PASS_FORWARD) == RN_CONV_ALGO_INDIRECT;
 }
 
 size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
@@ -107,7 +108,9 @@ void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const f
 
 size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
     rn_conv_desc t;
-    if (rn__conv_backward_data_indirect(d, &t)) return rn__conv_indirect_workspace(&t);
+    if (rn__conv_plain_algo(d, RN_CONV_PASS_BACKWARD_DATA) == RN_CONV_ALGO_INDIRECT &&
+        rn__conv_backward_data_indirect(d, &t))
+        return rn__conv_indirect_workspace(&t);
     /* dcol[rows x K] = dy[rows x oc] * W[oc x K]; direct: K == c and dcol is dx */
     return rn__sat_add(rn__conv_col_bytes(d),
                    rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), rn__conv_k(d), (size_t)d->oc));

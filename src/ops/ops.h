@@ -34,6 +34,43 @@ typedef struct rn_conv_desc {
 /* Fills oh/ow; returns 0 if the window does not fit (oh or ow < 1). */
 int rn__conv_desc_init(rn_conv_desc *d);
 
+/* Choosing the algorithm (src/ops/conv2d-algo.c): one ordered list of
+ * implementations per pass, its thresholds in one table, the accuracy rule
+ * (no Winograd in a training step's forward pass) with them. */
+#define RN_CONV_PASS_FORWARD 0
+#define RN_CONV_PASS_BACKWARD_DATA 1
+#define RN_CONV_PASS_BACKWARD_WEIGHTS 2
+
+#define RN_CONV_ALGO_GEMM 0       /* 1x1, stride 1, no padding: the pixels are the GEMM's rows */
+#define RN_CONV_ALGO_INDIRECT 1   /* indirect GEMM (backward-data: of the transposed conv) */
+#define RN_CONV_ALGO_IM2COL 2     /* im2col (col2im) and one GEMM per chunk of pixels */
+#define RN_CONV_ALGO_TAPS 3       /* backward-weights tap by tap */
+#define RN_CONV_ALGO_PACKED 4     /* indirect GEMM on weights packed once (inference plans) */
+#define RN_CONV_ALGO_WINOGRAD 5   /* F(4x4,3x3) on weights transformed once (inference plans) */
+#define RN_CONV_ALGO_WINOGRAD_W 6 /* F(4x4,3x3), weights transformed on every call (training) */
+
+/* What the caller can run besides the plain algorithms. */
+#define RN_CONV_USE_DERIVED 1u /* it keeps weights derived once (inference plans) */
+#define RN_CONV_USE_TRAIN 2u   /* a training step (per-call Winograd, backward passes) */
+
+typedef struct rn_conv_choice {
+    int32_t algo;         /* RN_CONV_ALGO_* */
+    size_t workspace;     /* bytes for it and for the plain algorithm, which a Winograd
+                           * choice runs when RN_OPT_WINOGRAD is 0 at run time;
+                           * SIZE_MAX on overflow */
+    size_t derived_bytes; /* PACKED / WINOGRAD: the derived weights' bytes, else 0 */
+} rn_conv_choice;
+
+rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass,
+                               uint32_t use);
+/* The drivers' own choice among the plain algorithms (GEMM, INDIRECT,
+ * IM2COL, TAPS): what rn__conv_choose gives with use 0. */
+int32_t rn__conv_plain_algo(const rn_conv_desc *d, int32_t pass);
+/* Derived weights an inference plan may hold in all (bytes). */
+size_t rn__conv_derived_budget(void);
+const char *rn__conv_algo_name(int32_t algo);
+const char *rn__conv_pass_name(int32_t pass);
+
 /* Workspace bytes for each pass (forward, backward-data, backward-weights). */
 size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
 size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
@@ -63,10 +100,10 @@ void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const f
  * output transform with the bias / ReLU epilogue. Rounding differs from the
  * direct path (max error about 3e-6 of the largest output against 1e-6,
  * measured at ResNet shapes); results do not depend on the
- * thread count. _ok: the shape can take it; _pays: it is faster than the
- * direct path for this shape (measured, docs/performance.md). */
+ * thread count. _ok: the shape can take it (where it pays is
+ * rn__conv_choose's call); _tiles: 4x4 output tiles over the batch. */
 int rn__conv_winograd_ok(const rn_conv_desc *d);
-int rn__conv_winograd_pays(const rn_conv_desc *d);
+size_t rn__conv_winograd_tiles(const rn_conv_desc *d);
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d);
 void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d,
                                          const float *w, void *u);
@@ -80,12 +117,8 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
  * of the transposed convolution (rotated, transposed weights, padding
  * 2 - p), for d's with padding at most 2 (_backward_data_ok);
  * _backward_weights computes dw (OHWI, overwritten) from x and dy as
- * dU = sum over tiles of (A dY A^T) .* (B^T x B), dw = G^T dU G. Where they
- * are faster than the direct passes for a shape (measured,
- * docs/performance.md): _train_pays for the forward and backward-data,
- * _wgrad_pays for the backward-weights. */
-int rn__conv_winograd_train_pays(const rn_conv_desc *d);
-int rn__conv_winograd_wgrad_pays(const rn_conv_desc *d);
+ * dU = sum over tiles of (A dY A^T) .* (B^T x B), dw = G^T dU G. Plans run
+ * the backward passes (rn__conv_choose); _forward_w serves the benchmarks. */
 size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *w, const float *bias, int32_t relu, float *y,

@@ -17,7 +17,11 @@
  * rn_conv2d_backward_weights) on random data with the context's threads.
  * These are the layer API's figures: an inference plan may run other
  * kernels (pre-packed weights, Winograd), which the whole-network time
- * printed beside them includes.
+ * printed beside them includes; which algorithm the plan runs for each
+ * pass is printed beside each shape, from the lines the plan logs at
+ * RN_LOG_INFO when it is created (for a shape that several layers share,
+ * the first layer's: an inference plan's derived-weight budget can leave
+ * later ones on the plain algorithm).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -43,6 +47,41 @@ typedef struct conv_shape {
     char first[48];
     double ms[3]; /* forward, backward-data, backward-weights: median ms per call */
 } conv_shape;
+
+void bench_layers_log(void *user, int32_t level, const char *message) {
+    bench_log *l = (bench_log *)user;
+    size_t n = strlen(message);
+    (void)level;
+    if (l->len + n + 2 > l->cap) {
+        size_t cap = (l->cap ? 2 * l->cap : 4096) + n + 2;
+        char *t = realloc(l->text, cap);
+        if (!t) return;
+        l->text = t, l->cap = cap;
+    }
+    memcpy(l->text + l->len, message, n);
+    l->len += n;
+    l->text[l->len++] = '\n';
+    l->text[l->len] = '\0';
+}
+
+/* The plan's algorithm for one pass of a shape: the text after
+ * "conv <shape> <pass>: " on the first log line that names them, or "-". */
+static void plan_algo(const bench_log *log, const conv_shape *s, const char *pass, char *out,
+                      size_t cap) {
+    char key[160];
+    snprintf(key, sizeof key, "conv %lldx%lldx%lldx%lld>%lld k%lldx%lld s%lld p%lld %s: ",
+             (long long)s->n, (long long)s->h, (long long)s->w, (long long)s->c,
+             (long long)s->oc, (long long)s->kh, (long long)s->kw, (long long)s->stride,
+             (long long)s->pad_h, pass);
+    snprintf(out, cap, "-");
+    const char *at = log && log->text ? strstr(log->text, key) : NULL;
+    if (!at) return;
+    at += strlen(key);
+    size_t n = strcspn(at, "\n");
+    if (n >= cap) n = cap - 1;
+    memcpy(out, at, n);
+    out[n] = '\0';
+}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -269,7 +308,7 @@ static rn_status time_shape(rn_ctx *ctx, conv_shape *s, int train, double second
 }
 
 int bench_layers(rn_ctx *ctx, const rn_model *m, int64_t batch, int64_t h, int64_t w, int train,
-                 int64_t threads, double seconds, double network_ms) {
+                 int64_t threads, double seconds, double network_ms, const bench_log *plan_log) {
     /* a twentieth of the whole-network time per pass and shape (at least 3 calls) */
     double pass_seconds = seconds / 20 < 0.25 ? seconds / 20 : 0.25;
     conv_shape *shapes = malloc(MAX_SHAPES * sizeof *shapes);
@@ -302,12 +341,12 @@ int bench_layers(rn_ctx *ctx, const rn_model *m, int64_t batch, int64_t h, int64
         printf("shape: N x H x W x C > out, kernel, stride; ms per call; total = ms x layers; "
                "share of the convolutions' total\n");
         if (train)
-            printf("%-30s %6s  %-22s %9s %9s %9s %10s %6s %8s\n", "shape", "layers",
+            printf("%-30s %6s  %-22s %9s %9s %9s %10s %6s %8s  %s\n", "shape", "layers",
                    "first layer", "fwd ms", "bwd-d ms", "bwd-w ms", "total ms", "share",
-                   "GFLOP/s");
+                   "GFLOP/s", "plan's algorithm (fwd / bwd-d / bwd-w)");
         else
-            printf("%-30s %6s  %-22s %9s %10s %6s %8s\n", "shape", "layers", "first layer",
-                   "ms", "total ms", "share", "GFLOP/s");
+            printf("%-30s %6s  %-22s %9s %10s %6s %8s  %s\n", "shape", "layers", "first layer",
+                   "ms", "total ms", "share", "GFLOP/s", "plan's algorithm");
         for (int i = 0; i < nshapes; i++) {
             const conv_shape *s = &shapes[i];
             char desc[64];
@@ -319,14 +358,19 @@ int bench_layers(rn_ctx *ctx, const rn_model *m, int64_t batch, int64_t h, int64
             double passes = train ? 2.0 + s->backward_data : 1.0;
             double gflops = each > 0 ? flop * passes / each * 1e-6 : 0;
             double share = total_ms > 0 ? 100.0 * s->count * each / total_ms : 0;
+            char a_fwd[32], a_bd[32], a_bw[32];
+            plan_algo(plan_log, s, "forward", a_fwd, sizeof a_fwd);
+            plan_algo(plan_log, s, "backward-data", a_bd, sizeof a_bd);
+            plan_algo(plan_log, s, "backward-weights", a_bw, sizeof a_bw);
             if (train) {
                 char bwd_data[32] = "-"; /* the first convolution has none */
                 if (s->backward_data) snprintf(bwd_data, sizeof bwd_data, "%.3f", s->ms[1]);
-                printf("%-30s %6d  %-22s %9.3f %9s %9.3f %10.3f %5.1f%% %8.1f\n", desc, s->count,
-                       s->first, s->ms[0], bwd_data, s->ms[2], s->count * each, share, gflops);
+                printf("%-30s %6d  %-22s %9.3f %9s %9.3f %10.3f %5.1f%% %8.1f  %s / %s / %s\n",
+                       desc, s->count, s->first, s->ms[0], bwd_data, s->ms[2], s->count * each,
+                       share, gflops, a_fwd, a_bd, a_bw);
             } else
-                printf("%-30s %6d  %-22s %9.3f %10.3f %5.1f%% %8.1f\n", desc, s->count, s->first,
-                       s->ms[0], s->count * each, share, gflops);
+                printf("%-30s %6d  %-22s %9.3f %10.3f %5.1f%% %8.1f  %s\n", desc, s->count,
+                       s->first, s->ms[0], s->count * each, share, gflops, a_fwd);
         }
         printf("convolutions, sum over the %d layers: %.3f ms per batch, %.1f GFLOP/s\n", nconvs,
                total_ms, total_ms > 0 ? total_flop / total_ms * 1e-6 : 0.0);

@@ -31,7 +31,8 @@ static void help(FILE *f) {
                "Prints images/s, the median ms per batch, GFLOP/s and its share of the FMA\n"
                "peak measured here, the weights' bytes, the peak RSS and the plan's arena.\n"
                "--layers adds the time and GFLOP/s of every distinct convolution shape, run\n"
-               "alone through the layer API (forward, and both backward passes with --train).\n"
+               "alone through the layer API (forward, and both backward passes with --train),\n"
+               "and the algorithm the network's plan runs for each pass of it.\n"
                "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n"
                "--fold folds every batch norm into its convolution first, as a deployment\n"
                "would (rn_model_fold_batchnorm; inference only).\n");
@@ -124,6 +125,7 @@ int cmd_bench(int argc, char **argv) {
     float *x = NULL, *logits = NULL;
     int32_t *labels = NULL;
     double *times = NULL;
+    bench_log plan_log = {NULL, 0, 0};
     rn_status st;
     int rc = cli_set_threads(ctx, threads);
     if (!rc && (st = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd)) != RN_OK)
@@ -137,8 +139,17 @@ int cmd_bench(int argc, char **argv) {
         rn_model_classes(m, &classes);
         rn_model_in_channels(m, &cin);
         if (!h) h = w = cli_model_is_cifar(m) ? 32 : 224;
+        /* --layers: the plan names each convolution's algorithm at RN_LOG_INFO */
+        if (layers) {
+            rn_ctx_set_int(ctx, RN_OPT_LOG_LEVEL, RN_LOG_INFO);
+            rn_ctx_set_log_callback(ctx, bench_layers_log, &plan_log);
+        }
         if ((st = rn_plan_create(m, batch, h, w, train ? RN_MODE_TRAIN : RN_MODE_INFER, &plan)))
             rc = cli_lib_error(ctx, st, "plan");
+        if (layers) {
+            rn_ctx_set_log_callback(ctx, NULL, NULL);
+            rn_ctx_set_int(ctx, RN_OPT_LOG_LEVEL, RN_LOG_WARN);
+        }
     }
     if (!rc && train) {
         /* lr 0: the update's cost without drifting the random network */
@@ -230,11 +241,14 @@ int cmd_bench(int argc, char **argv) {
         printf("peak RSS: %.1f MiB\n", rss / mib);
         printf("peak RSS above the weights: %.1f MiB (%.1f MB)\n", (rss - weights) / mib,
                (rss - weights) * 1e-6);
-        if (layers) rc = bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3);
+        if (layers)
+            rc = bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3,
+                              &plan_log);
     }
     free(times);
     free(labels);
     free(logits);
+    free(plan_log.text);
     free(x);
     rn_optimizer_destroy(opt);
     rn_plan_destroy(plan);

@@ -1,0 +1,227 @@
+/*
+ * Which algorithm runs a convolution: the one place that decides, for a
+ * shape, a pass (forward, backward-data, backward-weights), what the caller
+ * can hold (weights derived once: inference plans; a training step) and the
+ * context (RN_OPT_WINOGRAD). As oneDNN does, the implementations form one
+ * ordered list; the first whose shape test passes and that the caller can
+ * run is taken. Every threshold is in `limits` below, each with the
+ * measurement behind it (docs/performance.md), and so is the accuracy rule
+ * (training forward passes never take Winograd).
+ *
+ * The drivers (conv2d.c, conv2d-backward-data.c,
+ * conv2d-backward-weights.c) ask rn__conv_plain_algo for their own choice
+ * among the algorithms that need nothing derived; plans (src/nn/
+ * plan-build.c) ask rn__conv_choose, record the answer in the step, log it
+ * at RN_LOG_INFO, and run it (src/nn/plan-run.c).
+ *
+ * No threshold depends on the ISA or the thread count yet: the choice, and
+ * so the arithmetic, is the same on every ISA for a shape (the thresholds
+ * were measured with AVX-512 on Zen 4; the kernels of the other ISAs have
+ * the same shapes of work).
+ */
+#include "conv2d-common.h"
+
+static const struct conv_limits {
+    /* Winograd F(4x4,3x3) in inference plans (weights transformed once):
+     * enough 4x4 tiles for the 36 GEMMs to run at speed and channels enough
+     * for the transforms to be a small share. Zen 4, 2 threads, against
+     * pre-packed weights: batch 1 56x56x64 1.05 -> 0.53 ms, 28x28x128
+     * 1.03 -> 0.50 ms; 16 channels 0.71x-1.05x; at 7x7 (4 tiles) it loses. */
+    size_t wg_min_tiles;
+    int32_t wg_min_channels;
+    /* Winograd in training steps (weights transformed on every call, so
+     * the weights must be small for the pixels): 16+ channels, at most
+     * wg_train_max_pairs weight pairs per tile (ResNet-50's 7x7x512
+     * layers: 17.6 -> 19.9 ms, stay direct; 14x14x256 17.2 -> 11.9 ms);
+     * backward-weights from 32 channels (16: 2.8 -> 3.6 ms, loses). */
+    size_t wg_train_min_tiles;
+    int32_t wg_train_min_channels;
+    size_t wg_train_max_pairs;
+    int32_t wg_wgrad_min_channels;
+    /* Inference plans pack the weights once for layers of at most this
+     * many output pixels (batch included): 7x7x512 at batch 1 2.12 -> 1.45
+     * ms; at 28x28 and 56x56 within 5%, and 1x1 ones none or negative. */
+    size_t pack_max_pixels;
+    /* Derived weights (packed or transformed) per inference plan: the
+     * ResNet-50 batch-1 resident-memory bound (weights + 40 MB) less what
+     * the arena, the program and the process take (about 14 MiB). */
+    size_t derived_budget;
+    /* Backward-weights: a 1x1 convolution is one GEMM over the pixels where
+     * dW has this many floats per output pixel or more (ResNet-50 batch 16:
+     * 14x14x256>1024 14.4 -> 8.8 ms); under wgrad_min_c input channels with
+     * a window of wgrad_im2col_min_k columns or more, im2col fills the
+     * GEMM's lanes (7x7x3 stem 88.7 -> 64 ms; a 3x3x3 stem's 27 columns are
+     * too few: 8 ms by taps, 120 by im2col). The tap-by-tap path takes
+     * windows of up to wgrad_max_taps, a dW of at most wgrad_max_floats (4
+     * groups of partial sums fit its budget, conv2d-backward-weights.c) and
+     * output channels a multiple of wgrad_oc_multiple (every table's MR). */
+    size_t wgrad_gemm_ratio;
+    int32_t wgrad_min_c;
+    size_t wgrad_im2col_min_k;
+    size_t wgrad_max_taps;
+    size_t wgrad_max_floats;
+    int32_t wgrad_oc_multiple;
+} limits = {
+    32, 32,                 /* wg_min_tiles, wg_min_channels */
+    32, 16, 1024, 32,       /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
+    64,                     /* pack_max_pixels */
+    (size_t)24 << 20,       /* derived_budget */
+    16, 8, 64, 64,          /* wgrad_gemm_ratio, wgrad_min_c, wgrad_im2col_min_k, wgrad_max_taps */
+    (size_t)1 << 20, 16,    /* wgrad_max_floats, wgrad_oc_multiple */
+};
+
+/* ---- shape tests, one per implementation ------------------------------------------ */
+
+static int wg_infer(const rn_conv_desc *d) {
+    return rn__conv_winograd_ok(d) && rn__conv_winograd_tiles(d) >= limits.wg_min_tiles &&
+           d->c >= limits.wg_min_channels && d->oc >= limits.wg_min_channels;
+}
+
+static int wg_train(const rn_conv_desc *d) {
+    if (!rn__conv_winograd_backward_data_ok(d)) return 0;
+    const size_t tiles = rn__conv_winograd_tiles(d);
+    const size_t pairs = (size_t)d->c * (size_t)d->oc;
+    return tiles >= limits.wg_train_min_tiles && d->c >= limits.wg_train_min_channels &&
+           d->oc >= limits.wg_train_min_channels &&
+           pairs <= rn__sat_mul(tiles, limits.wg_train_max_pairs);
+}
+
+static int wg_wgrad(const rn_conv_desc *d) {
+    return wg_train(d) && d->c >= limits.wg_wgrad_min_channels &&
+           d->oc >= limits.wg_wgrad_min_channels;
+}
+
+static int packs(const rn_conv_desc *d) {
+    return !rn__conv_is_direct(d) && rn__conv_rows(d) <= limits.pack_max_pixels &&
+           rn__conv_indirect_ok(d);
+}
+
+static int wgrad_by_taps(const rn_conv_desc *d) {
+    const size_t dw = (size_t)d->oc * rn__conv_k(d);
+    if (rn__conv_is_direct(d) && dw >= limits.wgrad_gemm_ratio * rn__conv_rows(d)) return 0;
+    if (d->c < limits.wgrad_min_c && rn__conv_k(d) >= limits.wgrad_im2col_min_k) return 0;
+    return d->oc % limits.wgrad_oc_multiple == 0 &&
+           (size_t)d->kh * (size_t)d->kw <= limits.wgrad_max_taps && dw <= limits.wgrad_max_floats;
+}
+
+static int fwd_indirect(const rn_conv_desc *d) {
+    return !rn__conv_is_direct(d) && rn__conv_indirect_ok(d);
+}
+
+static int bwd_data_indirect(const rn_conv_desc *d) {
+    rn_conv_desc t;
+    return rn__conv_backward_data_indirect(d, &t);
+}
+
+static int direct(const rn_conv_desc *d) { return rn__conv_is_direct(d); }
+static int always(const rn_conv_desc *d) { (void)d; return 1; }
+
+/* ---- the ordered list ---------------------------------------------------------------- */
+
+#define FWD (1u << RN_CONV_PASS_FORWARD)
+#define BWD_D (1u << RN_CONV_PASS_BACKWARD_DATA)
+#define BWD_W (1u << RN_CONV_PASS_BACKWARD_WEIGHTS)
+
+typedef struct conv_impl {
+    int32_t algo;
+    uint32_t passes;   /* bit per RN_CONV_PASS_* */
+    uint32_t needs;    /* RN_CONV_USE_* the caller must offer */
+    int32_t winograd;  /* runs only while RN_OPT_WINOGRAD is 1 */
+    int (*fits)(const rn_conv_desc *d);
+} conv_impl;
+
+/* Accuracy rule: no Winograd in the forward pass of a training step. Its
+ * outputs set the ReLU gates, and F(4x4,3x3)'s rounding (several times the
+ * direct path's) flips gates whose pre-activation lies near zero, moving
+ * whole elements of the gradients: up to 2.1e-2 relative L2 where batch
+ * norm divides by a small spread (tests/test_grad_accuracy.c: 3 of 5 cases
+ * failed on every x86 ISA). The backward passes' errors are smooth: with
+ * them as Winograd every gradient stayed within 6x PyTorch float32's own
+ * error. So the training entry lists the backward passes only. */
+static const conv_impl impls[] = {
+    {RN_CONV_ALGO_WINOGRAD, FWD, RN_CONV_USE_DERIVED, 1, wg_infer},
+    {RN_CONV_ALGO_PACKED, FWD, RN_CONV_USE_DERIVED, 0, packs},
+    {RN_CONV_ALGO_WINOGRAD_W, BWD_D, RN_CONV_USE_TRAIN, 1, wg_train},
+    {RN_CONV_ALGO_WINOGRAD_W, BWD_W, RN_CONV_USE_TRAIN, 1, wg_wgrad},
+    {RN_CONV_ALGO_TAPS, BWD_W, 0, 0, wgrad_by_taps},
+    {RN_CONV_ALGO_GEMM, FWD | BWD_D | BWD_W, 0, 0, direct},
+    {RN_CONV_ALGO_INDIRECT, FWD, 0, 0, fwd_indirect},
+    {RN_CONV_ALGO_INDIRECT, BWD_D, 0, 0, bwd_data_indirect},
+    {RN_CONV_ALGO_IM2COL, FWD | BWD_D | BWD_W, 0, 0, always},
+};
+
+static int32_t pick(const rn_conv_desc *d, int32_t pass, uint32_t use, int winograd) {
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        const conv_impl *m = &impls[i];
+        if (!(m->passes & (1u << pass)) || (m->needs & ~use) || (m->winograd && !winograd))
+            continue;
+        if (m->fits(d)) return m->algo;
+    }
+    return RN_CONV_ALGO_IM2COL;
+}
+
+int32_t rn__conv_plain_algo(const rn_conv_desc *d, int32_t pass) { return pick(d, pass, 0, 0); }
+
+static size_t plain_workspace(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass) {
+    return pass == RN_CONV_PASS_FORWARD        ? rn__conv2d_forward_workspace(ctx, d)
+           : pass == RN_CONV_PASS_BACKWARD_DATA ? rn__conv2d_backward_data_workspace(ctx, d)
+                                                : rn__conv2d_backward_weights_workspace(ctx, d);
+}
+
+rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass,
+                               uint32_t use) {
+    rn_conv_choice ch;
+    ch.workspace = plain_workspace(ctx, d, pass);
+    ch.derived_bytes = 0;
+    ch.algo = rn__conv_plain_algo(d, pass);
+    if (!use || ch.workspace == SIZE_MAX) return ch;
+    const int32_t algo = pick(d, pass, use, ctx->winograd);
+    size_t need = 0, bytes = 0;
+    switch (algo) {
+    case RN_CONV_ALGO_WINOGRAD:
+        bytes = rn__conv_winograd_weights_size(d);
+        need = rn__conv_winograd_workspace(d);
+        break;
+    case RN_CONV_ALGO_PACKED:
+        bytes = rn__conv2d_packed_weights_size(ctx, d);
+        need = rn__conv2d_forward_packed_workspace(ctx, d);
+        break;
+    case RN_CONV_ALGO_WINOGRAD_W:
+        need = pass == RN_CONV_PASS_BACKWARD_DATA ? rn__conv_winograd_backward_data_workspace(d)
+                                                  : rn__conv_winograd_backward_weights_workspace(d);
+        break;
+    default: return ch;
+    }
+    /* derived weights beyond the plan's whole budget, or a workspace that
+     * overflows: the plain algorithm */
+    if ((algo != RN_CONV_ALGO_WINOGRAD_W && (bytes == 0 || bytes > limits.derived_budget)) ||
+        need == SIZE_MAX)
+        return ch;
+    ch.algo = algo;
+    ch.derived_bytes = bytes;
+    /* the workspace covers the plain algorithm too: a Winograd step runs it
+     * when RN_OPT_WINOGRAD is 0 at run time */
+    if (need > ch.workspace) ch.workspace = need;
+    return ch;
+}
+
+size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
+
+const char *rn__conv_algo_name(int32_t algo) {
+    switch (algo) {
+    case RN_CONV_ALGO_GEMM: return "gemm";
+    case RN_CONV_ALGO_INDIRECT: return "indirect-gemm";
+    case RN_CONV_ALGO_IM2COL: return "im2col-gemm";
+    case RN_CONV_ALGO_TAPS: return "taps";
+    case RN_CONV_ALGO_PACKED: return "packed-indirect";
+    case RN_CONV_ALGO_WINOGRAD: return "winograd-f4x4";
+    case RN_CONV_ALGO_WINOGRAD_W: return "winograd-f4x4";
+    default: return "?";
+    }
+}
+
+const char *rn__conv_pass_name(int32_t pass) {
+    return pass == RN_CONV_PASS_FORWARD         ? "forward"
+           : pass == RN_CONV_PASS_BACKWARD_DATA ? "backward-data"
+                                                : "backward-weights";
+}
