@@ -5,8 +5,9 @@
  * into a trainer's reduction hook (rn_trainer_set_reducer):
  *
  *   - gradient buckets: MPI_Iallreduce (MPI_SUM) for one or two ranks; for
- *     more, MPI_Iallgather and the pairwise tree over ranks on arrival,
- *     which keeps N ranks bit-identical to one process of N shards;
+ *     more, when ordered (the default), MPI_Iallgather and the pairwise
+ *     tree over ranks on arrival, which keeps N ranks bit-identical to one
+ *     process of N shards; unordered, MPI_Iallreduce whatever the ranks;
  *   - batch-norm statistics, loss and error counts: MPI_Iallreduce in double
  *     (exact: one non-zero term per element).
  *
@@ -41,6 +42,13 @@ RN_API int32_t rn_mpi_rank(const rn_mpi *m);
 RN_API int32_t rn_mpi_size(const rn_mpi *m);
 /* rn_trainer_set_reducer(tr, rank, size, ...) with this engine. */
 RN_API rn_status rn_mpi_attach(rn_mpi *m, rn_trainer *tr);
+/* ordered 1 (the default): gradients summed in the pairwise tree over
+ * ranks (bit-identity with one process; N times an all-reduce's received
+ * bytes beyond 2 ranks); 0: MPI_Iallreduce's own order. */
+RN_API void rn_mpi_set_ordered(rn_mpi *m, int32_t ordered);
+/* Totals since creation: seconds spent blocked in waits (the
+ * communication that computation did not hide) and bytes reduced. */
+RN_API void rn_mpi_stats(const rn_mpi *m, double *wait_seconds, double *bytes);
 /* What the engine's last failure was, in a sentence ("" if none): the
  * trainer's RN_E_IO sentence carries only the engine's code. */
 RN_API const char *rn_mpi_last_error(const rn_mpi *m);

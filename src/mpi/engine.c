@@ -43,6 +43,8 @@ struct rn_mpi {
     double timeout_s;
     op ops[MPI_ENGINE_SLOTS];
     int32_t next;
+    int32_t ordered;
+    double wait_s, bytes;
     char why[256];
 };
 
@@ -68,6 +70,15 @@ static int32_t failure(rn_mpi *m, int32_t code) {
         break;
     }
     return code;
+}
+
+void rn_mpi_set_ordered(rn_mpi *m, int32_t ordered) {
+    if (m) m->ordered = ordered != 0;
+}
+
+void rn_mpi_stats(const rn_mpi *m, double *wait_seconds, double *bytes) {
+    if (wait_seconds) *wait_seconds = m ? m->wait_s : 0.0;
+    if (bytes) *bytes = m ? m->bytes : 0.0;
 }
 
 const char *rn_mpi_last_error(const rn_mpi *m) { return m ? m->why : ""; }
@@ -96,6 +107,7 @@ rn_status rn_mpi_create(rn_ctx *ctx, int *argc, char ***argv, double timeout_s, 
     m->ctx = ctx;
     m->initialised_here = !inited;
     m->timeout_s = timeout_s;
+    m->ordered = 1;
     if (MPI_Comm_dup(MPI_COMM_WORLD, &m->comm) != MPI_SUCCESS) {
         free(m);
         return RN_E_IO;
@@ -137,7 +149,7 @@ static int32_t engine_start(void *user, void *data, size_t count, int32_t type) 
     int rc;
     if (type == RN_REDUCE_F64) {
         rc = MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, m->comm, &o->req);
-    } else if (m->size <= 2) {
+    } else if (m->size <= 2 || !m->ordered) {
         /* a + b == b + a: any order MPI picks gives the tree's bits */
         rc = MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_FLOAT, MPI_SUM, m->comm, &o->req);
     } else {
@@ -151,6 +163,7 @@ static int32_t engine_start(void *user, void *data, size_t count, int32_t type) 
         return -failure(m, ENGINE_E_MPI);
     }
     o->used = 1;
+    m->bytes += (double)count * (type == RN_REDUCE_F64 ? 8.0 : 4.0);
     m->next = (t + 1) % MPI_ENGINE_SLOTS;
     progress(m);
     return t;
@@ -174,7 +187,7 @@ static int32_t engine_wait(void *user, int32_t ticket) {
     if (ticket < 0 || ticket >= MPI_ENGINE_SLOTS || !m->ops[ticket].used)
         return failure(m, ENGINE_E_TICKET);
     op *o = &m->ops[ticket];
-    double deadline = now_s() + m->timeout_s;
+    double t0 = now_s(), deadline = t0 + m->timeout_s;
     int done = 0, rc = MPI_SUCCESS;
     for (unsigned spins = 0;; spins++) {
         rc = MPI_Test(&o->req, &done, MPI_STATUS_IGNORE);
@@ -185,6 +198,7 @@ static int32_t engine_wait(void *user, int32_t ticket) {
             nanosleep(&nap, NULL);
         }
     }
+    m->wait_s += now_s() - t0;
     int32_t result = 0;
     if (rc != MPI_SUCCESS) result = failure(m, ENGINE_E_MPI);
     else if (!done) result = failure(m, ENGINE_E_TIMEOUT); /* still pending: the job must end */

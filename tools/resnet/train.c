@@ -513,6 +513,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_SHARDS, o.shards);
         if (!st) st = rn_trainer_set_int(r.tr, RN_TRAIN_SYNC_BN, o.sync_bn);
 #ifdef RN_WITH_MPI
+        /* bit-identity needs the tree order only with synchronised BN */
+        if (!st && engine) rn_mpi_set_ordered((rn_mpi *)engine, (int32_t)o.sync_bn);
         if (!st && engine) st = rn_mpi_attach((rn_mpi *)engine, r.tr);
 #else
         (void)engine;
@@ -572,6 +574,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     double test_err = 100.0;
     int have_test = 0;
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", outdir);
+    double comm_wait = 0, comm_bytes = 0; /* the engine's totals at the epoch's start */
+    (void)comm_wait, (void)comm_bytes;
     while (epoch < o.epochs && rc == CLI_EXIT_OK) {
         double lr = 0;
         rn_trainer_lr(r.tr, &lr, NULL);
@@ -623,6 +627,17 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         if (r.val && (rc = evaluate(&r, r.val, o.batch, &val_err, NULL, classes))) break;
         if ((rc = evaluate(&r, r.test, o.batch, &test_err, conf, classes))) break;
         have_test = 1;
+#ifdef RN_WITH_MPI
+        if (engine) {
+            /* how much of the reduction the backward pass did not hide */
+            double wait_s = 0, bytes = 0;
+            rn_mpi_stats((rn_mpi *)engine, &wait_s, &bytes);
+            printf("communication: %.1f MB reduced, %.2f s waited for (%.1f%% of the epoch's "
+                   "training time)\n", (bytes - comm_bytes) / 1e6, wait_s - comm_wait,
+                   100.0 * (wait_s - comm_wait) / (seconds > 0 ? seconds : 1e-9));
+            comm_wait = wait_s, comm_bytes = bytes;
+        }
+#endif
         printf("epoch %lld/%lld  lr %.4g  train loss %.4f  train err %.2f%%  ", (long long)epoch,
                (long long)o.epochs, lr, train_loss, train_err);
         if (r.val) printf("val err %.2f%%  ", val_err);
