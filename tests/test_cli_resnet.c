@@ -86,7 +86,7 @@ static int same_file(const char *a, const char *b) {
 }
 
 static void test_every_subcommand_answers_help(void) {
-    const char *cmds[] = {"info", "init", "infer", "grad", "train", "eval", "bench"};
+    const char *cmds[] = {"info", "init", "infer", "export", "grad", "train", "eval", "bench"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         CHECK_RUN(0, "%s --help", cmds[i]);
         char want[64];
@@ -380,6 +380,19 @@ static void test_infer_reads_an_onnx_graph(void) {
     CHECK_RUN(1, "infer %s --input %s_input.npy --output %s", tmp("absent.onnx"), ONNX_CASE,
               tmp("onnx_y.npy"));
     CHECK_OUTPUT_HAS("absent.onnx");
+    /* export --onnx, then the graph infers what the safetensors weights do */
+    CHECK_RUN(0, "init resnet20 --width 4 --classes 10 --seed 5 -o %s", tmp("e.safetensors"));
+    CHECK_RUN(0, "export resnet20 --weights %s --onnx -o %s", tmp("e.safetensors"),
+              tmp("e.onnx"));
+    CHECK_RUN(0, "infer %s --input %s_input.npy --output %s", tmp("e.onnx"), ONNX_CASE,
+              tmp("e_onnx.npy"));
+    CHECK_RUN(0, "infer resnet20 --weights %s --input %s_input.npy --output %s",
+              tmp("e.safetensors"), ONNX_CASE, tmp("e_st.npy"));
+    CHECK_OK(rn_npy_read_file(ctx, tmp("e_onnx.npy"), RN_DTYPE_F32, y, 20), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, tmp("e_st.npy"), RN_DTYPE_F32, want, 20), ctx);
+    CHECK(memcmp(y, want, sizeof y) == 0);
+    CHECK_RUN(2, "export resnet20 --weights %s -o %s", tmp("e.safetensors"), tmp("e2.onnx"));
+    CHECK_OUTPUT_HAS("--onnx");
 #undef ONNX_CASE
     rn_ctx_destroy(ctx);
 }

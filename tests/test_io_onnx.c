@@ -428,7 +428,92 @@ static void test_malformed_protobuf_is_refused(void) {
     rn_ctx_destroy(ctx);
 }
 
+/* ---- export ------------------------------------------------------------------------ */
+/* Random weights and batch-norm statistics so that no layer is an identity. */
+static void randomise(rn_ctx *ctx, rn_model *m) {
+    int32_t n = rn_model_tensor_count(m);
+    for (int32_t i = 0; i < n; i++) {
+        const char *name;
+        int32_t ndim;
+        int64_t dims[4];
+        rn_model_tensor_info(m, i, &name, &ndim, dims, NULL);
+        size_t count = 1;
+        for (int32_t d = 0; d < ndim; d++) count *= (size_t)dims[d];
+        float *v = malloc(count * sizeof *v);
+        int var = strstr(name, "running_var") != NULL, scale = ndim == 1 &&
+                  strstr(name, "bn") && strstr(name, ".weight");
+        double fan = ndim == 4 ? (double)(dims[1] * dims[2] * dims[3]) : 1;
+        for (size_t j = 0; j < count; j++) {
+            double u = rn_test_uniform();
+            v[j] = (float)(var ? 0.5 + u : scale ? 0.5 + u : ndim == 4 ? (2 * u - 1) *
+                           sqrt(6.0 / fan) : 0.4 * (u - 0.5));
+        }
+        CHECK_OK(rn_model_set_tensor(m, name, v, count), ctx);
+        free(v);
+    }
+}
+
+static void test_export_reads_back_to_the_same_logits(void) {
+    rn_ctx *ctx;
+    rn_ctx_create(&ctx);
+    static const struct {
+        const char *arch;
+        int32_t width, shortcut, h;
+    } nets[] = {
+        {"resnet20", 4, RN_SHORTCUT_DEFAULT, 16}, /* option A */
+        {"resnet50", 2, RN_SHORTCUT_DEFAULT, 40}, /* bottlenecks, B */
+        {"resnet18", 2, RN_SHORTCUT_C, 33},       /* a projection in every block */
+    };
+    for (size_t k = 0; k < sizeof nets / sizeof *nets; k++) {
+        rn_model *m = NULL, *back = NULL;
+        CHECK_OK(rn_model_create_preset(ctx, nets[k].arch, 6, 3, nets[k].shortcut,
+                                        nets[k].width, 0, &m), ctx);
+        if (!m) continue;
+        randomise(ctx, m);
+        size_t need = 0, written = 0;
+        CHECK_OK(rn_model_save_onnx_mem(m, NULL, 0, &need), ctx);
+        unsigned char *buf = malloc(need);
+        CHECK_STATUS(rn_model_save_onnx_mem(m, buf, need - 1, &written), RN_E_BUFFER_TOO_SMALL,
+                     ctx);
+        CHECK_OK(rn_model_save_onnx_mem(m, buf, need, &written), ctx);
+        CHECK(written == need);
+        CHECK_OK(rn_model_load_onnx_mem(ctx, buf, written, &back), ctx);
+        if (back) {
+            CHECK(rn_model_tensor_count(back) == rn_model_tensor_count(m));
+            enum { N = 2 };
+            int64_t h = nets[k].h;
+            size_t nx = (size_t)(N * 3 * h * h);
+            float *x = malloc(nx * sizeof *x), a[N * 6], b[N * 6];
+            rn_test_fill_uniform(x, nx, -1, 1);
+            rn_plan *pa = NULL, *pb = NULL;
+            CHECK_OK(rn_plan_create(m, N, h, h, RN_MODE_INFER, &pa), ctx);
+            CHECK_OK(rn_plan_create(back, N, h, h, RN_MODE_INFER, &pb), ctx);
+            CHECK_OK(rn_plan_forward(pa, x, nx, RN_LAYOUT_NCHW, a, N * 6), ctx);
+            CHECK_OK(rn_plan_forward(pb, x, nx, RN_LAYOUT_NCHW, b, N * 6), ctx);
+            double big = 0, worst = 0;
+            for (int i = 0; i < N * 6; i++) big = fmax(big, fabs(a[i]));
+            for (int i = 0; i < N * 6; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+            printf("    %s (width %d): read back within %.1e of the largest logit\n",
+                   nets[k].arch, (int)nets[k].width, worst / big);
+            CHECK(big > 0 && worst <= 1e-6 * big);
+            rn_plan_destroy(pa);
+            rn_plan_destroy(pb);
+            free(x);
+        }
+        rn_model_destroy(back);
+        rn_model_destroy(m);
+        free(buf);
+    }
+    rn_model *empty = NULL;
+    size_t need;
+    CHECK_OK(rn_model_create(ctx, 3, &empty), ctx);
+    CHECK_STATUS(rn_model_save_onnx_mem(empty, NULL, 0, &need), RN_E_BAD_STATE, ctx);
+    rn_model_destroy(empty);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
+    {"export_reads_back_to_the_same_logits", test_export_reads_back_to_the_same_logits},
     {"torch_exports_match_pytorch_float64", test_torch_exports_match_pytorch_float64},
     {"mapped_structure_has_torchvision_names", test_mapped_structure_has_torchvision_names},
     {"memory_and_file_versions_agree", test_memory_and_file_versions_agree},

@@ -1581,6 +1581,16 @@ static void test_model_files_refuse_other_models_garbage_and_small_buffers(void)
         MISUSE(rn_model_load_onnx_file(ctx, NULL, &o), RN_E_INVALID_ARG, ctx);
         MISUSE(rn_model_load_onnx_file(ctx, missing_path, &o), RN_E_IO, ctx);
         CHECK(o == m);
+        size_t oneed = 0, owritten = 5;
+        unsigned char small_buf[16];
+        MISUSE(rn_model_save_onnx_mem(NULL, NULL, 0, &oneed), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_save_onnx_mem(m, NULL, 0, NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_save_onnx_mem(m, small_buf, sizeof small_buf, &owritten),
+               RN_E_BUFFER_TOO_SMALL, ctx);
+        CHECK(owritten == 5);
+        MISUSE(rn_model_save_onnx_file(NULL, "x.onnx"), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_save_onnx_file(m, NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_save_onnx_file(m, no_dir_path), RN_E_IO, ctx);
     }
     free(wfile);
     free(file);

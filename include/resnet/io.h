@@ -177,6 +177,21 @@ RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const cha
 RN_API rn_status rn_model_load_onnx_mem(rn_ctx *ctx, const void *buf, size_t size,
                                         rn_model **out);
 RN_API rn_status rn_model_load_onnx_file(rn_ctx *ctx, const char *path, rn_model **out);
+/* Export: the model as an ONNX graph of opset 13 (IR version 7) with its
+ * batch norms kept: input "input" float [batch, C, height, width] (batch and
+ * spatial dims symbolic), output "logits" float [batch, classes];
+ * initializers under the torchvision state_dict names (float32, raw_data);
+ * nodes Conv, BatchNormalization (epsilon 1e-5), Relu, MaxPool, Add,
+ * option-A shortcuts as Slice (axes 2 and 3, step = stride) + Pad (zero
+ * channels half before, half after), GlobalAveragePool, Flatten, Gemm.
+ * The ONNX checker accepts it and rn_model_load_onnx_* reads it back to the
+ * same logits (plain networks, which have no Add, are written but not read
+ * back). save_mem with buf NULL sets only *written (the size needed); a
+ * smaller cap gives RN_E_BUFFER_TOO_SMALL. RN_E_BAD_STATE for an incomplete
+ * model. The file is replaced atomically. */
+RN_API rn_status rn_model_save_onnx_mem(const rn_model *model, void *buf, size_t cap,
+                                        size_t *written);
+RN_API rn_status rn_model_save_onnx_file(const rn_model *model, const char *path);
 
 /* ---- IDX (MNIST, Fashion-MNIST), raw or gzip-compressed ----------------------
  * Header: dtype (RN_DTYPE_U8 for ubyte; sbyte, short, int, float and double

@@ -6,7 +6,9 @@
 # onnx.checker), then `resnet infer MODEL.onnx` must give PyTorch's float64
 # logits within 1e-4 of the largest. The committed small fixtures are tested
 # by tests/test_io_onnx.c without Python; this covers the big depths without
-# committing their files. Installs Debian's python3-torch, -torchvision,
+# committing their files. Then `resnet export --onnx` graphs of several
+# architectures must pass onnx.checker (full check) and read back to the
+# logits of the safetensors weights. Installs Debian's python3-torch, -torchvision,
 # -onnx and -numpy when missing. About 2 minutes on 2 cores.
 #
 #   bash tools/ci/onnx.sh
@@ -62,5 +64,27 @@ print("    %-32s %s  error %.2e of the largest logit" % (os.path.basename(base),
 sys.exit(0 if ok else 1)
 PYEOF
 done
+echo "=== onnx: resnet export --onnx: onnx.checker, then read back by resnet infer"
+"$py" -c "import numpy as np; np.save('$dir/x32.npy', np.random.default_rng(0).uniform(-1, 1, (2, 3, 32, 32)).astype(np.float32))"
+for spec in "resnet20 --width 4" "resnet56 --width 2 --shortcut B" "resnet18 --width 4" \
+            "resnet50 --width 2 --classes 7" "resnet34 --width 2 --shortcut C"; do
+  set -- $spec
+  arch=$1; shift
+  w="$dir/export.safetensors" m="$dir/export.onnx"
+  if ! "$exe" init "$arch" "$@" --seed 3 -o "$w" >/dev/null ||
+     ! "$exe" export "$arch" "$@" --weights "$w" --onnx -o "$m" >/dev/null ||
+     ! "$py" -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" "$m" ||
+     ! "$exe" infer "$m" --input "$dir/x32.npy" --output "$dir/y_onnx.npy" >/dev/null ||
+     ! "$exe" infer "$arch" --weights "$w" --input "$dir/x32.npy" --output "$dir/y_st.npy" >/dev/null; then
+    echo "    $spec: FAIL"; fail=1; continue
+  fi
+  "$py" - "$dir" "$spec" <<'PYEOF' || fail=1
+import sys, numpy as np
+a, b = np.load(sys.argv[1] + "/y_onnx.npy"), np.load(sys.argv[1] + "/y_st.npy")
+err = np.abs(a - b).max() / np.abs(b).max()
+print("    %-34s %s  checker ok, read back within %.1e" % (sys.argv[2], "ok  " if err <= 1e-6 else "FAIL", err))
+sys.exit(0 if err <= 1e-6 else 1)
+PYEOF
+done
 [ $fail = 0 ] || { echo "=== onnx: FAILED"; exit 1; }
-echo "=== onnx: every graph matched PyTorch"
+echo "=== onnx: every graph matched PyTorch; every export passed the checker and read back"

@@ -25,6 +25,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

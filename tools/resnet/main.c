@@ -14,7 +14,8 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "layers, output shapes, parameters and MACs of an architecture"},
     {"init", cmd_init, "write He-initialised weights to a safetensors file"},
-    {"infer", cmd_infer, "eval-mode logits of a .npy batch"},
+    {"infer", cmd_infer, "eval-mode logits of a .npy batch (ARCH + weights, or an ONNX file)"},
+    {"export", cmd_export, "write an architecture with its weights as an ONNX graph"},
     {"grad", cmd_grad, "one train-mode forward + backward: every parameter's gradient"},
     {"train", cmd_train, "train on Fashion-MNIST or CIFAR-10 with the paper's recipe"},
     {"eval", cmd_eval, "test accuracy and confusion matrix of trained weights"},

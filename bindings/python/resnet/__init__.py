@@ -405,6 +405,20 @@ class Model:
         self._check(lib().rn_model_save_safetensors_file(self.handle, str(path).encode()),
                     "rn_model_save_safetensors_file")
 
+    def save_onnx(self, path):
+        """The model as an ONNX graph (opset 13, batch norms kept)."""
+        self._check(lib().rn_model_save_onnx_file(self.handle, str(path).encode()),
+                    "rn_model_save_onnx_file")
+
+    def onnx_bytes(self):
+        n = ctypes.c_size_t()
+        self._check(lib().rn_model_save_onnx_mem(self.handle, None, 0, ctypes.byref(n)),
+                    "rn_model_save_onnx_mem")
+        buf = ctypes.create_string_buffer(n.value)
+        self._check(lib().rn_model_save_onnx_mem(self.handle, buf, n.value, ctypes.byref(n)),
+                    "rn_model_save_onnx_mem")
+        return buf.raw[:n.value]
+
     def load_bytes(self, data):
         buf = ctypes.create_string_buffer(bytes(data), len(data))
         self._check(lib().rn_model_load_safetensors_mem(self.handle, buf, len(data)),

@@ -314,3 +314,15 @@ def test_from_onnx_matches_pytorch_float64():
         raise AssertionError("truncated varint accepted")
     except resnet.ResnetError as e:
         assert e.status == resnet.E_BAD_FORMAT and "varint" in e.message
+
+
+def test_onnx_export_reads_back_and_matches_numpy(tmp_path):
+    ctx = resnet.Context()
+    model, state = small_model(ctx)
+    x = images(2, seed=31)
+    back = resnet.Model.from_onnx(ctx, model.onnx_bytes())
+    assert_close(back.predict(x), numpy_ref.forward(state, x), 1e-4, 1e-4, "exported logits")
+    path = tmp_path / "m.onnx"
+    model.save_onnx(path)
+    again = resnet.Model.from_onnx(ctx, path)
+    assert again.names() == model.names()
