@@ -284,6 +284,11 @@ static rn_status ensure_dist(rn_trainer *tr, int32_t shards, const char *fn) {
 }
 
 static rn_status dist_failed(rn_trainer *tr, const char *fn) {
+    if (tr->dist.failed == RN_E_INTERNAL)
+        return rn__error(tr->ctx, RN_E_INTERNAL,
+                         "%s: step %lld: a shard's weight gradient needs more workspace than the "
+                         "plan of the whole batch holds (fewer RN_TRAIN_SHARDS per rank avoid it); "
+                         "the step was not applied", fn, (long long)tr->step + 1);
     return rn__error(tr->ctx, tr->dist.failed,
                      "%s: step %lld: the reduction engine failed (it returned %d): another rank "
                      "may have died or stopped answering; the step was not applied",
