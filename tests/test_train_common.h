@@ -49,11 +49,12 @@ typedef struct tt_run {
 
 /* A trainer with the paper's recipe scaled down: lr 0.1 divided by 10 after
  * 3 epochs, batch 8, pad 4 crop + flip (pad 2 for 8x8 images), per-pixel mean. */
-static void tt_setup(tt_run *r, const tt_data *d, uint64_t init_seed, int64_t train_seed) {
+static void tt_setup_width(tt_run *r, const tt_data *d, uint64_t init_seed, int64_t train_seed,
+                           int32_t width) {
     memset(r, 0, sizeof *r);
     CHECK_OK(rn_ctx_create(&r->ctx), r->ctx);
-    CHECK_OK(rn_model_create_preset(r->ctx, "resnet20", TT_CLASSES, TT_C, RN_SHORTCUT_DEFAULT, 4,
-                                    0, &r->model), r->ctx);
+    CHECK_OK(rn_model_create_preset(r->ctx, "resnet20", TT_CLASSES, TT_C, RN_SHORTCUT_DEFAULT,
+                                    width, 0, &r->model), r->ctx);
     CHECK_OK(rn_model_init(r->model, init_seed), r->ctx);
     CHECK_OK(rn_sgd_create(r->model, &r->opt), r->ctx);
     CHECK_OK(rn_lr_schedule_create(r->ctx, 0.1, &r->sched), r->ctx);
@@ -66,6 +67,10 @@ static void tt_setup(tt_run *r, const tt_data *d, uint64_t init_seed, int64_t tr
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_BATCH, TT_BATCH), r->ctx);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_AUG_PAD, 2), r->ctx);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_SEED, train_seed), r->ctx);
+}
+
+static void tt_setup(tt_run *r, const tt_data *d, uint64_t init_seed, int64_t train_seed) {
+    tt_setup_width(r, d, init_seed, train_seed, 4);
 }
 
 static void tt_teardown(tt_run *r) {

@@ -118,6 +118,8 @@ typedef struct world_runs {
 
 static void one_thread(tt_run *r) { CHECK_OK(rn_ctx_set_int(r->ctx, RN_OPT_NUM_THREADS, 1), r->ctx); }
 
+static int32_t model_width = 4;
+
 static void world_setup(world_runs *wr, const tt_data *d, int ranks, int64_t shards, int sync_bn) {
     memset(wr, 0, sizeof *wr);
     wr->w.ranks = ranks;
@@ -127,7 +129,7 @@ static void world_setup(world_runs *wr, const tt_data *d, int ranks, int64_t sha
     pthread_cond_init(&wr->w.cv, NULL);
     for (int r = 0; r < ranks; r++) {
         tt_run *run = &wr->run[r];
-        tt_setup(run, d, 11, 5);
+        tt_setup_width(run, d, 11, 5, model_width);
         one_thread(run);
         wr->fr[r].w = &wr->w, wr->fr[r].rank = r;
         CHECK_OK(rn_trainer_set_int(run->tr, RN_TRAIN_SHARDS, shards), run->ctx);
@@ -157,7 +159,7 @@ static void world_teardown(world_runs *wr) {
 }
 
 static void single_setup(tt_run *r, const tt_data *d, int64_t shards, int sync_bn) {
-    tt_setup(r, d, 11, 5);
+    tt_setup_width(r, d, 11, 5, model_width);
     one_thread(r);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_SHARDS, shards), r->ctx);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_SYNC_BN, sync_bn), r->ctx);
@@ -201,6 +203,15 @@ static void test_four_ranks_with_sync_bn_equal_one_process_of_four_shards_bit_fo
 
 static void test_two_ranks_of_two_shards_equal_one_process_of_four_shards(void) {
     ranks_equal_one_process(2, 4);
+}
+
+/* Width 16: layer1's 3x3 convolutions have 4 tiles per 8x8 image, so a
+ * process's batch of 8 takes the backward passes' Winograd (32 tiles)
+ * where a shard of 2 images would not: the choice must follow the shard. */
+static void test_ranks_run_the_algorithms_a_shard_would_choose(void) {
+    model_width = 16;
+    ranks_equal_one_process(2, 4);
+    model_width = 4;
 }
 
 /* The sharded arithmetic (batch-norm statistics combined across shards, the
@@ -344,6 +355,8 @@ static const rn_test_case cases[] = {
      test_four_ranks_with_sync_bn_equal_one_process_of_four_shards_bit_for_bit},
     {"two_ranks_of_two_shards_equal_one_process_of_four_shards",
      test_two_ranks_of_two_shards_equal_one_process_of_four_shards},
+    {"ranks_run_the_algorithms_a_shard_would_choose",
+     test_ranks_run_the_algorithms_a_shard_would_choose},
     {"sharded_training_matches_the_unsharded_trainer_within_rounding",
      test_sharded_training_matches_the_unsharded_trainer_within_rounding},
     {"ranks_without_sync_bn_keep_identical_parameters",

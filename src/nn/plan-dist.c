@@ -5,7 +5,10 @@
  * fixed pairwise tree that nn.h describes, first over this rank's shards,
  * then over the ranks through the caller's reduction engine. Everything
  * else in a program treats images independently, so a rank can run it on
- * its own images alone and get the bits a single process gets for them.
+ * its own images alone and get the bits a single process gets for them,
+ * provided it runs the same algorithms: the convolution choices that depend
+ * on the batch (Winograd in the backward passes) are made for a shard's
+ * images, never for a rank's.
  *
  * Batch-norm statistics go to the engine as per-shard values with every
  * other shard's slots zero: each element then has one non-zero term, so any
@@ -190,11 +193,24 @@ static void bn_backward(const rn_ctx *ctx, const nn_step *s, const float *x, con
                            (double)(d->global_n * rpi), dx);
 }
 
+/* Whether a training step's per-call Winograd runs for this pass: the
+ * plan's choice, made for this rank's batch, is made again for the
+ * smallest shard (global_n / shards images), which is the same for every
+ * layout of the same shards. The choice only grows with the batch, so a
+ * step that takes Winograd here had it offered (and its workspace) in the
+ * plan; a plan's Winograd step can always run the plain algorithm. */
+static int shard_winograd(const rn_ctx *ctx, const nn_step *s, int32_t pass, const nn_dist *d) {
+    if (s->wmode != NN_W_WINOGRAD_W || !ctx->winograd) return 0;
+    rn_conv_desc sd = s->cd;
+    sd.n = (int32_t)(d->global_n / (size_t)total_shards(d));
+    return rn__conv_choose(ctx, &sd, pass, RN_CONV_USE_TRAIN).algo == RN_CONV_ALGO_WINOGRAD_W;
+}
+
 static void conv_backward_weights(const rn_ctx *ctx, const nn_step *s, const float *x,
                                   const float *dy, void *ws, size_t ws_bytes, nn_dist *d) {
     const nn_conv *cv = s->conv;
     const rn_conv_desc *cd = &s->cd;
-    const int winograd = s->wmode == NN_W_WINOGRAD_W && ctx->winograd;
+    const int winograd = shard_winograd(ctx, s, RN_CONV_PASS_BACKWARD_WEIGHTS, d);
     const size_t wn = (size_t)cd->oc * (size_t)cd->kh * (size_t)cd->kw * (size_t)cd->c;
     const size_t in_img = (size_t)cd->h * (size_t)cd->w * (size_t)cd->c;
     const size_t out_img = (size_t)cd->oh * (size_t)cd->ow * (size_t)cd->oc;
@@ -258,6 +274,11 @@ int rn__nn_dist_step(const rn_ctx *ctx, const nn_step *s, float *x, float *x2, f
         grad_ready(d, s->bn->ggamma, s->c);
         return 1;
     case NN_OP_CONV_BWD_W: conv_backward_weights(ctx, s, x, x2, ws, ws_bytes, d); return 1;
+    case NN_OP_CONV_BWD_DATA:
+        if (s->wmode != NN_W_WINOGRAD_W || shard_winograd(ctx, s, RN_CONV_PASS_BACKWARD_DATA, d))
+            return 0;
+        rn__conv2d_backward_data(ctx, &s->cd, x2, s->conv->w, y, ws);
+        return 1;
     case NN_OP_LINEAR_BWD: linear_backward(ctx, s, x, x2, y, ws, d); return 1;
     case NN_OP_XENT:
         for (int32_t l = 0; l < d->local; l++) {

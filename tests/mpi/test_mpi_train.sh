@@ -3,7 +3,8 @@
 # single processes of the same program (the reference: one process with
 # --shards 2, which tests/test_train_dist.c ties to the unsharded trainer):
 #   1. 2 ranks with --sync-bn give weights and a checkpoint byte-identical to
-#      one process with --shards 2 (that one on 2 threads: threads change nothing);
+#      one process with --shards 2 (that one on 2 threads: threads change nothing),
+#      and 4 ranks the weights of one process with --shards 4;
 #   2. a run interrupted after epoch 1 and resumed under MPI ends identical too;
 #   3. a rank killed mid-run ends the job with an error, the checkpoint left
 #      behind is a complete one, and a resumed run continues from it;
@@ -72,6 +73,18 @@ fi
 "$exe" train "${common[@]}" --threads 1 --epochs 3 --out "$work/plain" >/dev/null 2>&1
 cmp -s "$work/one/weights.safetensors" "$work/plain/weights.safetensors" &&
   fail "--shards 2 gave the bits of one shard: the comparison above proves nothing"
+
+# 4 ranks (oversubscribed: 2 per core here) == one process of 4 shards: the engine's
+# tree order beyond two ranks, and rank batches smaller than the process's
+"$exe" train "${common[@]}" --threads 1 --shards 4 --epochs 1 --out "$work/one4" \
+  >"$work/one4.log" 2>&1 || fail "single process of 4 shards: $(tail -3 "$work/one4.log")"
+"$mpirun" --allow-run-as-root --oversubscribe -np 4 "$exe" train "${common[@]}" --threads 1 \
+  --epochs 1 --out "$work/four" >"$work/four.log" 2>&1 || fail "mpirun -np 4: $(tail -5 "$work/four.log")"
+if cmp -s "$work/one4/weights.safetensors" "$work/four/weights.safetensors"; then
+  ok "4 ranks with --sync-bn: weights identical to 1 process of 4 shards"
+else
+  fail "4 ranks differ from 1 process of 4 shards"
+fi
 
 # ---- 2. resume under MPI
 "${mpi[@]}" "$exe" train "${common[@]}" --threads 1 --epochs 1 --out "$work/res" \
