@@ -10,9 +10,10 @@
  *  - Outputs are written last and are left untouched when a call fails.
  *  - Handles are opaque and created/destroyed by the library. Destroy
  *    functions accept NULL.
- *  - The library never writes to stdout/stderr, never exits or aborts, never
- *    starts threads except through OpenMP inside a call (bounded by the
- *    context's thread count), and keeps no global mutable state other than a
+ *  - The library never writes to stdout/stderr, never exits or aborts, starts
+ *    threads only for a context whose thread count is above 1 (its own pool,
+ *    joined by rn_ctx_destroy, or OpenMP; none with a caller-supplied
+ *    parallel-for), and keeps no global mutable state other than a
  *    thread-safe one-time CPU detection.
  *  - Thread-safety: a context and everything created from it may be used by
  *    one thread at a time. Different contexts are independent.
