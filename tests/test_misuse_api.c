@@ -1591,6 +1591,45 @@ static void test_model_files_refuse_other_models_garbage_and_small_buffers(void)
         MISUSE(rn_model_save_onnx_file(NULL, "x.onnx"), RN_E_INVALID_ARG, NULL);
         MISUSE(rn_model_save_onnx_file(m, NULL), RN_E_INVALID_ARG, ctx);
         MISUSE(rn_model_save_onnx_file(m, no_dir_path), RN_E_IO, ctx);
+        /* non-strict load: garbage, NULLs and missing files are refused */
+        int32_t counts[3] = {7, 7, 7};
+        char report[8];
+        MISUSE(rn_model_load_safetensors_partial_mem(NULL, wfile, wneed, counts, report, 8),
+               RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_load_safetensors_partial_mem(m, NULL, wneed, counts, report, 8),
+               RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_load_safetensors_partial_mem(m, not_a_file, sizeof not_a_file, counts,
+                                                     report, 8), RN_E_BAD_FORMAT, ctx);
+        MISUSE(rn_model_load_safetensors_partial_file(NULL, "x", counts, report, 8),
+               RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_load_safetensors_partial_file(m, NULL, counts, report, 8),
+               RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_load_safetensors_partial_file(m, missing_path, counts, report, 8),
+               RN_E_IO, ctx);
+        CHECK(counts[0] == 7 && counts[1] == 7 && counts[2] == 7);
+        /* freezing */
+        int32_t fz = 9;
+        MISUSE(rn_model_set_frozen(NULL, "", 1), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_set_frozen(m, NULL, 1), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_set_frozen(m, "layer1.", 3), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_set_frozen(m, "nothing.", 1), RN_E_NOT_FOUND, ctx);
+        MISUSE(rn_model_freeze_stages(NULL, 1), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_freeze_stages(m, -2), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_freeze_stages(m, 99), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_tensor_frozen(NULL, "fc.bias", &fz), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_tensor_frozen(m, "fc.bias", NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_tensor_frozen(m, "fc.nothing", &fz), RN_E_NOT_FOUND, ctx);
+        CHECK(fz == 9);
+        /* features: train plans, wrong counts, NULLs */
+        rn_plan *ip = NULL;
+        CHECK_OK(rn_plan_create(m, 1, 8, 8, RN_MODE_INFER, &ip), ctx);
+        static float fx[3 * 8 * 8], ff[64];
+        MISUSE(rn_plan_features(NULL, fx, 192, RN_LAYOUT_NCHW, ff, 16), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_plan_features(ip, NULL, 192, RN_LAYOUT_NCHW, ff, 16), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_plan_features(ip, fx, 191, RN_LAYOUT_NCHW, ff, 16), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_plan_features(ip, fx, 192, 7, ff, 16), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_plan_features(ip, fx, 192, RN_LAYOUT_NCHW, ff, 15), RN_E_INVALID_ARG, ctx);
+        rn_plan_destroy(ip);
     }
     free(wfile);
     free(file);

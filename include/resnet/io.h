@@ -155,6 +155,23 @@ RN_API rn_status rn_model_load_safetensors_file(rn_model *model, const char *pat
 RN_API rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
                                                size_t *written);
 RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path);
+/* Non-strict load, for fine-tuning (e.g. a file whose head has another class
+ * count): every file tensor whose name (after "module.") and shape match a
+ * model tensor is loaded (F32, F16 or BF16); the others are skipped, and the
+ * model tensors not loaded keep their values (initialised or not: call
+ * rn_model_init first for a fresh head). counts (may be NULL) receives
+ * {loaded, skipped file tensors, model tensors kept}; report (may be NULL;
+ * always NUL-terminated when report_cap > 0) one line per tensor not loaded:
+ * "skipped NAME: shape [..] in the file, [..] in the model", "skipped NAME:
+ * not in the model", "kept NAME: not loaded (left as it was)", ending with
+ * "...\n" when it does not fit. num_batches_tracked is ignored. Only a
+ * malformed file (or memory) fails; nothing is set then. */
+RN_API rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf,
+                                                       size_t size, int32_t counts[3],
+                                                       char *report, size_t report_cap);
+RN_API rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *path,
+                                                        int32_t counts[3], char *report,
+                                                        size_t report_cap);
 
 /* ---- models as ONNX -----------------------------------------------------------------
  * Import: a ResNet graph as torch.onnx.export writes it (opsets 11 to 17) is

@@ -159,6 +159,26 @@ RN_API rn_status rn_model_get_grad(const rn_model *model, const char *name, floa
  * PyTorch's eval mode. Fails only for a NULL model. */
 RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
 
+/* ---- fine-tuning: freezing ----------------------------------------------------
+ * A frozen parameter is left alone by optimisers (no update, no weight decay,
+ * no momentum), and a frozen convolution weight costs training plans no
+ * weight-gradient work (the step is skipped at run time; its gradient reads
+ * as zero). Batch norms keep normalising with batch statistics in train mode
+ * (and updating their running statistics), as in PyTorch with
+ * requires_grad=False; freeze them by name like any parameter.
+ * set_frozen: every RN_TENSOR_PARAM whose name starts with `prefix` ("" for
+ * all; "module." accepted) gets frozen = 1 or 0 (thawed).
+ * freeze_stages: thaws everything, then freezes the stem (conv1, bn1) and
+ * stages layer1 .. layer<stages> (0: the stem alone, -1: nothing frozen).
+ * tensor_frozen: the flag of a tensor (0 for BN running statistics).
+ * Errors: RN_E_NOT_FOUND when no parameter matches (the model is unchanged),
+ * RN_E_INVALID_ARG (NULL, frozen not 0/1, stages outside [-1, stages]),
+ * RN_E_BAD_STATE for a model without its head. Takes effect at the next
+ * optimiser step and training run. */
+RN_API rn_status rn_model_set_frozen(rn_model *model, const char *prefix, int32_t frozen);
+RN_API rn_status rn_model_freeze_stages(rn_model *model, int32_t stages);
+RN_API rn_status rn_model_tensor_frozen(const rn_model *model, const char *name, int32_t *frozen);
+
 /* ---- plans ------------------------------------------------------------------ */
 /* Shapes, mode and memory for batch x h x w inputs. Picks kernels and sizes
  * every buffer. Allocates its own small description (and, for a model's
@@ -212,6 +232,14 @@ RN_API rn_status rn_plan_forward(rn_plan *plan, const float *input, size_t input
  * range (the first one is named). */
 RN_API rn_status rn_plan_backward(rn_plan *plan, const int32_t *labels, size_t num_labels,
                                   float *loss);
+/* RN_MODE_INFER plans: the pooled features (the global average pool's
+ * output, the fc layer's input) instead of the logits, for embeddings,
+ * retrieval and linear probes. features: batch * F floats, row-major, F =
+ * the fc's input width (the last stage's channels). The same checks and
+ * errors as rn_plan_forward, plus RN_E_BAD_STATE for an RN_MODE_TRAIN plan.
+ * The fc layer is not run. */
+RN_API rn_status rn_plan_features(rn_plan *plan, const float *input, size_t input_count,
+                                  int32_t layout, float *features, size_t features_count);
 /* After rn_plan_backward: the gradient of the loss with respect to the input
  * batch (count = batch*C*h*w floats in `layout`). Computed on request, as it
  * costs one more backward-data pass through the stem convolution. May be

@@ -111,6 +111,144 @@ static rn_status load_from(rn_model *model, const char *src, const rn_safetensor
     return s;
 }
 
+/* ---- non-strict load (fine-tuning) ------------------------------------------ */
+/* Append a line to the report (truncated with "...\n" once full). */
+static void report_line(char *report, size_t cap, size_t *len, const char *a, const char *b,
+                        const char *c) {
+    if (!report || !cap) return;
+    const char *parts[4] = {a, b, c, "\n"};
+    size_t need = 0;
+    for (int i = 0; i < 4; i++) need += rn_strlen(parts[i]);
+    if (*len + need + 5 > cap) {
+        if (*len + 5 <= cap && (*len < 4 || rn_strcmp(report + *len - 4, "...\n") != 0)) {
+            rn_memcpy(report + *len, "...\n", 5);
+            *len += 4;
+        }
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        size_t n = rn_strlen(parts[i]);
+        rn_memcpy(report + *len, parts[i], n);
+        *len += n;
+    }
+    report[*len] = '\0';
+}
+
+static rn_status load_partial(rn_model *model, const char *src, const rn_safetensors *st,
+                              int32_t counts[3], char *report, size_t report_cap) {
+    rn_ctx *ctx = rn__model_ctx(model);
+    int32_t nmodel = rn_model_tensor_count(model), nfile = rn_safetensors_count(st);
+    int32_t *map = (int32_t *)rn__calloc(ctx, nmodel > 0 ? (size_t)nmodel : 1, sizeof(int32_t));
+    if (!map) return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", src);
+    for (int32_t i = 0; i < nmodel; i++) map[i] = -1;
+    size_t len = 0, max_count = 1;
+    int32_t loaded = 0, skipped = 0, kept = 0;
+    if (report && report_cap) report[0] = '\0';
+    for (int32_t f = 0; f < nfile; f++) {
+        const char *fname;
+        int32_t dtype, fndim, m, mndim;
+        int64_t fdims[8], mdims[4];
+        rn_safetensors_info(st, f, &fname, &dtype, &fndim, fdims);
+        const char *name = strip_module(fname);
+        if (ends_with(name, NBT_SUFFIX)) continue;
+        if (rn_model_tensor_find(model, name, &m) != RN_OK || map[m] >= 0) {
+            report_line(report, report_cap, &len, "skipped ", fname, ": not in the model");
+            skipped++;
+            continue;
+        }
+        rn_model_tensor_info(model, m, NULL, &mndim, mdims, NULL);
+        int same = fndim == mndim;
+        for (int32_t d = 0; same && d < mndim; d++) same = fdims[d] == mdims[d];
+        if (!same || (dtype != RN_DTYPE_F32 && dtype != RN_DTYPE_F16 && dtype != RN_DTYPE_BF16)) {
+            char a[200], b[200], why[440];
+            if (same) {
+                rn__concat(why, sizeof why, ": dtype ", rn__dtype_name(dtype));
+            } else {
+                rn__dims_str(fndim, fdims, a, sizeof a);
+                rn__dims_str(mndim, mdims, b, sizeof b);
+                char t[300];
+                rn__concat(t, sizeof t, ": shape ", a);
+                rn__concat(a, sizeof a, t, " in the file, ");
+                rn__concat(why, sizeof why, a, b);
+                rn__concat(t, sizeof t, why, " in the model");
+                rn__concat(why, sizeof why, t, "");
+            }
+            report_line(report, report_cap, &len, "skipped ", fname, why);
+            skipped++;
+            continue;
+        }
+        size_t count = 1;
+        for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d];
+        if (count > max_count) max_count = count;
+        map[m] = f;
+        loaded++;
+    }
+    for (int32_t i = 0; i < nmodel; i++) {
+        if (map[i] >= 0) continue;
+        const char *mname;
+        rn_model_tensor_info(model, i, &mname, NULL, NULL, NULL);
+        report_line(report, report_cap, &len, "kept ", mname, ": not loaded (left as it was)");
+        kept++;
+    }
+    float *buf = (float *)rn__calloc(ctx, max_count, sizeof(float));
+    rn_status s = RN_OK;
+    if (!buf) s = rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu floats", src, max_count);
+    for (int32_t i = 0; s == RN_OK && i < nmodel; i++) {
+        if (map[i] < 0) continue;
+        const char *mname;
+        int32_t mndim;
+        int64_t mdims[4];
+        rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
+        size_t count = 1;
+        for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d];
+        s = rn_safetensors_read_f32(st, map[i], buf, count);
+        if (s == RN_OK) s = rn_model_set_tensor(model, mname, buf, count);
+    }
+    rn__free(ctx, buf);
+    rn__free(ctx, map);
+    if (s == RN_OK) {
+        if (counts) {
+            counts[0] = loaded;
+            counts[1] = skipped;
+            counts[2] = kept;
+        }
+        rn__clear_error(ctx);
+    }
+    return s;
+}
+
+rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf, size_t size,
+                                                int32_t counts[3], char *report,
+                                                size_t report_cap) {
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!buf)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_mem: buf is "
+                         "NULL");
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
+    if (s) return s;
+    s = load_partial(model, RN_IO_MEMORY_NAME, st, counts, report, report_cap);
+    rn_safetensors_close(st);
+    return s;
+}
+
+rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *path,
+                                                 int32_t counts[3], char *report,
+                                                 size_t report_cap) {
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    if (!path)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_file: path "
+                         "is NULL");
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_file(ctx, path, &st);
+    if (s) return s;
+    s = load_partial(model, path, st, counts, report, report_cap);
+    rn_safetensors_close(st);
+    return s;
+}
+
 rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);

@@ -125,7 +125,7 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
     if (max_pool != 0 && max_pool != 1)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: max_pool must be 0 or 1, got %d", fn,
                          (int)max_pool);
-    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL};
+    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL, 0};
     nn_bn bn;
     rn_memset(&bn, 0, sizeof bn);
     bn.c = out_channels;

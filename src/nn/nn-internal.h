@@ -27,6 +27,7 @@ typedef struct nn_conv {
     int32_t in, out, k, stride, pad;
     float *w, *gw;
     const float *bias;
+    int32_t frozen; /* weight frozen: training plans skip its weight gradient */
 } nn_conv;
 
 typedef struct nn_bn {

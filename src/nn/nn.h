@@ -19,6 +19,7 @@ typedef struct rn_tensor_slot {
     float *value;      /* library layout (OHWI for conv weights) */
     float *grad;       /* same layout as value; NULL for buffers, and for every
                         * tensor until the model's first RN_MODE_TRAIN plan */
+    int32_t frozen;    /* RN_TENSOR_PARAM left alone by optimisers (rn_model_set_frozen) */
 } rn_tensor_slot;
 
 /* The model's slots in state_dict order. The array moves while the model is

@@ -102,6 +102,7 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
             rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws);
         break;
     case NN_OP_CONV_BWD_W:
+        if (cv->frozen) break; /* frozen: no weight-gradient work (its gradient stays 0) */
         if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
             rn__conv_winograd_backward_weights(ctx, &s->cd, x, x2, cv->gw, ws);
         else

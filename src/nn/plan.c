@@ -391,3 +391,49 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
 }
 
 void rn__plan_set_dist(rn_plan *p, nn_dist *d) { p->dist = p->mode == RN_MODE_TRAIN ? d : NULL; }
+
+rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, int32_t layout,
+                           float *features, size_t features_count) {
+    static const char fn[] = "rn_plan_features";
+    if (!p) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = p->ctx;
+    if (!input || !features) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    if (p->mode != RN_MODE_INFER)
+        return rn__error(ctx, RN_E_BAD_STATE, "%s: features come from RN_MODE_INFER plans", fn);
+    if (layout != RN_LAYOUT_NCHW && layout != RN_LAYOUT_NHWC)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
+                         (int)layout);
+    if (input_count != input_floats(p))
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: input has %zu floats, the plan expects %zu",
+                         fn, input_count, input_floats(p));
+    size_t want = (size_t)p->batch * (size_t)p->model->fc_in;
+    if (features_count != want)
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: features has room for %zu floats, the plan writes %zu (batch %lld "
+                         "x %d features)", fn, features_count, want, (long long)p->batch,
+                         (int)p->model->fc_in);
+    /* the pooled features are the input of the fc step */
+    int32_t fc = -1;
+    for (int32_t i = 0; i < p->prog.fwd_end; i++)
+        if (p->prog.steps[i].op == NN_OP_LINEAR) fc = i;
+    if (fc < 0) return rn__error(ctx, RN_E_INTERNAL, "%s: the plan has no fc step", fn);
+    rn_status st = check_model(p, fn);
+    if (st == RN_OK) st = ensure_arena(p, fn);
+    if (st) return st;
+    if (p->derived && p->derived_version != p->model->version) {
+        rn__nn_prog_derive(ctx, &p->prog);
+        p->derived_version = p->model->version;
+    }
+    nn_run_io io;
+    rn_memset(&io, 0, sizeof io);
+    io.in[NN_EXT_IMAGE] = input;
+    io.layout = layout;
+    io.dist = p->dist;
+    rn__nn_prog_run(ctx, &p->prog, 0, fc, p->arena, &io);
+    const nn_buf *b = &p->prog.bufs[p->prog.steps[fc].x];
+    rn_memcpy(features, p->arena + b->offset, want * sizeof(float));
+    p->state = PLAN_FRESH;
+    rn__clear_error(ctx);
+    return RN_OK;
+}

@@ -62,6 +62,7 @@ float *rn__nn_reg_tensor(nn_reg *r, const char *name, int32_t kind, int32_t ndim
     s->ndim = ndim;
     for (int32_t i = 0; i < 4; i++) s->dims[i] = i < ndim ? dims[i] : 0;
     s->count = count;
+    s->frozen = 0;
     s->value = r->values;
     r->values += count;
     s->grad = NULL;

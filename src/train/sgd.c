@@ -276,7 +276,7 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(opt->model, &slots);
     for (int32_t i = 0; i < n; i++) {
-        if (slots[i].kind != RN_TENSOR_PARAM) continue;
+        if (slots[i].kind != RN_TENSOR_PARAM || slots[i].frozen) continue;
         if (!slots[i].grad)
             return rn__error(ctx, RN_E_BAD_STATE,
                              "%s: the model has no gradients yet (run a RN_MODE_TRAIN plan's "
@@ -300,14 +300,15 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
     int32_t use_momentum = opt->momentum != 0.0;
     if (use_momentum)
         for (int32_t i = 0; i < n; i++)
-            if (slots[i].kind == RN_TENSOR_PARAM && (st = rn__optimizer_alloc_buffer(opt, i)))
+            if (slots[i].kind == RN_TENSOR_PARAM && !slots[i].frozen &&
+                (st = rn__optimizer_alloc_buffer(opt, i)))
                 return st;
     /* PyTorch turns each Python float into the tensor's dtype before use */
     float lr = (float)opt->lr, momentum = (float)opt->momentum;
     float one_minus_damp = (float)(1.0 - opt->dampening);
     for (int32_t i = 0; i < n; i++) {
         const rn_tensor_slot *s = &slots[i];
-        if (s->kind != RN_TENSOR_PARAM) continue;
+        if (s->kind != RN_TENSOR_PARAM || s->frozen) continue; /* frozen: not updated */
         sgd_job job;
         rn_memset(&job, 0, sizeof job);
         job.s = s;

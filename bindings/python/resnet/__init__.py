@@ -396,10 +396,55 @@ class Model:
             self.set(k, np.asarray(v))
 
     # ---- files ----------------------------------------------------------------
-    def load(self, path):
-        """Load weights from a safetensors file (torchvision names)."""
-        self._check(lib().rn_model_load_safetensors_file(self.handle, str(path).encode()),
-                    "rn_model_load_safetensors_file")
+    def load(self, path, strict=True):
+        """Load weights from a safetensors file (torchvision names). strict=False
+        loads what matches by name and shape (fine-tuning: another head) and
+        returns {"loaded", "skipped", "kept", "report"}: the counts and the
+        library's report, one line per tensor skipped or left as it was."""
+        if strict:
+            self._check(lib().rn_model_load_safetensors_file(self.handle, str(path).encode()),
+                        "rn_model_load_safetensors_file")
+            return None
+        counts = (ctypes.c_int32 * 3)()
+        cap = 1 << 16
+        report = ctypes.create_string_buffer(cap)
+        self._check(lib().rn_model_load_safetensors_partial_file(
+            self.handle, str(path).encode(), counts, report, cap),
+            "rn_model_load_safetensors_partial_file")
+        return {"loaded": counts[0], "skipped": counts[1], "kept": counts[2],
+                "report": report.value.decode(errors="replace")}
+
+    # ---- fine-tuning ------------------------------------------------------------
+    def freeze(self, prefix="", frozen=True):
+        """Freeze (or, frozen=False, thaw) every parameter whose name starts
+        with prefix: optimisers leave it alone and training skips the weight
+        gradients of frozen convolutions."""
+        self._check(lib().rn_model_set_frozen(self.handle, prefix.encode(), 1 if frozen else 0),
+                    "rn_model_set_frozen")
+        return self
+
+    def freeze_stages(self, stages):
+        """Thaw everything, then freeze the stem and layer1..layer<stages>
+        (0: the stem alone, -1: nothing)."""
+        self._check(lib().rn_model_freeze_stages(self.handle, stages), "rn_model_freeze_stages")
+        return self
+
+    def frozen(self, name):
+        v = ctypes.c_int32()
+        self._check(lib().rn_model_tensor_frozen(self.handle, name.encode(), ctypes.byref(v)),
+                    "rn_model_tensor_frozen")
+        return bool(v.value)
+
+    def features(self, x, layout="NCHW", out=None):
+        """The pooled features (N, F) of a batch (eval mode): the global
+        average pool's output, what the fc layer reads."""
+        x, code, n, h, w = self._input(x, layout)
+        plan = self._plan(n, h, w, INFER)
+        width = self.shape("fc.weight")[1]
+        feats = _out_array(out, (n, width))
+        self._check(lib().rn_plan_features(plan._h, _f32_ptr(x), x.size, code, _f32_ptr(feats),
+                                           feats.size), "rn_plan_features")
+        return feats
 
     def save(self, path):
         self._check(lib().rn_model_save_safetensors_file(self.handle, str(path).encode()),

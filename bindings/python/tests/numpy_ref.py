@@ -69,7 +69,7 @@ def _blocks(sd):
     return [name for _, _, name in sorted(found)]
 
 
-def forward(sd, x, train=False, stride_on_1x1=False):
+def forward(sd, x, train=False, stride_on_1x1=False, features_only=False):
     """Logits (float64) for x (N, C, H, W); with train=True BN uses batch
     statistics and returns (logits, {bn prefix: (batch mean, unbiased var)})."""
     sd = {k: np.asarray(v, np.float64) for k, v in sd.items()}
@@ -107,6 +107,8 @@ def forward(sd, x, train=False, stride_on_1x1=False):
             short = x
         x = relu(y + short)
     pooled = x.mean(axis=(2, 3))
+    if features_only:
+        return pooled
     logits = pooled @ sd["fc.weight"].T + sd["fc.bias"]
     return (logits, stats) if train else logits
 

@@ -326,3 +326,52 @@ def test_onnx_export_reads_back_and_matches_numpy(tmp_path):
     model.save_onnx(path)
     again = resnet.Model.from_onnx(ctx, path)
     assert again.names() == model.names()
+
+
+def test_features_are_the_pooled_activations():
+    ctx = resnet.Context()
+    model, state = small_model(ctx)
+    x = images(3, seed=41)
+    feats = model.features(x)
+    assert feats.shape == (3, 4 * WIDTH)
+    assert_close(feats, numpy_ref.forward(state, x, features_only=True), 1e-4, 1e-5, "features")
+
+
+def test_partial_load_reports_the_other_head(tmp_path):
+    ctx = resnet.Context()
+    ten, state = small_model(ctx)
+    path = tmp_path / "ten.safetensors"
+    ten.save(path)
+    five = resnet.Model(ctx, "resnet20", classes=5, base_width=WIDTH).init(3)
+    fresh = five.get("fc.weight")
+    try:
+        five.load(path)
+        raise AssertionError("strict load of another head accepted")
+    except resnet.ResnetError as e:
+        assert "fc.weight" in e.message
+    rep = five.load(path, strict=False)
+    assert (rep["loaded"], rep["skipped"], rep["kept"]) == (len(state) - 2, 2, 2)
+    assert "skipped fc.weight" in rep["report"] and "kept fc.bias" in rep["report"]
+    assert np.array_equal(five.get("layer2.1.conv1.weight"), state["layer2.1.conv1.weight"])
+    assert np.array_equal(five.get("fc.weight"), fresh)
+
+
+def test_frozen_stages_stay_put_while_the_rest_follows_sgd():
+    ctx = resnet.Context()
+    model, state = small_model(ctx)
+    model.freeze_stages(2)
+    assert model.frozen("layer1.0.conv1.weight") and model.frozen("bn1.weight")
+    assert not model.frozen("layer3.0.conv1.weight") and not model.frozen("fc.bias")
+    lr = 0.05
+    opt = resnet.SGD(model, lr=lr, momentum=0.0, weight_decay=0.0)
+    x, labels = images(4, seed=43), np.array([2, 5, 5, 9])
+    p = {k: v.astype(np.float64) for k, v in state.items()}
+    idx = np.arange(CLASSES)
+    expected = p["fc.bias"] - lr * numpy_ref.numeric_grad(p, x, labels, "fc.bias", idx)
+    model.train_step(x, labels, opt)
+    for name in ("conv1.weight", "layer1.2.conv2.weight", "layer2.0.bn1.bias"):
+        assert np.array_equal(model.get(name), state[name]), name
+    assert_close(model.get("fc.bias"), expected, 1e-4, 2e-5, "fc.bias after the step")
+    assert np.all(model.grad("layer2.0.conv1.weight") == 0)
+    model.freeze("", frozen=False)
+    assert not model.frozen("conv1.weight")
