@@ -3,7 +3,8 @@
 # (Debian's python3-venv, with the system's numpy), `pip install
 # ./bindings/python` without network access (the package's build step
 # compiles libresnet.so with CMake and bundles it), then the binding tests
-# run from a folder outside the source tree against the installed package.
+# run from a folder outside the source tree against the installed package
+# (with Debian's dataset-fashion-mnist for the fine-tuning test).
 #
 #   bash tools/ci/python.sh        # ~2-3 minutes on 2 cores
 set -euo pipefail
@@ -12,7 +13,7 @@ jobs=${RN_JOBS:-$(nproc 2>/dev/null || echo 2)}
 py=/usr/bin/python3
 
 need=()
-for p in python3 python3-venv python3-setuptools python3-numpy cmake gcc; do
+for p in python3 python3-venv python3-setuptools python3-numpy cmake gcc dataset-fashion-mnist; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
