@@ -336,6 +336,34 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     CHECK_OUTPUT_HAS("test accuracy: ");
     CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s", ckpt, datadir);
     CHECK_OUTPUT_HAS("test accuracy: ");
+    /* fine-tuning: start from the trained weights, stem and layer1 frozen */
+    CHECK_RUN(0, "train %s --data-dir %s --epochs 1 --out %s --weights %s --freeze conv1. "
+              "--freeze bn1. --freeze layer1.", common, datadir, tmp("tuned"), wa);
+    CHECK_OUTPUT_HAS("tensors loaded, 0 skipped, 0 kept; fresh head");
+    CHECK_OUTPUT_HAS("frozen: parameters under 3 prefix(es)");
+    {
+        char wt[600];
+        snprintf(wt, sizeof wt, "%s/weights.safetensors", tmp("tuned"));
+        rn_ctx *c = NULL;
+        rn_model *ma = NULL, *mt = NULL;
+        CHECK_OK(rn_ctx_create(&c), c);
+        CHECK_OK(rn_model_create_preset(c, "resnet20", 10, 3, RN_SHORTCUT_DEFAULT, 4, 0, &ma), c);
+        CHECK_OK(rn_model_create_preset(c, "resnet20", 10, 3, RN_SHORTCUT_DEFAULT, 4, 0, &mt), c);
+        CHECK_OK(rn_model_load_safetensors_file(ma, wa), c);
+        CHECK_OK(rn_model_load_safetensors_file(mt, wt), c);
+        static float a1[4 * 3 * 9], t1[4 * 3 * 9], a2[16 * 16 * 9], t2[16 * 16 * 9];
+        CHECK_OK(rn_model_get_tensor(ma, "conv1.weight", a1, 108), c);
+        CHECK_OK(rn_model_get_tensor(mt, "conv1.weight", t1, 108), c);
+        CHECK(memcmp(a1, t1, sizeof a1) == 0); /* frozen */
+        CHECK_OK(rn_model_get_tensor(ma, "layer3.1.conv1.weight", a2, 2304), c);
+        CHECK_OK(rn_model_get_tensor(mt, "layer3.1.conv1.weight", t2, 2304), c);
+        CHECK(memcmp(a2, t2, sizeof a2) != 0); /* trained */
+        rn_model_destroy(ma);
+        rn_model_destroy(mt);
+        rn_ctx_destroy(c);
+    }
+    CHECK_RUN(1, "train %s --data-dir %s --epochs 1 --out %s --freeze layer9.", common, datadir,
+              tmp("bad"));
     /* a resume with other data settings is refused */
     CHECK_RUN(1, "train %s --data-dir %s --epochs 3 --out %s --resume %s --batch 4", common,
               datadir, tmp("other"), ckpt);

@@ -37,11 +37,18 @@ typedef struct train_opts {
     int64_t shards, sync_bn;
     double lr, momentum, wd, gamma, mpi_timeout;
     int32_t norm;
+    const char *weights;        /* fine-tuning: start from these weights, fresh head */
+    const char *freeze[16];     /* parameter name prefixes kept frozen */
+    int32_t nfreeze;
 } train_opts;
 
 static void help(FILE *f) {
     fprintf(f,
-        "usage: resnet train ARCH --data fashion-mnist|cifar10 [options]\n\n"
+        "usage: resnet train ARCH --data fashion-mnist|cifar10 [options]\n"
+        "       resnet train ARCH --weights W.safetensors [--freeze PREFIX]... [--classes K] ...\n\n"
+        "--weights starts from W (what fits by name and shape; a fresh head), --freeze\n"
+        "PREFIX (repeatable, e.g. conv1. bn1. layer1. layer2.) keeps those parameters\n"
+        "fixed: fine-tuning.\n\n"
         "Train ARCH with the paper's recipe (He et al. 2015, section 4.2) and the library's\n"
         "trainer. Every epoch prints a summary, appends to OUT/log.csv and writes\n"
         "OUT/checkpoint.safetensors atomically; the end prints the test accuracy and a\n"
@@ -139,6 +146,12 @@ static int parse_args(int argc, char **argv, train_opts *o) {
 #define FAIL_IF_BAD(cond) do { if (r < 0 || !(cond)) return CLI_EXIT_USAGE; } while (0)
         if ((r = cli_arch_option(&o->arch, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
+        } else if (TAKE("--weights")) {
+            FAIL_IF_BAD(1);
+            o->weights = v;
+        } else if (TAKE("--freeze")) {
+            FAIL_IF_BAD(o->nfreeze < 16);
+            o->freeze[o->nfreeze++] = v;
         } else if (TAKE("--data")) {
             FAIL_IF_BAD(1);
             o->data = v;
@@ -493,6 +506,43 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     rn_status st;
     rc = cli_create_model(ctx, &o.arch, &r.model);
     if (!rc && (st = rn_model_init(r.model, (uint64_t)o.seed)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
+    if (!rc && o.weights) {
+        /* fine-tuning: every tensor that fits by name and shape, then the
+         * initialised head back (a fresh head for this data's classes) */
+        size_t nw = 0, nb = 0;
+        int32_t idx, counts[3];
+        int64_t dims[4];
+        int32_t ndim;
+        float *fw = NULL, *fb = NULL;
+        static char report[1 << 14];
+        if (rn_model_tensor_find(r.model, "fc.weight", &idx) == RN_OK) {
+            rn_model_tensor_info(r.model, idx, NULL, &ndim, dims, NULL);
+            nw = (size_t)(dims[0] * dims[1]);
+            nb = (size_t)dims[0];
+        }
+        fw = malloc(nw * sizeof *fw);
+        fb = malloc(nb * sizeof *fb);
+        if (!fw || !fb) {
+            cli_fail("out of memory");
+            rc = CLI_EXIT_FAIL;
+        }
+        if (!rc && ((st = rn_model_get_tensor(r.model, "fc.weight", fw, nw)) != RN_OK ||
+                    (st = rn_model_get_tensor(r.model, "fc.bias", fb, nb)) != RN_OK ||
+                    (st = rn_model_load_safetensors_partial_file(r.model, o.weights, counts,
+                                                                 report, sizeof report)) != RN_OK ||
+                    (st = rn_model_set_tensor(r.model, "fc.weight", fw, nw)) != RN_OK ||
+                    (st = rn_model_set_tensor(r.model, "fc.bias", fb, nb)) != RN_OK))
+            rc = cli_lib_error(ctx, st, "--weights");
+        if (!rc)
+            printf("weights from %s: %d tensors loaded, %d skipped, %d kept; fresh head\n%s",
+                   o.weights, (int)counts[0], (int)counts[1], (int)counts[2], report);
+        free(fw);
+        free(fb);
+    }
+    for (int32_t k = 0; !rc && k < o.nfreeze; k++)
+        if ((st = rn_model_set_frozen(r.model, o.freeze[k], 1)) != RN_OK)
+            rc = cli_lib_error(ctx, st, "--freeze");
+    if (!rc && o.nfreeze) printf("frozen: parameters under %d prefix(es)\n", (int)o.nfreeze);
     if (!rc) {
         st = rn_sgd_create(r.model, &r.opt);
         if (!st) st = rn_optimizer_set_float(r.opt, RN_SGD_MOMENTUM, o.momentum);
