@@ -6,6 +6,7 @@
 #
 # and give each object its flags, e.g. (see tests/consumer/make/Makefile):
 #   CPPFLAGS += $(RESNET_CPPFLAGS)
+#   $(RESNET_OBJS): CFLAGS += $(RESNET_CFLAGS)
 #   $(RESNET_AVX2_OBJS): CFLAGS += $(RESNET_AVX2_FLAGS)
 #   $(RESNET_AVX512_OBJS): CFLAGS += $(RESNET_AVX512_FLAGS)
 #
@@ -21,7 +22,10 @@
 #                          when compiling and linking); RESNET_POOL wins if both
 #   RESNET_OBJDIR          where objects go (default: build/resnet)
 # Outputs: RESNET_SRCS (portable), RESNET_AVX2_SRCS, RESNET_AVX512_SRCS,
-# RESNET_ALL_SRCS, the matching *_OBJS, RESNET_CPPFLAGS, RESNET_LDLIBS.
+# RESNET_ALL_SRCS, the matching *_OBJS, RESNET_CPPFLAGS, RESNET_CFLAGS, RESNET_LDLIBS.
+# RESNET_CFLAGS pins the arithmetic (-ffp-contract=off: no a*b+c fused into an
+# FMA behind the code's back), which the library's bit-identity promises need;
+# the ISA flags below include it too.
 
 RESNET_DIR ?= .
 RESNET_WITH_IO ?= 1
@@ -43,7 +47,7 @@ endif
 
 RESNET_SRCS := $(sort $(wildcard \
   $(RESNET_DIR)/src/core/*.c $(RESNET_DIR)/src/kernels/*.c \
-  $(RESNET_DIR)/src/kernels/ref/*.c $(RESNET_DIR)/src/kernels/scalar/*.c \
+  $(RESNET_DIR)/src/kernels/scalar/*.c \
   $(RESNET_DIR)/src/ops/*.c $(RESNET_DIR)/src/nn/*.c $(RESNET_DIR)/src/train/*.c))
 RESNET_CPPFLAGS := -I$(RESNET_DIR)/include -DRN_BUILDING_LIBRARY
 RESNET_LDLIBS := -lm
@@ -78,8 +82,9 @@ else ifeq ($(RESNET_ARCH),aarch64)
     RESNET_CPPFLAGS += -DRN_HAVE_NEON=1
   endif
 endif
-RESNET_AVX2_FLAGS := -mavx2 -mfma
-RESNET_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
+RESNET_CFLAGS := -ffp-contract=off
+RESNET_AVX2_FLAGS := -mavx2 -mfma $(RESNET_CFLAGS)
+RESNET_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma $(RESNET_CFLAGS)
 
 ifeq ($(RESNET_POOL),1)
   RESNET_CPPFLAGS += -DRN_WITH_POOL

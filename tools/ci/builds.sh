@@ -324,7 +324,7 @@ step_amalgamation() {
   local b="$work/amalgamation"
   rm -rf "$b"; mkdir -p "$b"
   quiet "$py" "$top/tools/amalgamate.py" -o "$b" &&
-    quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" -c "$b/resnet.c" -o "$b/resnet.o" &&
+    quiet gcc -std=c99 -ffp-contract=off -O2 -Wall -Wextra -pedantic -Werror -I"$b" -c "$b/resnet.c" -o "$b/resnet.o" &&
     quiet clang -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" -c "$b/resnet.c" -o "$b/resnet-clang.o" &&
     quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$b" "$top/tests/consumer/main.c" \
       "$b/resnet.o" -lm -o "$b/consumer" &&
