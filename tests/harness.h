@@ -1,12 +1,18 @@
 /*
  * The test harness: a table of named test functions per executable, CHECK
- * macros that record failures without stopping, and a closing line
- * "N passed, N failed". Include once per test program.
+ * macros that record failures without stopping, SKIP for a test that cannot
+ * run here (an ISA this CPU or build lacks, a missing data set), and a closing
+ * line "N passed, N failed, N skipped". The program exits 1 when a test
+ * failed, RN_TEST_SKIP_CODE (77, ctest's SKIP_RETURN_CODE, set in
+ * tests/CMakeLists.txt) when none passed (every selected test skipped, or
+ * none was selected), else 0. Include once
+ * per test program.
  */
 #ifndef RN_TEST_HARNESS_H
 #define RN_TEST_HARNESS_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,25 @@ typedef struct {
 } rn_test_case;
 
 static int rn_test_failed_checks;
+static int rn_test_skipped; /* the running test called SKIP */
+
+#define RN_TEST_SKIP_CODE 77
+
+/* Marks the running test skipped and says why; the test returns right after.
+ * A test that also failed a check counts as failed. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static inline void rn_test_skip(const char *fmt, ...) {
+    va_list ap;
+    printf("     skipped: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    rn_test_skipped = 1;
+}
+#define SKIP rn_test_skip
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \
@@ -57,24 +82,54 @@ static int rn_test_failed_checks;
 
 #define CHECK_OK(call, ctx) CHECK_STATUS(call, 0, ctx)
 
-/* Run the tests (all, or those whose name contains argv[1]). */
+/* Per-ISA tests are named NAME_scalar, NAME_avx2, NAME_avx512, NAME_neon. */
+static const char *const rn_test_isa_suffixes[] = {"_scalar", "_avx2", "_avx512", "_neon"};
+static int rn_test_has_suffix(const char *name, const char *suffix) {
+    size_t n = strlen(name), s = strlen(suffix);
+    return n >= s && !strcmp(name + n - s, suffix);
+}
+
+/* Does `name` pass the filter? "isa=X" selects the tests named ..._X,
+ * "isa=none" those without an ISA suffix; anything else is a substring. */
+static int rn_test_selected(const char *name, const char *filter) {
+    if (!filter) return 1;
+    if (!strncmp(filter, "isa=", 4)) {
+        const size_t k = sizeof rn_test_isa_suffixes / sizeof rn_test_isa_suffixes[0];
+        if (!strcmp(filter + 4, "none")) {
+            for (size_t i = 0; i < k; i++)
+                if (rn_test_has_suffix(name, rn_test_isa_suffixes[i])) return 0;
+            return 1;
+        }
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "_%s", filter + 4);
+        return rn_test_has_suffix(name, suffix);
+    }
+    return strstr(name, filter) != NULL;
+}
+
+/* Run the tests (all, or those argv[1] selects: see rn_test_selected). */
 static int rn_test_main(const rn_test_case *cases, size_t count, int argc, char **argv) {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < count; i++) {
-        if (argc > 1 && !strstr(cases[i].name, argv[1])) continue;
+        if (!rn_test_selected(cases[i].name, argc > 1 ? argv[1] : NULL)) continue;
         rn_test_failed_checks = 0;
+        rn_test_skipped = 0;
         cases[i].fn();
         if (rn_test_failed_checks) {
             printf("FAIL %s (%d checks)\n", cases[i].name, rn_test_failed_checks);
             failed++;
+        } else if (rn_test_skipped) {
+            printf("skip %s\n", cases[i].name);
+            skipped++;
         } else {
             printf("ok   %s\n", cases[i].name);
             passed++;
         }
         fflush(stdout);
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    if (failed) return 1;
+    return passed ? 0 : RN_TEST_SKIP_CODE; /* nothing ran: not a pass */
 }
 
 #define RN_TEST_MAIN(cases) \

@@ -203,7 +203,7 @@ static int file_exists(const char *path) {
 static void test_idx_reads_fashion_mnist_when_installed(void) {
     const char *train_labels = FASHION_DIR "/train-labels-idx1-ubyte.gz";
     if (!file_exists(train_labels)) {
-        printf("     (skipped: %s not installed)\n", FASHION_DIR);
+        SKIP("%s not installed", FASHION_DIR);
         return;
     }
     rn_ctx *ctx = new_ctx();

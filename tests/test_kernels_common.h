@@ -3,7 +3,8 @@
  * one ISA when this build and CPU have it, a context capped at an ISA with a
  * thread count, and arrays that end exactly at an inaccessible page (where
  * mmap exists), NaN-filled, so a kernel that reads past its input or reads
- * workspace it did not write shows up. Include after defining _DEFAULT_SOURCE.
+ * workspace it did not write shows up; one test per ISA, skipped where the
+ * ISA cannot run. Include after tests/harness.h, with _DEFAULT_SOURCE defined.
  */
 #ifndef RN_TEST_KERNELS_COMMON_H
 #define RN_TEST_KERNELS_COMMON_H
@@ -21,11 +22,54 @@
 #define RN_TEST_GUARD_PAGES 1
 #endif
 
-/* The table for `isa` if this build and CPU have exactly it, else NULL. */
+/* The cap the environment's RN_MAX_ISA puts on every context, or -1: the
+ * kernel tests honour it too, so that CI can run them under each cap. */
+static inline int32_t env_isa_cap(void) {
+    const char *env = getenv("RN_MAX_ISA");
+    static const char *const names[] = {"scalar", "avx2", "avx512", "neon"};
+    for (int32_t i = 0; env && i < 4; i++)
+        if (!strcmp(env, names[i])) return i;
+    return -1;
+}
+
+/* The table for `isa` if this build and CPU have exactly it and RN_MAX_ISA
+ * allows it, else NULL. */
 static inline const struct rn_kernels *table_if_available(int32_t isa) {
+    const int32_t cap = env_isa_cap();
+    if (cap >= 0 && isa > cap) return NULL;
     const struct rn_kernels *t = rn__kernels_for_isa(isa);
     return t->isa == isa ? t : NULL;
 }
+
+/* The table for `isa`, or NULL after marking the running test skipped (the
+ * caller returns): a kernel test for an ISA that cannot run here is reported
+ * as skipped, never as passed. */
+static inline const struct rn_kernels *table_or_skip(int32_t isa) {
+    const struct rn_kernels *t = table_if_available(isa);
+    if (!t)
+        SKIP("%s kernels: not in this build, not on this CPU, or above RN_MAX_ISA",
+             rn_isa_name(isa));
+    return t;
+}
+
+/* One test per ISA for a function void fn(int32_t isa): fn_scalar ... fn_neon,
+ * listed in a case table by RN_ISA_CASES("name", fn) as name_scalar ...
+ * name_neon (the suffixes tests/harness.h's "isa=X" filter selects). */
+#define RN_PER_ISA(fn)                                    \
+    static void fn##_scalar(void) { fn(RN_ISA_SCALAR); } \
+    static void fn##_avx2(void) { fn(RN_ISA_AVX2); }     \
+    static void fn##_avx512(void) { fn(RN_ISA_AVX512); } \
+    static void fn##_neon(void) { fn(RN_ISA_NEON); }
+/* The same for the SIMD ISAs only, where the scalar table is the reference. */
+#define RN_PER_SIMD_ISA(fn)                               \
+    static void fn##_avx2(void) { fn(RN_ISA_AVX2); }     \
+    static void fn##_avx512(void) { fn(RN_ISA_AVX512); } \
+    static void fn##_neon(void) { fn(RN_ISA_NEON); }
+#define RN_SIMD_ISA_CASES(name, fn) \
+    {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, {name "_neon", fn##_neon}
+#define RN_ISA_CASES(name, fn)                                                       \
+    {name "_scalar", fn##_scalar}, {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, \
+        {name "_neon", fn##_neon}
 
 static inline rn_ctx *ctx_for(int32_t isa, int32_t threads) {
     rn_ctx *ctx = NULL;

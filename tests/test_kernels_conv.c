@@ -112,11 +112,8 @@ done:
 }
 
 static void igemm_isa(int32_t isa) {
-    const struct rn_kernels *t = table_if_available(isa);
-    if (!t) {
-        printf("     note: igemm: %s not available on this CPU/build, skipped\n", rn_isa_name(isa));
-        return;
-    }
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
     struct {
         rn_igemm_ukernel_fn fn;
         size_t mr, nr;
@@ -192,11 +189,8 @@ done:
 }
 
 static void wgrad_isa(int32_t isa) {
-    const struct rn_kernels *t = table_if_available(isa);
-    if (!t) {
-        printf("     note: wgrad: %s not available on this CPU/build, skipped\n", rn_isa_name(isa));
-        return;
-    }
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
     struct {
         rn_wgrad_ukernel_fn fn;
         size_t mr, nr;
@@ -215,13 +209,9 @@ static void wgrad_isa(int32_t isa) {
             }
 }
 
-static void test_igemm_kernels_match_naive_sum_over_segments(void) {
-    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) igemm_isa(all_isas[i]);
-}
+RN_PER_ISA(igemm_isa)
 
-static void test_wgrad_kernels_match_naive_sum_over_pixel_ranges(void) {
-    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) wgrad_isa(all_isas[i]);
-}
+RN_PER_ISA(wgrad_isa)
 
 /* The tiles must fit the widest the drivers size their workspaces for
  * (src/ops/conv2d-indirect.c: MR <= 16, NR <= 32) and wgrad's MR must
@@ -237,10 +227,8 @@ static void test_conv_tiles_fit_the_drivers_limits(void) {
 }
 
 static const rn_test_case cases[] = {
-    {"igemm_kernels_match_naive_sum_over_segments",
-     test_igemm_kernels_match_naive_sum_over_segments},
-    {"wgrad_kernels_match_naive_sum_over_pixel_ranges",
-     test_wgrad_kernels_match_naive_sum_over_pixel_ranges},
+    RN_ISA_CASES("igemm_kernels_match_naive_sum_over_segments", igemm_isa),
+    RN_ISA_CASES("wgrad_kernels_match_naive_sum_over_pixel_ranges", wgrad_isa),
     {"conv_tiles_fit_the_drivers_limits", test_conv_tiles_fit_the_drivers_limits},
 };
 RN_TEST_MAIN(cases)

@@ -1,7 +1,8 @@
 /*
  * GEMM: every microkernel this CPU can run, and the rn__sgemm driver under
  * every ISA cap up to the best, against a naive double-precision GEMM written
- * here. ISAs the CPU (or this build) lacks are skipped with a note.
+ * here. The tests of an ISA the CPU (or this build, or RN_MAX_ISA) lacks report
+ * themselves skipped.
  *
  * Tolerance: |x - ref| <= 1e-5 * (sum_p |a_ip b_pj| + |c_ij| + |bias_j|) per
  * element, the float rounding bound of the sum with a wide margin (the |c|
@@ -20,10 +21,6 @@
 
 static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
 static const size_t odd_ks[] = {1, 2, 3, 17, 64, 129};
-
-static void note_skip(const char *what, int32_t isa) {
-    printf("     note: %s: %s not available on this CPU/build, skipped\n", what, rn_isa_name(isa));
-}
 
 static float *random_floats(size_t n) {
     float *p = (float *)malloc((n ? n : 1) * sizeof(float));
@@ -130,11 +127,8 @@ done:
  * strides, accumulate, bias and ReLU rotate across the pairs so every value
  * of each meets every transpose. */
 static void sweep_isa(int32_t isa) {
-    const struct rn_kernels *t = table_if_available(isa);
-    if (!t) {
-        note_skip("sgemm sweep", isa);
-        return;
-    }
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
     rn_ctx *ctx = ctx_for(isa, 1);
     CHECK(ctx != NULL);
     if (!ctx) return;
@@ -185,10 +179,7 @@ static void test_sgemm_is_exact_across_cache_blocks(void) {
         {1, 1, 7, 9, 0, 0, 0, 1, 1, 1, 1},       {0, 0, 1, 1, 513, 0, 0, 0, 1, 0, 0},
     };
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
-        if (!table_if_available(all_isas[i])) {
-            note_skip("blocking cases", all_isas[i]);
-            continue;
-        }
+        if (!table_if_available(all_isas[i])) continue; /* its per-ISA tests say skipped */
         rn_ctx *ctx = ctx_for(all_isas[i], 2);
         CHECK(ctx != NULL);
         if (!ctx) continue;
@@ -207,10 +198,7 @@ static void test_sgemm_is_bit_identical_for_1_2_and_3_threads(void) {
         {0, 0, 3, 40, 700, 0, 0, 0, 0, 0, 1},    /* one row block: threads split panels */
     };
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
-        if (!table_if_available(all_isas[i])) {
-            note_skip("thread identity", all_isas[i]);
-            continue;
-        }
+        if (!table_if_available(all_isas[i])) continue; /* its per-ISA tests say skipped */
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             const gemm_case *g = &cases[c];
             const size_t lda = (g->ta ? g->m : g->k) + g->pad_a;
@@ -252,11 +240,8 @@ static void test_sgemm_is_bit_identical_for_1_2_and_3_threads(void) {
  * A hold NaN (their results must be dropped), C outside the tile is a
  * sentinel, and C inside is NaN unless accumulating (so it is never read). */
 static void microkernel_isa(int32_t isa) {
-    const struct rn_kernels *t = table_if_available(isa);
-    if (!t) {
-        note_skip("microkernel", isa);
-        return;
-    }
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
     const size_t MR = (size_t)t->gemm_mr, NR = (size_t)t->gemm_nr;
     const size_t kcs[] = {0, 1, 2, 3, 17, 64, 129};
     size_t combo = 0;
@@ -347,11 +332,8 @@ static void test_microkernel_matches_naive_gemm_neon(void) { microkernel_isa(RN_
  * with strides wider than the block: an exact copy, and nothing outside the
  * block written. */
 static void transpose_isa(int32_t isa) {
-    const struct rn_kernels *t = table_if_available(isa);
-    if (!t) {
-        note_skip("transpose", isa);
-        return;
-    }
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
     for (size_t rows = 1; rows <= 19; rows++)
         for (size_t cols = 1; cols <= 19; cols++) {
             const size_t ss = cols + 3, ds = rows + 2;
@@ -378,9 +360,7 @@ static void transpose_isa(int32_t isa) {
         }
 }
 
-static void test_transpose_is_exact_for_every_isa(void) {
-    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) transpose_isa(all_isas[i]);
-}
+RN_PER_ISA(transpose_isa)
 
 /* ---- dispatch ------------------------------------------------------------------- */
 static void test_isa_cap_selects_the_best_table_at_or_below_it(void) {
@@ -435,7 +415,7 @@ static const rn_test_case cases[] = {
     {"microkernel_matches_naive_gemm_avx2", test_microkernel_matches_naive_gemm_avx2},
     {"microkernel_matches_naive_gemm_avx512", test_microkernel_matches_naive_gemm_avx512},
     {"microkernel_matches_naive_gemm_neon", test_microkernel_matches_naive_gemm_neon},
-    {"transpose_is_exact_for_every_isa", test_transpose_is_exact_for_every_isa},
+    RN_ISA_CASES("transpose_is_exact", transpose_isa),
     {"sgemm_matches_naive_gemm_for_small_shapes_scalar",
      test_sgemm_matches_naive_gemm_for_small_shapes_scalar},
     {"sgemm_matches_naive_gemm_for_small_shapes_avx2",
