@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test_io_common.h"
+#include "io/json.h"
 
 static rn_ctx *new_ctx(void) {
     rn_ctx *ctx = NULL;
@@ -703,7 +704,42 @@ static void test_model_io_functions_refuse_null_arguments(void) {
     rn_ctx_destroy(ctx);
 }
 
+/* The scanner's integer limit, for every limit below 10 and around 49 / 50:
+ * a value is accepted exactly when it is at most the limit (the expected
+ * outcome is the comparison of two small numbers, done here). Before the fix
+ * the check max - d wrapped for a digit above the limit, so "7" passed a
+ * limit of 5. */
+static void test_json_uint_refuses_values_above_small_limits(void) {
+    rn_ctx *ctx = new_ctx();
+    static const char *const texts[] = {"0", "1", "5", "7", "9", "10", "48", "49", "50", "51", "99"};
+    static const uint64_t limits[] = {0, 1, 4, 5, 6, 8, 9, 10, 49, 50};
+    for (size_t li = 0; li < sizeof limits / sizeof limits[0]; li++)
+        for (size_t ti = 0; ti < sizeof texts / sizeof texts[0]; ti++) {
+            const uint64_t want = (uint64_t)strtoull(texts[ti], NULL, 10);
+            rn_json j;
+            rn__json_init(&j, ctx, "<test>", texts[ti], strlen(texts[ti]), 8);
+            uint64_t v = 12345;
+            rn_status st = rn__json_uint(&j, limits[li], &v);
+            if (want <= limits[li]) {
+                CHECK(st == RN_OK && v == want);
+            } else if (st != RN_E_BAD_FORMAT || v != 12345) {
+                fprintf(stderr, "  \"%s\" with limit %llu: status %d, value %llu\n", texts[ti],
+                        (unsigned long long)limits[li], (int)st, (unsigned long long)v);
+                CHECK(0);
+            }
+        }
+    rn_json j;
+    uint64_t v = 0;
+    rn__json_init(&j, ctx, "<test>", "18446744073709551615", 20, 8);
+    CHECK(rn__json_uint(&j, UINT64_MAX, &v) == RN_OK && v == UINT64_MAX);
+    rn__json_init(&j, ctx, "<test>", "18446744073709551616", 20, 8);
+    CHECK(rn__json_uint(&j, UINT64_MAX, &v) == RN_E_BAD_FORMAT);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
+    {"json_uint_refuses_values_above_small_limits",
+     test_json_uint_refuses_values_above_small_limits},
     {"safetensors_reads_every_dtype_of_the_fixture",
      test_safetensors_reads_every_dtype_of_the_fixture},
     {"safetensors_refuses_every_truncation", test_safetensors_refuses_every_truncation},

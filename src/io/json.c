@@ -196,7 +196,7 @@ rn_status rn__json_uint(rn_json *j, uint64_t max, uint64_t *value) {
     uint64_t v = 0;
     while (j->pos < j->n && j->p[j->pos] >= '0' && j->p[j->pos] <= '9') {
         uint64_t d = (uint64_t)(j->p[j->pos] - '0');
-        if (v > (max - d) / 10) {
+        if (d > max || v > (max - d) / 10) { /* v * 10 + d > max, without wrapping */
             j->pos = start;
             return rn__json_error(j, "integer too large");
         }

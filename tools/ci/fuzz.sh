@@ -2,8 +2,10 @@
 # Fuzz the file readers: builds tests/fuzz/fuzz_*.c as libFuzzer programs
 # (clang -fsanitize=fuzzer,address,undefined) against the library sources,
 # runs each for a bounded time from its seed corpus (tests/fuzz/corpus/NAME,
-# copied so the committed seeds never change), and fails on any crash, leak,
-# sanitizer report or timeout. Self-contained: installs missing Debian
+# copied so the committed seeds never change, plus, for a harness that has a
+# -DRN_FUZZ_SEED_MAIN mode, a seed it writes now: a checkpoint or weight file
+# of the current format), and fails on any crash, leak, sanitizer report or
+# timeout. Self-contained: installs missing Debian
 # packages.
 #
 #   bash tools/ci/fuzz.sh                       # every harness, 20 s each
@@ -17,7 +19,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${FUZZ_DIR:-$top/build-ci/fuzz}
 seconds=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-"npy safetensors idx cifar inflate onnx"}
+targets=${FUZZ_TARGETS:-"npy safetensors idx cifar inflate onnx json checkpoint model_safetensors"}
 jobs=${RN_JOBS:-2}
 cc=${FUZZ_CC:-clang}
 
@@ -62,6 +64,17 @@ for t in $targets; do
   corpus="$work/corpus-$t"
   mkdir -p "$corpus"
   if [ -d "$top/tests/fuzz/corpus/$t" ]; then cp -n "$top/tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null; fi
+  if grep -q RN_FUZZ_SEED_MAIN "$src"; then
+    # the same source as a plain program that writes one valid file
+    if ! "$cc" -std=c99 -g -O1 -Wall -Wextra -pedantic -Werror -DRN_FUZZ_SEED_MAIN \
+        -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+        -I"$top/include" -I"$top/src" "$src" "$lib" -lm -o "$bin-seed" ||
+       ! ASAN_OPTIONS=detect_leaks=0 "$bin-seed" "$corpus/generated.seed"; then
+      echo "=== fuzz: $t: seed generation FAILED"
+      failed+=("$t")
+      continue
+    fi
+  fi
   echo "=== fuzz: $t for ${seconds}s"
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb bounds what a
   # hostile header can make the readers allocate.
