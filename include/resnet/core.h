@@ -30,8 +30,14 @@
 #define RN_VERSION_NUMBER (RN_VERSION_MAJOR * 10000 + RN_VERSION_MINOR * 100 + RN_VERSION_PATCH)
 
 /* Export macro. The library is built with -fvisibility=hidden and defines
- * RN_BUILDING_LIBRARY; only declarations marked RN_API are exported. */
-#if defined(_WIN32) && defined(RN_SHARED)
+ * RN_BUILDING_LIBRARY; only declarations marked RN_API are exported. A
+ * project that compiles the sources into its own shared library may define
+ * RN_API itself (empty, to keep libresnet's functions internal to it, or its
+ * own export attribute) before including any libresnet header, for the
+ * library's sources and its own alike. */
+#if defined(RN_API)
+/* the including project's choice */
+#elif defined(_WIN32) && defined(RN_SHARED)
 #  if defined(RN_BUILDING_LIBRARY)
 #    define RN_API __declspec(dllexport)
 #  else
@@ -135,7 +141,9 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * calling thread counts as one; see docs/api.md "Threads") */
 #define RN_OPT_MAX_ISA       2  /* RN_ISA_*: cap on the kernels used; default: best available */
 #define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
-#define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent */
+#define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent
+                                  * (WARN: fallbacks; INFO: choices, e.g. a plan's
+                                  * size; DEBUG: events inside runs; docs/api.md) */
 #define RN_OPT_DETERMINISTIC 5  /* read-only, always 1: results do not depend on threads */
 #define RN_OPT_WINOGRAD      6  /* 1 (default): plans run 3x3 stride-1 convolutions as
                                   * Winograd F(4x4,3x3) where that is faster for their shape

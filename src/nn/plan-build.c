@@ -8,7 +8,7 @@
  * the first. Shapes are checked on the way: a window that does not fit, or a
  * size that would overflow, records the first failure with the layer's name.
  *
- * What training keeps (design.md, "Memory"): each conv input, each BN input
+ * What training keeps (docs/architecture.md, "Plans"): each conv input, each BN input
  * with its batch mean and inverse std, each ReLU output; the BN output that
  * feeds the residual addition is overwritten by the sum. Inference runs BN
  * in place on the conv output and the addition in place, so a block needs
