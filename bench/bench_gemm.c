@@ -193,7 +193,8 @@ int main(int argc, char **argv) {
         const double peak = peak_for(isas[i]);
         if (peak > 0.0)
             printf("# %s: measured one-core FMA peak %.1f GFLOP/s (MR x NR = %d x %d)\n",
-                   rn_isa_name(isas[i]), peak, ctx->kernels->gemm_mr, ctx->kernels->gemm_nr);
+                   rn_isa_name(isas[i]), peak, rn__ctx_kernels(ctx)->gemm_mr,
+                   rn__ctx_kernels(ctx)->gemm_nr);
         for (int t = 1; t <= max_threads; t++) {
             rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, t);
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {

@@ -504,7 +504,76 @@ static void test_tensor_round_trip_is_in_pytorch_layout(void) {
     rn_ctx_destroy(ctx);
 }
 
+/* ---- log levels ------------------------------------------------------------- */
+typedef struct log_seen {
+    int count[4];         /* messages per level */
+    char info_plan[512];  /* the plan's INFO line */
+    char debug_arena[512]; /* the forward's DEBUG line */
+} log_seen;
+
+static void collect(void *user, int32_t level, const char *message) {
+    log_seen *s = (log_seen *)user;
+    if (level >= 0 && level < 4) s->count[level]++;
+    if (level == RN_LOG_INFO && strstr(message, "rn_plan_create"))
+        snprintf(s->info_plan, sizeof s->info_plan, "%s", message);
+    if (level == RN_LOG_DEBUG && strstr(message, "arena"))
+        snprintf(s->debug_arena, sizeof s->debug_arena, "%s", message);
+}
+
+/* One plan made and run at each level: a message reaches the callback exactly
+ * when its level is at or below RN_OPT_LOG_LEVEL (errors always). */
+static void test_log_level_decides_which_messages_reach_the_callback(void) {
+    for (int32_t level = RN_LOG_ERROR; level <= RN_LOG_DEBUG; level++) {
+        rn_ctx *ctx = NULL;
+        CHECK_OK(rn_ctx_create(&ctx), ctx);
+        if (!ctx) return;
+        log_seen seen;
+        memset(&seen, 0, sizeof seen);
+        CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_LOG_LEVEL, level), ctx);
+        CHECK_OK(rn_ctx_set_log_callback(ctx, collect, &seen), ctx);
+        rn_model *m = make(ctx, "resnet20", 4, 1);
+        rn_plan *p = NULL;
+        if (m) CHECK_OK(rn_plan_create(m, 2, 8, 8, RN_MODE_INFER, &p), ctx);
+        float x[2 * 3 * 8 * 8] = {0}, y[20];
+        if (p) CHECK_OK(rn_plan_forward(p, x, 2 * 3 * 8 * 8, RN_LAYOUT_NCHW, y, 20), ctx);
+        CHECK_STATUS(rn_plan_create(m, 0, 8, 8, RN_MODE_INFER, &p), RN_E_INVALID_ARG, ctx);
+        CHECK(seen.count[RN_LOG_ERROR] == 1);
+        CHECK((seen.count[RN_LOG_INFO] > 0) == (level >= RN_LOG_INFO));
+        CHECK((seen.info_plan[0] != '\0') == (level >= RN_LOG_INFO));
+        CHECK((seen.debug_arena[0] != '\0') == (level >= RN_LOG_DEBUG));
+        if (level >= RN_LOG_INFO)
+            CHECK(strstr(seen.info_plan, "inference plan for batch 2 at 8x8") != NULL);
+        CHECK(seen.count[RN_LOG_WARN] == 0);
+        rn_plan_destroy(p);
+        rn_model_destroy(m);
+        rn_ctx_destroy(ctx);
+    }
+}
+
+/* A fallback is a warning: an ISA cap the CPU or build cannot honour. */
+static void test_an_isa_cap_that_falls_back_warns(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    if (!ctx) return;
+    log_seen seen;
+    memset(&seen, 0, sizeof seen);
+    CHECK_OK(rn_ctx_set_log_callback(ctx, collect, &seen), ctx); /* default level: WARN */
+    CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, RN_ISA_SCALAR), ctx);
+    CHECK(seen.count[RN_LOG_WARN] == 0); /* scalar always runs */
+    int64_t active = -1;
+    CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_MAX_ISA, RN_ISA_NEON), ctx);
+    CHECK_OK(rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &active), ctx);
+    /* NEON runs only on AArch64, where it always does: a warning exactly
+     * when the context runs something else */
+    CHECK(seen.count[RN_LOG_WARN] == (active != RN_ISA_NEON));
+    CHECK(seen.count[RN_LOG_INFO] == 0 && seen.count[RN_LOG_DEBUG] == 0);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
+    {"log_level_decides_which_messages_reach_the_callback",
+     test_log_level_decides_which_messages_reach_the_callback},
+    {"an_isa_cap_that_falls_back_warns", test_an_isa_cap_that_falls_back_warns},
     {"bound_buffer_of_the_queried_size_runs_and_one_byte_less_is_refused",
      test_bound_buffer_of_the_queried_size_runs_and_one_byte_less_is_refused},
     {"runs_in_bound_memory_allocate_nothing", test_runs_in_bound_memory_allocate_nothing},

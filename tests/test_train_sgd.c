@@ -55,7 +55,8 @@ static void set_grad(rn_model *m, const char *name, const float *torch_layout) {
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(m, &slots);
     for (int32_t i = 0; i < n; i++)
-        if (strcmp(slots[i].name, name) == 0) rn__slot_from_torch(&slots[i], torch_layout, slots[i].grad);
+        if (strcmp(slots[i].name, name) == 0)
+            rn__nn_slot_write(&slots[i], torch_layout, slots[i].grad);
 }
 
 static void run_config(const char *cfg) {

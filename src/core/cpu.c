@@ -2,7 +2,10 @@
  * CPU feature detection: CPUID for the instruction sets and XCR0 for the OS
  * saving the registers (AVX needs XCR0 bits 1-2, AVX-512 also bits 5-7), as
  * ncnn does. Detection runs once; the result is a pure function of the CPU,
- * so concurrent first calls compute the same value (no lock needed).
+ * so concurrent first calls compute the same value (no lock needed). Which
+ * ISA a context runs follows from it, the cap and the kernels this build
+ * compiled (rn__cpu_isa_for_cap); src/kernels/dispatch.c maps that ISA to its
+ * table.
  */
 #include "internal.h"
 
@@ -50,4 +53,23 @@ int32_t rn__cpu_best_isa(void) {
     int32_t v = detect();
 #endif
     return v;
+}
+
+int32_t rn__cpu_isa_for_cap(int32_t cap) {
+    const int32_t best = rn__cpu_best_isa();
+    const int32_t want = cap < best ? cap : best;
+    /* The x86 ISAs are ordered scalar < avx2 < avx512; NEON sits above them
+     * numerically but only exists on AArch64, where the x86 kernels are not
+     * compiled in, so "highest compiled ISA <= want" is the rule on both. */
+#ifdef RN_HAVE_NEON
+    if (want >= RN_ISA_NEON) return RN_ISA_NEON;
+#endif
+#ifdef RN_HAVE_AVX512
+    if (want >= RN_ISA_AVX512) return RN_ISA_AVX512;
+#endif
+#ifdef RN_HAVE_AVX2
+    if (want >= RN_ISA_AVX2) return RN_ISA_AVX2;
+#endif
+    (void)want;
+    return RN_ISA_SCALAR;
 }

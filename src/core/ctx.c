@@ -4,7 +4,6 @@
  * the regions), log callback and the last-error sentence.
  */
 #include "internal.h"
-#include "../kernels/kernels.h"
 
 /* ---- heap allocator: over-allocate and keep the raw pointer before the block */
 static void *heap_alloc(void *user, size_t size, size_t align) {
@@ -38,8 +37,7 @@ static void ctx_defaults(rn_ctx *ctx) {
         else if (!strcmp(env, "neon")) cap = RN_ISA_NEON;
         if (cap >= 0) ctx->max_isa = cap;
     }
-    ctx->kernels = rn__kernels_for_isa(ctx->max_isa);
-    ctx->active_isa = ctx->kernels->isa;
+    ctx->active_isa = rn__cpu_isa_for_cap(ctx->max_isa);
     ctx->last_error[0] = '\0';
 }
 
@@ -188,8 +186,14 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
         break;
     case RN_OPT_MAX_ISA:
         ctx->max_isa = (int32_t)value;
-        ctx->kernels = rn__kernels_for_isa(ctx->max_isa);
-        ctx->active_isa = ctx->kernels->isa;
+        ctx->active_isa = rn__cpu_isa_for_cap(ctx->max_isa);
+        if (ctx->active_isa != ctx->max_isa)
+            rn__log(ctx, RN_LOG_WARN,
+                    "RN_OPT_MAX_ISA %s: not available on this CPU or in this build; running %s",
+                    rn_isa_name(ctx->max_isa), rn_isa_name(ctx->active_isa));
+        else
+            rn__log(ctx, RN_LOG_INFO, "RN_OPT_MAX_ISA %s: running %s kernels",
+                    rn_isa_name(ctx->max_isa), rn_isa_name(ctx->active_isa));
         break;
     case RN_OPT_LOG_LEVEL: ctx->log_level = (int32_t)value; break;
     case RN_OPT_WINOGRAD: ctx->winograd = (int32_t)value; break;
@@ -227,6 +231,16 @@ rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user) {
     if (!ctx) return RN_E_INVALID_ARG;
     ctx->log_fn = fn;
     ctx->log_user = user;
+    /* what the context runs, once, for the new callback */
+    const char *env = getenv("RN_MAX_ISA");
+    if (env && strcmp(env, "scalar") && strcmp(env, "avx2") && strcmp(env, "avx512") &&
+        strcmp(env, "neon"))
+        rn__log(ctx, RN_LOG_WARN,
+                "RN_MAX_ISA=\"%s\" names no ISA (scalar, avx2, avx512, neon): ignored", env);
+    rn__log(ctx, RN_LOG_INFO, "libresnet %d.%d.%d: %s kernels (CPU: %s, cap: %s), %d thread%s",
+            RN_VERSION_MAJOR, RN_VERSION_MINOR, RN_VERSION_PATCH, rn_isa_name(ctx->active_isa),
+            rn_isa_name(rn__cpu_best_isa()), rn_isa_name(ctx->max_isa), (int)ctx->num_threads,
+            ctx->num_threads == 1 ? "" : "s");
     return RN_OK;
 }
 

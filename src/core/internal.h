@@ -10,7 +10,6 @@
 #include "resnet/core.h"
 #include "resnet/tensor.h"
 
-struct rn_kernels; /* src/kernels/kernels.h */
 struct rn_pool;    /* src/core/threadpool.c */
 
 #define RN_ERROR_CAP 512
@@ -26,10 +25,9 @@ struct rn_ctx {
     int32_t in_buffer;  /* 1 when the ctx itself lives in the caller's buffer */
     int32_t num_threads;
     int32_t max_isa;    /* the cap requested */
-    int32_t active_isa; /* min(cap, what the CPU has) */
+    int32_t active_isa; /* rn__cpu_isa_for_cap(max_isa): the kernels this context runs */
     int32_t log_level;
     int32_t winograd;   /* RN_OPT_WINOGRAD */
-    const struct rn_kernels *kernels;
     rn_log_fn log_fn;
     void *log_user;
     /* threads (parallel.c): the caller's parallel-for if set, else the
@@ -122,6 +120,11 @@ static inline size_t rn__align_up(size_t v, size_t a) { return (v + (a - 1)) & ~
  * returns -1 if a dim is < 1 or the product overflows the limit. */
 int64_t rn__numel4(int64_t n, int64_t h, int64_t w, int64_t c);
 
+/* NCHW <-> NHWC (the one copy; src/core/tensor.c): n images of c planes of
+ * h x w floats to n x h x w pixels of c channels, and back. src != dst. */
+void rn__nchw_to_nhwc(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c);
+void rn__nhwc_to_nchw(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c);
+
 /* Describe a tensor's shape as "(n,h,w,c)" into buf (for error sentences). */
 const char *rn__shape_str(const rn_tensor *t, char *buf, size_t cap);
 
@@ -146,8 +149,12 @@ void rn__pool_destroy(struct rn_pool *pool);
 int32_t rn__pool_threads(const struct rn_pool *pool);
 void rn__pool_run(struct rn_pool *pool, size_t n, rn_task_fn fn, void *arg);
 
-/* CPU detection (cached, thread-safe) and the kernel table for an ISA. */
+/* CPU detection (cached, thread-safe): the best ISA this CPU runs, and the
+ * ISA a context capped at `cap` runs: the highest one at or below both the
+ * cap and the CPU's best that this build compiled kernels for (RN_HAVE_*).
+ * The kernel tables themselves belong to src/kernels (rn__kernels_for_isa);
+ * core never includes them. */
 int32_t rn__cpu_best_isa(void);
-const struct rn_kernels *rn__kernels_for_isa(int32_t isa);
+int32_t rn__cpu_isa_for_cap(int32_t cap);
 
 #endif /* RN_INTERNAL_H */

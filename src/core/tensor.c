@@ -125,25 +125,35 @@ rn_status rn_tensor_copy(rn_tensor *dst, const rn_tensor *src) {
     return RN_OK;
 }
 
+void rn__nchw_to_nhwc(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            const float *plane = src + (i * c + ch) * h * w;
+            float *out = dst + i * h * w * c + ch;
+            for (size_t p = 0; p < h * w; p++) out[p * c] = plane[p];
+        }
+}
+
+void rn__nhwc_to_nchw(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            float *plane = dst + (i * c + ch) * h * w;
+            const float *in = src + i * h * w * c + ch;
+            for (size_t p = 0; p < h * w; p++) plane[p] = in[p * c];
+        }
+}
+
 rn_status rn_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h,
                           int64_t w) {
     if (!src || !dst || src == dst || rn__numel4(n, c, h, w) < 0) return RN_E_INVALID_ARG;
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t y = 0; y < h; y++)
-                for (int64_t x = 0; x < w; x++)
-                    dst[((b * h + y) * w + x) * c + ch] = src[((b * c + ch) * h + y) * w + x];
+    rn__nchw_to_nhwc(src, dst, (size_t)n, (size_t)h, (size_t)w, (size_t)c);
     return RN_OK;
 }
 
 rn_status rn_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t h, int64_t w,
                           int64_t c) {
     if (!src || !dst || src == dst || rn__numel4(n, h, w, c) < 0) return RN_E_INVALID_ARG;
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t y = 0; y < h; y++)
-                for (int64_t x = 0; x < w; x++)
-                    dst[((b * c + ch) * h + y) * w + x] = src[((b * h + y) * w + x) * c + ch];
+    rn__nhwc_to_nchw(src, dst, (size_t)n, (size_t)h, (size_t)w, (size_t)c);
     return RN_OK;
 }
 

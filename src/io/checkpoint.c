@@ -19,7 +19,7 @@
  * fail. Saving to a file goes through the safetensors writer's atomic save.
  */
 #include "io-internal.h"
-#include "../train/train-internal.h"
+#include "../train/train-state.h"
 
 #define CKPT_VERSION "1"
 #define CKPT_KEY_VERSION "libresnet.checkpoint"
@@ -114,9 +114,13 @@ static int buffer_name(const char *name, char *buf, size_t cap) {
 }
 
 static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetensors_writer **out) {
-    rn_ctx *ctx = tr->ctx;
+    rn_ctx *ctx = rn__trainer_ctx(tr);
     const rn_tensor_slot *slots;
-    int32_t n = rn__model_slots(tr->model, &slots);
+    int32_t n = rn__model_slots(rn__trainer_model(tr), &slots);
+    rn__train_state s;
+    rn__train_norm ds;
+    rn__trainer_state(tr, &s);
+    rn__trainer_norm(tr, &ds);
     size_t max_count = 1;
     for (int32_t i = 0; i < n; i++)
         if (slots[i].count > max_count) max_count = slots[i].count;
@@ -127,64 +131,62 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
     char name[CKPT_NAME_CAP];
     /* the model, in state_dict order */
     for (int32_t i = 0; i < n && st == RN_OK; i++) {
-        rn__slot_to_torch(&slots[i], slots[i].value, tmp);
+        rn__nn_slot_read(&slots[i], slots[i].value, tmp);
         st = rn_safetensors_writer_add(w, slots[i].name, RN_DTYPE_F32, slots[i].ndim,
                                        slots[i].dims, tmp);
     }
     /* momentum buffers, where a step made one */
     for (int32_t i = 0; i < n && st == RN_OK; i++) {
-        if (slots[i].kind != RN_TENSOR_PARAM || !tr->opt->has_buf[i]) continue;
+        const float *momentum = slots[i].kind == RN_TENSOR_PARAM ? rn__trainer_momentum(tr, i)
+                                                                 : NULL;
+        if (!momentum) continue;
         if (!buffer_name(slots[i].name, name, sizeof name)) {
             st = rn__error(ctx, RN_E_INVALID_ARG, "%s: the tensor name '%s' is too long", fn,
                            slots[i].name);
             break;
         }
-        rn__slot_to_torch(&slots[i], tr->opt->buf[i], tmp);
+        rn__nn_slot_read(&slots[i], momentum, tmp);
         st = rn_safetensors_writer_add(w, name, RN_DTYPE_F32, slots[i].ndim, slots[i].dims, tmp);
     }
-    const rn_dataset *ds = tr->data;
-    if (st == RN_OK && ds->mean_count) {
-        int64_t dims[3] = {ds->h, ds->w, ds->c};
-        int32_t ndim = ds->norm == RN_NORM_PIXEL_MEAN ? 3 : 1;
-        if (ndim == 1) dims[0] = ds->c;
-        st = rn_safetensors_writer_add(w, CKPT_MEAN, RN_DTYPE_F32, ndim, dims, ds->mean);
+    if (st == RN_OK && ds.mean_count) {
+        int64_t dims[3] = {ds.h, ds.w, ds.c};
+        int32_t ndim = ds.norm == RN_NORM_PIXEL_MEAN ? 3 : 1;
+        if (ndim == 1) dims[0] = ds.c;
+        st = rn_safetensors_writer_add(w, CKPT_MEAN, RN_DTYPE_F32, ndim, dims, ds.mean);
     }
-    if (st == RN_OK && ds->std_count) {
-        int64_t dims[1] = {ds->c};
-        st = rn_safetensors_writer_add(w, CKPT_STD, RN_DTYPE_F32, 1, dims, ds->std);
+    if (st == RN_OK && ds.std_count) {
+        int64_t dims[1] = {ds.c};
+        st = rn_safetensors_writer_add(w, CKPT_STD, RN_DTYPE_F32, 1, dims, ds.std);
     }
     rn__free(ctx, tmp);
     char state[68], hex[17];
     if (st == RN_OK) st = rn_safetensors_writer_set_metadata(w, "format", "pt");
     if (st == RN_OK) st = rn_safetensors_writer_set_metadata(w, CKPT_KEY_VERSION, CKPT_VERSION);
-    if (st == RN_OK) st = add_meta_i64(w, "epoch", tr->epoch);
-    if (st == RN_OK) st = add_meta_i64(w, "step", tr->step);
-    if (st == RN_OK) st = add_meta_i64(w, "batch_in_epoch", tr->cursor);
-    if (st == RN_OK) st = add_meta_i64(w, "batch", tr->batch);
-    if (st == RN_OK) st = add_meta_i64(w, "dataset_size", ds->n);
-    if (st == RN_OK) st = add_meta_i64(w, "seed", tr->seed);
-    if (st == RN_OK) st = add_meta_i64(w, "shuffle", tr->shuffle);
-    if (st == RN_OK) st = add_meta_i64(w, "drop_last", tr->drop_last);
-    if (st == RN_OK) st = add_meta_i64(w, "aug_pad", tr->pad);
-    if (st == RN_OK) st = add_meta_i64(w, "aug_flip", tr->flip);
-    if (st == RN_OK) st = add_meta_i64(w, "warmup_done", tr->warmup_done);
-    if (st == RN_OK) st = add_meta_i64(w, "epoch_errors", tr->errors);
-    if (st == RN_OK) st = add_meta_i64(w, "epoch_seen", tr->seen);
+    const struct {
+        const char *key;
+        int64_t value;
+    } ints[] = {{"epoch", s.epoch},       {"step", s.step},          {"batch_in_epoch", s.cursor},
+                {"batch", s.batch},       {"dataset_size", s.dataset_size},
+                {"seed", s.seed},         {"shuffle", s.shuffle},    {"drop_last", s.drop_last},
+                {"aug_pad", s.pad},       {"aug_flip", s.flip},      {"warmup_done", s.warmup_done},
+                {"epoch_errors", s.errors}, {"epoch_seen", s.seen}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == RN_OK; i++)
+        st = add_meta_i64(w, ints[i].key, ints[i].value);
     if (st == RN_OK) {
         uint64_t bits;
-        rn_memcpy(&bits, &tr->loss_sum, sizeof bits);
+        rn_memcpy(&bits, &s.loss_sum, sizeof bits);
         fmt_hex64(bits, hex);
         st = rn_safetensors_writer_set_metadata(w, "epoch_loss_sum", hex);
     }
     if (st == RN_OK) {
-        fmt_state(tr->order_rng, state);
+        fmt_state(s.order_rng, state);
         st = rn_safetensors_writer_set_metadata(w, "order_rng", state);
     }
     if (st == RN_OK) {
-        fmt_state(tr->aug_rng, state);
+        fmt_state(s.aug_rng, state);
         st = rn_safetensors_writer_set_metadata(w, "aug_rng", state);
     }
-    if (st == RN_OK) st = rn_safetensors_writer_set_metadata(w, "normalization", norm_name(ds->norm));
+    if (st == RN_OK) st = rn_safetensors_writer_set_metadata(w, "normalization", norm_name(ds.norm));
     if (st) {
         rn_safetensors_writer_destroy(w);
         return st;
@@ -196,26 +198,26 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
 rn_status rn_checkpoint_save_mem(const rn_trainer *tr, void *buf, size_t cap, size_t *written) {
     static const char fn[] = "rn_checkpoint_save_mem";
     if (!tr) return RN_E_INVALID_ARG;
-    if (!written) return rn__error(tr->ctx, RN_E_INVALID_ARG, "%s: NULL written", fn);
+    if (!written) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "%s: NULL written", fn);
     rn_safetensors_writer *w = NULL;
     rn_status st = build_writer(tr, fn, &w);
     if (st) return st;
     st = rn_safetensors_writer_save_mem(w, buf, cap, written);
     rn_safetensors_writer_destroy(w);
-    if (st == RN_OK) rn__clear_error(tr->ctx);
+    if (st == RN_OK) rn__clear_error(rn__trainer_ctx(tr));
     return st;
 }
 
 rn_status rn_checkpoint_save_file(const rn_trainer *tr, const char *path) {
     static const char fn[] = "rn_checkpoint_save_file";
     if (!tr) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(tr->ctx, RN_E_INVALID_ARG, "%s: NULL path", fn);
+    if (!path) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "%s: NULL path", fn);
     rn_safetensors_writer *w = NULL;
     rn_status st = build_writer(tr, fn, &w);
     if (st) return st;
     st = rn_safetensors_writer_save_file(w, path);
     rn_safetensors_writer_destroy(w);
-    if (st == RN_OK) rn__clear_error(tr->ctx);
+    if (st == RN_OK) rn__clear_error(rn__trainer_ctx(tr));
     return st;
 }
 
@@ -302,30 +304,32 @@ static rn_status read_meta(const rn_safetensors *st, rn_ctx *ctx, const char *sr
 
 /* Check the options that decide the data stream against the trainer's. */
 static rn_status check_options(const rn_trainer *tr, const ckpt_meta *m, const char *src) {
+    rn__train_state s;
+    rn__trainer_state(tr, &s);
     struct {
         const char *what;
         int64_t file, mine;
     } opts[] = {
-        {"batch size", m->batch, tr->batch},
-        {"training-set size", m->dataset_size, tr->data->n},
-        {"shuffle", m->shuffle, tr->shuffle},
-        {"drop_last", m->drop_last, tr->drop_last},
-        {"augmentation padding", m->pad, tr->pad},
-        {"augmentation flip", m->flip, tr->flip},
+        {"batch size", m->batch, s.batch},
+        {"training-set size", m->dataset_size, s.dataset_size},
+        {"shuffle", m->shuffle, s.shuffle},
+        {"drop_last", m->drop_last, s.drop_last},
+        {"augmentation padding", m->pad, s.pad},
+        {"augmentation flip", m->flip, s.flip},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (opts[i].file != opts[i].mine)
-            return rn__error(tr->ctx, RN_E_INVALID_ARG,
+            return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG,
                              "%s: the checkpoint was made with %s %lld, the trainer has %lld "
                              "(resuming exactly needs the same setting)", src, opts[i].what,
                              (long long)opts[i].file, (long long)opts[i].mine);
-    int64_t bpe = rn__trainer_batches_per_epoch(tr);
+    int64_t bpe = s.batches_per_epoch;
     if (m->cursor >= bpe)
-        return rn__error(tr->ctx, RN_E_BAD_FORMAT,
+        return rn__error(rn__trainer_ctx(tr), RN_E_BAD_FORMAT,
                          "%s: batch_in_epoch %lld is not below the %lld batches of an epoch", src,
                          (long long)m->cursor, (long long)bpe);
     if (m->step < m->cursor)
-        return rn__error(tr->ctx, RN_E_BAD_FORMAT, "%s: step %lld is below batch_in_epoch %lld",
+        return rn__error(rn__trainer_ctx(tr), RN_E_BAD_FORMAT, "%s: step %lld is below batch_in_epoch %lld",
                          src, (long long)m->step, (long long)m->cursor);
     return RN_OK;
 }
@@ -340,18 +344,19 @@ static int same_dims(int32_t ndim, const int64_t *dims, int32_t want_ndim, const
 /* The dataset's normalisation must be the one the run was trained with. */
 static rn_status check_normalization(const rn_trainer *tr, const rn_safetensors *st,
                                      const char *src, float *scratch) {
-    rn_ctx *ctx = tr->ctx;
-    const rn_dataset *ds = tr->data;
+    rn_ctx *ctx = rn__trainer_ctx(tr);
+    rn__train_norm ds;
+    rn__trainer_norm(tr, &ds);
     const char *v;
     rn_status r = meta_string(st, ctx, src, "normalization", &v);
     if (r) return r;
-    if (rn_strcmp(v, norm_name(ds->norm)) != 0)
+    if (rn_strcmp(v, norm_name(ds.norm)) != 0)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: the checkpoint was trained with normalisation \"%.20s\", the "
-                         "dataset uses \"%s\"", src, v, norm_name(ds->norm));
+                         "dataset uses \"%s\"", src, v, norm_name(ds.norm));
     const char *names[2] = {CKPT_MEAN, CKPT_STD};
-    const float *mine[2] = {ds->mean, ds->std};
-    size_t counts[2] = {ds->mean_count, ds->std_count};
+    const float *mine[2] = {ds.mean, ds.std};
+    size_t counts[2] = {ds.mean_count, ds.std_count};
     for (int k = 0; k < 2; k++) {
         int32_t idx;
         int present = rn_safetensors_find(st, names[k], &idx) == RN_OK;
@@ -380,15 +385,16 @@ static rn_status check_normalization(const rn_trainer *tr, const rn_safetensors 
 }
 
 static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src) {
-    rn_ctx *ctx = tr->ctx;
+    rn_ctx *ctx = rn__trainer_ctx(tr);
+    rn_model *model = rn__trainer_model(tr);
     ckpt_meta m;
     rn_status r = read_meta(st, ctx, src, &m);
     if (r) return r;
     if ((r = check_options(tr, &m, src))) return r;
 
     const rn_tensor_slot *slots;
-    int32_t n = rn__model_slots(tr->model, &slots);
-    if (n != tr->opt->nslots)
+    int32_t n = rn__model_slots(model, &slots);
+    if (n != rn__trainer_momentum_slots(tr))
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the optimiser does not match the model", src);
     /* where each model tensor and momentum buffer is in the file (-1: absent) */
     int32_t *where = (int32_t *)rn__calloc(ctx, 2 * (size_t)n + 1, sizeof(int32_t));
@@ -451,8 +457,9 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
         }
     }
     /* scratch for every value, and every optimiser buffer the load will fill */
-    size_t norm_count = tr->data->mean_count > tr->data->std_count ? tr->data->mean_count
-                                                                   : tr->data->std_count;
+    rn__train_norm norm;
+    rn__trainer_norm(tr, &norm);
+    size_t norm_count = norm.mean_count > norm.std_count ? norm.mean_count : norm.std_count;
     if (norm_count > max_count) max_count = norm_count;
     float *values = NULL;
     if (r == RN_OK) {
@@ -470,7 +477,8 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
         if (r == RN_OK && where_buf[i] >= 0) {
             r = rn_safetensors_read_f32(st, where_buf[i], values + off, slots[i].count);
             off += slots[i].count;
-            if (r == RN_OK) r = rn__optimizer_alloc_buffer(tr->opt, i);
+            float *reserved;
+            if (r == RN_OK) r = rn__trainer_momentum_reserve(tr, i, &reserved);
         }
     }
     if (r) {
@@ -482,27 +490,26 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
     /* commit: plain copies from here on */
     off = 0;
     for (int32_t i = 0; i < n; i++) {
-        rn__slot_from_torch(&slots[i], values + off, slots[i].value);
+        rn__nn_slot_write(&slots[i], values + off, slots[i].value);
         off += slots[i].count;
         if (slots[i].kind != RN_TENSOR_PARAM) continue;
-        tr->opt->has_buf[i] = where_buf[i] >= 0;
+        rn__trainer_momentum_set_present(tr, i, where_buf[i] >= 0);
         if (where_buf[i] >= 0) {
-            rn__slot_from_torch(&slots[i], values + off, tr->opt->buf[i]);
+            float *buf;
+            rn__trainer_momentum_reserve(tr, i, &buf); /* reserved above: cannot fail */
+            rn__nn_slot_write(&slots[i], values + off, buf);
             off += slots[i].count;
         }
     }
-    rn__model_values_changed(tr->model);
-    tr->epoch = m.epoch;
-    tr->step = m.step;
-    tr->cursor = m.cursor;
-    tr->seed = m.seed;
-    tr->warmup_done = (int32_t)m.warmup_done;
-    tr->errors = m.errors;
-    tr->seen = m.seen;
-    tr->loss_sum = m.loss_sum;
-    rn_memcpy(tr->order_rng, m.order_rng, sizeof m.order_rng);
-    rn_memcpy(tr->aug_rng, m.aug_rng, sizeof m.aug_rng);
-    tr->order_valid = 0; /* drawn again from order_rng at the next step */
+    rn__model_values_changed(model);
+    rn__train_state s;
+    rn__trainer_state(tr, &s);
+    s.epoch = m.epoch, s.step = m.step, s.cursor = m.cursor, s.seed = m.seed;
+    s.warmup_done = (int32_t)m.warmup_done;
+    s.errors = m.errors, s.seen = m.seen, s.loss_sum = m.loss_sum;
+    rn_memcpy(s.order_rng, m.order_rng, sizeof m.order_rng);
+    rn_memcpy(s.aug_rng, m.aug_rng, sizeof m.aug_rng);
+    rn__trainer_restore_progress(tr, &s); /* the data order is drawn again at the next step */
     rn__free(ctx, values);
     rn__free(ctx, where);
     rn__clear_error(ctx);
@@ -511,9 +518,9 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
 
 rn_status rn_checkpoint_load_mem(rn_trainer *tr, const void *buf, size_t size) {
     if (!tr) return RN_E_INVALID_ARG;
-    if (!buf) return rn__error(tr->ctx, RN_E_INVALID_ARG, "rn_checkpoint_load_mem: NULL buffer");
+    if (!buf) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "rn_checkpoint_load_mem: NULL buffer");
     rn_safetensors *st = NULL;
-    rn_status r = rn_safetensors_open_mem(tr->ctx, buf, size, &st);
+    rn_status r = rn_safetensors_open_mem(rn__trainer_ctx(tr), buf, size, &st);
     if (r) return r;
     r = load(tr, st, RN_IO_MEMORY_NAME);
     rn_safetensors_close(st);
@@ -522,9 +529,9 @@ rn_status rn_checkpoint_load_mem(rn_trainer *tr, const void *buf, size_t size) {
 
 rn_status rn_checkpoint_load_file(rn_trainer *tr, const char *path) {
     if (!tr) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(tr->ctx, RN_E_INVALID_ARG, "rn_checkpoint_load_file: NULL path");
+    if (!path) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "rn_checkpoint_load_file: NULL path");
     rn_safetensors *st = NULL;
-    rn_status r = rn_safetensors_open_file(tr->ctx, path, &st);
+    rn_status r = rn_safetensors_open_file(rn__trainer_ctx(tr), path, &st);
     if (r) return r;
     r = load(tr, st, path);
     rn_safetensors_close(st);

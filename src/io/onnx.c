@@ -9,7 +9,7 @@
  * is built until the whole graph has been matched and every weight checked.
  */
 #include "protobuf.h"
-#include "../nn/nn-internal.h"
+#include "../nn/nn.h"
 
 #define MAX_FILE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 31))
 #define MAX_NODES 65536

@@ -81,6 +81,20 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
     return RN_OK;
 }
 
+/* Model tensor i's name, dims (PyTorch order; either may be NULL) and value count. */
+static size_t model_tensor(const rn_model *model, int32_t i, const char **name, int32_t *ndim,
+                           int64_t dims[4]) {
+    int32_t nd;
+    int64_t d4[4];
+    rn_model_tensor_info(model, i, name, &nd, d4, NULL);
+    size_t count = 1;
+    for (int32_t d = 0; d < nd; d++) count *= (size_t)d4[d];
+    if (ndim) *ndim = nd;
+    if (dims)
+        for (int32_t d = 0; d < 4; d++) dims[d] = d4[d];
+    return count;
+}
+
 static rn_status load_from(rn_model *model, const char *src, const rn_safetensors *st) {
     rn_ctx *ctx = rn__model_ctx(model);
     int32_t nmodel = rn_model_tensor_count(model);
@@ -95,11 +109,7 @@ static rn_status load_from(rn_model *model, const char *src, const rn_safetensor
      * counts and dtypes were all checked against the model above. */
     for (int32_t i = 0; s == RN_OK && i < nmodel; i++) {
         const char *mname;
-        int32_t mndim;
-        int64_t mdims[4];
-        rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
-        size_t count = 1;
-        for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d];
+        size_t count = model_tensor(model, i, &mname, NULL, NULL);
         s = rn_safetensors_read_f32(st, map[i], buf, count);
         if (s == RN_OK) s = rn_model_set_tensor(model, mname, buf, count);
         if (s) s = rn__error(ctx, RN_E_INTERNAL, "%s: tensor '%s' matched but could not be set "
@@ -286,9 +296,7 @@ static rn_status model_writer(const rn_model *model, const char *fn, int sizes_o
         const char *name;
         int32_t ndim;
         int64_t dims[4];
-        rn_model_tensor_info(model, i, &name, &ndim, dims, NULL);
-        size_t count = 1;
-        for (int32_t d = 0; d < ndim; d++) count *= (size_t)dims[d];
+        size_t count = model_tensor(model, i, &name, &ndim, dims);
         unsigned char *data = NULL;
         if (!sizes_only) {
             float *f = (float *)rn__calloc(ctx, count ? count : 1, sizeof(float));

@@ -1,8 +1,9 @@
 /*
- * Fills the kernel table for an ISA. The best ISA the CPU offers is
- * detected once (src/core/cpu.c); a context asks for min(cap, best) and gets
- * the best table compiled in at or below that. The tables are constant, so
- * there is nothing to initialise and nothing to race on.
+ * The kernel table of each ISA, and the lookup from an ISA cap to its table.
+ * Which ISA a cap resolves to (at most the CPU's best, and compiled in) is
+ * src/core/cpu.c's answer, the same one a context reports as
+ * RN_OPT_ACTIVE_ISA. The tables are constant, so there is nothing to
+ * initialise and nothing to race on.
  */
 #include "../core/internal.h"
 #include "kernels.h"
@@ -70,21 +71,17 @@ static const struct rn_kernels neon_table = {
     .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon)};
 #endif
 
-const struct rn_kernels *rn__kernels_for_isa(int32_t isa) {
-    const int32_t best = rn__cpu_best_isa();
-    const int32_t want = isa < best ? isa : best;
-    /* The x86 ISAs are ordered scalar < avx2 < avx512; NEON sits above them
-     * numerically but only exists on AArch64, where the x86 tables are not
-     * compiled in, so "highest table <= want" is the right rule on both. */
+const struct rn_kernels *rn__kernels_for_isa(int32_t cap) {
+    switch (rn__cpu_isa_for_cap(cap)) {
 #ifdef RN_HAVE_NEON
-    if (want >= RN_ISA_NEON) return &neon_table;
+    case RN_ISA_NEON: return &neon_table;
 #endif
 #ifdef RN_HAVE_AVX512
-    if (want >= RN_ISA_AVX512) return &avx512_table;
+    case RN_ISA_AVX512: return &avx512_table;
 #endif
 #ifdef RN_HAVE_AVX2
-    if (want >= RN_ISA_AVX2) return &avx2_table;
+    case RN_ISA_AVX2: return &avx2_table;
 #endif
-    (void)want;
-    return &scalar_table;
+    default: return &scalar_table;
+    }
 }

@@ -265,4 +265,8 @@ void rn_x32_transpose__neon(RN_TRANSPOSE_ARGS);
 RN_DECLARE_ELEMENTWISE(neon)
 #endif
 
+/* The table a context capped at `cap` runs: that of rn__cpu_isa_for_cap(cap)
+ * (src/core/cpu.c). Drivers take their context's with rn__ctx_kernels. */
+const struct rn_kernels *rn__kernels_for_isa(int32_t cap);
+
 #endif /* RN_KERNELS_H */

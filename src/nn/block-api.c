@@ -232,17 +232,8 @@ int32_t rn_block_tensor_count(const rn_block *blk) { return blk ? blk->nslots : 
 rn_status rn_block_tensor_info(const rn_block *blk, int32_t index, const char **name,
                                int32_t *ndim, int64_t dims[4], int32_t *kind) {
     if (!blk) return RN_E_INVALID_ARG;
-    if (index < 0 || index >= blk->nslots)
-        return rn__error(blk->ctx, RN_E_INVALID_ARG,
-                         "rn_block_tensor_info: index %d is outside [0, %d)", (int)index,
-                         (int)blk->nslots);
-    const rn_tensor_slot *s = &blk->slots[index];
-    if (name) *name = s->name;
-    if (ndim) *ndim = s->ndim;
-    if (dims)
-        for (int i = 0; i < 4; i++) dims[i] = s->dims[i];
-    if (kind) *kind = s->kind;
-    return RN_OK;
+    return rn__nn_slot_info(blk->ctx, "rn_block_tensor_info", blk->slots, blk->nslots, index, name,
+                            ndim, dims, kind);
 }
 
 static const rn_tensor_slot *find(const rn_block *blk, const char *name, const void *data,

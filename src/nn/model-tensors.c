@@ -10,23 +10,22 @@ int32_t rn_model_tensor_count(const rn_model *m) { return m ? m->nslots : 0; }
 rn_status rn_model_tensor_info(const rn_model *m, int32_t index, const char **name,
                                int32_t *ndim, int64_t dims[4], int32_t *kind) {
     if (!m) return RN_E_INVALID_ARG;
-    if (index < 0 || index >= m->nslots)
-        return rn__error(m->ctx, RN_E_INVALID_ARG,
-                         "rn_model_tensor_info: index %d is outside [0, %d)", (int)index,
-                         (int)m->nslots);
-    const rn_tensor_slot *s = &m->slots[index];
-    if (name) *name = s->name;
-    if (ndim) *ndim = s->ndim;
-    if (dims)
-        for (int i = 0; i < 4; i++) dims[i] = s->dims[i];
-    if (kind) *kind = s->kind;
-    return RN_OK;
+    return rn__nn_slot_info(m->ctx, "rn_model_tensor_info", m->slots, m->nslots, index, name, ndim,
+                            dims, kind);
 }
 
-static const rn_tensor_slot *lookup(const rn_model *m, const char *name, const char *fn) {
+/* The slot `name` for the value functions, or NULL with *st set: a NULL name
+ * or p (RN_E_INVALID_ARG), an unknown name (RN_E_NOT_FOUND). */
+static const rn_tensor_slot *lookup(const rn_model *m, const char *name, const void *p,
+                                    const char *fn, rn_status *st) {
+    if (!name || !p) {
+        *st = rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+        return NULL;
+    }
     int32_t i = rn__nn_slot_find(m->slots, m->nslots, name);
     if (i < 0) {
-        rn__error(m->ctx, RN_E_NOT_FOUND, "%s: the model has no tensor named \"%s\"", fn, name);
+        *st = rn__error(m->ctx, RN_E_NOT_FOUND, "%s: the model has no tensor named \"%s\"", fn,
+                        name);
         return NULL;
     }
     return &m->slots[i];
@@ -57,11 +56,10 @@ static rn_status check_count(const rn_model *m, const rn_tensor_slot *s, size_t 
 rn_status rn_model_get_tensor(const rn_model *m, const char *name, float *dst, size_t count) {
     static const char fn[] = "rn_model_get_tensor";
     if (!m) return RN_E_INVALID_ARG;
-    if (!name || !dst) return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = lookup(m, name, fn);
-    if (!s) return RN_E_NOT_FOUND;
-    rn_status st = check_count(m, s, count, fn);
-    if (st) return st;
+    rn_status st = RN_OK;
+    const rn_tensor_slot *s = lookup(m, name, dst, fn, &st);
+    if (!s) return st;
+    if ((st = check_count(m, s, count, fn))) return st;
     rn__nn_slot_read(s, s->value, dst);
     return RN_OK;
 }
@@ -69,11 +67,10 @@ rn_status rn_model_get_tensor(const rn_model *m, const char *name, float *dst, s
 rn_status rn_model_set_tensor(rn_model *m, const char *name, const float *src, size_t count) {
     static const char fn[] = "rn_model_set_tensor";
     if (!m) return RN_E_INVALID_ARG;
-    if (!name || !src) return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = lookup(m, name, fn);
-    if (!s) return RN_E_NOT_FOUND;
-    rn_status st = check_count(m, s, count, fn);
-    if (st) return st;
+    rn_status st = RN_OK;
+    const rn_tensor_slot *s = lookup(m, name, src, fn, &st);
+    if (!s) return st;
+    if ((st = check_count(m, s, count, fn))) return st;
     rn__nn_slot_write(s, src, s->value);
     rn__model_values_changed(m);
     return RN_OK;
@@ -82,9 +79,9 @@ rn_status rn_model_set_tensor(rn_model *m, const char *name, const float *src, s
 rn_status rn_model_get_grad(const rn_model *m, const char *name, float *dst, size_t count) {
     static const char fn[] = "rn_model_get_grad";
     if (!m) return RN_E_INVALID_ARG;
-    if (!name || !dst) return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = lookup(m, name, fn);
-    if (!s) return RN_E_NOT_FOUND;
+    rn_status st = RN_OK;
+    const rn_tensor_slot *s = lookup(m, name, dst, fn, &st);
+    if (!s) return st;
     if (s->kind != RN_TENSOR_PARAM)
         return rn__error(m->ctx, RN_E_INVALID_ARG,
                          "%s: \"%s\" is a buffer (BN running statistic), it has no gradient", fn,
@@ -92,8 +89,7 @@ rn_status rn_model_get_grad(const rn_model *m, const char *name, float *dst, siz
     if (!s->grad)
         return rn__error(m->ctx, RN_E_BAD_STATE,
                          "%s: no gradients yet: they come with the first RN_MODE_TRAIN plan", fn);
-    rn_status st = check_count(m, s, count, fn);
-    if (st) return st;
+    if ((st = check_count(m, s, count, fn))) return st;
     rn__nn_slot_read(s, s->grad, dst);
     return RN_OK;
 }

@@ -93,11 +93,15 @@ static void commit(rn_model *m, const nn_reg *r, growth *g) {
     m->version++;
 }
 
-static rn_status check_open(const rn_model *m, const char *fn) {
+/* The model can still grow (no head, not folded) and, with need_stem, has
+ * its stem. */
+static rn_status check_open(const rn_model *m, const char *fn, int need_stem) {
     if (m->has_head)
         return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model already has its head (fc)", fn);
     if (m->folded)
         return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model was folded for inference", fn);
+    if (need_stem && !m->has_stem)
+        return rn__error(m->ctx, RN_E_BAD_STATE, "%s: add the stem (rn_model_add_stem) first", fn);
     return RN_OK;
 }
 
@@ -106,7 +110,7 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
     static const char fn[] = "rn_model_add_stem";
     if (!m) return RN_E_INVALID_ARG;
     rn_ctx *ctx = m->ctx;
-    rn_status st = check_open(m, fn);
+    rn_status st = check_open(m, fn, 0);
     if (st) return st;
     if (m->has_stem || m->nblocks)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the stem must come first, once", fn);
@@ -151,10 +155,8 @@ rn_status rn_model_add_stage(rn_model *m, int32_t block_type, int32_t num_blocks
     static const char fn[] = "rn_model_add_stage";
     if (!m) return RN_E_INVALID_ARG;
     rn_ctx *ctx = m->ctx;
-    rn_status st = check_open(m, fn);
+    rn_status st = check_open(m, fn, 1);
     if (st) return st;
-    if (!m->has_stem)
-        return rn__error(ctx, RN_E_BAD_STATE, "%s: add the stem (rn_model_add_stem) first", fn);
     if (num_blocks < 1 || num_blocks > RN_NN_MAX_BLOCKS - m->nblocks)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: num_blocks %d is outside [1, %d] (the model has %d blocks)", fn,
@@ -194,10 +196,8 @@ rn_status rn_model_add_head(rn_model *m, int32_t classes) {
     static const char fn[] = "rn_model_add_head";
     if (!m) return RN_E_INVALID_ARG;
     rn_ctx *ctx = m->ctx;
-    rn_status st = check_open(m, fn);
+    rn_status st = check_open(m, fn, 1);
     if (st) return st;
-    if (!m->has_stem)
-        return rn__error(ctx, RN_E_BAD_STATE, "%s: add the stem (rn_model_add_stem) first", fn);
     if (classes < 1 || classes > RN_NN_MAX_CLASSES)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: classes %d is outside [1, %d]", fn,
                          (int)classes, RN_NN_MAX_CLASSES);

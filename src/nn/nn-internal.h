@@ -10,9 +10,6 @@
 #include "nn.h"
 #include "../ops/ops.h"
 
-/* PyTorch's BatchNorm2d defaults (design.md). */
-#define RN_BN_EPS 1e-5f
-#define RN_BN_MOMENTUM 0.1f
 
 /* Bounds that keep every size computation far from overflow. */
 #define RN_NN_MAX_CHANNELS 65536
@@ -96,8 +93,11 @@ void *rn__nn_reg_alloc(rn_ctx *ctx, nn_reg *r, rn_tensor_slot *slots);
 
 /* Tensor access in PyTorch layout over a slot array (model and block share it). */
 int32_t rn__nn_slot_find(const rn_tensor_slot *slots, int32_t n, const char *name);
-void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst); /* lib -> torch */
-void rn__nn_slot_write(const rn_tensor_slot *s, const float *src, float *dst); /* torch -> lib */
+/* rn_model_tensor_info / rn_block_tensor_info over a slot array; fn names
+ * the caller in the error for an index outside [0, n). */
+rn_status rn__nn_slot_info(const rn_ctx *ctx, const char *fn, const rn_tensor_slot *slots,
+                           int32_t n, int32_t index, const char **name, int32_t *ndim,
+                           int64_t dims[4], int32_t *kind);
 
 /* ---- initialisation --------------------------------------------------------- */
 void rn__nn_init_conv(nn_conv *c, uint64_t seed, uint64_t stream);

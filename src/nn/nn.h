@@ -10,6 +10,10 @@
 #include "../core/internal.h"
 #include "resnet/model.h"
 
+/* PyTorch's BatchNorm2d defaults: eps 1e-5, momentum 0.1 (torch.nn.BatchNorm2d). */
+#define RN_BN_EPS 1e-5f
+#define RN_BN_MOMENTUM 0.1f
+
 typedef struct rn_tensor_slot {
     const char *name;  /* torchvision name, e.g. "layer1.0.conv1.weight" */
     int32_t kind;      /* RN_TENSOR_PARAM or RN_TENSOR_BUFFER */
@@ -37,6 +41,11 @@ rn_ctx *rn__model_ctx(const rn_model *model);
  * optimiser step, a checkpoint load) so derived state (packed weights) is
  * refreshed before the next run. */
 void rn__model_values_changed(rn_model *model);
+/* A slot's values between the library's layout and PyTorch's (the one copy of
+ * the OHWI <-> OIHW conversion): read gives PyTorch's order from library
+ * memory, write the library's from PyTorch's. count floats each. */
+void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst); /* lib -> torch */
+void rn__nn_slot_write(const rn_tensor_slot *s, const float *src, float *dst); /* torch -> lib */
 
 /* ---- data-parallel training (src/nn/plan-dist.c) ---------------------------------
  * The global batch is cut into `shards` shards of whole images (shard g:

@@ -15,25 +15,6 @@ static float *at(const run_env *e, int32_t id) {
     return id < 0 ? NULL : (float *)(e->arena + e->prog->bufs[id].offset);
 }
 
-/* NCHW <-> NHWC at the API edge */
-static void nchw_to_nhwc(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
-    for (size_t i = 0; i < n; i++)
-        for (size_t ch = 0; ch < c; ch++) {
-            const float *plane = src + (i * c + ch) * h * w;
-            float *out = dst + i * h * w * c + ch;
-            for (size_t p = 0; p < h * w; p++) out[p * c] = plane[p];
-        }
-}
-
-static void nhwc_to_nchw(const float *src, float *dst, size_t n, size_t h, size_t w, size_t c) {
-    for (size_t i = 0; i < n; i++)
-        for (size_t ch = 0; ch < c; ch++) {
-            float *plane = dst + (i * c + ch) * h * w;
-            const float *in = src + i * h * w * c + ch;
-            for (size_t p = 0; p < h * w; p++) plane[p] = in[p * c];
-        }
-}
-
 static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_run_io *io) {
     float *x = at(e, s->x), *x2 = at(e, s->x2), *x3 = at(e, s->x3), *y = at(e, s->y);
     void *ws = s->ws >= 0 ? (void *)at(e, s->ws) : NULL;
@@ -47,13 +28,13 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     switch (s->op) {
     case NN_OP_LOAD:
         if (s->ext == NN_EXT_IMAGE && io->layout == RN_LAYOUT_NCHW)
-            nchw_to_nhwc(io->in[s->ext], y, s->n, s->h, s->w, s->c);
+            rn__nchw_to_nhwc(io->in[s->ext], y, s->n, s->h, s->w, s->c);
         else
             rn_memcpy(y, io->in[s->ext], count * sizeof(float));
         break;
     case NN_OP_STORE:
         if (s->ext == NN_EXT_IMAGE && io->layout == RN_LAYOUT_NCHW)
-            nhwc_to_nchw(x, io->out[s->ext], s->n, s->h, s->w, s->c);
+            rn__nhwc_to_nchw(x, io->out[s->ext], s->n, s->h, s->w, s->c);
         else
             rn_memcpy(io->out[s->ext], x, count * sizeof(float));
         break;

@@ -219,6 +219,12 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
     p->ctx = ctx, p->model = m, p->mode = mode, p->folded = m->folded;
     p->batch = batch, p->h = h, p->w = w, p->state = PLAN_FRESH;
     *out = p;
+    rn__log(ctx, RN_LOG_INFO,
+            "%s: %s plan for batch %lld at %lldx%lld: %zu steps, %zu-byte arena, %zu bytes of "
+            "derived weights, %s kernels",
+            fn, mode == RN_MODE_TRAIN ? "training" : "inference", (long long)batch, (long long)h,
+            (long long)w, (size_t)p->prog.nsteps, p->prog.arena_bytes, p->prog.derived_bytes,
+            rn_isa_name(ctx->active_isa));
     rn__clear_error(ctx);
     return RN_OK;
 }
@@ -278,6 +284,8 @@ static rn_status ensure_arena(rn_plan *p, const char *fn) {
         return rn__error(p->ctx, RN_E_NO_MEMORY, "%s: out of memory for the plan's %zu-byte arena",
                          fn, p->prog.arena_bytes);
     p->arena = (unsigned char *)p->own;
+    rn__log(p->ctx, RN_LOG_DEBUG, "%s: %zu-byte arena allocated from the context", fn,
+            p->prog.arena_bytes);
     return RN_OK;
 }
 
@@ -319,6 +327,7 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
     if (st == RN_OK) st = ensure_arena(p, fn);
     if (st) return st;
     if (p->derived && p->derived_version != p->model->version) {
+        rn__log(ctx, RN_LOG_DEBUG, "%s: the model's weights changed: derived weights rebuilt", fn);
         rn__nn_prog_derive(ctx, &p->prog);
         p->derived_version = p->model->version;
     }

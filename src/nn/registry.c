@@ -141,9 +141,24 @@ int32_t rn__nn_slot_find(const rn_tensor_slot *slots, int32_t n, const char *nam
     return -1;
 }
 
+rn_status rn__nn_slot_info(const rn_ctx *ctx, const char *fn, const rn_tensor_slot *slots,
+                           int32_t n, int32_t index, const char **name, int32_t *ndim,
+                           int64_t dims[4], int32_t *kind) {
+    if (index < 0 || index >= n)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: index %d is outside [0, %d)", fn, (int)index,
+                         (int)n);
+    const rn_tensor_slot *s = &slots[index];
+    if (name) *name = s->name;
+    if (ndim) *ndim = s->ndim;
+    if (dims)
+        for (int i = 0; i < 4; i++) dims[i] = s->dims[i];
+    if (kind) *kind = s->kind;
+    return RN_OK;
+}
+
 /* Conv weights: library (o, kh, kw, i) <-> PyTorch (o, i, kh, kw); every
  * other tensor has the same order in both. */
-void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst) {
+static void slot_copy(const rn_tensor_slot *s, const float *src, float *dst, int to_torch) {
     if (s->ndim != 4) {
         rn_memcpy(dst, src, s->count * sizeof(float));
         return;
@@ -151,20 +166,18 @@ void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst) {
     size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
     for (size_t a = 0; a < o; a++)
         for (size_t p = 0; p < hw; p++)
-            for (size_t c = 0; c < in; c++)
-                dst[(a * in + c) * hw + p] = src[(a * hw + p) * in + c];
+            for (size_t c = 0; c < in; c++) {
+                const size_t lib = (a * hw + p) * in + c, torch = (a * in + c) * hw + p;
+                dst[to_torch ? torch : lib] = src[to_torch ? lib : torch];
+            }
+}
+
+void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst) {
+    slot_copy(s, src, dst, 1);
 }
 
 void rn__nn_slot_write(const rn_tensor_slot *s, const float *src, float *dst) {
-    if (s->ndim != 4) {
-        rn_memcpy(dst, src, s->count * sizeof(float));
-        return;
-    }
-    size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
-    for (size_t a = 0; a < o; a++)
-        for (size_t p = 0; p < hw; p++)
-            for (size_t c = 0; c < in; c++)
-                dst[(a * hw + p) * in + c] = src[(a * in + c) * hw + p];
+    slot_copy(s, src, dst, 0);
 }
 
 void rn__nn_block_name(char *dst, int32_t stage, int32_t index) {

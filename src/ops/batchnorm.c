@@ -65,7 +65,7 @@ void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float
                           float *running_var, float momentum, float eps, float *y, float *save_mean,
                           float *save_invstd, int32_t relu) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     double mom = (double)momentum, m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
@@ -101,7 +101,7 @@ void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float 
                          const float *gamma, const float *beta, const float *running_mean,
                          const float *running_var, float eps, float *y, int32_t relu) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
         for (size_t i = 0; i < j.nb; i++) {
@@ -141,7 +141,8 @@ void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, 
                      const float *relu_y, const float *gamma, const float *save_mean,
                      const float *save_invstd, float *dx, float *dgamma, float *dbeta) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy;
+    j.relu_y = relu_y;
     j.dx = dx;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
@@ -175,7 +176,7 @@ void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, 
 void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *x, double *mean,
                         double *m2) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
@@ -199,7 +200,7 @@ void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, cons
                                  const double *mean, const double *var, double total_rows,
                                  float *y, float *save_mean, float *save_invstd, int32_t relu) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     double mom = (double)momentum, m = total_rows;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
@@ -225,7 +226,7 @@ void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const flo
                             const float *dy, const float *relu_y, const float *save_mean,
                             double *sdy, double *sdyx) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
         for (size_t i = 0; i < j.nb; i++) j.m[i] = save_mean[c0 + i];
@@ -244,7 +245,7 @@ void rn__bn_backward_global(const rn_ctx *ctx, size_t count, size_t c, const flo
                             const float *save_mean, const float *save_invstd, const double *sdy,
                             const double *sdyx, double total_rows, float *dx) {
     bn_job j;
-    j.kt = ctx->kernels, j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
     j.dx = dx;
     double m = total_rows;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {

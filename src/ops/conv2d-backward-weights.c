@@ -148,7 +148,7 @@ static void wgrad_reduce_task(void *arg, size_t t) {
 
 static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                           const float *dy, float *dw, void *ws) {
-    const struct rn_kernels *kt = ctx->kernels;
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wgrad_job j;
     rn_memset(&j, 0, sizeof j);
     j.d = d, j.x = x, j.dy = dy, j.dw = dw;

@@ -203,9 +203,9 @@ static void tiles_task(void *arg, size_t t) {
 
 static void job_init(ind_job *j, const rn_ctx *ctx, const rn_conv_desc *d) {
     rn_memset(j, 0, sizeof *j);
-    j->kt = ctx->kernels;
+    j->kt = rn__ctx_kernels(ctx);
     j->d = d;
-    j->tl = pick_tile(ctx->kernels, (size_t)d->oc);
+    j->tl = pick_tile(rn__ctx_kernels(ctx), (size_t)d->oc);
     j->taps = (size_t)d->kh * (size_t)d->kw;
     j->k = rn__conv_k(d);
     j->oc = (size_t)d->oc;

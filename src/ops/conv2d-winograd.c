@@ -360,7 +360,7 @@ static void pipe_task(void *arg, size_t slot) {
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const void *u, const float *bias, int32_t relu, float *y,
                                void *ws) {
-    const struct rn_kernels *kt = ctx->kernels;
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
     j.kt = kt, j.d = d, j.g = geom_for(d);
@@ -550,7 +550,7 @@ static void dw_task(void *arg, size_t k) {
 
 void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                         const float *dy, float *dw, void *ws) {
-    const struct rn_kernels *kt = ctx->kernels;
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
     j.kt = kt, j.d = d, j.g = geom_mode(d, 0);

@@ -82,7 +82,7 @@ void rn__conv2d_pack_weights(const rn_ctx *ctx, const rn_conv_desc *d, const flo
     }
     RN_ASSERT(rn__conv_is_direct(d));
     /* dst[c][o] = w[o][c] */
-    ctx->kernels->transpose((size_t)d->oc, (size_t)d->c, w, (size_t)d->c,
+    rn__ctx_kernels(ctx)->transpose((size_t)d->oc, (size_t)d->c, w, (size_t)d->c,
                             (float *)packed_base(packed), (size_t)d->oc);
 }
 

@@ -264,7 +264,7 @@ void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
                int32_t accumulate, const float *bias, int32_t relu, float *c, size_t ldc,
                void *ws) {
     if (m == 0 || n == 0) return;
-    const struct rn_kernels *kt = ctx->kernels;
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     RN_ASSERT(kt->gemm_mr <= RN_GEMM_MR_MAX && kt->gemm_nr <= RN_GEMM_NR_MAX);
     const gemm_layout l = layout_for(m, n, k);
     gemm_job j;

@@ -43,19 +43,29 @@ rn_status rn_conv2d_forward(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *w,
     return rn__done(ctx);
 }
 
-rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *gamma,
-                                     const rn_tensor *beta, rn_tensor *running_mean,
-                                     rn_tensor *running_var, float momentum, float eps,
-                                     rn_tensor *y, rn_tensor *save_mean, rn_tensor *save_invstd) {
-    static const char fn[] = "rn_batchnorm_forward_train";
-    if (!ctx) return RN_E_INVALID_ARG;
+/* The tensors both batch-norm forwards take: x, four per-channel vectors and
+ * y shaped like x. */
+static rn_status check_bn_tensors(rn_ctx *ctx, const char *fn, const rn_tensor *x,
+                                  const rn_tensor *gamma, const rn_tensor *beta,
+                                  const rn_tensor *running_mean, const rn_tensor *running_var,
+                                  const rn_tensor *y) {
     RN_TRY(rn__check_tensor(ctx, fn, "x", x));
     int64_t c = x->dims[3];
     RN_TRY(rn__check_shape(ctx, fn, "gamma", gamma, 1, 1, 1, c));
     RN_TRY(rn__check_shape(ctx, fn, "beta", beta, 1, 1, 1, c));
     RN_TRY(rn__check_shape(ctx, fn, "running_mean", running_mean, 1, 1, 1, c));
     RN_TRY(rn__check_shape(ctx, fn, "running_var", running_var, 1, 1, 1, c));
-    RN_TRY(rn__check_same_shape(ctx, fn, "y", y, x));
+    return rn__check_same_shape(ctx, fn, "y", y, x);
+}
+
+rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *gamma,
+                                     const rn_tensor *beta, rn_tensor *running_mean,
+                                     rn_tensor *running_var, float momentum, float eps,
+                                     rn_tensor *y, rn_tensor *save_mean, rn_tensor *save_invstd) {
+    static const char fn[] = "rn_batchnorm_forward_train";
+    if (!ctx) return RN_E_INVALID_ARG;
+    RN_TRY(check_bn_tensors(ctx, fn, x, gamma, beta, running_mean, running_var, y));
+    int64_t c = x->dims[3];
     RN_TRY(rn__check_shape(ctx, fn, "save_mean", save_mean, 1, 1, 1, c));
     RN_TRY(rn__check_shape(ctx, fn, "save_invstd", save_invstd, 1, 1, 1, c));
     RN_TRY(rn__check_bn_scalars(ctx, fn, momentum, eps, 1));
@@ -85,13 +95,8 @@ rn_status rn_batchnorm_forward_eval(rn_ctx *ctx, const rn_tensor *x, const rn_te
                                     const rn_tensor *running_var, float eps, rn_tensor *y) {
     static const char fn[] = "rn_batchnorm_forward_eval";
     if (!ctx) return RN_E_INVALID_ARG;
-    RN_TRY(rn__check_tensor(ctx, fn, "x", x));
+    RN_TRY(check_bn_tensors(ctx, fn, x, gamma, beta, running_mean, running_var, y));
     int64_t c = x->dims[3];
-    RN_TRY(rn__check_shape(ctx, fn, "gamma", gamma, 1, 1, 1, c));
-    RN_TRY(rn__check_shape(ctx, fn, "beta", beta, 1, 1, 1, c));
-    RN_TRY(rn__check_shape(ctx, fn, "running_mean", running_mean, 1, 1, 1, c));
-    RN_TRY(rn__check_shape(ctx, fn, "running_var", running_var, 1, 1, 1, c));
-    RN_TRY(rn__check_same_shape(ctx, fn, "y", y, x));
     RN_TRY(rn__check_bn_scalars(ctx, fn, 0.0f, eps, 0));
     rn_role outs[] = {{"y", y, 1}};
     rn_role ins[] = {{"x", x, 1},

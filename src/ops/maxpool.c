@@ -67,7 +67,7 @@ static void maxpool_forward_task(void *arg, size_t t) {
 }
 
 void rn__maxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, float *y) {
-    pool_job j = {ctx->kernels, d, x, NULL, y};
+    pool_job j = {rn__ctx_kernels(ctx), d, x, NULL, y};
     rn__parallel_for(ctx, (size_t)d->n * (size_t)d->oh, maxpool_forward_task, &j);
 }
 
@@ -97,7 +97,7 @@ static void maxpool_backward_task(void *arg, size_t t) {
 
 void rn__maxpool_backward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, const float *dy,
                           float *dx) {
-    pool_job j = {ctx->kernels, d, x, dy, dx};
+    pool_job j = {rn__ctx_kernels(ctx), d, x, dy, dx};
     size_t cblocks = ((size_t)d->c + RN_POOL_CBLOCK - 1) / RN_POOL_CBLOCK;
     rn__parallel_for(ctx, (size_t)d->n * cblocks, maxpool_backward_task, &j);
 }

@@ -12,6 +12,12 @@
 #define RN_OPS_H
 
 #include "../core/internal.h"
+#include "../kernels/kernels.h"
+
+/* The kernel table of the context's ISA (RN_OPT_ACTIVE_ISA). */
+static inline const struct rn_kernels *rn__ctx_kernels(const rn_ctx *ctx) {
+    return rn__kernels_for_isa(ctx->active_isa);
+}
 
 /* ---- GEMM (src/ops/gemm.c): the one contract behind conv and linear --------
  * C[m x n] = (accumulate ? C : 0) + op(A)[m x k] * op(B)[k x n] (+ bias[n])

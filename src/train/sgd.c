@@ -18,37 +18,31 @@ static rn_status check_model(rn_ctx *ctx, const rn_optimizer *opt, const char *f
     return RN_OK;
 }
 
-static int32_t find_param(const rn_optimizer *opt, const char *name, const rn_tensor_slot **slot) {
+/* The trainable tensor `name` for the buffer functions, or -1 with *st set:
+ * a NULL name or p, a name that is not a trainable tensor of the model, or
+ * (count != SIZE_MAX) a count other than the tensor's. */
+static int32_t param_slot(const rn_optimizer *opt, const char *fn, const char *name, const void *p,
+                          size_t count, const rn_tensor_slot **slot, rn_status *st) {
+    if (!name || !p) {
+        *st = rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+        return -1;
+    }
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(opt->model, &slots);
-    int32_t index = -1;
-    if (rn_model_tensor_find(opt->model, name, &index) != RN_OK || index < 0 || index >= n)
+    int32_t i = -1;
+    if (rn_model_tensor_find(opt->model, name, &i) != RN_OK || i < 0 || i >= n ||
+        slots[i].kind != RN_TENSOR_PARAM) {
+        *st = rn__error(opt->ctx, i < 0 || i >= n ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
+                        "%s: '%s' is not a trainable tensor of the model", fn, name);
         return -1;
-    *slot = &slots[index];
-    return index;
-}
-
-void rn__slot_to_torch(const rn_tensor_slot *s, const float *src, float *dst) {
-    if (s->ndim != 4) {
-        rn_memcpy(dst, src, s->count * sizeof(float));
-        return;
     }
-    /* OHWI -> OIHW */
-    size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
-    for (size_t a = 0; a < o; a++)
-        for (size_t p = 0; p < hw; p++)
-            for (size_t c = 0; c < in; c++) dst[(a * in + c) * hw + p] = src[(a * hw + p) * in + c];
-}
-
-void rn__slot_from_torch(const rn_tensor_slot *s, const float *src, float *dst) {
-    if (s->ndim != 4) {
-        rn_memcpy(dst, src, s->count * sizeof(float));
-        return;
+    if (count != SIZE_MAX && count != slots[i].count) {
+        *st = rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: '%s' has %zu values, count is %zu", fn,
+                        name, slots[i].count, count);
+        return -1;
     }
-    size_t o = (size_t)s->dims[0], in = (size_t)s->dims[1], hw = (size_t)(s->dims[2] * s->dims[3]);
-    for (size_t a = 0; a < o; a++)
-        for (size_t p = 0; p < hw; p++)
-            for (size_t c = 0; c < in; c++) dst[(a * hw + p) * in + c] = src[(a * in + c) * hw + p];
+    *slot = &slots[i];
+    return i;
 }
 
 rn_status rn_sgd_create(rn_model *model, rn_optimizer **out) {
@@ -326,14 +320,11 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
 }
 
 rn_status rn_optimizer_has_buffer(const rn_optimizer *opt, const char *name, int32_t *has) {
-    static const char fn[] = "rn_optimizer_has_buffer";
     if (!opt) return RN_E_INVALID_ARG;
-    if (!name || !has) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = NULL;
-    int32_t i = find_param(opt, name, &s);
-    if (i < 0 || s->kind != RN_TENSOR_PARAM)
-        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
-                         "%s: '%s' is not a trainable tensor of the model", fn, name);
+    const rn_tensor_slot *s;
+    rn_status st = RN_OK;
+    int32_t i = param_slot(opt, "rn_optimizer_has_buffer", name, has, SIZE_MAX, &s, &st);
+    if (i < 0) return st;
     *has = opt->has_buf[i];
     return RN_OK;
 }
@@ -342,38 +333,26 @@ rn_status rn_optimizer_get_buffer(const rn_optimizer *opt, const char *name, flo
                                   size_t count) {
     static const char fn[] = "rn_optimizer_get_buffer";
     if (!opt) return RN_E_INVALID_ARG;
-    if (!name || !dst) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = NULL;
-    int32_t i = find_param(opt, name, &s);
-    if (i < 0 || s->kind != RN_TENSOR_PARAM)
-        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
-                         "%s: '%s' is not a trainable tensor of the model", fn, name);
-    if (count != s->count)
-        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: '%s' has %zu values, count is %zu", fn,
-                         name, s->count, count);
+    const rn_tensor_slot *s;
+    rn_status st = RN_OK;
+    int32_t i = param_slot(opt, fn, name, dst, count, &s, &st);
+    if (i < 0) return st;
     if (!opt->has_buf[i])
         return rn__error(opt->ctx, RN_E_BAD_STATE,
                          "%s: '%s' has no momentum buffer yet (before its first step)", fn, name);
-    rn__slot_to_torch(s, opt->buf[i], dst);
+    rn__nn_slot_read(s, opt->buf[i], dst);
     return RN_OK;
 }
 
 rn_status rn_optimizer_set_buffer(rn_optimizer *opt, const char *name, const float *src,
                                   size_t count) {
-    static const char fn[] = "rn_optimizer_set_buffer";
     if (!opt) return RN_E_INVALID_ARG;
-    if (!name || !src) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    const rn_tensor_slot *s = NULL;
-    int32_t i = find_param(opt, name, &s);
-    if (i < 0 || s->kind != RN_TENSOR_PARAM)
-        return rn__error(opt->ctx, i < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG,
-                         "%s: '%s' is not a trainable tensor of the model", fn, name);
-    if (count != s->count)
-        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: '%s' has %zu values, count is %zu", fn,
-                         name, s->count, count);
-    rn_status st = rn__optimizer_alloc_buffer(opt, i);
-    if (st) return st;
-    rn__slot_from_torch(s, src, opt->buf[i]);
+    const rn_tensor_slot *s;
+    rn_status st = RN_OK;
+    int32_t i = param_slot(opt, "rn_optimizer_set_buffer", name, src, count, &s, &st);
+    if (i < 0) return st;
+    if ((st = rn__optimizer_alloc_buffer(opt, i))) return st;
+    rn__nn_slot_write(s, src, opt->buf[i]);
     opt->has_buf[i] = 1;
     rn__clear_error(opt->ctx);
     return RN_OK;

@@ -1,18 +1,15 @@
 /*
  * Private structures of the train layer: datasets, the SGD optimiser, the
- * learning-rate schedule and the trainer, shared by src/train and by the
- * checkpoint code in src/io/checkpoint.c, which saves and restores every
- * field that decides what the next iteration does.
+ * learning-rate schedule and the trainer, for src/train only. Checkpoints
+ * (src/io/checkpoint.c) reach a trainer's state through train-state.h.
  */
 #ifndef RN_TRAIN_INTERNAL_H
 #define RN_TRAIN_INTERNAL_H
 
-#include "../nn/nn.h"
-#include "resnet/train.h"
+#include "train-state.h"
 
-/* Bounds that keep every size computation far from overflow. */
-#define RN_TRAIN_MAX_BATCH 65536
-#define RN_TRAIN_MAX_PAD 64
+/* Bounds that keep every size computation far from overflow (with
+ * train-state.h's batch and padding bounds). */
 #define RN_TRAIN_MAX_SHARDS 256
 #define RN_SCHED_MAX_MILESTONES 64
 
@@ -21,7 +18,6 @@ void rn__rng_seed(uint64_t s[4], uint64_t seed);
 uint64_t rn__rng_next(uint64_t s[4]);
 uint64_t rn__rng_below(uint64_t s[4], uint64_t bound);
 void rn__rng_shuffle(uint64_t s[4], int64_t *items, size_t count);
-int rn__rng_state_valid(const uint64_t s[4]);
 
 /* ---- datasets (dataset.c) ---------------------------------------------------- */
 struct rn_dataset {
@@ -64,9 +60,6 @@ struct rn_optimizer {
     int32_t *has_buf;    /* per slot: 1 once the buffer holds a value */
 };
 
-/* Convert between the library's layout of a slot and PyTorch's. */
-void rn__slot_to_torch(const rn_tensor_slot *s, const float *src, float *dst);
-void rn__slot_from_torch(const rn_tensor_slot *s, const float *src, float *dst);
 /* Create the buffer of slot i (uninitialised content); RN_E_NO_MEMORY on failure. */
 rn_status rn__optimizer_alloc_buffer(rn_optimizer *opt, int32_t i);
 
