@@ -34,6 +34,13 @@ PUBLIC = {"core.h": "core", "tensor.h": "core", "layers.h": "ops", "block.h": "n
           "model.h": "nn", "train.h": "train", "io.h": "io"}
 # other public headers (include/*.h) by layer
 PUBLIC_TOP = {"resnet-mpi.h": "mpi"}
+# Known exceptions, each with its reason; the check prints them on every run.
+# An entry here is a debt, not a rule: remove it when the code moves.
+EXCEPTIONS = {
+    ("src/io/onnx-export.c", "src/nn/nn-internal.h"):
+        "the ONNX exporter walks the model's stem and blocks (nn_conv, nn_block); "
+        "it needs an nn interface for that walk",
+}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -75,6 +82,8 @@ def check(rel, text):
         elif LAYERS.index(theirs) > rank:
             errors.append("%s:%d: %s includes %s, a layer below it in docs/architecture.md"
                           % (rel, line, mine, target))
+        elif (rel, target) in EXCEPTIONS:
+            print("%s:%d: allowed for now: %s" % (rel, line, EXCEPTIONS[(rel, target)]))
         elif target not in INTERFACE[theirs]:
             errors.append("%s:%d: %s includes %s, a private header of %s (its interface: %s)"
                           % (rel, line, mine, target, theirs,
