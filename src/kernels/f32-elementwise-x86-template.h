@@ -20,31 +20,38 @@
 #define RN_EW_NAME(base) RN_EW_CAT(base, RN_V_SUFFIX)
 #define RN_EW_TAIL(n, i) RN_V_MASK((n) - (i) < RN_V_W ? (n) - (i) : RN_V_W)
 
+/* The batch-norm sums widen RN_V_W floats to two vectors of RN_V_W / 2
+ * doubles, lo and hi, under the double masks mlo and mhi. */
+#define RN_EW_LOAD_D2(lo, hi, p) \
+    RN_VD lo = RN_VD_LOADM(p, mlo), hi = RN_VD_LOADM((p) + RN_V_W / 2, mhi)
+#define RN_EW_STORE_D2(p, lo, hi)                                                          \
+    RN_VD_STOREM(p, mlo, lo);                                                              \
+    RN_VD_STOREM((p) + RN_V_W / 2, mhi, hi)
+/* s += u and t += u * v, both halves */
+#define RN_EW_ACCUMULATE_D2(s, t, u, v)                                                    \
+    s##lo = RN_VD_ADD(s##lo, u##lo);                                                       \
+    s##hi = RN_VD_ADD(s##hi, u##hi);                                                       \
+    t##lo = RN_VD_ADD(t##lo, RN_VD_MUL(u##lo, v##lo));                                     \
+    t##hi = RN_VD_ADD(t##hi, RN_VD_MUL(u##hi, v##hi))
+
 /* batch-norm statistics: per channel, the sum of x - shift and of its square */
 void RN_EW_NAME(rn_f32_bn_stats)(RN_BN_STATS_ARGS) {
     for (size_t c0 = 0; c0 < nc; c0 += RN_V_W) {
         const size_t w = nc - c0 < RN_V_W ? nc - c0 : RN_V_W;
         const RN_VM m = RN_V_MASK(w);
         const RN_VMD mlo = RN_VD_MASK_LO(m, w), mhi = RN_VD_MASK_HI(m, w);
-        const RN_VD shlo = RN_VD_LOADM(shift + c0, mlo);
-        const RN_VD shhi = RN_VD_LOADM(shift + c0 + RN_V_W / 2, mhi);
-        RN_VD slo = RN_VD_LOADM(sum + c0, mlo), shi = RN_VD_LOADM(sum + c0 + RN_V_W / 2, mhi);
-        RN_VD qlo = RN_VD_LOADM(sumsq + c0, mlo);
-        RN_VD qhi = RN_VD_LOADM(sumsq + c0 + RN_V_W / 2, mhi);
+        const RN_EW_LOAD_D2(shlo, shhi, shift + c0);
+        RN_EW_LOAD_D2(slo, shi, sum + c0);
+        RN_EW_LOAD_D2(qlo, qhi, sumsq + c0);
         const float *p = x + c0;
         for (size_t r = 0; r < rows; r++, p += stride) {
             const RN_V v = RN_V_LOADM(p, m);
             const RN_VD vlo = RN_VD_SUB(RN_V_CVT_LO(v), shlo);
             const RN_VD vhi = RN_VD_SUB(RN_V_CVT_HI(v), shhi);
-            slo = RN_VD_ADD(slo, vlo);
-            shi = RN_VD_ADD(shi, vhi);
-            qlo = RN_VD_ADD(qlo, RN_VD_MUL(vlo, vlo));
-            qhi = RN_VD_ADD(qhi, RN_VD_MUL(vhi, vhi));
+            RN_EW_ACCUMULATE_D2(s, q, v, v);
         }
-        RN_VD_STOREM(sum + c0, mlo, slo);
-        RN_VD_STOREM(sum + c0 + RN_V_W / 2, mhi, shi);
-        RN_VD_STOREM(sumsq + c0, mlo, qlo);
-        RN_VD_STOREM(sumsq + c0 + RN_V_W / 2, mhi, qhi);
+        RN_EW_STORE_D2(sum + c0, slo, shi);
+        RN_EW_STORE_D2(sumsq + c0, qlo, qhi);
     }
 }
 
@@ -86,9 +93,8 @@ void RN_EW_NAME(rn_f32_bn_grad_sums)(RN_BN_GRAD_SUMS_ARGS) {
         const RN_VMD mlo = RN_VD_MASK_LO(m, w), mhi = RN_VD_MASK_HI(m, w);
         const RN_V meanv = RN_V_LOADM(mean + c0, m);
         const RN_VD mnlo = RN_V_CVT_LO(meanv), mnhi = RN_V_CVT_HI(meanv);
-        RN_VD slo = RN_VD_LOADM(sum + c0, mlo), shi = RN_VD_LOADM(sum + c0 + RN_V_W / 2, mhi);
-        RN_VD xlo = RN_VD_LOADM(sum_gx + c0, mlo);
-        RN_VD xhi = RN_VD_LOADM(sum_gx + c0 + RN_V_W / 2, mhi);
+        RN_EW_LOAD_D2(slo, shi, sum + c0);
+        RN_EW_LOAD_D2(xlo, xhi, sum_gx + c0);
         size_t off = c0;
         for (size_t r = 0; r < rows; r++, off += stride) {
             RN_V g = RN_V_LOADM(dy + off, m);
@@ -97,15 +103,10 @@ void RN_EW_NAME(rn_f32_bn_grad_sums)(RN_BN_GRAD_SUMS_ARGS) {
             const RN_VD glo = RN_V_CVT_LO(g), ghi = RN_V_CVT_HI(g);
             const RN_VD dlo = RN_VD_SUB(RN_V_CVT_LO(xv), mnlo);
             const RN_VD dhi = RN_VD_SUB(RN_V_CVT_HI(xv), mnhi);
-            slo = RN_VD_ADD(slo, glo);
-            shi = RN_VD_ADD(shi, ghi);
-            xlo = RN_VD_ADD(xlo, RN_VD_MUL(glo, dlo));
-            xhi = RN_VD_ADD(xhi, RN_VD_MUL(ghi, dhi));
+            RN_EW_ACCUMULATE_D2(s, x, g, d);
         }
-        RN_VD_STOREM(sum + c0, mlo, slo);
-        RN_VD_STOREM(sum + c0 + RN_V_W / 2, mhi, shi);
-        RN_VD_STOREM(sum_gx + c0, mlo, xlo);
-        RN_VD_STOREM(sum_gx + c0 + RN_V_W / 2, mhi, xhi);
+        RN_EW_STORE_D2(sum + c0, slo, shi);
+        RN_EW_STORE_D2(sum_gx + c0, xlo, xhi);
     }
 }
 
@@ -237,4 +238,7 @@ void RN_EW_NAME(rn_f32_maxpool_backward)(RN_MAXPOOL_BACKWARD_ARGS) {
 #undef RN_EW_NAME
 #undef RN_EW_TAIL
 #undef RN_EW_RELU_GRAD
+#undef RN_EW_LOAD_D2
+#undef RN_EW_STORE_D2
+#undef RN_EW_ACCUMULATE_D2
 #undef RN_EW_WINDOW_MAX
