@@ -56,8 +56,9 @@ def layer_sources(no_io, inference_only):
 
 
 class Inliner:
-    """Expands quoted #includes, each file once; public headers are replaced
-    by the single resnet.h that resnet.c includes first."""
+    """Expands quoted #includes, each file once (a kernel template, *-template.h,
+    every time: each inclusion instantiates it anew); public headers are
+    replaced by the single resnet.h that resnet.c includes first."""
 
     def __init__(self, public_dir, drop_public):
         self.seen = set()
@@ -73,7 +74,7 @@ class Inliner:
 
     def expand(self, path, out, defined=None):
         path = os.path.normpath(path)
-        if path in self.seen:
+        if path in self.seen and not path.endswith("-template.h"):
             return
         self.seen.add(path)
         rel = os.path.relpath(path, TOP)
