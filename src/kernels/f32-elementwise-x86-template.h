@@ -200,9 +200,11 @@ void RN_EW_NAME(rn_f32_maxpool)(RN_MAXPOOL_ARGS) {
 /* max-pool backward: the forward rule's winner is the first cell equal to
  * the window maximum (or the first NaN when the maximum is NaN). A first
  * pass finds the maximum, a second adds g to the first cell that matches
- * it, lane by lane. The cell's whole row of lanes is stored back (the unhit
- * ones unchanged): a store masked by the hits would not forward to the next
- * window's load of the same cell, and a masked store is slow on AMD cores. */
+ * it, lane by lane, until every lane has found its cell. With
+ * RN_V_WHOLE_ROW_ADD (AVX-512) the cell's whole row of lanes is stored back
+ * (the unhit ones unchanged) when it is all ours: a store masked by the
+ * hits would not forward to the next window's load of the same cell.
+ * Otherwise (AVX2) the hit lanes are loaded and stored through the hits. */
 void RN_EW_NAME(rn_f32_maxpool_backward)(RN_MAXPOOL_BACKWARD_ARGS) {
     for (size_t c0 = 0; c0 < nc; c0 += RN_V_W) {
         const size_t w = nc - c0 < RN_V_W ? nc - c0 : RN_V_W;
@@ -219,6 +221,7 @@ void RN_EW_NAME(rn_f32_maxpool_backward)(RN_MAXPOOL_BACKWARD_ARGS) {
                 const RN_VP hit = RN_VP_AND(
                     todo, RN_VP_OR(RN_V_CMP(v, m, _CMP_EQ_OQ),
                                    RN_VP_AND(RN_V_CMP(v, v, _CMP_UNORD_Q), m_nan)));
+#if RN_V_WHOLE_ROW_ADD
                 if (RN_VP_ANY(hit)) {
                     const RN_V d = RN_V_LOADM(dx + off, lanes);
                     const RN_V d2 = RN_V_SELECT(hit, d, RN_V_ADD(d, gv));
@@ -227,6 +230,10 @@ void RN_EW_NAME(rn_f32_maxpool_backward)(RN_MAXPOOL_BACKWARD_ARGS) {
                     else
                         RN_V_STOREM(dx + off, lanes, d2);
                 }
+#else
+                const RN_VM hm = RN_VM_FROM_PRED(hit);
+                RN_V_STOREM(dx + off, hm, RN_V_ADD(RN_V_LOADM(dx + off, hm), gv));
+#endif
                 todo = RN_VP_CLEAR(todo, hit);
                 left = RN_VP_ANY(todo);
             }

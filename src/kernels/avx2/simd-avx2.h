@@ -40,6 +40,9 @@
 #define RN_VP_CLEAR(p, q) _mm256_andnot_ps(q, p) /* p and not q */
 #define RN_VP_ANY(p) (_mm256_movemask_ps(p) != 0)
 #define RN_VP_FROM_MASK(m) _mm256_castsi256_ps(m)
+#define RN_VM_FROM_PRED(p) _mm256_castps_si256(p)
+/* max-pool backward adds g through masked loads and stores of the hit lanes */
+#define RN_V_WHOLE_ROW_ADD 0
 #define RN_V_LOADP(p, pred) _mm256_maskload_ps(p, _mm256_castps_si256(pred))
 #define RN_V_KEEP(pred, v) _mm256_and_ps(pred, v)          /* v where pred, else +0 */
 #define RN_V_SELECT(pred, a, b) _mm256_blendv_ps(a, b, pred) /* b where pred, else a */

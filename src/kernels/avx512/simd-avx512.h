@@ -40,6 +40,9 @@ static inline __mmask16 rn__mask16_avx512(size_t w) { return (__mmask16)((1u << 
 #define RN_VP_CLEAR(p, q) ((__mmask16)((p) & (__mmask16)~(q)))
 #define RN_VP_ANY(p) ((p) != 0)
 #define RN_VP_FROM_MASK(m) (m)
+#define RN_VM_FROM_PRED(p) (p)
+/* max-pool backward stores a cell's whole row of lanes (see the template) */
+#define RN_V_WHOLE_ROW_ADD 1
 #define RN_V_LOADP(p, pred) _mm512_maskz_loadu_ps(pred, p)
 #define RN_V_KEEP(pred, v) _mm512_maskz_mov_ps(pred, v)
 #define RN_V_SELECT(pred, a, b) _mm512_mask_mov_ps(a, pred, b)
