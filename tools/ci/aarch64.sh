@@ -58,4 +58,19 @@ if echo "$out" | grep -q "neon not available"; then
   echo "aarch64: test_kernels_gemm skipped NEON"
   exit 1
 fi
+
+# The amalgamation carries the NEON kernels: the consumer built from resnet.c
+# alone must link (every NEON instantiation of a template present) and run.
+if command -v python3 >/dev/null; then
+  echo "=== aarch64: amalgamation"
+  am="$dir/amalgamation"
+  rm -rf "$am" && mkdir -p "$am"
+  python3 "$top/tools/amalgamate.py" -o "$am" >/dev/null &&
+    aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -fno-tree-loop-vectorize \
+      -I"$am" "$top/tests/consumer/main.c" "$am/resnet.c" -lm -o "$am/consumer" &&
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$am/consumer" ||
+    { echo "aarch64: the amalgamation's consumer failed"; exit 1; }
+else
+  echo "=== aarch64: amalgamation skipped (no python3)"
+fi
 echo "=== aarch64: passed"
