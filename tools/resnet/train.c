@@ -45,8 +45,9 @@ typedef struct train_opts {
 static void help(FILE *f) {
     fprintf(f,
         "usage: resnet train ARCH --data fashion-mnist|cifar10 [options]\n"
-        "       resnet train ARCH --weights W.safetensors [--freeze PREFIX]... [--classes K] ...\n\n"
-        "--weights starts from W (what fits by name and shape; a fresh head), --freeze\n"
+        "       resnet train ARCH --data ... --weights W.safetensors [--freeze PREFIX]... ...\n\n"
+        "--weights starts from W (what fits by name and shape; a fresh head sized for the\n"
+        "data's classes, which also set the class count: --classes is refused), --freeze\n"
         "PREFIX (repeatable, e.g. conv1. bn1. layer1. layer2.) keeps those parameters\n"
         "fixed: fine-tuning.\n\n"
         "Train ARCH with the paper's recipe (He et al. 2015, section 4.2) and the library's\n"
