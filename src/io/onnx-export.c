@@ -248,9 +248,9 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
     int32_t n = rn_model_tensor_count(m);
     size_t maxc = 0;
     for (int32_t i = 0; i < n; i++) {
-        int32_t ndim;
+        int32_t ndim = 0;
         int64_t dims[4];
-        rn_model_tensor_info(m, i, NULL, &ndim, dims, NULL);
+        if (rn_model_tensor_info(m, i, NULL, &ndim, dims, NULL) != RN_OK) ndim = 0;
         size_t c = 1;
         for (int32_t d = 0; d < ndim; d++) c *= (size_t)dims[d];
         if (c > maxc) maxc = c;
@@ -259,10 +259,10 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
     unsigned char *raw = rn__calloc(ctx, maxc ? maxc : 1, 4);
     if (!v || !raw) st = rn__error(ctx, RN_E_NO_MEMORY, "rn_model_save_onnx: out of memory");
     for (int32_t i = 0; !st && i < n; i++) {
-        const char *name;
-        int32_t ndim;
+        const char *name = NULL;
+        int32_t ndim = 0;
         int64_t dims[4];
-        rn_model_tensor_info(m, i, &name, &ndim, dims, NULL);
+        if ((st = rn_model_tensor_info(m, i, &name, &ndim, dims, NULL))) break;
         size_t c = 1;
         for (int32_t d = 0; d < ndim; d++) c *= (size_t)dims[d];
         if ((st = rn_model_get_tensor(m, name, v, c))) break;

@@ -69,9 +69,9 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
     }
     for (int32_t i = 0; i < nmodel; i++) {
         if (map[i] < 0) {
-            const char *mname;
-            int32_t mndim;
-            int64_t mdims[4];
+            const char *mname = "?";
+            int32_t mndim = 0;
+            int64_t mdims[4] = {0};
             char b[200];
             rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
             return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (the model expects "
@@ -195,8 +195,8 @@ static rn_status load_partial(rn_model *model, const char *src, const rn_safeten
     }
     for (int32_t i = 0; i < nmodel; i++) {
         if (map[i] >= 0) continue;
-        const char *mname;
-        rn_model_tensor_info(model, i, &mname, NULL, NULL, NULL);
+        const char *mname = "?";
+        rn_model_tensor_info(model, i, &mname, NULL, NULL, NULL); /* i < count: cannot fail */
         report_line(report, report_cap, &len, "kept ", mname, ": not loaded (left as it was)");
         kept++;
     }
@@ -205,9 +205,9 @@ static rn_status load_partial(rn_model *model, const char *src, const rn_safeten
     if (!buf) s = rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu floats", src, max_count);
     for (int32_t i = 0; s == RN_OK && i < nmodel; i++) {
         if (map[i] < 0) continue;
-        const char *mname;
-        int32_t mndim;
-        int64_t mdims[4];
+        const char *mname = "?";
+        int32_t mndim = 0;
+        int64_t mdims[4] = {0};
         rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
         size_t count = 1;
         for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d];
