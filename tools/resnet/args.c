@@ -33,6 +33,58 @@ int cli_option(int argc, char **argv, int *i, const char *name, const char **val
 
 int cli_flag(const char *arg, const char *name) { return strcmp(arg, name) == 0; }
 
+void cli_args_begin(cli_args *p, int argc, char **argv, void (*help)(FILE *)) {
+    memset(p, 0, sizeof *p);
+    p->argc = argc;
+    p->argv = argv;
+    p->exit = -1;
+    p->help = help;
+}
+
+int cli_next(cli_args *p) {
+    if (p->exit >= 0 || ++p->i >= p->argc) return 0;
+    p->arg = p->argv[p->i];
+    p->value = NULL;
+    if (cli_is_help(p->arg)) {
+        p->help(stdout);
+        p->exit = CLI_EXIT_OK;
+        return 0;
+    }
+    return 1;
+}
+
+int cli_take(cli_args *p, const char *name) {
+    if (p->exit >= 0) return 0;
+    int r = cli_option(p->argc, p->argv, &p->i, name, &p->value);
+    if (r < 0) p->exit = CLI_EXIT_USAGE;
+    return r > 0;
+}
+
+int cli_take_arch(cli_args *p, cli_arch *a) {
+    if (p->exit >= 0) return 0;
+    int r = cli_arch_option(a, p->argc, p->argv, &p->i);
+    if (r < 0) p->exit = CLI_EXIT_USAGE;
+    return r > 0;
+}
+
+int cli_require(cli_args *p, int ok) {
+    if (!ok) p->exit = CLI_EXIT_USAGE;
+    return ok;
+}
+
+void cli_positional(cli_args *p, const char **slot) {
+    if (p->exit >= 0) return;
+    if (p->arg[0] == '-') {
+        cli_usage_error("unknown option '%s'", p->arg);
+        p->exit = CLI_EXIT_USAGE;
+    } else if (!*slot) {
+        *slot = p->arg;
+    } else {
+        cli_usage_error("unexpected argument '%s'", p->arg);
+        p->exit = CLI_EXIT_USAGE;
+    }
+}
+
 void cli_usage_error(const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "resnet %s: ", cli_cmd);

@@ -70,41 +70,31 @@ int cmd_bench(int argc, char **argv) {
     double seconds = 3.0;
     int train = 0, layers = 0, fold = 0;
     int64_t winograd = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--batch", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--batch", v, 1, 65536, &batch)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--size", &v)) != 0) {
-            if (r < 0 || !cli_parse_size("--size", v, &h, &w)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--seconds", &v)) != 0) {
-            if (r < 0 || !cli_parse_f64("--seconds", v, 0, 3600, &seconds)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--winograd", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--winograd", v, 0, 1, &winograd)) return CLI_EXIT_USAGE;
-        } else if (cli_flag(argv[i], "--train")) {
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "--batch")) {
+            cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &batch));
+        } else if (cli_take(&args, "--threads")) {
+            cli_require(&args, cli_parse_i64("--threads", args.value, 1, 1024, &threads));
+        } else if (cli_take(&args, "--size")) {
+            cli_require(&args, cli_parse_size("--size", args.value, &h, &w));
+        } else if (cli_take(&args, "--seconds")) {
+            cli_require(&args, cli_parse_f64("--seconds", args.value, 0, 3600, &seconds));
+        } else if (cli_take(&args, "--winograd")) {
+            cli_require(&args, cli_parse_i64("--winograd", args.value, 0, 1, &winograd));
+        } else if (cli_flag(args.arg, "--train")) {
             train = 1;
-        } else if (cli_flag(argv[i], "--layers")) {
+        } else if (cli_flag(args.arg, "--layers")) {
             layers = 1;
-        } else if (cli_flag(argv[i], "--fold")) {
+        } else if (cli_flag(args.arg, "--fold")) {
             fold = 1;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name) {
         cli_usage_error("missing ARCH");
         return CLI_EXIT_USAGE;

@@ -31,6 +31,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+typedef struct cli_arch cli_arch;
+
 /* ---- arguments (args.c) ------------------------------------------------------
  * Options are "--name value" or "--name=value". The helpers print their own
  * message (prefixed "resnet CMD: ") and return 0 on bad input. */
@@ -46,18 +48,64 @@ int cli_parse_f64(const char *opt, const char *text, double lo, double hi, doubl
 int cli_parse_size(const char *opt, const char *text, int64_t *h, int64_t *w); /* "HxW" or "N" */
 int cli_parse_layout(const char *text, int32_t *layout); /* "nchw" | "nhwc" for --layout */
 void cli_usage_error(const char *fmt, ...);
+
+/* An option loop. Every subcommand ends its loop the same way (--help,
+ * a missing value, an unknown option, one positional argument), so the
+ * helpers below do that part:
+ *
+ *     cli_args args;
+ *     cli_args_begin(&args, argc, argv, help);
+ *     while (cli_next(&args)) {
+ *         if (cli_take_arch(&args, &arch)) {
+ *         } else if (cli_take(&args, "--weights")) {
+ *             weights = args.value;
+ *         } else if (cli_take(&args, "--batch")) {
+ *             cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &batch));
+ *         } else if (cli_flag(args.arg, "--fold")) {
+ *             fold = 1;
+ *         } else {
+ *             cli_positional(&args, &arch.name);
+ *         }
+ *     }
+ *     if (args.exit >= 0) return args.exit;
+ *
+ * cli_next stops at the end, after --help or -h (help(stdout) printed, exit
+ * CLI_EXIT_OK) and after any bad argument (reported, exit CLI_EXIT_USAGE).
+ * Once exit is set the other helpers do nothing and give 0. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;               /* index of the argument at hand */
+    const char *arg;     /* argv[i] */
+    const char *value;   /* the value of the option cli_take matched */
+    int exit;            /* -1 while parsing, else the exit code to return */
+    void (*help)(FILE *);
+} cli_args;
+
+void cli_args_begin(cli_args *p, int argc, char **argv, void (*help)(FILE *));
+int cli_next(cli_args *p);
+/* 1 when the argument is option `name` with its value in p->value; a
+ * missing value is reported, sets exit and gives 0. */
+int cli_take(cli_args *p, const char *name);
+/* 1 when the argument is one of cli_arch_option's (a bad value sets exit). */
+int cli_take_arch(cli_args *p, cli_arch *a);
+/* Sets exit to CLI_EXIT_USAGE when !ok (the parser reported why); gives ok. */
+int cli_require(cli_args *p, int ok);
+/* An argument no option took: "unknown option" when it starts with '-',
+ * else it fills *slot when empty, else "unexpected argument". */
+void cli_positional(cli_args *p, const char **slot);
 void cli_fail(const char *fmt, ...);
 /* Report a library failure: "resnet CMD: what: <last error>". Returns CLI_EXIT_FAIL. */
 int cli_lib_error(rn_ctx *ctx, rn_status st, const char *what);
 
 /* ---- models (model-args.c) -------------------------------------------------- */
-typedef struct cli_arch {
+struct cli_arch {
     const char *name;    /* preset name */
     int32_t classes;     /* 0: the preset's */
     int32_t in_channels; /* 0: the preset's */
     int32_t width;       /* base width, 0: the preset's */
     int32_t shortcut;    /* RN_SHORTCUT_*, RN_SHORTCUT_DEFAULT: the paper's */
-} cli_arch;
+};
 
 void cli_arch_defaults(cli_arch *a);
 /* Consumes --classes, --in-channels, --width, --shortcut at argv[*i];

@@ -74,43 +74,29 @@ int cmd_eval(int argc, char **argv) {
     cli_arch_defaults(&arch);
     const char *weights = NULL, *data = NULL, *dir = NULL, *norm = NULL;
     int64_t subset = 0, batch = 100, threads = cli_default_threads();
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--weights", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            weights = v;
-        } else if ((r = cli_option(argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            data = v;
-        } else if ((r = cli_option(argc, argv, &i, "--data-dir", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            dir = v;
-        } else if ((r = cli_option(argc, argv, &i, "--norm", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            norm = v;
-        } else if ((r = cli_option(argc, argv, &i, "--subset", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--subset", v, 1, INT64_MAX, &subset)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--batch", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--batch", v, 1, 65536, &batch)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "--weights")) {
+            weights = args.value;
+        } else if (cli_take(&args, "--data")) {
+            data = args.value;
+        } else if (cli_take(&args, "--data-dir")) {
+            dir = args.value;
+        } else if (cli_take(&args, "--norm")) {
+            norm = args.value;
+        } else if (cli_take(&args, "--subset")) {
+            cli_require(&args, cli_parse_i64("--subset", args.value, 1, INT64_MAX, &subset));
+        } else if (cli_take(&args, "--batch")) {
+            cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &batch));
+        } else if (cli_take(&args, "--threads")) {
+            cli_require(&args, cli_parse_i64("--threads", args.value, 1, 1024, &threads));
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name || !weights || !data) {
         cli_usage_error("needs ARCH, --weights and --data");
         return CLI_EXIT_USAGE;

@@ -22,36 +22,23 @@ int cmd_export(int argc, char **argv) {
     cli_arch_defaults(&arch);
     const char *weights = NULL, *out = NULL;
     int onnx = 0, fold = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--weights", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            weights = v;
-        } else if ((r = cli_option(argc, argv, &i, "-o", &v)) != 0 ||
-                   (r = cli_option(argc, argv, &i, "--output", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            out = v;
-        } else if (cli_flag(argv[i], "--onnx")) {
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "--weights")) {
+            weights = args.value;
+        } else if (cli_take(&args, "-o") || cli_take(&args, "--output")) {
+            out = args.value;
+        } else if (cli_flag(args.arg, "--onnx")) {
             onnx = 1;
-        } else if (cli_flag(argv[i], "--fold")) {
+        } else if (cli_flag(args.arg, "--fold")) {
             fold = 1;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name || !weights || !out || !onnx) {
         cli_usage_error("needs ARCH, --weights, --onnx (the one format) and -o FILE");
         return CLI_EXIT_USAGE;

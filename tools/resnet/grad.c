@@ -25,40 +25,26 @@ int cmd_grad(int argc, char **argv) {
     const char *weights = NULL, *input = NULL, *labels_path = NULL, *output = NULL;
     int32_t layout = RN_LAYOUT_NCHW;
     int64_t threads = cli_default_threads();
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_option(argc, argv, &i, "--weights", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            weights = v;
-        } else if ((r = cli_option(argc, argv, &i, "--input", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            input = v;
-        } else if ((r = cli_option(argc, argv, &i, "--labels", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            labels_path = v;
-        } else if ((r = cli_option(argc, argv, &i, "--output", &v)) != 0 ||
-                   (r = cli_option(argc, argv, &i, "-o", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            output = v;
-        } else if ((r = cli_option(argc, argv, &i, "--layout", &v)) != 0) {
-            if (r < 0 || !cli_parse_layout(v, &layout)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--threads", v, 1, 1024, &threads)) return CLI_EXIT_USAGE;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take(&args, "--weights")) {
+            weights = args.value;
+        } else if (cli_take(&args, "--input")) {
+            input = args.value;
+        } else if (cli_take(&args, "--labels")) {
+            labels_path = args.value;
+        } else if (cli_take(&args, "--output") || cli_take(&args, "-o")) {
+            output = args.value;
+        } else if (cli_take(&args, "--layout")) {
+            cli_require(&args, cli_parse_layout(args.value, &layout));
+        } else if (cli_take(&args, "--threads")) {
+            cli_require(&args, cli_parse_i64("--threads", args.value, 1, 1024, &threads));
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name || !weights || !input || !labels_path || !output) {
         cli_usage_error("needs ARCH, --weights, --input, --labels and --output");
         return CLI_EXIT_USAGE;

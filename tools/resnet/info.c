@@ -22,27 +22,17 @@ int cmd_info(int argc, char **argv) {
     cli_arch arch;
     cli_arch_defaults(&arch);
     int64_t h = 0, w = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "--size", &v)) != 0) {
-            if (r < 0 || !cli_parse_size("--size", v, &h, &w)) return CLI_EXIT_USAGE;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "--size")) {
+            cli_require(&args, cli_parse_size("--size", args.value, &h, &w));
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name) {
         cli_usage_error("missing ARCH");
         return CLI_EXIT_USAGE;

@@ -18,31 +18,19 @@ int cmd_init(int argc, char **argv) {
     cli_arch_defaults(&arch);
     const char *out = NULL;
     int64_t seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_arch_option(&arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_option(argc, argv, &i, "-o", &v)) != 0 ||
-                   (r = cli_option(argc, argv, &i, "--output", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            out = v;
-        } else if ((r = cli_option(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || !cli_parse_i64("--seed", v, 0, INT64_MAX, &seed)) return CLI_EXIT_USAGE;
-        } else if (argv[i][0] == '-') {
-            cli_usage_error("unknown option '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (!arch.name) {
-            arch.name = argv[i];
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "-o") || cli_take(&args, "--output")) {
+            out = args.value;
+        } else if (cli_take(&args, "--seed")) {
+            cli_require(&args, cli_parse_i64("--seed", args.value, 0, INT64_MAX, &seed));
         } else {
-            cli_usage_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &arch.name);
         }
     }
+    if (args.exit >= 0) return args.exit;
     if (!arch.name || !out) {
         cli_usage_error(!arch.name ? "missing ARCH" : "missing -o FILE");
         return CLI_EXIT_USAGE;

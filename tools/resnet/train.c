@@ -135,101 +135,85 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     o->threads = cli_default_threads();
     o->winograd = 1;
     o->mpi_timeout = 60;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            help(stdout);
-            return -1;
-        }
-#define TAKE(name) ((r = cli_option(argc, argv, &i, name, &v)) != 0)
-#define FAIL_IF_BAD(cond) do { if (r < 0 || !(cond)) return CLI_EXIT_USAGE; } while (0)
-        if ((r = cli_arch_option(&o->arch, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if (TAKE("--weights")) {
-            FAIL_IF_BAD(1);
-            o->weights = v;
-        } else if (TAKE("--freeze")) {
-            FAIL_IF_BAD(o->nfreeze < 16);
-            o->freeze[o->nfreeze++] = v;
-        } else if (TAKE("--data")) {
-            FAIL_IF_BAD(1);
-            o->data = v;
-        } else if (TAKE("--data-dir")) {
-            FAIL_IF_BAD(1);
-            o->data_dir = v;
-        } else if (TAKE("--out")) {
-            FAIL_IF_BAD(1);
-            o->out = v;
-        } else if (TAKE("--resume")) {
-            FAIL_IF_BAD(1);
-            o->resume = v;
-        } else if (TAKE("--schedule")) {
-            FAIL_IF_BAD(1);
-            o->schedule = v;
-        } else if (TAKE("--warmup")) {
-            FAIL_IF_BAD(1);
-            o->warmup = v;
-        } else if (TAKE("--epochs")) {
-            FAIL_IF_BAD(cli_parse_i64("--epochs", v, 1, 1000000, &o->epochs));
-        } else if (TAKE("--batch")) {
-            FAIL_IF_BAD(cli_parse_i64("--batch", v, 1, 65536, &o->batch));
-        } else if (TAKE("--subset")) {
-            FAIL_IF_BAD(cli_parse_i64("--subset", v, 1, INT64_MAX, &o->subset));
-        } else if (TAKE("--test-subset")) {
-            FAIL_IF_BAD(cli_parse_i64("--test-subset", v, 1, INT64_MAX, &o->test_subset));
-        } else if (TAKE("--val")) {
-            FAIL_IF_BAD(cli_parse_i64("--val", v, 0, INT64_MAX, &o->val));
-        } else if (TAKE("--threads")) {
-            FAIL_IF_BAD(cli_parse_i64("--threads", v, 1, 1024, &o->threads));
-        } else if (TAKE("--winograd")) {
-            FAIL_IF_BAD(cli_parse_i64("--winograd", v, 0, 1, &o->winograd));
-        } else if (TAKE("--shards")) {
-            FAIL_IF_BAD(cli_parse_i64("--shards", v, 1, 256, &o->shards));
-        } else if (TAKE("--mpi-timeout")) {
-            FAIL_IF_BAD(cli_parse_f64("--mpi-timeout", v, 0.1, 1e6, &o->mpi_timeout));
-        } else if (TAKE("--seed")) {
-            FAIL_IF_BAD(cli_parse_i64("--seed", v, 0, INT64_MAX, &o->seed));
-        } else if (TAKE("--pad")) {
-            FAIL_IF_BAD(cli_parse_i64("--pad", v, 0, 64, &o->pad));
-        } else if (TAKE("--lr")) {
-            FAIL_IF_BAD(cli_parse_f64("--lr", v, 0, 1e6, &o->lr));
-        } else if (TAKE("--momentum")) {
-            FAIL_IF_BAD(cli_parse_f64("--momentum", v, 0, 1, &o->momentum));
-        } else if (TAKE("--wd")) {
-            FAIL_IF_BAD(cli_parse_f64("--wd", v, 0, 1, &o->wd));
-        } else if (TAKE("--gamma")) {
-            FAIL_IF_BAD(cli_parse_f64("--gamma", v, 1e-12, 1, &o->gamma));
-        } else if (TAKE("--norm")) {
-            FAIL_IF_BAD(1);
-            if (strcmp(v, "pixel") == 0) o->norm = RN_NORM_PIXEL_MEAN;
-            else if (strcmp(v, "channel") == 0) o->norm = RN_NORM_CHANNEL;
-            else if (strcmp(v, "none") == 0) o->norm = RN_NORM_NONE;
-            else {
-                cli_usage_error("--norm: '%s' is not pixel, channel or none", v);
-                return CLI_EXIT_USAGE;
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &o->arch)) {
+        } else if (cli_take(&args, "--weights")) {
+            o->weights = args.value;
+        } else if (cli_take(&args, "--freeze")) {
+            if (o->nfreeze < 16) {
+                o->freeze[o->nfreeze++] = args.value;
+            } else {
+                cli_usage_error("--freeze: at most 16 prefixes");
+                cli_require(&args, 0);
             }
-        } else if (cli_flag(a, "--no-flip")) {
+        } else if (cli_take(&args, "--data")) {
+            o->data = args.value;
+        } else if (cli_take(&args, "--data-dir")) {
+            o->data_dir = args.value;
+        } else if (cli_take(&args, "--out")) {
+            o->out = args.value;
+        } else if (cli_take(&args, "--resume")) {
+            o->resume = args.value;
+        } else if (cli_take(&args, "--schedule")) {
+            o->schedule = args.value;
+        } else if (cli_take(&args, "--warmup")) {
+            o->warmup = args.value;
+        } else if (cli_take(&args, "--epochs")) {
+            cli_require(&args, cli_parse_i64("--epochs", args.value, 1, 1000000, &o->epochs));
+        } else if (cli_take(&args, "--batch")) {
+            cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &o->batch));
+        } else if (cli_take(&args, "--subset")) {
+            cli_require(&args, cli_parse_i64("--subset", args.value, 1, INT64_MAX, &o->subset));
+        } else if (cli_take(&args, "--test-subset")) {
+            cli_require(&args, cli_parse_i64("--test-subset", args.value, 1, INT64_MAX,
+                                             &o->test_subset));
+        } else if (cli_take(&args, "--val")) {
+            cli_require(&args, cli_parse_i64("--val", args.value, 0, INT64_MAX, &o->val));
+        } else if (cli_take(&args, "--threads")) {
+            cli_require(&args, cli_parse_i64("--threads", args.value, 1, 1024, &o->threads));
+        } else if (cli_take(&args, "--winograd")) {
+            cli_require(&args, cli_parse_i64("--winograd", args.value, 0, 1, &o->winograd));
+        } else if (cli_take(&args, "--shards")) {
+            cli_require(&args, cli_parse_i64("--shards", args.value, 1, 256, &o->shards));
+        } else if (cli_take(&args, "--mpi-timeout")) {
+            cli_require(&args, cli_parse_f64("--mpi-timeout", args.value, 0.1, 1e6,
+                                             &o->mpi_timeout));
+        } else if (cli_take(&args, "--seed")) {
+            cli_require(&args, cli_parse_i64("--seed", args.value, 0, INT64_MAX, &o->seed));
+        } else if (cli_take(&args, "--pad")) {
+            cli_require(&args, cli_parse_i64("--pad", args.value, 0, 64, &o->pad));
+        } else if (cli_take(&args, "--lr")) {
+            cli_require(&args, cli_parse_f64("--lr", args.value, 0, 1e6, &o->lr));
+        } else if (cli_take(&args, "--momentum")) {
+            cli_require(&args, cli_parse_f64("--momentum", args.value, 0, 1, &o->momentum));
+        } else if (cli_take(&args, "--wd")) {
+            cli_require(&args, cli_parse_f64("--wd", args.value, 0, 1, &o->wd));
+        } else if (cli_take(&args, "--gamma")) {
+            cli_require(&args, cli_parse_f64("--gamma", args.value, 1e-12, 1, &o->gamma));
+        } else if (cli_take(&args, "--norm")) {
+            if (strcmp(args.value, "pixel") == 0) o->norm = RN_NORM_PIXEL_MEAN;
+            else if (strcmp(args.value, "channel") == 0) o->norm = RN_NORM_CHANNEL;
+            else if (strcmp(args.value, "none") == 0) o->norm = RN_NORM_NONE;
+            else {
+                cli_usage_error("--norm: '%s' is not pixel, channel or none", args.value);
+                cli_require(&args, 0);
+            }
+        } else if (cli_flag(args.arg, "--no-flip")) {
             o->flip = 0;
-        } else if (cli_flag(a, "--sync-bn")) {
+        } else if (cli_flag(args.arg, "--sync-bn")) {
             o->sync_bn = 1;
-        } else if (cli_flag(a, "--nesterov")) {
+        } else if (cli_flag(args.arg, "--nesterov")) {
             o->nesterov = 1;
-        } else if (cli_flag(a, "--no-decay-bn")) {
+        } else if (cli_flag(args.arg, "--no-decay-bn")) {
             o->decay_all = 0;
-        } else if (a[0] == '-') {
-            cli_usage_error("unknown option '%s'", a);
-            return CLI_EXIT_USAGE;
-        } else if (!o->arch.name) {
-            o->arch.name = a;
         } else {
-            cli_usage_error("unexpected argument '%s'", a);
-            return CLI_EXIT_USAGE;
+            cli_positional(&args, &o->arch.name);
         }
-#undef TAKE
-#undef FAIL_IF_BAD
     }
+    if (args.exit == CLI_EXIT_OK) return -1; /* --help */
+    if (args.exit >= 0) return args.exit;
     if (!o->arch.name) {
         cli_usage_error("missing ARCH");
         return CLI_EXIT_USAGE;
