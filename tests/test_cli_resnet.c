@@ -173,6 +173,11 @@ static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
     }
     if (f) fclose(f);
     CHECK(checked == 15);
+    /* the v1 bottleneck (stride on the first 1x1): ResNet-50 as the paper's
+     * Table 1 (3.8 x 10^9) and ncnn's model count it, the weights of torchvision's */
+    CHECK_RUN(0, "info resnet50v1");
+    CHECK_OUTPUT_HAS("total MACs: 3857973248 (");
+    CHECK_OUTPUT_HAS("total parameters: 25557032 (");
     /* thousands separators, and a per-layer row */
     CHECK_RUN(0, "info resnet20");
     CHECK_OUTPUT_HAS("(269,722)");

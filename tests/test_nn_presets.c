@@ -91,6 +91,68 @@ static void test_macs_equal_published_counts(void) {
     rn_ctx_destroy(ctx);
 }
 
+/* Multiply-accumulates of an ImageNet bottleneck ResNet counted here layer by
+ * layer from the paper's Table 1 (7x7/2 stem, 3x3/2 pool, stages of 64..512
+ * mid channels, x4 out, a projection on each stage's first block, fc 2048 ->
+ * 1000); v1 strides the first 1x1 of a block, v1.5 its 3x3. */
+static int64_t bottleneck_macs(const int32_t blocks[4], int v1, int64_t size) {
+    int64_t h = (size + 6 - 7) / 2 + 1, total = h * h * 64 * 3 * 49, cin = 64;
+    h = (h + 2 - 3) / 2 + 1;
+    for (int s = 0; s < 4; s++) {
+        int64_t w = 64 << s;
+        for (int32_t b = 0; b < blocks[s]; b++) {
+            int64_t stride = s > 0 && b == 0 ? 2 : 1, ho = (h - 1) / stride + 1;
+            int64_t h1 = v1 ? ho : h; /* where conv1 produces its output */
+            total += h1 * h1 * cin * w + ho * ho * w * w * 9 + ho * ho * w * 4 * w;
+            if (b == 0) total += ho * ho * cin * 4 * w;
+            cin = 4 * w, h = ho;
+        }
+    }
+    return total + 2048 * 1000;
+}
+
+static void test_v1_presets_stride_the_first_1x1(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    static const struct {
+        const char *v1, *v15;
+        int32_t blocks[4];
+        int64_t params;
+    } nets[] = {{"resnet50v1", "resnet50", {3, 4, 6, 3}, 25557032},
+                {"resnet101v1", "resnet101", {3, 4, 23, 3}, 44549160},
+                {"resnet152v1", "resnet152", {3, 8, 36, 3}, 60192808}};
+    for (size_t i = 0; i < 3; i++) {
+        /* the same tensors as torchvision's (the stride moves, no weight does) */
+        rn_model *m = preset(ctx, nets[i].v1, 0, 0, RN_SHORTCUT_DEFAULT, 0, 0);
+        CHECK(params_of(m) == nets[i].params);
+        int64_t macs = -1;
+        if (m) CHECK_OK(rn_model_macs(m, 224, 224, &macs), ctx);
+        rn_model_destroy(m);
+        int64_t want = bottleneck_macs(nets[i].blocks, 1, 224);
+        if (macs != want)
+            fprintf(stderr, "  %s: %lld MACs, counted %lld\n", nets[i].v1, (long long)macs,
+                    (long long)want);
+        CHECK(macs == want);
+        /* the same network as the v1.5 preset built with the flag */
+        CHECK(macs_of(ctx, nets[i].v15, RN_MODEL_STRIDE_ON_1X1, 224) == want);
+        /* and the counter itself tells v1.5 from v1 */
+        CHECK(macs_of(ctx, nets[i].v15, 0, 224) == bottleneck_macs(nets[i].blocks, 0, 224));
+    }
+    /* ResNet-50 v1, as ncnn's and Caffe's models count it */
+    CHECK(macs_of(ctx, "resnet50v1", 0, 224) == 3857973248LL);
+    CHECK(bottleneck_macs(nets[0].blocks, 0, 224) == 4089184256LL); /* torchvision's table */
+    /* conv1 of layer2.0 strides: 128 output channels on a 28x28 map */
+    rn_model *m = preset(ctx, "resnet50v1", 0, 0, RN_SHORTCUT_DEFAULT, 0, 0);
+    int32_t count = 0;
+    CHECK_OK(rn_model_layer_count(m, &count), ctx);
+    int64_t dims[4], mac = 0;
+    CHECK_OK(rn_model_layer_info(m, 4, 224, 224, NULL, 0, dims, NULL, &mac), ctx);
+    CHECK(dims[1] == 512 && dims[2] == 28);
+    CHECK(mac == 28LL * 28 * (256 * 128 + 128 * 128 * 9 + 128 * 512 + 256 * 512));
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
 static void test_layer_info_reports_shapes_and_adds_up_to_the_totals(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
@@ -239,7 +301,7 @@ static void test_state_dict_order_equals_torchvisions(void) {
 }
 
 static void test_preset_names_enumerate_and_unknown_is_not_found(void) {
-    CHECK(rn_preset_count() == 18);
+    CHECK(rn_preset_count() == 21);
     CHECK(strcmp(rn_preset_name(0), "resnet18") == 0);
     CHECK(rn_preset_name(-1) == NULL && rn_preset_name(rn_preset_count()) == NULL);
     rn_ctx *ctx = NULL;
@@ -248,7 +310,8 @@ static void test_preset_names_enumerate_and_unknown_is_not_found(void) {
     static const char *const names[] = {
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18",
         "plain34",  "resnet20", "resnet32", "resnet44",  "resnet56",  "resnet110",
-        "resnet1202", "plain20", "plain32", "plain44",   "plain56",   "plain110"};
+        "resnet1202", "plain20", "plain32", "plain44",   "plain56",   "plain110",
+        "resnet50v1", "resnet101v1", "resnet152v1"};
     for (int32_t i = 0; i < rn_preset_count(); i++) {
         int found = 0;
         for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
@@ -382,6 +445,7 @@ static const rn_test_case cases[] = {
     {"parameter_counts_equal_torchvision_and_paper",
      test_parameter_counts_equal_torchvision_and_paper},
     {"macs_equal_published_counts", test_macs_equal_published_counts},
+    {"v1_presets_stride_the_first_1x1", test_v1_presets_stride_the_first_1x1},
     {"layer_info_reports_shapes_and_adds_up_to_the_totals",
      test_layer_info_reports_shapes_and_adds_up_to_the_totals},
     {"tensor_names_and_dims_are_torchvisions", test_tensor_names_and_dims_are_torchvisions},

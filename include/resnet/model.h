@@ -68,8 +68,9 @@ RN_API rn_status rn_model_add_stage(rn_model *model, int32_t block_type, int32_t
  * for classes outside [1, 1000000]; RN_E_NO_MEMORY. */
 RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
 
-/* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet) and
- * resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). classes = 0 keeps
+/* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet; the
+ * bottlenecks torchvision's v1.5), resnet50v1/101v1/152v1 (the paper's v1
+ * bottleneck: RN_MODEL_STRIDE_ON_1X1 always set) and resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). classes = 0 keeps
  * 1000 (ImageNet) or 10 (CIFAR); in_channels = 0 keeps 3; shortcut =
  * RN_SHORTCUT_DEFAULT keeps the paper's choice (B for ImageNet, A for CIFAR,
  * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR), other

@@ -4,7 +4,8 @@
  * filters with strides 1,2,2,2, shortcut B. CIFAR-10 (section 4.2): a 3x3
  * stem of 16 filters, no pool, three stages of n basic blocks of 16/32/64
  * filters with strides 1,2,2, shortcut A, depth 6n+2. "plain" twins have
- * no shortcut at all.
+ * no shortcut at all. The "v1" bottleneck presets stride the first 1x1 of
+ * the block (the paper's and Caffe's original) instead of torchvision's 3x3.
  */
 #include "nn-internal.h"
 
@@ -14,27 +15,31 @@ typedef struct preset {
     int32_t block_type;
     int32_t blocks[4];
     int32_t plain;
+    uint32_t flags; /* RN_MODEL_* always set (the v1 bottleneck) */
 } preset;
 
 static const preset presets[] = {
-    {"resnet18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 0},
-    {"resnet34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 0},
-    {"resnet50", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0},
-    {"resnet101", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0},
-    {"resnet152", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0},
-    {"plain18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 1},
-    {"plain34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 1},
-    {"resnet20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 0},
-    {"resnet32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 0},
-    {"resnet44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 0},
-    {"resnet56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 0},
-    {"resnet110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 0},
-    {"resnet1202", 1, RN_BLOCK_BASIC, {200, 200, 200, 0}, 0},
-    {"plain20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 1},
-    {"plain32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 1},
-    {"plain44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 1},
-    {"plain56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 1},
-    {"plain110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 1},
+    {"resnet18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 0, 0},
+    {"resnet34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 0, 0},
+    {"resnet50", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, 0},
+    {"resnet101", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, 0},
+    {"resnet152", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, 0},
+    {"resnet50v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
+    {"resnet101v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
+    {"resnet152v1", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
+    {"plain18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 1, 0},
+    {"plain34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 1, 0},
+    {"resnet20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 0, 0},
+    {"resnet32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 0, 0},
+    {"resnet44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 0, 0},
+    {"resnet56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 0, 0},
+    {"resnet110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 0, 0},
+    {"resnet1202", 1, RN_BLOCK_BASIC, {200, 200, 200, 0}, 0, 0},
+    {"plain20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 1, 0},
+    {"plain32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 1, 0},
+    {"plain44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 1, 0},
+    {"plain56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 1, 0},
+    {"plain110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 1, 0},
 };
 
 #define NUM_PRESETS ((int32_t)(sizeof presets / sizeof presets[0]))
@@ -55,7 +60,8 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         if (rn_strcmp(presets[i].name, name) == 0) p = &presets[i];
     if (!p)
         return rn__error(ctx, RN_E_NOT_FOUND,
-                         "%s: unknown preset \"%s\" (resnet18/34/50/101/152, plain18/34, "
+                         "%s: unknown preset \"%s\" (resnet18/34/50/101/152, "
+                         "resnet50v1/101v1/152v1, plain18/34, "
                          "resnet20/32/44/56/110/1202, plain20/32/44/56/110)",
                          fn, name);
     if (classes < 0 || in_channels < 0 || base_width < 0)
@@ -80,6 +86,7 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
     if (shortcut == RN_SHORTCUT_DEFAULT)
         shortcut = p->plain ? RN_SHORTCUT_NONE : p->cifar ? RN_SHORTCUT_A : RN_SHORTCUT_B;
 
+    flags |= p->flags;
     rn_model *m = NULL;
     rn__arena_mark mark = rn__arena_save(ctx);
     rn_status st = rn_model_create(ctx, in_channels, &m);
