@@ -19,6 +19,8 @@
     .winograd_output = rn_f32_winograd_output__##isa,                                      \
     .winograd_output_grad = rn_f32_winograd_output_grad__##isa
 
+#define RN_QCONV_SCALAR {rn_qs8_igemm_4x16__scalar, 4, 0}
+
 static const struct rn_kernels scalar_table = {
     .isa = RN_ISA_SCALAR, .gemm_mr = 4, .gemm_nr = 4, .gemm = rn_f32_gemm_4x4__scalar,
     .gemm_narrow_mr = 4, .gemm_narrow_nr = 4, .gemm_narrow = rn_f32_gemm_4x4__scalar,
@@ -26,7 +28,8 @@ static const struct rn_kernels scalar_table = {
     .igemm_narrow_mr = 4, .igemm_narrow_nr = 4, .igemm_narrow = rn_f32_igemm_4x4__scalar,
     .wgrad_mr = 4, .wgrad_nr = 4, .wgrad = rn_f32_wgrad_4x4__scalar,
     .wgrad_narrow_mr = 4, .wgrad_narrow_nr = 4, .wgrad_narrow = rn_f32_wgrad_4x4__scalar,
-    .transpose = rn_x32_transpose__scalar, RN_ELEMENTWISE(scalar)};
+    .transpose = rn_x32_transpose__scalar, RN_ELEMENTWISE(scalar),
+    .qconv = RN_QCONV_SCALAR};
 #ifdef RN_HAVE_AVX2
 static const struct rn_kernels avx2_table = {
     .isa = RN_ISA_AVX2, .gemm_mr = 6, .gemm_nr = 16, .gemm = rn_f32_gemm_6x16__avx2,
@@ -35,7 +38,8 @@ static const struct rn_kernels avx2_table = {
     .igemm_narrow_mr = 6, .igemm_narrow_nr = 16, .igemm_narrow = rn_f32_igemm_6x16__avx2,
     .wgrad_mr = 4, .wgrad_nr = 16, .wgrad = rn_f32_wgrad_4x16__avx2,
     .wgrad_narrow_mr = 4, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_4x16__avx2,
-    .transpose = rn_x32_transpose__avx2, RN_ELEMENTWISE(avx2)};
+    .transpose = rn_x32_transpose__avx2, RN_ELEMENTWISE(avx2),
+    .qconv = RN_QCONV_SCALAR};
 #endif
 #ifdef RN_HAVE_AVX512
 /* The AVX-512 table packs with the 8x8 AVX transpose: packing is a small
@@ -58,7 +62,8 @@ static const struct rn_kernels avx512_table = {
     .igemm_mr = 8, .igemm_nr = 32, .igemm = rn_f32_igemm_8x32__avx512, RN_AVX512_NARROW,
     .wgrad_mr = 8, .wgrad_nr = 32, .wgrad = rn_f32_wgrad_8x32__avx512,
     .wgrad_narrow_mr = 16, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_16x16__avx512,
-    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)};
+    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512),
+    .qconv = RN_QCONV_SCALAR};
 #endif
 #ifdef RN_HAVE_NEON
 static const struct rn_kernels neon_table = {
@@ -68,7 +73,8 @@ static const struct rn_kernels neon_table = {
     .igemm_narrow_mr = 8, .igemm_narrow_nr = 8, .igemm_narrow = rn_f32_igemm_8x8__neon,
     .wgrad_mr = 8, .wgrad_nr = 8, .wgrad = rn_f32_wgrad_8x8__neon,
     .wgrad_narrow_mr = 8, .wgrad_narrow_nr = 8, .wgrad_narrow = rn_f32_wgrad_8x8__neon,
-    .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon)};
+    .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon),
+    .qconv = RN_QCONV_SCALAR};
 #endif
 
 const struct rn_kernels *rn__kernels_for_isa(int32_t cap) {

@@ -142,6 +142,58 @@ typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride
 typedef void (*rn_winograd_output_grad_fn)(size_t nc, const float *const *g, float *w,
                                            size_t w_stride);
 
+/* ---- int8 convolution (indirect GEMM with a requantizing epilogue) ---------------
+ * The arithmetic is the int8 scheme's (docs/int8.md); the portable kernel
+ * defines it and every ISA's kernel gives the same bytes. For mr <= MR
+ * output pixels and nc <= RN_QCONV_NR (16) output channels:
+ *   acc[i][c] = bias[c] + sum over s < ks, g < kg, t < 4 of
+ *               A[i][s][g * 4 + t] * W[s][g][c][t]
+ *   f = (float)acc * m[c]; if r: f = f + (float)r[i][c] * m_r
+ *   y[i][c] = rint(clamp(f, relu ? 0 : -127, 127))   (half to even)
+ * in int32 (exact) and then float32, each operation rounded to float32.
+ * A[i][s]: a[i] + a_off[s], kg * 4 int8 (a pixel's channels, zero-padded to
+ *    a multiple of 4). All MR pointers are read (the driver repeats a valid
+ *    one past mr); only rows < mr are stored.
+ * W: the packed panel, ks * kg groups of 16 channels x 4 int8 (64 bytes),
+ *    channel c's 4 values at w + (s * kg + g) * 64 + c * 4.
+ * bias: 16 int32 (the packed block's); a kernel whose table entry has
+ *    `u8` set reads its activations as A + 128 (u8 x s8 instructions) and
+ *    the driver passes the block's compensated bias, bias[c] - 128 * sum of
+ *    channel c's weights, and activations stored as A ^ 0x80.
+ * m: 16 floats (the driver pads a tail); r: NULL or row i's nc residual
+ *    int8 at r + i * r_stride; y: row i's nc int8 at y + i * y_stride.
+ * Nothing past nc is read from r or written to y. */
+#define RN_QCONV_NR 16
+typedef void (*rn_qconv_ukernel_fn)(size_t mr, size_t nc, size_t kg, size_t ks,
+                                    const int8_t *const *a, const size_t *a_off,
+                                    const int8_t *w, const int32_t *bias, const float *m,
+                                    const int8_t *r, size_t r_stride, float m_r, int32_t relu,
+                                    int8_t *y, size_t y_stride);
+#define RN_QCONV_UKERNEL_ARGS                                                                \
+    size_t mr, size_t nc, size_t kg, size_t ks, const int8_t *const *a, const size_t *a_off, \
+        const int8_t *w, const int32_t *bias, const float *m, const int8_t *r,                \
+        size_t r_stride, float m_r, int32_t relu, int8_t *y, size_t y_stride
+typedef struct rn_qconv_kernel {
+    rn_qconv_ukernel_fn fn;
+    int32_t mr; /* rows (output pixels) per call, at most RN_QCONV_MR_MAX */
+    int32_t u8; /* activations offset to unsigned (A + 128), compensated bias */
+} rn_qconv_kernel;
+#define RN_QCONV_MR_MAX 16
+
+/* The requantization of one accumulator, as every kernel computes it. The
+ * rounding adds and subtracts 1.5 * 2^23, which rounds a float of magnitude
+ * at most 127 to the nearest integer, ties to even, under the default
+ * rounding mode, with no libm call (firmware). */
+static inline int8_t rn__qconv_requant(int32_t acc, float m, int32_t has_r, int8_t r, float m_r,
+                                       float lo) {
+    float f = (float)acc * m;
+    if (has_r) f = (float)(f + (float)r * m_r);
+    f = f < lo ? lo : f;
+    f = f > 127.f ? 127.f : f;
+    const float t = (float)(f + 12582912.f);
+    return (int8_t)(int32_t)(float)(t - 12582912.f);
+}
+
 struct rn_kernels {
     int32_t isa;       /* RN_ISA_* this table implements; must stay the first member */
     int32_t gemm_mr;   /* rows of the GEMM microkernel (MR) */
@@ -177,6 +229,9 @@ struct rn_kernels {
     rn_winograd_input_fn winograd_input;
     rn_winograd_output_fn winograd_output;
     rn_winograd_output_grad_fn winograd_output_grad;
+    /* int8 convolution: the best variant this CPU runs within the ISA
+     * (AVX-512: VNNI when present; NEON: the dot-product extension). */
+    rn_qconv_kernel qconv;
 };
 
 /* Every kernel compiled into the library (dispatch.c picks among them). */
@@ -242,6 +297,7 @@ void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_4x4__scalar(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_4x4__scalar(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__scalar(RN_TRANSPOSE_ARGS);
+void rn_qs8_igemm_4x16__scalar(RN_QCONV_UKERNEL_ARGS);
 RN_DECLARE_ELEMENTWISE(scalar)
 #ifdef RN_HAVE_AVX2
 void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS);

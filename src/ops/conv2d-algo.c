@@ -207,6 +207,24 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
 
 size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
 
+/* int8: the ISA's kernels need the packed weights (blocks of 16 channels,
+ * compensated bias); without them, or past the budget, the portable loop
+ * reads the OHWI weights in place. */
+rn_conv_choice rn__qconv_choose(const rn_ctx *ctx, const rn_qconv_desc *d, uint32_t use) {
+    rn_conv_choice ch;
+    const size_t bytes = rn__qconv2d_packed_size(d);
+    if ((use & RN_CONV_USE_DERIVED) && bytes <= limits.derived_budget) {
+        ch.algo = RN_CONV_ALGO_INT8_PACKED;
+        ch.derived_bytes = bytes;
+        ch.workspace = rn__qconv2d_workspace(ctx, d, 1);
+    } else {
+        ch.algo = RN_CONV_ALGO_INT8_PLAIN;
+        ch.derived_bytes = 0;
+        ch.workspace = rn__qconv2d_workspace(ctx, d, 0);
+    }
+    return ch;
+}
+
 const char *rn__conv_algo_name(int32_t algo) {
     switch (algo) {
     case RN_CONV_ALGO_GEMM: return "gemm";
@@ -216,6 +234,8 @@ const char *rn__conv_algo_name(int32_t algo) {
     case RN_CONV_ALGO_PACKED: return "packed-indirect";
     case RN_CONV_ALGO_WINOGRAD: return "winograd-f4x4";
     case RN_CONV_ALGO_WINOGRAD_W: return "winograd-f4x4";
+    case RN_CONV_ALGO_INT8_PACKED: return "int8-packed";
+    case RN_CONV_ALGO_INT8_PLAIN: return "int8-plain";
     default: return "?";
     }
 }

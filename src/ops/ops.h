@@ -54,6 +54,8 @@ int rn__conv_desc_init(rn_conv_desc *d);
 #define RN_CONV_ALGO_PACKED 4     /* indirect GEMM on weights packed once (inference plans) */
 #define RN_CONV_ALGO_WINOGRAD 5   /* F(4x4,3x3) on weights transformed once (inference plans) */
 #define RN_CONV_ALGO_WINOGRAD_W 6 /* F(4x4,3x3), weights transformed on every call (training) */
+#define RN_CONV_ALGO_INT8_PACKED 7 /* int8: the ISA's kernel on weights packed once */
+#define RN_CONV_ALGO_INT8_PLAIN 8  /* int8: the portable loop on the OHWI weights in place */
 
 /* What the caller can run besides the plain algorithms. */
 #define RN_CONV_USE_DERIVED 1u /* it keeps weights derived once (inference plans) */
@@ -142,6 +144,55 @@ void rn__conv2d_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, const fl
 /* dw (and db if not NULL) from x and dy, overwritten. */
 void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *dy, float *dw, float *db, void *ws);
+
+/* ---- int8 convolution (src/ops/qconv2d.c; arithmetic in docs/int8.md) ----------
+ * x: NHWC int8 (n, h, w, cin); y: NHWC int8 (n, oh, ow, cout); r: NULL or
+ * int8 with y's shape; square window k, stride, zero padding pad on every
+ * side. Weights OHWI int8 [cout][k][k][cin], bias int32[cout], m float[cout]
+ * (requantization multipliers), m_r the residual's. Per output pixel and
+ * channel: acc = bias + sum x * w (int32, exact), then in float32
+ * f = (float)acc * m (+ (float)r * m_r), y = rint(clamp(f, relu ? 0 : -127,
+ * 127)), ties to even. Every ISA's path gives the same bytes. */
+typedef struct rn_qconv_desc {
+    int32_t n, h, w, cin, cout;
+    int32_t k, stride, pad;
+    int32_t oh, ow; /* filled by rn__qconv_desc_init */
+} rn_qconv_desc;
+#define RN_QCONV_MAX_K 11
+/* Fills oh/ow; returns 0 for a shape the op does not take (a dimension < 1,
+ * k > RN_QCONV_MAX_K,
+ * the window larger than the padded input, stride < 1, pad < 0, or more than
+ * 2^16 products per output, k * k * cin: with |bias| < 2^30 the int32 sum
+ * cannot overflow; u8 x s8 kernels' partial sums wrap modulo 2^32 and end
+ * on the same exact value). */
+int rn__qconv_desc_init(rn_qconv_desc *d);
+/* Packed weights: the OHWI weights and the bias in the layout the kernels
+ * read (blocks of 16 output channels, the bias with and without the
+ * compensation u8 x s8 kernels need). The layout is the same for every ISA,
+ * cap and thread count; it depends on the shape only. */
+size_t rn__qconv2d_packed_size(const rn_qconv_desc *d);
+void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias,
+                      void *packed);
+/* Workspace bytes for rn__qconv2d_run with packed weights (packed != 0) or
+ * on the OHWI weights as stored (packed == 0: none, 0 bytes). */
+size_t rn__qconv2d_workspace(const rn_ctx *ctx, const rn_qconv_desc *d, int32_t packed);
+/* The convolution. With packed != NULL, w and bias are not read (the packed
+ * form holds them) and the ISA's kernel runs; with packed == NULL it runs a
+ * portable loop on the OHWI weights and bias in place (firmware keeps them
+ * in flash), needing no workspace. r may be NULL (m_r then unused). */
+void rn__qconv2d_run(const rn_ctx *ctx, const rn_qconv_desc *d, const int8_t *x,
+                     const int8_t *w, const int32_t *bias, const void *packed, const float *m,
+                     const int8_t *r, float m_r, int32_t relu, int8_t *y, void *ws);
+/* How an int8 convolution runs (src/ops/conv2d-algo.c): INT8_PACKED when
+ * the caller keeps derived weights (RN_CONV_USE_DERIVED) and the packed form
+ * fits the derived-weights budget, else INT8_PLAIN. workspace is for the
+ * algorithm chosen; derived_bytes is the packed size (0 for INT8_PLAIN). */
+rn_conv_choice rn__qconv_choose(const rn_ctx *ctx, const rn_qconv_desc *d, uint32_t use);
+/* The same with a given kernel (the tests run every variant this CPU has). */
+void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern,
+                            const rn_qconv_desc *d, const int8_t *x, const void *packed,
+                            const float *m, const int8_t *r, float m_r, int32_t relu, int8_t *y,
+                            void *ws);
 
 /* ---- batch norm over `count` = N*H*W rows of `c` channels -------------------- */
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
