@@ -29,18 +29,16 @@ static rn_status cifar_check(const rn_ctx *ctx, const char *src, const unsigned 
     return RN_OK;
 }
 
-static rn_status cifar_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+/* path, or else buf[0, size) when path is NULL. */
+static rn_status cifar_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
                             uint8_t *images, uint8_t *labels, size_t max_records,
                             size_t *records, int want_data) {
-    const unsigned char *data;
-    size_t n;
-    unsigned char *owned;
-    char name[512];
-    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, CIFAR_MAX_BYTES, &data, &n, &owned, name,
-                                    sizeof name);
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, CIFAR_MAX_BYTES, 1, &in);
     if (st) return st;
+    const unsigned char *data = in.data;
     size_t total = 0;
-    st = cifar_check(ctx, name, data, n, &total);
+    st = cifar_check(ctx, in.name, data, in.size, &total);
     if (st == RN_OK) {
         size_t take = total;
         if (want_data) {
@@ -52,7 +50,7 @@ static rn_status cifar_read(rn_ctx *ctx, const char *src, const void *buf, size_
         }
         *records = take;
     }
-    rn__free(ctx, owned);
+    rn__input_free(ctx, &in);
     return st;
 }
 
@@ -74,7 +72,7 @@ rn_status rn_cifar10_info_mem(rn_ctx *ctx, const void *buf, size_t size, size_t 
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_mem: %s is NULL",
                          !buf ? "buf" : "records");
     rn__clear_error(ctx);
-    return cifar_read(ctx, RN_IO_MEMORY_NAME, buf, size, NULL, NULL, 0, records, 0);
+    return cifar_read(ctx, NULL, buf, size, NULL, NULL, 0, records, 0);
 }
 
 rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *images,
@@ -84,7 +82,7 @@ rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t
     rn_status st = check_read_args(ctx, "rn_cifar10_read_mem", images, labels, max_records, records);
     if (st) return st;
     rn__clear_error(ctx);
-    return cifar_read(ctx, RN_IO_MEMORY_NAME, buf, size, images, labels, max_records, records, 1);
+    return cifar_read(ctx, NULL, buf, size, images, labels, max_records, records, 1);
 }
 
 #ifndef RN_NO_IO
@@ -94,13 +92,7 @@ rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_file: %s is NULL",
                          !path ? "path" : "records");
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    rn_status st = rn__read_file(ctx, path, CIFAR_MAX_BYTES, &data, &size);
-    if (st) return st;
-    st = cifar_read(ctx, path, data, size, NULL, NULL, 0, records, 0);
-    rn__free(ctx, data);
-    return st;
+    return cifar_read(ctx, path, NULL, 0, NULL, NULL, 0, records, 0);
 }
 
 rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, uint8_t *labels,
@@ -110,13 +102,7 @@ rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, u
     rn_status st = check_read_args(ctx, "rn_cifar10_read_file", images, labels, max_records, records);
     if (st) return st;
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    st = rn__read_file(ctx, path, CIFAR_MAX_BYTES, &data, &size);
-    if (st) return st;
-    st = cifar_read(ctx, path, data, size, images, labels, max_records, records, 1);
-    rn__free(ctx, data);
-    return st;
+    return cifar_read(ctx, path, NULL, 0, images, labels, max_records, records, 1);
 }
 #else
 rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {

@@ -128,3 +128,41 @@ size_t rn__fmt_u64(uint64_t v, char out[24]) {
     out[n] = '\0';
     return n;
 }
+
+void rn__put_le_array(int32_t dtype, const void *host, size_t bytes, unsigned char *le) {
+    size_t es = rn__dtype_size(dtype);
+    const unsigned char *in = (const unsigned char *)host;
+    if (es == 1 && bytes) rn_memcpy(le, in, bytes);
+    for (size_t i = 0; es > 1 && i < bytes; i += es) {
+        if (es == 2) {
+            uint16_t v;
+            rn_memcpy(&v, in + i, 2);
+            rn__put_le16(le + i, v);
+        } else if (es == 4) {
+            uint32_t v;
+            rn_memcpy(&v, in + i, 4);
+            rn__put_le32(le + i, v);
+        } else {
+            uint64_t v;
+            rn_memcpy(&v, in + i, 8);
+            rn__put_le64(le + i, v);
+        }
+    }
+}
+
+rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format,
+                              int32_t dtype, int32_t ndim, const int64_t *dims, size_t count,
+                              size_t at, size_t size) {
+    size_t bytes;
+    if (!rn__mul_size(count, rn__dtype_size(dtype), &bytes))
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: %s: %zu elements of %s overflow the byte size",
+                         src, format, count, rn__dtype_name(dtype));
+    if (size - at != bytes) {
+        char dbuf[200];
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: %s: shape %s of %s needs %zu data bytes at "
+                         "offset %zu, the file has %zu", src, format,
+                         rn__dims_str(ndim, dims, dbuf, sizeof dbuf), rn__dtype_name(dtype), bytes,
+                         at, size - at);
+    }
+    return RN_OK;
+}

@@ -178,10 +178,36 @@ rn_status rn__write_file_atomic(rn_ctx *ctx, const char *path, const void *const
     return RN_OK;
 }
 
-#else /* RN_NO_IO */
-
-/* Builds without file access still compile this unit (ISO C wants one
- * declaration per translation unit). */
-typedef int rn__no_file_io;
-
 #endif /* RN_NO_IO */
+
+rn_status rn__input_open(rn_ctx *ctx, const char *path, const void *buf, size_t size, size_t max,
+                         int gunzip, rn__input *in) {
+    rn_memset(in, 0, sizeof *in);
+    in->name = path ? path : RN_IO_MEMORY_NAME;
+    if (path) {
+#ifndef RN_NO_IO
+        rn_status st = rn__read_file(ctx, path, max, &in->file, &size);
+        if (st) return st;
+        buf = in->file;
+#else
+        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: built without file I/O", path);
+#endif
+    }
+    in->data = (const unsigned char *)buf;
+    in->size = size;
+    if (gunzip && rn__is_gzip(buf, size)) {
+        rn_status st = rn__gunzip(ctx, in->name, buf, size, max, &in->owned, &in->size);
+        if (st) {
+            rn__input_free(ctx, in);
+            return st;
+        }
+        in->data = in->owned;
+        in->name = rn__concat(in->name_buf, sizeof in->name_buf, in->name, " (decompressed)");
+    }
+    return RN_OK;
+}
+
+void rn__input_free(rn_ctx *ctx, rn__input *in) {
+    rn__free(ctx, in->owned);
+    rn__free(ctx, in->file);
+}

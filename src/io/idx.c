@@ -64,34 +64,23 @@ static rn_status idx_parse(const rn_ctx *ctx, const char *src, const unsigned ch
             return rn__error(ctx, RN_E_OVERFLOW, "%s: IDX: the element count overflows at dim %d "
                              "(%lu, offset %zu)", src, (int)i, (unsigned long)d, (size_t)(4 + 4 * i));
     }
-    size_t bytes;
-    if (!rn__mul_size(count, rn__dtype_size(h->dtype), &bytes))
-        return rn__error(ctx, RN_E_OVERFLOW, "%s: IDX: %zu elements overflow the byte size", src,
-                         count);
-    if (size - hdr != bytes) {
-        char dbuf[200];
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: shape %s of %s needs %zu data bytes at "
-                         "offset %zu, the file has %zu", src,
-                         rn__dims_str(h->ndim, h->dims, dbuf, sizeof dbuf),
-                         rn__dtype_name(h->dtype), bytes, hdr, size - hdr);
-    }
+    rn_status st = rn__check_data_size(ctx, src, "IDX", h->dtype, h->ndim, h->dims, count, hdr,
+                                       size);
+    if (st) return st;
     h->count = count;
     h->data_offset = hdr;
     return RN_OK;
 }
 
-static rn_status idx_info(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+/* path, or else buf[0, size) when path is NULL. */
+static rn_status idx_info(rn_ctx *ctx, const char *path, const void *buf, size_t size,
                           int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
-    const unsigned char *data;
-    size_t n;
-    unsigned char *owned;
-    char name[512];
-    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, IDX_MAX_BYTES, &data, &n, &owned, name,
-                                    sizeof name);
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, IDX_MAX_BYTES, 1, &in);
     if (st) return st;
     idx_header h;
-    st = idx_parse(ctx, name, data, n, &h);
-    rn__free(ctx, owned);
+    st = idx_parse(ctx, in.name, in.data, in.size, &h);
+    rn__input_free(ctx, &in);
     if (st) return st;
     *dtype = h.dtype;
     *ndim = h.ndim;
@@ -99,29 +88,25 @@ static rn_status idx_info(rn_ctx *ctx, const char *src, const void *buf, size_t 
     return RN_OK;
 }
 
-static rn_status idx_read(rn_ctx *ctx, const char *src, const void *buf, size_t size, uint8_t *dst,
-                          size_t dst_count) {
-    const unsigned char *data;
-    size_t n;
-    unsigned char *owned;
-    char name[512];
-    rn_status st = rn__maybe_gunzip(ctx, src, buf, size, IDX_MAX_BYTES, &data, &n, &owned, name,
-                                    sizeof name);
+static rn_status idx_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
+                          uint8_t *dst, size_t dst_count) {
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, IDX_MAX_BYTES, 1, &in);
     if (st) return st;
     idx_header h;
-    st = idx_parse(ctx, name, data, n, &h);
+    st = idx_parse(ctx, in.name, in.data, in.size, &h);
     if (st == RN_OK && h.dtype != RN_DTYPE_U8)
         st = rn__error(ctx, RN_E_UNSUPPORTED, "%s: IDX: type code 0x%02x (%s) at offset 2: only "
-                       "ubyte (0x08) data is read", name, (unsigned)h.type_code,
+                       "ubyte (0x08) data is read", in.name, (unsigned)h.type_code,
                        rn__dtype_name(h.dtype));
     if (st == RN_OK && dst_count != h.count) {
         char dbuf[200];
         st = rn__error(ctx, RN_E_INVALID_ARG, "%s: IDX: the array of shape %s has %zu elements, "
-                       "dst_count is %zu", name, rn__dims_str(h.ndim, h.dims, dbuf, sizeof dbuf),
+                       "dst_count is %zu", in.name, rn__dims_str(h.ndim, h.dims, dbuf, sizeof dbuf),
                        h.count, dst_count);
     }
-    if (st == RN_OK && h.count) rn_memcpy(dst, data + h.data_offset, h.count);
-    rn__free(ctx, owned);
+    if (st == RN_OK && h.count) rn_memcpy(dst, in.data + h.data_offset, h.count);
+    rn__input_free(ctx, &in);
     return st;
 }
 
@@ -132,7 +117,7 @@ rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dt
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_mem: %s is NULL",
                          !buf ? "buf" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
     rn__clear_error(ctx);
-    return idx_info(ctx, RN_IO_MEMORY_NAME, buf, size, dtype, ndim, dims);
+    return idx_info(ctx, NULL, buf, size, dtype, ndim, dims);
 }
 
 rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
@@ -141,7 +126,7 @@ rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *ds
     if (!buf || (!dst && dst_count > 0))
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_mem: %s is NULL", !buf ? "buf" : "dst");
     rn__clear_error(ctx);
-    return idx_read(ctx, RN_IO_MEMORY_NAME, buf, size, dst, dst_count);
+    return idx_read(ctx, NULL, buf, size, dst, dst_count);
 }
 
 #ifndef RN_NO_IO
@@ -152,13 +137,7 @@ rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_file: %s is NULL",
                          !path ? "path" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    rn_status st = rn__read_file(ctx, path, IDX_MAX_BYTES, &data, &size);
-    if (st) return st;
-    st = idx_info(ctx, path, data, size, dtype, ndim, dims);
-    rn__free(ctx, data);
-    return st;
+    return idx_info(ctx, path, NULL, 0, dtype, ndim, dims);
 }
 
 rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {
@@ -167,13 +146,7 @@ rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t d
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_file: %s is NULL",
                          !path ? "path" : "dst");
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    rn_status st = rn__read_file(ctx, path, IDX_MAX_BYTES, &data, &size);
-    if (st) return st;
-    st = idx_read(ctx, path, data, size, dst, dst_count);
-    rn__free(ctx, data);
-    return st;
+    return idx_read(ctx, path, NULL, 0, dst, dst_count);
 }
 #else
 rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,

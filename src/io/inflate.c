@@ -472,24 +472,3 @@ rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
     *out_size = got;
     return RN_OK;
 }
-
-rn_status rn__maybe_gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
-                           size_t max_out, const unsigned char **data, size_t *data_size,
-                           unsigned char **owned, char *src_out, size_t src_cap) {
-    *owned = NULL;
-    if (!rn__is_gzip(buf, size)) {
-        rn__concat(src_out, src_cap, src, "");
-        *data = (const unsigned char *)buf;
-        *data_size = size;
-        return RN_OK;
-    }
-    unsigned char *out = NULL;
-    size_t n = 0;
-    rn_status st = rn__gunzip(ctx, src, buf, size, max_out, &out, &n);
-    if (st) return st;
-    rn__concat(src_out, src_cap, src, " (decompressed)");
-    *owned = out;
-    *data = out;
-    *data_size = n;
-    return RN_OK;
-}

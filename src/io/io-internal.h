@@ -79,6 +79,15 @@ static inline float rn__bf16_to_f32(uint16_t h) { return rn__f32_from_bits((uint
 size_t rn__dtype_size(int32_t dtype);
 /* Name of an RN_DTYPE_* for sentences ("F32", "U8"...), "?" if unknown. */
 const char *rn__dtype_name(int32_t dtype);
+/* An array of count elements of dtype (shape ndim, dims) stored from offset
+ * `at` to the end of a buffer of `size` bytes: RN_E_OVERFLOW when its byte
+ * size overflows, RN_E_BAD_FORMAT when the buffer holds more or fewer bytes.
+ * The errors start "src: format:". */
+rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format,
+                              int32_t dtype, int32_t ndim, const int64_t *dims, size_t count,
+                              size_t at, size_t size);
+/* bytes of host-order elements of dtype -> little-endian (the file order). */
+void rn__put_le_array(int32_t dtype, const void *host, size_t bytes, unsigned char *le);
 /* Convert count little-endian elements of dtype (any RN_DTYPE_*) to floats. */
 void rn__convert_to_f32(int32_t dtype, const unsigned char *src, size_t count, float *dst);
 
@@ -122,11 +131,24 @@ int rn__is_gzip(const void *buf, size_t size);
 rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size, size_t max_out,
                      unsigned char **out, size_t *out_size);
 
-/* The bytes a reader parses: buf itself, or its gunzipped content when it
- * starts with the gzip magic. *owned is the allocation to rn__free (NULL for
- * raw input) and src_out names the data in messages ("x.gz (decompressed)"). */
-rn_status rn__maybe_gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
-                           size_t max_out, const unsigned char **data, size_t *data_size,
-                           unsigned char **owned, char *src_out, size_t src_cap);
+/* ---- the bytes a reader parses ---------------------------------------------- */
+/* A caller's buffer or a whole file (at most max bytes), and with gunzip set,
+ * their gunzipped content when they start with the gzip magic (then at most
+ * max bytes decompressed). name names them in messages: the path or
+ * RN_IO_MEMORY_NAME, followed by " (decompressed)" after a gunzip. */
+typedef struct rn__input {
+    const unsigned char *data;
+    size_t size;
+    const char *name;
+    void *file;           /* the file's bytes, NULL for a caller's buffer */
+    unsigned char *owned; /* the decompressed bytes, NULL without */
+    char name_buf[512];
+} rn__input;
+
+/* From path when it is not NULL, else from buf[0, size). Nothing to free
+ * on failure; on success, rn__input_free. */
+rn_status rn__input_open(rn_ctx *ctx, const char *path, const void *buf, size_t size, size_t max,
+                         int gunzip, rn__input *in);
+void rn__input_free(rn_ctx *ctx, rn__input *in);
 
 #endif /* RN_IO_INTERNAL_H */

@@ -247,27 +247,26 @@ static rn_status npy_parse(const rn_ctx *ctx, const char *src, const unsigned ch
             return rn__error(ctx, RN_E_OVERFLOW, "%s: .npy shape: the element count overflows "
                              "at dim %d (%lld)", src, (int)i, (long long)h->dims[i]);
     }
-    size_t bytes;
-    if (!rn__mul_size(count, rn__dtype_size(h->dtype), &bytes))
-        return rn__error(ctx, RN_E_OVERFLOW, "%s: .npy: %zu elements of %s overflow the byte size",
-                         src, count, rn__dtype_name(h->dtype));
     size_t data_at = text_at + hlen;
-    if (size - data_at != bytes) {
-        char dbuf[200];
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: .npy shape %s of %s needs %zu data bytes at "
-                         "offset %zu, the file has %zu", src,
-                         rn__dims_str(h->ndim, h->dims, dbuf, sizeof dbuf),
-                         rn__dtype_name(h->dtype), bytes, data_at, size - data_at);
-    }
+    st = rn__check_data_size(ctx, src, ".npy", h->dtype, h->ndim, h->dims, count, data_at, size);
+    if (st) return st;
     h->count = count;
     h->data_offset = data_at;
     return RN_OK;
 }
 
-static rn_status npy_info(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+/* .npy files are read whole; 16 GiB covers any array this library uses. */
+#define NPY_MAX_FILE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 31))
+
+/* path, or else buf[0, size) when path is NULL. */
+static rn_status npy_info(rn_ctx *ctx, const char *path, const void *buf, size_t size,
                           int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
+    if (st) return st;
     npy_header h;
-    rn_status st = npy_parse(ctx, src, (const unsigned char *)buf, size, &h);
+    st = npy_parse(ctx, in.name, in.data, in.size, &h);
+    rn__input_free(ctx, &in);
     if (st) return st;
     *dtype = h.dtype;
     *ndim = h.ndim;
@@ -275,8 +274,8 @@ static rn_status npy_info(rn_ctx *ctx, const char *src, const void *buf, size_t 
     return RN_OK;
 }
 
-static rn_status npy_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
-                          int32_t want, void *dst, size_t dst_count) {
+static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                            int32_t want, void *dst, size_t dst_count) {
     npy_header h;
     rn_status st = npy_parse(ctx, src, (const unsigned char *)buf, size, &h);
     if (st) return st;
@@ -317,6 +316,16 @@ static rn_status npy_read(rn_ctx *ctx, const char *src, const void *buf, size_t 
     }
 }
 
+static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
+                          int32_t want, void *dst, size_t dst_count) {
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
+    if (st) return st;
+    st = npy_decode(ctx, in.name, in.data, in.size, want, dst, dst_count);
+    rn__input_free(ctx, &in);
+    return st;
+}
+
 static rn_status check_dtype_want(rn_ctx *ctx, const char *fn, int32_t want) {
     if (want != RN_DTYPE_F32 && want != RN_DTYPE_I32)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: want is %d; only RN_DTYPE_F32 (%d) and "
@@ -331,7 +340,7 @@ rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dt
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_info_mem: %s is NULL",
                          !buf ? "buf" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
     rn__clear_error(ctx);
-    return npy_info(ctx, RN_IO_MEMORY_NAME, buf, size, dtype, ndim, dims);
+    return npy_info(ctx, NULL, buf, size, dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want, void *dst,
@@ -342,7 +351,7 @@ rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t wan
     rn_status st = check_dtype_want(ctx, "rn_npy_read_mem", want);
     if (st) return st;
     rn__clear_error(ctx);
-    return npy_read(ctx, RN_IO_MEMORY_NAME, buf, size, want, dst, dst_count);
+    return npy_read(ctx, NULL, buf, size, want, dst, dst_count);
 }
 
 /* Append a string to text[*n] if it fits in cap (keeping room for the
@@ -411,26 +420,6 @@ static rn_status npy_validate_write(rn_ctx *ctx, const char *fn, int32_t dtype, 
 }
 
 /* Data bytes in file order (little-endian) into out. */
-static void npy_put_data(int32_t dtype, const void *data, size_t bytes, unsigned char *out) {
-    size_t es = rn__dtype_size(dtype);
-    if (es == 1) {
-        rn_memcpy(out, data, bytes);
-        return;
-    }
-    const unsigned char *in = (const unsigned char *)data;
-    for (size_t i = 0; i < bytes; i += es) {
-        if (es == 4) {
-            uint32_t v;
-            rn_memcpy(&v, in + i, 4);
-            rn__put_le32(out + i, v);
-        } else {
-            uint64_t v;
-            rn_memcpy(&v, in + i, 8);
-            rn__put_le64(out + i, v);
-        }
-    }
-}
-
 rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64_t *dims,
                            const void *data, void *buf, size_t cap, size_t *written) {
     if (!ctx) return RN_E_INVALID_ARG;
@@ -456,14 +445,12 @@ rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64
     rn_memcpy(out, "\x93NUMPY\x01\x00", 8);
     rn__put_le16(out + 8, (uint16_t)hlen);
     rn_memcpy(out + 10, text, hlen);
-    npy_put_data(dtype, data, bytes, out + 10 + hlen);
+    rn__put_le_array(dtype, data, bytes, out + 10 + hlen);
     *written = total;
     return RN_OK;
 }
 
 #ifndef RN_NO_IO
-/* .npy files are read whole; 16 GiB covers any array this library uses. */
-#define NPY_MAX_FILE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 31))
 
 rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
@@ -472,13 +459,7 @@ rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_info_file: %s is NULL",
                          !path ? "path" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    rn_status st = rn__read_file(ctx, path, NPY_MAX_FILE, &data, &size);
-    if (st) return st;
-    st = npy_info(ctx, path, data, size, dtype, ndim, dims);
-    rn__free(ctx, data);
-    return st;
+    return npy_info(ctx, path, NULL, 0, dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
@@ -490,13 +471,7 @@ rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *ds
     rn_status st = check_dtype_want(ctx, "rn_npy_read_file", want);
     if (st) return st;
     rn__clear_error(ctx);
-    void *data;
-    size_t size;
-    st = rn__read_file(ctx, path, NPY_MAX_FILE, &data, &size);
-    if (st) return st;
-    st = npy_read(ctx, path, data, size, want, dst, dst_count);
-    rn__free(ctx, data);
-    return st;
+    return npy_read(ctx, path, NULL, 0, want, dst, dst_count);
 }
 
 rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_t ndim,
@@ -523,7 +498,7 @@ rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_
     if (first != 1 && bytes > 0) {
         conv = (unsigned char *)rn__alloc(ctx, bytes);
         if (!conv) return rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu bytes", path, bytes);
-        npy_put_data(dtype, data, bytes, conv);
+        rn__put_le_array(dtype, data, bytes, conv);
         payload = conv;
     }
     const void *chunks[3] = {prefix, text, payload};

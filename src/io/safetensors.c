@@ -679,25 +679,7 @@ rn_status rn_safetensors_writer_add(rn_safetensors_writer *w, const char *name, 
     if (!le)
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: tensor '%s': cannot copy %zu bytes", fn, name,
                          bytes);
-    /* host representation -> little-endian */
-    size_t es = rn__dtype_size(dtype);
-    const unsigned char *in = (const unsigned char *)data;
-    if (es == 1 && bytes) rn_memcpy(le, in, bytes);
-    for (size_t i = 0; es > 1 && i < bytes; i += es) {
-        if (es == 2) {
-            uint16_t v;
-            rn_memcpy(&v, in + i, 2);
-            rn__put_le16(le + i, v);
-        } else if (es == 4) {
-            uint32_t v;
-            rn_memcpy(&v, in + i, 4);
-            rn__put_le32(le + i, v);
-        } else {
-            uint64_t v;
-            rn_memcpy(&v, in + i, 8);
-            rn__put_le64(le + i, v);
-        }
-    }
+    rn__put_le_array(dtype, data, bytes, le);
     s = writer_append(w, fn, name, dtype, ndim, dims, le, bytes);
     if (s == RN_OK) rn__clear_error(ctx);
     return s;
