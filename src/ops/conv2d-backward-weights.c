@@ -1,7 +1,8 @@
 /*
  * Convolution backward-weights: dW[oc x K] = sum over output pixels of
- * dy[pixel]^T x col[pixel], and the bias gradient (column sums of dy, one
- * task per channel block walking the pixels in order in double).
+ * dy[pixel]^T x col[pixel], and the bias gradient (column sums of dy,
+ * rn__column_sums: one task per channel block walking the pixels in order
+ * in double).
  *
  * Two paths, chosen by shape only (never by thread count or ISA) in
  * src/ops/conv2d-algo.c:
@@ -29,7 +30,6 @@
 #include "conv2d-common.h"
 #include "../kernels/kernels.h"
 
-#define RN_CONV_COLSUM_BLOCK 16
 /* Fixed image groups of the tap-by-tap path (at most one per image, and
  * at most RN_WGRAD_PARTIAL_FLOATS floats of partial sums in all). */
 #define RN_WGRAD_GROUPS 16
@@ -42,24 +42,6 @@
 #define RN_WGRAD_BAND_BYTES ((size_t)256 << 10)
 /* Elements of dW per task of the partial-sum reduction. */
 #define RN_WGRAD_REDUCE_BLOCK ((size_t)1 << 12)
-
-typedef struct colsum_job {
-    const float *dy;
-    float *db;
-    size_t rows, cols;
-} colsum_job;
-
-static void colsum_task(void *arg, size_t t) {
-    const colsum_job *j = (const colsum_job *)arg;
-    size_t c0 = t * RN_CONV_COLSUM_BLOCK;
-    size_t c1 = c0 + RN_CONV_COLSUM_BLOCK < j->cols ? c0 + RN_CONV_COLSUM_BLOCK : j->cols;
-    double acc[RN_CONV_COLSUM_BLOCK] = {0};
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *row = j->dy + r * j->cols;
-        for (size_t ch = c0; ch < c1; ch++) acc[ch - c0] += row[ch];
-    }
-    for (size_t ch = c0; ch < c1; ch++) j->db[ch] = (float)acc[ch - c0];
-}
 
 /* ---- tap by tap -------------------------------------------------------------------- */
 static int by_taps(const rn_conv_desc *d) {
@@ -200,9 +182,5 @@ void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const
                       gws);
         }
     }
-    if (db) {
-        colsum_job j = {dy, db, total, oc};
-        rn__parallel_for(ctx, (oc + RN_CONV_COLSUM_BLOCK - 1) / RN_CONV_COLSUM_BLOCK, colsum_task,
-                         &j);
-    }
+    if (db) rn__column_sums(ctx, dy, total, oc, db);
 }

@@ -21,16 +21,7 @@ int rn__conv_desc_init(rn_conv_desc *d) {
     if (d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 ||
         d->sh < 1 || d->sw < 1 || d->ph < 0 || d->pw < 0)
         return 0;
-    /* int64 so that h + 2*pad cannot overflow; a negative span means the
-     * window is larger than the padded input (C division would round it to 0) */
-    int64_t span_h = (int64_t)d->h + 2 * (int64_t)d->ph - d->kh;
-    int64_t span_w = (int64_t)d->w + 2 * (int64_t)d->pw - d->kw;
-    if (span_h < 0 || span_w < 0) return 0;
-    int64_t oh = span_h / d->sh + 1, ow = span_w / d->sw + 1;
-    if (oh > INT32_MAX || ow > INT32_MAX) return 0;
-    d->oh = (int32_t)oh;
-    d->ow = (int32_t)ow;
-    return 1;
+    return rn__window_out(d->h, d->w, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw, &d->oh, &d->ow);
 }
 
 size_t rn__conv_chunk_rows(const rn_conv_desc *d) {

@@ -15,14 +15,8 @@ rn_status rn_conv2d_backward_data(rn_ctx *ctx, const rn_tensor *dy, const rn_ten
     RN_TRY(rn__check_tensor(ctx, fn, "dy", dy));
     RN_TRY(rn__check_tensor(ctx, fn, "w", w));
     RN_TRY(rn__check_tensor(ctx, fn, "dx", dx));
-    if (w->dims[3] != dx->dims[3]) {
-        char a[96], b[96];
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: w has shape %s but dx has shape %s: their channel counts differ", fn,
-                         rn__shape_str(w, a, sizeof a), rn__shape_str(dx, b, sizeof b));
-    }
     rn_conv_desc d;
-    RN_TRY(rn__make_conv_desc(ctx, fn, dx, w, stride_h, stride_w, pad_h, pad_w, &d));
+    RN_TRY(rn__make_conv_desc(ctx, fn, "dx", dx, "w", w, stride_h, stride_w, pad_h, pad_w, &d));
     RN_TRY(rn__check_shape(ctx, fn, "dy", dy, d.n, d.oh, d.ow, d.oc));
     rn_role outs[] = {{"dx", dx, 0}};
     rn_role ins[] = {{"dy", dy, 0}, {"w", w, 0}};
@@ -42,14 +36,8 @@ rn_status rn_conv2d_backward_weights(rn_ctx *ctx, const rn_tensor *x, const rn_t
     RN_TRY(rn__check_tensor(ctx, fn, "x", x));
     RN_TRY(rn__check_tensor(ctx, fn, "dy", dy));
     RN_TRY(rn__check_tensor(ctx, fn, "dw", dw));
-    if (dw->dims[3] != x->dims[3]) {
-        char a[96], b[96];
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: dw has shape %s but x has shape %s: their channel counts differ", fn,
-                         rn__shape_str(dw, a, sizeof a), rn__shape_str(x, b, sizeof b));
-    }
     rn_conv_desc d;
-    RN_TRY(rn__make_conv_desc(ctx, fn, x, dw, stride_h, stride_w, pad_h, pad_w, &d));
+    RN_TRY(rn__make_conv_desc(ctx, fn, "x", x, "dw", dw, stride_h, stride_w, pad_h, pad_w, &d));
     RN_TRY(rn__check_shape(ctx, fn, "dy", dy, d.n, d.oh, d.ow, d.oc));
     if (dbias) RN_TRY(rn__check_shape(ctx, fn, "dbias", dbias, 1, 1, 1, d.oc));
     rn_role outs[] = {{"dw", dw, 0}, {"dbias", dbias, 0}};

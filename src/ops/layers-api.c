@@ -23,14 +23,8 @@ rn_status rn_conv2d_forward(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *w,
     if (!ctx) return RN_E_INVALID_ARG;
     RN_TRY(rn__check_tensor(ctx, fn, "x", x));
     RN_TRY(rn__check_tensor(ctx, fn, "w", w));
-    if (w->dims[3] != x->dims[3]) {
-        char a[96], b[96];
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: w has shape %s but x has shape %s: their channel counts differ", fn,
-                         rn__shape_str(w, a, sizeof a), rn__shape_str(x, b, sizeof b));
-    }
     rn_conv_desc d;
-    RN_TRY(rn__make_conv_desc(ctx, fn, x, w, stride_h, stride_w, pad_h, pad_w, &d));
+    RN_TRY(rn__make_conv_desc(ctx, fn, "x", x, "w", w, stride_h, stride_w, pad_h, pad_w, &d));
     if (bias) RN_TRY(rn__check_shape(ctx, fn, "bias", bias, 1, 1, 1, d.oc));
     RN_TRY(rn__check_shape(ctx, fn, "y", y, d.n, d.oh, d.ow, d.oc));
     rn_role outs[] = {{"y", y, 0}};

@@ -99,10 +99,16 @@ rn_status rn__alloc_workspace(rn_ctx *ctx, const char *fn, size_t bytes, void **
     return RN_OK;
 }
 
-/* Fill a descriptor from input (n,h,w,c) and weight (oc,kh,kw,c) dims. */
-rn_status rn__make_conv_desc(const rn_ctx *ctx, const char *fn, const rn_tensor *in,
-                             const rn_tensor *wt, int32_t sh, int32_t sw, int32_t ph, int32_t pw,
-                             rn_conv_desc *d) {
+rn_status rn__make_conv_desc(const rn_ctx *ctx, const char *fn, const char *in_name,
+                             const rn_tensor *in, const char *wt_name, const rn_tensor *wt,
+                             int32_t sh, int32_t sw, int32_t ph, int32_t pw, rn_conv_desc *d) {
+    if (wt->dims[3] != in->dims[3]) {
+        char a[96], b[96];
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: %s has shape %s but %s has shape %s: their channel counts differ", fn,
+                         wt_name, rn__shape_str(wt, a, sizeof a), in_name,
+                         rn__shape_str(in, b, sizeof b));
+    }
     RN_TRY(rn__check_stride_pad(ctx, fn, sh, sw, ph, pw));
     RN_TRY(rn__check_int32_dims(ctx, fn, "the input", in));
     RN_TRY(rn__check_int32_dims(ctx, fn, "the weight", wt));

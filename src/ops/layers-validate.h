@@ -58,10 +58,13 @@ rn_status rn__check_no_overlap(const rn_ctx *ctx, const char *fn, const rn_role 
 
 rn_status rn__alloc_workspace(rn_ctx *ctx, const char *fn, size_t bytes, void **out);
 
-/* Fill a descriptor from input (n,h,w,c) and weight (oc,kh,kw,c) dims. */
-rn_status rn__make_conv_desc(const rn_ctx *ctx, const char *fn, const rn_tensor *in,
-                             const rn_tensor *wt, int32_t sh, int32_t sw, int32_t ph, int32_t pw,
-                             rn_conv_desc *d);
+/* Fill a descriptor from input (n,h,w,c) and weight (oc,kh,kw,c) dims, both
+ * checked tensors: their channel counts must agree (the names are the
+ * caller's, for the sentence), the strides and padding be valid and the
+ * window fit. */
+rn_status rn__make_conv_desc(const rn_ctx *ctx, const char *fn, const char *in_name,
+                             const rn_tensor *in, const char *wt_name, const rn_tensor *wt,
+                             int32_t sh, int32_t sw, int32_t ph, int32_t pw, rn_conv_desc *d);
 
 rn_status rn__check_bn_scalars(const rn_ctx *ctx, const char *fn, float momentum, float eps,
                                int check_momentum);

@@ -17,14 +17,7 @@ int rn__pool_desc_init(rn_pool_desc *d) {
     if (d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->kh < 1 || d->kw < 1 || d->sh < 1 ||
         d->sw < 1 || d->ph < 0 || d->pw < 0 || d->ph >= d->kh || d->pw >= d->kw)
         return 0;
-    int64_t span_h = (int64_t)d->h + 2 * (int64_t)d->ph - d->kh;
-    int64_t span_w = (int64_t)d->w + 2 * (int64_t)d->pw - d->kw;
-    if (span_h < 0 || span_w < 0) return 0;
-    int64_t oh = span_h / d->sh + 1, ow = span_w / d->sw + 1;
-    if (oh > INT32_MAX || ow > INT32_MAX) return 0;
-    d->oh = (int32_t)oh;
-    d->ow = (int32_t)ow;
-    return 1;
+    return rn__window_out(d->h, d->w, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw, &d->oh, &d->ow);
 }
 
 /* The window's real cells: [y0, y1) x [x0, x1), never empty when pad < kernel. */

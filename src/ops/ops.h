@@ -29,6 +29,23 @@ void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
                int32_t accumulate, const float *bias, int32_t relu, float *c, size_t ldc,
                void *ws);
 
+/* Output size of a window (kh x kw, stride sh x sw, symmetric zero padding
+ * ph, pw) sliding over an h x w input: 0 when the window does not fit or an
+ * output side exceeds INT32_MAX. */
+static inline int rn__window_out(int32_t h, int32_t w, int32_t kh, int32_t kw, int32_t sh,
+                                 int32_t sw, int32_t ph, int32_t pw, int32_t *oh, int32_t *ow) {
+    /* int64 so that h + 2*pad cannot overflow; a negative span means the
+     * window is larger than the padded input (C division would round it to 0) */
+    int64_t span_h = (int64_t)h + 2 * (int64_t)ph - kh;
+    int64_t span_w = (int64_t)w + 2 * (int64_t)pw - kw;
+    if (span_h < 0 || span_w < 0) return 0;
+    int64_t out_h = span_h / sh + 1, out_w = span_w / sw + 1;
+    if (out_h > INT32_MAX || out_w > INT32_MAX) return 0;
+    *oh = (int32_t)out_h;
+    *ow = (int32_t)out_w;
+    return 1;
+}
+
 /* ---- convolution -------------------------------------------------------------- */
 typedef struct rn_conv_desc {
     int32_t n, h, w, c;           /* input */
@@ -239,6 +256,10 @@ void rn__linear_forward(const rn_ctx *ctx, size_t n, size_t in, size_t out, cons
 void rn__linear_backward(const rn_ctx *ctx, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *dy, float *dx, float *dw, float *db,
                          void *ws);
+
+/* sums[j] = the sum of column j of m (rows x cols, row-major), in double and
+ * in row order: the bias gradient of a fully connected or convolution layer. */
+void rn__column_sums(const rn_ctx *ctx, const float *m, size_t rows, size_t cols, float *sums);
 
 /* ---- option-A shortcut: x (n,h,w,c) -> y (n,ceil(h/s),ceil(w/s),oc) ------------- */
 void rn__shortcut_a_forward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
