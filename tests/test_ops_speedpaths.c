@@ -1,6 +1,7 @@
 /*
- * The fast paths of the op drivers, under every ISA this CPU and build have
- * and with 1, 2 and 3 threads:
+ * The fast paths of the op drivers, one test per ISA (NAME_scalar ...
+ * NAME_neon, skipped where this CPU or build lacks the ISA or RN_MAX_ISA caps
+ * it) and with 1, 2 and 3 threads:
  *
  * - convolution: the indirect forward and stride-1 backward-data paths, the
  *   tap-by-tap weight gradient, and the shapes that must still take im2col
@@ -25,9 +26,6 @@
 #include "ops/conv2d-common.h"
 
 #include "test_kernels_common.h"
-
-static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
-#define N_ISAS (sizeof all_isas / sizeof all_isas[0])
 
 /* ---- convolution against a direct double reference -------------------------------------- */
 typedef struct conv_case {
@@ -125,7 +123,7 @@ static int run_pass(rn_ctx *ctx, conv_pass pass, const rn_conv_desc *d, const fl
     return 1;
 }
 
-static void conv_case_all_isas(const conv_case *cc) {
+static void conv_case_isa(const conv_case *cc, int32_t isa) {
     rn_conv_desc d = {cc->n, cc->h, cc->w, cc->c, cc->oc, cc->kh, cc->kw,
                       cc->sh, cc->sw, cc->ph, cc->pw, 0, 0};
     CHECK(rn__conv_desc_init(&d));
@@ -149,45 +147,44 @@ static void conv_case_all_isas(const conv_case *cc) {
     for (int p = 0; p < 3; p++) out[p] = (float *)malloc(3 * counts[p] * sizeof(float));
     CHECK(out[0] && out[1] && out[2]);
     if (!out[0] || !out[1] || !out[2]) goto done;
-    for (size_t i = 0; i < N_ISAS; i++) {
-        if (!table_if_available(all_isas[i])) continue;
-        for (int th = 1; th <= 3; th++) {
-            rn_ctx *ctx = ctx_for(all_isas[i], th);
-            CHECK(ctx != NULL);
-            if (!ctx) continue;
-            float *y = out[0] + (size_t)(th - 1) * ny, *dx = out[1] + (size_t)(th - 1) * nx;
-            float *dw = out[2] + (size_t)(th - 1) * nw, db[384];
-            CHECK(run_pass(ctx, PASS_FWD, &d, x, w, b, dy, y, NULL));
-            CHECK(run_pass(ctx, PASS_BWD_DATA, &d, x, w, b, dy, dx, NULL));
-            CHECK(run_pass(ctx, PASS_BWD_W, &d, x, w, b, dy, dw, db));
-            close_all("forward y", cc, all_isas[i], th, y, r.y, r.ya, ny);
-            close_all("backward dx", cc, all_isas[i], th, dx, r.dx, r.dxa, nx);
-            close_all("backward dw", cc, all_isas[i], th, dw, r.dw, r.dwa, nw);
-            rn_ctx_destroy(ctx);
-        }
-        for (int p = 0; p < 3; p++)
-            for (int th = 2; th <= 3; th++)
-                if (memcmp(out[p], out[p] + (size_t)(th - 1) * counts[p],
-                           counts[p] * sizeof(float)) != 0) {
-                    fprintf(stderr, "  %s: pass %d differs between 1 and %d threads (%s)\n",
-                            cc->what, p, th, rn_isa_name(all_isas[i]));
-                    rn_test_failed_checks++;
-                }
+    for (int th = 1; th <= 3; th++) {
+        rn_ctx *ctx = ctx_for(isa, th);
+        CHECK(ctx != NULL);
+        if (!ctx) continue;
+        float *y = out[0] + (size_t)(th - 1) * ny, *dx = out[1] + (size_t)(th - 1) * nx;
+        float *dw = out[2] + (size_t)(th - 1) * nw, db[384];
+        CHECK(run_pass(ctx, PASS_FWD, &d, x, w, b, dy, y, NULL));
+        CHECK(run_pass(ctx, PASS_BWD_DATA, &d, x, w, b, dy, dx, NULL));
+        CHECK(run_pass(ctx, PASS_BWD_W, &d, x, w, b, dy, dw, db));
+        close_all("forward y", cc, isa, th, y, r.y, r.ya, ny);
+        close_all("backward dx", cc, isa, th, dx, r.dx, r.dxa, nx);
+        close_all("backward dw", cc, isa, th, dw, r.dw, r.dwa, nw);
+        rn_ctx_destroy(ctx);
     }
+    for (int p = 0; p < 3; p++)
+        for (int th = 2; th <= 3; th++)
+            if (memcmp(out[p], out[p] + (size_t)(th - 1) * counts[p], counts[p] * sizeof(float)) !=
+                0) {
+                fprintf(stderr, "  %s: pass %d differs between 1 and %d threads (%s)\n", cc->what,
+                        p, th, rn_isa_name(isa));
+                rn_test_failed_checks++;
+            }
 done:
     for (int p = 0; p < 3; p++) free(out[p]);
     free(x), free(w), free(b), free(dy), free(all);
 }
 
-static void test_conv_paths_match_direct_convolution_and_threads_agree(void) {
+static void test_conv_paths_match_direct_convolution_and_threads_agree(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
-        conv_case_all_isas(&conv_cases[i]);
+        conv_case_isa(&conv_cases[i], isa);
 }
+RN_PER_ISA(test_conv_paths_match_direct_convolution_and_threads_agree)
 
 /* Weights packed once (under the scalar table) and handed to forward passes
- * under every ISA and thread count give exactly what the unpacked forward
+ * under isa and any thread count give exactly what the unpacked forward
  * gives there: the packed form does not depend on the ISA. */
-static void packed_case(const conv_case *cc) {
+static void packed_case(const conv_case *cc, int32_t isa) {
     rn_conv_desc d = {cc->n, cc->h, cc->w, cc->c, cc->oc, cc->kh, cc->kw,
                       cc->sh, cc->sw, cc->ph, cc->pw, 0, 0};
     CHECK(rn__conv_desc_init(&d));
@@ -210,27 +207,24 @@ static void packed_case(const conv_case *cc) {
         rn_test_fill_uniform(w, nw, -1, 1);
         rn_test_fill_uniform(b, (size_t)d.oc, -1, 1);
         rn__conv2d_pack_weights(packer, &d, w, packed);
-        for (size_t i = 0; i < N_ISAS; i++) {
-            if (!table_if_available(all_isas[i])) continue;
-            for (int th = 1; th <= 2; th++) {
-                rn_ctx *ctx = ctx_for(all_isas[i], th);
-                if (!ctx) continue;
-                CHECK(rn__conv2d_packed_weights_size(ctx, &d) == pbytes);
-                CHECK(run_pass(ctx, PASS_FWD, &d, x, w, b, NULL, y0, NULL));
-                guarded gw;
-                void *ws = guarded_alloc(&gw, rn__conv2d_forward_packed_workspace(ctx, &d));
-                CHECK(ws != NULL);
-                if (ws) {
-                    rn__conv2d_forward_packed(ctx, &d, x, packed, b, 1, y1, ws);
-                    if (memcmp(y0, y1, ny * sizeof(float)) != 0) {
-                        fprintf(stderr, "  %s: packed forward differs (%s, %d threads)\n",
-                                cc->what, rn_isa_name(all_isas[i]), th);
-                        rn_test_failed_checks++;
-                    }
+        for (int th = 1; th <= 2; th++) {
+            rn_ctx *ctx = ctx_for(isa, th);
+            if (!ctx) continue;
+            CHECK(rn__conv2d_packed_weights_size(ctx, &d) == pbytes);
+            CHECK(run_pass(ctx, PASS_FWD, &d, x, w, b, NULL, y0, NULL));
+            guarded gw;
+            void *ws = guarded_alloc(&gw, rn__conv2d_forward_packed_workspace(ctx, &d));
+            CHECK(ws != NULL);
+            if (ws) {
+                rn__conv2d_forward_packed(ctx, &d, x, packed, b, 1, y1, ws);
+                if (memcmp(y0, y1, ny * sizeof(float)) != 0) {
+                    fprintf(stderr, "  %s: packed forward differs (%s, %d threads)\n", cc->what,
+                            rn_isa_name(isa), th);
+                    rn_test_failed_checks++;
                 }
-                guarded_free(&gw);
-                rn_ctx_destroy(ctx);
             }
+            guarded_free(&gw);
+            rn_ctx_destroy(ctx);
         }
     }
     guarded_free(&gp);
@@ -238,10 +232,11 @@ static void packed_case(const conv_case *cc) {
     rn_ctx_destroy(packer);
 }
 
-static void test_prepacked_weights_give_the_unpacked_forward_under_any_isa(void) {
+static void test_prepacked_weights_give_the_unpacked_forward_under_any_isa(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     int packed = 0;
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
-        packed_case(&conv_cases[i]);
+        packed_case(&conv_cases[i], isa);
         rn_conv_desc d = {conv_cases[i].n, conv_cases[i].h, conv_cases[i].w, conv_cases[i].c,
                           conv_cases[i].oc, conv_cases[i].kh, conv_cases[i].kw, conv_cases[i].sh,
                           conv_cases[i].sw, conv_cases[i].ph, conv_cases[i].pw, 0, 0};
@@ -250,6 +245,7 @@ static void test_prepacked_weights_give_the_unpacked_forward_under_any_isa(void)
     /* every case but the 81-tap window has a packed form */
     CHECK(packed == (int)(sizeof conv_cases / sizeof conv_cases[0]) - 1);
 }
+RN_PER_ISA(test_prepacked_weights_give_the_unpacked_forward_under_any_isa)
 
 /* The path choices the drivers make from the shape alone. */
 static void test_conv_path_choice_depends_on_shape_only(void) {
@@ -308,7 +304,8 @@ static void run_elementwise(int32_t isa, int threads, const float *x, const floa
     rn_ctx_destroy(ctx);
 }
 
-static void test_elementwise_drivers_agree_across_isas_and_threads(void) {
+static void test_elementwise_drivers_agree_across_isas_and_threads(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     const size_t per = 7 * EW_TOTAL + 7 * EW_C;
     float *x = (float *)malloc(EW_TOTAL * sizeof(float)),
           *dy = (float *)malloc(EW_TOTAL * sizeof(float));
@@ -323,41 +320,35 @@ static void test_elementwise_drivers_agree_across_isas_and_threads(void) {
     for (size_t i = 0; i < EW_TOTAL; i += 13) x[i] = 0.5f; /* ties for the pool */
     memset(ref, 0, per * sizeof(float));
     run_elementwise(RN_ISA_SCALAR, 1, x, dy, g, be, ref);
-    for (size_t i = 0; i < N_ISAS; i++) {
-        if (!table_if_available(all_isas[i])) continue;
-        float *one = NULL;
-        for (int th = 1; th <= 3; th++) {
-            memset(got, 0, per * sizeof(float));
-            run_elementwise(all_isas[i], th, x, dy, g, be, got);
-            int bad = 0;
-            for (size_t k = 0; k < per; k++)
-                if (!(fabs((double)got[k] - ref[k]) <=
-                      1e-5 * (fabs(ref[k]) > 1 ? fabs(ref[k]) : 1)))
-                    bad++;
-            if (bad)
-                fprintf(stderr, "  %s, %d threads: %d values differ from scalar\n",
-                        rn_isa_name(all_isas[i]), th, bad);
-            CHECK(bad == 0);
-            if (th == 1) {
-                one = (float *)malloc(per * sizeof(float));
-                if (one) memcpy(one, got, per * sizeof(float));
-            } else if (one) {
-                CHECK(memcmp(one, got, per * sizeof(float)) == 0);
-            }
+    float *one = NULL;
+    for (int th = 1; th <= 3; th++) {
+        memset(got, 0, per * sizeof(float));
+        run_elementwise(isa, th, x, dy, g, be, got);
+        int bad = 0;
+        for (size_t k = 0; k < per; k++)
+            if (!(fabs((double)got[k] - ref[k]) <= 1e-5 * (fabs(ref[k]) > 1 ? fabs(ref[k]) : 1)))
+                bad++;
+        if (bad)
+            fprintf(stderr, "  %s, %d threads: %d values differ from scalar\n", rn_isa_name(isa),
+                    th, bad);
+        CHECK(bad == 0);
+        if (th == 1) {
+            one = (float *)malloc(per * sizeof(float));
+            if (one) memcpy(one, got, per * sizeof(float));
+        } else if (one) {
+            CHECK(memcmp(one, got, per * sizeof(float)) == 0);
         }
-        free(one);
     }
+    free(one);
 done:
     free(x), free(dy), free(ref), free(got);
 }
+RN_PER_ISA(test_elementwise_drivers_agree_across_isas_and_threads)
 
 static const rn_test_case cases[] = {
-    {"conv_paths_match_direct_convolution_and_threads_agree",
-     test_conv_paths_match_direct_convolution_and_threads_agree},
-    {"prepacked_weights_give_the_unpacked_forward_under_any_isa",
-     test_prepacked_weights_give_the_unpacked_forward_under_any_isa},
+    RN_ISA_CASES("conv_paths_match_direct_convolution_and_threads_agree", test_conv_paths_match_direct_convolution_and_threads_agree),
+    RN_ISA_CASES("prepacked_weights_give_the_unpacked_forward_under_any_isa", test_prepacked_weights_give_the_unpacked_forward_under_any_isa),
     {"conv_path_choice_depends_on_shape_only", test_conv_path_choice_depends_on_shape_only},
-    {"elementwise_drivers_agree_across_isas_and_threads",
-     test_elementwise_drivers_agree_across_isas_and_threads},
+    RN_ISA_CASES("elementwise_drivers_agree_across_isas_and_threads", test_elementwise_drivers_agree_across_isas_and_threads),
 };
 RN_TEST_MAIN(cases)

@@ -7,7 +7,8 @@
  * sweep of shapes (channels 1..70, with counts that are not a multiple of
  * any SIMD width; images 1..20 pixels a side, with sizes that are not a
  * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
- * ReLU epilogues), under every ISA this CPU and build have, and
+ * ReLU epilogues), as one test per ISA (NAME_scalar ... NAME_neon, skipped
+ * where this CPU or build lacks the ISA or RN_MAX_ISA caps it), and
  * bit-identical for 1 and 2 threads. The workspace and the transformed
  * weights are exactly the sizes the driver asked for, each ending at an
  * inaccessible page where mmap exists.
@@ -38,9 +39,6 @@
 #define WG_TOL 3e-5
 #define WG_ABS 1e-6
 #define WG_DW_TOL 1e-5 /* observed 1.6e-6 */
-
-static const int32_t all_isas[] = {RN_ISA_SCALAR, RN_ISA_AVX2, RN_ISA_AVX512, RN_ISA_NEON};
-#define N_ISAS (sizeof all_isas / sizeof all_isas[0])
 
 /* Direct 3x3 stride-1 convolution in double: y_ref and the scale S per output. */
 static void reference(const rn_conv_desc *d, const float *x, const float *w, const float *bias,
@@ -157,9 +155,9 @@ static int outside_bound(const float *got, const double *ref, const double *scal
     return bad;
 }
 
-/* Checks one shape and entry point under every ISA and 1 / 2 threads. */
-static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, int with_bias,
-                       int relu) {
+/* Checks one shape and entry point under isa with 1 and 2 threads. */
+static void check_mode(int32_t isa, int mode, int n, int h, int w, int c, int oc, int pad,
+                       int with_bias, int relu) {
     rn_conv_desc d;
     memset(&d, 0, sizeof d);
     d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
@@ -190,36 +188,36 @@ static void check_mode(int mode, int n, int h, int w, int c, int oc, int pad, in
         reference_backward(&d, x, wt, NULL, ref, scale);
     else
         reference(&d, x, wt, bias, relu, ref, scale);
-    for (size_t ii = 0; ii < N_ISAS; ii++) {
-        if (!table_if_available(all_isas[ii])) continue;
-        rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
-        CHECK(c1 && c2);
-        if (c1 && c2) {
-            CHECK(run_mode(c1, mode, &d, x, wt, bias, relu, y1));
-            CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
-            CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
-            size_t first = 0;
-            if (outside_bound(y1, ref, scale, yn, WG_TOL, &max_scaled_error, &first)) {
-                fprintf(stderr,
-                        "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
-                        "(scale %.3g)\n",
-                        rn_isa_name(all_isas[ii]), mode, n, h, w, c, oc, pad, first, y1[first],
-                        ref[first], scale[first]);
-                CHECK(0);
-            }
+    rn_ctx *c1 = ctx_for(isa, 1), *c2 = ctx_for(isa, 2);
+    CHECK(c1 && c2);
+    if (c1 && c2) {
+        CHECK(run_mode(c1, mode, &d, x, wt, bias, relu, y1));
+        CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
+        CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
+        size_t first = 0;
+        if (outside_bound(y1, ref, scale, yn, WG_TOL, &max_scaled_error, &first)) {
+            fprintf(stderr,
+                    "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
+                    "(scale %.3g)\n",
+                    rn_isa_name(isa), mode, n, h, w, c, oc, pad, first, y1[first], ref[first],
+                    scale[first]);
+            CHECK(0);
         }
-        rn_ctx_destroy(c1);
-        rn_ctx_destroy(c2);
     }
+    rn_ctx_destroy(c1);
+    rn_ctx_destroy(c2);
 done:
     free(x), free(wt), free(b), free(y1), free(y2), free(ref), free(scale);
 }
 
-static void check_shape(int n, int h, int w, int c, int oc, int pad, int with_bias, int relu) {
-    check_mode(WG_FORWARD, n, h, w, c, oc, pad, with_bias, relu);
+static void check_shape(int32_t isa, int n, int h, int w, int c, int oc, int pad, int with_bias,
+                        int relu) {
+    check_mode(isa, WG_FORWARD, n, h, w, c, oc, pad, with_bias, relu);
 }
 
-static void test_winograd_matches_direct_convolution_over_a_shape_sweep(void) {
+static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    max_scaled_error = 0.0;
     static const int chans[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70};
     static const int sides[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 20};
     const int nc = (int)(sizeof chans / sizeof chans[0]), ns = (int)(sizeof sides / sizeof sides[0]);
@@ -229,49 +227,61 @@ static void test_winograd_matches_direct_convolution_over_a_shape_sweep(void) {
         int c = chans[i % nc], oc = chans[(i * 5 + 3) % nc];
         int h = sides[i % ns], w = sides[(i * 7 + 2) % ns];
         int n = 1 + i % 3;
-        check_shape(n, h, w, c, oc, 1, i % 2, i % 4 < 2);
+        check_shape(isa, n, h, w, c, oc, 1, i % 2, i % 4 < 2);
     }
     printf("  max scaled error |y - y_ref| / sum|x w|: %.3g\n", max_scaled_error);
 }
+RN_PER_ISA(test_winograd_matches_direct_convolution_over_a_shape_sweep)
 
-static void test_winograd_handles_padding_zero_and_two(void) {
-    check_shape(1, 9, 10, 7, 12, 0, 1, 1);
-    check_shape(2, 6, 6, 16, 16, 0, 0, 0);
-    check_shape(1, 5, 8, 33, 20, 2, 1, 0);
-    check_shape(1, 3, 3, 4, 4, 2, 1, 1);
+static void test_winograd_handles_padding_zero_and_two(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    check_shape(isa, 1, 9, 10, 7, 12, 0, 1, 1);
+    check_shape(isa, 2, 6, 6, 16, 16, 0, 0, 0);
+    check_shape(isa, 1, 5, 8, 33, 20, 2, 1, 0);
+    check_shape(isa, 1, 3, 3, 4, 4, 2, 1, 1);
 }
+RN_PER_ISA(test_winograd_handles_padding_zero_and_two)
 
-static void test_winograd_matches_direct_convolution_at_resnet_widths(void) {
+static void test_winograd_matches_direct_convolution_at_resnet_widths(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     /* 64 and 128 channels as in ResNet layer1 / layer2, on small maps */
-    check_shape(1, 14, 14, 64, 64, 1, 1, 1);
-    check_shape(1, 7, 9, 128, 128, 1, 1, 0);
-    check_shape(2, 8, 8, 32, 96, 1, 0, 1);
+    check_shape(isa, 1, 14, 14, 64, 64, 1, 1, 1);
+    check_shape(isa, 1, 7, 9, 128, 128, 1, 1, 0);
+    check_shape(isa, 2, 8, 8, 32, 96, 1, 0, 1);
 }
+RN_PER_ISA(test_winograd_matches_direct_convolution_at_resnet_widths)
 
-static void test_winograd_runs_tiles_in_chunks_with_a_partial_last_one(void) {
+static void test_winograd_runs_tiles_in_chunks_with_a_partial_last_one(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     /* 400 tiles of 48 channels: chunks of 288 tiles (4 MB of V and M) */
-    check_shape(1, 80, 80, 48, 48, 1, 1, 0);
-    check_mode(WG_BACKWARD_DATA, 1, 80, 80, 48, 48, 1, 0, 0);
+    check_shape(isa, 1, 80, 80, 48, 48, 1, 1, 0);
+    check_mode(isa, WG_BACKWARD_DATA, 1, 80, 80, 48, 48, 1, 0, 0);
 }
+RN_PER_ISA(test_winograd_runs_tiles_in_chunks_with_a_partial_last_one)
 
-static void test_winograd_pipelines_layers_with_many_tiles(void) {
+static void test_winograd_pipelines_layers_with_many_tiles(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     /* 529 tiles: the per-slot schedule (8 slots of 64-tile chunks), the
      * last chunk partial */
-    check_shape(1, 90, 90, 13, 16, 1, 1, 1);
-    check_mode(WG_FORWARD_W, 1, 90, 90, 13, 16, 1, 0, 0);
-    check_mode(WG_BACKWARD_DATA, 1, 90, 90, 13, 16, 1, 0, 0);
+    check_shape(isa, 1, 90, 90, 13, 16, 1, 1, 1);
+    check_mode(isa, WG_FORWARD_W, 1, 90, 90, 13, 16, 1, 0, 0);
+    check_mode(isa, WG_BACKWARD_DATA, 1, 90, 90, 13, 16, 1, 0, 0);
     /* 48 channels in, 40 out: wider layers take the pipeline too */
-    check_shape(1, 90, 90, 48, 40, 1, 1, 0);
-    check_mode(WG_BACKWARD_DATA, 1, 90, 90, 48, 40, 1, 0, 0);
+    check_shape(isa, 1, 90, 90, 48, 40, 1, 1, 0);
+    check_mode(isa, WG_BACKWARD_DATA, 1, 90, 90, 48, 40, 1, 0, 0);
 }
+RN_PER_ISA(test_winograd_pipelines_layers_with_many_tiles)
 
-static void test_winograd_training_forward_transforms_weights_per_call(void) {
-    check_mode(WG_FORWARD_W, 2, 9, 10, 7, 12, 1, 1, 1);
-    check_mode(WG_FORWARD_W, 1, 14, 14, 64, 64, 1, 0, 0);
-    check_mode(WG_FORWARD_W, 3, 20, 17, 17, 33, 1, 0, 1);
+static void test_winograd_training_forward_transforms_weights_per_call(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    check_mode(isa, WG_FORWARD_W, 2, 9, 10, 7, 12, 1, 1, 1);
+    check_mode(isa, WG_FORWARD_W, 1, 14, 14, 64, 64, 1, 0, 0);
+    check_mode(isa, WG_FORWARD_W, 3, 20, 17, 17, 33, 1, 0, 1);
 }
+RN_PER_ISA(test_winograd_training_forward_transforms_weights_per_call)
 
-static void test_winograd_backward_data_matches_transposed_reference(void) {
+static void test_winograd_backward_data_matches_transposed_reference(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     /* padding 0, 1 and 2 (transposed padding 2, 1, 0), channel counts in
      * and out that differ and are not SIMD multiples, both schedules */
     static const int shapes[][6] = {
@@ -281,7 +291,7 @@ static void test_winograd_backward_data_matches_transposed_reference(void) {
         {5, 32, 32, 16, 16, 1}, {3, 20, 17, 17, 33, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_mode(WG_BACKWARD_DATA, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+        check_mode(isa, WG_BACKWARD_DATA, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
                    shapes[i][4], shapes[i][5], 0, 0);
     /* padding 3 has no Winograd transposed form */
     rn_conv_desc d;
@@ -297,11 +307,12 @@ static void test_winograd_backward_data_matches_transposed_reference(void) {
               RN_CONV_ALGO_WINOGRAD_W);
     rn_ctx_destroy(ctx);
 }
+RN_PER_ISA(test_winograd_backward_data_matches_transposed_reference)
 
 static double max_scaled_error_dw = 0.0;
 
-/* The backward-weights pass for one shape under every ISA and 1 / 2 threads. */
-static void check_backward_weights(int n, int h, int w, int c, int oc, int pad) {
+/* The backward-weights pass for one shape under isa with 1 and 2 threads. */
+static void check_backward_weights(int32_t isa, int n, int h, int w, int c, int oc, int pad) {
     rn_conv_desc d;
     memset(&d, 0, sizeof d);
     d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
@@ -316,36 +327,35 @@ static void check_backward_weights(int n, int h, int w, int c, int oc, int pad) 
     rn_test_fill_uniform(x, xn, -1.0, 1.0);
     rn_test_fill_uniform(dy, yn, -1.0, 1.0);
     reference_backward(&d, dy, NULL, x, ref, scale);
-    for (size_t ii = 0; ii < N_ISAS; ii++) {
-        if (!table_if_available(all_isas[ii])) continue;
-        rn_ctx *c1 = ctx_for(all_isas[ii], 1), *c2 = ctx_for(all_isas[ii], 2);
-        CHECK(c1 && c2);
-        guarded gw;
-        void *ws = guarded_alloc(&gw, rn__conv_winograd_backward_weights_workspace(&d));
-        CHECK(ws != NULL);
-        if (c1 && c2 && ws) {
-            rn__conv_winograd_backward_weights(c1, &d, x, dy, dw1, ws);
-            rn__conv_winograd_backward_weights(c2, &d, x, dy, dw2, ws);
-            CHECK(memcmp(dw1, dw2, wn * sizeof *dw1) == 0);
-            size_t first = 0;
-            if (outside_bound(dw1, ref, scale, wn, WG_DW_TOL, &max_scaled_error_dw, &first)) {
-                fprintf(stderr,
-                        "  %s backward-weights n%d %dx%d c%d>%d pad%d: dw[%zu] = %.9g, "
-                        "reference %.9g (scale %.3g)\n",
-                        rn_isa_name(all_isas[ii]), n, h, w, c, oc, pad, first, dw1[first],
-                        ref[first], scale[first]);
-                CHECK(0);
-            }
+    rn_ctx *c1 = ctx_for(isa, 1), *c2 = ctx_for(isa, 2);
+    CHECK(c1 && c2);
+    guarded gw;
+    void *ws = guarded_alloc(&gw, rn__conv_winograd_backward_weights_workspace(&d));
+    CHECK(ws != NULL);
+    if (c1 && c2 && ws) {
+        rn__conv_winograd_backward_weights(c1, &d, x, dy, dw1, ws);
+        rn__conv_winograd_backward_weights(c2, &d, x, dy, dw2, ws);
+        CHECK(memcmp(dw1, dw2, wn * sizeof *dw1) == 0);
+        size_t first = 0;
+        if (outside_bound(dw1, ref, scale, wn, WG_DW_TOL, &max_scaled_error_dw, &first)) {
+            fprintf(stderr,
+                    "  %s backward-weights n%d %dx%d c%d>%d pad%d: dw[%zu] = %.9g, "
+                    "reference %.9g (scale %.3g)\n",
+                    rn_isa_name(isa), n, h, w, c, oc, pad, first, dw1[first], ref[first],
+                    scale[first]);
+            CHECK(0);
         }
-        guarded_free(&gw);
-        rn_ctx_destroy(c1);
-        rn_ctx_destroy(c2);
     }
+    guarded_free(&gw);
+    rn_ctx_destroy(c1);
+    rn_ctx_destroy(c2);
 done:
     free(x), free(dy), free(dw1), free(dw2), free(ref), free(scale);
 }
 
-static void test_winograd_backward_weights_matches_reference(void) {
+static void test_winograd_backward_weights_matches_reference(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    max_scaled_error_dw = 0.0;
     static const int shapes[][6] = {
         /* n, h, w, c, oc, pad: odd channel counts (narrow and wide
          * microkernels, masked tails), clipped edge tiles, padding 0..2,
@@ -355,13 +365,15 @@ static void test_winograd_backward_weights_matches_reference(void) {
         {1, 80, 80, 48, 48, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_backward_weights(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+        check_backward_weights(isa, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
                                shapes[i][4], shapes[i][5]);
     printf("  backward-weights max scaled error |dw - dw_ref| / sum|x dy|: %.3g\n",
            max_scaled_error_dw);
 }
+RN_PER_ISA(test_winograd_backward_weights_matches_reference)
 
-static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
+static void test_winograd_layout_and_sizes_depend_on_shape_only(int32_t isa) {
+    if (!table_or_skip(isa)) return;
     /* the transformed weights of one context serve another ISA and thread count */
     rn_conv_desc d;
     memset(&d, 0, sizeof d);
@@ -376,23 +388,21 @@ static void test_winograd_layout_and_sizes_depend_on_shape_only(void) {
     if (x && w && y1 && y2 && u && ws) {
         rn_test_fill_uniform(x, xn, -1, 1);
         rn_test_fill_uniform(w, wn, -1, 1);
-        for (size_t ii = 0; ii < N_ISAS; ii++) {
-            if (!table_if_available(all_isas[ii])) continue;
-            rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(all_isas[ii], 2);
-            CHECK(a && b);
-            if (a && b) {
-                rn__conv_winograd_transform_weights(a, &d, w, u);
-                rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y1, ws);
-                rn__conv_winograd_transform_weights(b, &d, w, u);
-                rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y2, ws);
-                CHECK(memcmp(y1, y2, yn * 4) == 0);
-            }
-            rn_ctx_destroy(a);
-            rn_ctx_destroy(b);
+        rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(isa, 2);
+        CHECK(a && b);
+        if (a && b) {
+            rn__conv_winograd_transform_weights(a, &d, w, u);
+            rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y1, ws);
+            rn__conv_winograd_transform_weights(b, &d, w, u);
+            rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y2, ws);
+            CHECK(memcmp(y1, y2, yn * 4) == 0);
         }
+        rn_ctx_destroy(a);
+        rn_ctx_destroy(b);
     }
     free(x), free(w), free(y1), free(y2), free(u), free(ws);
 }
+RN_PER_ISA(test_winograd_layout_and_sizes_depend_on_shape_only)
 
 static void test_winograd_applies_to_3x3_stride_1_only(void) {
     rn_conv_desc d;
@@ -406,23 +416,15 @@ static void test_winograd_applies_to_3x3_stride_1_only(void) {
 }
 
 static const rn_test_case cases[] = {
-    {"winograd_matches_direct_convolution_over_a_shape_sweep",
-     test_winograd_matches_direct_convolution_over_a_shape_sweep},
-    {"winograd_handles_padding_zero_and_two", test_winograd_handles_padding_zero_and_two},
-    {"winograd_matches_direct_convolution_at_resnet_widths",
-     test_winograd_matches_direct_convolution_at_resnet_widths},
-    {"winograd_runs_tiles_in_chunks_with_a_partial_last_one",
-     test_winograd_runs_tiles_in_chunks_with_a_partial_last_one},
-    {"winograd_pipelines_layers_with_many_tiles",
-     test_winograd_pipelines_layers_with_many_tiles},
-    {"winograd_training_forward_transforms_weights_per_call",
-     test_winograd_training_forward_transforms_weights_per_call},
-    {"winograd_backward_data_matches_transposed_reference",
-     test_winograd_backward_data_matches_transposed_reference},
-    {"winograd_backward_weights_matches_reference",
-     test_winograd_backward_weights_matches_reference},
-    {"winograd_layout_and_sizes_depend_on_shape_only",
-     test_winograd_layout_and_sizes_depend_on_shape_only},
+    RN_ISA_CASES("winograd_matches_direct_convolution_over_a_shape_sweep", test_winograd_matches_direct_convolution_over_a_shape_sweep),
+    RN_ISA_CASES("winograd_handles_padding_zero_and_two", test_winograd_handles_padding_zero_and_two),
+    RN_ISA_CASES("winograd_matches_direct_convolution_at_resnet_widths", test_winograd_matches_direct_convolution_at_resnet_widths),
+    RN_ISA_CASES("winograd_runs_tiles_in_chunks_with_a_partial_last_one", test_winograd_runs_tiles_in_chunks_with_a_partial_last_one),
+    RN_ISA_CASES("winograd_pipelines_layers_with_many_tiles", test_winograd_pipelines_layers_with_many_tiles),
+    RN_ISA_CASES("winograd_training_forward_transforms_weights_per_call", test_winograd_training_forward_transforms_weights_per_call),
+    RN_ISA_CASES("winograd_backward_data_matches_transposed_reference", test_winograd_backward_data_matches_transposed_reference),
+    RN_ISA_CASES("winograd_backward_weights_matches_reference", test_winograd_backward_weights_matches_reference),
+    RN_ISA_CASES("winograd_layout_and_sizes_depend_on_shape_only", test_winograd_layout_and_sizes_depend_on_shape_only),
     {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},
 };
 RN_TEST_MAIN(cases)
