@@ -93,9 +93,29 @@ typedef struct variant {
     int available;
 } variant;
 
+/* An ISA's variants run where this CPU has the ISA and RN_MAX_ISA allows it
+ * (the kernel tests' rule); VNNI and the dot-product extension also need
+ * the CPU feature. */
+static int isa_ok(int32_t isa) { return table_if_available(isa) != NULL; }
+
 static size_t variants(variant *v) {
     size_t n = 0;
+    const uint32_t feat = rn__cpu_features();
+    (void)feat;
     v[n++] = (variant){"scalar", {rn_qs8_igemm_4x16__scalar, 4, 0}, 1};
+#ifdef RN_HAVE_AVX2
+    v[n++] = (variant){"avx2", {rn_qs8_igemm_4x16__avx2, 4, 0}, isa_ok(RN_ISA_AVX2)};
+#endif
+#ifdef RN_HAVE_AVX512
+    v[n++] = (variant){"avx512bw", {rn_qs8_igemm_8x16__avx512bw, 8, 0}, isa_ok(RN_ISA_AVX512)};
+    v[n++] = (variant){"avx512vnni", {rn_qs8_igemm_8x16__avx512vnni, 8, 1},
+                       isa_ok(RN_ISA_AVX512) && (feat & RN_CPU_AVX512VNNI)};
+#endif
+#ifdef RN_HAVE_NEON
+    v[n++] = (variant){"neon", {rn_qs8_igemm_4x16__neon, 4, 0}, isa_ok(RN_ISA_NEON)};
+    v[n++] = (variant){"neondot", {rn_qs8_igemm_4x16__neondot, 4, 0},
+                       isa_ok(RN_ISA_NEON) && (feat & RN_CPU_DOTPROD)};
+#endif
     return n;
 }
 
@@ -311,6 +331,11 @@ static void table_kernel(void) {
 }
 
 static void kernel_scalar(void) { sweep_variant("scalar"); }
+static void kernel_avx2(void) { sweep_variant("avx2"); }
+static void kernel_avx512bw(void) { sweep_variant("avx512bw"); }
+static void kernel_avx512vnni(void) { sweep_variant("avx512vnni"); }
+static void kernel_neon(void) { sweep_variant("neon"); }
+static void kernel_neondot(void) { sweep_variant("neondot"); }
 static void kernel_scalar_threads(void) {
     variant store[8];
     const variant *v = variant_or_skip("scalar", store);
@@ -325,6 +350,11 @@ static const rn_test_case cases[] = {
     {"plain_path_threads", plain_path_threads},
     {"table_kernel", table_kernel},
     {"kernel_scalar", kernel_scalar},
+    {"kernel_avx2", kernel_avx2},
+    {"kernel_avx512bw", kernel_avx512bw},
+    {"kernel_avx512vnni", kernel_avx512vnni},
+    {"kernel_neon", kernel_neon},
+    {"kernel_neondot", kernel_neondot},
     {"kernel_scalar_threads", kernel_scalar_threads},
 };
 RN_TEST_MAIN(cases)

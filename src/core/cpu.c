@@ -33,10 +33,30 @@ static int32_t detect(void) {
         return RN_ISA_AVX512;
     return avx2 ? RN_ISA_AVX2 : RN_ISA_SCALAR;
 }
+/* Extensions within an ISA: AVX512_VNNI (CPUID 7.0 ECX bit 11), with the
+ * AVX-512 state already required by detect(). */
+static uint32_t detect_features(void) {
+    unsigned a, b, c, d;
+    if (detect() != RN_ISA_AVX512) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return ((c >> 11) & 1) ? RN_CPU_AVX512VNNI : 0;
+}
 #elif defined(__aarch64__)
 static int32_t detect(void) { return RN_ISA_NEON; } /* NEON is mandatory on AArch64 */
+#if defined(__linux__)
+/* The dot-product extension (SDOT/UDOT) from the kernel's hardware
+ * capabilities: HWCAP_ASIMDDP, bit 20 of AT_HWCAP (16). Elsewhere none is
+ * assumed (the plain NEON kernels run). */
+#include <sys/auxv.h>
+static uint32_t detect_features(void) {
+    return (getauxval(16) & (1ul << 20)) ? RN_CPU_DOTPROD : 0;
+}
+#else
+static uint32_t detect_features(void) { return 0; }
+#endif
 #else
 static int32_t detect(void) { return RN_ISA_SCALAR; }
+static uint32_t detect_features(void) { return 0; }
 #endif
 
 static int32_t cached_isa = -1;
@@ -53,6 +73,22 @@ int32_t rn__cpu_best_isa(void) {
     int32_t v = detect();
 #endif
     return v;
+}
+
+static int32_t cached_features = -1;
+
+uint32_t rn__cpu_features(void) {
+#if defined(__GNUC__) || defined(__clang__)
+    int32_t v = __atomic_load_n(&cached_features, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = (int32_t)detect_features();
+        __atomic_store_n(&cached_features, v, __ATOMIC_RELAXED);
+    }
+    return (uint32_t)v;
+#else
+    (void)cached_features;
+    return detect_features();
+#endif
 }
 
 int32_t rn__cpu_isa_for_cap(int32_t cap) {

@@ -156,5 +156,11 @@ void rn__pool_run(struct rn_pool *pool, size_t n, rn_task_fn fn, void *arg);
  * core never includes them. */
 int32_t rn__cpu_best_isa(void);
 int32_t rn__cpu_isa_for_cap(int32_t cap);
+/* Extensions within the best ISA that select a kernel variant (the int8
+ * convolution's), cached like the ISA: AVX512_VNNI on x86 with AVX-512,
+ * the dot-product extension on AArch64 (Linux: from AT_HWCAP). */
+#define RN_CPU_AVX512VNNI 1u
+#define RN_CPU_DOTPROD 2u
+uint32_t rn__cpu_features(void);
 
 #endif /* RN_INTERNAL_H */

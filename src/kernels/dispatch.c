@@ -39,7 +39,7 @@ static const struct rn_kernels avx2_table = {
     .wgrad_mr = 4, .wgrad_nr = 16, .wgrad = rn_f32_wgrad_4x16__avx2,
     .wgrad_narrow_mr = 4, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_4x16__avx2,
     .transpose = rn_x32_transpose__avx2, RN_ELEMENTWISE(avx2),
-    .qconv = RN_QCONV_SCALAR};
+    .qconv = {rn_qs8_igemm_4x16__avx2, 4, 0}};
 #endif
 #ifdef RN_HAVE_AVX512
 /* The AVX-512 table packs with the 8x8 AVX transpose: packing is a small
@@ -57,13 +57,17 @@ static const struct rn_kernels avx2_table = {
     .gemm_narrow_mr = 14, .gemm_narrow_nr = 32, .gemm_narrow = rn_f32_gemm_14x32__avx512, \
     .igemm_narrow_mr = 8, .igemm_narrow_nr = 32, .igemm_narrow = rn_f32_igemm_8x32__avx512
 #endif
+#define RN_AVX512_COMMON                                                                    \
+    .isa = RN_ISA_AVX512, .gemm_mr = 14, .gemm_nr = 32, .gemm = rn_f32_gemm_14x32__avx512,   \
+    .igemm_mr = 8, .igemm_nr = 32, .igemm = rn_f32_igemm_8x32__avx512, RN_AVX512_NARROW,     \
+    .wgrad_mr = 8, .wgrad_nr = 32, .wgrad = rn_f32_wgrad_8x32__avx512,                        \
+    .wgrad_narrow_mr = 16, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_16x16__avx512, \
+    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)
 static const struct rn_kernels avx512_table = {
-    .isa = RN_ISA_AVX512, .gemm_mr = 14, .gemm_nr = 32, .gemm = rn_f32_gemm_14x32__avx512,
-    .igemm_mr = 8, .igemm_nr = 32, .igemm = rn_f32_igemm_8x32__avx512, RN_AVX512_NARROW,
-    .wgrad_mr = 8, .wgrad_nr = 32, .wgrad = rn_f32_wgrad_8x32__avx512,
-    .wgrad_narrow_mr = 16, .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_16x16__avx512,
-    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512),
-    .qconv = RN_QCONV_SCALAR};
+    RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_8x16__avx512bw, 8, 0}};
+/* The same with the int8 convolution on VNNI (vpdpbusd), where CPUID has it. */
+static const struct rn_kernels avx512vnni_table = {
+    RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_8x16__avx512vnni, 8, 1}};
 #endif
 #ifdef RN_HAVE_NEON
 static const struct rn_kernels neon_table = {
@@ -83,7 +87,8 @@ const struct rn_kernels *rn__kernels_for_isa(int32_t cap) {
     case RN_ISA_NEON: return &neon_table;
 #endif
 #ifdef RN_HAVE_AVX512
-    case RN_ISA_AVX512: return &avx512_table;
+    case RN_ISA_AVX512:
+        return (rn__cpu_features() & RN_CPU_AVX512VNNI) ? &avx512vnni_table : &avx512_table;
 #endif
 #ifdef RN_HAVE_AVX2
     case RN_ISA_AVX2: return &avx2_table;

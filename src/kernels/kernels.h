@@ -304,6 +304,7 @@ void rn_f32_gemm_6x16__avx2(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_6x16__avx2(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_4x16__avx2(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__avx2(RN_TRANSPOSE_ARGS);
+void rn_qs8_igemm_4x16__avx2(RN_QCONV_UKERNEL_ARGS);
 RN_DECLARE_ELEMENTWISE(avx2)
 #endif
 #ifdef RN_HAVE_AVX512
@@ -311,6 +312,8 @@ void rn_f32_gemm_14x32__avx512(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_8x32__avx512(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
+void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
+void rn_qs8_igemm_8x16__avx512vnni(RN_QCONV_UKERNEL_ARGS); /* needs AVX512_VNNI */
 RN_DECLARE_ELEMENTWISE(avx512)
 #endif
 #ifdef RN_HAVE_NEON
