@@ -151,9 +151,11 @@ static void test_missing_or_malformed_files_exit_1(void) {
     CHECK_OUTPUT_HAS("data_batch_1.bin");
 }
 
-static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
+/* The counts of every preset in a listing "arch H W parameters MACs"; the
+ * number of rows checked. */
+static int check_counts_listing(const char *file) {
     char path[512], line[256];
-    snprintf(path, sizeof path, "%s/train/model_counts.txt", RN_TEST_DATA_DIR);
+    snprintf(path, sizeof path, "%s/%s", RN_TEST_DATA_DIR, file);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL);
     int checked = 0;
@@ -172,7 +174,14 @@ static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
         checked++;
     }
     if (f) fclose(f);
-    CHECK(checked == 15);
+    return checked;
+}
+
+static void test_info_prints_the_exact_parameter_and_mac_counts(void) {
+    /* torchvision's and the paper's networks (tests/gen/gen_train_fixtures.py)
+     * and resnet8 (tests/gen/gen_resnet8_fixtures.py), counted by PyTorch */
+    CHECK(check_counts_listing("train/model_counts.txt") == 15);
+    CHECK(check_counts_listing("nn/resnet8_counts.txt") == 1);
     /* the v1 bottleneck (stride on the first 1x1): ResNet-50 as the paper's
      * Table 1 (3.8 x 10^9) and ncnn's model count it, the weights of torchvision's */
     CHECK_RUN(0, "info resnet50v1");

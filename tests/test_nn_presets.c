@@ -40,6 +40,13 @@ static void test_parameter_counts_equal_torchvision_and_paper(void) {
          * nets lack the three option-B projections of resnet18/34 */
         {"plain20", 269722},      {"plain32", 464154},      {"plain44", 658586},
         {"plain56", 853018},      {"plain110", 1727962},
+        /* resnet8: stem 3x3x3x16 + BN; layer1.0 two 3x3 16->16 + 2 BN; layer2.0
+         * 3x3 16->32, 3x3 32->32, projection 1x1 16->32 + 3 BN; layer3.0 the
+         * same at 32->64; fc 64x10 + 10. Keras's MLPerf Tiny reference has
+         * conv biases and projections without BN instead: 78,146 trainable. */
+        {"resnet8", (27 * 16 + 32) + 2 * (144 * 16 + 32) +
+                        (144 * 32 + 288 * 32 + 16 * 32 + 3 * 64) +
+                        (288 * 64 + 576 * 64 + 32 * 64 + 3 * 128) + (64 * 10 + 10)},
         {"plain18", 11689512 - (64 * 128 + 256 + 128 * 256 + 512 + 256 * 512 + 1024)},
         {"plain34", 21797672 - (64 * 128 + 256 + 128 * 256 + 512 + 256 * 512 + 1024)},
     };
@@ -298,18 +305,21 @@ static void compare_with_listing(const char *arch) {
 static void test_state_dict_order_equals_torchvisions(void) {
     compare_with_listing("resnet18");
     compare_with_listing("resnet50");
+    /* resnet8 as tests/gen/gen_resnet8_fixtures.py writes it in PyTorch */
+    compare_with_listing("resnet8");
 }
 
 static void test_preset_names_enumerate_and_unknown_is_not_found(void) {
-    CHECK(rn_preset_count() == 21);
+    CHECK(rn_preset_count() == 22);
     CHECK(strcmp(rn_preset_name(0), "resnet18") == 0);
     CHECK(rn_preset_name(-1) == NULL && rn_preset_name(rn_preset_count()) == NULL);
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
-    /* exactly the paper's networks (each one is built by the parameter-count test) */
+    /* exactly the paper's networks and resnet8 (each one is built by the
+     * parameter-count test) */
     static const char *const names[] = {
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18",
-        "plain34",  "resnet20", "resnet32", "resnet44",  "resnet56",  "resnet110",
+        "plain34",  "resnet8", "resnet20", "resnet32", "resnet44",  "resnet56",  "resnet110",
         "resnet1202", "plain20", "plain32", "plain44",   "plain56",   "plain110",
         "resnet50v1", "resnet101v1", "resnet152v1"};
     for (int32_t i = 0; i < rn_preset_count(); i++) {

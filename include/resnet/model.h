@@ -70,10 +70,13 @@ RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
 
 /* A preset by name: resnet18/34/50/101/152, plain18/34 (ImageNet; the
  * bottlenecks torchvision's v1.5), resnet50v1/101v1/152v1 (the paper's v1
- * bottleneck: RN_MODEL_STRIDE_ON_1X1 always set) and resnet20/32/44/56/110/1202, plain20/32/44/56/110 (CIFAR). classes = 0 keeps
- * 1000 (ImageNet) or 10 (CIFAR); in_channels = 0 keeps 3; shortcut =
- * RN_SHORTCUT_DEFAULT keeps the paper's choice (B for ImageNet, A for CIFAR,
- * none for plain); base_width = 0 keeps 64 (ImageNet) or 16 (CIFAR), other
+ * bottleneck: RN_MODEL_STRIDE_ON_1X1 always set), resnet20/32/44/56/110/1202,
+ * plain20/32/44/56/110 (CIFAR) and resnet8 (the CIFAR layout with one block
+ * per stage and option B, in the spirit of MLPerf Tiny's image classification
+ * network). classes = 0 keeps 1000 (ImageNet) or 10 (CIFAR); in_channels = 0
+ * keeps 3; shortcut = RN_SHORTCUT_DEFAULT keeps the paper's choice (B for
+ * ImageNet and resnet8, A for CIFAR, none for plain); base_width = 0 keeps 64
+ * (ImageNet) or 16 (CIFAR), other
  * values scale the stem and every stage (stage k has base_width << k filters);
  * flags RN_MODEL_*. Unknown names give RN_E_NOT_FOUND. The weights are not
  * initialised: call rn_model_init or load a file. *out belongs to the caller.

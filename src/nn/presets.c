@@ -6,6 +6,11 @@
  * filters with strides 1,2,2, shortcut A, depth 6n+2. "plain" twins have
  * no shortcut at all. The "v1" bottleneck presets stride the first 1x1 of
  * the block (the paper's and Caffe's original) instead of torchvision's 3x3.
+ * resnet8 is the CIFAR layout with one block per stage and projection
+ * shortcuts (B), the shape of MLPerf Tiny's image classification network
+ * (its Keras reference gives its convolutions biases and its projections
+ * no batch norm; ours are torchvision's basic blocks, 78,042 parameters
+ * against its 78,146 trainable ones).
  */
 #include "nn-internal.h"
 
@@ -15,31 +20,33 @@ typedef struct preset {
     int32_t block_type;
     int32_t blocks[4];
     int32_t plain;
-    uint32_t flags; /* RN_MODEL_* always set (the v1 bottleneck) */
+    uint32_t flags;   /* RN_MODEL_* always set (the v1 bottleneck) */
+    int32_t shortcut; /* RN_SHORTCUT_DEFAULT: the paper's choice (A, B or none) */
 } preset;
 
 static const preset presets[] = {
-    {"resnet18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 0, 0},
-    {"resnet34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 0, 0},
-    {"resnet50", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, 0},
-    {"resnet101", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, 0},
-    {"resnet152", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, 0},
-    {"resnet50v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
-    {"resnet101v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
-    {"resnet152v1", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, RN_MODEL_STRIDE_ON_1X1},
-    {"plain18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 1, 0},
-    {"plain34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 1, 0},
-    {"resnet20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 0, 0},
-    {"resnet32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 0, 0},
-    {"resnet44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 0, 0},
-    {"resnet56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 0, 0},
-    {"resnet110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 0, 0},
-    {"resnet1202", 1, RN_BLOCK_BASIC, {200, 200, 200, 0}, 0, 0},
-    {"plain20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 1, 0},
-    {"plain32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 1, 0},
-    {"plain44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 1, 0},
-    {"plain56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 1, 0},
-    {"plain110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 1, 0},
+    {"resnet18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet50", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet101", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet152", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet50v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
+    {"resnet101v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
+    {"resnet152v1", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
+    {"plain18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"plain34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet8", 1, RN_BLOCK_BASIC, {1, 1, 1, 0}, 0, 0, RN_SHORTCUT_B},
+    {"resnet20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"resnet1202", 1, RN_BLOCK_BASIC, {200, 200, 200, 0}, 0, 0, RN_SHORTCUT_DEFAULT},
+    {"plain20", 1, RN_BLOCK_BASIC, {3, 3, 3, 0}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"plain32", 1, RN_BLOCK_BASIC, {5, 5, 5, 0}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"plain44", 1, RN_BLOCK_BASIC, {7, 7, 7, 0}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"plain56", 1, RN_BLOCK_BASIC, {9, 9, 9, 0}, 1, 0, RN_SHORTCUT_DEFAULT},
+    {"plain110", 1, RN_BLOCK_BASIC, {18, 18, 18, 0}, 1, 0, RN_SHORTCUT_DEFAULT},
 };
 
 #define NUM_PRESETS ((int32_t)(sizeof presets / sizeof presets[0]))
@@ -62,7 +69,7 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         return rn__error(ctx, RN_E_NOT_FOUND,
                          "%s: unknown preset \"%s\" (resnet18/34/50/101/152, "
                          "resnet50v1/101v1/152v1, plain18/34, "
-                         "resnet20/32/44/56/110/1202, plain20/32/44/56/110)",
+                         "resnet8/20/32/44/56/110/1202, plain20/32/44/56/110)",
                          fn, name);
     if (classes < 0 || in_channels < 0 || base_width < 0)
         return rn__error(ctx, RN_E_INVALID_ARG,
@@ -83,6 +90,7 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: base_width %d makes the last stage %lld channels wide (max %d)", fn,
                          (int)base_width, (long long)widest, RN_NN_MAX_CHANNELS);
+    if (shortcut == RN_SHORTCUT_DEFAULT) shortcut = p->shortcut;
     if (shortcut == RN_SHORTCUT_DEFAULT)
         shortcut = p->plain ? RN_SHORTCUT_NONE : p->cifar ? RN_SHORTCUT_A : RN_SHORTCUT_B;
 
