@@ -256,12 +256,17 @@ static void test_safetensors_writer_round_trips_all_dtypes_and_metadata(void) {
     CHECK(written == 0);
     CHECK_OK(rn_safetensors_writer_save_mem(w, buf, need, &written), ctx);
     CHECK(written == need);
-    /* layout: header length a multiple of 8, data back to back in add order */
+    /* layout: header length a multiple of 8, data back to back by decreasing
+     * element size (i64; f32, i32; f16, bf16; u8), in add order within a size */
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
     CHECK(hlen % 8 == 0 && buf[8] == '{');
     CHECK(need == 8 + hlen + 24 + 24 + 4 + 4 + 4 + 3);
-    CHECK(memcmp(buf + 8 + hlen, f, 24) == 0);
+    CHECK(memcmp(buf + 8 + hlen, i64, 24) == 0);
+    CHECK(memcmp(buf + 8 + hlen + 24, f, 24) == 0);
+    CHECK(memcmp(buf + 8 + hlen + 48, &i32, 4) == 0);
+    CHECK(memcmp(buf + 8 + hlen + 52, h, 4) == 0 && memcmp(buf + 8 + hlen + 56, bf, 4) == 0);
+    CHECK(memcmp(buf + 8 + hlen + 60, u8, 3) == 0);
     rn_safetensors *st = NULL;
     CHECK_OK(rn_safetensors_open_mem(ctx, buf, need, &st), ctx);
     free(buf);

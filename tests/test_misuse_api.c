@@ -1567,6 +1567,34 @@ static void test_model_files_refuse_other_models_garbage_and_small_buffers(void)
         rn_safetensors_writer_destroy(w);
         rn_safetensors_close(st);
     }
+    /* blobs: NULLs, small buffers, misalignment, unknown flags, a plain file */
+    {
+        size_t bneed = 0, bwritten = 9;
+        MISUSE(rn_model_save_blob_mem(NULL, NULL, 0, &bneed), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_save_blob_mem(wide, NULL, 0, NULL), RN_E_INVALID_ARG, ctx);
+        CHECK_OK(rn_model_save_blob_mem(wide, NULL, 0, &bneed), ctx);
+        unsigned char *blob = (unsigned char *)malloc(bneed + 4);
+        MISUSE(rn_model_save_blob_mem(wide, blob, bneed - 1, &bwritten), RN_E_BUFFER_TOO_SMALL,
+               ctx);
+        CHECK(bwritten == 9);
+        MISUSE(rn_model_save_blob_file(NULL, "x.safetensors"), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_save_blob_file(wide, NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_save_blob_file(wide, no_dir_path), RN_E_IO, ctx);
+        CHECK_OK(rn_model_save_blob_mem(wide, blob, bneed, &bneed), ctx);
+        rn_model *o = m;
+        MISUSE(rn_model_create_from_blob(NULL, blob, bneed, 0, &o), RN_E_INVALID_ARG, NULL);
+        MISUSE(rn_model_create_from_blob(ctx, NULL, bneed, 0, &o), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_create_from_blob(ctx, blob, bneed, 0, NULL), RN_E_INVALID_ARG, ctx);
+        MISUSE(rn_model_create_from_blob(ctx, blob, bneed, 0x10u, &o), RN_E_INVALID_ARG, ctx);
+        memmove(blob + 2, blob, bneed);
+        MISUSE(rn_model_create_from_blob(ctx, blob + 2, bneed, 0, &o), RN_E_INVALID_ARG, ctx);
+        CHECK(says(ctx, "4-byte aligned"));
+        MISUSE(rn_model_create_from_blob(ctx, wfile, wneed, 0, &o), RN_E_BAD_FORMAT, ctx);
+        MISUSE(rn_model_create_from_blob(ctx, not_a_file, sizeof not_a_file, 0, &o),
+               RN_E_BAD_FORMAT, ctx);
+        CHECK(o == m);
+        free(blob);
+    }
     CHECK_OK(rn_model_get_tensor(m, "fc.weight", after, FC), ctx);
     CHECK(memcmp(before, after, sizeof before) == 0);
     /* ONNX import: a safetensors file (or garbage) is no ONNX graph; *out untouched */

@@ -110,9 +110,12 @@ RN_API rn_status rn_safetensors_metadata(const rn_safetensors *st, const char *k
 RN_API rn_status rn_safetensors_model_dims(const rn_safetensors *st, int32_t *classes,
                                            int32_t *in_channels);
 
-/* Writer: tensors are stored back to back in the order added (no holes, as
- * the format's reference loader requires); the JSON header is padded with
- * spaces to a multiple of 8 bytes. The writer holds copies of everything
+/* Writer: the header lists tensors in the order added; their data is stored
+ * back to back (no holes, as the format's reference loader requires) by
+ * decreasing element size (8-, 4-, 2-, then 1-byte dtypes, each in the
+ * order added), and the JSON header is padded with spaces to a multiple of
+ * 8 bytes, so every tensor's data starts at a multiple of its element size
+ * in the file. The writer holds copies of everything
  * added until rn_safetensors_writer_destroy (NULL accepted); *out of create
  * belongs to the caller. */
 typedef struct rn_safetensors_writer rn_safetensors_writer;
@@ -172,6 +175,43 @@ RN_API rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const vo
 RN_API rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *path,
                                                         int32_t counts[3], char *report,
                                                         size_t report_cap);
+
+/* ---- weights in place: models over a constant blob -------------------------------
+ * For firmware that keeps its weights in flash (docs/embedding.md). A blob
+ * is a safetensors file that names its architecture in its metadata
+ * ("libresnet.blob": "1", "preset", "classes", "in_channels", "width",
+ * "shortcut" A|B|C|none, "flags": what rn_model_create_preset was given)
+ * and holds float32 tensors with torchvision's names in the library's
+ * layout: convolution weights OHWI, shape [out, kh, kw, in]; every other
+ * tensor as PyTorch has it. The writer places each tensor's data at a
+ * multiple of its element size (safetensors.h writer rule), so a blob that
+ * starts at a 4-byte aligned address has every float aligned.
+ * create_from_blob: a model whose tensors point into `data` (no copy of the
+ * weights: the library allocates only the model's description, a few KB);
+ * data must start at a 4-byte aligned address (RN_E_INVALID_ARG otherwise,
+ * saying so), stay unchanged and outlive the model. Every tensor is checked
+ * first (the first missing, unexpected, misshapen, non-F32 or misaligned
+ * one is named, RN_E_BAD_FORMAT); a safetensors file without the blob
+ * metadata (PyTorch's OIHW files) is refused with a sentence saying how to
+ * make a blob. Inference plans work as for any model. Anything that would
+ * change the weights refuses with RN_E_BAD_STATE and a sentence: training
+ * plans (and so optimisers and trainers), rn_model_init,
+ * rn_model_fold_batchnorm, rn_model_set_tensor and the rn_model_load_*
+ * functions. flags: 0, or RN_BLOB_NO_DERIVED: its plans keep no packed or
+ * Winograd-transformed copy of the weights (less RAM, slower; for
+ * firmware), whereas by default inference plans derive them in RAM as for
+ * any model. RN_E_UNSUPPORTED on a big-endian host.
+ * save_blob: the model (made by rn_model_create_preset, else
+ * RN_E_UNSUPPORTED; folded or not) as such a blob; save_blob_mem with buf
+ * NULL sets only *written (the size needed), a smaller cap gives
+ * RN_E_BUFFER_TOO_SMALL; the file is replaced atomically. `resnet export
+ * --c-array` writes one as a C array for a firmware build. */
+#define RN_BLOB_NO_DERIVED 1u
+RN_API rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size,
+                                           uint32_t flags, rn_model **out);
+RN_API rn_status rn_model_save_blob_mem(const rn_model *model, void *buf, size_t cap,
+                                        size_t *written);
+RN_API rn_status rn_model_save_blob_file(const rn_model *model, const char *path);
 
 /* ---- models as ONNX -----------------------------------------------------------------
  * Import: a ResNet graph as torch.onnx.export writes it (opsets 11 to 17) is

@@ -101,6 +101,13 @@ const char *rn__concat(char *buf, size_t cap, const char *a, const char *b);
 /* "[d0,d1,...]" into buf (for error sentences); returns buf. */
 const char *rn__dims_str(int32_t ndim, const int64_t *dims, char *buf, size_t cap);
 
+/* A reader over buf that copies nothing: rn__safetensors_data gives each
+ * tensor's bytes where they are in buf, which must outlive the handle (and
+ * whatever points into it). src names buf in errors. */
+rn_status rn__safetensors_open_view(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                                    rn_safetensors **out);
+const unsigned char *rn__safetensors_data(const rn_safetensors *st, int32_t index);
+
 /* Add a tensor to a safetensors writer, taking over `data` (its
  * little-endian bytes, a context allocation freed with the writer, or on
  * failure at once). data NULL makes an entry that only sizes the file: such

@@ -95,6 +95,14 @@ static size_t model_tensor(const rn_model *model, int32_t i, const char **name, 
     return count;
 }
 
+/* Loads refuse a model whose weights are read in place, before anything is read. */
+static rn_status check_writable(rn_model *model, const char *fn) {
+    if (!rn__model_in_place(model)) return RN_OK;
+    return rn__error(rn__model_ctx(model), RN_E_BAD_STATE,
+                     "%s: the model's weights are read in place from a constant blob "
+                     "(rn_model_create_from_blob) and cannot be loaded over", fn);
+}
+
 static rn_status load_from(rn_model *model, const char *src, const rn_safetensors *st) {
     rn_ctx *ctx = rn__model_ctx(model);
     int32_t nmodel = rn_model_tensor_count(model);
@@ -232,6 +240,8 @@ rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf
                                                 size_t report_cap) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
+    rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_mem");
+    if (ws) return ws;
     if (!buf)
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_mem: buf is "
                          "NULL");
@@ -248,6 +258,8 @@ rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *pa
                                                  size_t report_cap) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
+    rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_file");
+    if (ws) return ws;
     if (!path)
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_file: path "
                          "is NULL");
@@ -262,6 +274,8 @@ rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *pa
 rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
+    rn_status ws = check_writable(model, "rn_model_load_safetensors_mem");
+    if (ws) return ws;
     if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_mem: buf is NULL");
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
@@ -274,6 +288,8 @@ rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t
 rn_status rn_model_load_safetensors_file(rn_model *model, const char *path) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
+    rn_status ws = check_writable(model, "rn_model_load_safetensors_file");
+    if (ws) return ws;
     if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_file: path is NULL");
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_file(ctx, path, &st);

@@ -347,10 +347,11 @@ void rn_safetensors_close(rn_safetensors *st) {
 }
 
 /* Parse buf. With `file` set, buf is that allocation and the handle takes
- * it over (even on failure it is freed here); otherwise the data section is
- * copied. */
+ * it over (even on failure it is freed here); with `view` the handle reads
+ * the data section where it is (the caller keeps buf alive); otherwise the
+ * data section is copied. */
 static rn_status st_open(rn_ctx *ctx, const char *src, const unsigned char *buf, size_t size,
-                         unsigned char *file, rn_safetensors **out) {
+                         unsigned char *file, int view, rn_safetensors **out) {
     rn_safetensors *st = (rn_safetensors *)rn__calloc(ctx, 1, sizeof *st);
     if (!st) {
         rn__free(ctx, file);
@@ -375,7 +376,7 @@ static rn_status st_open(rn_ctx *ctx, const char *src, const unsigned char *buf,
     if (s == RN_OK) {
         size_t hlen = (size_t)n;
         st->data_size = size - 8 - hlen;
-        if (file) {
+        if (file || view) {
             st->data = buf + 8 + hlen;
         } else {
             st->owned = (unsigned char *)rn__alloc(ctx, st->data_size);
@@ -413,7 +414,7 @@ rn_status rn_safetensors_open_mem(rn_ctx *ctx, const void *buf, size_t size,
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_safetensors_open_mem: %s is NULL",
                          !buf ? "buf" : "out");
     rn__clear_error(ctx);
-    return st_open(ctx, RN_IO_MEMORY_NAME, (const unsigned char *)buf, size, NULL, out);
+    return st_open(ctx, RN_IO_MEMORY_NAME, (const unsigned char *)buf, size, NULL, 0, out);
 }
 
 #ifndef RN_NO_IO
@@ -427,7 +428,7 @@ rn_status rn_safetensors_open_file(rn_ctx *ctx, const char *path, rn_safetensors
     size_t size;
     rn_status s = rn__read_file(ctx, path, ST_MAX_FILE, &data, &size);
     if (s) return s;
-    return st_open(ctx, path, (const unsigned char *)data, size, (unsigned char *)data, out);
+    return st_open(ctx, path, (const unsigned char *)data, size, (unsigned char *)data, 0, out);
 }
 #else
 rn_status rn_safetensors_open_file(rn_ctx *ctx, const char *path, rn_safetensors **out) {
@@ -502,6 +503,15 @@ rn_status rn_safetensors_read_raw(const rn_safetensors *st, int32_t index, void 
                          "bytes, bytes is %zu", t->name, t->end - t->begin, bytes);
     if (bytes) rn_memcpy(dst, st->data + t->begin, bytes);
     return RN_OK;
+}
+
+rn_status rn__safetensors_open_view(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                                    rn_safetensors **out) {
+    return st_open(ctx, src, (const unsigned char *)buf, size, NULL, 1, out);
+}
+
+const unsigned char *rn__safetensors_data(const rn_safetensors *st, int32_t index) {
+    return st->data + st->tensors[index].begin;
 }
 
 rn_status rn_safetensors_metadata(const rn_safetensors *st, const char *key, const char **value) {
@@ -765,6 +775,40 @@ static void emit_json_string(emitter *e, const char *s) {
     emit(e, "\"", 1);
 }
 
+/* Data placement: the header lists tensors in the order added, but their
+ * bytes go by decreasing element size (8, 4, 2, 1 bytes), in the order
+ * added within a size. With the header padded to 8 bytes, every tensor's
+ * data then starts at a multiple of its element size in the file, so a
+ * reader may use it where it lies (rn_model_create_from_blob), and the data
+ * stays gapless as the format's reference loader requires. Files of one
+ * dtype keep the order added. */
+static size_t elem_size(int32_t dtype) {
+    switch (dtype) {
+    case RN_DTYPE_I64: case RN_DTYPE_F64: return 8;
+    case RN_DTYPE_F32: case RN_DTYPE_I32: return 4;
+    case RN_DTYPE_F16: case RN_DTYPE_BF16: case RN_DTYPE_I16: return 2;
+    default: return 1;
+    }
+}
+
+/* Index of the k-th tensor in data order. */
+static size_t data_order(const rn_safetensors_writer *w, size_t k) {
+    for (size_t sz = 8; sz >= 1; sz /= 2)
+        for (size_t i = 0; i < w->count; i++)
+            if (elem_size(w->tensors[i].dtype) == sz && k-- == 0) return i;
+    return 0; /* not reached for k < count */
+}
+
+/* Offset of tensor i's data in the data section. */
+static size_t data_offset(const rn_safetensors_writer *w, size_t i) {
+    size_t off = 0, mine = elem_size(w->tensors[i].dtype);
+    for (size_t j = 0; j < w->count; j++) {
+        size_t sz = elem_size(w->tensors[j].dtype);
+        if (sz > mine || (sz == mine && j < i)) off += w->tensors[j].bytes;
+    }
+    return off;
+}
+
 /* The JSON header padded with spaces to a multiple of 8 bytes. */
 static void emit_header(const rn_safetensors_writer *w, emitter *e) {
     size_t offset = 0;
@@ -794,10 +838,10 @@ static void emit_header(const rn_safetensors_writer *w, emitter *e) {
             emit_u64(e, (uint64_t)t->dims[d]);
         }
         emit_str(e, "],\"data_offsets\":[");
+        offset = data_offset(w, i);
         emit_u64(e, offset);
         emit(e, ",", 1);
-        offset += t->bytes;
-        emit_u64(e, offset);
+        emit_u64(e, offset + t->bytes);
         emit_str(e, "]}");
     }
     emit(e, "}", 1);
@@ -844,9 +888,10 @@ rn_status rn_safetensors_writer_save_mem(rn_safetensors_writer *w, void *buf, si
     emitter e = {out + 8, 0, hlen};
     emit_header(w, &e);
     size_t at = 8 + hlen;
-    for (size_t i = 0; i < w->count; i++) {
-        if (w->tensors[i].bytes) rn_memcpy(out + at, w->tensors[i].data, w->tensors[i].bytes);
-        at += w->tensors[i].bytes;
+    for (size_t k = 0; k < w->count; k++) {
+        const stw_tensor *t = &w->tensors[data_order(w, k)];
+        if (t->bytes) rn_memcpy(out + at, t->data, t->bytes);
+        at += t->bytes;
     }
     *written = total;
     return RN_OK;
@@ -880,9 +925,10 @@ rn_status rn_safetensors_writer_save_file(rn_safetensors_writer *w, const char *
     emit_header(w, &e);
     chunks[0] = head;
     sizes[0] = 8 + hlen;
-    for (size_t i = 0; i < w->count; i++) {
-        chunks[i + 1] = w->tensors[i].data;
-        sizes[i + 1] = w->tensors[i].bytes;
+    for (size_t k = 0; k < w->count; k++) {
+        const stw_tensor *t = &w->tensors[data_order(w, k)];
+        chunks[k + 1] = t->data;
+        sizes[k + 1] = t->bytes;
     }
     s = rn__write_file_atomic(ctx, path, chunks, sizes, nchunks);
     rn__free(ctx, sizes);

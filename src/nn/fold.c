@@ -26,6 +26,8 @@ void rn__nn_fold(nn_conv *c, nn_bn *bn) {
 rn_status rn_model_fold_batchnorm(rn_model *m) {
     if (!m) return RN_E_INVALID_ARG;
     if (m->folded) return RN_OK; /* folding twice would scale by the identity BN: nothing to do */
+    rn_status wst = rn__nn_model_writable(m, m->ctx, "rn_model_fold_batchnorm");
+    if (wst) return wst;
     if (m->has_stem) rn__nn_fold(&m->stem_conv, &m->stem_bn);
     for (int32_t i = 0; i < m->nblocks; i++) {
         nn_block *b = &m->blocks[i];

@@ -89,6 +89,8 @@ rn_status rn_model_init(rn_model *m, uint64_t seed) {
     if (m->folded)
         return rn__error(m->ctx, RN_E_BAD_STATE,
                          "rn_model_init: the model was folded for inference; build a new one");
+    rn_status wst = rn__nn_model_writable(m, m->ctx, "rn_model_init");
+    if (wst) return wst;
     uint64_t stream = 0;
     if (m->has_stem) {
         rn__nn_init_conv(&m->stem_conv, seed, stream++);

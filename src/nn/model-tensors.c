@@ -71,6 +71,7 @@ rn_status rn_model_set_tensor(rn_model *m, const char *name, const float *src, s
     const rn_tensor_slot *s = lookup(m, name, src, fn, &st);
     if (!s) return st;
     if ((st = check_count(m, s, count, fn))) return st;
+    if ((st = rn__nn_model_writable(m, m->ctx, fn))) return st;
     rn__nn_slot_write(s, src, s->value);
     rn__model_values_changed(m);
     return RN_OK;

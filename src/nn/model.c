@@ -135,6 +135,7 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
     bn.c = out_channels;
     nn_reg r;
     rn_memset(&r, 0, sizeof r);
+    r.no_values = m->in_place;
     rn__nn_reg_conv(&r, "conv1", &conv);
     rn__nn_reg_bn(&r, "bn1", &bn);
     growth g;
@@ -170,6 +171,7 @@ rn_status rn_model_add_stage(rn_model *m, int32_t block_type, int32_t num_blocks
 
     nn_reg r;
     rn_memset(&r, 0, sizeof r);
+    r.no_values = m->in_place;
     for (int32_t i = 0; i < num_blocks; i++) {
         nn_block b = i == 0 ? first : rest;
         rn__nn_reg_prefix(&r, "layer", m->nstages + 1, i);
@@ -203,6 +205,7 @@ rn_status rn_model_add_head(rn_model *m, int32_t classes) {
                          (int)classes, RN_NN_MAX_CLASSES);
     nn_reg r;
     rn_memset(&r, 0, sizeof r);
+    r.no_values = m->in_place;
     int64_t wdims[4] = {classes, m->channels, 0, 0}, bdims[4] = {classes, 0, 0, 0};
     float *gw, *gb;
     rn__nn_reg_tensor(&r, "fc.weight", RN_TENSOR_PARAM, 2, wdims, &gw);
@@ -231,8 +234,60 @@ static void take_bn(rn_model *m, int32_t *k, nn_bn *bn) {
     *k += 2; /* running statistics */
 }
 
+rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn) {
+    if (!m->in_place) return RN_OK;
+    return rn__error(err_ctx, RN_E_BAD_STATE,
+                     "%s: the model's weights are read in place from a constant blob "
+                     "(rn_model_create_from_blob) and cannot change; create the model with "
+                     "rn_model_create_preset and load the file to train or modify it",
+                     fn);
+}
+
+/* The layers' value pointers from the slots, in registration order (as
+ * rn__nn_model_ensure_grads hands out gradients). */
+static float *take_value(rn_model *m, int32_t *k) { return m->slots[(*k)++].value; }
+
+static void take_conv_values(rn_model *m, int32_t *k, nn_conv *c) { c->w = take_value(m, k); }
+
+static void take_bn_values(rn_model *m, int32_t *k, nn_bn *bn) {
+    bn->gamma = take_value(m, k);
+    bn->beta = take_value(m, k);
+    bn->mean = take_value(m, k);
+    bn->var = take_value(m, k);
+}
+
+void rn__model_bind_values(rn_model *m, const float *const *values) {
+    for (int32_t i = 0; i < m->nslots; i++) m->slots[i].value = (float *)(uintptr_t)values[i];
+    int32_t k = 0;
+    if (m->has_stem) take_conv_values(m, &k, &m->stem_conv), take_bn_values(m, &k, &m->stem_bn);
+    for (int32_t i = 0; i < m->nblocks; i++) {
+        nn_block *b = &m->blocks[i];
+        for (int32_t j = 0; j < b->nconv; j++)
+            take_conv_values(m, &k, &b->conv[j]), take_bn_values(m, &k, &b->bn[j]);
+        if (b->sc == NN_SC_PROJ)
+            take_conv_values(m, &k, &b->ds_conv), take_bn_values(m, &k, &b->ds_bn);
+    }
+    if (m->has_head) m->fc_w = take_value(m, &k), m->fc_b = take_value(m, &k);
+    RN_ASSERT(k == m->nslots);
+    m->version++;
+}
+
+int32_t rn__model_preset(const rn_model *m, const char **name, int32_t *classes,
+                         int32_t *in_channels, int32_t *shortcut, int32_t *width,
+                         uint32_t *flags) {
+    if (!m->preset) return 0;
+    *name = m->preset;
+    *classes = m->preset_classes, *in_channels = m->preset_in;
+    *shortcut = m->preset_shortcut, *width = m->preset_width, *flags = m->preset_flags;
+    return 1;
+}
+
+int32_t rn__model_in_place(const rn_model *m) { return m->in_place; }
+
 rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const char *fn) {
     if (m->grads) return RN_OK;
+    rn_status wst = rn__nn_model_writable(m, err_ctx, fn);
+    if (wst) return wst;
     size_t total = 0;
     for (int32_t i = 0; i < m->nslots; i++)
         if (m->slots[i].kind == RN_TENSOR_PARAM) total += m->slots[i].count;

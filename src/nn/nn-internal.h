@@ -73,7 +73,8 @@ typedef struct nn_reg {
     char *names;           /* assigning pass: the next free name byte */
     size_t nvalues, ngrads, nname_bytes; /* counting pass totals */
     int32_t with_grads;
-    char prefix[64]; /* e.g. "layer2.1." */
+    int32_t no_values; /* values live elsewhere (a blob): slots get value NULL */
+    char prefix[64];   /* e.g. "layer2.1." */
 } nn_reg;
 
 void rn__nn_reg_conv(nn_reg *r, const char *name, nn_conv *c);
@@ -123,7 +124,22 @@ struct rn_model {
     int32_t nchunks;
     float *grads;     /* every parameter's gradient, from the first train plan on */
     uint64_t version; /* bumped whenever values change */
+    /* What rn_model_create_preset was given (resolved: the preset's
+     * defaults filled in), so a blob can name the architecture; preset is
+     * NULL for a model spelled out with the builder. */
+    const char *preset;
+    int32_t preset_classes, preset_in, preset_shortcut, preset_width;
+    uint32_t preset_flags;
+    /* Weights read in place from a caller's constant blob
+     * (rn_model_create_from_blob): every slot's value points into it and
+     * nothing may write them; no_derived: plans keep no packed or
+     * transformed copy of the weights either. */
+    int32_t in_place, no_derived;
 };
+
+/* RN_OK if the model's weights may be written, else RN_E_BAD_STATE with a
+ * sentence naming fn (the weights are read in place from a constant blob). */
+rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn);
 
 /* Allocate the gradients (once) and point slots and layers at them. */
 rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const char *fn);

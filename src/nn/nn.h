@@ -107,6 +107,27 @@ void rn__nn_dist_wait_all(nn_dist *d);
 void rn__nn_tree_sum_f32(float *const *items, int32_t count, size_t n);
 /* The same over doubles (a scalar per item). */
 double rn__nn_tree_sum_f64(const double *items, int32_t count, size_t stride);
+/* ---- weights in place (rn_model_create_from_blob, src/io/blob.c) ---------------
+ * A preset whose tensors have no storage of their own (every slot's value
+ * NULL until bound), marked read-only: training plans, rn_model_init,
+ * folding, set_tensor and loads refuse it. no_derived: its plans keep no
+ * packed or Winograd-transformed weights. Arguments as
+ * rn_model_create_preset's (validated the same way). */
+rn_status rn__model_create_preset_in_place(rn_ctx *ctx, const char *name, int32_t classes,
+                                           int32_t in_channels, int32_t shortcut,
+                                           int32_t base_width, uint32_t flags,
+                                           int32_t no_derived, rn_model **out);
+/* Point slot i's value (library layout: OHWI conv weights) at values[i]
+ * for every slot, and the layers at them. */
+void rn__model_bind_values(rn_model *model, const float *const *values);
+/* The preset a model was made from, with its options resolved (the
+ * preset's defaults filled in); 0 for a model spelled out with the builder. */
+int32_t rn__model_preset(const rn_model *model, const char **name, int32_t *classes,
+                         int32_t *in_channels, int32_t *shortcut, int32_t *width,
+                         uint32_t *flags);
+/* 1 for a model whose weights are read in place. */
+int32_t rn__model_in_place(const rn_model *model);
+
 /* Attach (or with NULL detach) a distribution to a train plan. */
 void rn__plan_set_dist(rn_plan *p, nn_dist *d);
 

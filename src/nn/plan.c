@@ -196,7 +196,8 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
     }
     model_emit arg = {m, batch, h, w, saved};
     rn_status st = rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
-                                             mode == RN_MODE_INFER, emit_model, &arg);
+                                             mode == RN_MODE_INFER && !m->no_derived, emit_model,
+                                             &arg);
     rn__free(ctx, saved);
     if (st == RN_OK && p->prog.derived_bytes) {
         /* weights packed / transformed once here, again when the model changes */

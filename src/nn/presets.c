@@ -57,10 +57,10 @@ const char *rn_preset_name(int32_t index) {
     return index >= 0 && index < NUM_PRESETS ? presets[index].name : NULL;
 }
 
-rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
-                                 int32_t in_channels, int32_t shortcut, int32_t base_width,
-                                 uint32_t flags, rn_model **out) {
-    static const char fn[] = "rn_model_create_preset";
+static rn_status create_preset(rn_ctx *ctx, const char *fn, const char *name, int32_t classes,
+                               int32_t in_channels, int32_t shortcut, int32_t base_width,
+                               uint32_t flags, int32_t in_place, int32_t no_derived,
+                               rn_model **out) {
     if (!ctx || !name || !out) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
     const preset *p = NULL;
     for (int32_t i = 0; i < NUM_PRESETS; i++)
@@ -102,6 +102,8 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         rn__arena_restore(ctx, mark);
         return st;
     }
+    m->in_place = in_place;
+    m->no_derived = no_derived;
     if (p->cifar)
         st = rn_model_add_stem(m, base_width, 3, 1, 1, 0);
     else
@@ -115,7 +117,25 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
         rn__arena_restore(ctx, mark);
         return st;
     }
+    m->preset = p->name;
+    m->preset_classes = classes, m->preset_in = in_channels;
+    m->preset_shortcut = shortcut, m->preset_width = base_width, m->preset_flags = flags;
     *out = m;
     rn__clear_error(ctx);
     return RN_OK;
+}
+
+rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
+                                 int32_t in_channels, int32_t shortcut, int32_t base_width,
+                                 uint32_t flags, rn_model **out) {
+    return create_preset(ctx, "rn_model_create_preset", name, classes, in_channels, shortcut,
+                         base_width, flags, 0, 0, out);
+}
+
+rn_status rn__model_create_preset_in_place(rn_ctx *ctx, const char *name, int32_t classes,
+                                           int32_t in_channels, int32_t shortcut,
+                                           int32_t base_width, uint32_t flags,
+                                           int32_t no_derived, rn_model **out) {
+    return create_preset(ctx, "rn_model_create_from_blob", name, classes, in_channels, shortcut,
+                         base_width, flags, 1, no_derived, out);
 }

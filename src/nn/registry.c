@@ -44,7 +44,7 @@ float *rn__nn_reg_tensor(nn_reg *r, const char *name, int32_t kind, int32_t ndim
     int32_t has_grad = kind == RN_TENSOR_PARAM && r->with_grads;
     size_t name_len = rn_strlen(r->prefix) + rn_strlen(name) + 1;
     if (!r->slots) { /* counting pass */
-        r->nvalues += count;
+        if (!r->no_values) r->nvalues += count;
         if (has_grad) r->ngrads += count;
         r->nname_bytes += name_len;
         r->nslots++;
@@ -63,8 +63,11 @@ float *rn__nn_reg_tensor(nn_reg *r, const char *name, int32_t kind, int32_t ndim
     for (int32_t i = 0; i < 4; i++) s->dims[i] = i < ndim ? dims[i] : 0;
     s->count = count;
     s->frozen = 0;
-    s->value = r->values;
-    r->values += count;
+    s->value = NULL;
+    if (!r->no_values) {
+        s->value = r->values;
+        r->values += count;
+    }
     s->grad = NULL;
     if (has_grad) {
         s->grad = r->grads;
@@ -97,7 +100,7 @@ void rn__nn_reg_bn(nn_reg *r, const char *name, nn_bn *bn) {
         *dst[i] = rn__nn_reg_tensor(r, full, i < 2 ? RN_TENSOR_PARAM : RN_TENSOR_BUFFER, 1, dims,
                                     gdst[i]);
     }
-    if (r->slots) { /* PyTorch's defaults: identity until initialised or loaded */
+    if (r->slots && !r->no_values) { /* PyTorch's defaults: identity until initialised or loaded */
         for (int32_t i = 0; i < bn->c; i++) bn->gamma[i] = 1.0f, bn->var[i] = 1.0f;
     }
 }

@@ -53,6 +53,9 @@ rn_status rn_sgd_create(rn_model *model, rn_optimizer **out) {
     int32_t classes;
     if (rn_model_classes(model, &classes) != RN_OK)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is not complete (no head yet)", fn);
+    if (rn__model_in_place(model))
+        return rn__error(ctx, RN_E_BAD_STATE, "%s: the model's weights are read in place from a "
+                         "constant blob (rn_model_create_from_blob) and cannot be trained", fn);
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(model, &slots);
     rn_optimizer *opt = (rn_optimizer *)rn__calloc(ctx, 1, sizeof *opt);

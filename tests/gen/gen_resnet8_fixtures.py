@@ -15,7 +15,8 @@ PyTorch, and the fixtures the tests read about it:
                                          float32), for C programs and firmware
   tests/data/firmware/resnet8_images.npy the same images as float32 (N, 3, 32, 32)
   tests/data/firmware/resnet8_logits.npy eval-mode logits (N, 10) computed in
-                                         float64 from the float32 weights
+                                         float64 from the float32 weights, stored
+                                         as float32
 
 resnet8 as libresnet builds it: 3x3 conv of 16 filters + BN + ReLU, one basic
 block per stage at 16/32/64 filters (strides 1, 2, 2), a 1x1 stride-2
@@ -153,7 +154,7 @@ def main():
     with torch.no_grad():
         ref = model.double()(torch.from_numpy(images).double()).numpy()
         got32 = model.float()(torch.from_numpy(images)).numpy()
-    np.save(os.path.join(FW_OUT, "resnet8_logits.npy"), ref)
+    np.save(os.path.join(FW_OUT, "resnet8_logits.npy"), ref.astype(np.float32))
     scale = np.abs(ref).max()
     print("logits: max |logit| %.3f, float32 torch off by %.3g of it; classes %s"
           % (scale, np.abs(got32 - ref).max() / scale, ref.argmax(1).tolist()))

@@ -158,6 +158,8 @@ SIGNATURES = {
         ['model', 'classes']),
     'rn_model_create': (c_int32, [c_void_p, c_int32, P(c_void_p)],
         ['ctx', 'in_channels', 'out']),
+    'rn_model_create_from_blob': (c_int32, [c_void_p, c_void_p, c_size_t, c_uint32, P(c_void_p)],
+        ['ctx', 'data', 'size', 'flags', 'out']),
     'rn_model_create_preset': (c_int32, [c_void_p, c_char_p, c_int32, c_int32, c_int32, c_int32, c_uint32, P(c_void_p)],
         ['ctx', 'name', 'classes', 'in_channels', 'shortcut', 'base_width', 'flags', 'out']),
     'rn_model_destroy': (None, [c_void_p],
@@ -194,6 +196,10 @@ SIGNATURES = {
         ['model', 'h', 'w', 'macs']),
     'rn_model_num_parameters': (c_int32, [c_void_p, P(c_int64)],
         ['model', 'count']),
+    'rn_model_save_blob_file': (c_int32, [c_void_p, c_char_p],
+        ['model', 'path']),
+    'rn_model_save_blob_mem': (c_int32, [c_void_p, c_void_p, c_size_t, P(c_size_t)],
+        ['model', 'buf', 'cap', 'written']),
     'rn_model_save_onnx_file': (c_int32, [c_void_p, c_char_p],
         ['model', 'path']),
     'rn_model_save_onnx_mem': (c_int32, [c_void_p, c_void_p, c_size_t, P(c_size_t)],
@@ -380,6 +386,7 @@ SIGNATURES = {
 
 # the integer #define RN_* constants
 CONSTANTS = {
+    'RN_BLOB_NO_DERIVED': 1,
     'RN_BLOCK_BASIC': 0,
     'RN_BLOCK_BOTTLENECK': 1,
     'RN_DTYPE_BF16': 5,
