@@ -404,6 +404,60 @@ static void test_divergence_exits_3_naming_the_step_and_keeps_the_checkpoint(voi
     CHECK(same_file(ckpt, copy));
 }
 
+/* export --c-array: the C file holds the blob's bytes (parsed back here), and
+ * a model over them gives PyTorch's float64 logits for resnet8's fixture. */
+static void test_export_c_array_holds_a_blob_that_infers_like_pytorch(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    CHECK_RUN(0, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name fw8 "
+                 "-o %s", RN_TEST_DATA_DIR, tmp("m.c"));
+    FILE *f = fopen(tmp("m.c"), "r");
+    CHECK(f != NULL);
+    size_t cap = 1 << 20, n = 0, declared = 0;
+    unsigned char *bytes = (unsigned char *)malloc(cap);
+    char line[256];
+    int in_array = 0, has_const = 0, has_pointer = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strstr(line, "static const union")) has_const = 1;
+        if (strstr(line, "const unsigned char *const fw8 = fw8_storage.bytes;")) has_pointer = 1;
+        if (sscanf(line, "const size_t fw8_size = %zu;", &declared) == 1) continue;
+        if (strstr(line, "fw8_storage = {{")) {
+            in_array = 1;
+            continue;
+        }
+        if (strncmp(line, "}};", 3) == 0) in_array = 0;
+        if (!in_array) continue;
+        for (char *p = strstr(line, "0x"); p && n < cap; p = strstr(p + 2, "0x"))
+            bytes[n++] = (unsigned char)strtoul(p, NULL, 16);
+    }
+    if (f) fclose(f);
+    CHECK(has_const && has_pointer);
+    CHECK(n == declared && n > 78042 * 4);
+    rn_model *m = NULL;
+    CHECK_OK(rn_model_create_from_blob(ctx, bytes, n, RN_BLOB_NO_DERIVED, &m), ctx);
+    float x[4 * 3 * 32 * 32], y[40], want[40];
+    CHECK_OK(rn_npy_read_file(ctx, RN_TEST_DATA_DIR "/firmware/resnet8_images.npy", RN_DTYPE_F32,
+                              x, sizeof x / sizeof x[0]), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, RN_TEST_DATA_DIR "/firmware/resnet8_logits.npy", RN_DTYPE_F32,
+                              want, 40), ctx);
+    rn_plan *plan = NULL;
+    if (m) CHECK_OK(rn_plan_create(m, 4, 32, 32, RN_MODE_INFER, &plan), ctx);
+    if (plan) CHECK_OK(rn_plan_forward(plan, x, sizeof x / sizeof x[0], RN_LAYOUT_NCHW, y, 40), ctx);
+    double big = 0;
+    for (int i = 0; i < 40; i++) big = fmax(big, fabs(want[i]));
+    for (int i = 0; plan && i < 40; i++) CHECK(fabs(y[i] - want[i]) <= 1e-5 * big);
+    rn_plan_destroy(plan);
+    rn_model_destroy(m);
+    free(bytes);
+    /* one format at a time, and a C name */
+    CHECK_RUN(2, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --onnx -o %s",
+              RN_TEST_DATA_DIR, tmp("m2.c"));
+    CHECK_RUN(2, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name 9x "
+                 "-o %s", RN_TEST_DATA_DIR, tmp("m2.c"));
+    CHECK_OUTPUT_HAS("C identifier");
+    rn_ctx_destroy(ctx);
+}
+
 /* infer MODEL.onnx: a graph torch.onnx.export wrote, against PyTorch's float64 logits. */
 static void test_infer_reads_an_onnx_graph(void) {
     rn_ctx *ctx = NULL;
@@ -444,6 +498,8 @@ static const rn_test_case cases[] = {
     {"every_subcommand_answers_help", test_every_subcommand_answers_help},
     {"bad_usage_exits_2_with_a_message", test_bad_usage_exits_2_with_a_message},
     {"missing_or_malformed_files_exit_1", test_missing_or_malformed_files_exit_1},
+    {"export_c_array_holds_a_blob_that_infers_like_pytorch",
+     test_export_c_array_holds_a_blob_that_infers_like_pytorch},
     {"info_prints_the_exact_parameter_and_mac_counts",
      test_info_prints_the_exact_parameter_and_mac_counts},
     {"bench_layers_lists_every_convolution_with_its_stride",
