@@ -28,6 +28,13 @@
 #                 of the library and of a firmware image linking it; the
 #                 firmware runs under QEMU (mps2-an500) and its logits match
 #                 the same program's on the host
+#   cortex-m-flash resnet8 with its weights in flash: `resnet export --c-array`
+#                 writes the blob as a const C array, firmware-blob.c creates
+#                 the model over it (rn_model_create_from_blob) and classifies
+#                 4 test images under QEMU on a Cortex-M4 (mps2-an386, single-
+#                 precision FPU only) and a Cortex-M7 (mps2-an500); logits match
+#                 the host's and PyTorch's float64 ones; sizes in
+#                 $RN_BUILDS_DIR/cortex-m-flash/sizes.txt
 #   amalgamation  tools/amalgamate.py's resnet.c + resnet.h build the consumer
 #   cpp           examples/cpp (C++11, -Werror) against the installed package
 #   python        bindings/python tests against the installed libresnet.so
@@ -35,7 +42,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${RN_BUILDS_DIR:-$top/build-ci/variants}
 jobs=${RN_JOBS:-2}
-steps=${RN_BUILDS_STEPS:-"header install package pkgconfig subdirectory make openmp-off io-off inference-only cortex-m amalgamation cpp python"}
+steps=${RN_BUILDS_STEPS:-"header install package pkgconfig subdirectory make openmp-off io-off inference-only cortex-m cortex-m-flash amalgamation cpp python"}
 prefix=$work/prefix
 logits=$work/logits
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
@@ -316,6 +323,110 @@ PY
     echo "arena use measured on the host (64-bit pointers): $(echo "$report" | grep '^arena')"
     echo "$emulated"
   } | tee "$work/cortex-m-size.txt" | sed 's/^/    /'
+}
+
+# A Cortex-M static library with the blob reader: src/io built with RN_NO_IO
+# (no file functions) and RN_NO_STDIO, inference only. dir, CPU flags.
+arm_library_with_blobs() {
+  configure_build "$1" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/arm-none-eabi.cmake" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DRESNET_INFERENCE_ONLY=ON -DRESNET_WITH_IO=ON \
+    -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_TOOLS=OFF -DRESNET_BUILD_BENCH=OFF -DRESNET_INSTALL=OFF \
+    -DRESNET_ARM_CPU_FLAGS="$2" "-DRESNET_ARM_EXTRA_FLAGS=-DRN_NO_IO -DRN_NO_STDIO" || return 1
+  local bad; bad=$(forbidden_imports "$1/libresnet.a")
+  [ -n "$bad" ] && { log "file/stdio symbols imported: $(echo $bad)"; return 1; }
+  return 0
+}
+
+# max |a - b| relative to max |b| over the "logits N" lines of two outputs,
+# and against the float64 reference when given: <= 1e-5 each.
+compare_firmware_logits() { # label, reference output, target output, [reference .npy]
+  "$py" - "$@" <<'PY'
+import struct, sys
+label, ref_out, tgt_out = sys.argv[1:4]
+def logits(text):
+    rows = [l.split()[2:] for l in text.splitlines() if l.startswith("logits ")]
+    return [[struct.unpack(">f", bytes.fromhex(w))[0] for w in r] for r in rows]
+a, b = logits(ref_out), logits(tgt_out)
+if not a or len(a) != len(b):
+    sys.exit("    %s: no comparable logits:\n%s\n---\n%s" % (label, ref_out, tgt_out))
+flat = lambda m: [x for r in m for x in r]
+def rel(x, y):
+    return max(abs(u - v) for u, v in zip(x, y)) / max(abs(v) for v in y)
+err = rel(flat(b), flat(a))
+msg = "    %s: max |target - host| = %.3g of max |host logit|" % (label, err)
+ok = err <= 1e-5
+if len(sys.argv) > 4:
+    import numpy as np
+    ref = np.load(sys.argv[4]).astype(float).ravel().tolist()
+    e64 = rel(flat(b), ref)
+    msg += ", %.3g of PyTorch float64's" % e64
+    ok = ok and e64 <= 1e-5
+print(msg)
+sys.exit(0 if ok else 1)
+PY
+}
+
+step_cortex_m_flash() {
+  local b="$work/cortex-m-flash" fx="$top/tests/data/firmware" fw="$top/tests/consumer/cortex-m"
+  rm -rf "$b"; mkdir -p "$b"
+  # the host: the resnet program writes the C array; the same firmware source
+  # linked against the host library gives the reference logits
+  local h="$b/host"
+  configure_build "$h" -DRESNET_OPENMP=OFF -DRESNET_BUILD_SHARED=OFF -DRESNET_BUILD_TESTS=OFF \
+    -DRESNET_BUILD_BENCH=OFF -DRESNET_INSTALL=OFF || return 1
+  quiet "$h/resnet" export resnet8 --weights "$fx/resnet8.safetensors" --c-array \
+    -o "$b/resnet_blob.c" || return 1
+  quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -DRN_FIRMWARE_HOST_REPORT \
+    -I"$top/include" "$fw/firmware-blob.c" "$b/resnet_blob.c" "$h/libresnet.a" -lm -lpthread \
+    -o "$b/firmware-host" || return 1
+  local host; host=$("$b/firmware-host") || { log "host run failed: $host"; return 1; }
+  compare_firmware_logits "host vs PyTorch float64" "$host" "$host" "$fx/resnet8_logits.npy" || return 1
+  if ! command -v qemu-system-arm >/dev/null; then
+    log "skipped: qemu-system-arm not available (the firmware cannot run)"; return 0
+  fi
+  local sizes="$b/sizes.txt" t name cpu machine attrs
+  : > "$sizes"
+  for t in "cortex-m4|-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16|mps2-an386" \
+           "cortex-m7|-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16|mps2-an500"; do
+    IFS='|' read -r name cpu machine <<<"$t"
+    arm_library_with_blobs "$b/$name" "$cpu" || return 1
+    attrs=$(arm-none-eabi-readelf -A "$b/$name/libresnet.a")
+    if [ "$name" = cortex-m4 ]; then
+      # no double-precision FPU: every object may use single precision only
+      [ "$(echo "$attrs" | grep -c 'Tag_CPU_arch:')" -gt 0 ] &&
+      [ "$(echo "$attrs" | grep -c 'Tag_CPU_arch:')" = \
+        "$(echo "$attrs" | grep -c 'Tag_ABI_HardFP_use: SP only')" ] ||
+        { log "not every Cortex-M4 object is single-precision only"; return 1; }
+    fi
+    # shellcheck disable=SC2086
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -I"$top/include" -c "$b/resnet_blob.c" -o "$b/$name/resnet_blob.o" &&
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -I"$top/include" "$fw/firmware-blob.c" "$b/$name/resnet_blob.o" \
+      "$b/$name/libresnet.a" -lm --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections \
+      -o "$b/$name/firmware.elf" &&
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -DRN_FIRMWARE_SEMIHOSTING -I"$top/include" "$fw/firmware-blob.c" \
+      "$b/$name/resnet_blob.o" "$fw/startup-mps2.c" "$b/$name/libresnet.a" -lm --specs=nano.specs \
+      --specs=nosys.specs -nostartfiles -T "$fw/mps2-an500.ld" -Wl,--gc-sections \
+      -o "$b/$name/firmware-qemu.elf" || return 1
+    local target
+    target=$(timeout 600 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
+      -semihosting -kernel "$b/$name/firmware-qemu.elf" 2>&1) ||
+      { log "$name firmware failed under QEMU $machine: $target"; return 1; }
+    compare_firmware_logits "$name (QEMU $machine) vs host" "$host" "$target" \
+      "$fx/resnet8_logits.npy" || return 1
+    {
+      echo "$name ($cpu), fp32 resnet8, weights in flash:"
+      arm-none-eabi-size "$b/$name/resnet_blob.o" | tail -1 |
+        awk '{printf "  weights (resnet_blob.o): text %s\n", $1}'
+      arm-none-eabi-size "$b/$name/firmware.elf" | tail -1 |
+        awk '{printf "  firmware.elf: text %s  data %s  bss %s (the bss is the static arena)\n", $1, $2, $3}'
+      echo "  on the target: $(echo "$target" | grep '^arena')"
+    } >> "$sizes"
+  done
+  sed 's/^/    /' "$sizes"
 }
 
 step_amalgamation() {
