@@ -183,6 +183,7 @@ typedef struct nn_step {
     int32_t algo;   /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
     int32_t wmode;  /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
     size_t woff;    /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
+    int32_t residual; /* CONV (direct, folded inference): y holds the shortcut, the conv adds to it */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
 } nn_step;

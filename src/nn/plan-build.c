@@ -153,6 +153,25 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
     return y;
 }
 
+/* A direct convolution that adds its result into acc (which holds the
+ * shortcut), then ReLU: the residual addition of a folded inference block
+ * without a pass of its own. Plain weights (the GEMM reads them as they are). */
+static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val acc) {
+    rn_conv_desc d = conv_desc(b, c, x);
+    if ((int64_t)d.oh != acc.h || (int64_t)d.ow != acc.w || (int64_t)c->out != acc.c) {
+        if (b->status == RN_OK)
+            rn__error(b->ctx, RN_E_INVALID_ARG,
+                      "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the residual "
+                      "branch %dx%dx%d",
+                      b->where, (long long)acc.h, (long long)acc.w, (long long)acc.c, (int)d.oh,
+                      (int)d.ow, (int)c->out);
+        fail(b, RN_E_INVALID_ARG);
+    }
+    nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
+    s->x = x.buf, s->y = acc.buf, s->conv = c, s->cd = d, s->relu = 1, s->residual = 1;
+    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_FORWARD, 0));
+}
+
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
                       int32_t *invstd_buf) {
     size_t rows = (size_t)(x.n * x.h * x.w);
@@ -190,7 +209,16 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
     rn_memset(sv, 0, sizeof *sv);
     sv->x = x;
     nn_val t = x;
-    for (int32_t i = 0; i < blk->nconv; i++) {
+    /* Folded inference: a last convolution that is 1x1, stride 1, unpadded
+     * (the bottleneck's conv3) runs after the shortcut and adds into it: the
+     * GEMM accumulates into the shortcut, so the sum and its ReLU cost no
+     * pass over the block's output. The identity shortcut is the block's
+     * input, which nothing reads after the block. */
+    const nn_conv *lc = &blk->conv[blk->nconv - 1];
+    const int32_t fuse = b->folded && !b->train &&
+                         (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PROJ) && lc->k == 1 &&
+                         lc->stride == 1 && lc->pad == 0;
+    for (int32_t i = 0; i < blk->nconv - fuse; i++) {
         /* the ReLU follows every BN but the last, which waits for the addition */
         int32_t relu = i < blk->nconv - 1 || blk->sc == NN_SC_NONE;
         sv->conv_in[i] = t;
@@ -226,6 +254,15 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
             sv->ds_out = rn__nn_emit_conv(b, &blk->ds_conv, x, 0);
             sc = rn__nn_emit_bn(b, &blk->ds_bn, sv->ds_out, 0, &sv->ds_mean, &sv->ds_invstd);
         }
+    }
+    if (fuse) {
+        const int32_t last = blk->nconv - 1;
+        sv->conv_in[last] = t;
+        emit_conv_residual(b, lc, t, sc);
+        sv->conv_out[last] = sv->bn_out[last] = sc;
+        sv->mean[last] = sv->invstd[last] = -1;
+        sv->y = sc;
+        return sc;
     }
     if (sc.h != t.h || sc.w != t.w || sc.c != t.c) {
         if (b->status == RN_OK)

@@ -47,6 +47,8 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         else if (s->wmode == NN_W_PACKED)
             rn__conv2d_forward_packed(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
                                       s->relu, y, ws);
+        else if (s->residual)
+            rn__conv2d_forward_residual(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else
             rn__conv2d_forward(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         break;

@@ -151,6 +151,20 @@ void rn__conv_im2col(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, s
                      &j);
 }
 
+void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                 const float *w, const float *bias, int32_t relu, float *y,
+                                 void *ws) {
+    RN_ASSERT(rn__conv_is_direct(d));
+    const size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), c = (size_t)d->c;
+    const size_t oc = (size_t)d->oc;
+    void *gws = rn__conv_ws_gemm(ws, d);
+    for (size_t r0 = 0; r0 < total; r0 += chunk) {
+        size_t rows = total - r0 < chunk ? total - r0 : chunk;
+        rn__sgemm(ctx, 0, 1, rows, oc, c, x + r0 * c, c, w, c, 1, bias, relu, y + r0 * oc, oc,
+                  gws);
+    }
+}
+
 void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
                         const float *bias, int32_t relu, float *y, void *ws) {
     size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);

@@ -104,6 +104,13 @@ size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_de
 /* y = conv(x, w) (+ bias) then ReLU if relu (the epilogue used by folded inference). */
 void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                         const float *w, const float *bias, int32_t relu, float *y, void *ws);
+/* The same for a direct convolution (1x1, stride 1, no padding) with the
+ * residual addition fused: y = y + conv(x, w) (+ bias), then ReLU if relu; y
+ * holds the shortcut on entry. The GEMM accumulates into it, so the sum
+ * costs no pass of its own. Workspace: rn__conv2d_forward_workspace. */
+void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                 const float *w, const float *bias, int32_t relu, float *y,
+                                 void *ws);
 /* Weights packed once for many forward passes (inference plans: after the
  * weights are loaded or folded, and again after every change to them). The
  * packed form depends on the shape only, not on the ISA cap or the thread
