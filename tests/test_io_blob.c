@@ -271,6 +271,31 @@ static void test_blob_allocates_a_small_fraction_of_what_loading_does(void) {
     rn_ctx_destroy(ctx);
 }
 
+static void test_a_bump_arena_keeps_only_the_model_after_creation(void) {
+    /* in a caller's buffer (a bump arena), the header's parse is given back:
+     * what stays is the model's description, a few KB for resnet8, and the
+     * parse's space is reused by the plan */
+    static unsigned char arena[1 << 20] __attribute__((aligned(64)));
+    rn_ctx *ctx = NULL, *a = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    size_t size = 0;
+    unsigned char *blob = fixture_blob(ctx, &size);
+    CHECK_OK(rn_ctx_create_in_buffer(arena, sizeof arena, &a), a);
+    size_t used0 = 0, peak0 = 0, used1 = 0, peak1 = 0;
+    CHECK_OK(rn_ctx_arena_usage(a, &used0, &peak0), a);
+    rn_model *m = NULL;
+    CHECK_OK(rn_model_create_from_blob(a, blob, size, RN_BLOB_NO_DERIVED, &m), a);
+    CHECK_OK(rn_ctx_arena_usage(a, &used1, &peak1), a);
+    printf("  resnet8 in a bump arena: the model keeps %zu bytes, %zu at the peak of creation "
+           "(blob %zu bytes)\n", used1 - used0, peak1 - used0, size);
+    CHECK(used1 < peak1);
+    CHECK(used1 - used0 < 32768);
+    rn_model_destroy(m);
+    rn_ctx_destroy(a);
+    free(blob);
+    rn_ctx_destroy(ctx);
+}
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 static void check_in_place_sentence(rn_ctx *ctx, const char *fn) {
@@ -462,6 +487,8 @@ static const rn_test_case cases[] = {
     {"weights_are_read_where_they_lie", test_weights_are_read_where_they_lie},
     {"blob_allocates_a_small_fraction_of_what_loading_does",
      test_blob_allocates_a_small_fraction_of_what_loading_does},
+    {"a_bump_arena_keeps_only_the_model_after_creation",
+     test_a_bump_arena_keeps_only_the_model_after_creation},
     {"what_would_write_the_weights_is_refused_with_a_sentence",
      test_what_would_write_the_weights_is_refused_with_a_sentence},
     {"misaligned_foreign_and_malformed_blobs_are_refused",

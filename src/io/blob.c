@@ -69,17 +69,25 @@ static int host_is_little_endian(void) {
     return b == 1;
 }
 
-/* The fp32 blob: the preset from the metadata, then every tensor checked and
- * pointed at. */
-static rn_status fp32_from_blob(rn_ctx *ctx, const char *fn, const unsigned char *base,
-                                const rn_safetensors *st, uint32_t flags, rn_model **out) {
+/* What an fp32 blob's metadata says (copied out of the parsed header). */
+typedef struct blob_arch {
+    char preset[32];
+    int32_t classes, in_channels, shortcut, width;
+    uint32_t flags;
+} blob_arch;
+
+static rn_status read_arch(rn_ctx *ctx, const char *fn, const rn_safetensors *st, blob_arch *a) {
     const char *name = NULL, *sc_text = NULL;
     if (rn_safetensors_metadata(st, "preset", &name) != RN_OK)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'preset' is missing", fn);
+    if (rn_strlen(name) >= sizeof a->preset)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'preset' \"%.40s...\" names no "
+                         "preset", fn, name);
+    rn_memcpy(a->preset, name, rn_strlen(name) + 1);
     if (rn_safetensors_metadata(st, "shortcut", &sc_text) != RN_OK)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'shortcut' is missing", fn);
-    int32_t shortcut = shortcut_from_name(sc_text);
-    if (shortcut < 0)
+    a->shortcut = shortcut_from_name(sc_text);
+    if (a->shortcut < 0)
         return rn__error(ctx, RN_E_BAD_FORMAT,
                          "%s: blob metadata 'shortcut' is \"%.40s\", not A, B, C or none", fn,
                          sc_text);
@@ -89,19 +97,18 @@ static rn_status fp32_from_blob(rn_ctx *ctx, const char *fn, const unsigned char
     if (!s) s = meta_int(ctx, st, fn, "width", 1, 65536, &width);
     if (!s) s = meta_int(ctx, st, fn, "flags", 0, INT32_MAX, &mflags);
     if (s) return s;
-    rn_model *m = NULL;
-    s = rn__model_create_preset_in_place(ctx, name, (int32_t)classes, (int32_t)in_channels,
-                                         shortcut, (int32_t)width, (uint32_t)mflags,
-                                         (flags & RN_BLOB_NO_DERIVED) != 0, &m);
-    if (s) return s;
+    a->classes = (int32_t)classes, a->in_channels = (int32_t)in_channels;
+    a->width = (int32_t)width, a->flags = (uint32_t)mflags;
+    return RN_OK;
+}
+
+/* Every tensor of model m checked against the blob (name, shape, F32,
+ * alignment; nothing missing or extra), its address put in values[i]. */
+static rn_status find_values(rn_ctx *ctx, const char *fn, const unsigned char *base,
+                             const rn_safetensors *st, const rn_model *m, const char *preset,
+                             const float **values) {
     int32_t n = rn_model_tensor_count(m);
-    const float **values = (const float **)rn__calloc(ctx, (size_t)n + 1, sizeof(float *));
-    if (!values) {
-        rn_model_destroy(m);
-        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
-    }
-    int32_t used = 0;
-    for (int32_t i = 0; i < n && s == RN_OK; i++) {
+    for (int32_t i = 0; i < n; i++) {
         const char *tname;
         int32_t ndim, idx, dtype, fndim;
         int64_t dims[4], fdims[8];
@@ -112,50 +119,73 @@ static rn_status fp32_from_blob(rn_ctx *ctx, const char *fn, const unsigned char
         }
         if (rn_safetensors_find(st, tname, &idx) != RN_OK) {
             char b[200];
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (%s expects shape %s%s)",
-                          fn, tname, name, rn__dims_str(ndim, dims, b, sizeof b),
-                          ndim == 4 ? ", OHWI" : "");
-            break;
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (%s expects shape "
+                             "%s%s)", fn, tname, preset, rn__dims_str(ndim, dims, b, sizeof b),
+                             ndim == 4 ? ", OHWI" : "");
         }
         rn_safetensors_info(st, idx, NULL, &dtype, &fndim, fdims);
         int same = fndim == ndim;
         for (int32_t d = 0; same && d < ndim; d++) same = fdims[d] == dims[d];
         if (!same) {
             char a[200], b[200];
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': shape %s in the blob, %s expects "
-                          "%s%s", fn, tname, rn__dims_str(fndim, fdims, a, sizeof a), name,
-                          rn__dims_str(ndim, dims, b, sizeof b), ndim == 4 ? " (OHWI)" : "");
-            break;
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': shape %s in the blob, %s "
+                             "expects %s%s", fn, tname, rn__dims_str(fndim, fdims, a, sizeof a),
+                             preset, rn__dims_str(ndim, dims, b, sizeof b),
+                             ndim == 4 ? " (OHWI)" : "");
         }
-        if (dtype != RN_DTYPE_F32) {
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': dtype %s; weights read in place "
-                          "must be F32", fn, tname, rn__dtype_name(dtype));
-            break;
-        }
+        if (dtype != RN_DTYPE_F32)
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': dtype %s; weights read in "
+                             "place must be F32", fn, tname, rn__dtype_name(dtype));
         const unsigned char *p = rn__safetensors_data(st, idx);
-        if ((uintptr_t)p % sizeof(float) != 0) {
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': its data at byte %zu of the blob "
-                          "(address %% 4 = %u) is not 4-byte aligned: floats are read in place, so "
-                          "the blob must start at a 4-byte aligned address and place each tensor "
-                          "at a multiple of 4 (rn_model_save_blob_* does)", fn, tname,
-                          (size_t)(p - base), (unsigned)((uintptr_t)p % 4u));
-            break;
-        }
+        if ((uintptr_t)p % sizeof(float) != 0)
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': its data at byte %zu of the "
+                             "blob (address %% 4 = %u) is not 4-byte aligned: floats are read in "
+                             "place, so the blob must start at a 4-byte aligned address and place "
+                             "each tensor at a multiple of 4 (rn_model_save_blob_* does)", fn,
+                             tname, (size_t)(p - base), (unsigned)((uintptr_t)p % 4u));
         values[i] = (const float *)(const void *)p;
-        used++;
     }
     /* anything else in the blob is a mistake (another architecture?) */
-    for (int32_t f = 0; s == RN_OK && f < rn_safetensors_count(st); f++) {
+    for (int32_t f = 0; f < rn_safetensors_count(st); f++) {
         const char *fname;
         int32_t idx;
         rn_safetensors_info(st, f, &fname, NULL, NULL, NULL);
         if (rn_model_tensor_find(m, fname, &idx) != RN_OK || rn_strncmp(fname, "module.", 7) == 0)
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': unexpected tensor (%s has no "
-                          "tensor of that name)", fn, fname, name);
+            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': unexpected tensor (%s has "
+                             "no tensor of that name)", fn, fname, preset);
     }
-    if (s == RN_OK) RN_ASSERT(used == n);
-    if (s == RN_OK) rn__model_bind_values(m, values);
+    return RN_OK;
+}
+
+/* The fp32 blob, in two passes so that a context in a caller's buffer (a
+ * bump arena) keeps only the model: the metadata is copied out of the first
+ * parse (st, taken over here), which is then freed and its arena space
+ * given back (to `mark`); the model is created; the header is parsed again
+ * after it, every tensor checked and pointed at, and that parse and the
+ * pointer table are given back too. */
+static rn_status fp32_from_blob(rn_ctx *ctx, const char *fn, const void *data, size_t size,
+                                rn_safetensors *st, rn__arena_mark mark, uint32_t flags,
+                                rn_model **out) {
+    blob_arch a;
+    rn_status s = read_arch(ctx, fn, st, &a);
+    rn_safetensors_close(st);
+    rn__arena_restore(ctx, mark);
+    if (s) return s;
+    rn_model *m = NULL;
+    s = rn__model_create_preset_in_place(ctx, a.preset, a.classes, a.in_channels, a.shortcut,
+                                         a.width, a.flags, (flags & RN_BLOB_NO_DERIVED) != 0, &m);
+    if (s) return s;
+    rn__arena_mark after_model = rn__arena_save(ctx);
+    int32_t n = rn_model_tensor_count(m);
+    const float **values = (const float **)rn__calloc(ctx, (size_t)n + 1, sizeof(float *));
+    st = NULL;
+    if (!values) s = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
+    if (!s) s = rn__safetensors_open_view(ctx, fn, data, size, &st);
+    if (!s) s = find_values(ctx, fn, (const unsigned char *)data, st, m, a.preset, values);
+    if (!s) rn__model_bind_values(m, values);
+    rn_safetensors_close(st);
     rn__free(ctx, values);
+    rn__arena_restore(ctx, after_model);
     if (s) {
         rn_model_destroy(m);
         return s;
@@ -185,22 +215,24 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
     rn_safetensors *st = NULL;
     rn_status s = rn__safetensors_open_view(ctx, fn, data, size, &st);
     if (s) return s;
-    /* One dispatch on the metadata: what kind of file decides how it is read. */
+    /* One dispatch on the metadata: what kind of file decides how it is
+     * read. Each branch closes st. */
     const char *version = NULL;
     rn_model *m = NULL;
-    if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK) {
-        if (rn_strcmp(version, BLOB_VERSION) != 0)
+    if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK &&
+        rn_strcmp(version, BLOB_VERSION) == 0) {
+        s = fp32_from_blob(ctx, fn, data, size, st, mark, flags, &m);
+    } else {
+        if (version)
             s = rn__error(ctx, RN_E_UNSUPPORTED, "%s: blob version \"%.20s\" (this library reads "
                           "version " BLOB_VERSION ")", fn, version);
         else
-            s = fp32_from_blob(ctx, fn, (const unsigned char *)data, st, flags, &m);
-    } else {
-        s = rn__error(ctx, RN_E_BAD_FORMAT,
-                      "%s: not a libresnet blob: no '" BLOB_KEY "' metadata (convolution weights "
-                      "must be stored OHWI; write the blob with rn_model_save_blob_mem or "
-                      "`resnet export --c-array`)", fn);
+            s = rn__error(ctx, RN_E_BAD_FORMAT,
+                          "%s: not a libresnet blob: no '" BLOB_KEY "' metadata (convolution "
+                          "weights must be stored OHWI; write the blob with "
+                          "rn_model_save_blob_mem or `resnet export --c-array`)", fn);
+        rn_safetensors_close(st);
     }
-    rn_safetensors_close(st);
     if (s) {
         rn__arena_restore(ctx, mark);
         return s;
