@@ -195,30 +195,31 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
     return RN_OK;
 }
 
+/* Build the checkpoint and write it to path, or when path is NULL into buf. */
+static rn_status save(const rn_trainer *tr, const char *fn, const char *path, void *buf,
+                      size_t cap, size_t *written) {
+    rn_safetensors_writer *w = NULL;
+    rn_status st = build_writer(tr, fn, &w);
+    if (st) return st;
+    st = path ? rn_safetensors_writer_save_file(w, path)
+              : rn_safetensors_writer_save_mem(w, buf, cap, written);
+    rn_safetensors_writer_destroy(w);
+    if (st == RN_OK) rn__clear_error(rn__trainer_ctx(tr));
+    return st;
+}
+
 rn_status rn_checkpoint_save_mem(const rn_trainer *tr, void *buf, size_t cap, size_t *written) {
     static const char fn[] = "rn_checkpoint_save_mem";
     if (!tr) return RN_E_INVALID_ARG;
     if (!written) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "%s: NULL written", fn);
-    rn_safetensors_writer *w = NULL;
-    rn_status st = build_writer(tr, fn, &w);
-    if (st) return st;
-    st = rn_safetensors_writer_save_mem(w, buf, cap, written);
-    rn_safetensors_writer_destroy(w);
-    if (st == RN_OK) rn__clear_error(rn__trainer_ctx(tr));
-    return st;
+    return save(tr, fn, NULL, buf, cap, written);
 }
 
 rn_status rn_checkpoint_save_file(const rn_trainer *tr, const char *path) {
     static const char fn[] = "rn_checkpoint_save_file";
     if (!tr) return RN_E_INVALID_ARG;
     if (!path) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "%s: NULL path", fn);
-    rn_safetensors_writer *w = NULL;
-    rn_status st = build_writer(tr, fn, &w);
-    if (st) return st;
-    st = rn_safetensors_writer_save_file(w, path);
-    rn_safetensors_writer_destroy(w);
-    if (st == RN_OK) rn__clear_error(rn__trainer_ctx(tr));
-    return st;
+    return save(tr, fn, path, NULL, 0, NULL);
 }
 
 /* ---- load ------------------------------------------------------------------------ */

@@ -254,10 +254,11 @@ static rn_status parse_node(graph *g, rn__pb r, size_t offset) {
     }
     for (;;) {
         NEXT(r, f, what);
+        /* every field read here (1-5, 7) is length-delimited */
+        if ((f.num <= 5 || f.num == 7) && need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
         switch (f.num) {
         case 1:
         case 2:
-            if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             if ((f.num == 1 ? nin : nout) >= MAX_NODE_IO)
                 return bad(g, f.offset, "more than 64 inputs or outputs", what);
             if (n) {
@@ -268,19 +269,15 @@ static rn_status parse_node(graph *g, rn__pb r, size_t offset) {
             else nout++;
             break;
         case 3:
-            if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             if (n) n->name = as_sv(&f);
             break;
         case 4:
-            if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             if (n) n->op = as_sv(&f);
             break;
         case 7:
-            if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             if (n) n->domain = as_sv(&f);
             break;
         case 5:
-            if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             if (n) {
                 rn_status st = parse_attr(g, rn__pb_sub(&r, &f), &g->attrs[g->nattrs + nattr]);
                 if (st) return st;

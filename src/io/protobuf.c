@@ -47,21 +47,16 @@ int rn__pb_next(rn__pb *r, rn__pb_field *f, const char **why, size_t *at) {
         }
         return 1;
     case RN_PB_FIXED64:
-        if ((size_t)(r->end - r->p) < 8) {
-            *why = "truncated 64-bit value";
+    case RN_PB_FIXED32: {
+        size_t n = f->wire == RN_PB_FIXED64 ? 8 : 4;
+        if ((size_t)(r->end - r->p) < n) {
+            *why = n == 8 ? "truncated 64-bit value" : "truncated 32-bit value";
             return -1;
         }
-        f->u = rn__le64(r->p);
-        r->p += 8;
+        f->u = n == 8 ? rn__le64(r->p) : rn__le32(r->p);
+        r->p += n;
         return 1;
-    case RN_PB_FIXED32:
-        if ((size_t)(r->end - r->p) < 4) {
-            *why = "truncated 32-bit value";
-            return -1;
-        }
-        f->u = rn__le32(r->p);
-        r->p += 4;
-        return 1;
+    }
     case RN_PB_BYTES: {
         uint64_t len;
         if (!rn__pb_varint(&r->p, r->end, &len)) {

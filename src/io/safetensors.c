@@ -475,34 +475,40 @@ rn_status rn_safetensors_find(const rn_safetensors *st, const char *name, int32_
     return rn__error(st->ctx, RN_E_NOT_FOUND, "rn_safetensors_find: no tensor named '%s'", name);
 }
 
+/* The tensor a read call names, once its index is valid, its destination is
+ * not NULL (unless n is 0) and n is its size: in bytes when `bytes` is set,
+ * else in elements. */
+static rn_status tensor_to_read(const rn_safetensors *st, const char *fn, int32_t index,
+                                const void *dst, size_t n, int bytes, const st_tensor **t) {
+    rn_status s = check_index(st, fn, index);
+    if (s) return s;
+    if (!dst && n > 0) return rn__error(st->ctx, RN_E_INVALID_ARG, "%s: dst is NULL", fn);
+    const st_tensor *x = &st->tensors[index];
+    size_t have = bytes ? x->end - x->begin : x->count;
+    if (n != have)
+        return rn__error(st->ctx, RN_E_INVALID_ARG, "%s: tensor '%s' has %zu %s, %s is %zu", fn,
+                         x->name, have, bytes ? "bytes" : "elements", bytes ? "bytes" : "count",
+                         n);
+    *t = x;
+    return RN_OK;
+}
+
 rn_status rn_safetensors_read_f32(const rn_safetensors *st, int32_t index, float *dst,
                                   size_t count) {
     if (!st) return RN_E_INVALID_ARG;
-    rn_status s = check_index(st, "rn_safetensors_read_f32", index);
-    if (s) return s;
-    const st_tensor *t = &st->tensors[index];
-    if (!dst && count > 0)
-        return rn__error(st->ctx, RN_E_INVALID_ARG, "rn_safetensors_read_f32: dst is NULL");
-    if (count != t->count)
-        return rn__error(st->ctx, RN_E_INVALID_ARG, "rn_safetensors_read_f32: tensor '%s' has %zu "
-                         "elements, count is %zu", t->name, t->count, count);
-    rn__convert_to_f32(t->dtype, st->data + t->begin, t->count, dst);
-    return RN_OK;
+    const st_tensor *t = NULL;
+    rn_status s = tensor_to_read(st, "rn_safetensors_read_f32", index, dst, count, 0, &t);
+    if (s == RN_OK) rn__convert_to_f32(t->dtype, st->data + t->begin, t->count, dst);
+    return s;
 }
 
 rn_status rn_safetensors_read_raw(const rn_safetensors *st, int32_t index, void *dst,
                                   size_t bytes) {
     if (!st) return RN_E_INVALID_ARG;
-    rn_status s = check_index(st, "rn_safetensors_read_raw", index);
-    if (s) return s;
-    const st_tensor *t = &st->tensors[index];
-    if (!dst && bytes > 0)
-        return rn__error(st->ctx, RN_E_INVALID_ARG, "rn_safetensors_read_raw: dst is NULL");
-    if (bytes != t->end - t->begin)
-        return rn__error(st->ctx, RN_E_INVALID_ARG, "rn_safetensors_read_raw: tensor '%s' has %zu "
-                         "bytes, bytes is %zu", t->name, t->end - t->begin, bytes);
-    if (bytes) rn_memcpy(dst, st->data + t->begin, bytes);
-    return RN_OK;
+    const st_tensor *t = NULL;
+    rn_status s = tensor_to_read(st, "rn_safetensors_read_raw", index, dst, bytes, 1, &t);
+    if (s == RN_OK && bytes) rn_memcpy(dst, st->data + t->begin, bytes);
+    return s;
 }
 
 rn_status rn__safetensors_open_view(rn_ctx *ctx, const char *src, const void *buf, size_t size,
