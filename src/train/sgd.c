@@ -92,23 +92,37 @@ void rn_optimizer_destroy(rn_optimizer *opt) {
     rn__free(ctx, opt);
 }
 
+/* The field of a float option, NULL for any other key. */
+static double *float_option(rn_optimizer *opt, int32_t key) {
+    switch (key) {
+    case RN_SGD_LR: return &opt->lr;
+    case RN_SGD_MOMENTUM: return &opt->momentum;
+    case RN_SGD_DAMPENING: return &opt->dampening;
+    case RN_SGD_WEIGHT_DECAY: return &opt->weight_decay;
+    default: return NULL;
+    }
+}
+
+static int is_int_option(int32_t key) {
+    return key == RN_SGD_NESTEROV || key == RN_SGD_DECAY_ALL_PARAMS;
+}
+
+/* The error for a key that fn (an accessor of one type) does not take: an
+ * option of the other type, to be used through `other`, or no option. */
+static rn_status wrong_key(const rn_optimizer *opt, const char *fn, int32_t key,
+                           const char *other) {
+    if (is_int_option(key) || (key >= RN_SGD_LR && key <= RN_SGD_WEIGHT_DECAY))
+        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: option %d is %s: use %s", fn, (int)key,
+                         is_int_option(key) ? "an integer" : "a float", other);
+    return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+}
+
 rn_status rn_optimizer_set_float(rn_optimizer *opt, int32_t key, double value) {
     static const char fn[] = "rn_optimizer_set_float";
     if (!opt) return RN_E_INVALID_ARG;
-    double lo = 0, hi = 1;
-    double *field = NULL;
-    switch (key) {
-    case RN_SGD_LR: field = &opt->lr, hi = RN_SGD_MAX_LR; break;
-    case RN_SGD_MOMENTUM: field = &opt->momentum; break;
-    case RN_SGD_DAMPENING: field = &opt->dampening; break;
-    case RN_SGD_WEIGHT_DECAY: field = &opt->weight_decay; break;
-    case RN_SGD_NESTEROV:
-    case RN_SGD_DECAY_ALL_PARAMS:
-        return rn__error(opt->ctx, RN_E_INVALID_ARG,
-                         "%s: option %d is an integer: use rn_optimizer_set_int", fn, (int)key);
-    default:
-        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
-    }
+    double *field = float_option(opt, key);
+    if (!field) return wrong_key(opt, fn, key, "rn_optimizer_set_int");
+    double lo = 0, hi = key == RN_SGD_LR ? RN_SGD_MAX_LR : 1;
     if (!(value >= lo && value <= hi))
         return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: value %g of option %d is outside [%g, %g]",
                          fn, value, (int)key, lo, hi);
@@ -125,30 +139,17 @@ rn_status rn_optimizer_get_float(const rn_optimizer *opt, int32_t key, double *v
     static const char fn[] = "rn_optimizer_get_float";
     if (!opt) return RN_E_INVALID_ARG;
     if (!value) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL value", fn);
-    switch (key) {
-    case RN_SGD_LR: *value = opt->lr; break;
-    case RN_SGD_MOMENTUM: *value = opt->momentum; break;
-    case RN_SGD_DAMPENING: *value = opt->dampening; break;
-    case RN_SGD_WEIGHT_DECAY: *value = opt->weight_decay; break;
-    case RN_SGD_NESTEROV:
-    case RN_SGD_DECAY_ALL_PARAMS:
-        return rn__error(opt->ctx, RN_E_INVALID_ARG,
-                         "%s: option %d is an integer: use rn_optimizer_get_int", fn, (int)key);
-    default:
-        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
-    }
+    /* float_option only takes the field's address; nothing is written */
+    const double *field = float_option((rn_optimizer *)opt, key);
+    if (!field) return wrong_key(opt, fn, key, "rn_optimizer_get_int");
+    *value = *field;
     return RN_OK;
 }
 
 rn_status rn_optimizer_set_int(rn_optimizer *opt, int32_t key, int64_t value) {
     static const char fn[] = "rn_optimizer_set_int";
     if (!opt) return RN_E_INVALID_ARG;
-    if (key != RN_SGD_NESTEROV && key != RN_SGD_DECAY_ALL_PARAMS) {
-        if (key >= RN_SGD_LR && key <= RN_SGD_WEIGHT_DECAY)
-            return rn__error(opt->ctx, RN_E_INVALID_ARG,
-                             "%s: option %d is a float: use rn_optimizer_set_float", fn, (int)key);
-        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
-    }
+    if (!is_int_option(key)) return wrong_key(opt, fn, key, "rn_optimizer_set_float");
     if (value != 0 && value != 1)
         return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: option %d must be 0 or 1, got %lld", fn,
                          (int)key, (long long)value);
@@ -170,13 +171,8 @@ rn_status rn_optimizer_get_int(const rn_optimizer *opt, int32_t key, int64_t *va
     static const char fn[] = "rn_optimizer_get_int";
     if (!opt) return RN_E_INVALID_ARG;
     if (!value) return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: NULL value", fn);
-    if (key == RN_SGD_NESTEROV) *value = opt->nesterov;
-    else if (key == RN_SGD_DECAY_ALL_PARAMS) *value = opt->decay_all;
-    else if (key >= RN_SGD_LR && key <= RN_SGD_WEIGHT_DECAY)
-        return rn__error(opt->ctx, RN_E_INVALID_ARG,
-                         "%s: option %d is a float: use rn_optimizer_get_float", fn, (int)key);
-    else
-        return rn__error(opt->ctx, RN_E_NOT_FOUND, "%s: no optimiser option %d", fn, (int)key);
+    if (!is_int_option(key)) return wrong_key(opt, fn, key, "rn_optimizer_get_float");
+    *value = key == RN_SGD_NESTEROV ? opt->nesterov : opt->decay_all;
     return RN_OK;
 }
 
