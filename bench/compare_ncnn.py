@@ -27,6 +27,7 @@ average of each run) and the ratio libresnet time / ncnn time (< 1: libresnet fa
 Usage:
   bench/compare_ncnn.py NCNN_BUILD [--models DIR] [--resnet build/resnet] [--rounds 5]
                         [--seconds 2] [--loops N] [--only resnet18,...] [--markdown]
+                        [--ncnn-env NAME=VALUE ...]
 A default run takes about 5 minutes on a 2-core machine. Speed is never asserted in tests.
 """
 import argparse
@@ -71,11 +72,11 @@ def find_models(build, given):
              % " or ".join(c for c in cands if c))
 
 
-def run_ncnn(exe, models, param, threads, loops):
+def run_ncnn(exe, models, param, threads, loops, env=None):
     """benchncnn LOOPS THREADS POWERSAVE GPU COOLDOWN param=... shape=...: its average ms."""
     cmd = [exe, str(loops), str(threads), "0", "-1", "0",
            "param=" + os.path.join(models, param), "shape=[224,224,3]"]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=models)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=models, env=env)
     m = re.search(r"min =\s*([\d.]+)\s+max =\s*([\d.]+)\s+avg =\s*([\d.]+)", r.stderr + r.stdout)
     if r.returncode or not m:
         sys.exit("compare_ncnn: %s failed:\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
@@ -116,7 +117,15 @@ def main():
                     help="benchncnn loops per run (default: about --seconds worth)")
     ap.add_argument("--only", help="comma-separated substrings of row names")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--ncnn-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for benchncnn only (repeatable), e.g. "
+                         "OMP_WAIT_POLICY=passive: ncnn's OpenMP threads spin at every barrier, "
+                         "which a busy machine punishes")
     a = ap.parse_args()
+    ncnn_env = dict(os.environ)
+    for kv in a.ncnn_env:
+        k, _, v = kv.partition("=")
+        ncnn_env[k] = v
     bench = find_benchncnn(a.ncnn_build)
     models = find_models(a.ncnn_build, a.models)
     if not os.access(a.resnet, os.X_OK):
@@ -127,14 +136,17 @@ def main():
     ncnn_ms = {r[0]: [] for r in rows}
     lib_ms = {r[0]: [] for r in rows + extra}
     print("%s UTC, %s, %d rounds (the machine may be shared: figures are medians of "
-          "alternating runs)" % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
-                                 cpu_model(), a.rounds), flush=True)
+          "alternating runs)%s" % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
+                                   cpu_model(), a.rounds,
+                                   "; ncnn with " + " ".join(a.ncnn_env) if a.ncnn_env else ""),
+          flush=True)
     for rnd in range(a.rounds):
         for name, arch, param, threads, batch in rows:
             # about --seconds of ncnn work per run, from its last time (or a guess)
             last = ncnn_ms[name][-1] if ncnn_ms[name] else 60.0
             loops = a.loops or max(4, int(a.seconds * 1000 / last))
-            sides = [lambda: ncnn_ms[name].append(run_ncnn(bench, models, param, threads, loops)),
+            sides = [lambda: ncnn_ms[name].append(run_ncnn(bench, models, param, threads, loops,
+                                                          ncnn_env)),
                      lambda: lib_ms[name].append(run_resnet(a.resnet, arch, threads, batch,
                                                             a.seconds))]
             if rnd % 2:
