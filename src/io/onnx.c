@@ -101,13 +101,23 @@ static rn_status node_err(graph *g, const onode *n, rn_status st, const char *wh
 }
 
 /* ---- pass 1 and 2: the protobuf messages ---------------------------------------- */
-#define NEXT(r, f, what)                                                   \
-    do {                                                                   \
-        const char *why_;                                                  \
-        size_t at_;                                                        \
-        int rc_ = rn__pb_next(&(r), &(f), &why_, &at_);                    \
-        if (rc_ < 0) return bad(g, at_, why_, what);                       \
-        if (rc_ == 0) goto done_;                                          \
+/* The next field of r into f: 1, or 0 at the end of the message; a malformed
+ * field gives -1 with *st the error, which names `what`. */
+static int next_field(graph *g, rn__pb *r, rn__pb_field *f, const char *what, rn_status *st) {
+    const char *why;
+    size_t at;
+    int rc = rn__pb_next(r, f, &why, &at);
+    if (rc < 0) *st = bad(g, at, why, what);
+    return rc;
+}
+
+/* The loop head of a message parser: the next field, or on to done_. */
+#define NEXT(r, f, what)                                          \
+    do {                                                          \
+        rn_status st_ = RN_OK;                                    \
+        int rc_ = next_field(g, &(r), &(f), what, &st_);          \
+        if (rc_ < 0) return st_;                                  \
+        if (rc_ == 0) goto done_;                                 \
     } while (0)
 
 static rn_status need_bytes(graph *g, const rn__pb_field *f, const char *what) {
@@ -584,10 +594,9 @@ static rn_status tensor_read(graph *g, const otensor *t, double *dst, int64_t co
     int64_t got = 0;
     int sources = 0;
     for (;;) {
-        const char *why;
-        size_t at;
-        int rc = rn__pb_next(&r, &f, &why, &at);
-        if (rc < 0) return bad(g, at, why, wmsg);
+        rn_status st = RN_OK;
+        int rc = next_field(g, &r, &f, wmsg, &st);
+        if (rc < 0) return st;
         if (rc == 0) break;
         uint32_t ew;
         int field_ok;
@@ -696,10 +705,9 @@ static rn_status tensor_small(graph *g, const otensor *t, small *out, const char
         int64_t got = 0;
         size_t es = t->dtype == ONNX_INT64 ? 8 : 4;
         for (;;) {
-            const char *why;
-            size_t at;
-            int rc = rn__pb_next(&r, &f, &why, &at);
-            if (rc < 0) return bad(g, at, why, "TensorProto data");
+            rn_status st = RN_OK;
+            int rc = next_field(g, &r, &f, "TensorProto data", &st);
+            if (rc < 0) return st;
             if (rc == 0) break;
             if (f.num == 9 && f.wire == RN_PB_BYTES) {
                 if (got || f.len != (size_t)t->count * es) { got = -1; break; }
@@ -1693,10 +1701,9 @@ static rn_status parse_model(graph *g, const unsigned char *buf, size_t size, rn
             sv domain = {"", 0};
             int64_t version = -1;
             for (;;) {
-                const char *why;
-                size_t at;
-                int rc = rn__pb_next(&o, &of, &why, &at);
-                if (rc < 0) return bad(g, at, why, "OperatorSetIdProto");
+                rn_status st = RN_OK;
+                int rc = next_field(g, &o, &of, "OperatorSetIdProto", &st);
+                if (rc < 0) return st;
                 if (rc == 0) break;
                 if (of.num == 1 && of.wire == RN_PB_BYTES) domain = as_sv(&of);
                 if (of.num == 2 && of.wire == RN_PB_VARINT) version = (int64_t)of.u;
