@@ -1800,6 +1800,54 @@ static int check_header(const char *path, int *declared) {
     return ok;
 }
 
+static void test_int8_calls_refuse_nulls_wrong_models_and_garbage(void) {
+    rn_ctx *ctx = new_ctx();
+    rn_model *m = small_model(ctx, 10), *q = NULL;
+    rn_calibrator *cal = NULL;
+    int32_t prec = 9;
+    int64_t seen = 9;
+    static float x[2 * 3 * 8 * 8];
+    static const unsigned char not_a_file[16] = {1, 2, 3};
+    if (!m) goto done;
+    MISUSE(rn_model_precision(NULL, &prec), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_model_precision(m, NULL), RN_E_INVALID_ARG, ctx);
+    CHECK(prec == 9);
+    MISUSE(rn_calibrator_create(NULL, &cal), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_calibrator_create(m, NULL), RN_E_INVALID_ARG, ctx);
+    CHECK_OK(rn_calibrator_create(m, &cal), ctx);
+    if (!cal) goto done;
+    MISUSE(rn_calibrator_add_batch(NULL, x, 384, 2, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_calibrator_add_batch(cal, NULL, 384, 2, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_add_batch(cal, x, 383, 2, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_add_batch(cal, x, 384, 2, 8, 8, 5), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_add_batch(cal, x, 384, 0, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_count(NULL, &seen), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_calibrator_count(cal, NULL), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_quantize(NULL, RN_CALIB_MAX, 0, &q), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, NULL), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q), RN_E_BAD_STATE, ctx);
+    CHECK_OK(rn_calibrator_add_batch(cal, x, 384, 2, 8, 8, RN_LAYOUT_NCHW), ctx);
+    MISUSE(rn_calibrator_quantize(cal, -1, 0, &q), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_calibrator_quantize(cal, RN_CALIB_PERCENTILE, 50, &q), RN_E_INVALID_ARG, ctx);
+    CHECK(q == NULL);
+    CHECK_OK(rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q), ctx);
+    MISUSE(rn_calibrator_create(q, &cal), RN_E_BAD_STATE, ctx);
+    COVER(rn_calibrator_destroy(NULL));
+    MISUSE(rn_model_load_int8_mem(NULL, not_a_file, 16, 0, &q), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_model_load_int8_mem(ctx, NULL, 16, 0, &q), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_load_int8_mem(ctx, not_a_file, 16, 0, NULL), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_load_int8_mem(ctx, not_a_file, 16, 0, &q), RN_E_BAD_FORMAT, ctx);
+    MISUSE(rn_model_load_int8_mem(ctx, not_a_file, 16, 3, &q), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_load_int8_file(NULL, "x", &q), RN_E_INVALID_ARG, NULL);
+    MISUSE(rn_model_load_int8_file(ctx, NULL, &q), RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_load_int8_file(ctx, no_dir_path, &q), RN_E_IO, ctx);
+done:
+    rn_calibrator_destroy(cal);
+    rn_model_destroy(q);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
 static void test_every_declared_function_is_called_with_bad_arguments(void) {
     if ((size_t)tests_run + 1 != num_cases) {
         printf("     (coverage is only checked when every test runs)\n");
@@ -1856,6 +1904,8 @@ WRAP(idx_and_cifar_refuse_garbage_bad_labels_and_wrong_counts)
 #define CASE(fn) {#fn, run_##fn}
 
 static const rn_test_case cases[] = {
+    {"int8_calls_refuse_nulls_wrong_models_and_garbage",
+     test_int8_calls_refuse_nulls_wrong_models_and_garbage},
     CASE(context_refuses_null_out_range_and_read_only_options),
     CASE(tensors_refuse_bad_dims_overflow_and_mismatched_buffers),
     CASE(layers_refuse_null_context_bad_shapes_and_bad_windows),

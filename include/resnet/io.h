@@ -213,6 +213,31 @@ RN_API rn_status rn_model_save_blob_mem(const rn_model *model, void *buf, size_t
                                         size_t *written);
 RN_API rn_status rn_model_save_blob_file(const rn_model *model, const char *path);
 
+/* ---- int8 models (docs/int8.md) ----------------------------------------------------
+ * rn_model_save_safetensors_* write an int8 model (rn_model_precision) as
+ * an int8 file: metadata "format" = "libresnet-int8", "version", "arch"
+ * (the architecture), "weight_layout" = "OHWI", "calibration"; per
+ * convolution NAME (torchvision's module name: "conv1", "layer1.0.conv2",
+ * "layer2.0.downsample.0") the tensors NAME.weight (I8 [out, k, k, in]),
+ * NAME.bias (I32 [out]), NAME.weight_scale (F32 [out]) and
+ * NAME.output_scale (F32 [1]); "input_scale" (F32 [1]); "fc.weight" and
+ * "fc.bias" (F32, PyTorch's shapes).
+ * Load: a new int8 model on ctx built from the file's architecture (*out
+ * belongs to the caller). Every tensor is checked before anything is
+ * built; RN_E_BAD_FORMAT with a sentence naming the tensor for a missing
+ * or unexpected tensor, a wrong dtype or shape, a scale that is zero,
+ * negative, NaN or Inf, a weight of -128, a bias beyond what the int32
+ * accumulator holds, a non-finite fc value, or an unreadable "arch";
+ * RN_E_VERSION for another format version. With in_place = 1 the model
+ * keeps pointers to the int8 weights inside buf instead of copying them
+ * (buf must then stay unchanged until the model is destroyed; weights in
+ * flash stay there): biases, scales and the fc layer are still copied, and
+ * plans run the portable convolution on those weights rather than packing
+ * a copy. in_place = 0 copies everything (buf may be freed on return). */
+RN_API rn_status rn_model_load_int8_mem(rn_ctx *ctx, const void *buf, size_t size,
+                                        int32_t in_place, rn_model **out);
+RN_API rn_status rn_model_load_int8_file(rn_ctx *ctx, const char *path, rn_model **out);
+
 /* ---- models as ONNX -----------------------------------------------------------------
  * Import: a ResNet graph as torch.onnx.export writes it (opsets 11 to 17) is
  * read with the library's own bounded protobuf reader and mapped onto the

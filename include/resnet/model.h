@@ -255,6 +255,59 @@ RN_API rn_status rn_plan_input_grad(rn_plan *plan, float *dst, size_t count, int
  * stays the caller's). NULL is accepted. */
 RN_API void rn_plan_destroy(rn_plan *plan);
 
+/* ---- int8 models (docs/int8.md) -----------------------------------------------
+ * An int8 model is an rn_model whose precision is RN_PRECISION_INT8: batch
+ * norms folded, every convolution's weights int8 per output channel, every
+ * activation int8 with one scale per tensor. Its plans (RN_MODE_INFER only)
+ * take float images and give float logits as a float model's do; the
+ * arithmetic is integer except for the documented float32 requantization,
+ * so every ISA and thread count gives the same logits. Its tensors read
+ * (rn_model_get_tensor) as the dequantized values and cannot be set
+ * (RN_E_BAD_STATE); it cannot train or be initialised. Made by calibrating
+ * a float model (below) or loaded from an int8 file (io.h). */
+#define RN_PRECISION_F32  0
+#define RN_PRECISION_INT8 1
+RN_API rn_status rn_model_precision(const rn_model *model, int32_t *precision);
+
+/* Post-training quantization. The calibrator runs a folded copy of `model`
+ * (which is left as it is; it may be destroyed once the calibrator exists)
+ * on the caller's batches and keeps, for each activation the int8 network
+ * holds (the input, and each convolution's output after its bias, residual
+ * and ReLU), its largest magnitude and a histogram of magnitudes. Then
+ * rn_calibrator_quantize picks each activation's scale by `method`:
+ *   RN_CALIB_MAX         the largest magnitude seen;
+ *   RN_CALIB_PERCENTILE  the given percentile (param in (50, 100], e.g.
+ *                        99.99) of the magnitudes;
+ *   RN_CALIB_ENTROPY     the threshold whose 128-level quantization of the
+ *                        histogram loses the least information (smallest
+ *                        Kullback-Leibler divergence; param unused).
+ * and quantizes the weights per output channel (docs/int8.md). The default
+ * the `resnet quantize` command uses, and why, is in docs/int8.md.
+ * create: the model must be a complete float model (RN_E_BAD_STATE
+ * otherwise); the calibrator lives on the model's context; *out belongs to
+ * the caller (rn_calibrator_destroy, NULL accepted).
+ * add_batch: batch images of h x w in `layout` (count = batch * C * h * w
+ * floats), preprocessed as for the float model; any number of calls, the
+ * sizes may change between them. RN_E_INVALID_ARG for a wrong count or
+ * layout, and the errors of rn_plan_create.
+ * quantize: RN_E_BAD_STATE before any batch; RN_E_INVALID_ARG for an unknown
+ * method or a percentile out of range; *out is a new int8 model on the
+ * calibrator's context (rn_model_destroy). May be called again (another
+ * method), and more batches may be added between calls. */
+typedef struct rn_calibrator rn_calibrator;
+#define RN_CALIB_MAX        0
+#define RN_CALIB_PERCENTILE 1
+#define RN_CALIB_ENTROPY    2
+RN_API rn_status rn_calibrator_create(const rn_model *model, rn_calibrator **out);
+RN_API rn_status rn_calibrator_add_batch(rn_calibrator *cal, const float *input,
+                                         size_t input_count, int64_t batch, int64_t h, int64_t w,
+                                         int32_t layout);
+/* Images seen so far. */
+RN_API rn_status rn_calibrator_count(const rn_calibrator *cal, int64_t *images);
+RN_API rn_status rn_calibrator_quantize(rn_calibrator *cal, int32_t method, double param,
+                                        rn_model **out);
+RN_API void rn_calibrator_destroy(rn_calibrator *cal);
+
 #ifdef __cplusplus
 }
 #endif

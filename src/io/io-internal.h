@@ -115,6 +115,11 @@ const unsigned char *rn__safetensors_data(const rn_safetensors *st, int32_t inde
 rn_status rn__safetensors_writer_adopt(rn_safetensors_writer *w, const char *name, int32_t dtype,
                                        int32_t ndim, const int64_t *dims, unsigned char *data);
 
+/* The int8 model file (int8-model.c), written by rn_model_save_safetensors_*
+ * for int8 models. */
+rn_status rn__int8_save_mem(const rn_model *m, void *buf, size_t cap, size_t *written);
+rn_status rn__int8_save_file(const rn_model *m, const char *path);
+
 /* ---- DEFLATE (RFC 1951) and gzip (RFC 1952) ------------------------------- */
 /* CRC-32 (ISO 3309, the gzip one) of n bytes, continuing from crc (0 to start). */
 uint32_t rn__crc32(uint32_t crc, const unsigned char *p, size_t n);

@@ -345,6 +345,7 @@ rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
     if (!written) return rn__error(ctx, RN_E_INVALID_ARG, "%s: written is NULL", fn);
+    if (rn__model_is_int8(model)) return rn__int8_save_mem(model, buf, cap, written);
     rn_safetensors_writer *w = NULL;
     rn_status s = model_writer(model, fn, buf == NULL, &w);
     if (s) return s;
@@ -358,6 +359,7 @@ rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
     if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "%s: path is NULL", fn);
+    if (rn__model_is_int8(model)) return rn__int8_save_file(model, path);
     rn_safetensors_writer *w = NULL;
     rn_status s = model_writer(model, fn, 0, &w);
     if (s) return s;

@@ -30,6 +30,7 @@ void rn_model_destroy(rn_model *m) {
     rn__free(ctx, m->blocks);
     rn__free(ctx, m->slots);
     rn__free(ctx, m->grads);
+    rn__nn_qnet_free(ctx, m->q);
     rn__free(ctx, m);
 }
 

@@ -135,11 +135,50 @@ struct rn_model {
      * nothing may write them; no_derived: plans keep no packed or
      * transformed copy of the weights either. */
     int32_t in_place, no_derived;
+    struct nn_qnet *q; /* int8 models (src/nn/int8.c): the quantized network, else NULL */
 };
 
 /* RN_OK if the model's weights may be written, else RN_E_BAD_STATE with a
  * sentence naming fn (the weights are read in place from a constant blob). */
 rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn);
+
+/* ---- int8 models (docs/int8.md) -------------------------------------------------
+ * An int8 model is a folded model with a quantized twin of each convolution,
+ * in the model's convolution order (rn__model_conv_info): the stem, then each
+ * block's conv1..conv3 and its downsample. The float tensors hold the
+ * dequantized values (w_q * s_w, b_q * s_in * s_w) for the tensor API; the
+ * plans run the int8 arrays. */
+typedef struct nn_qconv {
+    const int8_t *w;       /* OHWI [out][k][k][in]: owned, or in the caller's bytes */
+    const int32_t *bias;   /* [out] */
+    const float *w_scale;  /* [out] */
+    const float *m;        /* [out] requantization multipliers s_in * s_w / s_out */
+    float in_scale, out_scale;
+    float m_r;             /* the residual's multiplier (the conv that adds it), else 0 */
+    int32_t relu;
+} nn_qconv;
+
+typedef struct nn_qnet {
+    float in_scale;   /* of the network's input */
+    int32_t nconv;
+    nn_qconv *conv;
+    void *mem;        /* the arrays above (and the weights unless in place) */
+    int32_t in_place; /* weights point into the caller's bytes */
+    char note[128];   /* how it was calibrated (the file's "calibration") */
+} nn_qnet;
+
+/* The nn_conv at convolution index i of a model (the order above), and the
+ * block it belongs to (-1 for the stem) and its place there (0..2, 3 for
+ * the downsample). */
+nn_conv *rn__nn_model_conv(const rn_model *m, int32_t i, int32_t *block, int32_t *j);
+void rn__nn_qnet_free(rn_ctx *ctx, nn_qnet *q);
+/* The wiring of the convolutions: src[i] is the conv whose output conv i
+ * reads (-1: the network's input; the max pool keeps the stem's scale),
+ * res[i] the conv whose output it adds as its residual (-1: none). Arrays
+ * of rn__model_conv_count entries. */
+void rn__nn_graph(const rn_model *m, int32_t *src, int32_t *res);
+/* The conv whose output the average pool reads. */
+int32_t rn__nn_last_activation(const rn_model *m);
 
 /* Allocate the gradients (once) and point slots and layers at them. */
 rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const char *fn);
@@ -164,7 +203,13 @@ enum nn_op {
     NN_OP_BN_BWD,
     NN_OP_CONV_BWD_DATA,
     NN_OP_CONV_BWD_W,
-    NN_OP_SHORTCUT_A_BWD
+    NN_OP_SHORTCUT_A_BWD,
+    NN_OP_Q_LOAD,        /* int8 plans: external float images -> int8 NHWC (quantized) */
+    NN_OP_Q_CONV,        /* int8 conv with bias, requantization, residual, ReLU */
+    NN_OP_Q_MAXPOOL,     /* max pool on int8 */
+    NN_OP_Q_SHORTCUT_A,  /* option A on int8 */
+    NN_OP_Q_GAP,         /* int8 -> float pooled features */
+    NN_OP_Q_LINEAR       /* float fc in a fixed order */
 };
 
 typedef struct nn_step {
@@ -186,6 +231,9 @@ typedef struct nn_step {
     int32_t residual; /* CONV (direct, folded inference): y holds the shortcut, the conv adds to it */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
+    const nn_qconv *qconv; /* Q_CONV */
+    rn_qconv_desc qd;      /* Q_CONV */
+    float qscale;          /* Q_LOAD: 1 / s_in; Q_GAP: s / (h * w) */
 } nn_step;
 
 /* Forms of a convolution's weights: the model's own (packed on every
@@ -239,6 +287,9 @@ nn_step *rn__nn_add_step(nn_builder *b, int32_t op);
 /* The algorithm of convolution step s's pass (its cd set; plan-build.c). */
 size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer);
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu);
+nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c, size_t elem);
+/* The forward program of an int8 model (plan-int8.c). */
+void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t h, int64_t w);
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu,
                       int32_t *mean_buf, int32_t *invstd_buf);
 /* Forward of a block; fills `saved` with what its backward needs. */
@@ -286,6 +337,13 @@ typedef struct nn_run_io {
 /* Run steps [from, to) of a program on an arena (aligned base). */
 void rn__nn_prog_run(const rn_ctx *ctx, const nn_prog *prog, int32_t from, int32_t to,
                      unsigned char *arena, nn_run_io *io);
+
+/* Run a float inference plan's forward steps one at a time, calling fn
+ * after each with the step and its output (count floats); the logits are
+ * not stored. For the calibrator. */
+typedef void (*nn_observe_fn)(void *user, const nn_step *s, const float *y, size_t count);
+rn_status rn__plan_forward_observe(rn_plan *p, const float *input, size_t input_count,
+                                   int32_t layout, nn_observe_fn fn, void *user);
 
 /* Fold one BN into its conv (inference). */
 void rn__nn_fold(nn_conv *c, nn_bn *bn);

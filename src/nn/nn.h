@@ -131,4 +131,41 @@ int32_t rn__model_in_place(const rn_model *model);
 /* Attach (or with NULL detach) a distribution to a train plan. */
 void rn__plan_set_dist(rn_plan *p, nn_dist *d);
 
+/* ---- int8 models, for io's int8 files (src/nn/int8.c; docs/int8.md) -------------
+ * Convolutions are numbered in the model's order: conv1, then each block's
+ * conv1..conv3 and its downsample.0. */
+typedef struct rn_conv_view {
+    char name[48];                  /* "conv1", "layer2.0.downsample.0" */
+    int32_t in, out, k, stride, pad;
+    const int8_t *w;                /* int8 models: OHWI [out][k][k][in] */
+    const int32_t *bias;            /* int8 models: [out] */
+    const float *w_scale;           /* int8 models: [out] */
+    float out_scale;                /* int8 models */
+} rn_conv_view;
+int32_t rn__model_conv_count(const rn_model *model);
+void rn__model_conv_view(const rn_model *model, int32_t i, rn_conv_view *v);
+/* 1 for an int8 model; its input scale. */
+int32_t rn__model_is_int8(const rn_model *model);
+float rn__model_input_scale(const rn_model *model);
+/* Turn a complete, not yet folded model into an int8 one: views[i] gives
+ * conv i's w, bias, w_scale and out_scale (checked by the caller: scales
+ * finite and > 0, biases that cannot overflow). Biases and scales are
+ * copied; the weights too unless in_place (they must then outlive the
+ * model). The float tensors get the dequantized values; the fc keeps its.
+ * RN_E_NO_MEMORY with the sentence on the model's context. */
+rn_status rn__model_make_int8(rn_model *model, float in_scale, const rn_conv_view *views,
+                              int32_t in_place, const char *fn);
+/* The text saying how an int8 model was calibrated ("" if unknown); set
+ * copies at most 127 bytes. */
+const char *rn__model_int8_note(const rn_model *model);
+void rn__model_set_int8_note(rn_model *model, const char *note);
+/* The largest |bias| conv i may have: INT32_MAX - in * k * k * 127 * 127. */
+int64_t rn__model_conv_bias_limit(const rn_model *model, int32_t i);
+/* The architecture as one line of text ("in 3; stem 16 3 1 1 0; stage
+ * basic 3 16 1 A 0; ...; head 10"), and a new model (float, weights not
+ * set) built from such a line; src names the source in errors. */
+size_t rn__model_arch_string(const rn_model *model, char *buf, size_t cap);
+rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
+                                     rn_model **out);
+
 #endif /* RN_NN_H */

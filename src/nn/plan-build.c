@@ -357,6 +357,10 @@ rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t f
 void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog) {
     for (int32_t i = 0; i < prog->nsteps; i++) {
         const nn_step *s = &prog->steps[i];
+        if (s->op == NN_OP_Q_CONV && s->wmode == NN_W_PACKED) {
+            rn__qconv2d_pack(&s->qd, s->qconv->w, s->qconv->bias, prog->derived + s->woff);
+            continue;
+        }
         if (s->op != NN_OP_CONV || s->wmode == NN_W_PLAIN) continue;
         void *dst = prog->derived + s->woff;
         if (s->wmode == NN_W_WINOGRAD)

@@ -91,6 +91,26 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         else
             rn__conv2d_backward_weights(ctx, &s->cd, x, x2, cv->gw, NULL, ws);
         break;
+    case NN_OP_Q_LOAD:
+        rn__quantize_images(ctx, io->in[s->ext], io->layout == RN_LAYOUT_NCHW, s->n, s->h, s->w,
+                            s->c, s->qscale, (int8_t *)y);
+        break;
+    case NN_OP_Q_CONV: {
+        const nn_qconv *q = s->qconv;
+        const void *packed = s->wmode == NN_W_PACKED ? e->prog->derived + s->woff : NULL;
+        rn__qconv2d_run(ctx, &s->qd, (const int8_t *)x, q->w, q->bias, packed, q->m,
+                        (const int8_t *)x2, q->m_r, s->relu, (int8_t *)y, ws);
+        break;
+    }
+    case NN_OP_Q_MAXPOOL: rn__qmaxpool_forward(ctx, &s->pd, (const int8_t *)x, (int8_t *)y); break;
+    case NN_OP_Q_SHORTCUT_A:
+        rn__qshortcut_a_forward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, (const int8_t *)x,
+                                (int8_t *)y);
+        break;
+    case NN_OP_Q_GAP:
+        rn__qgap_forward(ctx, s->n, s->h * s->w, s->c, (const int8_t *)x, s->qscale, y);
+        break;
+    case NN_OP_Q_LINEAR: rn__qlinear_forward(ctx, s->n, s->c, s->oc, x, s->fc_w, s->fc_b, y); break;
     case NN_OP_SHORTCUT_A_BWD:
         rn__shortcut_a_backward(ctx, s->n, s->h, s->w, s->c, s->stride, s->oc, x2, y);
         break;

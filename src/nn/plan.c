@@ -47,6 +47,10 @@ static void emit_model(nn_builder *b, const void *arg) {
     const model_emit *a = (const model_emit *)arg;
     const rn_model *m = a->m;
     nn_prog *p = b->prog;
+    if (m->q) {
+        rn__nn_emit_int8_model(b, m, a->n, a->h, a->w);
+        return;
+    }
 
     where(b, "the input");
     nn_val x = {rn__nn_new_buf(b, a->n * a->h * a->w * m->in_channels), a->n, a->h, a->w,
@@ -400,6 +404,33 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
     return RN_OK;
 }
 
+rn_status rn__plan_forward_observe(rn_plan *p, const float *input, size_t input_count,
+                                   int32_t layout, nn_observe_fn fn, void *user) {
+    static const char fn_name[] = "rn_calibrator_add_batch";
+    if (input_count != input_floats(p))
+        return rn__error(p->ctx, RN_E_INVALID_ARG, "%s: input has %zu floats, expected %zu",
+                         fn_name, input_count, input_floats(p));
+    rn_status st = ensure_arena(p, fn_name);
+    if (st) return st;
+    if (p->derived && p->derived_version != p->model->version) {
+        rn__nn_prog_derive(p->ctx, &p->prog);
+        p->derived_version = p->model->version;
+    }
+    nn_run_io io;
+    rn_memset(&io, 0, sizeof io);
+    io.in[NN_EXT_IMAGE] = input;
+    io.layout = layout;
+    for (int32_t i = 0; i < p->prog.fwd_end; i++) {
+        const nn_step *s = &p->prog.steps[i];
+        if (s->op == NN_OP_STORE) break; /* the logits are not needed */
+        rn__nn_prog_run(p->ctx, &p->prog, i, i + 1, p->arena, &io);
+        if (s->y >= 0)
+            fn(user, s, (const float *)(p->arena + p->prog.bufs[s->y].offset),
+               p->prog.bufs[s->y].bytes / sizeof(float));
+    }
+    return RN_OK;
+}
+
 void rn__plan_set_dist(rn_plan *p, nn_dist *d) { p->dist = p->mode == RN_MODE_TRAIN ? d : NULL; }
 
 rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, int32_t layout,
@@ -426,7 +457,7 @@ rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, i
     /* the pooled features are the input of the fc step */
     int32_t fc = -1;
     for (int32_t i = 0; i < p->prog.fwd_end; i++)
-        if (p->prog.steps[i].op == NN_OP_LINEAR) fc = i;
+        if (p->prog.steps[i].op == NN_OP_LINEAR || p->prog.steps[i].op == NN_OP_Q_LINEAR) fc = i;
     if (fc < 0) return rn__error(ctx, RN_E_INTERNAL, "%s: the plan has no fc step", fn);
     rn_status st = check_model(p, fn);
     if (st == RN_OK) st = ensure_arena(p, fn);

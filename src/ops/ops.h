@@ -303,4 +303,28 @@ float rn__softmax_xent(const rn_ctx *ctx, size_t n, size_t k, const float *logit
 double rn__softmax_xent_total(const rn_ctx *ctx, size_t n, size_t k, const float *logits,
                               const int32_t *labels, float *dlogits, size_t divisor);
 
+/* ---- the rest of an int8 network (src/ops/qelementwise.c; docs/int8.md) --------
+ * Quantization of a float: q = rint(clamp(x * inv_s, -127, 127)), ties to
+ * even. Every one is exact integer work or a fixed sequence of float32
+ * operations, so results do not depend on the ISA or the thread count. */
+/* Float images (n, h, w, c) in NCHW (nchw != 0) or NHWC -> int8 NHWC. */
+void rn__quantize_images(const rn_ctx *ctx, const float *x, int32_t nchw, size_t n, size_t h,
+                         size_t w, size_t c, float inv_s, int8_t *y);
+/* Max pool on int8 (windows never empty: pad < kernel); same scale in and out. */
+void rn__qmaxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const int8_t *x, int8_t *y);
+/* Option A on int8: every stride-th pixel, channels zero-padded to oc
+ * (half before, half after, as the float op). */
+void rn__qshortcut_a_forward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
+                             size_t stride, size_t oc, const int8_t *x, int8_t *y);
+/* Global average pool to float: y[n][c] = (float)(sum of the hw values) * k,
+ * k = s / hw computed by the caller (in double, rounded once). */
+void rn__qgap_forward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const int8_t *x, float k,
+                      float *y);
+/* y[n][o] = (sum over i in order of x[n][i] * w[o][i]) + b[o], float32, one
+ * rounding per operation, i from 0 up: the same bits on every ISA. */
+void rn__qlinear_forward(const rn_ctx *ctx, size_t n, size_t in, size_t out, const float *x,
+                         const float *w, const float *b, float *y);
+/* round half to even of |f| <= 2^22 (the default rounding mode) */
+static inline float rn__rint_small(float f) { return (f + 12582912.0f) - 12582912.0f; }
+
 #endif /* RN_OPS_H */
