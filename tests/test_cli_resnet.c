@@ -86,7 +86,8 @@ static int same_file(const char *a, const char *b) {
 }
 
 static void test_every_subcommand_answers_help(void) {
-    const char *cmds[] = {"info", "init", "infer", "export", "grad", "train", "eval", "bench"};
+    const char *cmds[] = {"info", "init",  "infer", "export",  "grad",
+                          "train", "eval", "bench", "quantize"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         CHECK_RUN(0, "%s --help", cmds[i]);
         char want[64];
@@ -350,6 +351,62 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     CHECK_OUTPUT_HAS("test accuracy: ");
     CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s", ckpt, datadir);
     CHECK_OUTPUT_HAS("test accuracy: ");
+    /* int8: quantize the trained weights, then eval, infer and bench the int8 file */
+    char q8[600], x8[600], y8[600];
+    mkdir(tmp("int8"), 0755);
+    snprintf(q8, sizeof q8, "%s/q.safetensors", tmp("int8"));
+    snprintf(x8, sizeof x8, "%s/x.npy", tmp("int8"));
+    snprintf(y8, sizeof y8, "%s/y.npy", tmp("int8"));
+    CHECK_RUN(0, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
+              "--batch 8 --threads 1 -o %s", wa, datadir, q8);
+    CHECK_OUTPUT_HAS("quantized resnet20: percentile 99.99 over 20 images");
+    CHECK_OUTPUT_HAS("normalization.safetensors");
+    CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s --threads 1", q8, datadir);
+    CHECK_OUTPUT_HAS("test accuracy: ");
+    CHECK_RUN(0, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
+              "--method entropy -o %s", wa, datadir, q8);
+    CHECK_OUTPUT_HAS("entropy over 20 images");
+    {
+        rn_ctx *ctx = NULL;
+        rn_model *q = NULL;
+        rn_plan *p = NULL;
+        rn_ctx_create(&ctx);
+        static float x[2 * 3 * 32 * 32], want[20], got[20];
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = (float)((int)(i % 17) - 8) / 5;
+        int64_t xd[4] = {2, 3, 32, 32}, yd[8];
+        int32_t dt, nd;
+        CHECK_OK(rn_npy_write_file(ctx, x8, RN_DTYPE_F32, 4, xd, x), ctx);
+        CHECK_RUN(0, "infer resnet20 --weights %s --input %s --output %s --threads 2", q8, x8, y8);
+        CHECK_OK(rn_model_load_int8_file(ctx, q8, &q), ctx);
+        CHECK_OK(rn_plan_create(q, 2, 32, 32, RN_MODE_INFER, &p), ctx);
+        CHECK_OK(rn_plan_forward(p, x, sizeof x / sizeof x[0], RN_LAYOUT_NCHW, want, 20), ctx);
+        CHECK_OK(rn_npy_info_file(ctx, y8, &dt, &nd, yd), ctx);
+        CHECK(nd == 2 && yd[0] == 2 && yd[1] == 10);
+        CHECK_OK(rn_npy_read_file(ctx, y8, RN_DTYPE_F32, got, 20), ctx);
+        CHECK(memcmp(got, want, sizeof got) == 0);
+        rn_plan_destroy(p);
+        rn_model_destroy(q);
+        rn_ctx_destroy(ctx);
+    }
+    CHECK_RUN(2, "quantize resnet20 --weights %s --data cifar10 --data-dir %s --method median -o %s",
+              wa, datadir, q8);
+    CHECK_OUTPUT_HAS("--method");
+    CHECK_RUN(1, "quantize resnet20 --weights %s --data cifar10 --data-dir %s -o %s", q8, datadir,
+              tmp("again.safetensors"));
+    CHECK_OUTPUT_HAS("already an int8 model");
+    {
+        /* a truncated int8 file is refused by eval */
+        FILE *in = fopen(q8, "rb"), *out = fopen(tmp("cut.safetensors"), "wb");
+        char buf[4096];
+        size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+        if (out) fwrite(buf, 1, n / 2, out), fclose(out);
+        if (in) fclose(in);
+    }
+    CHECK_RUN(1, "eval resnet20 --weights %s --data cifar10 --data-dir %s", tmp("cut.safetensors"),
+              datadir);
+    CHECK_RUN(0, "bench resnet20 --width 4 --int8 --seconds 0 --threads 1");
+    CHECK_OUTPUT_HAS(", int8");
+    CHECK_RUN(2, "bench resnet20 --int8 --train --seconds 0");
     /* fine-tuning: start from the trained weights, stem and layer1 frozen */
     CHECK_RUN(0, "train %s --data-dir %s --epochs 1 --out %s --weights %s --freeze conv1. "
               "--freeze bn1. --freeze layer1.", common, datadir, tmp("tuned"), wa);

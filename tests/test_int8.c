@@ -461,6 +461,7 @@ static void *rewrite(rn_ctx *ctx, const void *file, size_t size, const edit *e, 
         const char *v;
         if (rn_safetensors_metadata(st, keys[k], &v) == RN_OK)
             rn_safetensors_writer_set_metadata(w, keys[k], v);
+        if (!strcmp(e->how, keys[k])) rn_safetensors_writer_set_metadata(w, keys[k], e->name);
     }
     for (int32_t i = 0; i < rn_safetensors_count(st); i++) {
         const char *name;
@@ -530,6 +531,9 @@ static void test_bad_files_are_refused_naming_the_tensor(void) {
         {"layer3.1.conv2.weight", "shape", "'layer3.1.conv2.weight' has shape [17,3,3,16]"},
         {"layer1.1.conv1.weight", "m128", "'layer1.1.conv1.weight' element 5 is -128"},
         {"layer1.0.conv1.bias", "bias", "'layer1.0.conv1.bias' element 0 is 2147000000"},
+        {"in 3; stem 16 3 1 1 0; stage basic 3 4096 1 A 0; head 10", "arch", "larger than"},
+        {"in 3; stem 16 3 1 1; head 10", "arch", "cannot read the architecture near \"; head 10\""},
+        {"libresnet-int4", "format", "not an int8 model file"},
     };
     for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
         size_t bs = 0;

@@ -187,7 +187,7 @@ static rn_status read_model(rn_ctx *ctx, const char *src, const void *buf, size_
                       "reads OHWI)", src, layout);
         goto done;
     }
-    if ((s = rn__model_from_arch_string(ctx, arch, src, &m))) goto done;
+    if ((s = rn__model_from_arch_string(ctx, arch, src, size, &m))) goto done;
     int32_t n = rn__model_conv_count(m), nt = rn_safetensors_count(st);
     size_t chans = 0;
     for (int32_t i = 0; i < n; i++) {

@@ -73,9 +73,8 @@ void rn__model_set_int8_note(rn_model *m, const char *note) {
 }
 
 int64_t rn__model_conv_bias_limit(const rn_model *m, int32_t i) {
-    int32_t b, j;
-    const nn_conv *c = rn__nn_model_conv(m, i, &b, &j);
-    return (int64_t)INT32_MAX - (int64_t)c->in * c->k * c->k * 127 * 127;
+    (void)m, (void)i;
+    return ((int64_t)1 << 30) - 1; /* the int8 op's bound (src/ops/ops.h) */
 }
 
 void rn__nn_qnet_free(rn_ctx *ctx, nn_qnet *q) {
@@ -311,8 +310,12 @@ static int end_item(lexer *l) {
 }
 
 rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
-                                     rn_model **out) {
+                                     size_t max_bytes, rn_model **out) {
     lexer l = {arch};
+    /* a lower bound of the weight bytes the file must hold (int8 convs,
+     * float fc), checked before each allocation: a hostile "arch" cannot
+     * make the builder allocate more than a few times its file's size */
+    double need = 0, ch = 0;
     char w[16];
     int32_t in = 0, v[5];
     rn_model *m = NULL;
@@ -325,6 +328,9 @@ rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *
     for (int i = 0; i < 5; i++)
         if (!number(&l, 0, RN_NN_MAX_CHANNELS, &v[i])) goto bad;
     if (!end_item(&l)) goto bad;
+    need = (double)in * v[0] * (double)v[1] * (double)v[1];
+    ch = v[0];
+    if (need > (double)max_bytes) goto big;
     if ((st = rn_model_add_stem(m, v[0], v[1], v[2], v[3], v[4]))) goto fail;
     for (;;) {
         if (!word(&l, w, sizeof w)) goto bad;
@@ -342,11 +348,20 @@ rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *
         int32_t bt = !rn_strcmp(type, "basic") ? RN_BLOCK_BASIC
                      : !rn_strcmp(type, "bottleneck") ? RN_BLOCK_BOTTLENECK : -1;
         if (shortcut < 0 || bt < 0) goto bad;
+        double wd = width, o = bt == RN_BLOCK_BASIC ? wd : 4.0 * wd;
+        /* each block's conv1 (and a bottleneck's conv3) */
+        double first = bt == RN_BLOCK_BASIC ? 9.0 * ch * o : ch * wd + wd * o;
+        double rest = bt == RN_BLOCK_BASIC ? 9.0 * o * o : o * wd + wd * o;
+        need += first + (double)(nb - 1) * rest;
+        ch = o;
+        if (need > (double)max_bytes) goto big;
         if ((st = rn_model_add_stage(m, bt, nb, width, stride, shortcut, (uint32_t)flags)))
             goto fail;
     }
     int32_t classes;
     if (!number(&l, 1, RN_NN_MAX_CLASSES, &classes) || !end_item(&l) || *l.p) goto bad;
+    need += 4.0 * classes * ch;
+    if (need > (double)max_bytes) goto big;
     if ((st = rn_model_add_head(m, classes))) goto fail;
     *out = m;
     return RN_OK;
@@ -355,6 +370,10 @@ bad:
     return rn__error(ctx, RN_E_BAD_FORMAT,
                      "%s: metadata \"arch\": cannot read the architecture near \"%.24s\"", src,
                      l.p);
+big:
+    rn_model_destroy(m);
+    return rn__error(ctx, RN_E_BAD_FORMAT, "%s: metadata \"arch\" describes a network larger "
+                     "than the %zu bytes that hold it", src, max_bytes);
 fail:
     rn_model_destroy(m);
     return rn__error(ctx, RN_E_BAD_FORMAT, "%s: metadata \"arch\" describes a model the builder "

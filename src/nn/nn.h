@@ -159,13 +159,16 @@ rn_status rn__model_make_int8(rn_model *model, float in_scale, const rn_conv_vie
  * copies at most 127 bytes. */
 const char *rn__model_int8_note(const rn_model *model);
 void rn__model_set_int8_note(rn_model *model, const char *note);
-/* The largest |bias| conv i may have: INT32_MAX - in * k * k * 127 * 127. */
+/* The largest |bias| conv i may have: 2^30 - 1, the int8 op's bound (with
+ * at most 2^16 products per output the int32 sum cannot overflow). */
 int64_t rn__model_conv_bias_limit(const rn_model *model, int32_t i);
 /* The architecture as one line of text ("in 3; stem 16 3 1 1 0; stage
  * basic 3 16 1 A 0; ...; head 10"), and a new model (float, weights not
- * set) built from such a line; src names the source in errors. */
+ * set) built from such a line; src names the source in errors. A line
+ * whose weights could not fit in max_bytes (a lower bound of their bytes:
+ * int8 convs, float fc) is refused before anything is allocated. */
 size_t rn__model_arch_string(const rn_model *model, char *buf, size_t cap);
 rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
-                                     rn_model **out);
+                                     size_t max_bytes, rn_model **out);
 
 #endif /* RN_NN_H */

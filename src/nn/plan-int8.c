@@ -38,7 +38,15 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
     rn_memset(&d, 0, sizeof d);
     d.n = (int32_t)x.n, d.h = (int32_t)x.h, d.w = (int32_t)x.w, d.cin = (int32_t)x.c;
     d.cout = c->out, d.k = c->k, d.stride = c->stride, d.pad = c->pad;
-    if (!rn__qconv_desc_init(&d)) {
+    if (c->k > RN_QCONV_MAX_K || (int64_t)c->k * c->k * x.c > 65536) {
+        if (b->status == RN_OK)
+            b->status = rn__error(b->ctx, RN_E_UNSUPPORTED,
+                                  "rn_plan_create: at %s an int8 %dx%d convolution over %lld "
+                                  "channels: int8 kernels take windows up to %dx%d and at most "
+                                  "65536 products per output", b->where, (int)c->k, (int)c->k,
+                                  (long long)x.c, RN_QCONV_MAX_K, RN_QCONV_MAX_K);
+        d.oh = d.ow = 1;
+    } else if (!rn__qconv_desc_init(&d)) {
         if (b->status == RN_OK)
             b->status = rn__error(b->ctx, RN_E_INVALID_ARG,
                                   "rn_plan_create: input too small: at %s a %dx%d convolution "
@@ -50,19 +58,24 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
     nn_val y = rn__nn_new_val(b, x.n, d.oh, d.ow, c->out, 1);
     nn_step *s = rn__nn_add_step(b, NN_OP_Q_CONV);
     s->x = x.buf, s->x2 = r, s->y = y.buf, s->qconv = q, s->qd = d, s->relu = q->relu;
-    s->wmode = NN_W_PLAIN;
-    /* weights packed once for the ISA's kernel, unless the caller keeps them
-     * in place (firmware: no copy in RAM) or the plan's budget is spent */
-    if (b->derive && !m->q->in_place && b->status == RN_OK) {
-        size_t bytes = rn__align_up(rn__qconv2d_packed_size(&d), RN_ALIGN);
-        nn_prog *p = b->prog;
-        if (bytes && bytes <= rn__conv_derived_budget() - p->derived_bytes) {
-            s->wmode = NN_W_PACKED;
-            s->woff = p->derived_bytes;
-            p->derived_bytes += bytes;
-        }
+    /* weights packed once for the ISA's kernel (src/ops/conv2d-algo.c decides),
+     * unless the caller keeps them in place (firmware: no copy in RAM) or the
+     * plan's budget for derived weights is spent */
+    uint32_t use = b->derive && !m->q->in_place && b->status == RN_OK ? RN_CONV_USE_DERIVED : 0;
+    rn_conv_choice ch = rn__qconv_choose(b->ctx, &d, use);
+    nn_prog *p = b->prog;
+    size_t bytes = rn__align_up(ch.derived_bytes, RN_ALIGN);
+    if (ch.derived_bytes && bytes > rn__conv_derived_budget() - p->derived_bytes) {
+        ch = rn__qconv_choose(b->ctx, &d, 0);
+        bytes = 0;
     }
-    s->ws = rn__nn_new_bytes(b, rn__qconv2d_workspace(b->ctx, &d, s->wmode == NN_W_PACKED));
+    s->algo = ch.algo;
+    s->wmode = ch.derived_bytes ? NN_W_PACKED : NN_W_PLAIN;
+    if (ch.derived_bytes) {
+        s->woff = p->derived_bytes;
+        p->derived_bytes += bytes;
+    }
+    s->ws = rn__nn_new_bytes(b, ch.workspace);
     if (b->prog->steps && b->status == RN_OK)
         rn__log(b->ctx, RN_LOG_INFO, "rn_plan_create: %s: int8 conv %dx%dx%dx%d>%d k%d s%d p%d %s",
                 b->where, (int)d.n, (int)d.h, (int)d.w, (int)d.cin, (int)d.cout, (int)d.k,

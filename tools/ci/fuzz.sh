@@ -19,7 +19,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${FUZZ_DIR:-$top/build-ci/fuzz}
 seconds=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-"npy safetensors idx cifar inflate onnx json checkpoint model_safetensors"}
+targets=${FUZZ_TARGETS:-"npy safetensors idx cifar inflate onnx json checkpoint model_safetensors int8"}
 jobs=${RN_JOBS:-2}
 cc=${FUZZ_CC:-clang}
 

@@ -24,7 +24,7 @@ static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
                "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n"
-               "                         [--winograd 0|1] [--fold]\n\n"
+               "                         [--winograd 0|1] [--fold] [--int8]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
                "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
@@ -35,7 +35,9 @@ static void help(FILE *f) {
                "and the algorithm the network's plan runs for each pass of it.\n"
                "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n"
                "--fold folds every batch norm into its convolution first, as a deployment\n"
-               "would (rn_model_fold_batchnorm; inference only).\n");
+               "would (rn_model_fold_batchnorm; inference only).\n"
+               "--int8 times the int8 model (docs/int8.md) quantized from the random weights\n"
+               "with scales calibrated on two random batches (inference only).\n");
     cli_arch_help(f);
 }
 
@@ -68,7 +70,7 @@ int cmd_bench(int argc, char **argv) {
     cli_arch_defaults(&arch);
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
     double seconds = 3.0;
-    int train = 0, layers = 0, fold = 0;
+    int train = 0, layers = 0, fold = 0, int8 = 0;
     int64_t winograd = 1;
     cli_args args;
     cli_args_begin(&args, argc, argv, help);
@@ -90,6 +92,8 @@ int cmd_bench(int argc, char **argv) {
             layers = 1;
         } else if (cli_flag(args.arg, "--fold")) {
             fold = 1;
+        } else if (cli_flag(args.arg, "--int8")) {
+            int8 = 1;
         } else {
             cli_positional(&args, &arch.name);
         }
@@ -97,6 +101,10 @@ int cmd_bench(int argc, char **argv) {
     if (args.exit >= 0) return args.exit;
     if (!arch.name) {
         cli_usage_error("missing ARCH");
+        return CLI_EXIT_USAGE;
+    }
+    if (int8 && train) {
+        cli_usage_error("--int8 is for inference: int8 models do not train");
         return CLI_EXIT_USAGE;
     }
     if (fold && train) {
@@ -129,6 +137,35 @@ int cmd_bench(int argc, char **argv) {
         rn_model_classes(m, &classes);
         rn_model_in_channels(m, &cin);
         if (!h) h = w = cli_model_is_cifar(m) ? 32 : 224;
+    }
+    if (!rc && int8) {
+        /* scales from two random batches: the timing does not depend on them */
+        rn_calibrator *cal = NULL;
+        rn_model *q = NULL;
+        size_t n = (size_t)2 * (size_t)cin * (size_t)(h * w);
+        float *cx = malloc(n * sizeof(float));
+        uint64_t rng[4];
+        rn_rng_seed(rng, 3);
+        for (size_t i = 0; cx && i < n; i++) {
+            double u = 0;
+            rn_rng_uniform(rng, &u);
+            cx[i] = (float)(2 * u - 1);
+        }
+        if (!cx) {
+            cli_fail("out of memory");
+            rc = CLI_EXIT_FAIL;
+        } else if ((st = rn_calibrator_create(m, &cal)) ||
+                   (st = rn_calibrator_add_batch(cal, cx, n, 2, h, w, RN_LAYOUT_NCHW)) ||
+                   (st = rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q))) {
+            rc = cli_lib_error(ctx, st, "--int8");
+        } else {
+            rn_model_destroy(m);
+            m = q;
+        }
+        rn_calibrator_destroy(cal);
+        free(cx);
+    }
+    if (!rc) {
         /* --layers: the plan names each convolution's algorithm at RN_LOG_INFO */
         if (layers) {
             rn_ctx_set_int(ctx, RN_OPT_LOG_LEVEL, RN_LOG_INFO);
@@ -200,7 +237,7 @@ int cmd_bench(int argc, char **argv) {
         printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s%s\n", arch.name,
                train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
                (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active),
-               fold ? ", batch norms folded" : "");
+               int8 ? ", int8" : fold ? ", batch norms folded" : "");
         printf("iterations: %lld in %.2f s\n", (long long)iters, total);
         printf("images/s: %.1f\n", ips);
         printf("ms per batch (median): %.3f\n", median * 1e3);

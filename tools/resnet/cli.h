@@ -30,6 +30,7 @@ int cmd_grad(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 typedef struct cli_arch cli_arch;
 
@@ -121,6 +122,11 @@ int cli_arch_from_file(rn_ctx *ctx, cli_arch *a, const char *path);
 /* A model shaped like a weight file (classes, input channels, width and
  * shortcut read from it unless given) with the file's weights. */
 int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out);
+/* 1 when path is an int8 model file (metadata "format" libresnet-int8). */
+int cli_weights_are_int8(rn_ctx *ctx, const char *path);
+/* An int8 model from its file; a->classes / a->in_channels are checked
+ * against it when set (from the data) and filled otherwise. */
+int cli_load_int8(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out);
 /* 1 for the CIFAR presets (3x3 stem: default input 32x32), 0 for ImageNet. */
 int cli_model_is_cifar(const rn_model *m);
 /* Set every model tensor from a safetensors file (a weight file or a
@@ -142,6 +148,14 @@ int cli_load_dataset(rn_ctx *ctx, const char *name, const char *dir, int split, 
 const char *cli_default_data_dir(const char *name);
 int cli_dataset_known(const char *name);
 void cli_images_free(cli_images *d);
+/* The normalisation of trained weights into ds: from `norm` (a file, or
+ * "none" for x/255), else from `weights` when it is a checkpoint, else from
+ * normalization.safetensors beside it. used (may be NULL) receives the
+ * normalisation file read ("" for none or a checkpoint). */
+int cli_apply_normalization(rn_ctx *ctx, rn_dataset *ds, const char *weights, const char *norm,
+                            char *used, size_t used_cap);
+/* The dataset's normalisation as a normalization.safetensors file. */
+int cli_save_normalization(rn_ctx *ctx, const rn_dataset *ds, const char *path);
 
 /* ---- output helpers (format.c) -------------------------------------------------- */
 /* "1,234,567" into buf; returns buf. */

@@ -178,3 +178,117 @@ int cli_load_dataset(rn_ctx *ctx, const char *name, const char *dir, int split, 
     cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", name);
     return CLI_EXIT_USAGE;
 }
+
+/* Read the normalisation (tensors named `mean_name`/`std_name`) of a file into ds. */
+static int apply_norm_file(rn_ctx *ctx, rn_dataset *ds, const char *path, const char *mean_name,
+                           const char *std_name) {
+    rn_safetensors *st = NULL;
+    rn_status s = rn_safetensors_open_file(ctx, path, &st);
+    if (s) return cli_lib_error(ctx, s, "normalisation");
+    const char *kind = NULL;
+    int32_t norm = RN_NORM_NONE;
+    if (rn_safetensors_metadata(st, "normalization", &kind) != RN_OK) {
+        rn_safetensors_close(st);
+        cli_fail("%s: no 'normalization' metadata", path);
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp(kind, "pixel_mean") == 0) norm = RN_NORM_PIXEL_MEAN;
+    else if (strcmp(kind, "channel") == 0) norm = RN_NORM_CHANNEL;
+    float *mean = NULL, *std = NULL;
+    size_t nmean = 0, nstd = 0;
+    int rc = CLI_EXIT_OK;
+    for (int k = 0; k < 2 && norm != RN_NORM_NONE; k++) {
+        if (k == 1 && norm != RN_NORM_CHANNEL) break;
+        int32_t idx, ndim;
+        int64_t dims[8];
+        s = rn_safetensors_find(st, k ? std_name : mean_name, &idx);
+        if (s) {
+            rc = cli_lib_error(ctx, s, path);
+            break;
+        }
+        rn_safetensors_info(st, idx, NULL, NULL, &ndim, dims);
+        size_t n = 1;
+        for (int32_t d = 0; d < ndim; d++) n *= (size_t)dims[d];
+        float *v = malloc(n * sizeof(float));
+        if (!v || (s = rn_safetensors_read_f32(st, idx, v, n)) != RN_OK) {
+            free(v);
+            rc = cli_lib_error(ctx, s, path);
+            break;
+        }
+        if (k) std = v, nstd = n;
+        else mean = v, nmean = n;
+    }
+    if (!rc && (s = rn_dataset_set_normalization(ds, norm, mean, nmean, std, nstd)) != RN_OK)
+        rc = cli_lib_error(ctx, s, path);
+    free(std);
+    free(mean);
+    rn_safetensors_close(st);
+    return rc;
+}
+
+int cli_apply_normalization(rn_ctx *ctx, rn_dataset *ds, const char *weights, const char *norm,
+                            char *used, size_t used_cap) {
+    /* where the training statistics are */
+    rn_safetensors *wst = NULL;
+    const char *ver = NULL;
+    int is_ckpt = rn_safetensors_open_file(ctx, weights, &wst) == RN_OK &&
+                  rn_safetensors_metadata(wst, "libresnet.checkpoint", &ver) == RN_OK;
+    rn_safetensors_close(wst);
+    char beside[4096];
+    const char *slash = strrchr(weights, '/');
+    if (slash)
+        snprintf(beside, sizeof beside, "%.*s/normalization.safetensors", (int)(slash - weights),
+                 weights);
+    else
+        snprintf(beside, sizeof beside, "normalization.safetensors");
+    const char *from = NULL;
+    int rc = CLI_EXIT_OK;
+    if (norm && strcmp(norm, "none") == 0) {
+        /* x / 255 as is */
+    } else if (norm) {
+        rc = apply_norm_file(ctx, ds, from = norm, "mean", "std");
+    } else if (is_ckpt) {
+        rc = apply_norm_file(ctx, ds, weights, "data.mean", "data.std");
+    } else if (access(beside, R_OK) == 0) {
+        rc = apply_norm_file(ctx, ds, from = beside, "mean", "std");
+    } else {
+        cli_fail("no normalisation found: pass --norm FILE (normalization.safetensors from "
+                 "`resnet train`), a checkpoint as --weights, or --norm none");
+        rc = CLI_EXIT_FAIL;
+    }
+    if (used && used_cap) snprintf(used, used_cap, "%s", from ? from : "");
+    return rc;
+}
+
+int cli_save_normalization(rn_ctx *ctx, const rn_dataset *ds, const char *path) {
+    int32_t norm;
+    int64_t dims[4];
+    rn_dataset_info(ds, dims, NULL);
+    rn_dataset_get_normalization(ds, &norm, NULL, 0, NULL, 0);
+    size_t nmean = norm == RN_NORM_PIXEL_MEAN ? (size_t)(dims[1] * dims[2] * dims[3])
+                   : norm == RN_NORM_CHANNEL  ? (size_t)dims[3]
+                                              : 0;
+    size_t nstd = norm == RN_NORM_CHANNEL ? (size_t)dims[3] : 0;
+    float *mean = malloc((nmean + 1) * sizeof(float)), *std = malloc((nstd + 1) * sizeof(float));
+    rn_safetensors_writer *w = NULL;
+    rn_status st = rn_dataset_get_normalization(ds, &norm, nmean ? mean : NULL, nmean,
+                                                nstd ? std : NULL, nstd);
+    if (!st) st = rn_safetensors_writer_create(ctx, &w);
+    if (!st && nmean) {
+        int64_t d[3] = {dims[1], dims[2], dims[3]};
+        if (norm == RN_NORM_CHANNEL) d[0] = dims[3];
+        st = rn_safetensors_writer_add(w, "mean", RN_DTYPE_F32, norm == RN_NORM_CHANNEL ? 1 : 3, d,
+                                       mean);
+    }
+    if (!st && nstd) st = rn_safetensors_writer_add(w, "std", RN_DTYPE_F32, 1, &dims[3], std);
+    if (!st)
+        st = rn_safetensors_writer_set_metadata(w, "normalization",
+                                                norm == RN_NORM_PIXEL_MEAN ? "pixel_mean"
+                                                : norm == RN_NORM_CHANNEL  ? "channel"
+                                                                           : "none");
+    if (!st) st = rn_safetensors_writer_save_file(w, path);
+    rn_safetensors_writer_destroy(w);
+    free(std);
+    free(mean);
+    return st ? cli_lib_error(ctx, st, path) : CLI_EXIT_OK;
+}

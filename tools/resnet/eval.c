@@ -22,53 +22,6 @@ static void help(FILE *f) {
     cli_arch_help(f);
 }
 
-/* Read the normalisation (tensors named `mean_name`/`std_name`) of a file into ds. */
-static int apply_norm_file(rn_ctx *ctx, rn_dataset *ds, const char *path, const char *mean_name,
-                           const char *std_name) {
-    rn_safetensors *st = NULL;
-    rn_status s = rn_safetensors_open_file(ctx, path, &st);
-    if (s) return cli_lib_error(ctx, s, "normalisation");
-    const char *kind = NULL;
-    int32_t norm = RN_NORM_NONE;
-    if (rn_safetensors_metadata(st, "normalization", &kind) != RN_OK) {
-        rn_safetensors_close(st);
-        cli_fail("%s: no 'normalization' metadata", path);
-        return CLI_EXIT_FAIL;
-    }
-    if (strcmp(kind, "pixel_mean") == 0) norm = RN_NORM_PIXEL_MEAN;
-    else if (strcmp(kind, "channel") == 0) norm = RN_NORM_CHANNEL;
-    float *mean = NULL, *std = NULL;
-    size_t nmean = 0, nstd = 0;
-    int rc = CLI_EXIT_OK;
-    for (int k = 0; k < 2 && norm != RN_NORM_NONE; k++) {
-        if (k == 1 && norm != RN_NORM_CHANNEL) break;
-        int32_t idx, ndim;
-        int64_t dims[8];
-        s = rn_safetensors_find(st, k ? std_name : mean_name, &idx);
-        if (s) {
-            rc = cli_lib_error(ctx, s, path);
-            break;
-        }
-        rn_safetensors_info(st, idx, NULL, NULL, &ndim, dims);
-        size_t n = 1;
-        for (int32_t d = 0; d < ndim; d++) n *= (size_t)dims[d];
-        float *v = malloc(n * sizeof(float));
-        if (!v || (s = rn_safetensors_read_f32(st, idx, v, n)) != RN_OK) {
-            free(v);
-            rc = cli_lib_error(ctx, s, path);
-            break;
-        }
-        if (k) std = v, nstd = n;
-        else mean = v, nmean = n;
-    }
-    if (!rc && (s = rn_dataset_set_normalization(ds, norm, mean, nmean, std, nstd)) != RN_OK)
-        rc = cli_lib_error(ctx, s, path);
-    free(std);
-    free(mean);
-    rn_safetensors_close(st);
-    return rc;
-}
-
 int cmd_eval(int argc, char **argv) {
     cli_arch arch;
     cli_arch_defaults(&arch);
@@ -122,41 +75,18 @@ int cmd_eval(int argc, char **argv) {
     if (!rc) {
         arch.classes = img.classes;
         arch.in_channels = (int32_t)img.c;
-        rc = cli_arch_from_file(ctx, &arch, weights);
+        if (cli_weights_are_int8(ctx, weights)) {
+            rc = cli_load_int8(ctx, &arch, weights, &m);
+        } else {
+            rc = cli_arch_from_file(ctx, &arch, weights);
+            if (!rc) rc = cli_create_model(ctx, &arch, &m);
+            if (!rc) rc = cli_load_tensors(ctx, m, weights);
+        }
     }
-    if (!rc) rc = cli_create_model(ctx, &arch, &m);
-    if (!rc) rc = cli_load_tensors(ctx, m, weights);
     if (!rc && (st = rn_dataset_create(ctx, img.images, img.labels, img.n, img.h, img.w, img.c,
                                        img.classes, &ds)) != RN_OK)
         rc = cli_lib_error(ctx, st, "dataset");
-    if (!rc) {
-        /* where the training statistics are */
-        rn_safetensors *wst = NULL;
-        const char *ver = NULL;
-        int is_ckpt = rn_safetensors_open_file(ctx, weights, &wst) == RN_OK &&
-                      rn_safetensors_metadata(wst, "libresnet.checkpoint", &ver) == RN_OK;
-        rn_safetensors_close(wst);
-        char beside[4096];
-        const char *slash = strrchr(weights, '/');
-        if (slash)
-            snprintf(beside, sizeof beside, "%.*s/normalization.safetensors",
-                     (int)(slash - weights), weights);
-        else
-            snprintf(beside, sizeof beside, "normalization.safetensors");
-        if (norm && strcmp(norm, "none") == 0) {
-            /* x / 255 as is */
-        } else if (norm) {
-            rc = apply_norm_file(ctx, ds, norm, "mean", "std");
-        } else if (is_ckpt) {
-            rc = apply_norm_file(ctx, ds, weights, "data.mean", "data.std");
-        } else if (access(beside, R_OK) == 0) {
-            rc = apply_norm_file(ctx, ds, beside, "mean", "std");
-        } else {
-            cli_fail("no normalisation found: pass --norm FILE (normalization.safetensors from "
-                     "`resnet train`), a checkpoint as --weights, or --norm none");
-            rc = CLI_EXIT_FAIL;
-        }
-    }
+    if (!rc) rc = cli_apply_normalization(ctx, ds, weights, norm, NULL, 0);
     double loss = 0;
     int64_t errors = 0;
     if (!rc) {

@@ -20,6 +20,7 @@ static const struct {
     {"train", cmd_train, "train on Fashion-MNIST or CIFAR-10 with the paper's recipe"},
     {"eval", cmd_eval, "test accuracy and confusion matrix of trained weights"},
     {"bench", cmd_bench, "images/s, ms per batch, GFLOP/s and peak memory"},
+    {"quantize", cmd_quantize, "post-training int8 quantization of trained weights"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -28,7 +29,7 @@ static void usage(FILE *f) {
                "Residual networks of He et al. 2015 with libresnet %s.\n\ncommands:\n",
             rn_version_string());
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit status: 0 success, 1 failure (file, data, library), 2 bad usage,\n"
                "3 training diverged (NaN or Inf loss)\n");
 }

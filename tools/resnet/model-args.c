@@ -127,8 +127,38 @@ int cli_arch_from_file(rn_ctx *ctx, cli_arch *a, const char *path) {
     return CLI_EXIT_OK;
 }
 
+int cli_weights_are_int8(rn_ctx *ctx, const char *path) {
+    rn_safetensors *st = NULL;
+    const char *fmt = NULL;
+    int yes = rn_safetensors_open_file(ctx, path, &st) == RN_OK &&
+              rn_safetensors_metadata(st, "format", &fmt) == RN_OK &&
+              strcmp(fmt, "libresnet-int8") == 0;
+    rn_safetensors_close(st);
+    return yes;
+}
+
+int cli_load_int8(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out) {
+    rn_model *m = NULL;
+    rn_status s = rn_model_load_int8_file(ctx, path, &m);
+    if (s) return cli_lib_error(ctx, s, "--weights");
+    int32_t classes = 0, cin = 0;
+    rn_model_classes(m, &classes);
+    rn_model_in_channels(m, &cin);
+    if ((a->classes && a->classes != classes) || (a->in_channels && a->in_channels != cin)) {
+        cli_fail("%s: the int8 model takes %d channels and has %d classes; the data has %d "
+                 "and %d", path, (int)cin, (int)classes, (int)a->in_channels, (int)a->classes);
+        rn_model_destroy(m);
+        return CLI_EXIT_FAIL;
+    }
+    a->classes = classes;
+    a->in_channels = cin;
+    *out = m;
+    return CLI_EXIT_OK;
+}
+
 int cli_model_from_weights(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out) {
     if (!cli_arch_known(a->name)) return CLI_EXIT_USAGE;
+    if (cli_weights_are_int8(ctx, path)) return cli_load_int8(ctx, a, path, out);
     int rc = cli_arch_from_file(ctx, a, path);
     if (!rc) rc = cli_create_model(ctx, a, out);
     if (rc) return rc;

@@ -324,39 +324,6 @@ static int make_dirs(const char *path) {
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static int save_normalization(rn_ctx *ctx, const rn_dataset *ds, const char *path) {
-    int32_t norm;
-    int64_t dims[4];
-    rn_dataset_info(ds, dims, NULL);
-    rn_dataset_get_normalization(ds, &norm, NULL, 0, NULL, 0);
-    size_t nmean = norm == RN_NORM_PIXEL_MEAN ? (size_t)(dims[1] * dims[2] * dims[3])
-                   : norm == RN_NORM_CHANNEL  ? (size_t)dims[3]
-                                              : 0;
-    size_t nstd = norm == RN_NORM_CHANNEL ? (size_t)dims[3] : 0;
-    float *mean = malloc((nmean + 1) * sizeof(float)), *std = malloc((nstd + 1) * sizeof(float));
-    rn_safetensors_writer *w = NULL;
-    rn_status st = rn_dataset_get_normalization(ds, &norm, nmean ? mean : NULL, nmean,
-                                                nstd ? std : NULL, nstd);
-    if (!st) st = rn_safetensors_writer_create(ctx, &w);
-    if (!st && nmean) {
-        int64_t d[3] = {dims[1], dims[2], dims[3]};
-        if (norm == RN_NORM_CHANNEL) d[0] = dims[3];
-        st = rn_safetensors_writer_add(w, "mean", RN_DTYPE_F32, norm == RN_NORM_CHANNEL ? 1 : 3, d,
-                                       mean);
-    }
-    if (!st && nstd) st = rn_safetensors_writer_add(w, "std", RN_DTYPE_F32, 1, &dims[3], std);
-    if (!st)
-        st = rn_safetensors_writer_set_metadata(w, "normalization",
-                                                norm == RN_NORM_PIXEL_MEAN ? "pixel_mean"
-                                                : norm == RN_NORM_CHANNEL  ? "channel"
-                                                                           : "none");
-    if (!st) st = rn_safetensors_writer_save_file(w, path);
-    rn_safetensors_writer_destroy(w);
-    free(std);
-    free(mean);
-    return st ? cli_lib_error(ctx, st, path) : CLI_EXIT_OK;
-}
-
 typedef struct run {
     rn_ctx *ctx;
     cli_images train_img, test_img;
@@ -695,7 +662,7 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
             rc = cli_lib_error(ctx, st, path);
         else printf("weights: %s\n", path);
         snprintf(path, sizeof path, "%s/normalization.safetensors", outdir);
-        if (rc == CLI_EXIT_OK) rc = save_normalization(ctx, train, path);
+        if (rc == CLI_EXIT_OK) rc = cli_save_normalization(ctx, train, path);
     }
     free(conf);
     run_free(&r);

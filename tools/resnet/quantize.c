@@ -1,0 +1,182 @@
+/*
+ * resnet quantize ARCH --weights W --data NAME -o Q: post-training int8
+ * quantization (docs/int8.md). The first --calib training images,
+ * normalised as for training (--norm, the checkpoint, or
+ * normalization.safetensors beside W), run through the float model in
+ * batches; the calibrator's scales (--method) and the per-channel weights
+ * make the int8 model, written to Q (the int8 safetensors file). When Q's
+ * directory has no normalization.safetensors, the normalisation used is
+ * written there, so `resnet eval ARCH --weights Q` finds it as it does for W.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void help(FILE *f) {
+    fprintf(f, "usage: resnet quantize ARCH --weights W.safetensors --data fashion-mnist|cifar10\n"
+               "                           -o Q.safetensors [--calib N] [--method M]\n"
+               "                           [--percentile P] [--data-dir DIR] [--norm FILE|none]\n"
+               "                           [--batch B] [--threads T] [--width W] [--shortcut X]\n\n"
+               "Post-training int8 quantization: batch norms folded, weights int8 per output\n"
+               "channel, activations int8 per tensor with scales calibrated on the first N\n"
+               "training images (default 1000). --method max | percentile | entropy (default\n"
+               "percentile, with --percentile 99.99; docs/int8.md gives the measurements).\n"
+               "Q is an int8 model file that `resnet infer`, `eval` and the library read.\n");
+    cli_arch_help(f);
+}
+
+int cmd_quantize(int argc, char **argv) {
+    cli_arch arch;
+    cli_arch_defaults(&arch);
+    const char *weights = NULL, *data = NULL, *dir = NULL, *norm = NULL, *out = NULL;
+    const char *method_name = "percentile";
+    int64_t calib = 1000, batch = 100, threads = cli_default_threads();
+    double pct = 99.99;
+    cli_args args;
+    cli_args_begin(&args, argc, argv, help);
+    while (cli_next(&args)) {
+        if (cli_take_arch(&args, &arch)) {
+        } else if (cli_take(&args, "--weights")) {
+            weights = args.value;
+        } else if (cli_take(&args, "--data")) {
+            data = args.value;
+        } else if (cli_take(&args, "--data-dir")) {
+            dir = args.value;
+        } else if (cli_take(&args, "--norm")) {
+            norm = args.value;
+        } else if (cli_take(&args, "--output") || cli_take(&args, "-o")) {
+            out = args.value;
+        } else if (cli_take(&args, "--method")) {
+            method_name = args.value;
+        } else if (cli_take(&args, "--percentile")) {
+            cli_require(&args, cli_parse_f64("--percentile", args.value, 50.0001, 100, &pct));
+        } else if (cli_take(&args, "--calib")) {
+            cli_require(&args, cli_parse_i64("--calib", args.value, 1, INT64_MAX, &calib));
+        } else if (cli_take(&args, "--batch")) {
+            cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &batch));
+        } else if (cli_take(&args, "--threads")) {
+            cli_require(&args, cli_parse_i64("--threads", args.value, 1, 1024, &threads));
+        } else {
+            cli_positional(&args, &arch.name);
+        }
+    }
+    if (args.exit >= 0) return args.exit;
+    if (!arch.name || !weights || !data || !out) {
+        cli_usage_error("needs ARCH, --weights, --data and -o");
+        return CLI_EXIT_USAGE;
+    }
+    int32_t method = !strcmp(method_name, "max")          ? RN_CALIB_MAX
+                     : !strcmp(method_name, "percentile") ? RN_CALIB_PERCENTILE
+                     : !strcmp(method_name, "entropy")    ? RN_CALIB_ENTROPY
+                                                          : -1;
+    if (method < 0) {
+        cli_usage_error("--method: '%s' is not max, percentile or entropy", method_name);
+        return CLI_EXIT_USAGE;
+    }
+    if (!cli_arch_known(arch.name)) return CLI_EXIT_USAGE;
+    if (!cli_dataset_known(data)) {
+        cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", data);
+        return CLI_EXIT_USAGE;
+    }
+    rn_ctx *ctx = NULL;
+    if (rn_ctx_create(&ctx)) {
+        cli_fail("cannot create a context");
+        return CLI_EXIT_FAIL;
+    }
+    cli_images img;
+    memset(&img, 0, sizeof img);
+    rn_model *m = NULL, *q = NULL;
+    rn_dataset *ds = NULL;
+    rn_calibrator *cal = NULL;
+    float *x = NULL;
+    int64_t *idx = NULL;
+    char used[4096] = "";
+    rn_status st;
+    int rc = cli_set_threads(ctx, threads);
+    if (!rc) rc = cli_load_dataset(ctx, data, dir, 0, calib, &img);
+    if (!rc) {
+        arch.classes = img.classes;
+        arch.in_channels = (int32_t)img.c;
+        if (cli_weights_are_int8(ctx, weights)) {
+            cli_fail("%s is already an int8 model; quantize its float weights", weights);
+            rc = CLI_EXIT_FAIL;
+        } else {
+            rc = cli_arch_from_file(ctx, &arch, weights);
+            if (!rc) rc = cli_create_model(ctx, &arch, &m);
+            if (!rc) rc = cli_load_tensors(ctx, m, weights);
+        }
+    }
+    if (!rc && (st = rn_dataset_create(ctx, img.images, img.labels, img.n, img.h, img.w, img.c,
+                                       img.classes, &ds)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "dataset");
+    if (!rc) rc = cli_apply_normalization(ctx, ds, weights, norm, used, sizeof used);
+    if (!rc && (st = rn_calibrator_create(m, &cal)) != RN_OK) rc = cli_lib_error(ctx, st, "calibrator");
+    size_t image = (size_t)(img.h * img.w * img.c);
+    if (!rc) {
+        if (batch > img.n) batch = img.n;
+        x = malloc((size_t)batch * image * sizeof(float));
+        idx = malloc((size_t)batch * sizeof(int64_t));
+        if (!x || !idx) {
+            cli_fail("out of memory");
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    int tty = isatty(STDERR_FILENO);
+    double t0 = cli_now(), last = t0;
+    for (int64_t start = 0; !rc && start < img.n; start += batch) {
+        int64_t count = img.n - start < batch ? img.n - start : batch;
+        for (int64_t i = 0; i < count; i++) idx[i] = start + i;
+        if ((st = rn_dataset_get_batch(ds, idx, count, x, (size_t)count * image, NULL)) ||
+            (st = rn_calibrator_add_batch(cal, x, (size_t)count * image, count, img.h, img.w,
+                                          RN_LAYOUT_NHWC))) {
+            rc = cli_lib_error(ctx, st, "calibration");
+            break;
+        }
+        double now = cli_now();
+        if (tty || now - last >= 10 || start + count == img.n) {
+            fprintf(stderr, tty ? "\r\033[Kcalibrating: %lld/%lld images, %.0f img/s" :
+                                  "calibrating: %lld/%lld images, %.0f img/s\n",
+                    (long long)(start + count), (long long)img.n,
+                    (double)(start + count) / (now - t0 > 0 ? now - t0 : 1e-9));
+            last = now;
+        }
+    }
+    if (tty) fprintf(stderr, "\r\033[K");
+    if (!rc && (st = rn_calibrator_quantize(cal, method, pct, &q)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "quantize");
+    if (!rc && (st = rn_model_save_safetensors_file(q, out)) != RN_OK)
+        rc = cli_lib_error(ctx, st, out);
+    if (!rc && !(norm && strcmp(norm, "none") == 0)) {
+        char beside[4096];
+        const char *slash = strrchr(out, '/');
+        if (slash)
+            snprintf(beside, sizeof beside, "%.*s/normalization.safetensors", (int)(slash - out),
+                     out);
+        else
+            snprintf(beside, sizeof beside, "normalization.safetensors");
+        if (access(beside, F_OK) != 0) {
+            rc = cli_save_normalization(ctx, ds, beside);
+            if (!rc) printf("normalisation (from %s) written to %s\n", used[0] ? used : weights, beside);
+        }
+    }
+    if (!rc) {
+        if (method == RN_CALIB_PERCENTILE)
+            printf("quantized %s: %s %g over %lld images -> %s\n", arch.name, method_name, pct,
+                   (long long)img.n, out);
+        else
+            printf("quantized %s: %s over %lld images -> %s\n", arch.name, method_name,
+                   (long long)img.n, out);
+    }
+    free(idx);
+    free(x);
+    rn_calibrator_destroy(cal);
+    rn_dataset_destroy(ds);
+    rn_model_destroy(q);
+    rn_model_destroy(m);
+    cli_images_free(&img);
+    rn_ctx_destroy(ctx);
+    return rc;
+}
