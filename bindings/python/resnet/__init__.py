@@ -215,6 +215,73 @@ class Model:
         ctx._children.add(self)
         return self
 
+    @classmethod
+    def load_int8(cls, ctx, source, in_place=False):
+        """An int8 model (docs/int8.md) from its file: a path, or the file's
+        bytes. With in_place=True (bytes only) the model reads its int8
+        weights inside those bytes, which it keeps alive, instead of copying
+        them; see rn_model_load_int8_mem."""
+        m = ctypes.c_void_p()
+        keep = None
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            keep = ctypes.create_string_buffer(bytes(source), len(source))
+            _check(lib().rn_model_load_int8_mem(ctx.handle, keep, len(source), 1 if in_place else 0,
+                                                ctypes.byref(m)),
+                   ctx.handle, "rn_model_load_int8_mem")
+            if not in_place:
+                keep = None
+        else:
+            if in_place:
+                raise ValueError("in_place needs the file's bytes, not a path")
+            _check(lib().rn_model_load_int8_file(ctx.handle, str(source).encode(),
+                                                 ctypes.byref(m)),
+                   ctx.handle, "rn_model_load_int8_file")
+        self = cls.__new__(cls)
+        self.ctx, self._h, self._plans, self._last_train = ctx, m, {}, None
+        self._children = weakref.WeakSet()
+        self.preset = "int8"
+        self._blob = keep
+        ctx._children.add(self)
+        return self
+
+    def quantize(self, batches, method="percentile", percentile=99.99, layout="NCHW"):
+        """Post-training int8 quantization (docs/int8.md): a new int8 Model
+        calibrated on `batches`, an iterable of float32 arrays (N, C, H, W)
+        (or NHWC with layout="NHWC") preprocessed as for this model.
+        method: "max", "percentile" (with `percentile`) or "entropy". This
+        model is left as it is."""
+        methods = {"max": C["RN_CALIB_MAX"], "percentile": C["RN_CALIB_PERCENTILE"],
+                   "entropy": C["RN_CALIB_ENTROPY"]}
+        if method not in methods:
+            raise ValueError("method must be max, percentile or entropy")
+        cal = ctypes.c_void_p()
+        self._check(lib().rn_calibrator_create(self.handle, ctypes.byref(cal)),
+                    "rn_calibrator_create")
+        try:
+            for x in batches:
+                x, code, n, h, w = self._input(x, layout)
+                self._check(lib().rn_calibrator_add_batch(cal, _f32_ptr(x), x.size, n, h, w, code),
+                            "rn_calibrator_add_batch")
+            q = ctypes.c_void_p()
+            self._check(lib().rn_calibrator_quantize(cal, methods[method], float(percentile),
+                                                     ctypes.byref(q)),
+                        "rn_calibrator_quantize")
+        finally:
+            lib().rn_calibrator_destroy(cal)
+        out = Model.__new__(Model)
+        out.ctx, out._h, out._plans, out._last_train = self.ctx, q, {}, None
+        out._children = weakref.WeakSet()
+        out.preset = "int8"
+        out._blob = None
+        self.ctx._children.add(out)
+        return out
+
+    @property
+    def precision(self):
+        """"float32" or "int8"."""
+        v = self._int32("rn_model_precision")
+        return "int8" if v == C["RN_PRECISION_INT8"] else "float32"
+
     # ---- builder (preset=None) ---------------------------------------------
     def add_stem(self, out_channels=64, kernel=7, stride=2, pad=3, max_pool=True):
         """conv1 + bn1 + ReLU (+ 3x3 stride-2 max pool). The ImageNet stem is

@@ -8,7 +8,8 @@ import struct
 
 import numpy as np
 
-DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
+DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1",
+          "I8": "i1"}
 
 
 def write(path, tensors, metadata=None):
