@@ -65,7 +65,9 @@ static void observe(void *user, const nn_step *s, const float *y, size_t count) 
     } else if (s->op == NN_OP_CONV) {
         for (int32_t i = 0; i < c->nconv; i++)
             if (c->convs[i] == s->conv) {
-                if (c->fused[i]) c->pending = i;
+                /* a block's last conv: its output is the sum after the ADD step,
+                 * or, where the plan adds into the shortcut, this step's */
+                if (c->fused[i] && !s->residual) c->pending = i;
                 else hist_add(&c->h[1 + i], y, count);
                 break;
             }
