@@ -426,6 +426,18 @@ static void test_weights_in_place_are_read_where_they_are(void) {
     float *x = random_images(count, -1, 1);
     float *a = run(in, x, n, hw, RN_LAYOUT_NCHW), *b = run(copy, x, n, hw, RN_LAYOUT_NCHW);
     CHECK(memcmp(a, b, 20 * sizeof(float)) == 0);
+    /* the blob entry point takes the int8 file too, in place */
+    rn_model *blob = NULL;
+    CHECK_OK(rn_model_create_from_blob(ctx, file, size, RN_BLOB_NO_DERIVED, &blob), ctx);
+    if (blob) {
+        int32_t prec = -1;
+        CHECK_OK(rn_model_precision(blob, &prec), ctx);
+        CHECK(prec == RN_PRECISION_INT8);
+        float *c = run(blob, x, n, hw, RN_LAYOUT_NCHW);
+        CHECK(memcmp(a, c, 20 * sizeof(float)) == 0);
+        free(c);
+        rn_model_destroy(blob);
+    }
     /* change the stem's weights inside the buffer: only the in-place model sees it */
     rn_safetensors *st = NULL;
     int32_t i;

@@ -205,7 +205,11 @@ RN_API rn_status rn_model_load_safetensors_partial_file(rn_model *model, const c
  * RN_E_UNSUPPORTED; folded or not) as such a blob; save_blob_mem with buf
  * NULL sets only *written (the size needed), a smaller cap gives
  * RN_E_BUFFER_TOO_SMALL; the file is replaced atomically. `resnet export
- * --c-array` writes one as a C array for a firmware build. */
+ * --c-array` writes one as a C array for a firmware build.
+ * create_from_blob also takes an int8 model file (metadata "format" =
+ * "libresnet-int8", docs/int8.md): it is read as rn_model_load_int8_mem
+ * with in_place = 1 reads it (the int8 weights stay in `data`; its plans run
+ * the portable convolution on them and pack nothing). */
 #define RN_BLOB_NO_DERIVED 1u
 RN_API rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size,
                                            uint32_t flags, rn_model **out);

@@ -217,9 +217,15 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
     if (s) return s;
     /* One dispatch on the metadata: what kind of file decides how it is
      * read. Each branch closes st. */
-    const char *version = NULL;
+    const char *version = NULL, *format = NULL;
     rn_model *m = NULL;
-    if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK &&
+    if (rn_safetensors_metadata(st, "format", &format) == RN_OK &&
+        rn_strcmp(format, "libresnet-int8") == 0) {
+        /* an int8 model file: its int8 weights read in place (int8-model.c);
+         * plans of it never pack a copy, so RN_BLOB_NO_DERIVED holds anyway */
+        rn_safetensors_close(st);
+        s = rn__int8_read(ctx, fn, data, size, 1, &m);
+    } else if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK &&
         rn_strcmp(version, BLOB_VERSION) == 0) {
         s = fp32_from_blob(ctx, fn, data, size, st, mark, flags, &m);
     } else {

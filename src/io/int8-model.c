@@ -156,8 +156,8 @@ static rn_status read_scales(want *k, const char *name, int32_t i, size_t count,
     return RN_OK;
 }
 
-static rn_status read_model(rn_ctx *ctx, const char *src, const void *buf, size_t size,
-                            int32_t in_place, rn_model **out) {
+rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                        int32_t in_place, rn_model **out) {
     rn_safetensors *st = NULL;
     rn_model *m = NULL;
     rn_conv_view *views = NULL;
@@ -316,7 +316,7 @@ rn_status rn_model_load_int8_mem(rn_ctx *ctx, const void *buf, size_t size, int3
     if (in_place != 0 && in_place != 1)
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_int8_mem: in_place must be 0 or 1, "
                          "got %d", (int)in_place);
-    rn_status s = read_model(ctx, RN_IO_MEMORY_NAME, buf, size, in_place, out);
+    rn_status s = rn__int8_read(ctx, RN_IO_MEMORY_NAME, buf, size, in_place, out);
     if (s == RN_OK) rn__clear_error(ctx);
     return s;
 }
@@ -331,7 +331,7 @@ rn_status rn_model_load_int8_file(rn_ctx *ctx, const char *path, rn_model **out)
     size_t size;
     rn_status s = rn__read_file(ctx, path, (size_t)1 << 31, &data, &size);
     if (s) return s;
-    s = read_model(ctx, path, data, size, 0, out);
+    s = rn__int8_read(ctx, path, data, size, 0, out);
     rn__free(ctx, data);
     if (s == RN_OK) rn__clear_error(ctx);
     return s;

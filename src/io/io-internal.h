@@ -119,6 +119,9 @@ rn_status rn__safetensors_writer_adopt(rn_safetensors_writer *w, const char *nam
  * for int8 models. */
 rn_status rn__int8_save_mem(const rn_model *m, void *buf, size_t cap, size_t *written);
 rn_status rn__int8_save_file(const rn_model *m, const char *path);
+/* Read an int8 model file (rn_model_load_int8_mem's work; src names it). */
+rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                        int32_t in_place, rn_model **out);
 
 /* ---- DEFLATE (RFC 1951) and gzip (RFC 1952) ------------------------------- */
 /* CRC-32 (ISO 3309, the gzip one) of n bytes, continuing from crc (0 to start). */
