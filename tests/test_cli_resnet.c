@@ -504,6 +504,28 @@ static void test_export_c_array_holds_a_blob_that_infers_like_pytorch(void) {
     for (int i = 0; i < 40; i++) big = fmax(big, fabs(want[i]));
     for (int i = 0; plan && i < 40; i++) CHECK(fabs(y[i] - want[i]) <= 1e-5 * big);
     rn_plan_destroy(plan);
+    /* a file that is already a blob goes into the array byte for byte */
+    CHECK_OK(rn_model_save_blob_file(m, tmp("b.safetensors")), ctx);
+    CHECK_RUN(0, "export resnet8 --weights %s --c-array --name fw8 -o %s", tmp("b.safetensors"),
+              tmp("m3.c"));
+    CHECK_OUTPUT_HAS("as it is");
+    f = fopen(tmp("m3.c"), "r");
+    size_t n3 = 0;
+    unsigned char *bytes3 = (unsigned char *)malloc(cap);
+    in_array = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strstr(line, "fw8_storage = {{")) {
+            in_array = 1;
+            continue;
+        }
+        if (strncmp(line, "}};", 3) == 0) in_array = 0;
+        if (!in_array) continue;
+        for (char *p = strstr(line, "0x"); p && n3 < cap; p = strstr(p + 2, "0x"))
+            bytes3[n3++] = (unsigned char)strtoul(p, NULL, 16);
+    }
+    if (f) fclose(f);
+    CHECK(n3 == n && memcmp(bytes3, bytes, n) == 0);
+    free(bytes3);
     rn_model_destroy(m);
     free(bytes);
     /* one format at a time, and a C name */

@@ -18,23 +18,10 @@
 /* The blob as C99 source: a const union (its uint64_t member aligns the
  * bytes to 8 without compiler extensions; const data lands in flash), a
  * pointer to its bytes and their count. */
-static int write_c_array(rn_ctx *ctx, const rn_model *m, const char *arch, const char *name,
-                         const char *path) {
-    size_t size = 0;
-    rn_status st = rn_model_save_blob_mem(m, NULL, 0, &size);
-    if (st) return cli_lib_error(ctx, st, "--c-array");
-    unsigned char *blob = malloc(size);
-    if (!blob) {
-        cli_fail("out of memory for a %zu-byte blob", size);
-        return CLI_EXIT_FAIL;
-    }
-    if ((st = rn_model_save_blob_mem(m, blob, size, &size)) != RN_OK) {
-        free(blob);
-        return cli_lib_error(ctx, st, "--c-array");
-    }
+static int write_c_array(const unsigned char *blob, size_t size, const char *arch,
+                         const char *name, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
-        free(blob);
         cli_fail("%s: cannot create the file", path);
         return CLI_EXIT_FAIL;
     }
@@ -55,13 +42,28 @@ static int write_c_array(rn_ctx *ctx, const rn_model *m, const char *arch, const
     fprintf(f, "}};\n\nconst unsigned char *const %s = %s_storage.bytes;\n"
                "const size_t %s_size = %zu;\n",
             name, name, name, size);
-    free(blob);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         cli_fail("%s: write failed", path);
         return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
+}
+
+/* A whole file in a malloc'd buffer (aligned for any type), or NULL. */
+static unsigned char *read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(n > 0 ? (size_t)n : 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = n > 0 ? (size_t)n : 0;
+    return buf;
 }
 
 static int is_c_identifier(const char *s) {
@@ -80,7 +82,8 @@ static void help(FILE *f) {
                "float [batch, C, height, width], output \"logits\" [batch, classes]), or as a\n"
                "blob in a const, aligned C array for a firmware build: SYMBOL (default\n"
                "resnet_blob) points at its bytes, SYMBOL_size counts them, and\n"
-               "rn_model_create_from_blob reads the weights in place. --fold folds every batch\n"
+               "rn_model_create_from_blob reads the weights in place (a file it reads as it is\n"
+               "goes into the array unchanged; others are converted). --fold folds every batch\n"
                "norm into its convolution first (inference only).\n");
     cli_arch_help(f);
 }
@@ -123,12 +126,41 @@ int cmd_export(int argc, char **argv) {
         return CLI_EXIT_FAIL;
     }
     rn_model *m = NULL;
-    int rc = cli_model_from_weights(ctx, &arch, weights, &m);
+    int rc = CLI_EXIT_OK;
     rn_status st;
+    if (c_array && !fold) {
+        /* a file rn_model_create_from_blob reads as it is (a blob, an int8
+         * model file) goes into the array unchanged */
+        size_t size = 0;
+        unsigned char *bytes = read_file(weights, &size);
+        if (bytes && rn_model_create_from_blob(ctx, bytes, size, RN_BLOB_NO_DERIVED, &m) == RN_OK) {
+            rn_model_destroy(m);
+            m = NULL;
+            rc = write_c_array(bytes, size, arch.name, name, out);
+            if (!rc) printf("wrote %s (%s, %s as it is, in the C array %s)\n", out, arch.name,
+                            weights, name);
+            free(bytes);
+            rn_ctx_destroy(ctx);
+            return rc;
+        }
+        free(bytes);
+    }
+    rc = cli_model_from_weights(ctx, &arch, weights, &m);
     if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK) rc = cli_lib_error(ctx, st, "--fold");
     if (c_array) {
-        if (!rc) rc = write_c_array(ctx, m, arch.name, name, out);
+        size_t size = 0;
+        unsigned char *blob = NULL;
+        if (!rc && (st = rn_model_save_blob_mem(m, NULL, 0, &size)) != RN_OK)
+            rc = cli_lib_error(ctx, st, "--c-array");
+        if (!rc && !(blob = malloc(size))) {
+            cli_fail("out of memory for a %zu-byte blob", size);
+            rc = CLI_EXIT_FAIL;
+        }
+        if (!rc && (st = rn_model_save_blob_mem(m, blob, size, &size)) != RN_OK)
+            rc = cli_lib_error(ctx, st, "--c-array");
+        if (!rc) rc = write_c_array(blob, size, arch.name, name, out);
         if (!rc) printf("wrote %s (%s, a blob in the C array %s)\n", out, arch.name, name);
+        free(blob);
     } else {
         if (!rc && (st = rn_model_save_onnx_file(m, out)) != RN_OK) rc = cli_lib_error(ctx, st, out);
         if (!rc) printf("wrote %s (%s, ONNX opset 13)\n", out, arch.name);
