@@ -142,7 +142,9 @@ def main():
         f.write("/* %d test images for resnet8, NCHW 3x32x32, written by\n"
                 " * tests/gen/gen_resnet8_fixtures.py: pixel = (byte - 128) / 64.0f. */\n"
                 % IMAGES)
-        f.write("#define RN_FIXTURE_IMAGES %d\n" % IMAGES)
+        f.write("#define RN_FIXTURE_IMAGES %d\n#define RN_FIXTURE_CHANNELS 3\n"
+                "#define RN_FIXTURE_SIZE 32\n#define RN_FIXTURE_CLASSES 10\n" % IMAGES)
+        f.write("#define RN_FIXTURE_PIXEL(b) ((float)((int)(b) - 128) / 64.0f)\n")
         f.write("static const unsigned char rn_fixture_images[%d][3 * 32 * 32] = {\n" % IMAGES)
         for n in range(IMAGES):
             row = pixels[n * 3072:(n + 1) * 3072]

@@ -12,16 +12,23 @@
  *
  * RN_FIRMWARE_ARENA_BYTES sizes the one static buffer that holds the
  * context, the model's description and the plan's activations.
+ * RN_FIXTURE_HEADER names another image header of the same form (images as
+ * bytes, their shape, classes, and the byte -> float rule RN_FIXTURE_PIXEL).
  */
 #include <resnet.h>
 
+#ifdef RN_FIXTURE_HEADER
+#include RN_FIXTURE_HEADER
+#else
 #include "../../data/firmware/resnet8_images.h"
+#endif
 
 #ifndef RN_FIRMWARE_ARENA_BYTES
 #define RN_FIRMWARE_ARENA_BYTES (1536u * 1024u)
 #endif
-#define CLASSES 10
-#define PIXELS (3 * 32 * 32)
+#define CLASSES RN_FIXTURE_CLASSES
+#define SIZE RN_FIXTURE_SIZE
+#define PIXELS (RN_FIXTURE_CHANNELS * SIZE * SIZE)
 
 extern const unsigned char *const resnet_blob; /* resnet_blob.c */
 extern const size_t resnet_blob_size;
@@ -38,12 +45,11 @@ static rn_status classify(size_t *arena_peak, size_t *plan_bytes) {
     rn_status st = rn_ctx_create_in_buffer(arena, sizeof arena, &ctx);
     if (st != RN_OK) return st;
     st = rn_model_create_from_blob(ctx, resnet_blob, resnet_blob_size, RN_BLOB_NO_DERIVED, &model);
-    if (st == RN_OK) st = rn_plan_create(model, 1, 32, 32, RN_MODE_INFER, &plan);
+    if (st == RN_OK) st = rn_plan_create(model, 1, SIZE, SIZE, RN_MODE_INFER, &plan);
     if (st == RN_OK) st = rn_plan_memory_size(plan, plan_bytes);
     for (int n = 0; n < RN_FIXTURE_IMAGES && st == RN_OK; n++) {
-        /* the generator's pixel rule: (byte - 128) / 64, exact in float */
-        for (int i = 0; i < PIXELS; i++)
-            image[i] = (float)((int)rn_fixture_images[n][i] - 128) / 64.0f;
+        /* the fixture's rule, the same float operations on every target */
+        for (int i = 0; i < PIXELS; i++) image[i] = RN_FIXTURE_PIXEL(rn_fixture_images[n][i]);
         st = rn_plan_forward(plan, image, PIXELS, RN_LAYOUT_NCHW, logits[n], CLASSES);
     }
     if (st == RN_OK) {

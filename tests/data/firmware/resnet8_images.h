@@ -1,6 +1,10 @@
 /* 4 test images for resnet8, NCHW 3x32x32, written by
  * tests/gen/gen_resnet8_fixtures.py: pixel = (byte - 128) / 64.0f. */
 #define RN_FIXTURE_IMAGES 4
+#define RN_FIXTURE_CHANNELS 3
+#define RN_FIXTURE_SIZE 32
+#define RN_FIXTURE_CLASSES 10
+#define RN_FIXTURE_PIXEL(b) ((float)((int)(b) - 128) / 64.0f)
 static const unsigned char rn_fixture_images[4][3 * 32 * 32] = {
     {
         237,31,234,46,239,185,103,167,42,79,19,192,196,133,128,120,177,193,193,119,25,82,163,77,
