@@ -50,7 +50,8 @@ py=/usr/bin/python3; [ -x "$py" ] || py=python3
 # ---- packages ------------------------------------------------------------------
 need=()
 for p in cmake make gcc g++ clang pkg-config binutils gcc-arm-none-eabi \
-         libnewlib-arm-none-eabi qemu-system-arm python3 python3-numpy python3-pytest; do
+         libnewlib-arm-none-eabi qemu-system-arm python3 python3-numpy python3-pytest \
+         dataset-fashion-mnist; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
@@ -426,7 +427,69 @@ step_cortex_m_flash() {
       echo "  on the target: $(echo "$target" | grep '^arena')"
     } >> "$sizes"
   done
+  cortex_m_flash_int8 "$b" "$h" || return 1
   sed 's/^/    /' "$sizes"
+}
+
+# int8: the trained Fashion-MNIST resnet8 (tests/gen/gen_resnet8_fmnist.py)
+# quantized on the host, its int8 file put into the C array as it is and run
+# with a static arena of exactly 64 KiB (everything the library allocates);
+# the logits of every target must equal the host int8 path's bit for bit,
+# and the weights must fit 128 KiB of flash.
+cortex_m_flash_int8() { # work dir, host build dir
+  local b="$1/int8" h="$2" fx="$top/tests/data/firmware" fw="$top/tests/consumer/cortex-m"
+  local hdr='"../../data/firmware/resnet8_fmnist_images.h"' arena=65536 t name cpu machine
+  mkdir -p "$b"
+  if ! "$h/resnet" quantize --help >/dev/null 2>&1; then
+    log "int8 firmware skipped: this tree has no int8 models (resnet quantize)"; return 0
+  fi
+  [ -d /usr/share/datasets/fashion-mnist ] ||
+    { log "int8 firmware: /usr/share/datasets/fashion-mnist missing (dataset-fashion-mnist)"; return 1; }
+  quiet "$h/resnet" quantize resnet8 --weights "$fx/fmnist/weights.safetensors" \
+    --data fashion-mnist --calib 1000 --threads 2 -o "$b/resnet8_int8.safetensors" || return 1
+  local out; out=$("$h/resnet" export resnet8 --weights "$b/resnet8_int8.safetensors" --c-array \
+    -o "$b/resnet_blob.c" 2>&1) || { echo "$out"; return 1; }
+  echo "$out" | grep -q "as it is" ||
+    { log "the int8 file was not taken as it is by rn_model_create_from_blob: $out"; return 1; }
+  quiet gcc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -DRN_FIRMWARE_HOST_REPORT \
+    -DRN_FIXTURE_HEADER="$hdr" -DRN_FIRMWARE_ARENA_BYTES=$arena -I"$top/include" \
+    "$fw/firmware-blob.c" "$b/resnet_blob.c" "$h/libresnet.a" -lm -lpthread \
+    -o "$b/firmware-host" || return 1
+  local host; host=$("$b/firmware-host") || { log "int8 host run failed: $host"; return 1; }
+  for t in "cortex-m4|-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16|mps2-an386" \
+           "cortex-m7|-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16|mps2-an500"; do
+    IFS='|' read -r name cpu machine <<<"$t"
+    # shellcheck disable=SC2086
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -I"$top/include" -c "$b/resnet_blob.c" -o "$b/$name-blob.o" &&
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -DRN_FIXTURE_HEADER="$hdr" -DRN_FIRMWARE_ARENA_BYTES=$arena \
+      -I"$top/include" "$fw/firmware-blob.c" "$b/$name-blob.o" "$1/$name/libresnet.a" -lm \
+      --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -o "$b/$name-firmware.elf" &&
+    quiet arm-none-eabi-gcc $cpu -std=c99 -Os -Wall -Wextra -pedantic -Werror -ffunction-sections \
+      -fdata-sections -DRN_FIRMWARE_SEMIHOSTING -DRN_FIXTURE_HEADER="$hdr" \
+      -DRN_FIRMWARE_ARENA_BYTES=$arena -I"$top/include" "$fw/firmware-blob.c" "$b/$name-blob.o" \
+      "$fw/startup-mps2.c" "$1/$name/libresnet.a" -lm --specs=nano.specs --specs=nosys.specs \
+      -nostartfiles -T "$fw/mps2-an500.ld" -Wl,--gc-sections -o "$b/$name-firmware-qemu.elf" ||
+      return 1
+    local target
+    target=$(timeout 600 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
+      -semihosting -kernel "$b/$name-firmware-qemu.elf" 2>&1) ||
+      { log "$name int8 firmware failed under QEMU $machine: $target"; return 1; }
+    if [ "$(echo "$host" | grep '^logits')" != "$(echo "$target" | grep '^logits')" ]; then
+      log "$name int8 logits differ from the host's:"; echo "$host"; echo "$target"; return 1
+    fi
+    log "$name (QEMU $machine) int8: logits of $(echo "$target" | grep -c '^logits') images bit-identical to the host's"
+    local weights; weights=$(arm-none-eabi-size "$b/$name-blob.o" | tail -1 | awk '{print $1}')
+    [ "$weights" -le 131072 ] || { log "int8 weights take $weights bytes of flash, over 128 KiB"; return 1; }
+    {
+      echo "$name ($cpu), int8 resnet8 (Fashion-MNIST, 28x28), weights in flash, a $arena-byte arena:"
+      echo "  weights (resnet_blob.o): text $weights"
+      arm-none-eabi-size "$b/$name-firmware.elf" | tail -1 |
+        awk '{printf "  firmware.elf: text %s  data %s  bss %s (the bss is the static arena)\n", $1, $2, $3}'
+      echo "  on the target: $(echo "$target" | grep '^arena')"
+    } >> "$1/sizes.txt"
+  done
 }
 
 step_amalgamation() {
