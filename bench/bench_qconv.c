@@ -105,11 +105,11 @@ int main(int argc, char **argv) {
         int8_t *xq = xmalloc(nx), *wq = xmalloc(nw), *yq = xmalloc(ny);
         int32_t *bq = xmalloc((size_t)L->oc * 4);
         for (size_t i = 0; i < nx; i++) {
-            x[i] = (float)rand() / RAND_MAX;
+            x[i] = (float)rand() / (float)RAND_MAX;
             xq[i] = (int8_t)(rand() % 128);
         }
         for (size_t i = 0; i < nw; i++) {
-            w[i] = (float)rand() / RAND_MAX - 0.5f;
+            w[i] = (float)rand() / (float)RAND_MAX - 0.5f;
             wq[i] = (int8_t)(rand() % 255 - 127);
         }
         for (int i = 0; i < L->oc; i++) {
