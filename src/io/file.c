@@ -211,3 +211,26 @@ void rn__input_free(rn_ctx *ctx, rn__input *in) {
     rn__free(ctx, in->owned);
     rn__free(ctx, in->file);
 }
+
+rn_status rn__array_info(rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                         const void *buf, size_t size, size_t max, int gunzip,
+                         rn__array_parse_fn parse, int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    const void *src = from_file ? (const void *)path : buf;
+    if (!src || !dtype || !ndim || !dims)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
+                         !src ? (from_file ? "path" : "buf")
+                              : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
+    rn__clear_error(ctx);
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, max, gunzip, &in);
+    if (st) return st;
+    rn__array_header h;
+    st = parse(ctx, in.name, in.data, in.size, &h);
+    rn__input_free(ctx, &in);
+    if (st) return st;
+    *dtype = h.dtype;
+    *ndim = h.ndim;
+    for (int i = 0; i < 8; i++) dims[i] = i < h.ndim ? h.dims[i] : 0;
+    return RN_OK;
+}

@@ -14,12 +14,7 @@
  * hosts); Fashion-MNIST's largest is 47 MB. */
 #define IDX_MAX_BYTES ((size_t)1 << (sizeof(size_t) > 4 ? 31 : 30))
 
-typedef struct idx_header {
-    int32_t dtype, type_code;
-    int32_t ndim;
-    int64_t dims[IDX_MAX_DIMS];
-    size_t count, data_offset;
-} idx_header;
+typedef rn__array_header idx_header;
 
 static int32_t idx_dtype(int code) {
     switch (code) {
@@ -41,7 +36,6 @@ static rn_status idx_parse(const rn_ctx *ctx, const char *src, const unsigned ch
     if (b[0] != 0 || b[1] != 0)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: magic bytes %02x %02x at offset 0 are "
                          "not 00 00", src, b[0], b[1]);
-    h->type_code = b[2];
     h->dtype = idx_dtype(b[2]);
     if (h->dtype < 0)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: IDX: type code 0x%02x at offset 2 is not an "
@@ -73,21 +67,6 @@ static rn_status idx_parse(const rn_ctx *ctx, const char *src, const unsigned ch
 }
 
 /* path, or else buf[0, size) when path is NULL. */
-static rn_status idx_info(rn_ctx *ctx, const char *path, const void *buf, size_t size,
-                          int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
-    rn__input in;
-    rn_status st = rn__input_open(ctx, path, buf, size, IDX_MAX_BYTES, 1, &in);
-    if (st) return st;
-    idx_header h;
-    st = idx_parse(ctx, in.name, in.data, in.size, &h);
-    rn__input_free(ctx, &in);
-    if (st) return st;
-    *dtype = h.dtype;
-    *ndim = h.ndim;
-    for (int i = 0; i < 8; i++) dims[i] = i < h.ndim ? h.dims[i] : 0;
-    return RN_OK;
-}
-
 static rn_status idx_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
                           uint8_t *dst, size_t dst_count) {
     rn__input in;
@@ -97,7 +76,7 @@ static rn_status idx_read(rn_ctx *ctx, const char *path, const void *buf, size_t
     st = idx_parse(ctx, in.name, in.data, in.size, &h);
     if (st == RN_OK && h.dtype != RN_DTYPE_U8)
         st = rn__error(ctx, RN_E_UNSUPPORTED, "%s: IDX: type code 0x%02x (%s) at offset 2: only "
-                       "ubyte (0x08) data is read", in.name, (unsigned)h.type_code,
+                       "ubyte (0x08) data is read", in.name, (unsigned)in.data[2],
                        rn__dtype_name(h.dtype));
     if (st == RN_OK && dst_count != h.count) {
         char dbuf[200];
@@ -112,12 +91,8 @@ static rn_status idx_read(rn_ctx *ctx, const char *path, const void *buf, size_t
 
 rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
                           int32_t *ndim, int64_t dims[8]) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf || !dtype || !ndim || !dims)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_mem: %s is NULL",
-                         !buf ? "buf" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
-    rn__clear_error(ctx);
-    return idx_info(ctx, NULL, buf, size, dtype, ndim, dims);
+    return rn__array_info(ctx, "rn_idx_info_mem", 0, NULL, buf, size, IDX_MAX_BYTES, 1,
+                          idx_parse, dtype, ndim, dims);
 }
 
 rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
@@ -132,12 +107,8 @@ rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *ds
 #ifndef RN_NO_IO
 rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path || !dtype || !ndim || !dims)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_info_file: %s is NULL",
-                         !path ? "path" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
-    rn__clear_error(ctx);
-    return idx_info(ctx, path, NULL, 0, dtype, ndim, dims);
+    return rn__array_info(ctx, "rn_idx_info_file", 1, path, NULL, 0, IDX_MAX_BYTES, 1,
+                          idx_parse, dtype, ndim, dims);
 }
 
 rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {

@@ -160,6 +160,27 @@ typedef struct rn__input {
     char name_buf[512];
 } rn__input;
 
+/* What the header of a one-array file (IDX, .npy) says: the element type,
+ * the shape, the element count and the offset of the data, which runs to
+ * the end of the bytes. */
+typedef struct rn__array_header {
+    int32_t dtype;
+    int32_t ndim;
+    int64_t dims[8];
+    size_t count;
+    size_t data_offset;
+} rn__array_header;
+typedef rn_status (*rn__array_parse_fn)(const rn_ctx *ctx, const char *src,
+                                        const unsigned char *b, size_t size, rn__array_header *h);
+
+/* The info functions of the one-array readers (fn names the one called):
+ * the arguments checked (path when from_file, else buf, and the outputs
+ * not NULL), then the bytes of path or buf (as rn__input_open opens them)
+ * parsed by `parse`; gives the dtype, ndim and dims (0 past ndim). */
+rn_status rn__array_info(rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                         const void *buf, size_t size, size_t max, int gunzip,
+                         rn__array_parse_fn parse, int32_t *dtype, int32_t *ndim, int64_t dims[8]);
+
 /* From path when it is not NULL, else from buf[0, size). Nothing to free
  * on failure; on success, rn__input_free. */
 rn_status rn__input_open(rn_ctx *ctx, const char *path, const void *buf, size_t size, size_t max,

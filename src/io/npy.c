@@ -21,13 +21,7 @@
 /* numpy pads the header with room for the first dim to grow to 21 digits */
 #define NPY_GROWTH_DIGITS 21
 
-typedef struct npy_header {
-    int32_t dtype;
-    int32_t ndim;
-    int64_t dims[NPY_MAX_DIMS];
-    size_t count;       /* elements */
-    size_t data_offset; /* bytes before the data */
-} npy_header;
+typedef rn__array_header npy_header;
 
 typedef struct npy_scan {
     const rn_ctx *ctx;
@@ -258,22 +252,6 @@ static rn_status npy_parse(const rn_ctx *ctx, const char *src, const unsigned ch
 /* .npy files are read whole; 16 GiB covers any array this library uses. */
 #define NPY_MAX_FILE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 31))
 
-/* path, or else buf[0, size) when path is NULL. */
-static rn_status npy_info(rn_ctx *ctx, const char *path, const void *buf, size_t size,
-                          int32_t *dtype, int32_t *ndim, int64_t dims[8]) {
-    rn__input in;
-    rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
-    if (st) return st;
-    npy_header h;
-    st = npy_parse(ctx, in.name, in.data, in.size, &h);
-    rn__input_free(ctx, &in);
-    if (st) return st;
-    *dtype = h.dtype;
-    *ndim = h.ndim;
-    for (int i = 0; i < 8; i++) dims[i] = i < h.ndim ? h.dims[i] : 0;
-    return RN_OK;
-}
-
 static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_t size,
                             int32_t want, void *dst, size_t dst_count) {
     npy_header h;
@@ -316,6 +294,7 @@ static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_
     }
 }
 
+/* path, or else buf[0, size) when path is NULL. */
 static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
                           int32_t want, void *dst, size_t dst_count) {
     rn__input in;
@@ -335,12 +314,8 @@ static rn_status check_dtype_want(rn_ctx *ctx, const char *fn, int32_t want) {
 
 rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
                           int32_t *ndim, int64_t dims[8]) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf || !dtype || !ndim || !dims)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_info_mem: %s is NULL",
-                         !buf ? "buf" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
-    rn__clear_error(ctx);
-    return npy_info(ctx, NULL, buf, size, dtype, ndim, dims);
+    return rn__array_info(ctx, "rn_npy_info_mem", 0, NULL, buf, size, NPY_MAX_FILE, 0,
+                          npy_parse, dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want, void *dst,
@@ -454,12 +429,8 @@ rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64
 
 rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path || !dtype || !ndim || !dims)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_info_file: %s is NULL",
-                         !path ? "path" : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
-    rn__clear_error(ctx);
-    return npy_info(ctx, path, NULL, 0, dtype, ndim, dims);
+    return rn__array_info(ctx, "rn_npy_info_file", 1, path, NULL, 0, NPY_MAX_FILE, 0,
+                          npy_parse, dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
