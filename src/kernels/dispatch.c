@@ -70,21 +70,26 @@ static const struct rn_kernels avx512vnni_table = {
     RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_8x16__avx512vnni, 8, 1}};
 #endif
 #ifdef RN_HAVE_NEON
+#define RN_NEON_COMMON                                                                  \
+    .isa = RN_ISA_NEON, .gemm_mr = 8, .gemm_nr = 8, .gemm = rn_f32_gemm_8x8__neon,          \
+    .gemm_narrow_mr = 8, .gemm_narrow_nr = 8, .gemm_narrow = rn_f32_gemm_8x8__neon,         \
+    .igemm_mr = 8, .igemm_nr = 8, .igemm = rn_f32_igemm_8x8__neon,                          \
+    .igemm_narrow_mr = 8, .igemm_narrow_nr = 8, .igemm_narrow = rn_f32_igemm_8x8__neon,     \
+    .wgrad_mr = 8, .wgrad_nr = 8, .wgrad = rn_f32_wgrad_8x8__neon,                          \
+    .wgrad_narrow_mr = 8, .wgrad_narrow_nr = 8, .wgrad_narrow = rn_f32_wgrad_8x8__neon,     \
+    .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon)
 static const struct rn_kernels neon_table = {
-    .isa = RN_ISA_NEON, .gemm_mr = 8, .gemm_nr = 8, .gemm = rn_f32_gemm_8x8__neon,
-    .gemm_narrow_mr = 8, .gemm_narrow_nr = 8, .gemm_narrow = rn_f32_gemm_8x8__neon,
-    .igemm_mr = 8, .igemm_nr = 8, .igemm = rn_f32_igemm_8x8__neon,
-    .igemm_narrow_mr = 8, .igemm_narrow_nr = 8, .igemm_narrow = rn_f32_igemm_8x8__neon,
-    .wgrad_mr = 8, .wgrad_nr = 8, .wgrad = rn_f32_wgrad_8x8__neon,
-    .wgrad_narrow_mr = 8, .wgrad_narrow_nr = 8, .wgrad_narrow = rn_f32_wgrad_8x8__neon,
-    .transpose = rn_x32_transpose__neon, RN_ELEMENTWISE(neon),
-    .qconv = RN_QCONV_SCALAR};
+    RN_NEON_COMMON, .qconv = {rn_qs8_igemm_4x16__neon, 4, 0}};
+/* The same with the int8 convolution on sdot, where the CPU has it. */
+static const struct rn_kernels neondot_table = {
+    RN_NEON_COMMON, .qconv = {rn_qs8_igemm_4x16__neondot, 4, 0}};
 #endif
 
 const struct rn_kernels *rn__kernels_for_isa(int32_t cap) {
     switch (rn__cpu_isa_for_cap(cap)) {
 #ifdef RN_HAVE_NEON
-    case RN_ISA_NEON: return &neon_table;
+    case RN_ISA_NEON:
+        return (rn__cpu_features() & RN_CPU_DOTPROD) ? &neondot_table : &neon_table;
 #endif
 #ifdef RN_HAVE_AVX512
     case RN_ISA_AVX512:

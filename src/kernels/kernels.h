@@ -321,6 +321,8 @@ void rn_f32_gemm_8x8__neon(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_8x8__neon(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x8__neon(RN_WGRAD_UKERNEL_ARGS);
 void rn_x32_transpose__neon(RN_TRANSPOSE_ARGS);
+void rn_qs8_igemm_4x16__neon(RN_QCONV_UKERNEL_ARGS);
+void rn_qs8_igemm_4x16__neondot(RN_QCONV_UKERNEL_ARGS); /* needs the dot-product extension */
 RN_DECLARE_ELEMENTWISE(neon)
 #endif
 

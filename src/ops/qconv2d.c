@@ -150,29 +150,38 @@ typedef struct qc_packed {
     size_t hp, wp, cin4, tiles, tiles_per_group, blocks;
 } qc_packed;
 
-/* Item: one padded input row (image, row) copied, as x ^ 0x80 for u8 kernels. */
+/* Item: one padded input row (image, row) copied, as x ^ 0x80 for u8 kernels
+ * (the zeros of the padding then read as 0x80 too), eight bytes at a time. */
 static void qc_copy_row(void *arg, size_t item) {
     const qc_packed *a = (const qc_packed *)arg;
     const rn_qconv_desc *d = a->d;
     const size_t img = item / a->hp, row = item % a->hp;
-    const size_t cin = (size_t)d->cin, pad = (size_t)d->pad;
-    const int8_t zero = (int8_t)(a->kern->u8 ? -128 : 0); /* 0 ^ 0x80 */
-    int8_t *dst = (int8_t *)a->xp + item * a->wp * a->cin4;
+    const size_t cin = (size_t)d->cin, pad = (size_t)d->pad, bytes = a->wp * a->cin4;
+    int8_t *dst = (int8_t *)a->xp + item * bytes;
     if (row < pad || row >= pad + (size_t)d->h) {
-        rn_memset(dst, (unsigned char)zero, a->wp * a->cin4);
+        rn_memset(dst, a->kern->u8 ? 0x80 : 0, bytes);
         return;
     }
     const int8_t *src = a->x + (img * (size_t)d->h + (row - pad)) * (size_t)d->w * cin;
-    rn_memset(dst, (unsigned char)zero, pad * a->cin4);
-    int8_t *o = dst + pad * a->cin4;
-    for (size_t ix = 0; ix < (size_t)d->w; ix++, o += a->cin4, src += cin) {
-        if (a->kern->u8)
-            for (size_t i = 0; i < cin; i++) o[i] = (int8_t)(src[i] ^ -128);
-        else
-            rn_memcpy(o, src, cin);
-        for (size_t i = cin; i < a->cin4; i++) o[i] = zero;
+    if (cin == a->cin4) {
+        rn_memset(dst, 0, pad * cin);
+        rn_memcpy(dst + pad * cin, src, (size_t)d->w * cin);
+        rn_memset(dst + (pad + (size_t)d->w) * cin, 0, pad * cin);
+    } else {
+        rn_memset(dst, 0, bytes);
+        int8_t *o = dst + pad * a->cin4;
+        for (size_t ix = 0; ix < (size_t)d->w; ix++, o += a->cin4, src += cin) rn_memcpy(o, src, cin);
     }
-    rn_memset(o, (unsigned char)zero, pad * a->cin4);
+    if (a->kern->u8) {
+        size_t i = 0;
+        for (; i + 8 <= bytes; i += 8) {
+            uint64_t v;
+            rn_memcpy(&v, dst + i, 8);
+            v ^= UINT64_C(0x8080808080808080);
+            rn_memcpy(dst + i, &v, 8);
+        }
+        for (; i < bytes; i++) dst[i] = (int8_t)(dst[i] ^ -128);
+    }
 }
 
 static void qc_packed_item(void *arg, size_t item) {
@@ -207,11 +216,19 @@ static void qc_packed_item(void *arg, size_t item) {
         const size_t p0 = t * mr_max;
         const size_t mr = pixels - p0 < mr_max ? pixels - p0 : mr_max;
         const int8_t *rows[RN_QCONV_MR_MAX];
-        for (size_t i = 0; i < mr_max; i++) {
-            const size_t p = p0 + (i < mr ? i : mr - 1);
-            const size_t img = p / ohw, oy = (p % ohw) / (size_t)d->ow, ox = p % (size_t)d->ow;
+        /* one division per tile, then pixel by pixel along the output rows */
+        size_t img = p0 / ohw, oy = (p0 % ohw) / (size_t)d->ow, ox = p0 % (size_t)d->ow;
+        for (size_t i = 0; i < mr; i++) {
             rows[i] = a->xp + ((img * a->hp + oy * st) * a->wp + ox * st) * a->cin4;
+            if (++ox == (size_t)d->ow) {
+                ox = 0;
+                if (++oy == (size_t)d->oh) {
+                    oy = 0;
+                    img++;
+                }
+            }
         }
+        for (size_t i = mr; i < mr_max; i++) rows[i] = rows[mr - 1];
         a->kern->fn(mr, nc, kg, ks, rows, offs, panel, bias, m, a->r ? a->r + p0 * cout + c0 : NULL,
                     cout, a->m_r, a->relu, a->y + p0 * cout + c0, cout);
     }

@@ -59,6 +59,27 @@ if echo "$out" | grep -q "neon not available"; then
   exit 1
 fi
 
+# The int8 convolution has two NEON kernels, chosen at run time: with the
+# dot-product extension (sdot) and without (widening multiplies). qemu's CPU
+# model decides which the process sees: a Cortex-A72 lacks dotprod (the plain
+# kernel must run and the sdot one must report itself skipped), `max` has it
+# (both must run). Each must equal the scalar reference (tests/test_qconv.c).
+for cpu in cortex-a72 max; do
+  echo "=== aarch64: test_qconv under qemu -cpu $cpu"
+  out=$(qemu-aarch64 -cpu "$cpu" -L /usr/aarch64-linux-gnu "$dir/tests/test_qconv" 2>&1) ||
+    { echo "$out" | tail -30; echo "aarch64: test_qconv failed under -cpu $cpu"; exit 1; }
+  echo "$out" | tail -1
+  echo "$out" | grep -q "^ok   kernel_neon$" ||
+    { echo "aarch64: test_qconv did not run the plain NEON int8 kernel under -cpu $cpu"; exit 1; }
+  if [ "$cpu" = max ]; then
+    echo "$out" | grep -q "^ok   kernel_neondot$" ||
+      { echo "aarch64: test_qconv did not run the sdot int8 kernel under -cpu max"; exit 1; }
+  else
+    echo "$out" | grep -q "^skip kernel_neondot$" ||
+      { echo "aarch64: test_qconv did not skip the sdot kernel on a CPU without dotprod"; exit 1; }
+  fi
+done
+
 # The amalgamation carries the NEON kernels: the consumer built from resnet.c
 # alone must link (every NEON instantiation of a template present) and run.
 if command -v python3 >/dev/null; then
