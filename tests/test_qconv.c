@@ -108,7 +108,7 @@ static size_t variants(variant *v) {
 #endif
 #ifdef RN_HAVE_AVX512
     v[n++] = (variant){"avx512bw", {rn_qs8_igemm_8x16__avx512bw, 8, 0}, isa_ok(RN_ISA_AVX512)};
-    v[n++] = (variant){"avx512vnni", {rn_qs8_igemm_8x16__avx512vnni, 8, 1},
+    v[n++] = (variant){"avx512vnni", {rn_qs8_igemm_12x16__avx512vnni, 12, 1},
                        isa_ok(RN_ISA_AVX512) && (feat & RN_CPU_AVX512VNNI)};
 #endif
 #ifdef RN_HAVE_NEON

@@ -67,7 +67,7 @@ static const struct rn_kernels avx512_table = {
     RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_8x16__avx512bw, 8, 0}};
 /* The same with the int8 convolution on VNNI (vpdpbusd), where CPUID has it. */
 static const struct rn_kernels avx512vnni_table = {
-    RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_8x16__avx512vnni, 8, 1}};
+    RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_12x16__avx512vnni, 12, 1}};
 #endif
 #ifdef RN_HAVE_NEON
 #define RN_NEON_COMMON                                                                  \

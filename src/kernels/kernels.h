@@ -313,7 +313,7 @@ void rn_f32_igemm_8x32__avx512(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
-void rn_qs8_igemm_8x16__avx512vnni(RN_QCONV_UKERNEL_ARGS); /* needs AVX512_VNNI */
+void rn_qs8_igemm_12x16__avx512vnni(RN_QCONV_UKERNEL_ARGS); /* needs AVX512_VNNI */
 RN_DECLARE_ELEMENTWISE(avx512)
 #endif
 #ifdef RN_HAVE_NEON
