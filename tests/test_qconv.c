@@ -6,8 +6,8 @@
  * path must give the reference's bytes exactly: the portable path on the
  * OHWI weights, and the packed path with each kernel variant this build and
  * CPU have (a variant the CPU lacks is reported skipped), over a sweep of
- * shapes (k 1/3/7, stride 1/2, padding, channel counts off the 4- and
- * 16-multiples, batches), with and without a residual and ReLU, at random
+ * shapes (k 1/3/5/7, stride 1/2, padding, channel counts off the 4- and
+ * 16-multiples, 1-3 input channels, batches), with and without a residual and ReLU, at random
  * and at extreme values (every input and weight -127 or 127), and with
  * multipliers that put the products exactly on ties. Arrays end at a guard
  * page, so a read past an input faults.
@@ -27,6 +27,8 @@ static const shape shapes[] = {
     {1, 8, 8, 20, 19, 1, 1, 0},  {2, 6, 5, 16, 48, 1, 2, 0},  {1, 4, 4, 1, 1, 1, 1, 0},
     {1, 12, 11, 37, 23, 3, 1, 0}, {3, 5, 7, 8, 17, 7, 1, 3},  {1, 14, 14, 64, 70, 3, 1, 1},
     {1, 7, 7, 5, 3, 3, 2, 2},    {2, 11, 9, 4, 32, 7, 2, 3},  {1, 3, 3, 129, 31, 3, 1, 1},
+    /* 1-3 input channels (a stem), k 5 */
+    {2, 8, 7, 1, 9, 3, 2, 1},    {1, 10, 10, 2, 20, 5, 1, 2}, {1, 20, 18, 3, 64, 7, 2, 3},
 };
 
 /* ---- random numbers ------------------------------------------------------------- */
