@@ -17,7 +17,8 @@
 typedef struct hist {
     double range; /* 0 until a non-zero magnitude was seen */
     double absmax;
-    uint64_t total;
+    uint64_t total; /* values seen, zeros included */
+    uint64_t zeros; /* exact zeros: kept out of the bins (0 is exact at any scale) */
     uint64_t bins[NN_HIST_BINS];
 } hist;
 
@@ -51,10 +52,14 @@ static void hist_add(hist *h, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
         double a = x[i] < 0 ? -(double)x[i] : (double)x[i];
         if (!(a == a)) continue;
+        h->total++;
+        if (a == 0) {
+            h->zeros++;
+            continue;
+        }
         int64_t b = (int64_t)(a * per);
         if (b >= NN_HIST_BINS) b = NN_HIST_BINS - 1;
         h->bins[b]++;
-        h->total++;
     }
 }
 
@@ -170,7 +175,8 @@ rn_status rn_calibrator_count(const rn_calibrator *c, int64_t *images) {
 /* ---- thresholds ------------------------------------------------------------------ */
 static double t_percentile(const hist *h, double pct) {
     uint64_t want = (uint64_t)((double)h->total * pct / 100.0);
-    uint64_t acc = 0;
+    uint64_t acc = h->zeros;
+    if (acc >= want) return h->absmax > 0 ? h->range / NN_HIST_BINS : 0;
     double bw = h->range / NN_HIST_BINS;
     for (int32_t i = 0; i < NN_HIST_BINS; i++) {
         acc += h->bins[i];
@@ -182,7 +188,9 @@ static double t_percentile(const hist *h, double pct) {
     return h->absmax;
 }
 
-/* TensorRT-style entropy calibration over the magnitudes: for each candidate
+/* TensorRT-style entropy calibration over the non-zero magnitudes (exact
+ * zeros, half of a ReLU's output, quantize exactly at any scale and would
+ * otherwise dominate the first level): for each candidate
  * threshold of i bins, P = the first i bins with everything beyond added to
  * the last, Q = P merged into 128 levels and spread back evenly over the
  * non-empty bins of each level; the i with the least KL(P || Q) wins. */
