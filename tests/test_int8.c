@@ -618,6 +618,64 @@ static void test_calibrator_refuses_misuse(void) {
     rn_ctx_destroy(ctx);
 }
 
+/* ---- RAM: an int8 model holds its int8 weights, not float copies ------------------ */
+typedef struct counter {
+    size_t live;
+} counter;
+
+static void *count_alloc(void *user, size_t size, size_t align) {
+    counter *c = (counter *)user;
+    if (align < 2 * sizeof(size_t)) align = 2 * sizeof(size_t);
+    unsigned char *raw = (unsigned char *)malloc(size + align + 2 * sizeof(size_t));
+    if (!raw) return NULL;
+    uintptr_t at = ((uintptr_t)raw + 2 * sizeof(size_t) + align - 1) / align * align;
+    size_t *h = (size_t *)(void *)((unsigned char *)at - 2 * sizeof(size_t));
+    h[0] = size;
+    h[1] = (size_t)(uintptr_t)raw;
+    c->live += size;
+    return (void *)at;
+}
+
+static void count_free(void *user, void *ptr) {
+    if (!ptr) return;
+    size_t *h = (size_t *)(void *)((unsigned char *)ptr - 2 * sizeof(size_t));
+    ((counter *)user)->live -= h[0];
+    free((void *)(uintptr_t)h[1]);
+}
+
+static void test_int8_models_hold_int8_weights_not_float_copies(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    rn_model *f = make_float(ctx, "resnet20", 0, 3);
+    rn_model *q = quantize(ctx, f, RN_CALIB_MAX, 0, 8, 1);
+    size_t size = 0;
+    void *file = save(ctx, q, &size);
+    /* resnet20: 268,336 conv weights (int8 bytes); float copies would be 4x that */
+    const size_t wbytes = 268336;
+    counter ca = {0}, cb = {0};
+    rn_ctx *a = NULL, *b = NULL;
+    rn_model *copy = NULL, *in = NULL;
+    CHECK_OK(rn_ctx_create_with_allocator(count_alloc, count_free, &ca, &a), a);
+    CHECK_OK(rn_ctx_create_with_allocator(count_alloc, count_free, &cb, &b), b);
+    size_t a0 = ca.live, b0 = cb.live;
+    CHECK_OK(rn_model_load_int8_mem(a, file, size, 0, &copy), a);
+    CHECK_OK(rn_model_load_int8_mem(b, file, size, 1, &in), b);
+    printf("     resnet20 int8 (%zu bytes of int8 weights): copied %zu bytes live, in place %zu\n",
+           wbytes, ca.live - a0, cb.live - b0);
+    CHECK(ca.live - a0 >= wbytes && ca.live - a0 < wbytes + wbytes / 4);
+    CHECK(cb.live - b0 < wbytes / 4);
+    float w[16 * 27];
+    CHECK_STATUS(rn_model_get_tensor(copy, "conv1.weight", w, 16 * 27), RN_E_BAD_STATE, a);
+    CHECK(strstr(rn_last_error(a), "no float copy") != NULL);
+    rn_model_destroy(in), rn_model_destroy(copy);
+    CHECK(ca.live == a0 && cb.live == b0);
+    rn_ctx_destroy(a), rn_ctx_destroy(b);
+    free(file);
+    rn_model_destroy(q);
+    rn_model_destroy(f);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
     {"resnet20_matches_the_reference_for_each_method",
      test_resnet20_matches_the_reference_for_each_method},
@@ -627,6 +685,8 @@ static const rn_test_case cases[] = {
     {"weights_in_place_are_read_where_they_are", test_weights_in_place_are_read_where_they_are},
     {"bad_files_are_refused_naming_the_tensor", test_bad_files_are_refused_naming_the_tensor},
     {"calibrator_refuses_misuse", test_calibrator_refuses_misuse},
+    {"int8_models_hold_int8_weights_not_float_copies",
+     test_int8_models_hold_int8_weights_not_float_copies},
 };
 
 RN_TEST_MAIN(cases)

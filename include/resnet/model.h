@@ -261,10 +261,11 @@ RN_API void rn_plan_destroy(rn_plan *plan);
  * activation int8 with one scale per tensor. Its plans (RN_MODE_INFER only)
  * take float images and give float logits as a float model's do; the
  * arithmetic is integer except for the documented float32 requantization,
- * so every ISA and thread count gives the same logits. Its tensors read
- * (rn_model_get_tensor) as the dequantized values and cannot be set
- * (RN_E_BAD_STATE); it cannot train or be initialised. Made by calibrating
- * a float model (below) or loaded from an int8 file (io.h). */
+ * so every ISA and thread count gives the same logits. It keeps no float
+ * copy of its convolutions and batch norms: rn_model_get_tensor reads
+ * "fc.weight" and "fc.bias" and refuses the others, nothing can be set,
+ * initialised, folded or trained (RN_E_BAD_STATE). Made by calibrating a
+ * float model (below) or loaded from an int8 file (io.h). */
 #define RN_PRECISION_F32  0
 #define RN_PRECISION_INT8 1
 RN_API rn_status rn_model_precision(const rn_model *model, int32_t *precision);

@@ -252,6 +252,10 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
 
 static rn_status blob_writer(const rn_model *model, const char *fn, rn_safetensors_writer **out) {
     rn_ctx *ctx = rn__model_ctx(model);
+    if (rn__model_is_int8(model))
+        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: the model is int8: its file "
+                         "(rn_model_save_safetensors_*) is already a blob that "
+                         "rn_model_create_from_blob reads in place", fn);
     const char *preset;
     int32_t classes, in_channels, shortcut, width;
     uint32_t mflags;

@@ -162,6 +162,8 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
     rn_model *m = NULL;
     rn_conv_view *views = NULL;
     void *tmp = NULL;
+    float *fc = NULL;
+    size_t fw = 0;
     unsigned char *seen = NULL;
     rn_status s = rn__safetensors_open_view(ctx, src, buf, size, &st);
     if (s) return s;
@@ -187,7 +189,7 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
                       "reads OHWI)", src, layout);
         goto done;
     }
-    if ((s = rn__model_from_arch_string(ctx, arch, src, size, &m))) goto done;
+    if ((s = rn__model_from_arch_string(ctx, arch, src, size, 1, &m))) goto done;
     int32_t n = rn__model_conv_count(m), nt = rn_safetensors_count(st);
     size_t chans = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -261,29 +263,27 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
     rn_model_classes(m, &classes);
     rn_model_tensor_find(m, "fc.weight", &fi);
     rn_model_tensor_info(m, fi, &fname, &fnd, fdims, NULL);
+    fw = (size_t)fdims[0] * (size_t)fdims[1];
+    fc = (float *)rn__alloc(ctx, (fw + (size_t)classes) * sizeof(float));
+    if (!fc) {
+        s = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", src);
+        goto done;
+    }
     for (int t = 0; t < 2; t++) {
         const char *name = t ? "fc.bias" : "fc.weight";
         int64_t cd = classes;
         if ((s = expect(&k, name, RN_DTYPE_F32, t ? 1 : 2, t ? &cd : fdims, &idx))) goto done;
-        size_t cnt = t ? (size_t)classes : (size_t)fdims[0] * (size_t)fdims[1];
-        float *f = (float *)rn__alloc(ctx, cnt * sizeof(float));
-        if (!f) {
-            s = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", src);
-            goto done;
-        }
+        size_t cnt = t ? (size_t)classes : fw;
+        float *f = t ? fc + fw : fc;
         const unsigned char *p = rn__safetensors_data(st, idx);
         for (size_t j = 0; j < cnt; j++) {
             f[j] = le_f32(p, j);
             if (!(f[j] - f[j] == 0.0f)) {
-                rn__free(ctx, f);
                 s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' element %zu is "
                               "not finite", src, name, j);
                 goto done;
             }
         }
-        s = rn_model_set_tensor(m, name, f, cnt);
-        rn__free(ctx, f);
-        if (s) goto done;
     }
     for (int32_t i = 0; i < nt; i++)
         if (!seen[i]) {
@@ -293,12 +293,15 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
                           "part of the architecture in its metadata)", src, name);
             goto done;
         }
-    if ((s = rn__model_make_int8(m, in_scale, views, in_place, "rn_model_load_int8"))) goto done;
+    if ((s = rn__model_make_int8(m, in_scale, views, in_place, fc, fc + fw,
+                                 "rn_model_load_int8")))
+        goto done;
     if (rn_safetensors_metadata(st, "calibration", &note) == RN_OK)
         rn__model_set_int8_note(m, note);
     *out = m;
     m = NULL;
 done:
+    rn__free(ctx, fc);
     rn__free(ctx, seen);
     rn__free(ctx, tmp);
     rn__free(ctx, views);

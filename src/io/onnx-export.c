@@ -304,6 +304,9 @@ static rn_status check_model(const rn_model *m, const char *fn) {
     if (!m->has_stem || !m->has_head)
         return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model is incomplete (stem and head "
                          "needed)", fn);
+    if (m->q)
+        return rn__error(m->ctx, RN_E_UNSUPPORTED, "%s: the model is int8; ONNX export writes "
+                         "float models (export the float model it was quantized from)", fn);
     return RN_OK;
 }
 

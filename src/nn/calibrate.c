@@ -108,7 +108,7 @@ rn_status rn_calibrator_create(const rn_model *m, rn_calibrator **out) {
     if (!c) return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
     c->ctx = ctx;
     c->pending = -1;
-    rn_status st = rn__model_from_arch_string(ctx, arch, fn, SIZE_MAX, &c->f);
+    rn_status st = rn__model_from_arch_string(ctx, arch, fn, SIZE_MAX, 0, &c->f);
     if (st) {
         rn__free(ctx, c);
         return st;
@@ -299,7 +299,7 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
     }
     char arch[2048];
     rn__model_arch_string(c->f, arch, sizeof arch);
-    if ((st = rn__model_from_arch_string(ctx, arch, fn, SIZE_MAX, &q))) goto done;
+    if ((st = rn__model_from_arch_string(ctx, arch, fn, SIZE_MAX, 1, &q))) goto done;
     /* the input scale of each conv, as the graph wires them (int8.c) */
     int32_t *src = (int32_t *)rn__calloc(ctx, 2 * (size_t)c->nconv, sizeof(int32_t));
     if (!src) {
@@ -337,9 +337,7 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
         wo += (size_t)cv->out * per, bo += cv->out, so += cv->out;
     }
     rn__free(ctx, src);
-    rn_memcpy(q->fc_w, c->f->fc_w, (size_t)q->classes * (size_t)q->fc_in * sizeof(float));
-    rn_memcpy(q->fc_b, c->f->fc_b, (size_t)q->classes * sizeof(float));
-    if ((st = rn__model_make_int8(q, scales[0], views, 0, fn))) goto done;
+    if ((st = rn__model_make_int8(q, scales[0], views, 0, c->f->fc_w, c->f->fc_b, fn))) goto done;
     {
         const char *what = method == RN_CALIB_MAX       ? "max"
                            : method == RN_CALIB_ENTROPY ? "entropy"

@@ -141,7 +141,8 @@ static rn_status wire(rn_model *m, nn_qnet *q) {
 }
 
 rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v,
-                              int32_t in_place, const char *fn) {
+                              int32_t in_place, const float *fc_w, const float *fc_b,
+                              const char *fn) {
     rn_ctx *ctx = m->ctx;
     int32_t n = rn__model_conv_count(m);
     size_t chans = 0, wbytes = 0;
@@ -151,10 +152,12 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
         chans += (size_t)c->out;
         wbytes += (size_t)c->out * (size_t)c->k * (size_t)c->k * (size_t)c->in;
     }
+    size_t fc = (size_t)m->classes * (size_t)m->fc_in + (size_t)m->classes;
     size_t convs = rn__align_up((size_t)n * sizeof(nn_qconv), 16);
-    size_t total = convs + chans * (sizeof(int32_t) + 2 * sizeof(float)) + (in_place ? 0 : wbytes);
+    size_t values = rn__align_up(((size_t)m->nslots + 1) * sizeof(float *), 16);
+    size_t total = convs + values + (chans * 3 + fc) * sizeof(float) + (in_place ? 0 : wbytes);
     nn_qnet *q = (nn_qnet *)rn__calloc(ctx, 1, sizeof *q);
-    unsigned char *mem = q ? (unsigned char *)rn__alloc(ctx, total) : NULL;
+    unsigned char *mem = q ? (unsigned char *)rn__calloc(ctx, 1, total) : NULL;
     if (!mem) {
         rn__free(ctx, q);
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu bytes of int8 weights",
@@ -165,15 +168,15 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
     q->nconv = n;
     q->in_scale = in_scale;
     q->in_place = in_place;
-    int32_t *bias = (int32_t *)(mem + convs);
-    float *ws = (float *)(bias + chans), *mul = ws + chans;
-    int8_t *wq = (int8_t *)(mul + chans);
+    const float **vals = (const float **)(void *)(mem + convs);
+    int32_t *bias = (int32_t *)(void *)(mem + convs + values);
+    float *ws = (float *)(bias + chans), *mul = ws + chans, *fcv = mul + chans;
+    int8_t *wq = (int8_t *)(fcv + fc);
     for (int32_t i = 0; i < n; i++) {
         int32_t b, j;
         nn_conv *c = rn__nn_model_conv(m, i, &b, &j);
         size_t oc = (size_t)c->out, per = (size_t)c->k * (size_t)c->k * (size_t)c->in;
         nn_qconv *qc = &q->conv[i];
-        rn_memset(qc, 0, sizeof *qc);
         rn_memcpy(bias, v[i].bias, oc * sizeof(int32_t));
         rn_memcpy(ws, v[i].w_scale, oc * sizeof(float));
         qc->bias = bias, qc->w_scale = ws, qc->m = mul;
@@ -192,26 +195,22 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
         rn__free(ctx, q);
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
     }
-    /* multipliers, and the dequantized values for the tensor API */
     for (int32_t i = 0; i < n; i++) {
         int32_t b, j;
-        nn_conv *c = rn__nn_model_conv(m, i, &b, &j);
-        nn_bn *bn = b < 0 ? &m->stem_bn : j == 3 ? &m->blocks[b].ds_bn : &m->blocks[b].bn[j];
+        const nn_conv *c = rn__nn_model_conv(m, i, &b, &j);
         nn_qconv *qc = &q->conv[i];
-        float *mul_c = (float *)qc->m;
-        size_t per = (size_t)c->k * (size_t)c->k * (size_t)c->in;
-        for (int32_t o = 0; o < c->out; o++) {
-            double sw = (double)qc->w_scale[o];
-            mul_c[o] = (float)((double)qc->in_scale * sw / (double)qc->out_scale);
-            for (size_t t = 0; t < per; t++)
-                c->w[(size_t)o * per + t] = (float)((double)qc->w[(size_t)o * per + t] * sw);
-            bn->gamma[o] = 1.0f;
-            bn->beta[o] = (float)((double)qc->bias[o] * (double)qc->in_scale * sw);
-            bn->mean[o] = 0.0f;
-            bn->var[o] = 1.0f - RN_BN_EPS;
-        }
-        c->bias = bn->beta;
+        float *mul_c = (float *)(uintptr_t)qc->m;
+        for (int32_t o = 0; o < c->out; o++)
+            mul_c[o] = (float)((double)qc->in_scale * (double)qc->w_scale[o] /
+                               (double)qc->out_scale);
     }
+    /* the fc: the only tensors with float values (the last two slots) */
+    size_t fw = (size_t)m->classes * (size_t)m->fc_in;
+    rn_memcpy(fcv, fc_w, fw * sizeof(float));
+    rn_memcpy(fcv + fw, fc_b, (size_t)m->classes * sizeof(float));
+    vals[m->nslots - 2] = fcv;
+    vals[m->nslots - 1] = fcv + fw;
+    rn__model_bind_values(m, vals);
     m->q = q;
     m->folded = 1;
     m->version++;
@@ -310,7 +309,7 @@ static int end_item(lexer *l) {
 }
 
 rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
-                                     size_t max_bytes, rn_model **out) {
+                                     size_t max_bytes, int32_t no_values, rn_model **out) {
     lexer l = {arch};
     /* a lower bound of the weight bytes the file must hold (int8 convs,
      * float fc), checked before each allocation: a hostile "arch" cannot
@@ -324,6 +323,7 @@ rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *
         !end_item(&l))
         goto bad;
     if ((st = rn_model_create(ctx, in, &m))) return st;
+    m->in_place = no_values; /* the registry allocates no storage for the tensors */
     if (!word(&l, w, sizeof w) || rn_strcmp(w, "stem")) goto bad;
     for (int i = 0; i < 5; i++)
         if (!number(&l, 0, RN_NN_MAX_CHANNELS, &v[i])) goto bad;

@@ -60,6 +60,10 @@ rn_status rn_model_get_tensor(const rn_model *m, const char *name, float *dst, s
     const rn_tensor_slot *s = lookup(m, name, dst, fn, &st);
     if (!s) return st;
     if ((st = check_count(m, s, count, fn))) return st;
+    if (!s->value)
+        return rn__error(m->ctx, RN_E_BAD_STATE,
+                         "%s: \"%s\": the model is int8 and keeps no float copy of its "
+                         "convolutions and batch norms (their int8 form: docs/int8.md)", fn, name);
     rn__nn_slot_read(s, s->value, dst);
     return RN_OK;
 }
@@ -72,10 +76,6 @@ rn_status rn_model_set_tensor(rn_model *m, const char *name, const float *src, s
     if (!s) return st;
     if ((st = check_count(m, s, count, fn))) return st;
     if ((st = rn__nn_model_writable(m, m->ctx, fn))) return st;
-    if (m->q)
-        return rn__error(m->ctx, RN_E_BAD_STATE,
-                         "%s: \"%s\": an int8 model's tensors are read-only (quantize again)", fn,
-                         name);
     rn__nn_slot_write(s, src, s->value);
     rn__model_values_changed(m);
     return RN_OK;

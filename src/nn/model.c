@@ -236,6 +236,10 @@ static void take_bn(rn_model *m, int32_t *k, nn_bn *bn) {
 }
 
 rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn) {
+    if (m->q)
+        return rn__error(err_ctx, RN_E_BAD_STATE,
+                         "%s: the model is int8 (docs/int8.md) and its weights are read-only; "
+                         "quantize the float model again to change them", fn);
     if (!m->in_place) return RN_OK;
     return rn__error(err_ctx, RN_E_BAD_STATE,
                      "%s: the model's weights are read in place from a constant blob "

@@ -145,9 +145,9 @@ rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const 
 /* ---- int8 models (docs/int8.md) -------------------------------------------------
  * An int8 model is a folded model with a quantized twin of each convolution,
  * in the model's convolution order (rn__model_conv_info): the stem, then each
- * block's conv1..conv3 and its downsample. The float tensors hold the
- * dequantized values (w_q * s_w, b_q * s_in * s_w) for the tensor API; the
- * plans run the int8 arrays. */
+ * block's conv1..conv3 and its downsample. Its tensors have no float
+ * storage but the fc's (the registry's no-values mode); the plans run the
+ * int8 arrays. */
 typedef struct nn_qconv {
     const int8_t *w;       /* OHWI [out][k][k][in]: owned, or in the caller's bytes */
     const int32_t *bias;   /* [out] */

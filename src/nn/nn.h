@@ -147,14 +147,16 @@ void rn__model_conv_view(const rn_model *model, int32_t i, rn_conv_view *v);
 /* 1 for an int8 model; its input scale. */
 int32_t rn__model_is_int8(const rn_model *model);
 float rn__model_input_scale(const rn_model *model);
-/* Turn a complete, not yet folded model into an int8 one: views[i] gives
- * conv i's w, bias, w_scale and out_scale (checked by the caller: scales
- * finite and > 0, biases that cannot overflow). Biases and scales are
- * copied; the weights too unless in_place (they must then outlive the
- * model). The float tensors get the dequantized values; the fc keeps its.
- * RN_E_NO_MEMORY with the sentence on the model's context. */
+/* Turn a complete model built with no_values (rn__model_from_arch_string)
+ * into an int8 one: views[i] gives conv i's w, bias, w_scale and out_scale
+ * (checked by the caller: scales finite and > 0, biases that cannot
+ * overflow); fc_w [classes x features] and fc_b the float fc. Biases,
+ * scales and the fc are copied; the weights too unless in_place (they must
+ * then outlive the model). Only the fc's tensors have float values; the
+ * others have none. RN_E_NO_MEMORY with the sentence on the model's context. */
 rn_status rn__model_make_int8(rn_model *model, float in_scale, const rn_conv_view *views,
-                              int32_t in_place, const char *fn);
+                              int32_t in_place, const float *fc_w, const float *fc_b,
+                              const char *fn);
 /* The text saying how an int8 model was calibrated ("" if unknown); set
  * copies at most 127 bytes. */
 const char *rn__model_int8_note(const rn_model *model);
@@ -166,9 +168,10 @@ int64_t rn__model_conv_bias_limit(const rn_model *model, int32_t i);
  * basic 3 16 1 A 0; ...; head 10"), and a new model (float, weights not
  * set) built from such a line; src names the source in errors. A line
  * whose weights could not fit in max_bytes (a lower bound of their bytes:
- * int8 convs, float fc) is refused before anything is allocated. */
+ * int8 convs, float fc) is refused before anything is allocated. With
+ * no_values the tensors get no storage (for rn__model_make_int8). */
 size_t rn__model_arch_string(const rn_model *model, char *buf, size_t cap);
 rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
-                                     size_t max_bytes, rn_model **out);
+                                     size_t max_bytes, int32_t no_values, rn_model **out);
 
 #endif /* RN_NN_H */
