@@ -435,9 +435,8 @@ step_cortex_m_flash() {
 # quantized on the host, its int8 file put into the C array as it is and run
 # from a static arena; the logits of every target must equal the host int8
 # path's bit for bit, and the weights must fit 128 KiB of flash. The arena
-# use measured on the target is recorded against the 64 KiB goal (an int8
-# model still keeps a dequantized float copy of its weights for the tensor
-# API, so it does not meet it yet).
+# use measured on the target is recorded against the 64 KiB goal, which it
+# does not meet yet (docs/embedding.md).
 cortex_m_flash_int8() { # work dir, host build dir
   local b="$1/int8" h="$2" fx="$top/tests/data/firmware" fw="$top/tests/consumer/cortex-m"
   local hdr='"../../data/firmware/resnet8_fmnist_images.h"' arena=1048576 t name cpu machine
