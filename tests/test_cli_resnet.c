@@ -359,7 +359,7 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     snprintf(y8, sizeof y8, "%s/y.npy", tmp("int8"));
     CHECK_RUN(0, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
               "--batch 8 --threads 1 -o %s", wa, datadir, q8);
-    CHECK_OUTPUT_HAS("quantized resnet20: entropy over 20 images");
+    CHECK_OUTPUT_HAS("quantized resnet20: percentile 99.99 over 20 images");
     CHECK_OUTPUT_HAS("normalization.safetensors");
     CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s --threads 1", q8, datadir);
     CHECK_OUTPUT_HAS("test accuracy: ");

@@ -22,8 +22,8 @@ static void help(FILE *f) {
                "                           [--batch B] [--threads T] [--width W] [--shortcut X]\n\n"
                "Post-training int8 quantization: batch norms folded, weights int8 per output\n"
                "channel, activations int8 per tensor with scales calibrated on the first N\n"
-               "training images (default 1000). --method entropy (the default), max or\n"
-               "percentile (--percentile P, default 99.99); docs/int8.md has the measurements.\n"
+               "training images (default 1000). --method percentile (the default; --percentile\n"
+               "P, default 99.99), max or entropy; docs/int8.md has the measurements.\n"
                "Q is an int8 model file that `resnet infer`, `eval` and the library read.\n");
     cli_arch_help(f);
 }
@@ -32,7 +32,7 @@ int cmd_quantize(int argc, char **argv) {
     cli_arch arch;
     cli_arch_defaults(&arch);
     const char *weights = NULL, *data = NULL, *dir = NULL, *norm = NULL, *out = NULL;
-    const char *method_name = "entropy";
+    const char *method_name = "percentile";
     int64_t calib = 1000, batch = 100, threads = cli_default_threads();
     double pct = 99.99;
     cli_args args;
