@@ -388,6 +388,24 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
         rn_model_destroy(q);
         rn_ctx_destroy(ctx);
     }
+    {
+        /* a normalization.safetensors of other contents beside Q: refused before
+         * any work, Q not written (eval of Q would read that file) */
+        char other[600], qo[600];
+        mkdir(tmp("int8-other"), 0755);
+        snprintf(other, sizeof other, "%s/normalization.safetensors", tmp("int8-other"));
+        snprintf(qo, sizeof qo, "%s/q.safetensors", tmp("int8-other"));
+        FILE *f = fopen(other, "wb");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("not this run's normalisation", f);
+            fclose(f);
+        }
+        CHECK_RUN(1, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s "
+                  "--calib 20 --batch 8 --threads 1 -o %s", wa, datadir, qo);
+        CHECK_OUTPUT_HAS("already holds another normalisation");
+        CHECK(access(qo, F_OK) != 0);
+    }
     CHECK_RUN(2, "quantize resnet20 --weights %s --data cifar10 --data-dir %s --method median -o %s",
               wa, datadir, q8);
     CHECK_OUTPUT_HAS("--method");

@@ -6,7 +6,8 @@
  * batches; the calibrator's scales (--method) and the per-channel weights
  * make the int8 model, written to Q (the int8 safetensors file). When Q's
  * directory has no normalization.safetensors, the normalisation used is
- * written there, so `resnet eval ARCH --weights Q` finds it as it does for W.
+ * written there, so `resnet eval ARCH --weights Q` finds it as it does for W;
+ * one there that holds another normalisation is refused before calibrating.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -14,6 +15,42 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+/* Whether the file at a holds the same bytes as the file at b. */
+static int same_bytes(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* Q's normalisation goes beside it, where `resnet eval ARCH --weights Q`
+ * looks. A file already there is kept when it holds the normalisation used
+ * here; one that holds another would make every later eval of Q normalise
+ * its images wrongly, so it is refused before any work is done. */
+static int check_normalization_beside(rn_ctx *ctx, const rn_dataset *ds, const char *beside,
+                                      int *write) {
+    *write = access(beside, F_OK) != 0;
+    if (*write) return 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.check", beside);
+    int rc = cli_save_normalization(ctx, ds, tmp);
+    if (rc) return rc;
+    int same = same_bytes(tmp, beside);
+    remove(tmp);
+    if (same) return 0;
+    cli_fail("%s already holds another normalisation than the one these weights were trained "
+             "with; `resnet eval` of the int8 file would read it. Write the int8 file into "
+             "another folder (-o), or remove that file",
+             beside);
+    return CLI_EXIT_FAIL;
+}
 
 static void help(FILE *f) {
     fprintf(f, "usage: resnet quantize ARCH --weights W.safetensors --data fashion-mnist|cifar10\n"
@@ -113,6 +150,17 @@ int cmd_quantize(int argc, char **argv) {
                                        img.classes, &ds)) != RN_OK)
         rc = cli_lib_error(ctx, st, "dataset");
     if (!rc) rc = cli_apply_normalization(ctx, ds, weights, norm, used, sizeof used);
+    char beside[4096];
+    int write_beside = 0, keep_norm = !(norm && strcmp(norm, "none") == 0);
+    if (keep_norm) {
+        const char *slash = strrchr(out, '/');
+        if (slash)
+            snprintf(beside, sizeof beside, "%.*s/normalization.safetensors", (int)(slash - out),
+                     out);
+        else
+            snprintf(beside, sizeof beside, "normalization.safetensors");
+        if (!rc) rc = check_normalization_beside(ctx, ds, beside, &write_beside);
+    }
     if (!rc && (st = rn_calibrator_create(m, &cal)) != RN_OK) rc = cli_lib_error(ctx, st, "calibrator");
     size_t image = (size_t)(img.h * img.w * img.c);
     if (!rc) {
@@ -149,18 +197,9 @@ int cmd_quantize(int argc, char **argv) {
         rc = cli_lib_error(ctx, st, "quantize");
     if (!rc && (st = rn_model_save_safetensors_file(q, out)) != RN_OK)
         rc = cli_lib_error(ctx, st, out);
-    if (!rc && !(norm && strcmp(norm, "none") == 0)) {
-        char beside[4096];
-        const char *slash = strrchr(out, '/');
-        if (slash)
-            snprintf(beside, sizeof beside, "%.*s/normalization.safetensors", (int)(slash - out),
-                     out);
-        else
-            snprintf(beside, sizeof beside, "normalization.safetensors");
-        if (access(beside, F_OK) != 0) {
-            rc = cli_save_normalization(ctx, ds, beside);
-            if (!rc) printf("normalisation (from %s) written to %s\n", used[0] ? used : weights, beside);
-        }
+    if (!rc && keep_norm && write_beside) {
+        rc = cli_save_normalization(ctx, ds, beside);
+        if (!rc) printf("normalisation (from %s) written to %s\n", used[0] ? used : weights, beside);
     }
     if (!rc) {
         if (method == RN_CALIB_PERCENTILE)
