@@ -200,9 +200,25 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
         const nn_conv *c = rn__nn_model_conv(m, i, &b, &j);
         nn_qconv *qc = &q->conv[i];
         float *mul_c = (float *)(uintptr_t)qc->m;
-        for (int32_t o = 0; o < c->out; o++)
+        /* at most 2^16 (false for Inf and NaN): then |acc * m| < 2^47 and
+         * |r * m_r| < 2^23, so requantization never meets Inf or NaN */
+        int32_t finite = qc->m_r <= 65536.0f;
+        for (int32_t o = 0; o < c->out; o++) {
             mul_c[o] = (float)((double)qc->in_scale * (double)qc->w_scale[o] /
                                (double)qc->out_scale);
+            if (!(mul_c[o] <= 65536.0f)) finite = 0;
+        }
+        if (!finite) {
+            /* scales each finite and positive can still give a multiplier that
+             * overflows requantization (a tiny output scale under huge input
+             * ones): Inf, and NaN from Inf - Inf; no calibration gives one */
+            rn__free(ctx, mem);
+            rn__free(ctx, q);
+            return rn__error(ctx, RN_E_NUMERIC,
+                             "%s: convolution %d: its scales give a requantization multiplier "
+                             "above 65536 (input, weight and output scales too far apart)",
+                             fn, (int)i);
+        }
     }
     /* the fc: the only tensors with float values (the last two slots) */
     size_t fw = (size_t)m->classes * (size_t)m->fc_in;
