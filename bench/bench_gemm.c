@@ -43,15 +43,26 @@ static volatile float peak_sink;
 
 /* Twelve named accumulators (an array may live in memory): 2 FMA pipes x
  * 4-5 cycles latency needs at least 10 chains in flight. */
-#define PEAK_DECL(T, init) T r0 = init(0.f), r1 = init(1.f), r2 = init(2.f), r3 = init(3.f), \
-    r4 = init(4.f), r5 = init(5.f), r6 = init(6.f), r7 = init(7.f), r8 = init(8.f),         \
-    r9 = init(9.f), r10 = init(10.f), r11 = init(11.f)
-#define PEAK_STEP(F)                                                                        \
-    r0 = F(r0, x, y); r1 = F(r1, x, y); r2 = F(r2, x, y); r3 = F(r3, x, y);                 \
-    r4 = F(r4, x, y); r5 = F(r5, x, y); r6 = F(r6, x, y); r7 = F(r7, x, y);                 \
-    r8 = F(r8, x, y); r9 = F(r9, x, y); r10 = F(r10, x, y); r11 = F(r11, x, y)
-#define PEAK_SUM(ADD) ADD(ADD(ADD(ADD(r0, r1), ADD(r2, r3)), ADD(ADD(r4, r5), ADD(r6, r7))), \
-                          ADD(ADD(r8, r9), ADD(r10, r11)))
+#define PEAK_DECL(T, init)                                                            \
+    T r0 = init(0.f), r1 = init(1.f), r2 = init(2.f), r3 = init(3.f), r4 = init(4.f), \
+      r5 = init(5.f), r6 = init(6.f), r7 = init(7.f), r8 = init(8.f), r9 = init(9.f), \
+      r10 = init(10.f), r11 = init(11.f)
+#define PEAK_STEP(F)    \
+    r0 = F(r0, x, y);   \
+    r1 = F(r1, x, y);   \
+    r2 = F(r2, x, y);   \
+    r3 = F(r3, x, y);   \
+    r4 = F(r4, x, y);   \
+    r5 = F(r5, x, y);   \
+    r6 = F(r6, x, y);   \
+    r7 = F(r7, x, y);   \
+    r8 = F(r8, x, y);   \
+    r9 = F(r9, x, y);   \
+    r10 = F(r10, x, y); \
+    r11 = F(r11, x, y)
+#define PEAK_SUM(ADD)                                                      \
+    ADD(ADD(ADD(ADD(r0, r1), ADD(r2, r3)), ADD(ADD(r4, r5), ADD(r6, r7))), \
+        ADD(ADD(r8, r9), ADD(r10, r11)))
 
 #ifdef BENCH_X86
 __attribute__((target("avx512f"))) static double peak_avx512(void) {

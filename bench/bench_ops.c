@@ -39,9 +39,9 @@ static double cpu_s(void) {
 
 /* ---- the op under test: a closure over preallocated buffers ------------------------ */
 typedef struct bench_op {
-    const char *name;      /* op, e.g. "conv3x3_fwd" */
-    char shape[48];        /* shape, e.g. "128x32x32x16" */
-    double flop, bytes;    /* per call; one of them is 0 */
+    const char *name;   /* op, e.g. "conv3x3_fwd" */
+    char shape[48];     /* shape, e.g. "128x32x32x16" */
+    double flop, bytes; /* per call; one of them is 0 */
     rn_conv_desc cd;
     rn_pool_desc pd;
     size_t count, c, hw, h, w, stride, oc;
@@ -337,16 +337,16 @@ int main(int argc, char **argv) {
         }
         qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
         qsort(cpu, (size_t)reps, sizeof cpu[0], cmp_double);
-        double med = reps % 2 ? samples[reps / 2]
-                              : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
+        double med =
+            reps % 2 ? samples[reps / 2] : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
         double cpu_med = reps % 2 ? cpu[reps / 2] : 0.5 * (cpu[reps / 2 - 1] + cpu[reps / 2]);
         char rate[32];
         if (o.flop > 0)
             snprintf(rate, sizeof rate, "%.1f GFLOP/s", o.flop / med * 1e-9);
         else
             snprintf(rate, sizeof rate, "%.1f GB/s", o.bytes / med * 1e-9);
-        printf("%-20s %-22s %9.3f %9.3f %9.3f %14s\n", o.name, o.shape, med * 1e3,
-               samples[0] * 1e3, cpu_med * 1e3, rate);
+        printf("%-20s %-22s %9.3f %9.3f %9.3f %14s\n", o.name, o.shape, med * 1e3, samples[0] * 1e3,
+               cpu_med * 1e3, rate);
         fflush(stdout);
         free_op(&o);
     }

@@ -139,8 +139,7 @@ int main(int argc, char **argv) {
             else
                 rn__conv2d_forward(ctx, &cd, x, w, b, 1, y, ws32);
             double t1 = now_s();
-            rn__qconv2d_run(ctx, &qd, xq, wq, bq, plain ? NULL : packed, m, NULL, 0.f, 1, yq,
-                            ws8);
+            rn__qconv2d_run(ctx, &qd, xq, wq, bq, plain ? NULL : packed, m, NULL, 0.f, 1, yq, ws8);
             double t2 = now_s();
             if (r >= 0) {
                 t32[r] = t1 - t0;
@@ -154,8 +153,8 @@ int main(int argc, char **argv) {
         char name[32];
         snprintf(name, sizeof name, "%dx%dx%d>%d k%d s%d", L->h, L->w, L->c, L->oc, L->k, L->s);
         printf("%-22s %-16s %9.3f %9.3f %8.1f %8.1f %6.2f  (r18 x%d, r50 x%d)\n", name,
-               rn__conv_algo_name(ch.algo), a * 1e3, q * 1e3, ops / a * 1e-9, ops / q * 1e-9,
-               a / q, L->r18, L->r50);
+               rn__conv_algo_name(ch.algo), a * 1e3, q * 1e3, ops / a * 1e-9, ops / q * 1e-9, a / q,
+               L->r18, L->r50);
         tot32[0] += L->r18 * a;
         tot8[0] += L->r18 * q;
         tot32[1] += L->r50 * a;

@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads);
     static const int shapes[][4] = {
         /* n, side, channels in, channels out */
-        {128, 32, 16, 16}, {128, 16, 32, 32},  {128, 8, 64, 64},    {16, 56, 64, 64},
+        {128, 32, 16, 16},  {128, 16, 32, 32},  {128, 8, 64, 64},  {16, 56, 64, 64},
         {16, 28, 128, 128}, {16, 14, 256, 256}, {16, 7, 512, 512},
     };
     static const char *const pass_name[PASSES] = {"fwd", "bwd-data", "bwd-weights"};
@@ -98,13 +98,14 @@ int main(int argc, char **argv) {
         fill(x, xn, &seed, 0.0f, 1.0f);
         fill(dy, yn, &seed, -0.5f, 0.5f);
         fill(w, wn, &seed, -0.1f, 0.1f);
-        printf("%-20s plan: fwd %s, bwd-data %s, bwd-weights %s\n", name,
-               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_FORWARD,
-                                                  RN_CONV_USE_TRAIN).algo),
-               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_DATA,
-                                                  RN_CONV_USE_TRAIN).algo),
-               rn__conv_algo_name(rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_WEIGHTS,
-                                                  RN_CONV_USE_TRAIN).algo));
+        printf(
+            "%-20s plan: fwd %s, bwd-data %s, bwd-weights %s\n", name,
+            rn__conv_algo_name(
+                rn__conv_choose(ctx, &d, RN_CONV_PASS_FORWARD, RN_CONV_USE_TRAIN).algo),
+            rn__conv_algo_name(
+                rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_DATA, RN_CONV_USE_TRAIN).algo),
+            rn__conv_algo_name(
+                rn__conv_choose(ctx, &d, RN_CONV_PASS_BACKWARD_WEIGHTS, RN_CONV_USE_TRAIN).algo));
         for (int p = 0; p < PASSES; p++) {
             double td[MAX_REPS], tw[MAX_REPS], err = 0.0;
             for (int r = 0; r < reps; r++) {

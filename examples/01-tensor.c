@@ -17,23 +17,23 @@ static int finish(int ok) {
 }
 
 /* A call that must succeed: on failure print the library's sentence and stop. */
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
 /* A property the example relies on. */
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 /* The log callback sees every error sentence as it is made (and, at a higher
@@ -59,14 +59,14 @@ int main(void) {
     TRY(rn_option_bounds(RN_OPT_NUM_THREADS, &lo, &hi));
     TRY(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2)); /* the default is 1 thread */
     TRY(rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &isa));
-    printf("context: threads may be %lld..%lld, kernels in use: %s\n", (long long)lo,
-           (long long)hi, rn_isa_name((int32_t)isa));
+    printf("context: threads may be %lld..%lld, kernels in use: %s\n", (long long)lo, (long long)hi,
+           rn_isa_name((int32_t)isa));
 
     /* ---- tensors: 4-D float32, stored NHWC (channels innermost) -------------- */
     /* An image batch of N=1, C=2, H=2, W=3 as PyTorch holds it (NCHW). */
     enum { N = 1, C = 2, H = 2, W = 3, COUNT = N * C * H * W };
     const float nchw[COUNT] = {
-        /* channel 0 */ 0, 1, 2, 10, 11, 12,
+        /* channel 0 */ 0,   1,   2,   10,  11,  12,
         /* channel 1 */ 100, 101, 102, 110, 111, 112,
     };
     rn_tensor *t = NULL;
@@ -82,8 +82,7 @@ int main(void) {
     /* Element (n, c, y, x) of the NCHW array sits at ((n*H + y)*W + x)*C + c. */
     for (int c = 0; c < C; c++)
         for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++)
-                EXPECT(d[(y * W + x) * C + c] == nchw[(c * H + y) * W + x]);
+            for (int x = 0; x < W; x++) EXPECT(d[(y * W + x) * C + c] == nchw[(c * H + y) * W + x]);
 
     /* Written back out as NCHW it is the array we started from. */
     float back[COUNT];
@@ -113,9 +112,8 @@ int main(void) {
     TRY(rn_ctx_set_log_callback(ctx, log_to_stdout, NULL));
     rn_tensor *bad = NULL, *other = NULL;
     rn_status st = rn_tensor_create(ctx, 1, 0, 3, 2, &bad);
-    printf("rn_tensor_create(1,0,3,2) -> %s\n  \"%s\"\n", rn_status_string(st),
-           rn_last_error(ctx));
-    EXPECT(st == RN_E_INVALID_ARG && bad == NULL); /* *out untouched */
+    printf("rn_tensor_create(1,0,3,2) -> %s\n  \"%s\"\n", rn_status_string(st), rn_last_error(ctx));
+    EXPECT(st == RN_E_INVALID_ARG && bad == NULL);           /* *out untouched */
     EXPECT(strstr(rn_last_error(ctx), "(1,0,3,2)") != NULL); /* the sentence names the shape */
 
     TRY(rn_tensor_create(ctx, 1, 3, 2, 2, &other));

@@ -17,14 +17,14 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
 /* Shapes: a batch of 2 images 6x5 with 3 channels, a 3x3 convolution to 4
@@ -116,8 +116,8 @@ int main(void) {
 
     double loss = 0.0;
     TRY(forward(ctx, &n, &loss));
-    printf("forward: x (%d,%d,%d,%d) -> conv 3x3 -> BN -> ReLU -> y (%d,%d,%d,%d), L = %.6f\n",
-           N, H, W, C, N, H, W, OC, loss);
+    printf("forward: x (%d,%d,%d,%d) -> conv 3x3 -> BN -> ReLU -> y (%d,%d,%d,%d), L = %.6f\n", N,
+           H, W, C, N, H, W, OC, loss);
     printf("BN running mean after one train step (momentum 0.1): %.5f %.5f %.5f %.5f\n",
            (double)rn_tensor_data(n.rmean)[0], (double)rn_tensor_data(n.rmean)[1],
            (double)rn_tensor_data(n.rmean)[2], (double)rn_tensor_data(n.rmean)[3]);
@@ -133,8 +133,7 @@ int main(void) {
     /* ReLU's backward needs only its output: dx = dy where y > 0. */
     TRY(rn_relu_backward(ctx, n.y, dy, dbn));
     /* Batch norm's backward uses the batch statistics the forward saved. */
-    TRY(rn_batchnorm_backward(ctx, n.conv, dbn, n.gamma, n.smean, n.sinvstd, dconv, dgamma,
-                              dbeta));
+    TRY(rn_batchnorm_backward(ctx, n.conv, dbn, n.gamma, n.smean, n.sinvstd, dconv, dgamma, dbeta));
     /* A convolution has two backward passes: weights (from x) and data. */
     TRY(rn_conv2d_backward_weights(ctx, n.x, dconv, 1, 1, 1, 1, dw, NULL));
     TRY(rn_conv2d_backward_data(ctx, dconv, n.w, 1, 1, 1, 1, dx));
@@ -155,11 +154,11 @@ int main(void) {
      * truncation of the central difference are both well below it, while a
      * wrong gradient (another entry, a missing BN term) is off by far more. */
     const int ok = fabs(gw - slope_w) <= 1e-2 * fmax(1.0, fabs(slope_w)) &&
-                   fabs(gx - slope_x) <= 1e-2 * fmax(1.0, fabs(slope_x)) &&
-                   fabs(slope_w) > 1e-3 && fabs(slope_x) > 1e-3; /* not a trivial zero */
+                   fabs(gx - slope_x) <= 1e-2 * fmax(1.0, fabs(slope_x)) && fabs(slope_w) > 1e-3 &&
+                   fabs(slope_x) > 1e-3; /* not a trivial zero */
 
-    rn_tensor *all[] = {n.x, n.w, n.conv, n.gamma, n.beta, n.rmean, n.rvar, n.bn, n.smean,
-                        n.sinvstd, n.y, n.r, dbn, dconv, dx, dw, dgamma, dbeta};
+    rn_tensor *all[] = {n.x,       n.w, n.conv, n.gamma, n.beta, n.rmean, n.rvar, n.bn,   n.smean,
+                        n.sinvstd, n.y, n.r,    dbn,     dconv,  dx,      dw,     dgamma, dbeta};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) rn_tensor_destroy(all[i]);
     rn_ctx_destroy(ctx);
     return finish(ok);

@@ -18,22 +18,22 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 #define N 2
@@ -68,8 +68,8 @@ static rn_status loss_at(rn_block *b, const rn_tensor *x, rn_tensor *y, const fl
  * against ReLU kinks: when some unit's input crosses zero inside +-h the
  * difference is spoilt. h = 1e-3, and entries whose units stay clear of
  * their kinks within that range, give differences good to about 1e-3. */
-static rn_status slope_of(rn_block *b, const rn_tensor *x, rn_tensor *y, const float *r,
-                          float *v, double *slope) {
+static rn_status slope_of(rn_block *b, const rn_tensor *x, rn_tensor *y, const float *r, float *v,
+                          double *slope) {
     const float keep = *v;
     const double h = 1e-3;
     double plus = 0.0, minus = 0.0;
@@ -150,8 +150,8 @@ int main(void) {
     /* ---- option A is what the layers API computes ------------------------------
      * With RN_MODEL_ZERO_INIT_RESIDUAL the last BN of F starts with weight 0,
      * so F(x) = 0 and the block is exactly ReLU(shortcut_A(x)). */
-    TRY(rn_block_create(ctx, RN_BLOCK_BASIC, IN, OUT, 2, RN_SHORTCUT_A,
-                        RN_MODEL_ZERO_INIT_RESIDUAL, &z));
+    TRY(rn_block_create(ctx, RN_BLOCK_BASIC, IN, OUT, 2, RN_SHORTCUT_A, RN_MODEL_ZERO_INIT_RESIDUAL,
+                        &z));
     TRY(rn_block_init(z, 7));
     TRY(rn_block_forward(z, x, RN_MODE_INFER, y));
     TRY(rn_shortcut_a_forward(ctx, x, 2, s));
@@ -196,8 +196,8 @@ int main(void) {
         TRY(loss_at(blocks[k], x, y, r, &lm));
         wv[widx] = keep;
         TRY(rn_block_set_tensor(blocks[k], "conv1.weight", wv, OUT * IN * 9));
-        ok &= agrees("dL/d conv1.weight[7,2,2,1]", gv[widx],
-                     (lp - lm) / ((double)up - (double)down));
+        ok &=
+            agrees("dL/d conv1.weight[7,2,2,1]", gv[widx], (lp - lm) / ((double)up - (double)down));
     }
     EXPECT(ok);
 

@@ -17,22 +17,22 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 #define BATCH 2
@@ -59,9 +59,12 @@ static rn_status randomise_batch_norms(rn_model *model) {
         if (st) return st;
         if (ndim != 1 || strncmp(name, "fc.", 3) == 0) continue; /* BN vectors only */
         for (int64_t k = 0; k < dims[0]; k++) {
-            if (strstr(name, "running_var")) v[k] = uniform(0.5f, 2.0f);
-            else if (strstr(name, "weight")) v[k] = uniform(0.5f, 1.5f);
-            else v[k] = uniform(-0.2f, 0.2f); /* bias, running_mean */
+            if (strstr(name, "running_var"))
+                v[k] = uniform(0.5f, 2.0f);
+            else if (strstr(name, "weight"))
+                v[k] = uniform(0.5f, 1.5f);
+            else
+                v[k] = uniform(-0.2f, 0.2f); /* bias, running_mean */
         }
         if ((st = rn_model_set_tensor(model, name, v, (size_t)dims[0]))) return st;
     }
@@ -163,8 +166,7 @@ int main(void) {
     printf("old plan after folding -> %s\n", rn_status_string(st));
     EXPECT(st == RN_E_BAD_STATE);
     TRY(rn_plan_create(model, BATCH, SIZE, SIZE, RN_MODE_INFER, &plan2));
-    TRY(rn_plan_forward(plan2, input, INPUT_COUNT, RN_LAYOUT_NCHW, folded_logits,
-                        BATCH * CLASSES));
+    TRY(rn_plan_forward(plan2, input, INPUT_COUNT, RN_LAYOUT_NCHW, folded_logits, BATCH * CLASSES));
     double worst = 0.0;
     for (int k = 0; k < BATCH * CLASSES; k++) {
         double d = fabs((double)folded_logits[k] - logits[k]) / fmax(1.0, fabs(logits[k]));

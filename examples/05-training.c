@@ -17,14 +17,14 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
 #define IMAGES 192

@@ -19,22 +19,22 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 #define SIZE 32
@@ -94,8 +94,8 @@ int main(void) {
     printf("buffer of %zu bytes, taken from it by\n", sizeof arena.bytes);
     printf("  the model (weights, init): %9zu bytes\n", after_model - after_ctx);
     printf("  the plan:                  %9zu\n", after_plan - after_model);
-    printf("  the first run:             %9zu (rn_plan_memory_size: %zu)\n",
-           after_run - after_plan, need);
+    printf("  the first run:             %9zu (rn_plan_memory_size: %zu)\n", after_run - after_plan,
+           need);
     printf("  the second run:            %9zu\n", after_second_run - after_run);
     printf("peak use %zu bytes of %zu\n", peak, sizeof arena.bytes);
     printf("logits:");

@@ -15,22 +15,22 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 #define CLASSES 10
@@ -54,7 +54,8 @@ static rn_status logits_of(rn_model *model, float *logits) {
     for (int i = 0; i < INPUT_COUNT; i++) image[i] = (float)(i % 17) / 8.0f - 1.0f;
     rn_plan *plan = NULL;
     rn_status st = rn_plan_create(model, 1, 32, 32, RN_MODE_INFER, &plan);
-    if (st == RN_OK) st = rn_plan_forward(plan, image, INPUT_COUNT, RN_LAYOUT_NCHW, logits, CLASSES);
+    if (st == RN_OK)
+        st = rn_plan_forward(plan, image, INPUT_COUNT, RN_LAYOUT_NCHW, logits, CLASSES);
     rn_plan_destroy(plan);
     return st;
 }
@@ -86,8 +87,8 @@ int main(void) {
     int32_t classes = 0, channels = 0;
     TRY(rn_safetensors_metadata(reader, "format", &format));
     TRY(rn_safetensors_model_dims(reader, &classes, &channels));
-    printf("weights: %zu bytes, %d tensors, format \"%s\", %d classes, %d input channels\n",
-           size, (int)rn_safetensors_count(reader), format, (int)classes, (int)channels);
+    printf("weights: %zu bytes, %d tensors, format \"%s\", %d classes, %d input channels\n", size,
+           (int)rn_safetensors_count(reader), format, (int)classes, (int)channels);
     for (int32_t i = 0; i < 3; i++) {
         const char *name = NULL;
         int32_t dtype = 0, ndim = 0;

@@ -25,22 +25,22 @@ static int finish(int ok) {
     return ok ? 0 : 1;
 }
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        rn_status st_ = (call);                                                            \
-        if (st_ != RN_OK) {                                                                \
-            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,              \
-                    rn_status_string(st_), rn_last_error(ctx));                            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define TRY(call)                                                             \
+    do {                                                                      \
+        rn_status st_ = (call);                                               \
+        if (st_ != RN_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                    rn_status_string(st_), rn_last_error(ctx));               \
+            return finish(0);                                                 \
+        }                                                                     \
     } while (0)
 
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);            \
-            return finish(0);                                                              \
-        }                                                                                  \
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+            return finish(0);                                                   \
+        }                                                                       \
     } while (0)
 
 /* ---- the application's pool ---------------------------------------------------- */
@@ -132,8 +132,8 @@ static void app_pool_stop(app_pool *p) {
 static rn_status logits_on(rn_ctx *ctx, const float *x, float *logits) {
     rn_model *m = NULL;
     rn_plan *plan = NULL;
-    rn_status st = rn_model_create_preset(ctx, "resnet20", CLASSES, 3, RN_SHORTCUT_DEFAULT, 16, 0,
-                                          &m);
+    rn_status st =
+        rn_model_create_preset(ctx, "resnet20", CLASSES, 3, RN_SHORTCUT_DEFAULT, 16, 0, &m);
     if (st == RN_OK) st = rn_model_init(m, 42);
     if (st == RN_OK) st = rn_plan_create(m, BATCH, SIZE, SIZE, RN_MODE_INFER, &plan);
     if (st == RN_OK)
@@ -164,8 +164,8 @@ int main(void) {
     TRY(rn_ctx_set_parallel_for(ctx, app_parallel_for, &pool));
     TRY(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, WORKERS + 1));
     TRY(logits_on(ctx, x, pooled));
-    printf("ResNet-20, batch %d: %lu parallel regions ran on the application's %d threads\n",
-           BATCH, pool.jobs_run, WORKERS + 1);
+    printf("ResNet-20, batch %d: %lu parallel regions ran on the application's %d threads\n", BATCH,
+           pool.jobs_run, WORKERS + 1);
     EXPECT(pool.jobs_run > 0);
     EXPECT(memcmp(alone, pooled, sizeof alone) == 0); /* the same bits as one thread */
     printf("logits identical to a one-thread run; first: %.6f\n", (double)pooled[0]);

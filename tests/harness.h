@@ -33,7 +33,8 @@ static int rn_test_skipped; /* the running test called SKIP */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 1, 2)))
 #endif
-static inline void rn_test_skip(const char *fmt, ...) {
+static inline void
+rn_test_skip(const char *fmt, ...) {
     va_list ap;
     printf("     skipped: ");
     va_start(ap, fmt);
@@ -44,40 +45,39 @@ static inline void rn_test_skip(const char *fmt, ...) {
 }
 #define SKIP rn_test_skip
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
             fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            rn_test_failed_checks++;                                                  \
-        }                                                                             \
+            rn_test_failed_checks++;                                                   \
+        }                                                                              \
     } while (0)
 
 /* |a - b| <= tol * max(1, |b|): mixed absolute/relative tolerance. */
-#define CHECK_CLOSE(a, b, tol)                                                          \
-    do {                                                                                \
-        double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol);                  \
-        double s_ = fabs(b_) > 1.0 ? fabs(b_) : 1.0;                                    \
-        if (!(fabs(a_ - b_) <= t_ * s_)) {                                              \
+#define CHECK_CLOSE(a, b, tol)                                                             \
+    do {                                                                                   \
+        double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol);                     \
+        double s_ = fabs(b_) > 1.0 ? fabs(b_) : 1.0;                                       \
+        if (!(fabs(a_ - b_) <= t_ * s_)) {                                                 \
             fprintf(stderr, "  %s:%d: CHECK_CLOSE failed: %s = %.9g, %s = %.9g, tol %g\n", \
-                    __FILE__, __LINE__, #a, a_, #b, b_, t_);                            \
-            rn_test_failed_checks++;                                                    \
-        }                                                                               \
+                    __FILE__, __LINE__, #a, a_, #b, b_, t_);                               \
+            rn_test_failed_checks++;                                                       \
+        }                                                                                  \
     } while (0)
 
 /* The call must return `status`; when it is an error, the context's last
  * error must be a non-empty sentence. */
-#define CHECK_STATUS(call, status, ctx)                                                   \
-    do {                                                                                  \
-        int st_ = (int)(call);                                                            \
-        if (st_ != (int)(status)) {                                                       \
-            fprintf(stderr, "  %s:%d: %s returned %d, expected %d (%s)\n", __FILE__,      \
-                    __LINE__, #call, st_, (int)(status), rn_last_error(ctx));             \
-            rn_test_failed_checks++;                                                      \
-        } else if (st_ != 0 && (ctx) != NULL && rn_last_error(ctx)[0] == '\0') {          \
-            fprintf(stderr, "  %s:%d: %s failed without a message\n", __FILE__, __LINE__, \
-                    #call);                                                               \
-            rn_test_failed_checks++;                                                      \
-        }                                                                                 \
+#define CHECK_STATUS(call, status, ctx)                                                           \
+    do {                                                                                          \
+        int st_ = (int)(call);                                                                    \
+        if (st_ != (int)(status)) {                                                               \
+            fprintf(stderr, "  %s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__,    \
+                    #call, st_, (int)(status), rn_last_error(ctx));                               \
+            rn_test_failed_checks++;                                                              \
+        } else if (st_ != 0 && (ctx) != NULL && rn_last_error(ctx)[0] == '\0') {                  \
+            fprintf(stderr, "  %s:%d: %s failed without a message\n", __FILE__, __LINE__, #call); \
+            rn_test_failed_checks++;                                                              \
+        }                                                                                         \
     } while (0)
 
 #define CHECK_OK(call, ctx) CHECK_STATUS(call, 0, ctx)
@@ -132,8 +132,8 @@ static int rn_test_main(const rn_test_case *cases, size_t count, int argc, char 
     return passed ? 0 : RN_TEST_SKIP_CODE; /* nothing ran: not a pass */
 }
 
-#define RN_TEST_MAIN(cases) \
-    int main(int argc, char **argv) { \
+#define RN_TEST_MAIN(cases)                                                       \
+    int main(int argc, char **argv) {                                             \
         return rn_test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv); \
     }
 

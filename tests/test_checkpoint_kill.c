@@ -51,13 +51,13 @@ static int setup(run *r) {
     CHECK_OK(rn_ctx_create(&r->ctx), r->ctx);
     if (!r->ctx) return 0;
     CHECK_OK(rn_model_create_preset(r->ctx, "resnet20", KCLASSES, KC, RN_SHORTCUT_DEFAULT, KWIDTH,
-                                    0, &r->model), r->ctx);
+                                    0, &r->model),
+             r->ctx);
     CHECK_OK(rn_model_init(r->model, 7), r->ctx);
     CHECK_OK(rn_sgd_create(r->model, &r->opt), r->ctx);
     CHECK_OK(rn_optimizer_set_float(r->opt, RN_SGD_MOMENTUM, 0.9), r->ctx);
     CHECK_OK(rn_lr_schedule_create(r->ctx, 0.1, &r->sched), r->ctx);
-    CHECK_OK(rn_dataset_create(r->ctx, images, labels, KN, KH, KW, KC, KCLASSES, &r->data),
-             r->ctx);
+    CHECK_OK(rn_dataset_create(r->ctx, images, labels, KN, KH, KW, KC, KCLASSES, &r->data), r->ctx);
     CHECK_OK(rn_trainer_create(r->model, r->opt, r->sched, r->data, &r->tr), r->ctx);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_BATCH, 8), r->ctx);
     CHECK_OK(rn_trainer_step(r->tr, NULL, NULL), r->ctx);
@@ -197,8 +197,8 @@ static void test_a_save_killed_at_any_moment_leaves_no_file_or_a_complete_saved_
          * that the child never ran long enough), waits up to 30 s for one, so
          * the round-trip check below always has a file to compare */
         struct stat wait_sb;
-        for (int w = 0; kill_no == KILLS - 1 && files_checked == 0 && w < 3000 &&
-                        stat(path, &wait_sb) != 0;
+        for (int w = 0;
+             kill_no == KILLS - 1 && files_checked == 0 && w < 3000 && stat(path, &wait_sb) != 0;
              w++)
             sleep_s(0.01);
         kill(pid, SIGKILL);
@@ -265,8 +265,7 @@ static void test_a_save_killed_at_any_moment_leaves_no_file_or_a_complete_saved_
     printf("     %d kills of a saving child (checkpoint %zu bytes, one save %.1f ms, delays up "
            "to %.1f ms): %ld files complete and equal to a saved state (%ld distinct), %ld "
            "absent before a first save, %ld kills left a temporary (inside a save)\n",
-           KILLS, size, 1e3 * save_s, 1e3 * span, files_checked, saves_seen, absent,
-           interrupted);
+           KILLS, size, 1e3 * save_s, 1e3 * span, files_checked, saves_seen, absent, interrupted);
     count_temporaries(dir, 1);
     remove(path);
     rmdir(dir);

@@ -45,23 +45,23 @@ static int run(const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-#define CHECK_RUN(want, ...)                                                            \
-    do {                                                                                \
-        int rc_ = run(__VA_ARGS__);                                                     \
-        if (rc_ != (want)) {                                                            \
+#define CHECK_RUN(want, ...)                                                                    \
+    do {                                                                                        \
+        int rc_ = run(__VA_ARGS__);                                                             \
+        if (rc_ != (want)) {                                                                    \
             fprintf(stderr, "  %s:%d: exit %d, expected %d; output:\n%s\n", __FILE__, __LINE__, \
-                    rc_, (want), out_text);                                             \
-            rn_test_failed_checks++;                                                    \
-        }                                                                               \
+                    rc_, (want), out_text);                                                     \
+            rn_test_failed_checks++;                                                            \
+        }                                                                                       \
     } while (0)
 
-#define CHECK_OUTPUT_HAS(text)                                                          \
-    do {                                                                                \
-        if (!strstr(out_text, (text))) {                                                \
+#define CHECK_OUTPUT_HAS(text)                                                                 \
+    do {                                                                                       \
+        if (!strstr(out_text, (text))) {                                                       \
             fprintf(stderr, "  %s:%d: output lacks \"%s\":\n%s\n", __FILE__, __LINE__, (text), \
-                    out_text);                                                          \
-            rn_test_failed_checks++;                                                    \
-        }                                                                               \
+                    out_text);                                                                 \
+            rn_test_failed_checks++;                                                           \
+        }                                                                                      \
     } while (0)
 
 static const char *tmp(const char *name) {
@@ -86,7 +86,7 @@ static int same_file(const char *a, const char *b) {
 }
 
 static void test_every_subcommand_answers_help(void) {
-    const char *cmds[] = {"info", "init",  "infer", "export",  "grad",
+    const char *cmds[] = {"info",  "init", "infer", "export",  "grad",
                           "train", "eval", "bench", "quantize"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         CHECK_RUN(0, "%s --help", cmds[i]);
@@ -163,8 +163,8 @@ static int check_counts_listing(const char *file) {
     while (f && fgets(line, sizeof line, f)) {
         char arch[64];
         long long h, w, params, macs;
-        if (line[0] == '#' || sscanf(line, "%63s %lld %lld %lld %lld", arch, &h, &w, &params,
-                                     &macs) != 5)
+        if (line[0] == '#' ||
+            sscanf(line, "%63s %lld %lld %lld %lld", arch, &h, &w, &params, &macs) != 5)
             continue;
         CHECK_RUN(0, "info %s --size %lldx%lld", arch, h, w);
         char want[128];
@@ -321,8 +321,9 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     char datadir[512];
     snprintf(datadir, sizeof datadir, "%s", data);
     write_cifar(datadir);
-    const char *common = "resnet20 --width 4 --data cifar10 --batch 8 --threads 1 --schedule step:2 "
-                         "--val 12 --seed 3";
+    const char *common =
+        "resnet20 --width 4 --data cifar10 --batch 8 --threads 1 --schedule step:2 "
+        "--val 12 --seed 3";
     CHECK_RUN(0, "train %s --data-dir %s --epochs 3 --out %s", common, datadir, tmp("straight"));
     CHECK_OUTPUT_HAS("test accuracy: ");
     CHECK_OUTPUT_HAS("confusion matrix");
@@ -357,14 +358,19 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     snprintf(q8, sizeof q8, "%s/q.safetensors", tmp("int8"));
     snprintf(x8, sizeof x8, "%s/x.npy", tmp("int8"));
     snprintf(y8, sizeof y8, "%s/y.npy", tmp("int8"));
-    CHECK_RUN(0, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
-              "--batch 8 --threads 1 -o %s", wa, datadir, q8);
+    CHECK_RUN(0,
+              "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
+              "--batch 8 --threads 1 -o %s",
+              wa, datadir, q8);
     CHECK_OUTPUT_HAS("quantized resnet20: percentile 99.99 over 20 images");
     CHECK_OUTPUT_HAS("normalization.safetensors");
-    CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s --threads 1", q8, datadir);
+    CHECK_RUN(0, "eval resnet20 --weights %s --data cifar10 --data-dir %s --threads 1", q8,
+              datadir);
     CHECK_OUTPUT_HAS("test accuracy: ");
-    CHECK_RUN(0, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
-              "--method percentile --percentile 99.9 -o %s", wa, datadir, q8);
+    CHECK_RUN(0,
+              "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s --calib 20 "
+              "--method percentile --percentile 99.9 -o %s",
+              wa, datadir, q8);
     CHECK_OUTPUT_HAS("percentile 99.9 over 20 images");
     {
         rn_ctx *ctx = NULL;
@@ -401,12 +407,15 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
             fputs("not this run's normalisation", f);
             fclose(f);
         }
-        CHECK_RUN(1, "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s "
-                  "--calib 20 --batch 8 --threads 1 -o %s", wa, datadir, qo);
+        CHECK_RUN(1,
+                  "quantize resnet20 --width 4 --weights %s --data cifar10 --data-dir %s "
+                  "--calib 20 --batch 8 --threads 1 -o %s",
+                  wa, datadir, qo);
         CHECK_OUTPUT_HAS("already holds another normalisation");
         CHECK(access(qo, F_OK) != 0);
     }
-    CHECK_RUN(2, "quantize resnet20 --weights %s --data cifar10 --data-dir %s --method median -o %s",
+    CHECK_RUN(2,
+              "quantize resnet20 --weights %s --data cifar10 --data-dir %s --method median -o %s",
               wa, datadir, q8);
     CHECK_OUTPUT_HAS("--method");
     CHECK_RUN(1, "quantize resnet20 --weights %s --data cifar10 --data-dir %s -o %s", q8, datadir,
@@ -426,8 +435,10 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
     CHECK_OUTPUT_HAS(", int8");
     CHECK_RUN(2, "bench resnet20 --int8 --train --seconds 0");
     /* fine-tuning: start from the trained weights, stem and layer1 frozen */
-    CHECK_RUN(0, "train %s --data-dir %s --epochs 1 --out %s --weights %s --freeze conv1. "
-              "--freeze bn1. --freeze layer1.", common, datadir, tmp("tuned"), wa);
+    CHECK_RUN(0,
+              "train %s --data-dir %s --epochs 1 --out %s --weights %s --freeze conv1. "
+              "--freeze bn1. --freeze layer1.",
+              common, datadir, tmp("tuned"), wa);
     CHECK_OUTPUT_HAS("tensors loaded, 0 skipped, 0 kept; fresh head");
     CHECK_OUTPUT_HAS("frozen: parameters under 3 prefix(es)");
     {
@@ -484,8 +495,10 @@ static void test_divergence_exits_3_naming_the_step_and_keeps_the_checkpoint(voi
 static void test_export_c_array_holds_a_blob_that_infers_like_pytorch(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
-    CHECK_RUN(0, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name fw8 "
-                 "-o %s", RN_TEST_DATA_DIR, tmp("m.c"));
+    CHECK_RUN(0,
+              "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name fw8 "
+              "-o %s",
+              RN_TEST_DATA_DIR, tmp("m.c"));
     FILE *f = fopen(tmp("m.c"), "r");
     CHECK(f != NULL);
     size_t cap = 1 << 20, n = 0, declared = 0;
@@ -511,13 +524,16 @@ static void test_export_c_array_holds_a_blob_that_infers_like_pytorch(void) {
     rn_model *m = NULL;
     CHECK_OK(rn_model_create_from_blob(ctx, bytes, n, RN_BLOB_NO_DERIVED, &m), ctx);
     float x[4 * 3 * 32 * 32], y[40], want[40];
-    CHECK_OK(rn_npy_read_file(ctx, RN_TEST_DATA_DIR "/firmware/resnet8_images.npy", RN_DTYPE_F32,
-                              x, sizeof x / sizeof x[0]), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, RN_TEST_DATA_DIR "/firmware/resnet8_images.npy", RN_DTYPE_F32, x,
+                              sizeof x / sizeof x[0]),
+             ctx);
     CHECK_OK(rn_npy_read_file(ctx, RN_TEST_DATA_DIR "/firmware/resnet8_logits.npy", RN_DTYPE_F32,
-                              want, 40), ctx);
+                              want, 40),
+             ctx);
     rn_plan *plan = NULL;
     if (m) CHECK_OK(rn_plan_create(m, 4, 32, 32, RN_MODE_INFER, &plan), ctx);
-    if (plan) CHECK_OK(rn_plan_forward(plan, x, sizeof x / sizeof x[0], RN_LAYOUT_NCHW, y, 40), ctx);
+    if (plan)
+        CHECK_OK(rn_plan_forward(plan, x, sizeof x / sizeof x[0], RN_LAYOUT_NCHW, y, 40), ctx);
     double big = 0;
     for (int i = 0; i < 40; i++) big = fmax(big, fabs(want[i]));
     for (int i = 0; plan && i < 40; i++) CHECK(fabs(y[i] - want[i]) <= 1e-5 * big);
@@ -549,8 +565,10 @@ static void test_export_c_array_holds_a_blob_that_infers_like_pytorch(void) {
     /* one format at a time, and a C name */
     CHECK_RUN(2, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --onnx -o %s",
               RN_TEST_DATA_DIR, tmp("m2.c"));
-    CHECK_RUN(2, "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name 9x "
-                 "-o %s", RN_TEST_DATA_DIR, tmp("m2.c"));
+    CHECK_RUN(2,
+              "export resnet8 --weights %s/firmware/resnet8.safetensors --c-array --name 9x "
+              "-o %s",
+              RN_TEST_DATA_DIR, tmp("m2.c"));
     CHECK_OUTPUT_HAS("C identifier");
     rn_ctx_destroy(ctx);
 }
@@ -575,8 +593,7 @@ static void test_infer_reads_an_onnx_graph(void) {
     CHECK_OUTPUT_HAS("absent.onnx");
     /* export --onnx, then the graph infers what the safetensors weights do */
     CHECK_RUN(0, "init resnet20 --width 4 --classes 10 --seed 5 -o %s", tmp("e.safetensors"));
-    CHECK_RUN(0, "export resnet20 --weights %s --onnx -o %s", tmp("e.safetensors"),
-              tmp("e.onnx"));
+    CHECK_RUN(0, "export resnet20 --weights %s --onnx -o %s", tmp("e.safetensors"), tmp("e.onnx"));
     CHECK_RUN(0, "infer %s --input %s_input.npy --output %s", tmp("e.onnx"), ONNX_CASE,
               tmp("e_onnx.npy"));
     CHECK_RUN(0, "infer resnet20 --weights %s --input %s_input.npy --output %s",

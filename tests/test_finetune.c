@@ -53,8 +53,8 @@ static void test_partial_load_takes_what_fits_and_reports_the_rest(void) {
     CHECK_STATUS(rn_model_load_safetensors_mem(five, file, need), RN_E_BAD_FORMAT, ctx);
     int32_t counts[3] = {-1, -1, -1};
     char report[1024];
-    CHECK_OK(rn_model_load_safetensors_partial_mem(five, file, need, counts, report,
-                                                   sizeof report), ctx);
+    CHECK_OK(rn_model_load_safetensors_partial_mem(five, file, need, counts, report, sizeof report),
+             ctx);
     int32_t n = rn_model_tensor_count(five);
     CHECK(counts[0] == n - 2 && counts[1] == 2 && counts[2] == 2);
     CHECK(strstr(report, "skipped fc.weight: shape [10,16] in the file, [5,16] in the model") ||

@@ -53,7 +53,7 @@ typedef struct grad_case {
 
 /* the generator's CASES */
 static const grad_case cases[] = {
-    {"c1_28_b6_s5", 5, 6, 1, 28, 28},  {"c1_28_b6_s6", 6, 6, 1, 28, 28},
+    {"c1_28_b6_s5", 5, 6, 1, 28, 28},   {"c1_28_b6_s6", 6, 6, 1, 28, 28},
     {"c1_28_b6_s12", 12, 6, 1, 28, 28}, {"c1_28_b2_s3", 3, 2, 1, 28, 28},
     {"c3_32_b16_s1", 1, 16, 3, 32, 32},
 };
@@ -132,8 +132,7 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
     CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2), ctx);
     CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd), ctx);
     rn_model *m = NULL;
-    CHECK_OK(rn_model_create_preset(ctx, "resnet20", 0, gc->c, RN_SHORTCUT_DEFAULT, 0, 0, &m),
-             ctx);
+    CHECK_OK(rn_model_create_preset(ctx, "resnet20", 0, gc->c, RN_SHORTCUT_DEFAULT, 0, 0, &m), ctx);
     if (m) CHECK_OK(rn_pw_fill_model(m, gc->seed), ctx);
     size_t nx = (size_t)gc->n * (size_t)gc->c * (size_t)gc->h * (size_t)gc->w, nref = 0, off = 1;
     float *x = malloc(nx * sizeof *x), *lab = malloc((size_t)gc->n * sizeof *lab);
@@ -187,8 +186,9 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
         }
         CHECK(off == nref);
         if (verbose())
-            printf("    %-14s isa %d winograd %d: worst %.3g (%s), worst ratio to torch fp32 %.3g\n",
-                   gc->name, (int)isa, (int)winograd, worst, worst_name, worst_ratio);
+            printf(
+                "    %-14s isa %d winograd %d: worst %.3g (%s), worst ratio to torch fp32 %.3g\n",
+                gc->name, (int)isa, (int)winograd, worst, worst_name, worst_ratio);
     }
     rn_plan_destroy(p);
     rn_model_destroy(m);

@@ -41,8 +41,10 @@ static void randomise_bn(rn_model *m) {
         if (ndim != 1 || strncmp(name, "fc", 2) == 0) continue;
         float *v = malloc((size_t)dims[0] * sizeof(float));
         double lo = -0.2, hi = 0.2;
-        if (strstr(name, "running_var")) lo = 0.5, hi = 2.0;
-        else if (strstr(name, "weight")) lo = 0.5, hi = 1.5;
+        if (strstr(name, "running_var"))
+            lo = 0.5, hi = 2.0;
+        else if (strstr(name, "weight"))
+            lo = 0.5, hi = 1.5;
         rn_test_fill_uniform(v, (size_t)dims[0], lo, hi);
         rn_model_set_tensor(m, name, v, (size_t)dims[0]);
         free(v);
@@ -152,8 +154,12 @@ static ref_t ref_conv(const char *name, const ref_t *x, int k, int stride, int p
     snprintf(buf, sizeof buf, "%s.weight", name);
     int8_t *w = tensor(buf, RN_DTYPE_I8, NULL);
     snprintf(buf, sizeof buf, "%s.output_scale", name);
-    ref_t y = {NULL, x->n, (x->h + 2 * pad - k) / stride + 1, (x->w + 2 * pad - k) / stride + 1,
-               (int64_t)oc, scalar(buf)};
+    ref_t y = {NULL,
+               x->n,
+               (x->h + 2 * pad - k) / stride + 1,
+               (x->w + 2 * pad - k) / stride + 1,
+               (int64_t)oc,
+               scalar(buf)};
     y.a = malloc((size_t)(y.n * y.h * y.w * y.c));
     for (int64_t n = 0; n < y.n; n++)
         for (int64_t oy = 0; oy < y.h; oy++)
@@ -284,7 +290,8 @@ static float *reference(const void *file, size_t size, const ref_arch *a, const 
     }
     float k = (float)((double)t.s / (double)(t.h * t.w));
     size_t fcn = 0;
-    float *fw = tensor("fc.weight", RN_DTYPE_F32, &fcn), *fb = tensor("fc.bias", RN_DTYPE_F32, NULL);
+    float *fw = tensor("fc.weight", RN_DTYPE_F32, &fcn),
+          *fb = tensor("fc.bias", RN_DTYPE_F32, NULL);
     float *logits = malloc((size_t)(n * a->classes) * sizeof(float));
     float *feat = malloc((size_t)t.c * sizeof(float));
     for (int64_t i = 0; i < n; i++) {
@@ -305,10 +312,10 @@ static float *reference(const void *file, size_t size, const ref_arch *a, const 
     return logits;
 }
 
-static const ref_arch resnet20_w8 = {3, 8, 3, 1, 1, 0, 10, 3,
-                                     {{0, 3, 8, 1, 0}, {0, 3, 16, 2, 0}, {0, 3, 32, 2, 0}}};
-static const ref_arch custom_arch = {3, 8, 7, 2, 3, 1, 7, 3,
-                                     {{0, 2, 8, 1, 1}, {0, 1, 16, 2, 1}, {1, 2, 4, 2, 2}}};
+static const ref_arch resnet20_w8 = {
+    3, 8, 3, 1, 1, 0, 10, 3, {{0, 3, 8, 1, 0}, {0, 3, 16, 2, 0}, {0, 3, 32, 2, 0}}};
+static const ref_arch custom_arch = {
+    3, 8, 7, 2, 3, 1, 7, 3, {{0, 2, 8, 1, 1}, {0, 1, 16, 2, 1}, {1, 2, 4, 2, 2}}};
 
 static void *save(rn_ctx *ctx, const rn_model *q, size_t *size) {
     CHECK_OK(rn_model_save_safetensors_mem(q, NULL, 0, size), ctx);
@@ -336,18 +343,21 @@ static void check_against_reference(const char *preset, int32_t width, const ref
     size_t count = (size_t)(n * a->in * hw * hw);
     float *x = random_images(count, -1.2, 1.2);
     float *want = reference(file, size, a, x, n, hw);
-    float *got = run(q, x, n, hw, RN_LAYOUT_NCHW), *got2 = l ? run(l, x, n, hw, RN_LAYOUT_NCHW) : NULL;
+    float *got = run(q, x, n, hw, RN_LAYOUT_NCHW),
+          *got2 = l ? run(l, x, n, hw, RN_LAYOUT_NCHW) : NULL;
     size_t nl = (size_t)(n * a->classes);
     CHECK(memcmp(got, want, nl * sizeof(float)) == 0);
     if (got2) CHECK(memcmp(got2, want, nl * sizeof(float)) == 0);
     for (size_t i = 0; i < nl && i < 4; i++)
-        if (got[i] != want[i]) fprintf(stderr, "  logit %zu: %.9g vs reference %.9g\n", i, got[i], want[i]);
+        if (got[i] != want[i])
+            fprintf(stderr, "  logit %zu: %.9g vs reference %.9g\n", i, got[i], want[i]);
     /* int8 stays near float: the logits within a quarter of their size */
     float *fl = run(f, x, n, hw, RN_LAYOUT_NCHW);
     double err = 0, mag = 0;
     for (size_t i = 0; i < nl; i++) err += fabs(fl[i] - got[i]), mag += fabs(fl[i]);
     CHECK(err < 0.25 * mag);
-    printf("     int8 vs float: mean abs logit difference %.3f of %.3f (method %d)\n", err / (double)nl, mag / (double)nl, (int)method);
+    printf("     int8 vs float: mean abs logit difference %.3f of %.3f (method %d)\n",
+           err / (double)nl, mag / (double)nl, (int)method);
     free(fl), free(got), free(got2), free(want), free(x), free(file);
     rn_model_destroy(l);
     rn_model_destroy(q);
@@ -467,9 +477,9 @@ static void test_weights_in_place_are_read_where_they_are(void) {
 
 /* ---- bad files: rebuilt with one tensor changed, each must be refused naming it ----- */
 typedef struct edit {
-    const char *name;     /* tensor to change, drop ("drop") or add ("extra") */
-    const char *how;      /* "drop", "zero", "neg", "nan", "inf", "dtype", "shape", "m128", "bias" */
-    const char *expect;   /* text the sentence must contain */
+    const char *name;   /* tensor to change, drop ("drop") or add ("extra") */
+    const char *how;    /* "drop", "zero", "neg", "nan", "inf", "dtype", "shape", "m128", "bias" */
+    const char *expect; /* text the sentence must contain */
 } edit;
 
 static void *rewrite(rn_ctx *ctx, const void *file, size_t size, const edit *e, size_t *out_size) {
@@ -500,15 +510,22 @@ static void *rewrite(rn_ctx *ctx, const void *file, size_t size, const edit *e, 
         }
         if (hit) {
             float fv = 0;
-            if (!strcmp(e->how, "neg")) fv = -0.5f;
-            else if (!strcmp(e->how, "nan")) fv = NAN;
-            else if (!strcmp(e->how, "inf")) fv = INFINITY;
+            if (!strcmp(e->how, "neg"))
+                fv = -0.5f;
+            else if (!strcmp(e->how, "nan"))
+                fv = NAN;
+            else if (!strcmp(e->how, "inf"))
+                fv = INFINITY;
             if (!strcmp(e->how, "zero") || !strcmp(e->how, "neg") || !strcmp(e->how, "nan") ||
                 !strcmp(e->how, "inf"))
                 memcpy(v + 4 * (n - 1), &fv, 4);
-            else if (!strcmp(e->how, "dtype")) dt = dt == RN_DTYPE_F32 ? RN_DTYPE_I32 : RN_DTYPE_U8;
-            else if (!strcmp(e->how, "shape")) d[0] = d[0] + 1, v = realloc(v, (n + (n / (size_t)(d[0] - 1))) * es + 8), memset(v + n * es, 0, (n / (size_t)(d[0] - 1)) * es);
-            else if (!strcmp(e->how, "m128")) v[5] = 0x80;
+            else if (!strcmp(e->how, "dtype"))
+                dt = dt == RN_DTYPE_F32 ? RN_DTYPE_I32 : RN_DTYPE_U8;
+            else if (!strcmp(e->how, "shape"))
+                d[0] = d[0] + 1, v = realloc(v, (n + (n / (size_t)(d[0] - 1))) * es + 8),
+                memset(v + n * es, 0, (n / (size_t)(d[0] - 1)) * es);
+            else if (!strcmp(e->how, "m128"))
+                v[5] = 0x80;
             else if (!strcmp(e->how, "bias")) {
                 int32_t big = 2147000000;
                 memcpy(v, &big, 4);
@@ -601,7 +618,8 @@ static void test_calibrator_refuses_misuse(void) {
     CHECK_OK(rn_calibrator_create(f, &cal), ctx);
     CHECK_STATUS(rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q), RN_E_BAD_STATE, ctx);
     float x[2 * 3 * 8 * 8] = {0};
-    CHECK_STATUS(rn_calibrator_add_batch(cal, x, 10, 2, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_calibrator_add_batch(cal, x, 10, 2, 8, 8, RN_LAYOUT_NCHW), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_calibrator_add_batch(cal, x, 384, 2, 8, 8, 7), RN_E_INVALID_ARG, ctx);
     CHECK_OK(rn_calibrator_add_batch(cal, x, 384, 2, 8, 8, RN_LAYOUT_NCHW), ctx);
     int64_t seen = 0;

@@ -251,7 +251,8 @@ static void test_blob_allocates_a_small_fraction_of_what_loading_does(void) {
 
     /* the same logits from both */
     float x[3 * 32 * 32], la[10], lb[10];
-    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
     rn_plan *pa = NULL, *pb = NULL;
     CHECK_OK(rn_plan_create(loaded, 1, 32, 32, RN_MODE_INFER, &pa), a);
     CHECK_OK(rn_plan_create(inplace, 1, 32, 32, RN_MODE_INFER, &pb), b);
@@ -287,7 +288,8 @@ static void test_a_bump_arena_keeps_only_the_model_after_creation(void) {
     CHECK_OK(rn_model_create_from_blob(a, blob, size, RN_BLOB_NO_DERIVED, &m), a);
     CHECK_OK(rn_ctx_arena_usage(a, &used1, &peak1), a);
     printf("  resnet8 in a bump arena: the model keeps %zu bytes, %zu at the peak of creation "
-           "(blob %zu bytes)\n", used1 - used0, peak1 - used0, size);
+           "(blob %zu bytes)\n",
+           used1 - used0, peak1 - used0, size);
     CHECK(used1 < peak1);
     CHECK(used1 - used0 < 32768);
     rn_model_destroy(m);
@@ -385,7 +387,7 @@ static void test_misaligned_foreign_and_malformed_blobs_are_refused(void) {
     rn_safetensors_writer *w = NULL;
     CHECK_OK(rn_safetensors_writer_create(ctx, &w), ctx);
     const char *keys[][2] = {{"libresnet.blob", "1"}, {"preset", "resnet8"}, {"classes", "10"},
-                             {"in_channels", "3"},    {"width", "16"},        {"shortcut", "B"},
+                             {"in_channels", "3"},    {"width", "16"},       {"shortcut", "B"},
                              {"flags", "0"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CHECK_OK(rn_safetensors_writer_set_metadata(w, keys[i][0], keys[i][1]), ctx);

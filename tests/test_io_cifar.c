@@ -42,8 +42,9 @@ static void test_cifar_reads_records_raw_and_gzip(void) {
         CHECK(labels[2] == 0xEE && images[2 * 3072] == 0xEE);
         free(buf);
     }
-    CHECK_OK(rn_cifar10_read_file(ctx, fixture_path("cifar_3.bin"), images, labels, 3, &(size_t){0}),
-             ctx);
+    CHECK_OK(
+        rn_cifar10_read_file(ctx, fixture_path("cifar_3.bin"), images, labels, 3, &(size_t){0}),
+        ctx);
     size_t records = 0;
     CHECK_OK(rn_cifar10_info_file(ctx, fixture_path("cifar_3.bin.gz"), &records), ctx);
     CHECK(records == 3);
@@ -88,8 +89,8 @@ static void test_cifar_label_above_9_is_named_and_outputs_untouched(void) {
     buf[3073] = 10; /* record 1 */
     uint8_t images[3 * 3072], labels[3] = {0xAB, 0xAB, 0xAB};
     size_t records = 77;
-    CHECK_STATUS(rn_cifar10_read_mem(ctx, buf, size, images, labels, 3, &records),
-                 RN_E_BAD_FORMAT, ctx);
+    CHECK_STATUS(rn_cifar10_read_mem(ctx, buf, size, images, labels, 3, &records), RN_E_BAD_FORMAT,
+                 ctx);
     CHECK(strstr(rn_last_error(ctx), "record 1 has label 10 at offset 3073") != NULL);
     CHECK(records == 77 && labels[0] == 0xAB);
     free(buf);
@@ -129,7 +130,8 @@ static void test_cifar_functions_refuse_null_arguments(void) {
 
 static const rn_test_case cases[] = {
     {"cifar_reads_records_raw_and_gzip", test_cifar_reads_records_raw_and_gzip},
-    {"cifar_truncated_record_is_named_with_offset", test_cifar_truncated_record_is_named_with_offset},
+    {"cifar_truncated_record_is_named_with_offset",
+     test_cifar_truncated_record_is_named_with_offset},
     {"cifar_label_above_9_is_named_and_outputs_untouched",
      test_cifar_label_above_9_is_named_and_outputs_untouched},
     {"cifar_functions_refuse_null_arguments", test_cifar_functions_refuse_null_arguments},

@@ -19,7 +19,8 @@ static void check_images(const uint8_t *v) {
     /* images[i][r][c] = (i * 31 + r * 7 + c * 3) % 256 */
     for (int i = 0; i < 3; i++)
         for (int r = 0; r < 4; r++)
-            for (int c = 0; c < 5; c++) CHECK(v[(i * 4 + r) * 5 + c] == (i * 31 + r * 7 + c * 3) % 256);
+            for (int c = 0; c < 5; c++)
+                CHECK(v[(i * 4 + r) * 5 + c] == (i * 31 + r * 7 + c * 3) % 256);
 }
 
 static void test_idx_reads_raw_and_gzip_ubyte_files(void) {
@@ -68,8 +69,8 @@ static void test_idx_reports_other_types_and_refuses_to_read_them(void) {
     free(buf);
     /* every IDX type code is recognised */
     const unsigned char codes[6] = {0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E};
-    const int32_t want[6] = {RN_DTYPE_U8, RN_DTYPE_I8, RN_DTYPE_I16, RN_DTYPE_I32, RN_DTYPE_F32,
-                             RN_DTYPE_F64};
+    const int32_t want[6] = {RN_DTYPE_U8,  RN_DTYPE_I8,  RN_DTYPE_I16,
+                             RN_DTYPE_I32, RN_DTYPE_F32, RN_DTYPE_F64};
     const int esize[6] = {1, 1, 2, 4, 4, 8};
     for (int k = 0; k < 6; k++) {
         unsigned char b[8 + 16] = {0, 0, codes[k], 1, 0, 0, 0, 2};
@@ -219,8 +220,10 @@ static void test_idx_reads_fashion_mnist_when_installed(void) {
     CHECK_OK(rn_idx_read_file(ctx, train_labels, labels, 60000), ctx);
     int counts[10] = {0}, bad = 0;
     for (int i = 0; i < 60000; i++) {
-        if (labels[i] > 9) bad++;
-        else counts[labels[i]]++;
+        if (labels[i] > 9)
+            bad++;
+        else
+            counts[labels[i]]++;
     }
     CHECK(bad == 0);
     for (int c = 0; c < 10; c++) CHECK(counts[c] == 6000); /* the dataset is balanced */

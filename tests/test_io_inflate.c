@@ -41,8 +41,8 @@ static void test_inflate_decodes_zlib_stored_fixed_and_dynamic_blocks(void) {
         CHECK(got == plain_n && used == n);
         CHECK(memcmp(out, plain, plain_n) == 0);
         /* one byte less room: refused, never written past */
-        CHECK_STATUS(inflate_copy(ctx, in, n, out, plain_n - 1, &got, &used),
-                     RN_E_BUFFER_TOO_SMALL, ctx);
+        CHECK_STATUS(inflate_copy(ctx, in, n, out, plain_n - 1, &got, &used), RN_E_BUFFER_TOO_SMALL,
+                     ctx);
         free(out);
         free(in);
     }
@@ -148,8 +148,14 @@ static size_t make_gzip(unsigned char *b, unsigned flags, const char *payload, i
         memcpy(b + n, "ab\0\0", 4);
         n += 4;
     }
-    if (flags & 0x08) { memcpy(b + n, "name", 5); n += 5; }
-    if (flags & 0x10) { memcpy(b + n, "comment", 8); n += 8; }
+    if (flags & 0x08) {
+        memcpy(b + n, "name", 5);
+        n += 5;
+    }
+    if (flags & 0x10) {
+        memcpy(b + n, "comment", 8);
+        n += 8;
+    }
     if (flags & 0x02) {
         uint32_t c = rn__crc32(0, b, n) & 0xFFFF;
         if (!header_crc_ok) c ^= 1;
@@ -237,10 +243,14 @@ static void put_code(bitw *w, uint32_t code, int len) { /* Huffman codes go MSB 
     for (int i = len - 1; i >= 0; i--) put_bits(w, (code >> i) & 1, 1);
 }
 static void fixed_lit(bitw *w, int sym) {
-    if (sym < 144) put_code(w, 0x30 + sym, 8);
-    else if (sym < 256) put_code(w, 0x190 + sym - 144, 9);
-    else if (sym < 280) put_code(w, sym - 256, 7);
-    else put_code(w, 0xC0 + sym - 280, 8);
+    if (sym < 144)
+        put_code(w, 0x30 + sym, 8);
+    else if (sym < 256)
+        put_code(w, 0x190 + sym - 144, 9);
+    else if (sym < 280)
+        put_code(w, sym - 256, 7);
+    else
+        put_code(w, 0xC0 + sym - 280, 8);
 }
 
 static void expect_refused(rn_ctx *ctx, const bitw *w, const char *fragment) {
@@ -267,7 +277,7 @@ static void dyn_header(bitw *w, int hlit, int hdist) {
     for (int i = 0; i < 18; i++) put_bits(w, (uint32_t)len_of[i], 3);
 }
 static void dyn_len(bitw *w, int len) { put_code(w, (uint32_t)len, 2); } /* 0, 1 or 2 */
-static void dyn_zeros(bitw *w, int count) { /* 11..138 zeros */
+static void dyn_zeros(bitw *w, int count) {                              /* 11..138 zeros */
     put_code(w, 3, 2);
     put_bits(w, (uint32_t)(count - 11), 7);
 }
@@ -401,8 +411,8 @@ static void test_inflate_refuses_reserved_symbols_and_bad_distances(void) {
 static void test_crc32_matches_the_standard_check_value(void) {
     /* CRC-32/ISO-HDLC of "123456789" is CBF43926 (the catalogue's check value) */
     CHECK(rn__crc32(0, (const unsigned char *)"123456789", 9) == 0xCBF43926u);
-    CHECK(rn__crc32(rn__crc32(0, (const unsigned char *)"1234", 4),
-                    (const unsigned char *)"56789", 5) == 0xCBF43926u);
+    CHECK(rn__crc32(rn__crc32(0, (const unsigned char *)"1234", 4), (const unsigned char *)"56789",
+                    5) == 0xCBF43926u);
 }
 
 static const rn_test_case cases[] = {

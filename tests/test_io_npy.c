@@ -198,14 +198,14 @@ static void test_npy_write_mem_refuses_small_buffer_and_bad_args(void) {
     CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 1, neg, f, buf, 256, &written),
                  RN_E_INVALID_ARG, ctx);
     const int64_t huge[3] = {INT64_MAX, INT64_MAX, 2};
-    CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 3, huge, f, NULL, 0, &written),
-                 RN_E_OVERFLOW, ctx);
+    CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 3, huge, f, NULL, 0, &written), RN_E_OVERFLOW,
+                 ctx);
     CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 1, NULL, f, buf, 256, &written),
                  RN_E_INVALID_ARG, ctx);
     CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 1, dims, NULL, buf, 256, &written),
                  RN_E_INVALID_ARG, ctx);
-    CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 1, dims, f, buf, 256, NULL),
-                 RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_npy_write_mem(ctx, RN_DTYPE_F32, 1, dims, f, buf, 256, NULL), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_npy_write_mem(NULL, RN_DTYPE_F32, 1, dims, f, buf, 256, &written),
                  RN_E_INVALID_ARG, NULL);
     CHECK(written == 777);
@@ -339,26 +339,28 @@ static void test_npy_refuses_hostile_headers(void) {
                RN_E_BAD_FORMAT, "repeated");
     expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 8,
                RN_E_BAD_FORMAT, "unknown key");
-    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}", 8,
-               RN_E_BAD_FORMAT, "offset 61");
-    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}",
-               8, RN_E_BAD_FORMAT, "64 bits");
-    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': "
-               "(4294967296, 4294967296, 4294967296)}", 8, RN_E_OVERFLOW, "overflow");
+    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}", 8, RN_E_BAD_FORMAT,
+               "offset 61");
+    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 8,
+               RN_E_BAD_FORMAT, "64 bits");
+    expect_bad(ctx,
+               "{'descr': '<f4', 'fortran_order': False, 'shape': "
+               "(4294967296, 4294967296, 4294967296)}",
+               8, RN_E_OVERFLOW, "overflow");
     expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1)}", 4,
                RN_E_UNSUPPORTED, "8 dims");
-    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': maybe, 'shape': (2,)}", 8,
-               RN_E_BAD_FORMAT, "True or False");
+    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': maybe, 'shape': (2,)}", 8, RN_E_BAD_FORMAT,
+               "True or False");
     expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} junk", 8,
                RN_E_BAD_FORMAT, "padding");
     expect_bad(ctx, "{'descr': '<f4\x01', 'fortran_order': False, 'shape': (2,)}", 8,
                RN_E_BAD_FORMAT, "0x01");
-    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", 8,
-               RN_E_BAD_FORMAT, "end of the header");
+    expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", 8, RN_E_BAD_FORMAT,
+               "end of the header");
     expect_bad(ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'sha", 8,
                RN_E_BAD_FORMAT, "unterminated");
-    expect_bad(ctx, "{'descr': 'S10', 'fortran_order': False, 'shape': (2,)}", 8,
-               RN_E_UNSUPPORTED, "'S10'");
+    expect_bad(ctx, "{'descr': 'S10', 'fortran_order': False, 'shape': (2,)}", 8, RN_E_UNSUPPORTED,
+               "'S10'");
     expect_bad(ctx, "", 0, RN_E_BAD_FORMAT, "expected '{'");
     /* header length beyond the file, bad magic, bad versions */
     unsigned char buf[64];

@@ -231,8 +231,16 @@ static void test_corrupted_bytes_never_crash(void) {
 /* ---- hand-made graphs ------------------------------------------------------------- */
 /* What to break in the small graph below. */
 enum {
-    OK_GRAPH, BAD_DTYPE, STRING_DTYPE, SHORT_RAW, EXTRA_OP, OLD_OPSET, EXTERNAL, NO_GRAPH,
-    GROUPED_CONV, UNDEFINED_INPUT
+    OK_GRAPH,
+    BAD_DTYPE,
+    STRING_DTYPE,
+    SHORT_RAW,
+    EXTRA_OP,
+    OLD_OPSET,
+    EXTERNAL,
+    NO_GRAPH,
+    GROUPED_CONV,
+    UNDEFINED_INPUT
 };
 
 static void tensor_f32(rn__pbw *w, rn_ctx *ctx, const char *name, int ndim, const int64_t *dims,
@@ -293,8 +301,8 @@ static unsigned char *small_graph(rn_ctx *ctx, int breakage, size_t *size) {
     float w[18], b[2] = {0.5f, -0.25f}, fw[6] = {1, -2, 0.5f, 3, -1, 2}, fb[3] = {0.1f, 0, -0.1f};
     for (int i = 0; i < 18; i++) w[i] = (float)((i * 7) % 5 - 2) * 0.25f;
     int64_t wd[4] = {2, 1, 3, 3}, bd[1] = {2}, fwd[2] = {3, 2}, fbd[1] = {3};
-    node(&g, ctx, "Conv", "stem_conv", "x", "w", breakage == UNDEFINED_INPUT ? "nowhere" : "b",
-         "c", breakage == GROUPED_CONV ? "group" : "pads", breakage == GROUPED_CONV ? 2 : 1);
+    node(&g, ctx, "Conv", "stem_conv", "x", "w", breakage == UNDEFINED_INPUT ? "nowhere" : "b", "c",
+         breakage == GROUPED_CONV ? "group" : "pads", breakage == GROUPED_CONV ? 2 : 1);
     node(&g, ctx, "Relu", "stem_relu", "c", NULL, NULL, "r", NULL, 0);
     if (breakage == EXTRA_OP) {
         node(&g, ctx, "Sigmoid", "squash", "r", NULL, NULL, "s", NULL, 0);
@@ -338,7 +346,7 @@ static void test_hand_made_graph_computes_the_network(void) {
         float x[16], y[3];
         for (int i = 0; i < 16; i++) x[i] = (float)((i * 5) % 7 - 3) * 0.5f;
         float w[18], b[2] = {0.5f, -0.25f}, fw[6] = {1, -2, 0.5f, 3, -1, 2},
-              fb[3] = {0.1f, 0, -0.1f};
+                     fb[3] = {0.1f, 0, -0.1f};
         for (int i = 0; i < 18; i++) w[i] = (float)((i * 7) % 5 - 2) * 0.25f;
         double pooled[2] = {0, 0};
         for (int o = 0; o < 2; o++)
@@ -403,8 +411,10 @@ static void test_malformed_protobuf_is_refused(void) {
         const char *phrase;
     } cases[] = {
         {"truncated varint", {0x08, 0xff}, 2, "truncated or overlong varint"},
-        {"overlong varint", {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
-         11, "truncated or overlong varint"},
+        {"overlong varint",
+         {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+         11,
+         "truncated or overlong varint"},
         {"length past the end", {0x3a, 0x10, 0x0a}, 3, "runs past the end"},
         {"huge length", {0x3a, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f}, 7, "runs past the end"},
         {"group wire type", {0x0b, 0x0c}, 2, "wire type"},
@@ -414,8 +424,8 @@ static void test_malformed_protobuf_is_refused(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rn_model *m = NULL;
-        CHECK_STATUS(rn_model_load_onnx_mem(ctx, cases[i].bytes, cases[i].n, &m),
-                     RN_E_BAD_FORMAT, ctx);
+        CHECK_STATUS(rn_model_load_onnx_mem(ctx, cases[i].bytes, cases[i].n, &m), RN_E_BAD_FORMAT,
+                     ctx);
         if (!strstr(rn_last_error(ctx), cases[i].phrase)) {
             fprintf(stderr, "  %s: '%s'\n", cases[i].what, rn_last_error(ctx));
             CHECK(0);
@@ -440,13 +450,15 @@ static void randomise(rn_ctx *ctx, rn_model *m) {
         size_t count = 1;
         for (int32_t d = 0; d < ndim; d++) count *= (size_t)dims[d];
         float *v = malloc(count * sizeof *v);
-        int var = strstr(name, "running_var") != NULL, scale = ndim == 1 &&
-                  strstr(name, "bn") && strstr(name, ".weight");
+        int var = strstr(name, "running_var") != NULL,
+            scale = ndim == 1 && strstr(name, "bn") && strstr(name, ".weight");
         double fan = ndim == 4 ? (double)(dims[1] * dims[2] * dims[3]) : 1;
         for (size_t j = 0; j < count; j++) {
             double u = rn_test_uniform();
-            v[j] = (float)(var ? 0.5 + u : scale ? 0.5 + u : ndim == 4 ? (2 * u - 1) *
-                           sqrt(6.0 / fan) : 0.4 * (u - 0.5));
+            v[j] = (float)(var         ? 0.5 + u
+                           : scale     ? 0.5 + u
+                           : ndim == 4 ? (2 * u - 1) * sqrt(6.0 / fan)
+                                       : 0.4 * (u - 0.5));
         }
         CHECK_OK(rn_model_set_tensor(m, name, v, count), ctx);
         free(v);
@@ -466,8 +478,9 @@ static void test_export_reads_back_to_the_same_logits(void) {
     };
     for (size_t k = 0; k < sizeof nets / sizeof *nets; k++) {
         rn_model *m = NULL, *back = NULL;
-        CHECK_OK(rn_model_create_preset(ctx, nets[k].arch, 6, 3, nets[k].shortcut,
-                                        nets[k].width, 0, &m), ctx);
+        CHECK_OK(
+            rn_model_create_preset(ctx, nets[k].arch, 6, 3, nets[k].shortcut, nets[k].width, 0, &m),
+            ctx);
         if (!m) continue;
         randomise(ctx, m);
         size_t need = 0, written = 0;
@@ -493,8 +506,8 @@ static void test_export_reads_back_to_the_same_logits(void) {
             double big = 0, worst = 0;
             for (int i = 0; i < N * 6; i++) big = fmax(big, fabs(a[i]));
             for (int i = 0; i < N * 6; i++) worst = fmax(worst, fabs(a[i] - b[i]));
-            printf("    %s (width %d): read back within %.1e of the largest logit\n",
-                   nets[k].arch, (int)nets[k].width, worst / big);
+            printf("    %s (width %d): read back within %.1e of the largest logit\n", nets[k].arch,
+                   (int)nets[k].width, worst / big);
             CHECK(big > 0 && worst <= 1e-6 * big);
             rn_plan_destroy(pa);
             rn_plan_destroy(pb);

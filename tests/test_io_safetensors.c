@@ -36,8 +36,8 @@ static void test_safetensors_reads_every_dtype_of_the_fixture(void) {
     if (!st) goto done;
     CHECK(rn_safetensors_count(st) == 8);
     /* header order is kept */
-    const char *order[8] = {"g.empty", "c.bf16", "a.f32", "b.f16", "d.i64", "e.i32", "f.u8",
-                            "h \"quoted\"\\\xc3\xa9"};
+    const char *order[8] = {"g.empty", "c.bf16", "a.f32", "b.f16",
+                            "d.i64",   "e.i32",  "f.u8",  "h \"quoted\"\\\xc3\xa9"};
     for (int32_t i = 0; i < 8; i++) {
         const char *name = NULL;
         CHECK_OK(rn_safetensors_info(st, i, &name, NULL, NULL, NULL), ctx);
@@ -152,18 +152,24 @@ static void test_safetensors_refuses_hostile_headers(void) {
     /* overlapping tensors are accepted: each lies inside the data */
     expect_header(ctx, "{" T8("a") "," T8("b") "}", 8, RN_OK, NULL);
     expect_header(ctx, "{" T8("a") "," T8("a") "}", 8, RN_E_BAD_FORMAT, "'a' appears twice");
-    expect_header(ctx, "{\"layer1.0.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[12500],"
-                  "\"data_offsets\":[100,50000]}}", 40, RN_E_BAD_FORMAT,
+    expect_header(ctx,
+                  "{\"layer1.0.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[12500],"
+                  "\"data_offsets\":[100,50000]}}",
+                  40, RN_E_BAD_FORMAT,
                   "tensor 'layer1.0.conv1.weight': data_offsets [100, 50000] exceed the 40 bytes "
                   "of data (offset 8+71)");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8,
                   RN_E_BAD_FORMAT, "reversed");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 16,
                   RN_E_BAD_FORMAT, "hold 8 bytes, shape [3] of F32 needs 12");
-    expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],"
-                  "\"data_offsets\":[0,8]}}", 8, RN_E_OVERFLOW, "overflows");
-    expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
-                  "\"data_offsets\":[0,4]}}", 4, RN_E_UNSUPPORTED, "8 dims");
+    expect_header(ctx,
+                  "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],"
+                  "\"data_offsets\":[0,8]}}",
+                  8, RN_E_OVERFLOW, "overflows");
+    expect_header(ctx,
+                  "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
+                  "\"data_offsets\":[0,4]}}",
+                  4, RN_E_UNSUPPORTED, "8 dims");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2,
                   RN_E_UNSUPPORTED, "F8_E4M3");
     expect_header(ctx, "{\"a\\x\":{}}", 0, RN_E_BAD_FORMAT, "invalid escape");
@@ -185,16 +191,22 @@ static void test_safetensors_refuses_hostile_headers(void) {
                   RN_E_BAD_FORMAT, "exponent");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
                   RN_E_BAD_FORMAT, "non-negative");
-    expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,"
-                  "99999999999999999999]}}", 8, RN_E_BAD_FORMAT, "too large");
+    expect_header(ctx,
+                  "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,"
+                  "99999999999999999999]}}",
+                  8, RN_E_BAD_FORMAT, "too large");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 8,
                   RN_E_BAD_FORMAT, "exactly two");
     expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, RN_E_BAD_FORMAT,
                   "no \"data_offsets\"");
-    expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],"
-                  "\"data_offsets\":[0,8]}}", 8, RN_E_BAD_FORMAT, "repeated key");
-    expect_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],"
-                  "\"extra\":1}}", 8, RN_E_BAD_FORMAT, "unknown key");
+    expect_header(ctx,
+                  "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],"
+                  "\"data_offsets\":[0,8]}}",
+                  8, RN_E_BAD_FORMAT, "repeated key");
+    expect_header(ctx,
+                  "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],"
+                  "\"extra\":1}}",
+                  8, RN_E_BAD_FORMAT, "unknown key");
     expect_header(ctx, "{\"a\":{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
                   RN_E_BAD_FORMAT, "expected a string");
     expect_header(ctx, "{" T8("a") "} x", 8, RN_E_BAD_FORMAT, "only padding");
@@ -204,8 +216,7 @@ static void test_safetensors_refuses_hostile_headers(void) {
     expect_header(ctx, "{\"__metadata__\":{\"k\":1}}", 0, RN_E_BAD_FORMAT, "must be strings");
     expect_header(ctx, "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, RN_E_BAD_FORMAT,
                   "'k' appears twice");
-    expect_header(ctx, "{\"__metadata__\":{},\"__metadata__\":{}}", 0, RN_E_BAD_FORMAT,
-                  "repeated");
+    expect_header(ctx, "{\"__metadata__\":{},\"__metadata__\":{}}", 0, RN_E_BAD_FORMAT, "repeated");
     expect_header(ctx, "{\"__metadata__\":{\"k\":{\"nested\":\"x\"}}}", 0, RN_E_BAD_FORMAT,
                   "must be strings");
 
@@ -235,7 +246,7 @@ static void test_safetensors_writer_round_trips_all_dtypes_and_metadata(void) {
     const int64_t d23[2] = {2, 3}, d3[1] = {3}, d0[1] = {0}, d2[1] = {2};
     const int64_t i64[3] = {-1, (int64_t)1 << 50, 3};
     const int32_t i32 = 12345;
-    const uint16_t h[2] = {0x3C00, 0xC000}; /* 1.0, -2.0 in binary16 */
+    const uint16_t h[2] = {0x3C00, 0xC000};  /* 1.0, -2.0 in binary16 */
     const uint16_t bf[2] = {0x3F80, 0x4040}; /* 1.0, 3.0 in bfloat16 */
     const unsigned char u8[3] = {7, 8, 9};
     CHECK_OK(rn_safetensors_writer_add(w, "f32", RN_DTYPE_F32, 2, d23, f), ctx);
@@ -332,8 +343,10 @@ static void test_safetensors_writer_refuses_bad_tensors(void) {
     CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 9, d2, f), RN_E_INVALID_ARG, ctx);
     CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 1, neg, f), RN_E_INVALID_ARG, ctx);
     CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 3, huge, f), RN_E_OVERFLOW, ctx);
-    CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 1, NULL, f), RN_E_INVALID_ARG, ctx);
-    CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 1, d2, NULL), RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 1, NULL, f), RN_E_INVALID_ARG,
+                 ctx);
+    CHECK_STATUS(rn_safetensors_writer_add(w, "b", RN_DTYPE_F32, 1, d2, NULL), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_safetensors_writer_add(w, NULL, RN_DTYPE_F32, 1, d2, f), RN_E_INVALID_ARG, ctx);
     CHECK_STATUS(rn_safetensors_writer_add(NULL, "b", RN_DTYPE_F32, 1, d2, f), RN_E_INVALID_ARG,
                  NULL);
@@ -451,8 +464,8 @@ static int models_equal(const rn_model *a, const rn_model *b) {
         int64_t dims[4];
         size_t c = tensor_count_of(a, i, &name, &ndim, dims);
         float *x = (float *)malloc(c * sizeof(float)), *y = (float *)malloc(c * sizeof(float));
-        same = rn_model_get_tensor(a, name, x, c) == RN_OK && rn_model_get_tensor(b, name, y, c) ==
-               RN_OK && memcmp(x, y, c * sizeof(float)) == 0;
+        same = rn_model_get_tensor(a, name, x, c) == RN_OK &&
+               rn_model_get_tensor(b, name, y, c) == RN_OK && memcmp(x, y, c * sizeof(float)) == 0;
         free(x);
         free(y);
     }
@@ -521,12 +534,12 @@ done:
 
 /* Options for building a file from a model's tensors. */
 typedef struct {
-    const char *prefix;      /* added before every name */
-    int32_t dtype;           /* F32, F16 or BF16 (values rounded toward zero) */
-    const char *skip;        /* a tensor left out */
-    const char *reshape;     /* a tensor whose dim 1 is set to 1 */
-    const char *extra;       /* an unknown tensor added */
-    int add_nbt;             /* num_batches_tracked beside each running_var */
+    const char *prefix;  /* added before every name */
+    int32_t dtype;       /* F32, F16 or BF16 (values rounded toward zero) */
+    const char *skip;    /* a tensor left out */
+    const char *reshape; /* a tensor whose dim 1 is set to 1 */
+    const char *extra;   /* an unknown tensor added */
+    int add_nbt;         /* num_batches_tracked beside each running_var */
 } file_opts;
 
 static unsigned char *model_file(const rn_model *m, const file_opts *o, size_t *size) {
@@ -562,8 +575,10 @@ static unsigned char *model_file(const rn_model *m, const file_opts *o, size_t *
                 uint32_t u;
                 memcpy(&u, &x[k], 4);
                 uint32_t sign = (u >> 16) & 0x8000, e = (u >> 23) & 0xFF, man = (u >> 13) & 0x3FF;
-                if (e >= 113) h[k] = (uint16_t)(sign | ((e - 112) << 10) | man);
-                else h[k] = (uint16_t)(sign | (uint32_t)(fabsf(x[k]) * 16777216.0f));
+                if (e >= 113)
+                    h[k] = (uint16_t)(sign | ((e - 112) << 10) | man);
+                else
+                    h[k] = (uint16_t)(sign | (uint32_t)(fabsf(x[k]) * 16777216.0f));
             }
             data = h;
         }
@@ -658,8 +673,9 @@ static void test_model_load_names_the_first_misfit_and_leaves_model_untouched(vo
                         "<memory>: tensor 'layer2.1.bn2.running_mean': missing (the model expects "
                         "shape [32])");
     file_opts reshaped = {NULL, RN_DTYPE_F32, NULL, "conv1.weight", NULL, 0};
-    expect_load_refused(ctx, b, a, b_copy, &reshaped,
-                        "tensor 'conv1.weight': shape [16,1,3,3] in file, model expects [16,3,3,3]");
+    expect_load_refused(
+        ctx, b, a, b_copy, &reshaped,
+        "tensor 'conv1.weight': shape [16,1,3,3] in file, model expects [16,3,3,3]");
     file_opts extra = {NULL, RN_DTYPE_F32, NULL, NULL, "layer9.0.conv1.weight", 0};
     expect_load_refused(ctx, b, a, b_copy, &extra,
                         "tensor 'layer9.0.conv1.weight': unexpected tensor");
@@ -716,7 +732,8 @@ static void test_model_io_functions_refuse_null_arguments(void) {
  * limit of 5. */
 static void test_json_uint_refuses_values_above_small_limits(void) {
     rn_ctx *ctx = new_ctx();
-    static const char *const texts[] = {"0", "1", "5", "7", "9", "10", "48", "49", "50", "51", "99"};
+    static const char *const texts[] = {"0",  "1",  "5",  "7",  "9", "10",
+                                        "48", "49", "50", "51", "99"};
     static const uint64_t limits[] = {0, 1, 4, 5, 6, 8, 9, 10, 49, 50};
     for (size_t li = 0; li < sizeof limits / sizeof limits[0]; li++)
         for (size_t ti = 0; ti < sizeof texts / sizeof texts[0]; ti++) {

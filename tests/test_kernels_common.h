@@ -55,21 +55,22 @@ static inline const struct rn_kernels *table_or_skip(int32_t isa) {
 /* One test per ISA for a function void fn(int32_t isa): fn_scalar ... fn_neon,
  * listed in a case table by RN_ISA_CASES("name", fn) as name_scalar ...
  * name_neon (the suffixes tests/harness.h's "isa=X" filter selects). */
-#define RN_PER_ISA(fn)                                    \
+#define RN_PER_ISA(fn)                                   \
     static void fn##_scalar(void) { fn(RN_ISA_SCALAR); } \
     static void fn##_avx2(void) { fn(RN_ISA_AVX2); }     \
     static void fn##_avx512(void) { fn(RN_ISA_AVX512); } \
     static void fn##_neon(void) { fn(RN_ISA_NEON); }
 /* The same for the SIMD ISAs only, where the scalar table is the reference. */
-#define RN_PER_SIMD_ISA(fn)                               \
+#define RN_PER_SIMD_ISA(fn)                              \
     static void fn##_avx2(void) { fn(RN_ISA_AVX2); }     \
     static void fn##_avx512(void) { fn(RN_ISA_AVX512); } \
     static void fn##_neon(void) { fn(RN_ISA_NEON); }
 #define RN_SIMD_ISA_CASES(name, fn) \
-    {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, {name "_neon", fn##_neon}
-#define RN_ISA_CASES(name, fn)                                                       \
-    {name "_scalar", fn##_scalar}, {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, \
-        {name "_neon", fn##_neon}
+    {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, { name "_neon", fn##_neon }
+#define RN_ISA_CASES(name, fn)                                                                 \
+    {name "_scalar", fn##_scalar}, {name "_avx2", fn##_avx2}, {name "_avx512", fn##_avx512}, { \
+        name "_neon", fn##_neon                                                                \
+    }
 
 static inline rn_ctx *ctx_for(int32_t isa, int32_t threads) {
     rn_ctx *ctx = NULL;

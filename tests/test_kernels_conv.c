@@ -66,7 +66,7 @@ static int check_igemm(rn_igemm_ukernel_fn fn, size_t MR, size_t NR, size_t mr, 
     for (size_t s = 0; s < ks; s++) {
         off[s] = s * kc;
         for (size_t i = 0; i < MR; i++)
-            ind[s * MR + i] = i >= mr      ? nan_row
+            ind[s * MR + i] = i >= mr       ? nan_row
                               : shared_rows ? rows[i] + off[s]
                                             : pool + ((s * 7 + i * 3) % (mr * ks)) * kc;
     }
@@ -127,9 +127,9 @@ static void igemm_isa(int32_t isa) {
         for (size_t mr = 1; mr <= tiles[ti].mr; mr++)
             for (size_t nc = 1; nc <= tiles[ti].nr; nc++, v++) {
                 uint32_t flags = (uint32_t)(v % 4); /* accumulate, relu in turn */
-                int bad = check_igemm(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, mr, nc,
-                                      kcs[v % 5], kss[(v / 5) % 3], flags, (int)((v / 3) & 1),
-                                      (int)((v / 2) & 1));
+                int bad =
+                    check_igemm(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, mr, nc, kcs[v % 5],
+                                kss[(v / 5) % 3], flags, (int)((v / 3) & 1), (int)((v / 2) & 1));
                 CHECK(bad == 0);
                 if (bad && ++failures > 3) return;
             }
@@ -202,8 +202,8 @@ static void wgrad_isa(int32_t isa) {
     for (int ti = 0; ti < 2; ti++)
         for (size_t nc = 1; nc <= tiles[ti].nr; nc++)
             for (size_t si = 0; si < 6; si++, v++) {
-                int bad = check_wgrad(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, nc,
-                                      shapes[si][0], shapes[si][1], v % 3);
+                int bad = check_wgrad(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, nc, shapes[si][0],
+                                      shapes[si][1], v % 3);
                 CHECK(bad == 0);
                 if (bad && ++failures > 3) return;
             }

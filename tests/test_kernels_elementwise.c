@@ -28,7 +28,6 @@
 
 #include "test_kernels_common.h"
 
-
 #define SENTINEL 4242.0f
 
 /* rows x stride floats: channels [0, nc) random in [lo, hi), padding NaN */

@@ -62,14 +62,15 @@ static int check_sgemm(rn_ctx *ctx, const gemm_case *g) {
         for (size_t x = b_cols; x < ldb; x++) b[r * ldb + x] = NAN;
     for (size_t i = 0; i < m; i++)
         for (size_t x = 0; x < ldc; x++) {
-            if (x >= n) c[i * ldc + x] = SENTINEL;
-            else if (!g->accumulate) c[i * ldc + x] = NAN;
+            if (x >= n)
+                c[i * ldc + x] = SENTINEL;
+            else if (!g->accumulate)
+                c[i * ldc + x] = NAN;
         }
     rn_memcpy(c0, c, m * ldc * sizeof(float));
     rn_memset(ws + wsz, 0xA5, 64);
 
-    rn__sgemm(ctx, g->ta, g->tb, m, n, k, a, lda, b, ldb, g->accumulate, bias, g->relu, c, ldc,
-              ws);
+    rn__sgemm(ctx, g->ta, g->tb, m, n, k, a, lda, b, ldb, g->accumulate, bias, g->relu, c, ldc, ws);
 
     for (size_t i = 0; i < 64; i++)
         if (ws[wsz + i] != 0xA5) {
@@ -140,9 +141,16 @@ static void sweep_isa(int32_t isa) {
         for (size_t n = 1; n <= 2 * nr + 3; n++, idx++)
             for (int32_t tr = 0; tr < 4; tr++) {
                 size_t v = idx * 4 + (size_t)tr;
-                gemm_case g = {tr & 1, tr >> 1, m, n, odd_ks[v % 6],
-                               (v / 6) % 3, (v / 2) % 5, (v / 3) % 4,
-                               (int32_t)((v / 7) & 1), (int32_t)((v / 5) & 1),
+                gemm_case g = {tr & 1,
+                               tr >> 1,
+                               m,
+                               n,
+                               odd_ks[v % 6],
+                               (v / 6) % 3,
+                               (v / 2) % 5,
+                               (v / 3) % 4,
+                               (int32_t)((v / 7) & 1),
+                               (int32_t)((v / 5) & 1),
                                (int)((v / 11) & 1)};
                 int bad = check_sgemm(ctx, &g);
                 if (bad) failures++;
@@ -156,27 +164,23 @@ out:
 static void test_sgemm_matches_naive_gemm_for_small_shapes_scalar(void) {
     sweep_isa(RN_ISA_SCALAR);
 }
-static void test_sgemm_matches_naive_gemm_for_small_shapes_avx2(void) {
-    sweep_isa(RN_ISA_AVX2);
-}
+static void test_sgemm_matches_naive_gemm_for_small_shapes_avx2(void) { sweep_isa(RN_ISA_AVX2); }
 static void test_sgemm_matches_naive_gemm_for_small_shapes_avx512(void) {
     sweep_isa(RN_ISA_AVX512);
 }
-static void test_sgemm_matches_naive_gemm_for_small_shapes_neon(void) {
-    sweep_isa(RN_ISA_NEON);
-}
+static void test_sgemm_matches_naive_gemm_for_small_shapes_neon(void) { sweep_isa(RN_ISA_NEON); }
 
 /* Shapes that cross the driver's blocking: K sliced (k > 256, bias/ReLU only
  * once), several column blocks (n > 512), several packed row blocks of A^T
  * (m > 512), a row stride that is a multiple of 1 KB (copied A), and k = 0. */
 static void test_sgemm_is_exact_across_cache_blocks(void) {
     static const gemm_case cases[] = {
-        {0, 0, 23, 37, 600, 1, 2, 3, 1, 1, 1},   {1, 1, 23, 37, 600, 0, 0, 0, 0, 1, 1},
-        {0, 1, 5, 1100, 9, 0, 1, 0, 1, 0, 1},    {1, 0, 5, 1100, 9, 2, 0, 1, 0, 1, 0},
-        {1, 0, 1100, 9, 7, 0, 0, 0, 1, 1, 1},    {1, 1, 1100, 9, 7, 3, 0, 0, 0, 0, 1},
-        {0, 0, 33, 20, 256, 0, 0, 0, 0, 1, 1},   {0, 1, 33, 20, 250, 6, 0, 0, 1, 0, 1},
-        {0, 0, 530, 19, 5, 0, 0, 0, 0, 0, 0},    {0, 0, 7, 9, 0, 0, 0, 0, 0, 1, 1},
-        {1, 1, 7, 9, 0, 0, 0, 1, 1, 1, 1},       {0, 0, 1, 1, 513, 0, 0, 0, 1, 0, 0},
+        {0, 0, 23, 37, 600, 1, 2, 3, 1, 1, 1}, {1, 1, 23, 37, 600, 0, 0, 0, 0, 1, 1},
+        {0, 1, 5, 1100, 9, 0, 1, 0, 1, 0, 1},  {1, 0, 5, 1100, 9, 2, 0, 1, 0, 1, 0},
+        {1, 0, 1100, 9, 7, 0, 0, 0, 1, 1, 1},  {1, 1, 1100, 9, 7, 3, 0, 0, 0, 0, 1},
+        {0, 0, 33, 20, 256, 0, 0, 0, 0, 1, 1}, {0, 1, 33, 20, 250, 6, 0, 0, 1, 0, 1},
+        {0, 0, 530, 19, 5, 0, 0, 0, 0, 0, 0},  {0, 0, 7, 9, 0, 0, 0, 0, 0, 1, 1},
+        {1, 1, 7, 9, 0, 0, 0, 1, 1, 1, 1},     {0, 0, 1, 1, 513, 0, 0, 0, 1, 0, 0},
     };
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
         if (!table_if_available(all_isas[i])) continue; /* its per-ISA tests say skipped */
@@ -192,10 +196,10 @@ static void test_sgemm_is_exact_across_cache_blocks(void) {
 /* ---- bit-identity across thread counts -------------------------------------------- */
 static void test_sgemm_is_bit_identical_for_1_2_and_3_threads(void) {
     static const gemm_case cases[] = {
-        {0, 1, 300, 70, 300, 0, 0, 0, 0, 1, 1},  /* conv forward: pixels x oc, K sliced */
-        {1, 0, 64, 300, 200, 0, 0, 0, 1, 0, 0},  /* backward weights: A^T, accumulate */
-        {0, 0, 200, 600, 40, 3, 0, 0, 0, 0, 0},  /* two column blocks */
-        {0, 0, 3, 40, 700, 0, 0, 0, 0, 0, 1},    /* one row block: threads split panels */
+        {0, 1, 300, 70, 300, 0, 0, 0, 0, 1, 1}, /* conv forward: pixels x oc, K sliced */
+        {1, 0, 64, 300, 200, 0, 0, 0, 1, 0, 0}, /* backward weights: A^T, accumulate */
+        {0, 0, 200, 600, 40, 3, 0, 0, 0, 0, 0}, /* two column blocks */
+        {0, 0, 3, 40, 700, 0, 0, 0, 0, 0, 1},   /* one row block: threads split panels */
     };
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
         if (!table_if_available(all_isas[i])) continue; /* its per-ISA tests say skipped */
@@ -215,8 +219,8 @@ static void test_sgemm_is_bit_identical_for_1_2_and_3_threads(void) {
                 CHECK(ctx && cm && ws && a && b && bias && init);
                 if (ctx && cm && ws && a && b && bias && init) {
                     rn_memcpy(cm, init, g->m * g->n * sizeof(float));
-                    rn__sgemm(ctx, g->ta, g->tb, g->m, g->n, g->k, a, lda, b, ldb,
-                              g->accumulate, g->with_bias ? bias : NULL, g->relu, cm, g->n, ws);
+                    rn__sgemm(ctx, g->ta, g->tb, g->m, g->n, g->k, a, lda, b, ldb, g->accumulate,
+                              g->with_bias ? bias : NULL, g->relu, cm, g->n, ws);
                 }
                 out[th - 1] = cm;
                 free(ws);
@@ -269,10 +273,10 @@ static void microkernel_isa(int32_t isa) {
                         b[p * NR + j] = j < nc ? (float)(2.0 * rn_test_uniform() - 1.0) : 0.0f;
                 for (size_t i = 0; i < MR; i++)
                     for (size_t j = 0; j < c_stride; j++)
-                        c[i * c_stride + j] =
-                            (i >= mr || j >= nc)                ? SENTINEL
-                            : (flags & RN_GEMM_ACCUMULATE) ? (float)rn_test_uniform()
-                                                                : NAN;
+                        c[i * c_stride + j] = (i >= mr || j >= nc) ? SENTINEL
+                                              : (flags & RN_GEMM_ACCUMULATE)
+                                                  ? (float)rn_test_uniform()
+                                                  : NAN;
                 rn_memcpy(c0, c, MR * c_stride * sizeof(float));
                 /* exactly nc bias values, so a sanitizer sees any over-read */
                 float *bias_nc = (float *)malloc(nc * sizeof(float));

@@ -141,8 +141,7 @@ static void compare_values(const char *cs, const char *what, const float *got, c
     }
 }
 
-static void compare(rn_ctx *ctx, const char *cs, const char *name, const rn_tensor *t,
-                    double tol) {
+static void compare(rn_ctx *ctx, const char *cs, const char *name, const rn_tensor *t, double tol) {
     array ref = load(ctx, cs, name, RN_DTYPE_F32);
     if (!ref.f) return;
     float *got = malloc(ref.count * sizeof *got);
@@ -170,8 +169,8 @@ static rn_ctx *make_ctx(int pass) {
 /* ---- conv2d -------------------------------------------------------------------- */
 
 static const char *const conv_cases[] = {
-    "conv_k3_s1_p1_bias", "conv_k3_s2_p1",      "conv_k3_s2_p0_bias", "conv_k3_s1x2_p1x0",
-    "conv_k1_s1_p0_bias", "conv_k1_s2_p0",      "conv_k7_s2_p3",      "conv_k7_s1_p3_bias",
+    "conv_k3_s1_p1_bias", "conv_k3_s2_p1", "conv_k3_s2_p0_bias", "conv_k3_s1x2_p1x0",
+    "conv_k1_s1_p0_bias", "conv_k1_s2_p0", "conv_k7_s2_p3",      "conv_k7_s1_p3_bias",
 };
 #define NUM_CONV_CASES (sizeof conv_cases / sizeof conv_cases[0])
 

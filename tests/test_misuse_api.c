@@ -33,9 +33,9 @@ static int num_covered;
 static void name_of(const char *text, char *name) {
     size_t n = 0;
     while (*text == ' ' || *text == '(') text++;
-    while (n + 1 < NAME_CAP && (text[n] == '_' || (text[n] >= 'a' && text[n] <= 'z') ||
-                                (text[n] >= 'A' && text[n] <= 'Z') ||
-                                (text[n] >= '0' && text[n] <= '9'))) {
+    while (n + 1 < NAME_CAP &&
+           (text[n] == '_' || (text[n] >= 'a' && text[n] <= 'z') ||
+            (text[n] >= 'A' && text[n] <= 'Z') || (text[n] >= '0' && text[n] <= '9'))) {
         name[n] = text[n];
         n++;
     }
@@ -71,8 +71,8 @@ static void verify(const char *file, int line, const char *text, int got, int wa
     char buf[160];
     misuse_calls++;
     if (got != want) {
-        snprintf(buf, sizeof buf, "returned %d (%s), expected %d", got,
-                 rn_status_string(got), want);
+        snprintf(buf, sizeof buf, "returned %d (%s), expected %d", got, rn_status_string(got),
+                 want);
         why = buf;
     } else if (ctx && log_errors == errors_before) {
         why = "failed without sending a sentence to the context's log";
@@ -88,18 +88,18 @@ static void verify(const char *file, int line, const char *text, int got, int wa
 
 /* `call` must return `want`; when `ctx` is not NULL it must also have sent a
  * fresh error sentence (ctx is NULL where the call can reach no context). */
-#define MISUSE(call, want, ctx)                                                      \
-    do {                                                                             \
-        int before_ = log_errors;                                                    \
-        cover(#call);                                                                \
-        int got_ = (int)(call);                                                      \
-        verify(__FILE__, __LINE__, #call, got_, (int)(want), (ctx), before_);        \
+#define MISUSE(call, want, ctx)                                               \
+    do {                                                                      \
+        int before_ = log_errors;                                             \
+        cover(#call);                                                         \
+        int got_ = (int)(call);                                               \
+        verify(__FILE__, __LINE__, #call, got_, (int)(want), (ctx), before_); \
     } while (0)
 /* Functions that return no status (destroy, counts, names) are called too. */
-#define COVER(call)  \
-    do {             \
+#define COVER(call)   \
+    do {              \
         cover(#call); \
-        call;        \
+        call;         \
     } while (0)
 #define COVERED(expr) (cover(#expr), (expr))
 
@@ -414,8 +414,9 @@ static void test_layers_refuse_null_context_bad_shapes_and_bad_windows(void) {
     MISUSE(rn_softmax_xent_backward(ctx, logits, labels, 2, dl), RN_E_INVALID_ARG, ctx);
     CHECK(loss == SENTINEL && untouched(dl));
 
-    rn_tensor *all[] = {x, w, bias, y, bad, dx, dw, g, be, rm, rv, sm, si, g5, by, one, one_y,
-                        p, gp, gp5, fx, fw, fb, fy, fw5, fdx, fdw, sa, sa2, logits, dl};
+    rn_tensor *all[] = {x,  w,  bias, y,   bad, dx,    dw,  g,      be,  rm, rv,
+                        sm, si, g5,   by,  one, one_y, p,   gp,     gp5, fx, fw,
+                        fb, fy, fw5,  fdx, fdw, sa,    sa2, logits, dl};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) rn_tensor_destroy(all[i]);
     rn_ctx_destroy(ctx);
 }
@@ -438,8 +439,7 @@ static void test_blocks_refuse_bad_options_shapes_names_and_backward_first(void)
            RN_E_INVALID_ARG, ctx);
     MISUSE(rn_block_create(ctx, RN_BLOCK_BASIC, 4, 4, 1, RN_SHORTCUT_B, 0, NULL), RN_E_INVALID_ARG,
            ctx);
-    MISUSE(rn_block_create(ctx, RN_BLOCK_BOTTLENECK, INT32_MAX, INT32_MAX, 1, RN_SHORTCUT_B, 0,
-                           &b),
+    MISUSE(rn_block_create(ctx, RN_BLOCK_BOTTLENECK, INT32_MAX, INT32_MAX, 1, RN_SHORTCUT_B, 0, &b),
            RN_E_INVALID_ARG, ctx); /* channel counts are bounded (65536) before any product */
     CHECK(b == (rn_block *)SENTINEL_PTR);
     COVER(rn_block_destroy(NULL));
@@ -605,8 +605,8 @@ static void test_presets_refuse_unknown_names_and_absurd_widths(void) {
     CHECK(says(ctx, "resnet19"));
     MISUSE(rn_model_create_preset(ctx, "", 0, 0, RN_SHORTCUT_DEFAULT, 0, 0, &m), RN_E_NOT_FOUND,
            ctx);
-    MISUSE(rn_model_create_preset(ctx, NULL, 0, 0, RN_SHORTCUT_DEFAULT, 0, 0, &m),
-           RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_create_preset(ctx, NULL, 0, 0, RN_SHORTCUT_DEFAULT, 0, 0, &m), RN_E_INVALID_ARG,
+           ctx);
     MISUSE(rn_model_create_preset(ctx, "resnet20", -1, 0, RN_SHORTCUT_DEFAULT, 0, 0, &m),
            RN_E_INVALID_ARG, ctx);
     MISUSE(rn_model_create_preset(ctx, "resnet20", 0, -3, RN_SHORTCUT_DEFAULT, 0, 0, &m),
@@ -659,8 +659,8 @@ static void test_model_queries_and_named_tensors_refuse_bad_names_sizes_and_indi
     int64_t od[4] = {-1, -1, -1, -1};
     MISUSE(rn_model_layer_info(NULL, 0, 32, 32, name, sizeof name, od, &i64, &i64),
            RN_E_INVALID_ARG, NULL);
-    MISUSE(rn_model_layer_info(m, -1, 32, 32, name, sizeof name, od, &i64, &i64),
-           RN_E_INVALID_ARG, ctx);
+    MISUSE(rn_model_layer_info(m, -1, 32, 32, name, sizeof name, od, &i64, &i64), RN_E_INVALID_ARG,
+           ctx);
     MISUSE(rn_model_layer_info(m, 1000, 32, 32, name, sizeof name, od, &i64, &i64),
            RN_E_INVALID_ARG, ctx);
     MISUSE(rn_model_layer_info(m, 0, 0, 32, name, sizeof name, od, &i64, &i64), RN_E_INVALID_ARG,
@@ -707,8 +707,7 @@ static void test_model_queries_and_named_tensors_refuse_bad_names_sizes_and_indi
     MISUSE(rn_model_set_tensor(m, "fc.bias", buf, FC), RN_E_INVALID_ARG, ctx);
     MISUSE(rn_model_set_tensor(m, "fc.weight", NULL, FC), RN_E_INVALID_ARG, ctx);
     MISUSE(rn_model_set_tensor(m, NULL, buf, FC), RN_E_INVALID_ARG, ctx);
-    MISUSE(rn_model_set_tensor(m, "layer1.0.bn1.num_batches_tracked", buf, 1), RN_E_NOT_FOUND,
-           ctx);
+    MISUSE(rn_model_set_tensor(m, "layer1.0.bn1.num_batches_tracked", buf, 1), RN_E_NOT_FOUND, ctx);
     CHECK_OK(rn_model_get_tensor(m, "fc.weight", after, FC), ctx);
     CHECK(memcmp(before, after, sizeof before) == 0);
 
@@ -960,8 +959,8 @@ static void test_datasets_refuse_bad_labels_indices_and_normalisations(void) {
     MISUSE(rn_dataset_set_normalization(ds, RN_NORM_CHANNEL, cmean, DS_C, stdv, DS_C - 1),
            RN_E_INVALID_ARG, ctx);
     cmean[2] = (float)NAN;
-    MISUSE(rn_dataset_set_normalization(ds, RN_NORM_CHANNEL, cmean, DS_C, stdv, DS_C),
-           RN_E_NUMERIC, ctx);
+    MISUSE(rn_dataset_set_normalization(ds, RN_NORM_CHANNEL, cmean, DS_C, stdv, DS_C), RN_E_NUMERIC,
+           ctx);
     MISUSE(rn_dataset_compute_normalization(NULL, RN_NORM_CHANNEL), RN_E_INVALID_ARG, NULL);
     MISUSE(rn_dataset_compute_normalization(ds, 3), RN_E_INVALID_ARG, ctx);
     int32_t norm = -1;
@@ -978,8 +977,7 @@ static void test_datasets_refuse_bad_labels_indices_and_normalisations(void) {
     fill_sentinel(batch, 2 * DS_PIX);
     MISUSE(rn_dataset_get_batch(NULL, idx_ok, 2, batch, 2 * DS_PIX, blabels), RN_E_INVALID_ARG,
            NULL);
-    MISUSE(rn_dataset_get_batch(ds, idx_bad, 2, batch, 2 * DS_PIX, blabels), RN_E_INVALID_ARG,
-           ctx);
+    MISUSE(rn_dataset_get_batch(ds, idx_bad, 2, batch, 2 * DS_PIX, blabels), RN_E_INVALID_ARG, ctx);
     MISUSE(rn_dataset_get_batch(ds, idx_ok, 2, batch, 2 * DS_PIX - 1, blabels), RN_E_INVALID_ARG,
            ctx);
     MISUSE(rn_dataset_get_batch(ds, idx_ok, 0, batch, 0, blabels), RN_E_INVALID_ARG, ctx);
@@ -1428,8 +1426,7 @@ static void test_safetensors_refuse_garbage_duplicates_indices_and_small_buffers
     const float a[6] = {1, 2, 3, 4, 5, 6};
     const int64_t shape[2] = {2, 3}, neg[2] = {-2, 3};
     CHECK_OK(rn_safetensors_writer_add(w, "a", RN_DTYPE_F32, 2, shape, a), ctx);
-    MISUSE(rn_safetensors_writer_add(NULL, "b", RN_DTYPE_F32, 2, shape, a), RN_E_INVALID_ARG,
-           NULL);
+    MISUSE(rn_safetensors_writer_add(NULL, "b", RN_DTYPE_F32, 2, shape, a), RN_E_INVALID_ARG, NULL);
     MISUSE(rn_safetensors_writer_add(w, "a", RN_DTYPE_F32, 2, shape, a), RN_E_INVALID_ARG, ctx);
     CHECK(says(ctx, "a"));
     MISUSE(rn_safetensors_writer_add(w, "", RN_DTYPE_F32, 2, shape, a), RN_E_INVALID_ARG, ctx);
@@ -1450,8 +1447,7 @@ static void test_safetensors_refuse_garbage_duplicates_indices_and_small_buffers
     CHECK_OK(rn_safetensors_writer_save_mem(w, NULL, 0, &need), ctx);
     unsigned char *file = (unsigned char *)malloc(need);
     MISUSE(rn_safetensors_writer_save_mem(NULL, file, need, &written), RN_E_INVALID_ARG, NULL);
-    MISUSE(rn_safetensors_writer_save_mem(w, file, need - 1, &written), RN_E_BUFFER_TOO_SMALL,
-           ctx);
+    MISUSE(rn_safetensors_writer_save_mem(w, file, need - 1, &written), RN_E_BUFFER_TOO_SMALL, ctx);
     MISUSE(rn_safetensors_writer_save_mem(w, file, need, NULL), RN_E_INVALID_ARG, ctx);
     CHECK(written == 5);
     MISUSE(rn_safetensors_writer_save_file(NULL, "x.safetensors"), RN_E_INVALID_ARG, NULL);
@@ -1627,13 +1623,14 @@ static void test_model_files_refuse_other_models_garbage_and_small_buffers(void)
         MISUSE(rn_model_load_safetensors_partial_mem(m, NULL, wneed, counts, report, 8),
                RN_E_INVALID_ARG, ctx);
         MISUSE(rn_model_load_safetensors_partial_mem(m, not_a_file, sizeof not_a_file, counts,
-                                                     report, 8), RN_E_BAD_FORMAT, ctx);
+                                                     report, 8),
+               RN_E_BAD_FORMAT, ctx);
         MISUSE(rn_model_load_safetensors_partial_file(NULL, "x", counts, report, 8),
                RN_E_INVALID_ARG, NULL);
-        MISUSE(rn_model_load_safetensors_partial_file(m, NULL, counts, report, 8),
-               RN_E_INVALID_ARG, ctx);
-        MISUSE(rn_model_load_safetensors_partial_file(m, missing_path, counts, report, 8),
-               RN_E_IO, ctx);
+        MISUSE(rn_model_load_safetensors_partial_file(m, NULL, counts, report, 8), RN_E_INVALID_ARG,
+               ctx);
+        MISUSE(rn_model_load_safetensors_partial_file(m, missing_path, counts, report, 8), RN_E_IO,
+               ctx);
         CHECK(counts[0] == 7 && counts[1] == 7 && counts[2] == 7);
         /* freezing */
         int32_t fz = 9;
@@ -1712,8 +1709,8 @@ static void test_idx_and_cifar_refuse_garbage_bad_labels_and_wrong_counts(void) 
            ctx);
     MISUSE(rn_cifar10_read_mem(ctx, cif, 2 * REC, images, NULL, 2, &records), RN_E_INVALID_ARG,
            ctx);
-    MISUSE(rn_cifar10_read_mem(ctx, cif, 2 * REC + 5, images, labels, 2, &records),
-           RN_E_BAD_FORMAT, ctx);
+    MISUSE(rn_cifar10_read_mem(ctx, cif, 2 * REC + 5, images, labels, 2, &records), RN_E_BAD_FORMAT,
+           ctx);
     MISUSE(rn_cifar10_info_file(ctx, missing_path, &records), RN_E_IO, ctx);
     MISUSE(rn_cifar10_info_file(NULL, missing_path, &records), RN_E_INVALID_ARG, NULL);
     MISUSE(rn_cifar10_read_file(ctx, missing_path, images, labels, 2, &records), RN_E_IO, ctx);
@@ -1733,7 +1730,7 @@ static void test_idx_and_cifar_refuse_garbage_bad_labels_and_wrong_counts(void) 
 #ifndef RN_TEST_DATA_DIR
 #define RN_TEST_DATA_DIR "tests/data"
 #endif
-static int tests_run;   /* misuse tests run so far */
+static int tests_run;    /* misuse tests run so far */
 static size_t num_cases; /* entries of the table, the coverage test included */
 
 /* Read a whole text file (NULL if it cannot be read). */
@@ -1882,7 +1879,7 @@ static void counted(void (*fn)(void)) {
     fn();
     tests_run++;
 }
-#define WRAP(fn)                                   \
+#define WRAP(fn) \
     static void run_##fn(void) { counted(test_##fn); }
 WRAP(context_refuses_null_out_range_and_read_only_options)
 WRAP(tensors_refuse_bad_dims_overflow_and_mismatched_buffers)
@@ -1901,7 +1898,8 @@ WRAP(npy_refuses_garbage_wrong_counts_and_bad_paths)
 WRAP(safetensors_refuse_garbage_duplicates_indices_and_small_buffers)
 WRAP(model_files_refuse_other_models_garbage_and_small_buffers)
 WRAP(idx_and_cifar_refuse_garbage_bad_labels_and_wrong_counts)
-#define CASE(fn) {#fn, run_##fn}
+#define CASE(fn) \
+    { #fn, run_##fn }
 
 static const rn_test_case cases[] = {
     {"int8_calls_refuse_nulls_wrong_models_and_garbage",

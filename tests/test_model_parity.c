@@ -240,11 +240,11 @@ static void compare_library_logits(rn_ctx *ctx, rn_model *m, const char *arch, c
         rn_plan *p = NULL;
         CHECK_OK(rn_plan_create(m, c->n, c->h, c->w, RN_MODE_INFER, &p), ctx);
         if (ref && x && y && p) {
-            CHECK_OK(rn_plan_forward(p, x, (size_t)(c->n * 3 * c->h * c->w), RN_LAYOUT_NCHW, y,
-                                     count),
-                     ctx);
-            snprintf(what, sizeof what, "%s %dx%dx%d %s%s", arch, (int)c->n, (int)c->h,
-                     (int)c->w, tag, winograd ? " winograd" : "");
+            CHECK_OK(
+                rn_plan_forward(p, x, (size_t)(c->n * 3 * c->h * c->w), RN_LAYOUT_NCHW, y, count),
+                ctx);
+            snprintf(what, sizeof what, "%s %dx%dx%d %s%s", arch, (int)c->n, (int)c->h, (int)c->w,
+                     tag, winograd ? " winograd" : "");
             check_max_rel(what, y, ref, count, winograd ? LOGIT_TOL_WINOGRAD : LOGIT_TOL);
         }
         rn_plan_destroy(p);
@@ -365,8 +365,8 @@ static void check_resnet20_train_step(int64_t winograd) {
     if (ctx) CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd), ctx);
     rn_model *m = parity_model(ctx, "resnet20");
     size_t nx = GRAD_BATCH * 3 * GRAD_SIZE * GRAD_SIZE;
-    int32_t *labels = load_npy(ctx, data_path("resnet20_labels.npy"), RN_DTYPE_I32, GRAD_BATCH,
-                               NULL);
+    int32_t *labels =
+        load_npy(ctx, data_path("resnet20_labels.npy"), RN_DTYPE_I32, GRAD_BATCH, NULL);
     float *loss_ref = load_npy(ctx, data_path("resnet20_loss.npy"), RN_DTYPE_F32, 1, NULL);
     float *dx_ref = load_npy(ctx, data_path("resnet20_input_grad.npy"), RN_DTYPE_F32, nx, NULL);
     float *x = generated_input(&grad_config), *dx = malloc(nx * sizeof *dx);

@@ -8,12 +8,21 @@
 
 static void test_tensor_names_follow_torchvision_blocks(void) {
     /* torchvision BasicBlock / Bottleneck state_dict keys, in order */
-    static const char *const basic[] = {
-        "conv1.weight",        "bn1.weight",          "bn1.bias",
-        "bn1.running_mean",    "bn1.running_var",     "conv2.weight",
-        "bn2.weight",          "bn2.bias",            "bn2.running_mean",
-        "bn2.running_var",     "downsample.0.weight", "downsample.1.weight",
-        "downsample.1.bias",   "downsample.1.running_mean", "downsample.1.running_var"};
+    static const char *const basic[] = {"conv1.weight",
+                                        "bn1.weight",
+                                        "bn1.bias",
+                                        "bn1.running_mean",
+                                        "bn1.running_var",
+                                        "conv2.weight",
+                                        "bn2.weight",
+                                        "bn2.bias",
+                                        "bn2.running_mean",
+                                        "bn2.running_var",
+                                        "downsample.0.weight",
+                                        "downsample.1.weight",
+                                        "downsample.1.bias",
+                                        "downsample.1.running_mean",
+                                        "downsample.1.running_var"};
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
     rn_block *b = NULL;
@@ -106,9 +115,9 @@ static void test_block_runs_any_input_size_in_turn(void) {
     CHECK_OK(rn_block_init(a, 8), ctx);
     CHECK_OK(rn_block_init(b, 8), ctx);
     float big_a, small_a, big_b, small_b;
-    forward_once(ctx, a, 9, 7, &big_a);    /* a: big then small */
+    forward_once(ctx, a, 9, 7, &big_a); /* a: big then small */
     forward_once(ctx, a, 3, 2, &small_a);
-    forward_once(ctx, b, 3, 2, &small_b);  /* b: small then big */
+    forward_once(ctx, b, 3, 2, &small_b); /* b: small then big */
     forward_once(ctx, b, 9, 7, &big_b);
     CHECK(big_a == big_b && small_a == small_b);
     rn_block_destroy(a), rn_block_destroy(b);

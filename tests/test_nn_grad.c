@@ -98,8 +98,8 @@ static void ref_relu(dt x) {
     for (int64_t i = 0; i < dt_numel(x); i++) x.d[i] = x.d[i] > 0.0 ? x.d[i] : 0.0;
 }
 
-static dt ref_conv_bn(const store *s, const char *prefix, const char *conv, const char *bn,
-                      dt x, int64_t oc, int64_t k, int64_t stride, int64_t pad) {
+static dt ref_conv_bn(const store *s, const char *prefix, const char *conv, const char *bn, dt x,
+                      int64_t oc, int64_t k, int64_t stride, int64_t pad) {
     char wn[48], gn[48], bnn[48];
     snprintf(wn, sizeof wn, "%s.weight", conv);
     snprintf(gn, sizeof gn, "%s.weight", bn);
@@ -368,7 +368,7 @@ static double net_objective(const store *s, net_cfg cfg, dt x, const int32_t *la
             char prefix[32];
             snprintf(prefix, sizeof prefix, "layer%d.%d.", st + 1, bi);
             block_cfg c = {cfg.bottleneck, in, cfg.base << st, bi == 0 && st > 0 ? 2 : 1,
-                           cfg.shortcut, 0};
+                           cfg.shortcut,   0};
             dt u = ref_block(s, prefix, c, t);
             free(t.d);
             t = u;
@@ -518,13 +518,11 @@ static const rn_test_case cases[] = {
     {"basic_block_identity_shortcut_gradients", test_basic_block_identity_shortcut_gradients},
     {"basic_block_option_a_padding_shortcut_gradients",
      test_basic_block_option_a_padding_shortcut_gradients},
-    {"basic_block_projection_shortcut_gradients",
-     test_basic_block_projection_shortcut_gradients},
+    {"basic_block_projection_shortcut_gradients", test_basic_block_projection_shortcut_gradients},
     {"plain_block_gradients", test_plain_block_gradients},
     {"bottleneck_gradients_with_either_stride_placement",
      test_bottleneck_gradients_with_either_stride_placement},
-    {"tiny_cifar_network_gradients_through_plans",
-     test_tiny_cifar_network_gradients_through_plans},
+    {"tiny_cifar_network_gradients_through_plans", test_tiny_cifar_network_gradients_through_plans},
     {"tiny_imagenet_networks_gradients_through_plans",
      test_tiny_imagenet_networks_gradients_through_plans},
 };

@@ -60,16 +60,16 @@ static void test_conv_weights_are_kaiming_normal_with_fan_out(void) {
     moments a = tensor_moments(m, "layer2.0.conv1.weight", 256 * 512 * 9);
     double want = 2.0 / (256.0 * 9.0);
     CHECK(fabs(a.mean) < 5.0 * sqrt(want / (double)a.n));
-    CHECK(fabs(a.var / want - 1.0) < 0.01);    /* standard error 0.13% */
-    CHECK(fabs(a.kurtosis - 3.0) < 0.05);       /* Gaussian, not uniform (1.8) */
+    CHECK(fabs(a.var / want - 1.0) < 0.01); /* standard error 0.13% */
+    CHECK(fabs(a.kurtosis - 3.0) < 0.05);   /* Gaussian, not uniform (1.8) */
     /* 1x1, 128 -> 512: fan_out 512 (fan_in would give 4x the variance) */
     moments b = tensor_moments(m, "layer1.0.conv3.weight", 512 * 128);
     want = 2.0 / 512.0;
-    CHECK(fabs(b.var / want - 1.0) < 0.03);    /* standard error 0.55% */
+    CHECK(fabs(b.var / want - 1.0) < 0.03); /* standard error 0.55% */
     /* the stem: 7x7, 3 -> 64, fan_out 3136 */
     moments c = tensor_moments(m, "conv1.weight", 64 * 3 * 49);
     want = 2.0 / (64.0 * 49.0);
-    CHECK(fabs(c.var / want - 1.0) < 0.06);    /* 9408 values: standard error 1.5% */
+    CHECK(fabs(c.var / want - 1.0) < 0.06); /* 9408 values: standard error 1.5% */
     rn_model_destroy(m);
     rn_ctx_destroy(ctx);
 }
@@ -128,7 +128,8 @@ static void test_zero_init_residual_zeroes_the_last_bn_of_each_residual_block(vo
     CHECK_OK(rn_model_create(ctx, 3, &m), ctx);
     CHECK_OK(rn_model_add_stem(m, 8, 3, 1, 1, 0), ctx);
     CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BOTTLENECK, 2, 4, 2, RN_SHORTCUT_B,
-                                RN_MODEL_ZERO_INIT_RESIDUAL), ctx);
+                                RN_MODEL_ZERO_INIT_RESIDUAL),
+             ctx);
     CHECK_OK(rn_model_add_head(m, 10), ctx);
     CHECK_OK(rn_model_init(m, 4), ctx);
     CHECK(all_equal(m, "layer1.0.bn3.weight", 16, 0.0f));
@@ -161,7 +162,8 @@ static void test_init_is_deterministic_for_a_seed(void) {
         rn_model_get_tensor(b, name, vb, n);
         rn_model_get_tensor(c, name, vc, n);
         same_ab &= memcmp(va, vb, n * 4) == 0;
-        if (strstr(name, "conv") || strncmp(name, "fc", 2) == 0) same_ac &= memcmp(va, vc, n * 4) == 0;
+        if (strstr(name, "conv") || strncmp(name, "fc", 2) == 0)
+            same_ac &= memcmp(va, vc, n * 4) == 0;
         free(va), free(vb), free(vc);
     }
     CHECK(same_ab);

@@ -38,8 +38,10 @@ static void randomise_bn(rn_model *m) {
         if (ndim != 1 || strncmp(name, "fc", 2) == 0) continue;
         float *v = malloc((size_t)dims[0] * sizeof(float));
         double lo = -0.2, hi = 0.2; /* bias, running_mean */
-        if (strstr(name, "running_var")) lo = 0.5, hi = 2.0;
-        else if (strstr(name, "weight")) lo = 0.5, hi = 1.5;
+        if (strstr(name, "running_var"))
+            lo = 0.5, hi = 2.0;
+        else if (strstr(name, "weight"))
+            lo = 0.5, hi = 1.5;
         rn_test_fill_uniform(v, (size_t)dims[0], lo, hi);
         rn_model_set_tensor(m, name, v, (size_t)dims[0]);
         free(v);
@@ -174,7 +176,8 @@ static void test_inference_memory_is_a_few_activations_not_the_whole_network(voi
     CHECK_OK(rn_plan_memory_size(infer, &si), ctx);
     CHECK_OK(rn_plan_memory_size(train, &st), ctx);
     if (si > 3 * act + image + ws + 16 * 64)
-        fprintf(stderr, "  inference plan: %zu bytes, bound %zu\n", si, 3 * act + image + ws + 16 * 64);
+        fprintf(stderr, "  inference plan: %zu bytes, bound %zu\n", si,
+                3 * act + image + ws + 16 * 64);
     CHECK(si <= 3 * act + image + ws + 16 * 64); /* + alignment of a few buffers */
     CHECK(st >= 100 * act);                      /* training keeps what backward needs */
     rn_plan_destroy(infer);
@@ -210,7 +213,8 @@ static void check_fold(const char *arch, int32_t base, int64_t hw) {
     CHECK_OK(rn_plan_forward(p, x, nx, RN_LAYOUT_NCHW, b, nl), ctx);
     double tol = 1e-4 * max_abs(a, nl), worst = 0.0;
     for (size_t i = 0; i < nl; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
-    if (worst > tol) fprintf(stderr, "  %s: folded logits differ by %g (tol %g)\n", arch, worst, tol);
+    if (worst > tol)
+        fprintf(stderr, "  %s: folded logits differ by %g (tol %g)\n", arch, worst, tol);
     CHECK(worst <= tol);
     /* folded BN reads as an identity with the folded bias: weight 1, mean 0,
      * var + eps = 1, so PyTorch's eval mode gives the same result */
@@ -234,10 +238,10 @@ static void check_fold(const char *arch, int32_t base, int64_t hw) {
 }
 
 static void test_folded_model_gives_the_same_logits(void) {
-    check_fold("resnet20", 8, 16);  /* option A */
-    check_fold("resnet18", 8, 40);  /* max pool, option B projections */
-    check_fold("resnet50", 8, 40);  /* bottlenecks */
-    check_fold("plain20", 8, 16);   /* ReLU after the last BN of a block */
+    check_fold("resnet20", 8, 16); /* option A */
+    check_fold("resnet18", 8, 40); /* max pool, option B projections */
+    check_fold("resnet50", 8, 40); /* bottlenecks */
+    check_fold("plain20", 8, 16);  /* ReLU after the last BN of a block */
 }
 
 static void test_nchw_and_nhwc_inputs_give_the_same_logits(void) {
@@ -506,8 +510,8 @@ static void test_tensor_round_trip_is_in_pytorch_layout(void) {
 
 /* ---- log levels ------------------------------------------------------------- */
 typedef struct log_seen {
-    int count[4];         /* messages per level */
-    char info_plan[512];  /* the plan's INFO line */
+    int count[4];          /* messages per level */
+    char info_plan[512];   /* the plan's INFO line */
     char debug_arena[512]; /* the forward's DEBUG line */
 } log_seen;
 

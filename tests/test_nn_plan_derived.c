@@ -36,8 +36,7 @@ static void counting_free(void *user, void *p) {
 
 static rn_model *make(rn_ctx *ctx, int32_t base, uint64_t seed) {
     rn_model *m = NULL;
-    CHECK_OK(rn_model_create_preset(ctx, "resnet20", 10, 3, RN_SHORTCUT_DEFAULT, base, 0, &m),
-             ctx);
+    CHECK_OK(rn_model_create_preset(ctx, "resnet20", 10, 3, RN_SHORTCUT_DEFAULT, base, 0, &m), ctx);
     if (m) CHECK_OK(rn_model_init(m, seed), ctx);
     return m;
 }
@@ -49,14 +48,13 @@ static float *random_floats(size_t n, double lo, double hi) {
 }
 
 /* Logits of a fresh plan (batch n, hw x hw) on input x. */
-static void run_fresh(rn_ctx *ctx, rn_model *m, int64_t n, int64_t hw, const float *x,
-                      float *y) {
+static void run_fresh(rn_ctx *ctx, rn_model *m, int64_t n, int64_t hw, const float *x, float *y) {
     rn_plan *p = NULL;
     CHECK_OK(rn_plan_create(m, n, hw, hw, RN_MODE_INFER, &p), ctx);
     if (p)
-        CHECK_OK(rn_plan_forward(p, x, (size_t)(n * 3 * hw * hw), RN_LAYOUT_NHWC, y,
-                                 (size_t)n * 10),
-                 ctx);
+        CHECK_OK(
+            rn_plan_forward(p, x, (size_t)(n * 3 * hw * hw), RN_LAYOUT_NHWC, y, (size_t)n * 10),
+            ctx);
     rn_plan_destroy(p);
 }
 
@@ -134,9 +132,7 @@ static void check_rederive(int32_t winograd) {
     rn_ctx_destroy(ctx);
 }
 
-static void test_plans_rederive_packed_weights_after_the_model_changes(void) {
-    check_rederive(0);
-}
+static void test_plans_rederive_packed_weights_after_the_model_changes(void) { check_rederive(0); }
 
 static void test_plans_retransform_winograd_weights_after_the_model_changes(void) {
     check_rederive(1);

@@ -31,15 +31,25 @@ static void test_parameter_counts_equal_torchvision_and_paper(void) {
         const char *name;
         int64_t params;
     } expected[] = {
-        {"resnet18", 11689512},   {"resnet34", 21797672},   {"resnet50", 25557032},
-        {"resnet101", 44549160},  {"resnet152", 60192808},  {"resnet20", 269722},
-        {"resnet32", 464154},     {"resnet44", 658586},     {"resnet56", 853018},
-        {"resnet110", 1727962},   {"resnet1202", 19421274},
+        {"resnet18", 11689512},
+        {"resnet34", 21797672},
+        {"resnet50", 25557032},
+        {"resnet101", 44549160},
+        {"resnet152", 60192808},
+        {"resnet20", 269722},
+        {"resnet32", 464154},
+        {"resnet44", 658586},
+        {"resnet56", 853018},
+        {"resnet110", 1727962},
+        {"resnet1202", 19421274},
         /* plain nets: the same layers without shortcuts; option A adds none,
          * so the CIFAR plain nets equal their residual twins; ImageNet plain
          * nets lack the three option-B projections of resnet18/34 */
-        {"plain20", 269722},      {"plain32", 464154},      {"plain44", 658586},
-        {"plain56", 853018},      {"plain110", 1727962},
+        {"plain20", 269722},
+        {"plain32", 464154},
+        {"plain44", 658586},
+        {"plain56", 853018},
+        {"plain110", 1727962},
         /* resnet8: stem 3x3x3x16 + BN; layer1.0 two 3x3 16->16 + 2 BN; layer2.0
          * 3x3 16->32, 3x3 32->32, projection 1x1 16->32 + 3 BN; layer3.0 the
          * same at 32->64; fc 64x10 + 10. Keras's MLPerf Tiny reference has
@@ -84,8 +94,11 @@ static void test_macs_equal_published_counts(void) {
     static const struct {
         const char *name;
         int tenths;
-    } table1[] = {{"resnet18", 18}, {"resnet34", 36}, {"resnet50", 38},
-                  {"resnet101", 76}, {"resnet152", 113}};
+    } table1[] = {{"resnet18", 18},
+                  {"resnet34", 36},
+                  {"resnet50", 38},
+                  {"resnet101", 76},
+                  {"resnet152", 113}};
     for (size_t i = 0; i < 5; i++) {
         int64_t macs = macs_of(ctx, table1[i].name, RN_MODEL_STRIDE_ON_1X1, 224);
         /* within the table's last printed digit (it rounds some, truncates others) */
@@ -197,8 +210,8 @@ static void test_layer_info_reports_shapes_and_adds_up_to_the_totals(void) {
     char tiny[4];
     CHECK_OK(rn_model_layer_info(m, 3, 224, 224, tiny, sizeof tiny, NULL, NULL, NULL), ctx);
     CHECK(strcmp(tiny, "lay") == 0);
-    CHECK_STATUS(rn_model_layer_info(m, 10, 224, 224, NULL, 0, NULL, NULL, NULL),
-                 RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_model_layer_info(m, 10, 224, 224, NULL, 0, NULL, NULL, NULL), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_model_layer_info(m, 0, 0, 224, NULL, 0, NULL, NULL, NULL), RN_E_INVALID_ARG,
                  ctx);
     rn_model_destroy(m);
@@ -289,8 +302,8 @@ static void compare_with_listing(const char *arch) {
                                     (long long)dims[d]);
         if (strcmp(nm, name) != 0 || strcmp(mine, shape) != 0) {
             if (mismatches < 5)
-                fprintf(stderr, "  %s #%d: torchvision %s [%s], libresnet %s [%s]\n", arch,
-                        (int)i, name, shape, nm, mine);
+                fprintf(stderr, "  %s #%d: torchvision %s [%s], libresnet %s [%s]\n", arch, (int)i,
+                        name, shape, nm, mine);
             mismatches++;
         }
         i++;
@@ -318,10 +331,10 @@ static void test_preset_names_enumerate_and_unknown_is_not_found(void) {
     /* exactly the paper's networks and resnet8 (each one is built by the
      * parameter-count test) */
     static const char *const names[] = {
-        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18",
-        "plain34",  "resnet8", "resnet20", "resnet32", "resnet44",  "resnet56",  "resnet110",
-        "resnet1202", "plain20", "plain32", "plain44",   "plain56",   "plain110",
-        "resnet50v1", "resnet101v1", "resnet152v1"};
+        "resnet18",  "resnet34",   "resnet50",    "resnet101",  "resnet152", "plain18",
+        "plain34",   "resnet8",    "resnet20",    "resnet32",   "resnet44",  "resnet56",
+        "resnet110", "resnet1202", "plain20",     "plain32",    "plain44",   "plain56",
+        "plain110",  "resnet50v1", "resnet101v1", "resnet152v1"};
     for (int32_t i = 0; i < rn_preset_count(); i++) {
         int found = 0;
         for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
@@ -332,13 +345,12 @@ static void test_preset_names_enumerate_and_unknown_is_not_found(void) {
     CHECK_STATUS(rn_model_create_preset(ctx, "resnet19", 0, 0, -1, 0, 0, &m), RN_E_NOT_FOUND, ctx);
     CHECK(m == NULL);
     CHECK(strstr(rn_last_error(ctx), "resnet19") != NULL);
-    CHECK_STATUS(rn_model_create_preset(ctx, "plain1202", 0, 0, -1, 0, 0, &m), RN_E_NOT_FOUND,
-                 ctx);
+    CHECK_STATUS(rn_model_create_preset(ctx, "plain1202", 0, 0, -1, 0, 0, &m), RN_E_NOT_FOUND, ctx);
     CHECK_STATUS(rn_model_create_preset(ctx, "resnet20", -1, 0, -1, 0, 0, &m), RN_E_INVALID_ARG,
                  ctx);
     CHECK_STATUS(rn_model_create_preset(ctx, "resnet20", 0, 0, 7, 0, 0, &m), RN_E_INVALID_ARG, ctx);
-    CHECK_STATUS(rn_model_create_preset(ctx, "resnet20", 0, 0, -1, 0, 0x80u, &m),
-                 RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_model_create_preset(ctx, "resnet20", 0, 0, -1, 0, 0x80u, &m), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_model_create_preset(ctx, NULL, 0, 0, -1, 0, 0, &m), RN_E_INVALID_ARG, ctx);
     CHECK(m == NULL);
     rn_ctx_destroy(ctx);
@@ -400,8 +412,8 @@ static void test_builder_matches_the_preset_it_spells_out(void) {
     CHECK_STATUS(rn_model_add_stage(m, RN_BLOCK_BASIC, 0, 64, 2, RN_SHORTCUT_A, 0),
                  RN_E_INVALID_ARG, ctx);
     /* option A cannot shrink channels */
-    CHECK_STATUS(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 8, 2, RN_SHORTCUT_A, 0),
-                 RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 8, 2, RN_SHORTCUT_A, 0), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 3, 64, 2, RN_SHORTCUT_A, 0), ctx);
     int32_t count = 0;
     CHECK_STATUS(rn_model_classes(m, &count), RN_E_BAD_STATE, ctx);

@@ -34,13 +34,13 @@
 
 /* ---- the injecting allocator ------------------------------------------------- */
 typedef struct {
-    long fail_at;     /* 1-based index of the allocation to refuse; 0: none */
-    int persistent;   /* refuse every allocation from fail_at on */
-    int paused;       /* the test's own checks: no injection, no counting */
-    long count;       /* allocations requested (while not paused) */
-    long injected;    /* allocations refused */
-    long bad_frees;   /* frees of pointers this allocator did not hand out */
-    void **live;      /* blocks handed out and not yet freed */
+    long fail_at;   /* 1-based index of the allocation to refuse; 0: none */
+    int persistent; /* refuse every allocation from fail_at on */
+    int paused;     /* the test's own checks: no injection, no counting */
+    long count;     /* allocations requested (while not paused) */
+    long injected;  /* allocations refused */
+    long bad_frees; /* frees of pointers this allocator did not hand out */
+    void **live;    /* blocks handed out and not yet freed */
     long num_live, cap_live;
 } oom_allocator;
 
@@ -110,23 +110,69 @@ static const int32_t batch_labels[B] = {7, 2};
  * and `count` the output buffer that must keep its sentinel on failure, and
  * `changes_model` whether a failure must leave the model untouched. */
 typedef enum {
-    S_CTX, S_X, S_W, S_Y, S_CONV, S_DW, S_CONV_BWD_W, S_PRESET, S_INIT, S_TRAIN_PLAN, S_FORWARD,
-    S_BACKWARD, S_SGD, S_STEP, S_INFER_PLAN, S_INFER, S_SAVE_SIZE, S_SAVE, S_PRESET2, S_LOAD,
-    S_OPEN, S_READ, S_DATASET, S_SCHED, S_SGD2, S_TRAINER, S_TRAINER_STEP, S_CKPT_SIZE, S_CKPT_SAVE,
-    S_CKPT_LOAD, NUM_STEPS
+    S_CTX,
+    S_X,
+    S_W,
+    S_Y,
+    S_CONV,
+    S_DW,
+    S_CONV_BWD_W,
+    S_PRESET,
+    S_INIT,
+    S_TRAIN_PLAN,
+    S_FORWARD,
+    S_BACKWARD,
+    S_SGD,
+    S_STEP,
+    S_INFER_PLAN,
+    S_INFER,
+    S_SAVE_SIZE,
+    S_SAVE,
+    S_PRESET2,
+    S_LOAD,
+    S_OPEN,
+    S_READ,
+    S_DATASET,
+    S_SCHED,
+    S_SGD2,
+    S_TRAINER,
+    S_TRAINER_STEP,
+    S_CKPT_SIZE,
+    S_CKPT_SAVE,
+    S_CKPT_LOAD,
+    NUM_STEPS
 } step_id;
 
-static const char *const step_names[NUM_STEPS] = {
-    "rn_ctx_create_with_allocator", "rn_tensor_create x", "rn_tensor_create w",
-    "rn_tensor_create y", "rn_conv2d_forward", "rn_tensor_create dw",
-    "rn_conv2d_backward_weights", "rn_model_create_preset", "rn_model_init",
-    "rn_plan_create train", "rn_plan_forward train", "rn_plan_backward", "rn_sgd_create",
-    "rn_optimizer_step", "rn_plan_create infer", "rn_plan_forward infer",
-    "rn_model_save_safetensors_mem size", "rn_model_save_safetensors_mem",
-    "rn_model_create_preset 2", "rn_model_load_safetensors_mem", "rn_safetensors_open_mem",
-    "rn_safetensors_read_f32", "rn_dataset_create", "rn_lr_schedule_create",
-    "rn_sgd_create 2", "rn_trainer_create", "rn_trainer_step", "rn_checkpoint_save_mem size",
-    "rn_checkpoint_save_mem", "rn_checkpoint_load_mem"};
+static const char *const step_names[NUM_STEPS] = {"rn_ctx_create_with_allocator",
+                                                  "rn_tensor_create x",
+                                                  "rn_tensor_create w",
+                                                  "rn_tensor_create y",
+                                                  "rn_conv2d_forward",
+                                                  "rn_tensor_create dw",
+                                                  "rn_conv2d_backward_weights",
+                                                  "rn_model_create_preset",
+                                                  "rn_model_init",
+                                                  "rn_plan_create train",
+                                                  "rn_plan_forward train",
+                                                  "rn_plan_backward",
+                                                  "rn_sgd_create",
+                                                  "rn_optimizer_step",
+                                                  "rn_plan_create infer",
+                                                  "rn_plan_forward infer",
+                                                  "rn_model_save_safetensors_mem size",
+                                                  "rn_model_save_safetensors_mem",
+                                                  "rn_model_create_preset 2",
+                                                  "rn_model_load_safetensors_mem",
+                                                  "rn_safetensors_open_mem",
+                                                  "rn_safetensors_read_f32",
+                                                  "rn_dataset_create",
+                                                  "rn_lr_schedule_create",
+                                                  "rn_sgd_create 2",
+                                                  "rn_trainer_create",
+                                                  "rn_trainer_step",
+                                                  "rn_checkpoint_save_mem size",
+                                                  "rn_checkpoint_save_mem",
+                                                  "rn_checkpoint_load_mem"};
 
 static rn_status run_step(path_state *s, oom_allocator *a, step_id id) {
     rn_ctx *ctx = s->ctx;
@@ -176,7 +222,8 @@ static rn_status run_step(path_state *s, oom_allocator *a, step_id id) {
         }
         return st;
     }
-    case S_SAVE: return rn_model_save_safetensors_mem(s->model, s->file, s->file_size, &s->file_size);
+    case S_SAVE:
+        return rn_model_save_safetensors_mem(s->model, s->file, s->file_size, &s->file_size);
     case S_PRESET2:
         return rn_model_create_preset(ctx, "resnet20", 0, 0, RN_SHORTCUT_DEFAULT, 4, 0, &s->model2);
     case S_LOAD: return rn_model_load_safetensors_mem(s->model2, s->file, s->file_size);
@@ -210,7 +257,8 @@ static rn_status run_step(path_state *s, oom_allocator *a, step_id id) {
         }
         return st;
     }
-    case S_CKPT_SAVE: return rn_checkpoint_save_mem(s->trainer, s->ckpt, s->ckpt_size, &s->ckpt_size);
+    case S_CKPT_SAVE:
+        return rn_checkpoint_save_mem(s->trainer, s->ckpt, s->ckpt_size, &s->ckpt_size);
     case S_CKPT_LOAD: return rn_checkpoint_load_mem(s->trainer, s->ckpt, s->ckpt_size);
     default: return RN_E_INTERNAL;
     }
@@ -241,9 +289,13 @@ static void **step_out(path_state *s, step_id id) {
 /* The model a step may change (its state must survive a failure intact). */
 static rn_model *step_model(path_state *s, step_id id) {
     switch (id) {
-    case S_INIT: case S_FORWARD: case S_BACKWARD: case S_STEP: case S_INFER:
-    case S_TRAINER_STEP: case S_CKPT_LOAD:
-        return s->model;
+    case S_INIT:
+    case S_FORWARD:
+    case S_BACKWARD:
+    case S_STEP:
+    case S_INFER:
+    case S_TRAINER_STEP:
+    case S_CKPT_LOAD: return s->model;
     case S_LOAD: return s->model2;
     default: return NULL;
     }
@@ -385,26 +437,30 @@ static void collect(path_state *s, oom_allocator *a, path_result *r) {
 
 /* ---- what can go wrong -------------------------------------------------------------- */
 typedef enum {
-    P_STATUS,    /* a status other than RN_OK or RN_E_NO_MEMORY */
-    P_PHANTOM,   /* RN_E_NO_MEMORY although nothing was refused */
-    P_SILENT,    /* RN_E_NO_MEMORY without a sentence */
-    P_HANDLE,    /* the out handle written on failure */
-    P_OUTPUT,    /* an output buffer written on failure */
-    P_MODEL,     /* the model changed by a call that failed */
-    P_RETRY,     /* the same call failed again once memory was back */
-    P_RESULTS,   /* the run's results differ from a run without failures */
-    P_LEAK,      /* blocks live after everything was destroyed */
-    P_BAD_FREE,  /* a free of a pointer the allocator did not hand out */
+    P_STATUS,   /* a status other than RN_OK or RN_E_NO_MEMORY */
+    P_PHANTOM,  /* RN_E_NO_MEMORY although nothing was refused */
+    P_SILENT,   /* RN_E_NO_MEMORY without a sentence */
+    P_HANDLE,   /* the out handle written on failure */
+    P_OUTPUT,   /* an output buffer written on failure */
+    P_MODEL,    /* the model changed by a call that failed */
+    P_RETRY,    /* the same call failed again once memory was back */
+    P_RESULTS,  /* the run's results differ from a run without failures */
+    P_LEAK,     /* blocks live after everything was destroyed */
+    P_BAD_FREE, /* a free of a pointer the allocator did not hand out */
     NUM_PROBLEMS
 } problem_kind;
 
 static const char *const problem_text[NUM_PROBLEMS] = {
-    "returned an unexpected status", "RN_E_NO_MEMORY although nothing was refused",
-    "RN_E_NO_MEMORY without a sentence", "the out handle was written on failure",
-    "an output was written on failure", "the model changed although the call failed",
+    "returned an unexpected status",
+    "RN_E_NO_MEMORY although nothing was refused",
+    "RN_E_NO_MEMORY without a sentence",
+    "the out handle was written on failure",
+    "an output was written on failure",
+    "the model changed although the call failed",
     "the retry failed once memory was back",
     "the run's results differ from a run without failures",
-    "blocks still live after destroying everything", "freed a pointer it was not given"};
+    "blocks still live after destroying everything",
+    "freed a pointer it was not given"};
 
 static int problems;
 
@@ -460,7 +516,8 @@ static int run_path(long fail_at, int persistent, const path_result *ref, path_r
         }
         if (!hit) problem(fail_at, mode, id, P_PHANTOM, rn_last_error(s.ctx));
         stats->refused++;
-        if (id != S_CTX && rn_last_error(s.ctx)[0] == '\0') problem(fail_at, mode, id, P_SILENT, NULL);
+        if (id != S_CTX && rn_last_error(s.ctx)[0] == '\0')
+            problem(fail_at, mode, id, P_SILENT, NULL);
         if (outp && *outp != NULL) {
             problem(fail_at, mode, id, P_HANDLE, NULL);
             *outp = NULL; /* do not destroy a half-made object */
@@ -565,7 +622,8 @@ static void test_a_failed_preset_in_a_caller_arena_leaves_its_usage_unchanged(vo
         CHECK(rn_ctx_arena_usage(c, &after, &peak) == RN_OK);
         if (after != before) {
             if (leaks++ < 5)
-                fprintf(stderr, "  buffer of %zu bytes: usage %zu before the failed call, %zu after\n",
+                fprintf(stderr,
+                        "  buffer of %zu bytes: usage %zu before the failed call, %zu after\n",
                         size, before, after);
             rn_test_failed_checks++;
         }

@@ -38,11 +38,11 @@ static const conv_case conv_cases[] = {
     {"3x3 16->16 (CIFAR stage 1)", 3, 8, 8, 16, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 32->48, odd image", 2, 9, 7, 32, 48, 3, 3, 1, 1, 1, 1},
     {"3x3 stride 2 16->32 (transition)", 2, 8, 8, 16, 32, 3, 3, 2, 2, 1, 1},
-    {"7x7 stride 2 pad 3 3->16 (stem, dW by im2col: 3 channels)", 2, 13, 13, 3, 16, 7, 7, 2, 2,
-     3, 3},
+    {"7x7 stride 2 pad 3 3->16 (stem, dW by im2col: 3 channels)", 2, 13, 13, 3, 16, 7, 7, 2, 2, 3,
+     3},
     {"1x1 stride 2 16->32 (projection)", 2, 7, 7, 16, 32, 1, 1, 2, 2, 0, 0},
-    {"5x5 pad 2 5->16, 6x5 (dW by im2col: 125 columns over 5 channels)", 2, 6, 5, 5, 16, 5, 5, 1,
-     1, 2, 2},
+    {"5x5 pad 2 5->16, 6x5 (dW by im2col: 125 columns over 5 channels)", 2, 6, 5, 5, 16, 5, 5, 1, 1,
+     2, 2},
     {"3x3 3->16 (CIFAR stem: few channels, dW by taps)", 2, 8, 8, 3, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 pad 0 40->32, channel tails", 2, 6, 6, 40, 32, 3, 3, 1, 1, 0, 0},
     {"3x3 pad 1 on a 1x1 image", 4, 1, 1, 16, 16, 3, 3, 1, 1, 1, 1},
@@ -52,8 +52,8 @@ static const conv_case conv_cases[] = {
     /* im2col / GEMM fallbacks: oc not a multiple of 16, 81 taps, dW > 2^20 */
     {"3x3 12->20 (dW by im2col)", 2, 6, 6, 12, 20, 3, 3, 1, 1, 1, 1},
     {"1x1 direct 24->20 (dW by GEMM)", 2, 5, 5, 24, 20, 1, 1, 1, 1, 0, 0},
-    {"1x1 direct 64->32 on 9 pixels (dW by GEMM: large for the pixels)", 1, 3, 3, 64, 32, 1, 1,
-     1, 1, 0, 0},
+    {"1x1 direct 64->32 on 9 pixels (dW by GEMM: large for the pixels)", 1, 3, 3, 64, 32, 1, 1, 1,
+     1, 0, 0},
     {"9x9 pad 4 (81 taps)", 1, 9, 9, 2, 16, 9, 9, 1, 1, 4, 4},
     {"3x3 384->384 (dW by im2col)", 1, 2, 2, 384, 384, 3, 3, 1, 1, 1, 1},
     /* padding not below the kernel: backward-data by col2im */
@@ -124,8 +124,8 @@ static int run_pass(rn_ctx *ctx, conv_pass pass, const rn_conv_desc *d, const fl
 }
 
 static void conv_case_isa(const conv_case *cc, int32_t isa) {
-    rn_conv_desc d = {cc->n, cc->h, cc->w, cc->c, cc->oc, cc->kh, cc->kw,
-                      cc->sh, cc->sw, cc->ph, cc->pw, 0, 0};
+    rn_conv_desc d = {cc->n,  cc->h,  cc->w,  cc->c,  cc->oc, cc->kh, cc->kw,
+                      cc->sh, cc->sw, cc->ph, cc->pw, 0,      0};
     CHECK(rn__conv_desc_init(&d));
     const size_t nx = (size_t)d.n * d.h * d.w * d.c, ny = (size_t)d.n * d.oh * d.ow * d.oc;
     const size_t nw = (size_t)d.oc * d.kh * d.kw * d.c;
@@ -140,7 +140,11 @@ static void conv_case_isa(const conv_case *cc, int32_t isa) {
     rn_test_fill_uniform(w, nw, -1, 1);
     rn_test_fill_uniform(b, (size_t)d.oc, -1, 1);
     rn_test_fill_uniform(dy, ny, -1, 1);
-    conv_ref r = {all, all + ny, all + 2 * ny, all + 2 * ny + nx, all + 2 * ny + 2 * nx,
+    conv_ref r = {all,
+                  all + ny,
+                  all + 2 * ny,
+                  all + 2 * ny + nx,
+                  all + 2 * ny + 2 * nx,
                   all + 2 * ny + 2 * nx + nw};
     naive_conv(&d, x, w, b, dy, &r);
     const size_t counts[3] = {ny, nx, nw};
@@ -185,8 +189,8 @@ RN_PER_ISA(test_conv_paths_match_direct_convolution_and_threads_agree)
  * under isa and any thread count give exactly what the unpacked forward
  * gives there: the packed form does not depend on the ISA. */
 static void packed_case(const conv_case *cc, int32_t isa) {
-    rn_conv_desc d = {cc->n, cc->h, cc->w, cc->c, cc->oc, cc->kh, cc->kw,
-                      cc->sh, cc->sw, cc->ph, cc->pw, 0, 0};
+    rn_conv_desc d = {cc->n,  cc->h,  cc->w,  cc->c,  cc->oc, cc->kh, cc->kw,
+                      cc->sh, cc->sw, cc->ph, cc->pw, 0,      0};
     CHECK(rn__conv_desc_init(&d));
     rn_ctx *packer = ctx_for(RN_ISA_SCALAR, 1);
     size_t pbytes = packer ? rn__conv2d_packed_weights_size(packer, &d) : 0;
@@ -237,9 +241,19 @@ static void test_prepacked_weights_give_the_unpacked_forward_under_any_isa(int32
     int packed = 0;
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
         packed_case(&conv_cases[i], isa);
-        rn_conv_desc d = {conv_cases[i].n, conv_cases[i].h, conv_cases[i].w, conv_cases[i].c,
-                          conv_cases[i].oc, conv_cases[i].kh, conv_cases[i].kw, conv_cases[i].sh,
-                          conv_cases[i].sw, conv_cases[i].ph, conv_cases[i].pw, 0, 0};
+        rn_conv_desc d = {conv_cases[i].n,
+                          conv_cases[i].h,
+                          conv_cases[i].w,
+                          conv_cases[i].c,
+                          conv_cases[i].oc,
+                          conv_cases[i].kh,
+                          conv_cases[i].kw,
+                          conv_cases[i].sh,
+                          conv_cases[i].sw,
+                          conv_cases[i].ph,
+                          conv_cases[i].pw,
+                          0,
+                          0};
         packed += rn__conv_desc_init(&d) && rn__conv2d_packed_weights_size(NULL, &d) > 0;
     }
     /* every case but the 81-tap window has a packed form */
@@ -346,9 +360,12 @@ done:
 RN_PER_ISA(test_elementwise_drivers_agree_across_isas_and_threads)
 
 static const rn_test_case cases[] = {
-    RN_ISA_CASES("conv_paths_match_direct_convolution_and_threads_agree", test_conv_paths_match_direct_convolution_and_threads_agree),
-    RN_ISA_CASES("prepacked_weights_give_the_unpacked_forward_under_any_isa", test_prepacked_weights_give_the_unpacked_forward_under_any_isa),
+    RN_ISA_CASES("conv_paths_match_direct_convolution_and_threads_agree",
+                 test_conv_paths_match_direct_convolution_and_threads_agree),
+    RN_ISA_CASES("prepacked_weights_give_the_unpacked_forward_under_any_isa",
+                 test_prepacked_weights_give_the_unpacked_forward_under_any_isa),
     {"conv_path_choice_depends_on_shape_only", test_conv_path_choice_depends_on_shape_only},
-    RN_ISA_CASES("elementwise_drivers_agree_across_isas_and_threads", test_elementwise_drivers_agree_across_isas_and_threads),
+    RN_ISA_CASES("elementwise_drivers_agree_across_isas_and_threads",
+                 test_elementwise_drivers_agree_across_isas_and_threads),
 };
 RN_TEST_MAIN(cases)

@@ -23,12 +23,22 @@ typedef struct shape {
 } shape;
 
 static const shape shapes[] = {
-    {1, 5, 5, 3, 5, 3, 1, 1},    {2, 7, 6, 17, 33, 3, 2, 1},  {1, 9, 9, 3, 16, 7, 2, 3},
-    {1, 8, 8, 20, 19, 1, 1, 0},  {2, 6, 5, 16, 48, 1, 2, 0},  {1, 4, 4, 1, 1, 1, 1, 0},
-    {1, 12, 11, 37, 23, 3, 1, 0}, {3, 5, 7, 8, 17, 7, 1, 3},  {1, 14, 14, 64, 70, 3, 1, 1},
-    {1, 7, 7, 5, 3, 3, 2, 2},    {2, 11, 9, 4, 32, 7, 2, 3},  {1, 3, 3, 129, 31, 3, 1, 1},
+    {1, 5, 5, 3, 5, 3, 1, 1},
+    {2, 7, 6, 17, 33, 3, 2, 1},
+    {1, 9, 9, 3, 16, 7, 2, 3},
+    {1, 8, 8, 20, 19, 1, 1, 0},
+    {2, 6, 5, 16, 48, 1, 2, 0},
+    {1, 4, 4, 1, 1, 1, 1, 0},
+    {1, 12, 11, 37, 23, 3, 1, 0},
+    {3, 5, 7, 8, 17, 7, 1, 3},
+    {1, 14, 14, 64, 70, 3, 1, 1},
+    {1, 7, 7, 5, 3, 3, 2, 2},
+    {2, 11, 9, 4, 32, 7, 2, 3},
+    {1, 3, 3, 129, 31, 3, 1, 1},
     /* 1-3 input channels (a stem), k 5 */
-    {2, 8, 7, 1, 9, 3, 2, 1},    {1, 10, 10, 2, 20, 5, 1, 2}, {1, 20, 18, 3, 64, 7, 2, 3},
+    {2, 8, 7, 1, 9, 3, 2, 1},
+    {1, 10, 10, 2, 20, 5, 1, 2},
+    {1, 20, 18, 3, 64, 7, 2, 3},
 };
 
 /* ---- random numbers ------------------------------------------------------------- */
@@ -51,8 +61,8 @@ static int8_t ref_requant(int32_t acc, float m, int has_r, int32_t r, float m_r,
 
 /* y (NHWC, as the op writes it) from NCHW / OIHW copies of the inputs. */
 static void reference(const shape *s, int32_t oh, int32_t ow, const int8_t *x_nhwc,
-                      const int8_t *w_ohwi, const int32_t *bias, const float *m,
-                      const int8_t *r, float m_r, int relu, int8_t *y) {
+                      const int8_t *w_ohwi, const int32_t *bias, const float *m, const int8_t *r,
+                      float m_r, int relu, int8_t *y) {
     const int n = s->n, h = s->h, w = s->w, ci = s->cin, co = s->cout, k = s->k;
     int *x = malloc(sizeof(int) * (size_t)(n * ci * h * w));
     int *wt = malloc(sizeof(int) * (size_t)(co * ci * k * k));
@@ -80,8 +90,8 @@ static void reference(const shape *s, int32_t oh, int32_t ow, const int8_t *x_nh
                                 acc += (long long)x[((b * ci + c) * h + iy) * w + ix] *
                                        wt[((o * ci + c) * k + i) * k + j];
                             }
-                    const size_t p = ((size_t)(b * oh + oy) * (size_t)ow + (size_t)ox) * (size_t)co +
-                                     (size_t)o;
+                    const size_t p =
+                        ((size_t)(b * oh + oy) * (size_t)ow + (size_t)ox) * (size_t)co + (size_t)o;
                     y[p] = ref_requant((int32_t)acc, m[o], r != NULL, r ? r[p] : 0, m_r, relu);
                 }
     free(x);
@@ -110,12 +120,14 @@ static size_t variants(variant *v) {
 #endif
 #ifdef RN_HAVE_AVX512
     v[n++] = (variant){"avx512bw", {rn_qs8_igemm_8x16__avx512bw, 8, 0}, isa_ok(RN_ISA_AVX512)};
-    v[n++] = (variant){"avx512vnni", {rn_qs8_igemm_12x16__avx512vnni, 12, 1},
+    v[n++] = (variant){"avx512vnni",
+                       {rn_qs8_igemm_12x16__avx512vnni, 12, 1},
                        isa_ok(RN_ISA_AVX512) && (feat & RN_CPU_AVX512VNNI)};
 #endif
 #ifdef RN_HAVE_NEON
     v[n++] = (variant){"neon", {rn_qs8_igemm_4x16__neon, 4, 0}, isa_ok(RN_ISA_NEON)};
-    v[n++] = (variant){"neondot", {rn_qs8_igemm_4x16__neondot, 4, 0},
+    v[n++] = (variant){"neondot",
+                       {rn_qs8_igemm_4x16__neondot, 4, 0},
                        isa_ok(RN_ISA_NEON) && (feat & RN_CPU_DOTPROD)};
 #endif
     return n;
@@ -160,7 +172,8 @@ static size_t run_case(const shape *s, const rn_qconv_kernel *kern, int32_t thre
         w[i] = fill == FILL_EXTREME ? (rn_test_uniform() < 0.5 ? -127 : 127) : rand_q(-127, 127);
     if (r)
         for (size_t i = 0; i < ny; i++)
-            r[i] = fill == FILL_EXTREME ? (rn_test_uniform() < 0.5 ? -127 : 127) : rand_q(-127, 127);
+            r[i] =
+                fill == FILL_EXTREME ? (rn_test_uniform() < 0.5 ? -127 : 127) : rand_q(-127, 127);
     const double kk = (double)s->k * s->k * s->cin;
     for (int32_t c = 0; c < s->cout; c++) {
         bias[c] = (int32_t)((rn_test_uniform() - 0.5) * 2000.0 * kk);
@@ -194,7 +207,8 @@ static size_t run_case(const shape *s, const rn_qconv_kernel *kern, int32_t thre
     for (size_t i = 0; i < ny; i++)
         if (y[i] != yref[i]) {
             if (bad < 3)
-                fprintf(stderr, "  %s %dx%dx%dx%d>%d k%d s%d p%d r%d relu%d fill%d: y[%zu] = %d, "
+                fprintf(stderr,
+                        "  %s %dx%dx%dx%d>%d k%d s%d p%d r%d relu%d fill%d: y[%zu] = %d, "
                         "reference %d\n",
                         kern ? "packed" : "plain", s->n, s->h, s->w, s->cin, s->cout, s->k,
                         s->stride, s->pad, residual, relu, (int)fill, i, y[i], yref[i]);

@@ -92,7 +92,8 @@ static rn_status record(rn_ctx *ctx, const net_spec *s, float *out, int32_t thre
     }
     rn_plan *inf = NULL, *tr = NULL;
     float *o = out;
-    rn_status st = x ? rn_plan_create(m, s->batch, s->hw, s->hw, RN_MODE_INFER, &inf) : RN_E_NO_MEMORY;
+    rn_status st =
+        x ? rn_plan_create(m, s->batch, s->hw, s->hw, RN_MODE_INFER, &inf) : RN_E_NO_MEMORY;
     if (st == RN_OK) st = rn_plan_forward(inf, x, nx, RN_LAYOUT_NCHW, o, nl);
     o += nl;
     if (st == RN_OK && threads_for_train > 0)
@@ -147,7 +148,8 @@ static const float *reference_of(int k) {
         reference[k] = record_with(&nets[k], 1, NULL, NULL, &reference_len[k]);
         /* something real to compare against: finite, not all zero */
         double ss = 0.0;
-        for (size_t i = 0; i < reference_len[k]; i++) ss += (double)reference[k][i] * reference[k][i];
+        for (size_t i = 0; i < reference_len[k]; i++)
+            ss += (double)reference[k][i] * reference[k][i];
         CHECK(ss > 0.0 && ss == ss && ss < 1e30);
     }
     return reference[k];
@@ -256,7 +258,8 @@ static void mini_run_share(mini_pool *p, size_t n, rn_parallel_task_fn task, voi
     const size_t stride = MINI_WORKERS + 1;
     (void)p;
     if ((size_t)who >= n) return;
-    for (size_t j = (n - 1 - (size_t)who) / stride + 1; j-- > 0;) task(arg, (size_t)who + j * stride);
+    for (size_t j = (n - 1 - (size_t)who) / stride + 1; j-- > 0;)
+        task(arg, (size_t)who + j * stride);
 }
 
 static void *mini_worker_main(void *arg) {
@@ -329,9 +332,9 @@ static void test_caller_parallel_for_runs_every_region_and_matches_one_thread(vo
         float *got = record_with(&nets[k], 4, use_backwards, &bs, &len);
         check_same(k, got, len, "caller's parallel-for, items backwards");
         free(got);
-        CHECK(bs.calls > 10);       /* the regions went there */
+        CHECK(bs.calls > 10); /* the regions went there */
         CHECK(bs.items >= (size_t)bs.calls * 2);
-        CHECK(bs.max_depth == 1);   /* never called from inside a task */
+        CHECK(bs.max_depth == 1); /* never called from inside a task */
 
         mini_pool pool;
         CHECK(mini_start(&pool));

@@ -274,10 +274,16 @@ static unsigned char *rewrite(rn_ctx *ctx, const unsigned char *buf, size_t size
         rn_safetensors_writer_add(w, name, RN_DTYPE_F32, ndim, dims, v);
         free(v);
     }
-    static const char *const keys[] = {
-        "format", "libresnet.checkpoint", "epoch", "step", "batch_in_epoch", "batch",
-        "dataset_size", "seed", "shuffle", "drop_last", "aug_pad", "aug_flip", "warmup_done",
-        "epoch_errors", "epoch_seen", "epoch_loss_sum", "order_rng", "aug_rng", "normalization"};
+    static const char *const keys[] = {"format",         "libresnet.checkpoint",
+                                       "epoch",          "step",
+                                       "batch_in_epoch", "batch",
+                                       "dataset_size",   "seed",
+                                       "shuffle",        "drop_last",
+                                       "aug_pad",        "aug_flip",
+                                       "warmup_done",    "epoch_errors",
+                                       "epoch_seen",     "epoch_loss_sum",
+                                       "order_rng",      "aug_rng",
+                                       "normalization"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         const char *v = NULL;
         if (strcmp(keys[k], key) == 0) {
@@ -331,11 +337,12 @@ static void test_mismatched_or_damaged_checkpoints_are_refused_and_change_nothin
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n;
-        unsigned char *bad = rewrite(a.ctx, buf, size, cases[i].key, cases[i].value, cases[i].drop,
-                                     &n);
+        unsigned char *bad =
+            rewrite(a.ctx, buf, size, cases[i].key, cases[i].value, cases[i].drop, &n);
         CHECK_STATUS(rn_checkpoint_load_mem(b.tr, bad, n), cases[i].want, b.ctx);
         if (!strstr(rn_last_error(b.ctx), cases[i].says)) {
-            fprintf(stderr, "  case %zu: '%s' not in: %s\n", i, cases[i].says, rn_last_error(b.ctx));
+            fprintf(stderr, "  case %zu: '%s' not in: %s\n", i, cases[i].says,
+                    rn_last_error(b.ctx));
             CHECK(0);
         }
         free(bad);

@@ -54,14 +54,16 @@ static void tt_setup_width(tt_run *r, const tt_data *d, uint64_t init_seed, int6
     memset(r, 0, sizeof *r);
     CHECK_OK(rn_ctx_create(&r->ctx), r->ctx);
     CHECK_OK(rn_model_create_preset(r->ctx, "resnet20", TT_CLASSES, TT_C, RN_SHORTCUT_DEFAULT,
-                                    width, 0, &r->model), r->ctx);
+                                    width, 0, &r->model),
+             r->ctx);
     CHECK_OK(rn_model_init(r->model, init_seed), r->ctx);
     CHECK_OK(rn_sgd_create(r->model, &r->opt), r->ctx);
     CHECK_OK(rn_lr_schedule_create(r->ctx, 0.1, &r->sched), r->ctx);
     int64_t ms[1] = {3};
     CHECK_OK(rn_lr_schedule_set_step(r->sched, RN_SCHED_UNIT_EPOCH, ms, 1, 0.1), r->ctx);
     CHECK_OK(rn_dataset_create(r->ctx, d->images, d->labels, TT_N, TT_H, TT_W, TT_C, TT_CLASSES,
-                               &r->data), r->ctx);
+                               &r->data),
+             r->ctx);
     CHECK_OK(rn_dataset_compute_normalization(r->data, RN_NORM_PIXEL_MEAN), r->ctx);
     CHECK_OK(rn_trainer_create(r->model, r->opt, r->sched, r->data, &r->tr), r->ctx);
     CHECK_OK(rn_trainer_set_int(r->tr, RN_TRAIN_BATCH, TT_BATCH), r->ctx);

@@ -123,7 +123,7 @@ static void test_split_is_a_sorted_partition_fixed_by_the_seed(void) {
 static void test_dataset_normalisations_by_hand(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
-    const uint8_t img[2 * 1 * 2 * 2] = {0, 255, 51, 102, /* image 0: (x0: c0 c1) (x1: c0 c1) */
+    const uint8_t img[2 * 1 * 2 * 2] = {0,   255, 51,  102, /* image 0: (x0: c0 c1) (x1: c0 c1) */
                                         255, 255, 153, 102};
     const int32_t lab[2] = {1, 0};
     rn_dataset *ds = NULL;
@@ -219,7 +219,7 @@ static void test_dataset_views_select_images_and_keep_normalisation(void) {
 static float naive_pixel(const float *img, int h, int w, int c, int pad, int dy, int dx, int flip,
                          int y, int x, int k) {
     int cx = flip ? w - 1 - x : x; /* column in the crop before flipping */
-    int py = y + dy, px = cx + dx;  /* in the padded image */
+    int py = y + dy, px = cx + dx; /* in the padded image */
     int sy = py - pad, sx = px - pad;
     if (sy < 0 || sy >= h || sx < 0 || sx >= w) return 0.0f;
     return img[(sy * w + sx) * c + k];
@@ -252,8 +252,8 @@ static void test_augmentation_crops_within_the_padding_and_flips_like_the_naive_
             for (int x = 0; x < W; x++)
                 for (int k = 0; k < C; k++) {
                     const int32_t *p = params + 3 * i;
-                    float want = naive_pixel(src + i * H * W * C, H, W, C, PAD, p[0], p[1], p[2],
-                                             y, x, k);
+                    float want =
+                        naive_pixel(src + i * H * W * C, H, W, C, PAD, p[0], p[1], p[2], y, x, k);
                     bad += dst[((i * H + y) * W + x) * C + k] != want;
                 }
     CHECK(bad == 0);
@@ -274,7 +274,8 @@ static void test_augmentation_crops_within_the_padding_and_flips_like_the_naive_
     int32_t out_of_range[3] = {2 * PAD + 1, 0, 0};
     CHECK_STATUS(rn_augment_apply(ctx, src, dst, 1, H, W, C, PAD, out_of_range, 3),
                  RN_E_INVALID_ARG, ctx);
-    CHECK_STATUS(rn_augment_apply(ctx, src, src, 1, H, W, C, PAD, centre, 3), RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_augment_apply(ctx, src, src, 1, H, W, C, PAD, centre, 3), RN_E_INVALID_ARG,
+                 ctx);
     CHECK(rn_augment_draw(s, N, PAD, 1, params, 3 * N - 1) == RN_E_INVALID_ARG);
     rn_ctx_destroy(ctx);
 }
@@ -283,10 +284,10 @@ static void test_metrics_count_errors_and_fill_the_confusion_matrix(void) {
     rn_ctx *ctx = NULL;
     CHECK_OK(rn_ctx_create(&ctx), ctx);
     const float logits[4 * 3] = {
-        0.1f, 0.9f, 0.0f, /* predicts 1 */
-        2.0f, 2.0f, 1.0f, /* tie: the first maximum, 0 */
+        0.1f, 0.9f, 0.0f,  /* predicts 1 */
+        2.0f, 2.0f, 1.0f,  /* tie: the first maximum, 0 */
         -1.f, -2.f, -0.5f, /* 2 */
-        NAN, 0.0f, -1.0f, /* a NaN never wins: 1 */
+        NAN,  0.0f, -1.0f, /* a NaN never wins: 1 */
     };
     const int32_t labels[4] = {1, 1, 2, 0};
     int64_t conf[9] = {0}, errors = -1;
@@ -298,7 +299,8 @@ static void test_metrics_count_errors_and_fill_the_confusion_matrix(void) {
     CHECK_OK(rn_metrics_update(ctx, logits, labels, 1, 3, conf, 9, NULL), ctx);
     CHECK(conf[4] == 2);
     const int32_t bad[1] = {3};
-    CHECK_STATUS(rn_metrics_update(ctx, logits, bad, 1, 3, conf, 9, &errors), RN_E_INVALID_ARG, ctx);
+    CHECK_STATUS(rn_metrics_update(ctx, logits, bad, 1, 3, conf, 9, &errors), RN_E_INVALID_ARG,
+                 ctx);
     CHECK_STATUS(rn_metrics_update(ctx, logits, labels, 4, 3, conf, 8, &errors), RN_E_INVALID_ARG,
                  ctx);
     rn_ctx_destroy(ctx);

@@ -116,7 +116,9 @@ typedef struct world_runs {
     rank_job job[MAX_RANKS];
 } world_runs;
 
-static void one_thread(tt_run *r) { CHECK_OK(rn_ctx_set_int(r->ctx, RN_OPT_NUM_THREADS, 1), r->ctx); }
+static void one_thread(tt_run *r) {
+    CHECK_OK(rn_ctx_set_int(r->ctx, RN_OPT_NUM_THREADS, 1), r->ctx);
+}
 
 static int32_t model_width = 4;
 
@@ -279,8 +281,10 @@ static void test_ranks_without_sync_bn_keep_identical_parameters(void) {
         rn_model_get_tensor(wr->run[0].model, name, x, n);
         rn_model_get_tensor(wr->run[1].model, name, y, n);
         int same = memcmp(x, y, n * sizeof(float)) == 0;
-        if (kind == RN_TENSOR_PARAM) params++, differ += !same;
-        else buffers_differ += !same;
+        if (kind == RN_TENSOR_PARAM)
+            params++, differ += !same;
+        else
+            buffers_differ += !same;
         free(y);
         free(x);
     }
@@ -326,8 +330,8 @@ static void test_reducer_and_shard_options_are_checked(void) {
     tt_make_data(&d, 7);
     tt_run r;
     tt_setup(&r, &d, 1, 1);
-    CHECK_STATUS(rn_trainer_set_reducer(r.tr, 2, 2, fake_start, fake_wait, NULL),
-                 RN_E_INVALID_ARG, r.ctx);
+    CHECK_STATUS(rn_trainer_set_reducer(r.tr, 2, 2, fake_start, fake_wait, NULL), RN_E_INVALID_ARG,
+                 r.ctx);
     CHECK_STATUS(rn_trainer_set_reducer(r.tr, 0, 2, NULL, fake_wait, NULL), RN_E_INVALID_ARG,
                  r.ctx);
     CHECK_STATUS(rn_trainer_set_reducer(r.tr, 0, 0, NULL, NULL, NULL), RN_E_INVALID_ARG, r.ctx);

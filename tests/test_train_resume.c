@@ -205,10 +205,12 @@ static void test_evaluate_matches_a_forward_pass_by_hand(void) {
     rn_plan *p = NULL;
     CHECK_OK(rn_plan_create(r.model, TT_N, TT_H, TT_W, RN_MODE_INFER, &p), r.ctx);
     CHECK_OK(rn_plan_forward(p, x, sizeof x / sizeof x[0], RN_LAYOUT_NHWC, logits,
-                             sizeof logits / sizeof logits[0]), r.ctx);
+                             sizeof logits / sizeof logits[0]),
+             r.ctx);
     int64_t want_conf[TT_CLASSES * TT_CLASSES] = {0}, want_errors = -1;
     CHECK_OK(rn_metrics_update(r.ctx, logits, labels, TT_N, TT_CLASSES, want_conf,
-                               TT_CLASSES * TT_CLASSES, &want_errors), r.ctx);
+                               TT_CLASSES * TT_CLASSES, &want_errors),
+             r.ctx);
     double want_loss = 0;
     for (int i = 0; i < TT_N; i++) {
         double mx = -1e30, s = 0;
@@ -239,8 +241,9 @@ static void test_trainer_checks_its_arguments_and_freezes_options_once_started(v
     CHECK_STATUS(rn_trainer_create(NULL, r.opt, r.sched, r.data, &t), RN_E_INVALID_ARG, NULL);
     /* a 1-channel dataset for a 3-channel model */
     rn_dataset *gray = NULL;
-    CHECK_OK(rn_dataset_create(r.ctx, d.images, d.labels, TT_N, TT_H, TT_W * TT_C, 1, TT_CLASSES,
-                               &gray), r.ctx);
+    CHECK_OK(
+        rn_dataset_create(r.ctx, d.images, d.labels, TT_N, TT_H, TT_W * TT_C, 1, TT_CLASSES, &gray),
+        r.ctx);
     CHECK_STATUS(rn_trainer_create(r.model, r.opt, r.sched, gray, &t), RN_E_INVALID_ARG, r.ctx);
     CHECK(strstr(rn_last_error(r.ctx), "channels") != NULL);
     CHECK(t == NULL);

@@ -59,8 +59,11 @@ static void test_paper_iteration_milestones(void) {
     CHECK_OK(rn_lr_schedule_create(ctx, 0.1, &s), ctx);
     int64_t ms[2] = {32000, 48000};
     CHECK_OK(rn_lr_schedule_set_step(s, RN_SCHED_UNIT_ITER, ms, 2, 0.1), ctx);
-    struct { int64_t step; double lr; } want[] = {
-        {0, 0.1}, {31999, 0.1}, {32000, 0.01}, {47999, 0.01}, {48000, 0.001}, {63999, 0.001}};
+    struct {
+        int64_t step;
+        double lr;
+    } want[] = {{0, 0.1},      {31999, 0.1},   {32000, 0.01},
+                {47999, 0.01}, {48000, 0.001}, {63999, 0.001}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         double lr = -1;
         CHECK_OK(rn_lr_schedule_lr(s, want[i].step, 3, 0, &lr), ctx);

@@ -15,9 +15,17 @@
 #include "train/train-internal.h"
 
 static const char *const PARAMS[] = {
-    "conv1.weight", "bn1.weight", "bn1.bias", "layer1.0.conv1.weight", "layer1.0.bn1.weight",
-    "layer1.0.bn1.bias", "layer1.0.conv2.weight", "layer1.0.bn2.weight", "layer1.0.bn2.bias",
-    "fc.weight", "fc.bias",
+    "conv1.weight",
+    "bn1.weight",
+    "bn1.bias",
+    "layer1.0.conv1.weight",
+    "layer1.0.bn1.weight",
+    "layer1.0.bn1.bias",
+    "layer1.0.conv2.weight",
+    "layer1.0.bn2.weight",
+    "layer1.0.bn2.bias",
+    "fc.weight",
+    "fc.bias",
 };
 #define NPARAMS (sizeof PARAMS / sizeof PARAMS[0])
 
@@ -162,7 +170,9 @@ static void run_config(const char *cfg) {
 static void test_sgd_paper_settings_match_torch(void) { run_config("paper"); }
 static void test_sgd_nesterov_matches_torch(void) { run_config("nesterov"); }
 static void test_sgd_dampening_matches_torch(void) { run_config("dampening"); }
-static void test_sgd_without_momentum_matches_torch_and_keeps_no_buffer(void) { run_config("plain"); }
+static void test_sgd_without_momentum_matches_torch_and_keeps_no_buffer(void) {
+    run_config("plain");
+}
 static void test_sgd_skipping_decay_of_1d_tensors_matches_torch_param_groups(void) {
     run_config("skip1d");
 }
@@ -251,7 +261,7 @@ static void test_sgd_nan_in_a_large_tensor_names_its_first_element(void) {
         for (size_t j = 0; j < slots[i].count; j++) slots[i].grad[j] = 0.25f;
         if (strcmp(slots[i].name, "layer1.0.conv2.weight") == 0) {
             CHECK(slots[i].count == 128 * 128 * 9);
-            slots[i].grad[140000] = NAN;   /* a late block */
+            slots[i].grad[140000] = NAN;     /* a late block */
             slots[i].grad[70001] = INFINITY; /* the first one, in an earlier block */
             w = slots[i].value;
         }

@@ -114,13 +114,13 @@ static void reference_backward(const rn_conv_desc *d, const float *dy, const flo
 }
 
 /* The entry points under test. */
-#define WG_FORWARD 0        /* weights transformed once, then the forward */
-#define WG_FORWARD_W 1      /* training: transformed on every call */
-#define WG_BACKWARD_DATA 2  /* training: dx from dy */
+#define WG_FORWARD 0       /* weights transformed once, then the forward */
+#define WG_FORWARD_W 1     /* training: transformed on every call */
+#define WG_BACKWARD_DATA 2 /* training: dx from dy */
 
 /* Runs one entry point with guarded buffers; returns 0 if memory ran out. */
-static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *in,
-                    const float *w, const float *bias, int relu, float *out) {
+static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *in, const float *w,
+                    const float *bias, int relu, float *out) {
     if (mode == WG_FORWARD) return run_winograd(ctx, d, in, w, bias, relu, out);
     guarded gw;
     size_t wb = mode == WG_FORWARD_W ? rn__conv_winograd_forward_w_workspace(d)
@@ -220,7 +220,8 @@ static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t 
     max_scaled_error = 0.0;
     static const int chans[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70};
     static const int sides[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 20};
-    const int nc = (int)(sizeof chans / sizeof chans[0]), ns = (int)(sizeof sides / sizeof sides[0]);
+    const int nc = (int)(sizeof chans / sizeof chans[0]),
+              ns = (int)(sizeof sides / sizeof sides[0]);
     /* every channel count as input and as output, every side, batches 1..3,
      * paired off so that the sweep stays a few seconds */
     for (int i = 0; i < nc * 3; i++) {
@@ -286,9 +287,9 @@ static void test_winograd_backward_data_matches_transposed_reference(int32_t isa
      * and out that differ and are not SIMD multiples, both schedules */
     static const int shapes[][6] = {
         /* n, h, w, c, oc, pad */
-        {1, 9, 10, 7, 12, 1},  {2, 6, 6, 16, 16, 0}, {1, 5, 8, 33, 20, 2}, {1, 3, 3, 4, 4, 2},
-        {3, 11, 7, 1, 5, 1},   {1, 14, 14, 64, 64, 1}, {2, 8, 8, 32, 96, 1},
-        {5, 32, 32, 16, 16, 1}, {3, 20, 17, 17, 33, 1},
+        {1, 9, 10, 7, 12, 1}, {2, 6, 6, 16, 16, 0},   {1, 5, 8, 33, 20, 2},
+        {1, 3, 3, 4, 4, 2},   {3, 11, 7, 1, 5, 1},    {1, 14, 14, 64, 64, 1},
+        {2, 8, 8, 32, 96, 1}, {5, 32, 32, 16, 16, 1}, {3, 20, 17, 17, 33, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_mode(isa, WG_BACKWARD_DATA, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
@@ -360,9 +361,9 @@ static void test_winograd_backward_weights_matches_reference(int32_t isa) {
         /* n, h, w, c, oc, pad: odd channel counts (narrow and wide
          * microkernels, masked tails), clipped edge tiles, padding 0..2,
          * several chunks of tiles (80x80x48) */
-        {1, 9, 10, 7, 12, 1},  {2, 6, 6, 16, 16, 0},  {1, 5, 8, 33, 20, 2}, {3, 11, 7, 1, 5, 1},
-        {1, 14, 14, 64, 64, 1}, {2, 8, 8, 32, 96, 1}, {5, 32, 32, 16, 16, 1},
-        {1, 80, 80, 48, 48, 1},
+        {1, 9, 10, 7, 12, 1},   {2, 6, 6, 16, 16, 0},   {1, 5, 8, 33, 20, 2},
+        {3, 11, 7, 1, 5, 1},    {1, 14, 14, 64, 64, 1}, {2, 8, 8, 32, 96, 1},
+        {5, 32, 32, 16, 16, 1}, {1, 80, 80, 48, 48, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_backward_weights(isa, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
@@ -416,15 +417,24 @@ static void test_winograd_applies_to_3x3_stride_1_only(void) {
 }
 
 static const rn_test_case cases[] = {
-    RN_ISA_CASES("winograd_matches_direct_convolution_over_a_shape_sweep", test_winograd_matches_direct_convolution_over_a_shape_sweep),
-    RN_ISA_CASES("winograd_handles_padding_zero_and_two", test_winograd_handles_padding_zero_and_two),
-    RN_ISA_CASES("winograd_matches_direct_convolution_at_resnet_widths", test_winograd_matches_direct_convolution_at_resnet_widths),
-    RN_ISA_CASES("winograd_runs_tiles_in_chunks_with_a_partial_last_one", test_winograd_runs_tiles_in_chunks_with_a_partial_last_one),
-    RN_ISA_CASES("winograd_pipelines_layers_with_many_tiles", test_winograd_pipelines_layers_with_many_tiles),
-    RN_ISA_CASES("winograd_training_forward_transforms_weights_per_call", test_winograd_training_forward_transforms_weights_per_call),
-    RN_ISA_CASES("winograd_backward_data_matches_transposed_reference", test_winograd_backward_data_matches_transposed_reference),
-    RN_ISA_CASES("winograd_backward_weights_matches_reference", test_winograd_backward_weights_matches_reference),
-    RN_ISA_CASES("winograd_layout_and_sizes_depend_on_shape_only", test_winograd_layout_and_sizes_depend_on_shape_only),
+    RN_ISA_CASES("winograd_matches_direct_convolution_over_a_shape_sweep",
+                 test_winograd_matches_direct_convolution_over_a_shape_sweep),
+    RN_ISA_CASES("winograd_handles_padding_zero_and_two",
+                 test_winograd_handles_padding_zero_and_two),
+    RN_ISA_CASES("winograd_matches_direct_convolution_at_resnet_widths",
+                 test_winograd_matches_direct_convolution_at_resnet_widths),
+    RN_ISA_CASES("winograd_runs_tiles_in_chunks_with_a_partial_last_one",
+                 test_winograd_runs_tiles_in_chunks_with_a_partial_last_one),
+    RN_ISA_CASES("winograd_pipelines_layers_with_many_tiles",
+                 test_winograd_pipelines_layers_with_many_tiles),
+    RN_ISA_CASES("winograd_training_forward_transforms_weights_per_call",
+                 test_winograd_training_forward_transforms_weights_per_call),
+    RN_ISA_CASES("winograd_backward_data_matches_transposed_reference",
+                 test_winograd_backward_data_matches_transposed_reference),
+    RN_ISA_CASES("winograd_backward_weights_matches_reference",
+                 test_winograd_backward_weights_matches_reference),
+    RN_ISA_CASES("winograd_layout_and_sizes_depend_on_shape_only",
+                 test_winograd_layout_and_sizes_depend_on_shape_only),
     {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},
 };
 RN_TEST_MAIN(cases)

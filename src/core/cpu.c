@@ -29,8 +29,7 @@ static int32_t detect(void) {
     int avx2 = (b >> 5) & 1;
     int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1,
         avx512vl = (b >> 31) & 1;
-    if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6)
-        return RN_ISA_AVX512;
+    if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6) return RN_ISA_AVX512;
     return avx2 ? RN_ISA_AVX2 : RN_ISA_SCALAR;
 }
 /* Extensions within an ISA: AVX512_VNNI (CPUID 7.0 ECX bit 11), with the
@@ -48,9 +47,7 @@ static int32_t detect(void) { return RN_ISA_NEON; } /* NEON is mandatory on AArc
  * capabilities: HWCAP_ASIMDDP, bit 20 of AT_HWCAP (16). Elsewhere none is
  * assumed (the plain NEON kernels run). */
 #include <sys/auxv.h>
-static uint32_t detect_features(void) {
-    return (getauxval(16) & (1ul << 20)) ? RN_CPU_DOTPROD : 0;
-}
+static uint32_t detect_features(void) { return (getauxval(16) & (1ul << 20)) ? RN_CPU_DOTPROD : 0; }
 #else
 static uint32_t detect_features(void) { return 0; }
 #endif

@@ -31,10 +31,14 @@ static void ctx_defaults(rn_ctx *ctx) {
     const char *env = getenv("RN_MAX_ISA");
     if (env) {
         int32_t cap = -1;
-        if (!strcmp(env, "scalar")) cap = RN_ISA_SCALAR;
-        else if (!strcmp(env, "avx2")) cap = RN_ISA_AVX2;
-        else if (!strcmp(env, "avx512")) cap = RN_ISA_AVX512;
-        else if (!strcmp(env, "neon")) cap = RN_ISA_NEON;
+        if (!strcmp(env, "scalar"))
+            cap = RN_ISA_SCALAR;
+        else if (!strcmp(env, "avx2"))
+            cap = RN_ISA_AVX2;
+        else if (!strcmp(env, "avx512"))
+            cap = RN_ISA_AVX512;
+        else if (!strcmp(env, "neon"))
+            cap = RN_ISA_NEON;
         if (cap >= 0) ctx->max_isa = cap;
     }
     ctx->active_isa = rn__cpu_isa_for_cap(ctx->max_isa);
@@ -88,7 +92,7 @@ rn_status rn_ctx_arena_usage(const rn_ctx *ctx, size_t *used, size_t *peak) {
 
 void rn_ctx_destroy(rn_ctx *ctx) {
     if (!ctx) return;
-    rn__parallel_release(ctx); /* joins the workers, if any were started */
+    rn__parallel_release(ctx);  /* joins the workers, if any were started */
     if (ctx->in_buffer) return; /* the caller owns an arena's memory */
     ctx->free_fn(ctx->alloc_user, ctx);
 }
@@ -106,8 +110,7 @@ void *rn__alloc(rn_ctx *ctx, size_t size) {
     if (!ctx->in_buffer) return ctx->alloc(ctx->alloc_user, size, RN_ALIGN);
     uintptr_t top = ((uintptr_t)ctx->arena_top + (RN_ALIGN - 1)) & ~(uintptr_t)(RN_ALIGN - 1);
     uintptr_t end = (uintptr_t)ctx->arena_end;
-    if (top > end || end - top < RN_ARENA_HEADER || size > end - top - RN_ARENA_HEADER)
-        return NULL;
+    if (top > end || end - top < RN_ARENA_HEADER || size > end - top - RN_ARENA_HEADER) return NULL;
     arena_header *h = (arena_header *)top;
     h->prev_top = ctx->arena_top;
     h->prev_last = ctx->arena_last;
@@ -156,12 +159,30 @@ void rn__free(rn_ctx *ctx, void *ptr) {
 rn_status rn_option_bounds(int32_t key, int64_t *lo, int64_t *hi) {
     if (!lo || !hi) return RN_E_INVALID_ARG;
     switch (key) {
-    case RN_OPT_NUM_THREADS: *lo = 1; *hi = 1024; return RN_OK;
-    case RN_OPT_MAX_ISA: *lo = RN_ISA_SCALAR; *hi = RN_ISA_NEON; return RN_OK;
-    case RN_OPT_ACTIVE_ISA: *lo = RN_ISA_SCALAR; *hi = RN_ISA_NEON; return RN_OK;
-    case RN_OPT_LOG_LEVEL: *lo = RN_LOG_ERROR; *hi = RN_LOG_DEBUG; return RN_OK;
-    case RN_OPT_DETERMINISTIC: *lo = 1; *hi = 1; return RN_OK;
-    case RN_OPT_WINOGRAD: *lo = 0; *hi = 1; return RN_OK;
+    case RN_OPT_NUM_THREADS:
+        *lo = 1;
+        *hi = 1024;
+        return RN_OK;
+    case RN_OPT_MAX_ISA:
+        *lo = RN_ISA_SCALAR;
+        *hi = RN_ISA_NEON;
+        return RN_OK;
+    case RN_OPT_ACTIVE_ISA:
+        *lo = RN_ISA_SCALAR;
+        *hi = RN_ISA_NEON;
+        return RN_OK;
+    case RN_OPT_LOG_LEVEL:
+        *lo = RN_LOG_ERROR;
+        *hi = RN_LOG_DEBUG;
+        return RN_OK;
+    case RN_OPT_DETERMINISTIC:
+        *lo = 1;
+        *hi = 1;
+        return RN_OK;
+    case RN_OPT_WINOGRAD:
+        *lo = 0;
+        *hi = 1;
+        return RN_OK;
     default: return RN_E_NOT_FOUND;
     }
 }
@@ -172,8 +193,7 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
     if (rn_option_bounds(key, &lo, &hi) != RN_OK)
         return rn__error(ctx, RN_E_NOT_FOUND, "rn_ctx_set_int: unknown option key %d", (int)key);
     if (key == RN_OPT_ACTIVE_ISA || key == RN_OPT_DETERMINISTIC)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_ctx_set_int: option %d is read-only",
-                         (int)key);
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_ctx_set_int: option %d is read-only", (int)key);
     if (value < lo || value > hi)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "rn_ctx_set_int: value %lld for option %d is outside [%lld, %lld]",

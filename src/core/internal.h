@@ -10,7 +10,7 @@
 #include "resnet/core.h"
 #include "resnet/tensor.h"
 
-struct rn_pool;    /* src/core/threadpool.c */
+struct rn_pool; /* src/core/threadpool.c */
 
 #define RN_ERROR_CAP 512
 #define RN_ALIGN 64
@@ -22,12 +22,12 @@ struct rn_ctx {
     /* caller-arena contexts: bump allocation inside [arena_base, arena_end) */
     unsigned char *arena_base, *arena_top, *arena_end, *arena_last;
     size_t arena_peak;
-    int32_t in_buffer;  /* 1 when the ctx itself lives in the caller's buffer */
+    int32_t in_buffer; /* 1 when the ctx itself lives in the caller's buffer */
     int32_t num_threads;
     int32_t max_isa;    /* the cap requested */
     int32_t active_isa; /* rn__cpu_isa_for_cap(max_isa): the kernels this context runs */
     int32_t log_level;
-    int32_t winograd;   /* RN_OPT_WINOGRAD */
+    int32_t winograd; /* RN_OPT_WINOGRAD */
     rn_log_fn log_fn;
     void *log_user;
     /* threads (parallel.c): the caller's parallel-for if set, else the
@@ -51,7 +51,10 @@ struct rn_tensor {
  * When on, a failed check traps (a debugger stops there); user input never
  * reaches one, because public entry points validate first. */
 #ifdef RN_DEBUG_ASSERT
-#define RN_ASSERT(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define RN_ASSERT(cond)                \
+    do {                               \
+        if (!(cond)) __builtin_trap(); \
+    } while (0)
 #else
 #define RN_ASSERT(cond) ((void)0)
 #endif

@@ -67,8 +67,10 @@ void rn__parallel_for(const rn_ctx *cctx, size_t n, rn_task_fn fn, void *arg) {
                         (int)ctx->num_threads - 1);
         }
     }
-    if (ctx->pool) rn__pool_run(ctx->pool, n, fn, arg);
-    else run_serial(n, fn, arg);
+    if (ctx->pool)
+        rn__pool_run(ctx->pool, n, fn, arg);
+    else
+        run_serial(n, fn, arg);
     leave_region(ctx);
     return;
 #elif defined(RN_WITH_OPENMP)

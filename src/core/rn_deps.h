@@ -15,20 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define rn_memcpy  memcpy
+#define rn_memcpy memcpy
 #define rn_memmove memmove
-#define rn_memset  memset
-#define rn_memcmp  memcmp
-#define rn_strlen  strlen
-#define rn_strcmp  strcmp
+#define rn_memset memset
+#define rn_memcmp memcmp
+#define rn_strlen strlen
+#define rn_strcmp strcmp
 #define rn_strncmp strncmp
-#define rn_sqrtf   sqrtf
-#define rn_expf    expf
-#define rn_logf    logf
-#define rn_sqrt    sqrt
-#define rn_exp     exp
-#define rn_log     log
-#define rn_cos     cos
+#define rn_sqrtf sqrtf
+#define rn_expf expf
+#define rn_logf logf
+#define rn_sqrt sqrt
+#define rn_exp exp
+#define rn_log log
+#define rn_cos cos
 
 /* Formatting of error sentences into a fixed buffer. vsnprintf writes to
  * memory only; RN_NO_STDIO builds keep the unformatted template instead. */

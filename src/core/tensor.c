@@ -16,7 +16,8 @@ int64_t rn__numel4(int64_t n, int64_t h, int64_t w, int64_t c) {
 
 const char *rn__shape_str(const rn_tensor *t, char *buf, size_t cap) {
 #ifdef RN_HAVE_VSNPRINTF
-    if (!t) snprintf(buf, cap, "(null)");
+    if (!t)
+        snprintf(buf, cap, "(null)");
     else
         snprintf(buf, cap, "(%lld,%lld,%lld,%lld)", (long long)t->dims[0], (long long)t->dims[1],
                  (long long)t->dims[2], (long long)t->dims[3]);
@@ -31,8 +32,8 @@ static rn_status check_dims(rn_ctx *ctx, const char *fn, int64_t n, int64_t h, i
                             int64_t c) {
     if (n < 1 || h < 1 || w < 1 || c < 1)
         return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: every dim must be >= 1, got (%lld,%lld,%lld,%lld)", fn,
-                         (long long)n, (long long)h, (long long)w, (long long)c);
+                         "%s: every dim must be >= 1, got (%lld,%lld,%lld,%lld)", fn, (long long)n,
+                         (long long)h, (long long)w, (long long)c);
     if (rn__numel4(n, h, w, c) < 0)
         return rn__error(ctx, RN_E_OVERFLOW,
                          "%s: (%lld,%lld,%lld,%lld) exceeds RN_TENSOR_MAX_ELEMENTS", fn,
@@ -172,15 +173,19 @@ static rn_status check_io(const rn_tensor *t, const void *p, size_t count, int32
 rn_status rn_tensor_read(rn_tensor *t, const float *src, size_t count, int32_t layout) {
     rn_status st = check_io(t, src, count, layout, "rn_tensor_read");
     if (st) return st;
-    if (layout == RN_LAYOUT_NHWC) rn_memmove(t->data, src, count * sizeof(float));
-    else rn_nchw_to_nhwc(src, t->data, t->dims[0], t->dims[3], t->dims[1], t->dims[2]);
+    if (layout == RN_LAYOUT_NHWC)
+        rn_memmove(t->data, src, count * sizeof(float));
+    else
+        rn_nchw_to_nhwc(src, t->data, t->dims[0], t->dims[3], t->dims[1], t->dims[2]);
     return RN_OK;
 }
 
 rn_status rn_tensor_write(const rn_tensor *t, float *dst, size_t count, int32_t layout) {
     rn_status st = check_io(t, dst, count, layout, "rn_tensor_write");
     if (st) return st;
-    if (layout == RN_LAYOUT_NHWC) rn_memmove(dst, t->data, count * sizeof(float));
-    else rn_nhwc_to_nchw(t->data, dst, t->dims[0], t->dims[1], t->dims[2], t->dims[3]);
+    if (layout == RN_LAYOUT_NHWC)
+        rn_memmove(dst, t->data, count * sizeof(float));
+    else
+        rn_nhwc_to_nchw(t->data, dst, t->dims[0], t->dims[1], t->dims[2], t->dims[3]);
     return RN_OK;
 }

@@ -78,8 +78,8 @@ typedef struct pool_worker {
 } pool_worker;
 
 struct rn_pool {
-    rn_ctx *ctx; /* owner (its allocator frees this block) */
-    pid_t pid;   /* the process whose threads these are (see rn__pool_destroy) */
+    rn_ctx *ctx;     /* owner (its allocator frees this block) */
+    pid_t pid;       /* the process whose threads these are (see rn__pool_destroy) */
     int32_t threads; /* the caller included */
     int32_t started; /* workers running */
     /* region description: written by the caller before it publishes gen,
@@ -161,7 +161,8 @@ static uint32_t wait_for_region(struct rn_pool *p, uint32_t seen) {
         syscall(SYS_futex, &p->gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
 #else
     pthread_mutex_lock(&p->lock);
-    while ((g = rn__atomic_load(&p->gen, RN_SEQ_CST)) == seen) pthread_cond_wait(&p->wake, &p->lock);
+    while ((g = rn__atomic_load(&p->gen, RN_SEQ_CST)) == seen)
+        pthread_cond_wait(&p->wake, &p->lock);
     pthread_mutex_unlock(&p->lock);
 #endif
     rn__atomic_fetch_sub(&p->sleepers, 1, RN_RELAXED);

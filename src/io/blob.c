@@ -81,8 +81,10 @@ static rn_status read_arch(rn_ctx *ctx, const char *fn, const rn_safetensors *st
     if (rn_safetensors_metadata(st, "preset", &name) != RN_OK)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'preset' is missing", fn);
     if (rn_strlen(name) >= sizeof a->preset)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'preset' \"%.40s...\" names no "
-                         "preset", fn, name);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: blob metadata 'preset' \"%.40s...\" names no "
+                         "preset",
+                         fn, name);
     rn_memcpy(a->preset, name, rn_strlen(name) + 1);
     if (rn_safetensors_metadata(st, "shortcut", &sc_text) != RN_OK)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: blob metadata 'shortcut' is missing", fn);
@@ -119,8 +121,10 @@ static rn_status find_values(rn_ctx *ctx, const char *fn, const unsigned char *b
         }
         if (rn_safetensors_find(st, tname, &idx) != RN_OK) {
             char b[200];
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (%s expects shape "
-                             "%s%s)", fn, tname, preset, rn__dims_str(ndim, dims, b, sizeof b),
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': missing (%s expects shape "
+                             "%s%s)",
+                             fn, tname, preset, rn__dims_str(ndim, dims, b, sizeof b),
                              ndim == 4 ? ", OHWI" : "");
         }
         rn_safetensors_info(st, idx, NULL, &dtype, &fndim, fdims);
@@ -128,21 +132,25 @@ static rn_status find_values(rn_ctx *ctx, const char *fn, const unsigned char *b
         for (int32_t d = 0; same && d < ndim; d++) same = fdims[d] == dims[d];
         if (!same) {
             char a[200], b[200];
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': shape %s in the blob, %s "
-                             "expects %s%s", fn, tname, rn__dims_str(fndim, fdims, a, sizeof a),
-                             preset, rn__dims_str(ndim, dims, b, sizeof b),
-                             ndim == 4 ? " (OHWI)" : "");
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': shape %s in the blob, %s "
+                             "expects %s%s",
+                             fn, tname, rn__dims_str(fndim, fdims, a, sizeof a), preset,
+                             rn__dims_str(ndim, dims, b, sizeof b), ndim == 4 ? " (OHWI)" : "");
         }
         if (dtype != RN_DTYPE_F32)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': dtype %s; weights read in "
-                             "place must be F32", fn, tname, rn__dtype_name(dtype));
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': dtype %s; weights read in "
+                             "place must be F32",
+                             fn, tname, rn__dtype_name(dtype));
         const unsigned char *p = rn__safetensors_data(st, idx);
         if ((uintptr_t)p % sizeof(float) != 0)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': its data at byte %zu of the "
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': its data at byte %zu of the "
                              "blob (address %% 4 = %u) is not 4-byte aligned: floats are read in "
                              "place, so the blob must start at a 4-byte aligned address and place "
-                             "each tensor at a multiple of 4 (rn_model_save_blob_* does)", fn,
-                             tname, (size_t)(p - base), (unsigned)((uintptr_t)p % 4u));
+                             "each tensor at a multiple of 4 (rn_model_save_blob_* does)",
+                             fn, tname, (size_t)(p - base), (unsigned)((uintptr_t)p % 4u));
         values[i] = (const float *)(const void *)p;
     }
     /* anything else in the blob is a mistake (another architecture?) */
@@ -151,8 +159,10 @@ static rn_status find_values(rn_ctx *ctx, const char *fn, const unsigned char *b
         int32_t idx;
         rn_safetensors_info(st, f, &fname, NULL, NULL, NULL);
         if (rn_model_tensor_find(m, fname, &idx) != RN_OK || rn_strncmp(fname, "module.", 7) == 0)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': unexpected tensor (%s has "
-                             "no tensor of that name)", fn, fname, preset);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': unexpected tensor (%s has "
+                             "no tensor of that name)",
+                             fn, fname, preset);
     }
     return RN_OK;
 }
@@ -209,8 +219,10 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
                          "in place as floats, so the blob must start at a 4-byte aligned address",
                          fn, (unsigned)((uintptr_t)data % 4u));
     if (!host_is_little_endian())
-        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: blobs hold little-endian values, which this "
-                         "big-endian host cannot read in place", fn);
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "%s: blobs hold little-endian values, which this "
+                         "big-endian host cannot read in place",
+                         fn);
     rn__arena_mark mark = rn__arena_save(ctx);
     rn_safetensors *st = NULL;
     rn_status s = rn__safetensors_open_view(ctx, fn, data, size, &st);
@@ -226,17 +238,20 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
         rn_safetensors_close(st);
         s = rn__int8_read(ctx, fn, data, size, 1, &m);
     } else if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK &&
-        rn_strcmp(version, BLOB_VERSION) == 0) {
+               rn_strcmp(version, BLOB_VERSION) == 0) {
         s = fp32_from_blob(ctx, fn, data, size, st, mark, flags, &m);
     } else {
         if (version)
-            s = rn__error(ctx, RN_E_UNSUPPORTED, "%s: blob version \"%.20s\" (this library reads "
-                          "version " BLOB_VERSION ")", fn, version);
+            s = rn__error(ctx, RN_E_UNSUPPORTED,
+                          "%s: blob version \"%.20s\" (this library reads "
+                          "version " BLOB_VERSION ")",
+                          fn, version);
         else
             s = rn__error(ctx, RN_E_BAD_FORMAT,
                           "%s: not a libresnet blob: no '" BLOB_KEY "' metadata (convolution "
                           "weights must be stored OHWI; write the blob with "
-                          "rn_model_save_blob_mem or `resnet export --c-array`)", fn);
+                          "rn_model_save_blob_mem or `resnet export --c-array`)",
+                          fn);
         rn_safetensors_close(st);
     }
     if (s) {
@@ -253,26 +268,36 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
 static rn_status blob_writer(const rn_model *model, const char *fn, rn_safetensors_writer **out) {
     rn_ctx *ctx = rn__model_ctx(model);
     if (rn__model_is_int8(model))
-        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: the model is int8: its file "
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "%s: the model is int8: its file "
                          "(rn_model_save_safetensors_*) is already a blob that "
-                         "rn_model_create_from_blob reads in place", fn);
+                         "rn_model_create_from_blob reads in place",
+                         fn);
     const char *preset;
     int32_t classes, in_channels, shortcut, width;
     uint32_t mflags;
     if (!rn__model_preset(model, &preset, &classes, &in_channels, &shortcut, &width, &mflags))
-        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: a blob names its architecture by preset, and "
-                         "this model was spelled out with the builder", fn);
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "%s: a blob names its architecture by preset, and "
+                         "this model was spelled out with the builder",
+                         fn);
     rn_safetensors_writer *w = NULL;
     rn_status s = rn_safetensors_writer_create(ctx, &w);
     char num[24];
     if (!s) s = rn_safetensors_writer_set_metadata(w, "format", "pt");
     if (!s) s = rn_safetensors_writer_set_metadata(w, BLOB_KEY, BLOB_VERSION);
     if (!s) s = rn_safetensors_writer_set_metadata(w, "preset", preset);
-    if (!s) rn__fmt_u64((uint64_t)classes, num), s = rn_safetensors_writer_set_metadata(w, "classes", num);
-    if (!s) rn__fmt_u64((uint64_t)in_channels, num), s = rn_safetensors_writer_set_metadata(w, "in_channels", num);
-    if (!s) rn__fmt_u64((uint64_t)width, num), s = rn_safetensors_writer_set_metadata(w, "width", num);
+    if (!s)
+        rn__fmt_u64((uint64_t)classes, num),
+            s = rn_safetensors_writer_set_metadata(w, "classes", num);
+    if (!s)
+        rn__fmt_u64((uint64_t)in_channels, num),
+            s = rn_safetensors_writer_set_metadata(w, "in_channels", num);
+    if (!s)
+        rn__fmt_u64((uint64_t)width, num), s = rn_safetensors_writer_set_metadata(w, "width", num);
     if (!s) s = rn_safetensors_writer_set_metadata(w, "shortcut", shortcut_name(shortcut));
-    if (!s) rn__fmt_u64((uint64_t)mflags, num), s = rn_safetensors_writer_set_metadata(w, "flags", num);
+    if (!s)
+        rn__fmt_u64((uint64_t)mflags, num), s = rn_safetensors_writer_set_metadata(w, "flags", num);
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(model, &slots);
     for (int32_t i = 0; s == RN_OK && i < n; i++) {

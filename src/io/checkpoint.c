@@ -125,20 +125,21 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
     for (int32_t i = 0; i < n; i++)
         if (slots[i].count > max_count) max_count = slots[i].count;
     float *tmp = (float *)rn__calloc(ctx, max_count, sizeof(float));
-    if (!tmp) return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu floats", fn, max_count);
+    if (!tmp)
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu floats", fn, max_count);
     rn_safetensors_writer *w = NULL;
     rn_status st = rn_safetensors_writer_create(ctx, &w);
     char name[CKPT_NAME_CAP];
     /* the model, in state_dict order */
     for (int32_t i = 0; i < n && st == RN_OK; i++) {
         rn__nn_slot_read(&slots[i], slots[i].value, tmp);
-        st = rn_safetensors_writer_add(w, slots[i].name, RN_DTYPE_F32, slots[i].ndim,
-                                       slots[i].dims, tmp);
+        st = rn_safetensors_writer_add(w, slots[i].name, RN_DTYPE_F32, slots[i].ndim, slots[i].dims,
+                                       tmp);
     }
     /* momentum buffers, where a step made one */
     for (int32_t i = 0; i < n && st == RN_OK; i++) {
-        const float *momentum = slots[i].kind == RN_TENSOR_PARAM ? rn__trainer_momentum(tr, i)
-                                                                 : NULL;
+        const float *momentum =
+            slots[i].kind == RN_TENSOR_PARAM ? rn__trainer_momentum(tr, i) : NULL;
         if (!momentum) continue;
         if (!buffer_name(slots[i].name, name, sizeof name)) {
             st = rn__error(ctx, RN_E_INVALID_ARG, "%s: the tensor name '%s' is too long", fn,
@@ -165,11 +166,19 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
     const struct {
         const char *key;
         int64_t value;
-    } ints[] = {{"epoch", s.epoch},       {"step", s.step},          {"batch_in_epoch", s.cursor},
-                {"batch", s.batch},       {"dataset_size", s.dataset_size},
-                {"seed", s.seed},         {"shuffle", s.shuffle},    {"drop_last", s.drop_last},
-                {"aug_pad", s.pad},       {"aug_flip", s.flip},      {"warmup_done", s.warmup_done},
-                {"epoch_errors", s.errors}, {"epoch_seen", s.seen}};
+    } ints[] = {{"epoch", s.epoch},
+                {"step", s.step},
+                {"batch_in_epoch", s.cursor},
+                {"batch", s.batch},
+                {"dataset_size", s.dataset_size},
+                {"seed", s.seed},
+                {"shuffle", s.shuffle},
+                {"drop_last", s.drop_last},
+                {"aug_pad", s.pad},
+                {"aug_flip", s.flip},
+                {"warmup_done", s.warmup_done},
+                {"epoch_errors", s.errors},
+                {"epoch_seen", s.seen}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == RN_OK; i++)
         st = add_meta_i64(w, ints[i].key, ints[i].value);
     if (st == RN_OK) {
@@ -186,7 +195,8 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
         fmt_state(s.aug_rng, state);
         st = rn_safetensors_writer_set_metadata(w, "aug_rng", state);
     }
-    if (st == RN_OK) st = rn_safetensors_writer_set_metadata(w, "normalization", norm_name(ds.norm));
+    if (st == RN_OK)
+        st = rn_safetensors_writer_set_metadata(w, "normalization", norm_name(ds.norm));
     if (st) {
         rn_safetensors_writer_destroy(w);
         return st;
@@ -196,8 +206,8 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
 }
 
 /* Build the checkpoint and write it to path, or when path is NULL into buf. */
-static rn_status save(const rn_trainer *tr, const char *fn, const char *path, void *buf,
-                      size_t cap, size_t *written) {
+static rn_status save(const rn_trainer *tr, const char *fn, const char *path, void *buf, size_t cap,
+                      size_t *written) {
     rn_safetensors_writer *w = NULL;
     rn_status st = build_writer(tr, fn, &w);
     if (st) return st;
@@ -244,21 +254,23 @@ static rn_status meta_i64(const rn_safetensors *st, rn_ctx *ctx, const char *src
     rn_status r = meta_string(st, ctx, src, key, &s);
     if (r) return r;
     if (!parse_i64(s, v) || *v < lo || *v > hi)
-        return rn__error(ctx, RN_E_BAD_FORMAT,
-                         "%s: checkpoint metadata '%s' is \"%.40s\", not an integer in [%lld, %lld]",
-                         src, key, s, (long long)lo, (long long)hi);
+        return rn__error(
+            ctx, RN_E_BAD_FORMAT,
+            "%s: checkpoint metadata '%s' is \"%.40s\", not an integer in [%lld, %lld]", src, key,
+            s, (long long)lo, (long long)hi);
     return RN_OK;
 }
 
-static rn_status meta_state(const rn_safetensors *st, rn_ctx *ctx, const char *src,
-                            const char *key, uint64_t s[4]) {
+static rn_status meta_state(const rn_safetensors *st, rn_ctx *ctx, const char *src, const char *key,
+                            uint64_t s[4]) {
     const char *v;
     rn_status r = meta_string(st, ctx, src, key, &v);
     if (r) return r;
     if (!parse_state(v, s) || !rn__rng_state_valid(s))
         return rn__error(ctx, RN_E_BAD_FORMAT,
                          "%s: checkpoint metadata '%s' is not four non-all-zero 16-digit hex "
-                         "words separated by commas", src, key);
+                         "words separated by commas",
+                         src, key);
     return RN_OK;
 }
 
@@ -267,11 +279,13 @@ static rn_status read_meta(const rn_safetensors *st, rn_ctx *ctx, const char *sr
     if (rn_safetensors_metadata(st, CKPT_KEY_VERSION, &v) != RN_OK)
         return rn__error(ctx, RN_E_BAD_FORMAT,
                          "%s: not a libresnet checkpoint (no '" CKPT_KEY_VERSION "' metadata; "
-                         "a weights-only file loads with rn_model_load_safetensors_file)", src);
+                         "a weights-only file loads with rn_model_load_safetensors_file)",
+                         src);
     if (rn_strcmp(v, CKPT_VERSION) != 0)
-        return rn__error(ctx, RN_E_VERSION,
-                         "%s: checkpoint format version \"%.20s\", this library reads version "
-                         CKPT_VERSION, src, v);
+        return rn__error(
+            ctx, RN_E_VERSION,
+            "%s: checkpoint format version \"%.20s\", this library reads version " CKPT_VERSION,
+            src, v);
     rn_status r;
     const int64_t big = INT64_MAX / 4;
     if ((r = meta_i64(st, ctx, src, "epoch", 0, big, &m->epoch)) ||
@@ -299,7 +313,8 @@ static rn_status read_meta(const rn_safetensors *st, rn_ctx *ctx, const char *sr
     if (!isfinite(m->loss_sum) || m->loss_sum < 0 || m->errors > m->seen)
         return rn__error(ctx, RN_E_BAD_FORMAT,
                          "%s: checkpoint epoch statistics are inconsistent (loss sum, %lld errors "
-                         "of %lld seen)", src, (long long)m->errors, (long long)m->seen);
+                         "of %lld seen)",
+                         src, (long long)m->errors, (long long)m->seen);
     return RN_OK;
 }
 
@@ -322,16 +337,17 @@ static rn_status check_options(const rn_trainer *tr, const ckpt_meta *m, const c
         if (opts[i].file != opts[i].mine)
             return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG,
                              "%s: the checkpoint was made with %s %lld, the trainer has %lld "
-                             "(resuming exactly needs the same setting)", src, opts[i].what,
-                             (long long)opts[i].file, (long long)opts[i].mine);
+                             "(resuming exactly needs the same setting)",
+                             src, opts[i].what, (long long)opts[i].file, (long long)opts[i].mine);
     int64_t bpe = s.batches_per_epoch;
     if (m->cursor >= bpe)
         return rn__error(rn__trainer_ctx(tr), RN_E_BAD_FORMAT,
                          "%s: batch_in_epoch %lld is not below the %lld batches of an epoch", src,
                          (long long)m->cursor, (long long)bpe);
     if (m->step < m->cursor)
-        return rn__error(rn__trainer_ctx(tr), RN_E_BAD_FORMAT, "%s: step %lld is below batch_in_epoch %lld",
-                         src, (long long)m->step, (long long)m->cursor);
+        return rn__error(rn__trainer_ctx(tr), RN_E_BAD_FORMAT,
+                         "%s: step %lld is below batch_in_epoch %lld", src, (long long)m->step,
+                         (long long)m->cursor);
     return RN_OK;
 }
 
@@ -354,7 +370,8 @@ static rn_status check_normalization(const rn_trainer *tr, const rn_safetensors 
     if (rn_strcmp(v, norm_name(ds.norm)) != 0)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: the checkpoint was trained with normalisation \"%.20s\", the "
-                         "dataset uses \"%s\"", src, v, norm_name(ds.norm));
+                         "dataset uses \"%s\"",
+                         src, v, norm_name(ds.norm));
     const char *names[2] = {CKPT_MEAN, CKPT_STD};
     const float *mine[2] = {ds.mean, ds.std};
     size_t counts[2] = {ds.mean_count, ds.std_count};
@@ -379,8 +396,8 @@ static rn_status check_normalization(const rn_trainer *tr, const rn_safetensors 
             if (rn_memcmp(&scratch[i], &mine[k][i], sizeof(float)) != 0)
                 return rn__error(ctx, RN_E_INVALID_ARG,
                                  "%s: '%s' differs from the dataset's at element %zu (%g vs %g): "
-                                 "the checkpoint was trained on other data or statistics", src,
-                                 names[k], i, (double)scratch[i], (double)mine[k][i]);
+                                 "the checkpoint was trained on other data or statistics",
+                                 src, names[k], i, (double)scratch[i], (double)mine[k][i]);
     }
     return RN_OK;
 }
@@ -465,8 +482,9 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
     float *values = NULL;
     if (r == RN_OK) {
         values = (float *)rn__calloc(ctx, total + max_count, sizeof(float));
-        if (!values) r = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu floats", src,
-                                   total + max_count);
+        if (!values)
+            r = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu floats", src,
+                          total + max_count);
     }
     if (r == RN_OK) r = check_normalization(tr, st, src, values + total);
     size_t off = 0;
@@ -519,7 +537,9 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
 
 rn_status rn_checkpoint_load_mem(rn_trainer *tr, const void *buf, size_t size) {
     if (!tr) return RN_E_INVALID_ARG;
-    if (!buf) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "rn_checkpoint_load_mem: NULL buffer");
+    if (!buf)
+        return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG,
+                         "rn_checkpoint_load_mem: NULL buffer");
     rn_safetensors *st = NULL;
     rn_status r = rn_safetensors_open_mem(rn__trainer_ctx(tr), buf, size, &st);
     if (r) return r;
@@ -530,7 +550,9 @@ rn_status rn_checkpoint_load_mem(rn_trainer *tr, const void *buf, size_t size) {
 
 rn_status rn_checkpoint_load_file(rn_trainer *tr, const char *path) {
     if (!tr) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG, "rn_checkpoint_load_file: NULL path");
+    if (!path)
+        return rn__error(rn__trainer_ctx(tr), RN_E_INVALID_ARG,
+                         "rn_checkpoint_load_file: NULL path");
     rn_safetensors *st = NULL;
     rn_status r = rn_safetensors_open_file(rn__trainer_ctx(tr), path, &st);
     if (r) return r;

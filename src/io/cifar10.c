@@ -16,14 +16,17 @@ static rn_status cifar_check(const rn_ctx *ctx, const char *src, const unsigned 
                              size_t size, size_t *records) {
     size_t n = size / CIFAR_RECORD;
     if (size % CIFAR_RECORD)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: CIFAR-10: record %zu is truncated: %zu of "
-                         "%d bytes at offset %zu", src, n, size % CIFAR_RECORD, CIFAR_RECORD,
-                         n * CIFAR_RECORD);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: CIFAR-10: record %zu is truncated: %zu of "
+                         "%d bytes at offset %zu",
+                         src, n, size % CIFAR_RECORD, CIFAR_RECORD, n * CIFAR_RECORD);
     for (size_t r = 0; r < n; r++) {
         unsigned label = b[r * CIFAR_RECORD];
         if (label > 9)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: CIFAR-10: record %zu has label %u at "
-                             "offset %zu, not in 0..9", src, r, label, r * CIFAR_RECORD);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: CIFAR-10: record %zu has label %u at "
+                             "offset %zu, not in 0..9",
+                             src, r, label, r * CIFAR_RECORD);
     }
     *records = n;
     return RN_OK;
@@ -31,8 +34,8 @@ static rn_status cifar_check(const rn_ctx *ctx, const char *src, const unsigned 
 
 /* path, or else buf[0, size) when path is NULL. */
 static rn_status cifar_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
-                            uint8_t *images, uint8_t *labels, size_t max_records,
-                            size_t *records, int want_data) {
+                            uint8_t *images, uint8_t *labels, size_t max_records, size_t *records,
+                            int want_data) {
     rn__input in;
     rn_status st = rn__input_open(ctx, path, buf, size, CIFAR_MAX_BYTES, 1, &in);
     if (st) return st;
@@ -59,7 +62,8 @@ static rn_status check_read_args(rn_ctx *ctx, const char *fn, uint8_t *images, u
     size_t bytes;
     if (!records) return rn__error(ctx, RN_E_INVALID_ARG, "%s: records is NULL", fn);
     if (max_records > 0 && (!images || !labels))
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn, !images ? "images" : "labels");
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
+                         !images ? "images" : "labels");
     if (!rn__mul_size(max_records, CIFAR_IMAGE, &bytes))
         return rn__error(ctx, RN_E_OVERFLOW, "%s: max_records %zu overflows the image size", fn,
                          max_records);
@@ -79,7 +83,8 @@ rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t
                               uint8_t *labels, size_t max_records, size_t *records) {
     if (!ctx) return RN_E_INVALID_ARG;
     if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_mem: buf is NULL");
-    rn_status st = check_read_args(ctx, "rn_cifar10_read_mem", images, labels, max_records, records);
+    rn_status st =
+        check_read_args(ctx, "rn_cifar10_read_mem", images, labels, max_records, records);
     if (st) return st;
     rn__clear_error(ctx);
     return cifar_read(ctx, NULL, buf, size, images, labels, max_records, records, 1);
@@ -99,7 +104,8 @@ rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, u
                                size_t max_records, size_t *records) {
     if (!ctx) return RN_E_INVALID_ARG;
     if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_file: path is NULL");
-    rn_status st = check_read_args(ctx, "rn_cifar10_read_file", images, labels, max_records, records);
+    rn_status st =
+        check_read_args(ctx, "rn_cifar10_read_file", images, labels, max_records, records);
     if (st) return st;
     rn__clear_error(ctx);
     return cifar_read(ctx, path, NULL, 0, images, labels, max_records, records, 1);

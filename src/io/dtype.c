@@ -150,19 +150,20 @@ void rn__put_le_array(int32_t dtype, const void *host, size_t bytes, unsigned ch
     }
 }
 
-rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format,
-                              int32_t dtype, int32_t ndim, const int64_t *dims, size_t count,
-                              size_t at, size_t size) {
+rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format, int32_t dtype,
+                              int32_t ndim, const int64_t *dims, size_t count, size_t at,
+                              size_t size) {
     size_t bytes;
     if (!rn__mul_size(count, rn__dtype_size(dtype), &bytes))
         return rn__error(ctx, RN_E_OVERFLOW, "%s: %s: %zu elements of %s overflow the byte size",
                          src, format, count, rn__dtype_name(dtype));
     if (size - at != bytes) {
         char dbuf[200];
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: %s: shape %s of %s needs %zu data bytes at "
-                         "offset %zu, the file has %zu", src, format,
-                         rn__dims_str(ndim, dims, dbuf, sizeof dbuf), rn__dtype_name(dtype), bytes,
-                         at, size - at);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: %s: shape %s of %s needs %zu data bytes at "
+                         "offset %zu, the file has %zu",
+                         src, format, rn__dims_str(ndim, dims, dbuf, sizeof dbuf),
+                         rn__dtype_name(dtype), bytes, at, size - at);
     }
     return RN_OK;
 }

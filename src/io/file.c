@@ -20,8 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **data,
-                        size_t *size) {
+rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **data, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -62,10 +61,12 @@ rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **d
     if (failed || got != n || extra != EOF) {
         rn__free(ctx, buf);
         if (failed)
-            return rn__error(ctx, RN_E_IO, "%s: read failed after %zu of %zu bytes: %s", path,
-                             got, n, strerror(read_errno));
-        return rn__error(ctx, RN_E_IO, "%s: the file changed size while being read (%zu bytes "
-                         "expected, %s)", path, n, got != n ? "fewer found" : "more found");
+            return rn__error(ctx, RN_E_IO, "%s: read failed after %zu of %zu bytes: %s", path, got,
+                             n, strerror(read_errno));
+        return rn__error(ctx, RN_E_IO,
+                         "%s: the file changed size while being read (%zu bytes "
+                         "expected, %s)",
+                         path, n, got != n ? "fewer found" : "more found");
     }
     *data = buf;
     *size = n;
@@ -219,8 +220,10 @@ rn_status rn__array_info(rn_ctx *ctx, const char *fn, int from_file, const char 
     const void *src = from_file ? (const void *)path : buf;
     if (!src || !dtype || !ndim || !dims)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
-                         !src ? (from_file ? "path" : "buf")
-                              : !dtype ? "dtype" : !ndim ? "ndim" : "dims");
+                         !src     ? (from_file ? "path" : "buf")
+                         : !dtype ? "dtype"
+                         : !ndim  ? "ndim"
+                                  : "dims");
     rn__clear_error(ctx);
     rn__input in;
     rn_status st = rn__input_open(ctx, path, buf, size, max, gunzip, &in);

@@ -51,8 +51,10 @@ typedef struct inflater {
 static void refill(inflater *s) {
     while (s->nbits <= 56) {
         uint64_t byte = 0;
-        if (s->pos < s->in_size) byte = s->in[s->pos++];
-        else s->over++;
+        if (s->pos < s->in_size)
+            byte = s->in[s->pos++];
+        else
+            s->over++;
         s->bits |= byte << s->nbits;
         s->nbits += 8;
     }
@@ -65,9 +67,7 @@ static size_t consumed_bytes(const inflater *s) {
 }
 
 /* 1 when the decoder has used bits that the input does not have. */
-static int past_end(const inflater *s) {
-    return s->over > 0 && consumed_bytes(s) > s->in_size;
-}
+static int past_end(const inflater *s) { return s->over > 0 && consumed_bytes(s) > s->in_size; }
 
 static uint32_t getbits(inflater *s, int n) {
     if (s->nbits < n) refill(s);
@@ -80,14 +80,17 @@ static uint32_t getbits(inflater *s, int n) {
 static rn_status fail(const inflater *s, const char *what) {
     size_t at = consumed_bytes(s);
     if (at > s->in_size) at = s->in_size;
-    return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: deflate stream: %s (input offset %zu, %zu "
-                     "bytes decoded)", s->src, what, s->base + at, s->out_len);
+    return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                     "%s: deflate stream: %s (input offset %zu, %zu "
+                     "bytes decoded)",
+                     s->src, what, s->base + at, s->out_len);
 }
 
 static rn_status truncated(const inflater *s) {
-    return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: deflate stream: truncated: the %zu-byte "
-                     "input ends inside a block (offset %zu, %zu bytes decoded)", s->src,
-                     s->in_size, s->base + s->in_size, s->out_len);
+    return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                     "%s: deflate stream: truncated: the %zu-byte "
+                     "input ends inside a block (offset %zu, %zu bytes decoded)",
+                     s->src, s->in_size, s->base + s->in_size, s->out_len);
 }
 
 static uint32_t reverse_bits(uint32_t code, int len) {
@@ -172,20 +175,22 @@ static int decode(inflater *s, const huff *h) {
 }
 
 /* RFC 1951 3.2.5: base lengths and distances and their extra bits. */
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const uint16_t len_base[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
 static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const uint16_t dist_base[30] = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 static rn_status out_full(const inflater *s) {
-    return rn__error(s->ctx, RN_E_BUFFER_TOO_SMALL, "%s: deflate stream: the decompressed data "
-                     "exceeds its %zu-byte limit (input offset %zu)", s->src, s->out_cap,
-                     s->base + consumed_bytes(s));
+    return rn__error(s->ctx, RN_E_BUFFER_TOO_SMALL,
+                     "%s: deflate stream: the decompressed data "
+                     "exceeds its %zu-byte limit (input offset %zu)",
+                     s->src, s->out_cap, s->base + consumed_bytes(s));
 }
 
 /* Decode literal/length and distance codes until end of block. */
@@ -227,7 +232,8 @@ static rn_status inflate_stored(inflater *s) {
     uint32_t len = getbits(s, 16);
     uint32_t nlen = getbits(s, 16);
     if (past_end(s)) return truncated(s);
-    if ((len ^ 0xFFFFu) != nlen) return fail(s, "stored block length does not match its complement");
+    if ((len ^ 0xFFFFu) != nlen)
+        return fail(s, "stored block length does not match its complement");
     size_t at = consumed_bytes(s);
     s->pos = at;
     s->over = 0;
@@ -245,7 +251,8 @@ static rn_status inflate_stored(inflater *s) {
 }
 
 static rn_status inflate_dynamic(inflater *s, huff *lit, huff *dist) {
-    static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static const uint8_t order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
     unsigned char lens[MAX_LITLEN_CODES + MAX_DIST_CODES + 3];
     int nlen = (int)getbits(s, 5) + 257;
     int ndist = (int)getbits(s, 5) + 1;
@@ -281,7 +288,8 @@ static rn_status inflate_dynamic(inflater *s, huff *lit, huff *dist) {
         } else {
             repeat = 11 + (int)getbits(s, 7);
         }
-        if (i + repeat > nlen + ndist) return fail(s, "code length repeat runs past the code count");
+        if (i + repeat > nlen + ndist)
+            return fail(s, "code length repeat runs past the code count");
         while (repeat--) lens[i++] = value;
     }
     if (lens[256] == 0) return fail(s, "the end-of-block code has no length");
@@ -381,37 +389,49 @@ rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
     const unsigned char *b = (const unsigned char *)buf;
     /* 10-byte header, at least a 2-byte deflate stream, 8-byte trailer */
     if (size < 20)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: truncated: %zu bytes, a gzip member "
-                         "has at least 20", src, size);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: gzip: truncated: %zu bytes, a gzip member "
+                         "has at least 20",
+                         src, size);
     if (b[0] != 0x1F || b[1] != 0x8B)
         return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: bad magic %02x %02x at offset 0", src,
                          b[0], b[1]);
     if (b[2] != 8)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: compression method %d at offset 2 is "
-                         "not deflate (8)", src, b[2]);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: gzip: compression method %d at offset 2 is "
+                         "not deflate (8)",
+                         src, b[2]);
     unsigned flags = b[3];
     if (flags & 0xE0)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: reserved flag bits 0x%02x set at "
-                         "offset 3", src, flags & 0xE0);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: gzip: reserved flag bits 0x%02x set at "
+                         "offset 3",
+                         src, flags & 0xE0);
     size_t end = size - 8; /* the trailer */
     size_t pos = 10;
     if (flags & 0x04) { /* FEXTRA */
         if (end - pos < 2)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: extra field length truncated at "
-                             "offset %zu", src, pos);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: gzip: extra field length truncated at "
+                             "offset %zu",
+                             src, pos);
         size_t xlen = rn__le16(b + pos);
         pos += 2;
         if (xlen > end - pos)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: extra field of %zu bytes at offset "
-                             "%zu runs into the trailer", src, xlen, pos);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: gzip: extra field of %zu bytes at offset "
+                             "%zu runs into the trailer",
+                             src, xlen, pos);
         pos += xlen;
     }
     for (unsigned f = 0x08; f <= 0x10; f <<= 1) { /* FNAME, then FCOMMENT */
         if (!(flags & f)) continue;
         size_t next = skip_zstring(b, pos, end);
         if (!next)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: the %s at offset %zu has no "
-                             "terminating NUL", src, f == 0x08 ? "file name" : "comment", pos);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: gzip: the %s at offset %zu has no "
+                             "terminating NUL",
+                             src, f == 0x08 ? "file name" : "comment", pos);
         pos = next;
     }
     if (flags & 0x02) { /* FHCRC: low 16 bits of the CRC-32 of the header */
@@ -421,9 +441,10 @@ rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
         uint32_t want = rn__le16(b + pos);
         uint32_t got = rn__crc32(0, b, pos) & 0xFFFFu;
         if (want != got)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: header CRC %04x at offset %zu does "
-                             "not match the header (%04x)", src, (unsigned)want, pos,
-                             (unsigned)got);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: gzip: header CRC %04x at offset %zu does "
+                             "not match the header (%04x)",
+                             src, (unsigned)want, pos, (unsigned)got);
         pos += 2;
     }
     uint32_t want_crc = rn__le32(b + end);
@@ -433,13 +454,15 @@ rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
      * is a format error; an honest one over the limit is a size we refuse */
     size_t bound;
     if (rn__mul_size(end - pos, DEFLATE_MAX_RATIO, &bound) && (size_t)isize > bound)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: ISIZE at offset %zu announces %lu "
-                         "bytes, more than %zu compressed bytes can hold", src, end + 4,
-                         (unsigned long)isize, end - pos);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: gzip: ISIZE at offset %zu announces %lu "
+                         "bytes, more than %zu compressed bytes can hold",
+                         src, end + 4, (unsigned long)isize, end - pos);
     if ((size_t)isize > max_out)
-        return rn__error(ctx, RN_E_UNSUPPORTED, "%s: gzip: ISIZE at offset %zu announces %lu "
-                         "bytes, more than the %zu-byte limit", src, end + 4,
-                         (unsigned long)isize, max_out);
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "%s: gzip: ISIZE at offset %zu announces %lu "
+                         "bytes, more than the %zu-byte limit",
+                         src, end + 4, (unsigned long)isize, max_out);
     unsigned char *data = (unsigned char *)rn__alloc(ctx, isize);
     if (!data)
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: gzip: cannot allocate %lu bytes", src,
@@ -447,22 +470,27 @@ rn_status rn__gunzip(rn_ctx *ctx, const char *src, const void *buf, size_t size,
     size_t got = 0, used = 0;
     rn_status st = rn__inflate(ctx, src, pos, b + pos, end - pos, data, isize, &got, &used);
     if (st == RN_E_BUFFER_TOO_SMALL)
-        st = rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: the data decompresses to more than the "
-                       "%lu bytes ISIZE (offset %zu) announces", src, (unsigned long)isize,
-                       end + 4);
+        st = rn__error(ctx, RN_E_BAD_FORMAT,
+                       "%s: gzip: the data decompresses to more than the "
+                       "%lu bytes ISIZE (offset %zu) announces",
+                       src, (unsigned long)isize, end + 4);
     else if (st == RN_OK && used != end - pos)
-        st = rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: %zu unexpected bytes after the deflate "
-                       "stream at offset %zu (only single-member files are read)", src,
-                       end - pos - used, pos + used);
+        st = rn__error(ctx, RN_E_BAD_FORMAT,
+                       "%s: gzip: %zu unexpected bytes after the deflate "
+                       "stream at offset %zu (only single-member files are read)",
+                       src, end - pos - used, pos + used);
     else if (st == RN_OK && got != isize)
-        st = rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: ISIZE at offset %zu announces %lu bytes, "
-                       "the data decompresses to %zu", src, end + 4, (unsigned long)isize, got);
+        st = rn__error(ctx, RN_E_BAD_FORMAT,
+                       "%s: gzip: ISIZE at offset %zu announces %lu bytes, "
+                       "the data decompresses to %zu",
+                       src, end + 4, (unsigned long)isize, got);
     if (st == RN_OK) {
         uint32_t crc = rn__crc32(0, data, got);
         if (crc != want_crc)
-            st = rn__error(ctx, RN_E_BAD_FORMAT, "%s: gzip: CRC-32 %08lx at offset %zu does not "
-                           "match the data (%08lx)", src, (unsigned long)want_crc, end,
-                           (unsigned long)crc);
+            st = rn__error(ctx, RN_E_BAD_FORMAT,
+                           "%s: gzip: CRC-32 %08lx at offset %zu does not "
+                           "match the data (%08lx)",
+                           src, (unsigned long)want_crc, end, (unsigned long)crc);
     }
     if (st) {
         rn__free(ctx, data);

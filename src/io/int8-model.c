@@ -117,13 +117,13 @@ typedef struct want {
 } want;
 
 /* The tensor `name` with dtype and dims, or a sentence. */
-static rn_status expect(want *k, const char *name, int32_t dtype, int32_t ndim,
-                        const int64_t *dims, int32_t *index) {
+static rn_status expect(want *k, const char *name, int32_t dtype, int32_t ndim, const int64_t *dims,
+                        int32_t *index) {
     int32_t i, fd, fn;
     int64_t d[8];
     if (rn_safetensors_find(k->st, name, &i) != RN_OK)
-        return rn__error(k->ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' is missing",
-                         k->src, name);
+        return rn__error(k->ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' is missing", k->src,
+                         name);
     rn_safetensors_info(k->st, i, NULL, &fd, &fn, d);
     if (fd != dtype)
         return rn__error(k->ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' is %s, expected %s",
@@ -132,8 +132,10 @@ static rn_status expect(want *k, const char *name, int32_t dtype, int32_t ndim,
     for (int32_t j = 0; same && j < ndim; j++) same = d[j] == dims[j];
     if (!same) {
         char a[120], b[120];
-        return rn__error(k->ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' has shape %s, the "
-                         "architecture needs %s", k->src, name, rn__dims_str(fn, d, a, sizeof a),
+        return rn__error(k->ctx, RN_E_BAD_FORMAT,
+                         "%s: int8 model: tensor '%s' has shape %s, the "
+                         "architecture needs %s",
+                         k->src, name, rn__dims_str(fn, d, a, sizeof a),
                          rn__dims_str(ndim, dims, b, sizeof b));
     }
     k->seen[i] = 1;
@@ -141,7 +143,9 @@ static rn_status expect(want *k, const char *name, int32_t dtype, int32_t ndim,
     return RN_OK;
 }
 
-static float le_f32(const unsigned char *p, size_t i) { return rn__f32_from_bits(rn__le32(p + 4 * i)); }
+static float le_f32(const unsigned char *p, size_t i) {
+    return rn__f32_from_bits(rn__le32(p + 4 * i));
+}
 
 /* count scales at tensor i into dst: finite and > 0 */
 static rn_status read_scales(want *k, const char *name, int32_t i, size_t count, float *dst) {
@@ -149,8 +153,10 @@ static rn_status read_scales(want *k, const char *name, int32_t i, size_t count,
     for (size_t j = 0; j < count; j++) {
         float v = le_f32(p, j);
         if (!(v > 0.0f) || !(v <= 3.4028234663852886e38f))
-            return rn__error(k->ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' element %zu "
-                             "is %g: scales must be finite and > 0", k->src, name, j, (double)v);
+            return rn__error(k->ctx, RN_E_BAD_FORMAT,
+                             "%s: int8 model: tensor '%s' element %zu "
+                             "is %g: scales must be finite and > 0",
+                             k->src, name, j, (double)v);
         dst[j] = v;
     }
     return RN_OK;
@@ -169,14 +175,17 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
     if (s) return s;
     const char *fmt = NULL, *ver = NULL, *arch = NULL, *note = NULL;
     if (rn_safetensors_metadata(st, "format", &fmt) != RN_OK || rn_strcmp(fmt, INT8_FORMAT)) {
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: not an int8 model file (its metadata \"format\" "
-                      "is not \"" INT8_FORMAT "\")", src);
+        s = rn__error(ctx, RN_E_BAD_FORMAT,
+                      "%s: not an int8 model file (its metadata \"format\" "
+                      "is not \"" INT8_FORMAT "\")",
+                      src);
         goto done;
     }
     if (rn_safetensors_metadata(st, "version", &ver) != RN_OK || rn_strcmp(ver, INT8_VERSION)) {
-        s = rn__error(ctx, RN_E_VERSION, "%s: int8 model: metadata \"version\" is %s%s%s, this "
-                      "library reads \"" INT8_VERSION "\"", src, ver ? "\"" : "", ver ? ver : "missing",
-                      ver ? "\"" : "");
+        s = rn__error(ctx, RN_E_VERSION,
+                      "%s: int8 model: metadata \"version\" is %s%s%s, this "
+                      "library reads \"" INT8_VERSION "\"",
+                      src, ver ? "\"" : "", ver ? ver : "missing", ver ? "\"" : "");
         goto done;
     }
     if (rn_safetensors_metadata(st, "arch", &arch) != RN_OK) {
@@ -184,9 +193,12 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
         goto done;
     }
     const char *layout = NULL;
-    if (rn_safetensors_metadata(st, "weight_layout", &layout) == RN_OK && rn_strcmp(layout, "OHWI")) {
-        s = rn__error(ctx, RN_E_UNSUPPORTED, "%s: int8 model: weight_layout \"%s\" (this library "
-                      "reads OHWI)", src, layout);
+    if (rn_safetensors_metadata(st, "weight_layout", &layout) == RN_OK &&
+        rn_strcmp(layout, "OHWI")) {
+        s = rn__error(ctx, RN_E_UNSUPPORTED,
+                      "%s: int8 model: weight_layout \"%s\" (this library "
+                      "reads OHWI)",
+                      src, layout);
         goto done;
     }
     if ((s = rn__model_from_arch_string(ctx, arch, src, size, 1, &m))) goto done;
@@ -224,8 +236,10 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
         const int8_t *w = (const int8_t *)rn__safetensors_data(st, idx);
         for (size_t j = 0; j < (size_t)v->out * per; j++)
             if (w[j] == -128) {
-                s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' element %zu is "
-                              "-128: int8 weights are in [-127, 127]", src, name, j);
+                s = rn__error(ctx, RN_E_BAD_FORMAT,
+                              "%s: int8 model: tensor '%s' element %zu is "
+                              "-128: int8 weights are in [-127, 127]",
+                              src, name, j);
                 goto done;
             }
         v->w = w;
@@ -236,9 +250,10 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
         for (int32_t j = 0; j < v->out; j++) {
             int32_t b = (int32_t)rn__le32(bp + 4 * (size_t)j);
             if ((int64_t)b > lim || (int64_t)b < -lim) {
-                s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' element %d is "
-                              "%ld: beyond +-%lld the int32 accumulator could overflow", src,
-                              name, (int)j, (long)b, (long long)lim);
+                s = rn__error(ctx, RN_E_BAD_FORMAT,
+                              "%s: int8 model: tensor '%s' element %d is "
+                              "%ld: beyond +-%lld the int32 accumulator could overflow",
+                              src, name, (int)j, (long)b, (long long)lim);
                 goto done;
             }
             bias[j] = b;
@@ -279,8 +294,10 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
         for (size_t j = 0; j < cnt; j++) {
             f[j] = le_f32(p, j);
             if (!(f[j] - f[j] == 0.0f)) {
-                s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: tensor '%s' element %zu is "
-                              "not finite", src, name, j);
+                s = rn__error(ctx, RN_E_BAD_FORMAT,
+                              "%s: int8 model: tensor '%s' element %zu is "
+                              "not finite",
+                              src, name, j);
                 goto done;
             }
         }
@@ -289,12 +306,13 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
         if (!seen[i]) {
             const char *name = NULL;
             rn_safetensors_info(st, i, &name, NULL, NULL, NULL);
-            s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: unexpected tensor '%s' (not "
-                          "part of the architecture in its metadata)", src, name);
+            s = rn__error(ctx, RN_E_BAD_FORMAT,
+                          "%s: int8 model: unexpected tensor '%s' (not "
+                          "part of the architecture in its metadata)",
+                          src, name);
             goto done;
         }
-    if ((s = rn__model_make_int8(m, in_scale, views, in_place, fc, fc + fw,
-                                 "rn_model_load_int8")))
+    if ((s = rn__model_make_int8(m, in_scale, views, in_place, fc, fc + fw, "rn_model_load_int8")))
         goto done;
     if (rn_safetensors_metadata(st, "calibration", &note) == RN_OK)
         rn__model_set_int8_note(m, note);
@@ -317,8 +335,10 @@ rn_status rn_model_load_int8_mem(rn_ctx *ctx, const void *buf, size_t size, int3
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_int8_mem: %s is NULL",
                          !buf ? "buf" : "out");
     if (in_place != 0 && in_place != 1)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_int8_mem: in_place must be 0 or 1, "
-                         "got %d", (int)in_place);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "rn_model_load_int8_mem: in_place must be 0 or 1, "
+                         "got %d",
+                         (int)in_place);
     rn_status s = rn__int8_read(ctx, RN_IO_MEMORY_NAME, buf, size, in_place, out);
     if (s == RN_OK) rn__clear_error(ctx);
     return s;

@@ -24,8 +24,7 @@
  * Files larger than max_size are refused with RN_E_UNSUPPORTED; the
  * operating system's reason (errno text) is in the error for RN_E_IO. An
  * empty file gives *data non-NULL and *size 0. */
-rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **data,
-                        size_t *size);
+rn_status rn__read_file(rn_ctx *ctx, const char *path, size_t max_size, void **data, size_t *size);
 
 /* Write the concatenation of nchunks buffers to path atomically: a temporary
  * file in the same directory is written, flushed, fsync'd and renamed over
@@ -35,19 +34,15 @@ rn_status rn__write_file_atomic(rn_ctx *ctx, const char *path, const void *const
                                 const size_t *sizes, size_t nchunks);
 
 /* ---- byte order (the formats fix it; the host may differ) ------------------ */
-static inline uint16_t rn__le16(const unsigned char *p) {
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
+static inline uint16_t rn__le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t rn__le32(const unsigned char *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static inline uint64_t rn__le64(const unsigned char *p) {
     return (uint64_t)rn__le32(p) | ((uint64_t)rn__le32(p + 4) << 32);
 }
 static inline uint32_t rn__be32(const unsigned char *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-           (uint32_t)p[3];
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 static inline void rn__put_le16(unsigned char *p, uint16_t v) {
     p[0] = (unsigned char)v;
@@ -83,9 +78,9 @@ const char *rn__dtype_name(int32_t dtype);
  * `at` to the end of a buffer of `size` bytes: RN_E_OVERFLOW when its byte
  * size overflows, RN_E_BAD_FORMAT when the buffer holds more or fewer bytes.
  * The errors start "src: format:". */
-rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format,
-                              int32_t dtype, int32_t ndim, const int64_t *dims, size_t count,
-                              size_t at, size_t size);
+rn_status rn__check_data_size(const rn_ctx *ctx, const char *src, const char *format, int32_t dtype,
+                              int32_t ndim, const int64_t *dims, size_t count, size_t at,
+                              size_t size);
 /* bytes of host-order elements of dtype -> little-endian (the file order). */
 void rn__put_le_array(int32_t dtype, const void *host, size_t bytes, unsigned char *le);
 /* Convert count little-endian elements of dtype (any RN_DTYPE_*) to floats. */
@@ -170,8 +165,8 @@ typedef struct rn__array_header {
     size_t count;
     size_t data_offset;
 } rn__array_header;
-typedef rn_status (*rn__array_parse_fn)(const rn_ctx *ctx, const char *src,
-                                        const unsigned char *b, size_t size, rn__array_header *h);
+typedef rn_status (*rn__array_parse_fn)(const rn_ctx *ctx, const char *src, const unsigned char *b,
+                                        size_t size, rn__array_header *h);
 
 /* The info functions of the one-array readers (fn names the one called):
  * the arguments checked (path when from_file, else buf, and the outputs

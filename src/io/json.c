@@ -17,14 +17,20 @@ void rn__json_init(rn_json *j, const rn_ctx *ctx, const char *src, const void *t
 
 rn_status rn__json_error(const rn_json *j, const char *what) {
     if (j->pos >= j->n)
-        return rn__error(j->ctx, RN_E_BAD_FORMAT, "%s: JSON header: %s, found the end of the "
-                         "header (offset %zu+%zu)", j->src, what, j->base, j->pos);
+        return rn__error(j->ctx, RN_E_BAD_FORMAT,
+                         "%s: JSON header: %s, found the end of the "
+                         "header (offset %zu+%zu)",
+                         j->src, what, j->base, j->pos);
     unsigned c = j->p[j->pos];
     if (c > 0x20 && c < 0x7F)
-        return rn__error(j->ctx, RN_E_BAD_FORMAT, "%s: JSON header: %s, found '%c' (offset "
-                         "%zu+%zu)", j->src, what, (char)c, j->base, j->pos);
-    return rn__error(j->ctx, RN_E_BAD_FORMAT, "%s: JSON header: %s, found byte 0x%02x (offset "
-                     "%zu+%zu)", j->src, what, c, j->base, j->pos);
+        return rn__error(j->ctx, RN_E_BAD_FORMAT,
+                         "%s: JSON header: %s, found '%c' (offset "
+                         "%zu+%zu)",
+                         j->src, what, (char)c, j->base, j->pos);
+    return rn__error(j->ctx, RN_E_BAD_FORMAT,
+                     "%s: JSON header: %s, found byte 0x%02x (offset "
+                     "%zu+%zu)",
+                     j->src, what, c, j->base, j->pos);
 }
 
 static void skip_ws(rn_json *j) {
@@ -58,10 +64,14 @@ static size_t utf8_seq(const unsigned char *p, size_t n) {
     if (c < 0x80) return 1;
     size_t len;
     uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xC0) != 0x80) return 0;
@@ -86,10 +96,14 @@ static int hex4(const unsigned char *p, uint32_t *v) {
     for (int i = 0; i < 4; i++) {
         unsigned c = p[i];
         uint32_t d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return 0;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return 0;
         r = (r << 4) | d;
     }
     *v = r;

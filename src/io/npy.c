@@ -39,14 +39,18 @@ static void skip_ws(npy_scan *s) {
 
 static rn_status scan_error(npy_scan *s, const char *what) {
     if (s->pos >= s->n)
-        return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: %s, found the end of the "
-                         "header (offset %zu)", s->src, what, s->base + s->pos);
+        return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                         "%s: .npy header: %s, found the end of the "
+                         "header (offset %zu)",
+                         s->src, what, s->base + s->pos);
     unsigned c = s->p[s->pos];
     if (c >= 0x20 && c < 0x7F)
         return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: %s, found '%c' at offset %zu",
                          s->src, what, (char)c, s->base + s->pos);
-    return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: %s, found byte 0x%02x at offset "
-                     "%zu", s->src, what, c, s->base + s->pos);
+    return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                     "%s: .npy header: %s, found byte 0x%02x at offset "
+                     "%zu",
+                     s->src, what, c, s->base + s->pos);
 }
 
 static int accept_char(npy_scan *s, char c) {
@@ -67,7 +71,8 @@ static rn_status scan_string(npy_scan *s, const unsigned char **str, size_t *len
     unsigned char q = s->p[s->pos];
     size_t start = ++s->pos;
     while (s->pos < s->n && s->p[s->pos] != q) {
-        if (s->p[s->pos] == '\\' || s->p[s->pos] < 0x20) return scan_error(s, "unexpected character in a string");
+        if (s->p[s->pos] == '\\' || s->p[s->pos] < 0x20)
+            return scan_error(s, "unexpected character in a string");
         s->pos++;
     }
     if (s->pos >= s->n) return scan_error(s, "unterminated string");
@@ -109,10 +114,14 @@ static rn_status scan_descr(npy_scan *s, npy_header *h) {
     size_t len;
     rn_status st = scan_string(s, &str, &len);
     if (st) return st;
-    if (str_is(str, len, "<f4")) h->dtype = RN_DTYPE_F32;
-    else if (str_is(str, len, "<i8")) h->dtype = RN_DTYPE_I64;
-    else if (str_is(str, len, "<i4")) h->dtype = RN_DTYPE_I32;
-    else if (str_is(str, len, "|u1") || str_is(str, len, "<u1")) h->dtype = RN_DTYPE_U8;
+    if (str_is(str, len, "<f4"))
+        h->dtype = RN_DTYPE_F32;
+    else if (str_is(str, len, "<i8"))
+        h->dtype = RN_DTYPE_I64;
+    else if (str_is(str, len, "<i4"))
+        h->dtype = RN_DTYPE_I32;
+    else if (str_is(str, len, "|u1") || str_is(str, len, "<u1"))
+        h->dtype = RN_DTYPE_U8;
     else {
         skip_ws(s);
         return rn__error(s->ctx, RN_E_UNSUPPORTED,
@@ -132,8 +141,10 @@ static rn_status scan_shape(npy_scan *s, npy_header *h) {
         rn_status st = scan_dim(s, &d);
         if (st) return st;
         if (h->ndim == NPY_MAX_DIMS)
-            return rn__error(s->ctx, RN_E_UNSUPPORTED, "%s: .npy header: more than %d dims "
-                             "(offset %zu)", s->src, NPY_MAX_DIMS, s->base + s->pos);
+            return rn__error(s->ctx, RN_E_UNSUPPORTED,
+                             "%s: .npy header: more than %d dims "
+                             "(offset %zu)",
+                             s->src, NPY_MAX_DIMS, s->base + s->pos);
         h->dims[h->ndim++] = d;
         if (accept_char(s, ')')) {
             /* Python needs the trailing comma for a 1-tuple: "(3)" is an int */
@@ -161,17 +172,23 @@ static rn_status parse_dict(npy_scan *s, npy_header *h) {
         if (st) return st;
         if (!accept_char(s, ':')) return scan_error(s, "expected ':' after a key");
         int *seen;
-        if (str_is(key, key_len, "descr")) seen = &have_descr;
-        else if (str_is(key, key_len, "fortran_order")) seen = &have_order;
-        else if (str_is(key, key_len, "shape")) seen = &have_shape;
+        if (str_is(key, key_len, "descr"))
+            seen = &have_descr;
+        else if (str_is(key, key_len, "fortran_order"))
+            seen = &have_order;
+        else if (str_is(key, key_len, "shape"))
+            seen = &have_shape;
         else
-            return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: unknown key '%.*s' at "
-                             "offset %zu", s->src, (int)(key_len > 32 ? 32 : key_len),
-                             (const char *)key, s->base + key_at);
-        if (*seen)
-            return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: key '%.*s' repeated at "
-                             "offset %zu", s->src, (int)key_len, (const char *)key,
+            return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                             "%s: .npy header: unknown key '%.*s' at "
+                             "offset %zu",
+                             s->src, (int)(key_len > 32 ? 32 : key_len), (const char *)key,
                              s->base + key_at);
+        if (*seen)
+            return rn__error(s->ctx, RN_E_BAD_FORMAT,
+                             "%s: .npy header: key '%.*s' repeated at "
+                             "offset %zu",
+                             s->src, (int)key_len, (const char *)key, s->base + key_at);
         *seen = 1;
         skip_ws(s);
         if (seen == &have_descr) {
@@ -181,9 +198,10 @@ static rn_status parse_dict(npy_scan *s, npy_header *h) {
         } else if (s->n - s->pos >= 5 && rn_memcmp(s->p + s->pos, "False", 5) == 0) {
             s->pos += 5;
         } else if (s->n - s->pos >= 4 && rn_memcmp(s->p + s->pos, "True", 4) == 0) {
-            return rn__error(s->ctx, RN_E_UNSUPPORTED, "%s: .npy header: fortran_order True "
-                             "(offset %zu): only C-order arrays are read", s->src,
-                             s->base + s->pos);
+            return rn__error(s->ctx, RN_E_UNSUPPORTED,
+                             "%s: .npy header: fortran_order True "
+                             "(offset %zu): only C-order arrays are read",
+                             s->src, s->base + s->pos);
         } else {
             st = scan_error(s, "expected True or False for fortran_order");
         }
@@ -195,7 +213,10 @@ static rn_status parse_dict(npy_scan *s, npy_header *h) {
     if (s->pos != s->n) return scan_error(s, "expected only padding after the header dict");
     if (!have_descr || !have_order || !have_shape)
         return rn__error(s->ctx, RN_E_BAD_FORMAT, "%s: .npy header: the '%s' key is missing",
-                         s->src, !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+                         s->src,
+                         !have_descr   ? "descr"
+                         : !have_order ? "fortran_order"
+                                       : "shape");
     return RN_OK;
 }
 
@@ -205,30 +226,42 @@ static rn_status npy_parse(const rn_ctx *ctx, const char *src, const unsigned ch
                            npy_header *h) {
     static const unsigned char magic[NPY_MAGIC_LEN] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
     if (size < NPY_MAGIC_LEN + 2 || rn_memcmp(b, magic, NPY_MAGIC_LEN) != 0)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: not a .npy file (%zu bytes; the magic "
-                         "\\x93NUMPY is missing at offset 0)", src, size);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: not a .npy file (%zu bytes; the magic "
+                         "\\x93NUMPY is missing at offset 0)",
+                         src, size);
     int major = b[6], minor = b[7];
     if (major < 1 || major > 3 || minor != 0)
-        return rn__error(ctx, RN_E_VERSION, "%s: .npy format version %d.%d at offset 6 is not "
-                         "1.0, 2.0 or 3.0", src, major, minor);
+        return rn__error(ctx, RN_E_VERSION,
+                         "%s: .npy format version %d.%d at offset 6 is not "
+                         "1.0, 2.0 or 3.0",
+                         src, major, minor);
     size_t len_bytes = major == 1 ? 2 : 4;
     size_t text_at = NPY_MAGIC_LEN + 2 + len_bytes;
     if (size < text_at)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: .npy header length truncated: the file has "
-                         "%zu bytes, the length field ends at offset %zu", src, size, text_at);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: .npy header length truncated: the file has "
+                         "%zu bytes, the length field ends at offset %zu",
+                         src, size, text_at);
     size_t hlen = major == 1 ? rn__le16(b + 8) : rn__le32(b + 8);
     if (hlen > NPY_MAX_HEADER)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: .npy header length %zu (offset 8) exceeds "
-                         "the %d-byte limit", src, hlen, NPY_MAX_HEADER);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: .npy header length %zu (offset 8) exceeds "
+                         "the %d-byte limit",
+                         src, hlen, NPY_MAX_HEADER);
     if (hlen > size - text_at)
-        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: .npy header of %zu bytes at offset %zu runs "
-                         "past the end of the %zu-byte file", src, hlen, text_at, size);
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: .npy header of %zu bytes at offset %zu runs "
+                         "past the end of the %zu-byte file",
+                         src, hlen, text_at, size);
     for (size_t i = 0; i < hlen; i++) {
         unsigned c = b[text_at + i];
         /* 1.0/2.0 headers are latin-1, 3.0 UTF-8; the dict we read is ASCII */
         if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c >= 0x7F)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: .npy header: byte 0x%02x at offset %zu "
-                             "is not printable ASCII", src, c, text_at + i);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: .npy header: byte 0x%02x at offset %zu "
+                             "is not printable ASCII",
+                             src, c, text_at + i);
     }
     npy_scan s = {ctx, src, b + text_at, hlen, 0, text_at};
     rn_memset(h, 0, sizeof *h);
@@ -237,9 +270,12 @@ static rn_status npy_parse(const rn_ctx *ctx, const char *src, const unsigned ch
 
     size_t count = 1;
     for (int32_t i = 0; i < h->ndim; i++) {
-        if ((uint64_t)h->dims[i] > (uint64_t)SIZE_MAX || !rn__mul_size(count, (size_t)h->dims[i], &count))
-            return rn__error(ctx, RN_E_OVERFLOW, "%s: .npy shape: the element count overflows "
-                             "at dim %d (%lld)", src, (int)i, (long long)h->dims[i]);
+        if ((uint64_t)h->dims[i] > (uint64_t)SIZE_MAX ||
+            !rn__mul_size(count, (size_t)h->dims[i], &count))
+            return rn__error(ctx, RN_E_OVERFLOW,
+                             "%s: .npy shape: the element count overflows "
+                             "at dim %d (%lld)",
+                             src, (int)i, (long long)h->dims[i]);
     }
     size_t data_at = text_at + hlen;
     st = rn__check_data_size(ctx, src, ".npy", h->dtype, h->ndim, h->dims, count, data_at, size);
@@ -259,9 +295,10 @@ static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_
     if (st) return st;
     if (dst_count != h.count) {
         char dbuf[200];
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: the array of shape %s has %zu elements, "
-                         "dst_count is %zu", src, rn__dims_str(h.ndim, h.dims, dbuf, sizeof dbuf),
-                         h.count, dst_count);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: the array of shape %s has %zu elements, "
+                         "dst_count is %zu",
+                         src, rn__dims_str(h.ndim, h.dims, dbuf, sizeof dbuf), h.count, dst_count);
     }
     const unsigned char *d = (const unsigned char *)buf + h.data_offset;
     if (want == RN_DTYPE_F32) {
@@ -272,16 +309,19 @@ static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_
     int32_t *out = (int32_t *)dst;
     switch (h.dtype) {
     case RN_DTYPE_F32:
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: the array holds float32; reading it as "
-                         "int32 is refused (it would drop fractions)", src);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: the array holds float32; reading it as "
+                         "int32 is refused (it would drop fractions)",
+                         src);
     case RN_DTYPE_I64:
         /* check every element first so dst is untouched on failure */
         for (size_t i = 0; i < h.count; i++) {
             int64_t v = (int64_t)rn__le64(d + 8 * i);
             if (v < INT32_MIN || v > INT32_MAX)
-                return rn__error(ctx, RN_E_OVERFLOW, "%s: int64 element %zu (offset %zu) is %lld, "
-                                 "outside the int32 range", src, i, h.data_offset + 8 * i,
-                                 (long long)v);
+                return rn__error(ctx, RN_E_OVERFLOW,
+                                 "%s: int64 element %zu (offset %zu) is %lld, "
+                                 "outside the int32 range",
+                                 src, i, h.data_offset + 8 * i, (long long)v);
         }
         for (size_t i = 0; i < h.count; i++) out[i] = (int32_t)(int64_t)rn__le64(d + 8 * i);
         return RN_OK;
@@ -295,8 +335,8 @@ static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_
 }
 
 /* path, or else buf[0, size) when path is NULL. */
-static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
-                          int32_t want, void *dst, size_t dst_count) {
+static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t size, int32_t want,
+                          void *dst, size_t dst_count) {
     rn__input in;
     rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
     if (st) return st;
@@ -307,22 +347,25 @@ static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t
 
 static rn_status check_dtype_want(rn_ctx *ctx, const char *fn, int32_t want) {
     if (want != RN_DTYPE_F32 && want != RN_DTYPE_I32)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: want is %d; only RN_DTYPE_F32 (%d) and "
-                         "RN_DTYPE_I32 (%d) are read", fn, (int)want, RN_DTYPE_F32, RN_DTYPE_I32);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: want is %d; only RN_DTYPE_F32 (%d) and "
+                         "RN_DTYPE_I32 (%d) are read",
+                         fn, (int)want, RN_DTYPE_F32, RN_DTYPE_I32);
     return RN_OK;
 }
 
-rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype,
-                          int32_t *ndim, int64_t dims[8]) {
-    return rn__array_info(ctx, "rn_npy_info_mem", 0, NULL, buf, size, NPY_MAX_FILE, 0,
-                          npy_parse, dtype, ndim, dims);
+rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype, int32_t *ndim,
+                          int64_t dims[8]) {
+    return rn__array_info(ctx, "rn_npy_info_mem", 0, NULL, buf, size, NPY_MAX_FILE, 0, npy_parse,
+                          dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want, void *dst,
                           size_t dst_count) {
     if (!ctx) return RN_E_INVALID_ARG;
     if (!buf || (!dst && dst_count > 0))
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_read_mem: %s is NULL", !buf ? "buf" : "dst");
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_read_mem: %s is NULL",
+                         !buf ? "buf" : "dst");
     rn_status st = check_dtype_want(ctx, "rn_npy_read_mem", want);
     if (st) return st;
     rn__clear_error(ctx);
@@ -345,8 +388,10 @@ static int put_str(char *text, size_t cap, size_t *n, const char *s) {
  * length (without the 10-byte prefix), or 0 if it does not fit in cap. */
 static size_t npy_header_text(int32_t dtype, int32_t ndim, const int64_t *dims, char *text,
                               size_t cap) {
-    const char *descr = dtype == RN_DTYPE_F32 ? "<f4" : dtype == RN_DTYPE_I64 ? "<i8"
-                      : dtype == RN_DTYPE_I32 ? "<i4" : "|u1";
+    const char *descr = dtype == RN_DTYPE_F32   ? "<f4"
+                        : dtype == RN_DTYPE_I64 ? "<i8"
+                        : dtype == RN_DTYPE_I32 ? "<i4"
+                                                : "|u1";
     size_t n = 0;
     char digits[24];
     if (!put_str(text, cap, &n, "{'descr': '") || !put_str(text, cap, &n, descr) ||
@@ -414,8 +459,10 @@ rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64
         return RN_OK;
     }
     if (cap < total)
-        return rn__error(ctx, RN_E_BUFFER_TOO_SMALL, "rn_npy_write_mem: the .npy needs %zu bytes, "
-                         "cap is %zu", total, cap);
+        return rn__error(ctx, RN_E_BUFFER_TOO_SMALL,
+                         "rn_npy_write_mem: the .npy needs %zu bytes, "
+                         "cap is %zu",
+                         total, cap);
     unsigned char *out = (unsigned char *)buf;
     rn_memcpy(out, "\x93NUMPY\x01\x00", 8);
     rn__put_le16(out + 8, (uint16_t)hlen);
@@ -429,8 +476,8 @@ rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64
 
 rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
-    return rn__array_info(ctx, "rn_npy_info_file", 1, path, NULL, 0, NPY_MAX_FILE, 0,
-                          npy_parse, dtype, ndim, dims);
+    return rn__array_info(ctx, "rn_npy_info_file", 1, path, NULL, 0, NPY_MAX_FILE, 0, npy_parse,
+                          dtype, ndim, dims);
 }
 
 rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
@@ -468,7 +515,8 @@ rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_
     rn_memcpy(&first, &one, 1);
     if (first != 1 && bytes > 0) {
         conv = (unsigned char *)rn__alloc(ctx, bytes);
-        if (!conv) return rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu bytes", path, bytes);
+        if (!conv)
+            return rn__error(ctx, RN_E_NO_MEMORY, "%s: cannot allocate %zu bytes", path, bytes);
         rn__put_le_array(dtype, data, bytes, conv);
         payload = conv;
     }
@@ -479,7 +527,7 @@ rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_
     return st;
 }
 
-#else /* RN_NO_IO: the path-based functions exist but refuse */
+#else  /* RN_NO_IO: the path-based functions exist but refuse */
 
 rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {

@@ -75,7 +75,9 @@ static void node_begin(exporter *e, const char *op, const char *name, const char
 }
 static void node_end(exporter *e) { rn__pbw_message_field(&e->graph, 1, &e->tmp); }
 
-static void join(char *dst, size_t cap, const char *a, const char *b) { rn__concat(dst, cap, a, b); }
+static void join(char *dst, size_t cap, const char *a, const char *b) {
+    rn__concat(dst, cap, a, b);
+}
 
 /* conv (named conv_name, weight conv_name.weight) + BN (bn_name.*) from x into y. */
 static void conv_bn(exporter *e, const nn_conv *c, const char *conv_name, const char *bn_name,
@@ -119,8 +121,10 @@ static void value_info(exporter *e, uint32_t field, const char *name, int32_t nd
     rn__pbw_init(&shape, e->ctx);
     rn__pbw_init(&dim, e->ctx);
     for (int32_t i = 0; i < ndim; i++) {
-        if (params[i]) rn__pbw_string_field(&dim, 2, params[i]);
-        else rn__pbw_varint_field(&dim, 1, (uint64_t)values[i]);
+        if (params[i])
+            rn__pbw_string_field(&dim, 2, params[i]);
+        else
+            rn__pbw_varint_field(&dim, 1, (uint64_t)values[i]);
         rn__pbw_message_field(&shape, 1, &dim);
     }
     rn__pbw_varint_field(&tensor, 1, 1); /* FLOAT */
@@ -302,11 +306,15 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
 
 static rn_status check_model(const rn_model *m, const char *fn) {
     if (!m->has_stem || !m->has_head)
-        return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model is incomplete (stem and head "
-                         "needed)", fn);
+        return rn__error(m->ctx, RN_E_BAD_STATE,
+                         "%s: the model is incomplete (stem and head "
+                         "needed)",
+                         fn);
     if (m->q)
-        return rn__error(m->ctx, RN_E_UNSUPPORTED, "%s: the model is int8; ONNX export writes "
-                         "float models (export the float model it was quantized from)", fn);
+        return rn__error(m->ctx, RN_E_UNSUPPORTED,
+                         "%s: the model is int8; ONNX export writes "
+                         "float models (export the float model it was quantized from)",
+                         fn);
     return RN_OK;
 }
 
@@ -320,8 +328,10 @@ rn_status rn_model_save_onnx_mem(const rn_model *m, void *buf, size_t cap, size_
     rn__pbw_init(&model, m->ctx);
     st = build(m, &model);
     if (!st && buf && cap < model.len)
-        st = rn__error(m->ctx, RN_E_BUFFER_TOO_SMALL, "%s: the graph needs %lu bytes, the buffer "
-                       "has %lu", fn, (unsigned long)model.len, (unsigned long)cap);
+        st = rn__error(m->ctx, RN_E_BUFFER_TOO_SMALL,
+                       "%s: the graph needs %lu bytes, the buffer "
+                       "has %lu",
+                       fn, (unsigned long)model.len, (unsigned long)cap);
     if (!st) {
         if (buf) rn_memcpy(buf, model.buf, model.len);
         *written = model.len;

@@ -14,7 +14,7 @@
 #define MAX_FILE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 31))
 #define MAX_NODES 65536
 #define MAX_TENSORS 131072
-#define MAX_NODE_IO 64        /* inputs or outputs of one node */
+#define MAX_NODE_IO 64 /* inputs or outputs of one node */
 #define MAX_ATTR_INTS 16
 #define MAX_BLOCKS 4096
 #define MAX_ELEMENTS ((int64_t)1 << 31)
@@ -57,7 +57,7 @@ typedef struct ovalue {
     int32_t producer; /* node index, -1 for graph inputs and tensors */
     int32_t tensor;   /* initializer / Constant tensor, or -1 */
     int32_t ncons, cons0;
-    int32_t alias;    /* an Identity's output: the value it stands for, else -1 */
+    int32_t alias; /* an Identity's output: the value it stands for, else -1 */
     int is_input;
 } ovalue;
 
@@ -75,7 +75,7 @@ typedef struct graph {
     ovalue *values;
     int32_t *hash;
     size_t hash_cap;
-    int32_t *cons; /* consumer node lists, by value */
+    int32_t *cons;         /* consumer node lists, by value */
     int32_t input, output; /* graph input and output value ids */
     sv output_name;
     int32_t ninputs_declared, noutputs;
@@ -112,17 +112,17 @@ static int next_field(graph *g, rn__pb *r, rn__pb_field *f, const char *what, rn
 }
 
 /* The loop head of a message parser: the next field, or on to done_. */
-#define NEXT(r, f, what)                                          \
-    do {                                                          \
-        rn_status st_ = RN_OK;                                    \
-        int rc_ = next_field(g, &(r), &(f), what, &st_);          \
-        if (rc_ < 0) return st_;                                  \
-        if (rc_ == 0) goto done_;                                 \
+#define NEXT(r, f, what)                                 \
+    do {                                                 \
+        rn_status st_ = RN_OK;                           \
+        int rc_ = next_field(g, &(r), &(f), what, &st_); \
+        if (rc_ < 0) return st_;                         \
+        if (rc_ == 0) goto done_;                        \
     } while (0)
 
 static rn_status need_bytes(graph *g, const rn__pb_field *f, const char *what) {
-    return f->wire == RN_PB_BYTES ? RN_OK : bad(g, f->offset, "expected a length-delimited field",
-                                                what);
+    return f->wire == RN_PB_BYTES ? RN_OK
+                                  : bad(g, f->offset, "expected a length-delimited field", what);
 }
 
 static sv as_sv(const rn__pb_field *f) {
@@ -162,27 +162,28 @@ static rn_status parse_tensor(graph *g, rn__pb r, otensor *t) {
             has_type = 1;
             break;
         case 3:
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: tensor at byte %lu: segmented tensors "
-                             "are not supported", g->src, (unsigned long)f.offset);
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: tensor at byte %lu: segmented tensors "
+                             "are not supported",
+                             g->src, (unsigned long)f.offset);
         case 8:
             if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             t->name = as_sv(&f);
             break;
-        case 13:
-            break; /* external_data entries: refused through data_location below */
+        case 13: break; /* external_data entries: refused through data_location below */
         case 14:
             if (f.u == 1)
-                return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: tensor at byte %lu keeps its data "
+                return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                                 "%s: tensor at byte %lu keeps its data "
                                  "in an external file, which is not supported (save the model "
-                                 "with its weights inside)", g->src, (unsigned long)f.offset);
+                                 "with its weights inside)",
+                                 g->src, (unsigned long)f.offset);
             break;
-        default:
-            break;
+        default: break;
         }
     }
 done_:
-    if (!has_type)
-        return bad(g, start, "tensor without a data_type", what);
+    if (!has_type) return bad(g, start, "tensor without a data_type", what);
     int64_t count = 1;
     for (int32_t i = 0; i < t->ndim; i++) {
         if (t->dims[i] && count > MAX_ELEMENTS / t->dims[i])
@@ -241,8 +242,7 @@ static rn_status parse_attr(graph *g, rn__pb r, oattr *a) {
             if (need_bytes(g, &f, what)) return RN_E_BAD_FORMAT;
             a->s = as_sv(&f);
             break;
-        default:
-            break; /* floats, graphs: not used by the ops mapped here */
+        default: break; /* floats, graphs: not used by the ops mapped here */
         }
     }
 done_:
@@ -272,11 +272,15 @@ static rn_status parse_node(graph *g, rn__pb r, size_t offset) {
             if ((f.num == 1 ? nin : nout) >= MAX_NODE_IO)
                 return bad(g, f.offset, "more than 64 inputs or outputs", what);
             if (n) {
-                if (f.num == 1) g->in_names[g->nin_total + nin] = as_sv(&f);
-                else g->out_names[g->nout_total + nout] = as_sv(&f);
+                if (f.num == 1)
+                    g->in_names[g->nin_total + nin] = as_sv(&f);
+                else
+                    g->out_names[g->nout_total + nout] = as_sv(&f);
             }
-            if (f.num == 1) nin++;
-            else nout++;
+            if (f.num == 1)
+                nin++;
+            else
+                nout++;
             break;
         case 3:
             if (n) n->name = as_sv(&f);
@@ -299,8 +303,7 @@ static rn_status parse_node(graph *g, rn__pb r, size_t offset) {
             }
             nattr++;
             break;
-        default:
-            break;
+        default: break;
         }
     }
 done_:
@@ -377,8 +380,7 @@ static rn_status parse_graph(graph *g, rn__pb r) {
             }
             break;
         }
-        default:
-            break;
+        default: break;
         }
     }
 done_:
@@ -434,36 +436,46 @@ static rn_status resolve(graph *g) {
         if (!g->tensors[t].name.n) continue; /* Constant node values are named by their node */
         int32_t id = add_value(g, g->tensors[t].name);
         if (id < 0)
-            return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX initializer '%.*s' is defined "
-                             "twice", g->src, pn(g->tensors[t].name), g->tensors[t].name.s);
+            return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                             "%s: ONNX initializer '%.*s' is defined "
+                             "twice",
+                             g->src, pn(g->tensors[t].name), g->tensors[t].name.s);
         g->values[id].tensor = t;
     }
     if (g->ninputs_declared > 64)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: the graph declares %ld inputs; a ResNet "
-                         "has one", g->src, (long)g->ninputs_declared);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: the graph declares %ld inputs; a ResNet "
+                         "has one",
+                         g->src, (long)g->ninputs_declared);
     g->input = -1;
     for (int32_t i = 0; i < g->ninputs_declared; i++) {
         if (find_value(g, g->input_names[i]) >= 0) continue; /* an initializer listed as input */
         if (g->input >= 0)
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: the graph has more than one input "
-                             "('%.*s' and '%.*s'); a ResNet has one", g->src,
-                             pn(g->values[g->input].name), g->values[g->input].name.s,
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: the graph has more than one input "
+                             "('%.*s' and '%.*s'); a ResNet has one",
+                             g->src, pn(g->values[g->input].name), g->values[g->input].name.s,
                              pn(g->input_names[i]), g->input_names[i].s);
         g->input = add_value(g, g->input_names[i]);
         if (g->input < 0)
-            return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX graph input '%.*s' is declared "
-                             "twice", g->src, pn(g->input_names[i]), g->input_names[i].s);
+            return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                             "%s: ONNX graph input '%.*s' is declared "
+                             "twice",
+                             g->src, pn(g->input_names[i]), g->input_names[i].s);
         g->values[g->input].is_input = 1;
     }
     if (g->input < 0)
         return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: the ONNX graph has no input", g->src);
     if (g->noutputs != 1)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: the ONNX graph has %ld outputs; a ResNet "
-                         "has one (the logits)", g->src, (long)g->noutputs);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: the ONNX graph has %ld outputs; a ResNet "
+                         "has one (the logits)",
+                         g->src, (long)g->noutputs);
     for (int32_t k = 0; k < g->nnodes; k++) {
         onode *n = &g->nodes[k];
         if (n->domain.n && !sv_eq(n->domain, "ai.onnx"))
-            return node_err(g, n, RN_E_UNSUPPORTED, "operators outside the default ONNX domain "
+            return node_err(g, n, RN_E_UNSUPPORTED,
+                            "operators outside the default ONNX domain "
                             "are not supported");
         for (int32_t i = 0; i < n->nin; i++) {
             sv name = g->in_names[n->in0 + i];
@@ -490,7 +502,8 @@ static rn_status resolve(graph *g) {
         if (constant) {
             const oattr *a = attr(g, n, "value");
             if (!a || a->tensor < 0 || n->nout != 1)
-                return node_err(g, n, RN_E_UNSUPPORTED, "a Constant is read only with a tensor "
+                return node_err(g, n, RN_E_UNSUPPORTED,
+                                "a Constant is read only with a tensor "
                                 "'value' and one output");
             ctensor = a->tensor;
         }
@@ -521,8 +534,10 @@ static rn_status resolve(graph *g) {
     g->output = find_value(g, g->output_name);
     if (g->output >= 0 && g->values[g->output].alias >= 0) g->output = g->values[g->output].alias;
     if (g->output < 0)
-        return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: the ONNX graph output '%.*s' is not "
-                         "produced by any node", g->src, pn(g->output_name), g->output_name.s);
+        return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                         "%s: the ONNX graph output '%.*s' is not "
+                         "produced by any node",
+                         g->src, pn(g->output_name), g->output_name.s);
     /* consumers, as lists per value */
     for (int32_t k = 0; k < g->nnodes; k++) {
         const onode *n = &g->nodes[k];
@@ -564,9 +579,10 @@ static int32_t in_id_c(const graph *g, const onode *n, int32_t i) {
 #define ONNX_BFLOAT16 16
 
 static const char *dtype_name(int32_t t) {
-    static const char *names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16",
-                                  "INT32", "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE",
-                                  "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+    static const char *names[] = {"UNDEFINED",  "FLOAT",   "UINT8",  "INT8",   "UINT16",
+                                  "INT16",      "INT32",   "INT64",  "STRING", "BOOL",
+                                  "FLOAT16",    "DOUBLE",  "UINT32", "UINT64", "COMPLEX64",
+                                  "COMPLEX128", "BFLOAT16"};
     return t >= 0 && t <= 16 ? names[t] : NULL;
 }
 
@@ -575,20 +591,29 @@ static rn_status tensor_read(graph *g, const otensor *t, double *dst, int64_t co
                              const char *what) {
     static const char wmsg[] = "TensorProto data";
     if (count != t->count)
-        return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s) has %lld elements, "
-                         "%lld expected", g->src, pn(t->name), t->name.s, what,
-                         (long long)t->count, (long long)count);
+        return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                         "%s: ONNX tensor '%.*s' (%s) has %lld elements, "
+                         "%lld expected",
+                         g->src, pn(t->name), t->name.s, what, (long long)t->count,
+                         (long long)count);
     const char *tn = dtype_name(t->dtype);
     if (!tn)
-        return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s) has unknown data "
-                         "type %ld", g->src, pn(t->name), t->name.s, what, (long)t->dtype);
-    size_t esize = t->dtype == ONNX_FLOAT ? 4 : t->dtype == ONNX_DOUBLE ? 8 :
-                   t->dtype == ONNX_INT64 ? 8 : t->dtype == ONNX_INT32 ? 4 :
-                   (t->dtype == ONNX_FLOAT16 || t->dtype == ONNX_BFLOAT16) ? 2 : 0;
+        return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                         "%s: ONNX tensor '%.*s' (%s) has unknown data "
+                         "type %ld",
+                         g->src, pn(t->name), t->name.s, what, (long)t->dtype);
+    size_t esize = t->dtype == ONNX_FLOAT                                    ? 4
+                   : t->dtype == ONNX_DOUBLE                                 ? 8
+                   : t->dtype == ONNX_INT64                                  ? 8
+                   : t->dtype == ONNX_INT32                                  ? 4
+                   : (t->dtype == ONNX_FLOAT16 || t->dtype == ONNX_BFLOAT16) ? 2
+                                                                             : 0;
     if (!esize)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX tensor '%.*s' (%s) has data type %s, "
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: ONNX tensor '%.*s' (%s) has data type %s, "
                          "not one this importer reads (FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT32, "
-                         "INT64)", g->src, pn(t->name), t->name.s, what, tn);
+                         "INT64)",
+                         g->src, pn(t->name), t->name.s, what, tn);
     rn__pb r = t->msg;
     rn__pb_field f;
     int64_t got = 0;
@@ -604,13 +629,15 @@ static rn_status tensor_read(graph *g, const otensor *t, double *dst, int64_t co
         case 9: /* raw_data */
             if (f.wire != RN_PB_BYTES) return bad(g, f.offset, "raw_data is not bytes", wmsg);
             if (sources || got)
-                return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s) holds its "
-                                 "data twice (raw_data and another field)", g->src, pn(t->name),
-                                 t->name.s, what);
+                return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                                 "%s: ONNX tensor '%.*s' (%s) holds its "
+                                 "data twice (raw_data and another field)",
+                                 g->src, pn(t->name), t->name.s, what);
             if (f.len != (size_t)count * esize)
-                return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s): raw_data "
-                                 "holds %lu bytes, %lld elements of %s need %llu", g->src,
-                                 pn(t->name), t->name.s, what, (unsigned long)f.len,
+                return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                                 "%s: ONNX tensor '%.*s' (%s): raw_data "
+                                 "holds %lu bytes, %lld elements of %s need %llu",
+                                 g->src, pn(t->name), t->name.s, what, (unsigned long)f.len,
                                  (long long)count, tn, (unsigned long long)count * esize);
             for (int64_t i = 0; i < count; i++) {
                 const unsigned char *p = f.data + (size_t)i * esize;
@@ -632,26 +659,37 @@ static rn_status tensor_read(graph *g, const otensor *t, double *dst, int64_t co
             got = count;
             sources = 1;
             continue;
-        case 4: ew = RN_PB_FIXED32; field_ok = t->dtype == ONNX_FLOAT; break;
-        case 10: ew = RN_PB_FIXED64; field_ok = t->dtype == ONNX_DOUBLE; break;
-        case 7: ew = RN_PB_VARINT; field_ok = t->dtype == ONNX_INT64; break;
+        case 4:
+            ew = RN_PB_FIXED32;
+            field_ok = t->dtype == ONNX_FLOAT;
+            break;
+        case 10:
+            ew = RN_PB_FIXED64;
+            field_ok = t->dtype == ONNX_DOUBLE;
+            break;
+        case 7:
+            ew = RN_PB_VARINT;
+            field_ok = t->dtype == ONNX_INT64;
+            break;
         case 5:
             ew = RN_PB_VARINT;
-            field_ok = t->dtype == ONNX_INT32 || t->dtype == ONNX_FLOAT16 ||
-                       t->dtype == ONNX_BFLOAT16;
+            field_ok =
+                t->dtype == ONNX_INT32 || t->dtype == ONNX_FLOAT16 || t->dtype == ONNX_BFLOAT16;
             break;
         default: continue;
         }
         if (!field_ok)
-            return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s): data field %lu "
-                             "does not hold %s values", g->src, pn(t->name), t->name.s, what,
-                             (unsigned long)f.num, tn);
+            return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                             "%s: ONNX tensor '%.*s' (%s): data field %lu "
+                             "does not hold %s values",
+                             g->src, pn(t->name), t->name.s, what, (unsigned long)f.num, tn);
         int64_t k = rn__pb_packed_count(&f, ew);
         if (k < 0) return bad(g, f.offset, "malformed packed values", wmsg);
         if (got > count || k > count - got)
-            return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s) holds more than "
-                             "its %lld elements", g->src, pn(t->name), t->name.s, what,
-                             (long long)count);
+            return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                             "%s: ONNX tensor '%.*s' (%s) holds more than "
+                             "its %lld elements",
+                             g->src, pn(t->name), t->name.s, what, (long long)count);
         const unsigned char *cur = NULL;
         for (int64_t i = 0; i < k; i++) {
             uint64_t u = rn__pb_packed_get(&f, ew, i, &cur);
@@ -666,13 +704,16 @@ static rn_status tensor_read(graph *g, const otensor *t, double *dst, int64_t co
             }
             dst[got + i] = v;
         }
-        if (sources && k) got = count + 1; /* raw_data and typed values: refused below */
-        else got += k;
+        if (sources && k)
+            got = count + 1; /* raw_data and typed values: refused below */
+        else
+            got += k;
     }
     if (got != count)
-        return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s) holds %lld values "
-                         "for its %lld elements", g->src, pn(t->name), t->name.s, what,
-                         (long long)got, (long long)count);
+        return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                         "%s: ONNX tensor '%.*s' (%s) holds %lld values "
+                         "for its %lld elements",
+                         g->src, pn(t->name), t->name.s, what, (long long)got, (long long)count);
     return RN_OK;
 }
 
@@ -692,9 +733,10 @@ typedef struct small {
 
 static rn_status tensor_small(graph *g, const otensor *t, small *out, const char *what) {
     if (t->ndim > 4 || t->count > SMALL_MAX)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX tensor '%.*s' (%s) is larger than "
-                         "the constant expressions this importer evaluates", g->src, pn(t->name),
-                         t->name.s, what);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: ONNX tensor '%.*s' (%s) is larger than "
+                         "the constant expressions this importer evaluates",
+                         g->src, pn(t->name), t->name.s, what);
     out->ndim = t->ndim;
     for (int32_t i = 0; i < t->ndim; i++) out->dims[i] = t->dims[i];
     out->n = t->count;
@@ -710,7 +752,10 @@ static rn_status tensor_small(graph *g, const otensor *t, small *out, const char
             if (rc < 0) return st;
             if (rc == 0) break;
             if (f.num == 9 && f.wire == RN_PB_BYTES) {
-                if (got || f.len != (size_t)t->count * es) { got = -1; break; }
+                if (got || f.len != (size_t)t->count * es) {
+                    got = -1;
+                    break;
+                }
                 for (int64_t i = 0; i < t->count; i++)
                     out->v[i] = es == 8 ? (int64_t)rn__le64(f.data + 8 * i)
                                         : (int64_t)(int32_t)rn__le32(f.data + 4 * i);
@@ -718,7 +763,10 @@ static rn_status tensor_small(graph *g, const otensor *t, small *out, const char
             } else if ((f.num == 7 && es == 8) || (f.num == 5 && es == 4)) {
                 int64_t k = rn__pb_packed_count(&f, RN_PB_VARINT);
                 const unsigned char *cur = NULL;
-                if (k < 0 || k > t->count - got) { got = -1; break; }
+                if (k < 0 || k > t->count - got) {
+                    got = -1;
+                    break;
+                }
                 for (int64_t i = 0; i < k; i++) {
                     uint64_t u = rn__pb_packed_get(&f, RN_PB_VARINT, i, &cur);
                     out->v[got + i] = es == 8 ? (int64_t)u : (int64_t)(int32_t)(uint32_t)u;
@@ -727,9 +775,10 @@ static rn_status tensor_small(graph *g, const otensor *t, small *out, const char
             }
         }
         if (got != t->count)
-            return rn__error(g->ctx, RN_E_BAD_FORMAT, "%s: ONNX tensor '%.*s' (%s): its data does "
-                             "not hold its %lld elements", g->src, pn(t->name), t->name.s, what,
-                             (long long)t->count);
+            return rn__error(g->ctx, RN_E_BAD_FORMAT,
+                             "%s: ONNX tensor '%.*s' (%s): its data does "
+                             "not hold its %lld elements",
+                             g->src, pn(t->name), t->name.s, what, (long long)t->count);
         return RN_OK;
     }
     double d[SMALL_MAX];
@@ -737,12 +786,16 @@ static rn_status tensor_small(graph *g, const otensor *t, small *out, const char
     if (st) return st;
     for (int64_t i = 0; i < t->count; i++) {
         if (!(d[i] > -1e15 && d[i] < 1e15))
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX tensor '%.*s' (%s): a value is "
-                             "not an integer", g->src, pn(t->name), t->name.s, what);
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: ONNX tensor '%.*s' (%s): a value is "
+                             "not an integer",
+                             g->src, pn(t->name), t->name.s, what);
         out->v[i] = (int64_t)d[i];
         if ((double)out->v[i] != d[i])
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX tensor '%.*s' (%s): a value is "
-                             "not an integer", g->src, pn(t->name), t->name.s, what);
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: ONNX tensor '%.*s' (%s): a value is "
+                             "not an integer",
+                             g->src, pn(t->name), t->name.s, what);
     }
     return RN_OK;
 }
@@ -753,12 +806,14 @@ static rn_status gather(graph *g, const onode *n, const small *in, int64_t idx[4
     int64_t count = 1;
     for (int32_t k = 0; k < in->ndim; k++) {
         if (len[perm[k]] && count > SMALL_MAX / len[perm[k]])
-            return node_err(g, n, RN_E_UNSUPPORTED, "the result is too large for a constant "
+            return node_err(g, n, RN_E_UNSUPPORTED,
+                            "the result is too large for a constant "
                             "expression");
         count *= len[perm[k]];
     }
     if (count > SMALL_MAX)
-        return node_err(g, n, RN_E_UNSUPPORTED, "the result is too large for a constant expression");
+        return node_err(g, n, RN_E_UNSUPPORTED,
+                        "the result is too large for a constant expression");
     int64_t stride[4];
     int64_t sacc = 1;
     for (int32_t k = in->ndim - 1; k >= 0; k--) {
@@ -792,8 +847,10 @@ static rn_status eval_input(graph *g, const onode *n, int32_t i, small *out, int
 
 static rn_status eval_const(graph *g, int32_t v, small *out, int depth) {
     if (depth > EVAL_DEPTH)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: a constant expression deeper than %d "
-                         "nodes", g->src, EVAL_DEPTH);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: a constant expression deeper than %d "
+                         "nodes",
+                         g->src, EVAL_DEPTH);
     const ovalue *val = &g->values[v];
     if (val->tensor >= 0) return tensor_small(g, &g->tensors[val->tensor], out, "constant");
     if (val->producer < 0)
@@ -838,7 +895,8 @@ static rn_status eval_const(graph *g, int32_t v, small *out, int depth) {
         for (int32_t i = 0; i < n->nin; i++) {
             if ((st = eval_input(g, n, i, &a, depth))) return st;
             if (a.ndim != 1 || a.n > SMALL_MAX - r.n)
-                return node_err(g, n, RN_E_UNSUPPORTED, "only short 1-D constants are "
+                return node_err(g, n, RN_E_UNSUPPORTED,
+                                "only short 1-D constants are "
                                 "concatenated");
             for (int64_t j = 0; j < a.n; j++) r.v[r.n++] = a.v[j];
         }
@@ -855,7 +913,10 @@ static rn_status eval_const(graph *g, int32_t v, small *out, int depth) {
         for (int64_t i = 0; i < b.n; i++) {
             int64_t d = b.v[i];
             if (d == 0) d = i < a.ndim ? a.dims[i] : -2;
-            if (d == -1 && infer < 0) { infer = i; continue; }
+            if (d == -1 && infer < 0) {
+                infer = i;
+                continue;
+            }
             if (d < 0 || d > SMALL_MAX) return node_err(g, n, RN_E_BAD_FORMAT, "bad shape");
             out->dims[i] = d;
             known *= d;
@@ -895,8 +956,10 @@ static rn_status eval_const(graph *g, int32_t v, small *out, int depth) {
     }
     if (sv_eq(n->op, "Slice")) {
         small starts, ends, axes, steps;
-        if (n->nin < 3) return node_err(g, n, RN_E_UNSUPPORTED, "Slice with starts and ends "
-                                        "inputs (opset 10 and later)");
+        if (n->nin < 3)
+            return node_err(g, n, RN_E_UNSUPPORTED,
+                            "Slice with starts and ends "
+                            "inputs (opset 10 and later)");
         if ((st = eval_input(g, n, 0, &a, depth)) || (st = eval_input(g, n, 1, &starts, depth)) ||
             (st = eval_input(g, n, 2, &ends, depth)))
             return st;
@@ -940,18 +1003,19 @@ static rn_status eval_const(graph *g, int32_t v, small *out, int depth) {
         }
         return gather(g, n, &a, idx, len, perm, out);
     }
-    return node_err(g, n, RN_E_UNSUPPORTED, "not part of a ResNet this importer maps (it "
+    return node_err(g, n, RN_E_UNSUPPORTED,
+                    "not part of a ResNet this importer maps (it "
                     "evaluates only small constant shape expressions here)");
 }
 
 /* ---- matching the ResNet structure --------------------------------------------------- */
 typedef struct conv_rec {
-    int32_t node, bn;            /* node indices (bn -1 when folded) */
-    int32_t w, b;                /* tensor indices (b -1 without bias) */
+    int32_t node, bn; /* node indices (bn -1 when folded) */
+    int32_t w, b;     /* tensor indices (b -1 without bias) */
     int32_t scale, bias, mean, var;
     double eps;
     int32_t out, in, k, stride, pad;
-    int32_t y;                   /* value id of the output (after the BN) */
+    int32_t y; /* value id of the output (after the BN) */
 } conv_rec;
 
 typedef struct block_rec {
@@ -980,9 +1044,7 @@ static int32_t in_id(const graph *g, const onode *n, int32_t i) {
 static int32_t out_id(const graph *g, const onode *n, int32_t i) {
     return i < n->nout ? g->out_ids[n->out0 + i] : -1;
 }
-static int32_t const_tensor(const graph *g, int32_t v) {
-    return v >= 0 ? g->values[v].tensor : -1;
-}
+static int32_t const_tensor(const graph *g, int32_t v) { return v >= 0 ? g->values[v].tensor : -1; }
 
 static rn_status one_output(graph *g, const onode *n) {
     if (n->nout < 1 || out_id(g, n, 0) < 0)
@@ -1025,7 +1087,8 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
     if (!sv_eq(n->op, "Conv"))
         return node_err(g, n, RN_E_UNSUPPORTED, "expected a Conv here (a ResNet convolution)");
     if (in_id(g, n, 0) != x) return node_err(g, n, RN_E_UNSUPPORTED, "unexpected data input");
-    if (n->nin < 2 || n->nin > 3) return node_err(g, n, RN_E_BAD_FORMAT, "Conv takes 2 or 3 inputs");
+    if (n->nin < 2 || n->nin > 3)
+        return node_err(g, n, RN_E_BAD_FORMAT, "Conv takes 2 or 3 inputs");
     rn_status st = one_output(g, n);
     if (st) return st;
     c->w = const_tensor(g, in_id(g, n, 1));
@@ -1037,10 +1100,12 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
     const otensor *w = &g->tensors[c->w];
     if (w->ndim != 4 || w->dims[2] != w->dims[3] || w->dims[0] < 1 || w->dims[1] < 1 ||
         w->dims[0] > 65536 || w->dims[1] > 65536 || w->dims[2] < 1 || w->dims[2] > 64)
-        return node_err(g, n, RN_E_UNSUPPORTED, "its weight is not [out, in, k, k] with a square "
+        return node_err(g, n, RN_E_UNSUPPORTED,
+                        "its weight is not [out, in, k, k] with a square "
                         "kernel of at most 64");
     if (c->b >= 0 && (g->tensors[c->b].ndim != 1 || g->tensors[c->b].dims[0] != w->dims[0]))
-        return node_err(g, n, RN_E_BAD_FORMAT, "its bias does not have one value per output "
+        return node_err(g, n, RN_E_BAD_FORMAT,
+                        "its bias does not have one value per output "
                         "channel");
     int64_t ks[2], strides[2], pads[4], dil[2], group;
     if ((st = ints_attr(g, n, "kernel_shape", 2, w->dims[2], ks)) ||
@@ -1052,14 +1117,16 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
     group = ga ? ga->i : 1;
     if (ks[0] != w->dims[2] || ks[1] != w->dims[3])
         return node_err(g, n, RN_E_BAD_FORMAT, "kernel_shape differs from the weight's");
-    if (group != 1) return node_err(g, n, RN_E_UNSUPPORTED, "grouped convolutions are not ResNet's");
+    if (group != 1)
+        return node_err(g, n, RN_E_UNSUPPORTED, "grouped convolutions are not ResNet's");
     if (dil[0] != 1 || dil[1] != 1)
         return node_err(g, n, RN_E_UNSUPPORTED, "dilated convolutions are not supported");
     if (strides[0] != strides[1] || strides[0] < 1 || strides[0] > 64)
         return node_err(g, n, RN_E_UNSUPPORTED, "strides must be equal, in [1, 64]");
     if (pads[0] != pads[1] || pads[0] != pads[2] || pads[0] != pads[3] || pads[0] < 0 ||
         pads[0] >= w->dims[2])
-        return node_err(g, n, RN_E_UNSUPPORTED, "pads must be equal on every side and smaller "
+        return node_err(g, n, RN_E_UNSUPPORTED,
+                        "pads must be equal on every side and smaller "
                         "than the kernel");
     c->out = (int32_t)w->dims[0];
     c->in = (int32_t)w->dims[1];
@@ -1075,7 +1142,8 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
         if ((st = one_output(g, b))) return st;
         const oattr *tm = attr(g, b, "training_mode");
         if (tm && tm->i)
-            return node_err(g, b, RN_E_UNSUPPORTED, "training_mode batch norm is not an "
+            return node_err(g, b, RN_E_UNSUPPORTED,
+                            "training_mode batch norm is not an "
                             "inference graph");
         int32_t *dst[4] = {&c->scale, &c->bias, &c->mean, &c->var};
         for (int32_t i = 0; i < 4; i++) {
@@ -1084,7 +1152,8 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
                 return node_err(g, b, RN_E_UNSUPPORTED, "its parameters are not constant tensors");
             const otensor *t = &g->tensors[*dst[i]];
             if (t->ndim != 1 || t->dims[0] != c->out)
-                return node_err(g, b, RN_E_BAD_FORMAT, "a parameter does not have one value per "
+                return node_err(g, b, RN_E_BAD_FORMAT,
+                                "a parameter does not have one value per "
                                 "channel");
         }
         const oattr *e = attr(g, b, "epsilon");
@@ -1101,8 +1170,7 @@ static rn_status match_conv(graph *g, const onode *n, int32_t x, conv_rec *c) {
 static rn_status expect_relu(graph *g, int32_t x, int32_t *y, const onode *from) {
     const onode *r = sole_consumer(g, x);
     if (!r) return node_err(g, from, RN_E_UNSUPPORTED, "its output should feed one Relu");
-    if (!sv_eq(r->op, "Relu"))
-        return node_err(g, r, RN_E_UNSUPPORTED, "expected a Relu here");
+    if (!sv_eq(r->op, "Relu")) return node_err(g, r, RN_E_UNSUPPORTED, "expected a Relu here");
     rn_status st = one_output(g, r);
     if (st) return st;
     g->nodes[r - g->nodes].used = 1;
@@ -1121,7 +1189,8 @@ static rn_status match_head(graph *g, const onode *pool, int32_t x, int32_t chan
         const oattr *kd = attr(g, pool, "keepdims");
         if (!ax || ax->nints != 2 ||
             !((ax->ints[0] == 2 || ax->ints[0] == -2) && (ax->ints[1] == 3 || ax->ints[1] == -1)))
-            return node_err(g, pool, RN_E_UNSUPPORTED, "a ReduceMean is read only over axes "
+            return node_err(g, pool, RN_E_UNSUPPORTED,
+                            "a ReduceMean is read only over axes "
                             "[2, 3] (the global average pool)");
         if (pool->nin != 1)
             return node_err(g, pool, RN_E_UNSUPPORTED, "axes must be an attribute (opset < 18)");
@@ -1139,19 +1208,23 @@ static rn_status match_head(graph *g, const onode *pool, int32_t x, int32_t chan
         } else {
             int32_t t = const_tensor(g, in_id(g, n, 1));
             if (t < 0 || g->tensors[t].ndim != 1 || g->tensors[t].dims[0] != 2)
-                return node_err(g, n, RN_E_UNSUPPORTED, "the shape must be a constant of 2 "
+                return node_err(g, n, RN_E_UNSUPPORTED,
+                                "the shape must be a constant of 2 "
                                 "values");
             double shape[2];
             if ((st = tensor_read(g, &g->tensors[t], shape, 2, "Reshape shape"))) return st;
             if (!(shape[1] == -1 || shape[1] == channels) || !(shape[0] >= -1))
-                return node_err(g, n, RN_E_UNSUPPORTED, "the shape must be [N, features] or "
+                return node_err(g, n, RN_E_UNSUPPORTED,
+                                "the shape must be [N, features] or "
                                 "[N, -1]");
         }
         g->nodes[n - g->nodes].used = 1;
         v = out_id(g, n, 0);
         n = sole_consumer(g, v);
-        if (!n) return node_err(g, pool, RN_E_UNSUPPORTED, "the flattened features should feed "
-                                "one Gemm or MatMul");
+        if (!n)
+            return node_err(g, pool, RN_E_UNSUPPORTED,
+                            "the flattened features should feed "
+                            "one Gemm or MatMul");
     } else if (keep) {
         return node_err(g, n, RN_E_UNSUPPORTED, "expected Flatten or Reshape after the pooling");
     }
@@ -1182,7 +1255,8 @@ static rn_status match_head(graph *g, const onode *pool, int32_t x, int32_t chan
     int64_t features = m->fc_trans ? w->dims[0] : w->dims[1];
     int64_t classes = m->fc_trans ? w->dims[1] : w->dims[0];
     if (features != channels)
-        return node_err(g, n, RN_E_BAD_FORMAT, "its weight does not take the pooled features "
+        return node_err(g, n, RN_E_BAD_FORMAT,
+                        "its weight does not take the pooled features "
                         "(a different channel count)");
     if (classes < 1 || classes > 1000000)
         return node_err(g, n, RN_E_UNSUPPORTED, "the class count is outside [1, 1000000]");
@@ -1204,7 +1278,8 @@ static rn_status match_head(graph *g, const onode *pool, int32_t x, int32_t chan
     if (m->fc_b >= 0) {
         const otensor *b = &g->tensors[m->fc_b];
         if (b->count != classes)
-            return node_err(g, n, RN_E_BAD_FORMAT, "the fc bias does not have one value per "
+            return node_err(g, n, RN_E_BAD_FORMAT,
+                            "the fc bias does not have one value per "
                             "class");
     }
     if (v != g->output)
@@ -1222,7 +1297,8 @@ static rn_status match_option_a(graph *g, const onode *n, int32_t x, block_rec *
         small starts, ends, axes, steps;
         if (k == 4) return node_err(g, n, RN_E_UNSUPPORTED, "too many Slices in a shortcut");
         if (in_id(g, n, 0) != cur || n->nin < 5 || in_id(g, n, 3) < 0 || in_id(g, n, 4) < 0)
-            return node_err(g, n, RN_E_UNSUPPORTED, "a shortcut Slice needs data, starts, ends, "
+            return node_err(g, n, RN_E_UNSUPPORTED,
+                            "a shortcut Slice needs data, starts, ends, "
                             "axes and steps");
         if ((st = one_output(g, n)) || (st = eval_input(g, n, 1, &starts, 0)) ||
             (st = eval_input(g, n, 2, &ends, 0)) || (st = eval_input(g, n, 3, &axes, 0)) ||
@@ -1234,21 +1310,26 @@ static rn_status match_option_a(graph *g, const onode *n, int32_t x, block_rec *
             int64_t ax = axes.v[i] < 0 ? axes.v[i] + 4 : axes.v[i];
             if ((ax != 2 && ax != 3) || starts.v[i] != 0 || ends.v[i] < 2147483647 ||
                 steps.v[i] < 1 || steps.v[i] > 64)
-                return node_err(g, n, RN_E_UNSUPPORTED, "a shortcut Slice must take every s-th "
+                return node_err(g, n, RN_E_UNSUPPORTED,
+                                "a shortcut Slice must take every s-th "
                                 "row or column from the first (option A)");
             step[ax - 2] *= steps.v[i];
         }
         g->nodes[n - g->nodes].used = 1;
         cur = out_id(g, n, 0);
         n = sole_consumer(g, cur);
-        if (!n) return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: a shortcut Slice should feed one "
-                                 "node", g->src);
+        if (!n)
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: a shortcut Slice should feed one "
+                             "node",
+                             g->src);
     }
     if (!sv_eq(n->op, "Pad"))
         return node_err(g, n, RN_E_UNSUPPORTED, "expected the Pad of an option-A shortcut");
     const oattr *mode = attr(g, n, "mode");
     if (in_id(g, n, 0) != cur || n->nin < 2 || (mode && !sv_eq(mode->s, "constant")))
-        return node_err(g, n, RN_E_UNSUPPORTED, "an option-A Pad is a constant pad of the sliced "
+        return node_err(g, n, RN_E_UNSUPPORTED,
+                        "an option-A Pad is a constant pad of the sliced "
                         "input");
     small pads, value;
     if ((st = one_output(g, n)) || (st = eval_input(g, n, 1, &pads, 0))) return st;
@@ -1257,11 +1338,12 @@ static rn_status match_option_a(graph *g, const onode *n, int32_t x, block_rec *
         if (value.n != 1 || value.v[0] != 0)
             return node_err(g, n, RN_E_UNSUPPORTED, "an option-A Pad pads with zeros");
     }
-    if (pads.n != 8 || pads.v[0] || pads.v[2] || pads.v[3] || pads.v[4] || pads.v[6] ||
-        pads.v[7] || pads.v[1] < 0 || pads.v[5] < 0 || pads.v[1] > 65536 || pads.v[5] > 65536)
+    if (pads.n != 8 || pads.v[0] || pads.v[2] || pads.v[3] || pads.v[4] || pads.v[6] || pads.v[7] ||
+        pads.v[1] < 0 || pads.v[5] < 0 || pads.v[1] > 65536 || pads.v[5] > 65536)
         return node_err(g, n, RN_E_UNSUPPORTED, "an option-A Pad adds channels only");
     if (step[0] != step[1])
-        return node_err(g, n, RN_E_UNSUPPORTED, "the shortcut subsamples rows and columns "
+        return node_err(g, n, RN_E_UNSUPPORTED,
+                        "the shortcut subsamples rows and columns "
                         "differently");
     g->nodes[n - g->nodes].used = 1;
     b->option_a = 1;
@@ -1276,8 +1358,10 @@ static rn_status match_graph(graph *g, match *m) {
     rn_status st;
     const onode *n = sole_consumer(g, g->input);
     if (!n)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: the graph input should feed one Conv "
-                         "(the stem)", g->src);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: the graph input should feed one Conv "
+                         "(the stem)",
+                         g->src);
     if ((st = match_conv(g, n, g->input, &m->stem))) return st;
     m->in_channels = m->stem.in;
     int32_t x;
@@ -1295,7 +1379,8 @@ static rn_status match_graph(graph *g, match *m) {
                  dil[1] == 1 && !(ceil && ceil->i);
         for (int i = 0; i < 4; i++) ok = ok && pads[i] == 1;
         if (!ok)
-            return node_err(g, next, RN_E_UNSUPPORTED, "the stem's max pool must be 3x3, stride 2, "
+            return node_err(g, next, RN_E_UNSUPPORTED,
+                            "the stem's max pool must be 3x3, stride 2, "
                             "pad 1 (floor mode)");
         g->nodes[next - g->nodes].used = 1;
         m->max_pool = 1;
@@ -1314,9 +1399,10 @@ static rn_status match_graph(graph *g, match *m) {
                 return node_err(g, &g->nodes[g->cons[val->cons0]], RN_E_UNSUPPORTED,
                                 "expected a residual block (two or three consumers of a block "
                                 "input) or the global average pool");
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX value '%.*s' has %ld consumers; "
-                             "a residual block's input has two or three", g->src, pn(val->name),
-                             val->name.s, (long)val->ncons);
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: ONNX value '%.*s' has %ld consumers; "
+                             "a residual block's input has two or three",
+                             g->src, pn(val->name), val->name.s, (long)val->ncons);
         }
         if (m->nblocks == MAX_BLOCKS)
             return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: more than %d residual blocks", g->src,
@@ -1340,10 +1426,12 @@ static rn_status match_graph(graph *g, match *m) {
                 if ((st = match_option_a(g, c, x, b, &short_y))) return st;
                 const onode *after = sole_consumer(g, short_y);
                 if (!after || !sv_eq(after->op, "Add"))
-                    return node_err(g, c, RN_E_UNSUPPORTED, "the shortcut should end in the "
+                    return node_err(g, c, RN_E_UNSUPPORTED,
+                                    "the shortcut should end in the "
                                     "block's Add");
                 if (add && add != after)
-                    return node_err(g, after, RN_E_UNSUPPORTED, "the block's paths end in two "
+                    return node_err(g, after, RN_E_UNSUPPORTED,
+                                    "the block's paths end in two "
                                     "different Adds");
                 add = after;
                 continue;
@@ -1358,13 +1446,13 @@ static rn_status match_graph(graph *g, match *m) {
                 b->has_proj = 1;
                 short_y = cr.y;
                 if (add && add != after)
-                    return node_err(g, after, RN_E_UNSUPPORTED, "the block's paths end in two "
+                    return node_err(g, after, RN_E_UNSUPPORTED,
+                                    "the block's paths end in two "
                                     "different Adds");
                 add = after;
                 continue;
             }
-            if (b->nconv)
-                return node_err(g, c, RN_E_UNSUPPORTED, "a block with two main paths");
+            if (b->nconv) return node_err(g, c, RN_E_UNSUPPORTED, "a block with two main paths");
             b->c[0] = cr;
             b->nconv = 1;
             int32_t y = cr.y;
@@ -1375,33 +1463,40 @@ static rn_status match_graph(graph *g, match *m) {
                                     "its output should feed one node");
                 if (sv_eq(nx->op, "Add")) {
                     if (add && add != nx)
-                        return node_err(g, nx, RN_E_UNSUPPORTED, "the block's paths end in two "
+                        return node_err(g, nx, RN_E_UNSUPPORTED,
+                                        "the block's paths end in two "
                                         "different Adds");
                     add = nx;
                     main_y = y;
                     break;
                 }
                 if (b->nconv == 3)
-                    return node_err(g, nx, RN_E_UNSUPPORTED, "a block with more than three "
+                    return node_err(g, nx, RN_E_UNSUPPORTED,
+                                    "a block with more than three "
                                     "convolutions on its main path");
                 int32_t r;
                 if ((st = expect_relu(g, y, &r, &g->nodes[b->c[b->nconv - 1].node]))) return st;
                 const onode *cn = sole_consumer(g, r);
                 if (!cn)
-                    return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: a Relu inside a block should "
-                                     "feed one Conv", g->src);
+                    return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                                     "%s: a Relu inside a block should "
+                                     "feed one Conv",
+                                     g->src);
                 if ((st = match_conv(g, cn, r, &b->c[b->nconv]))) return st;
                 y = b->c[b->nconv].y;
                 b->nconv++;
             }
         }
         if (!add || main_y < 0 || short_y < 0)
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX value '%.*s' starts no residual "
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: ONNX value '%.*s' starts no residual "
                              "block (a main path of convolutions and a shortcut meeting in an "
-                             "Add)", g->src, pn(val->name), val->name.s);
+                             "Add)",
+                             g->src, pn(val->name), val->name.s);
         if (add->nin != 2 || !((in_id(g, add, 0) == main_y && in_id(g, add, 1) == short_y) ||
                                (in_id(g, add, 1) == main_y && in_id(g, add, 0) == short_y)))
-            return node_err(g, add, RN_E_UNSUPPORTED, "the Add does not join the block's main "
+            return node_err(g, add, RN_E_UNSUPPORTED,
+                            "the Add does not join the block's main "
                             "path and shortcut");
         if ((st = one_output(g, add))) return st;
         g->nodes[add - g->nodes].used = 1;
@@ -1411,11 +1506,13 @@ static rn_status match_graph(graph *g, match *m) {
         const conv_rec *c = b->c;
         b->in_ch = channels;
         if (c[0].in != channels)
-            return node_err(g, &g->nodes[c[0].node], RN_E_BAD_FORMAT, "its input channels differ "
+            return node_err(g, &g->nodes[c[0].node], RN_E_BAD_FORMAT,
+                            "its input channels differ "
                             "from the block input's");
         for (int32_t i = 1; i < b->nconv; i++)
             if (c[i].in != c[i - 1].out)
-                return node_err(g, &g->nodes[c[i].node], RN_E_BAD_FORMAT, "its input channels "
+                return node_err(g, &g->nodes[c[i].node], RN_E_BAD_FORMAT,
+                                "its input channels "
                                 "differ from the previous convolution's output");
         const onode *first = &g->nodes[c[0].node];
         if (b->nconv == 2) {
@@ -1424,7 +1521,8 @@ static rn_status match_graph(graph *g, match *m) {
             b->stride = c[0].stride;
             if (c[0].k != 3 || c[0].pad != 1 || c[1].k != 3 || c[1].pad != 1 || c[1].stride != 1 ||
                 c[0].out != c[1].out)
-                return node_err(g, first, RN_E_UNSUPPORTED, "a basic block is 3x3 (stride s, "
+                return node_err(g, first, RN_E_UNSUPPORTED,
+                                "a basic block is 3x3 (stride s, "
                                 "pad 1) then 3x3 (stride 1, pad 1) of one width");
         } else if (b->nconv == 3) {
             b->type = RN_BLOCK_BOTTLENECK;
@@ -1435,28 +1533,33 @@ static rn_status match_graph(graph *g, match *m) {
             if (c[0].k != 1 || c[0].pad || c[1].k != 3 || c[1].pad != 1 || c[2].k != 1 ||
                 c[2].pad || c[2].stride != 1 || (c[0].stride != 1 && c[1].stride != 1) ||
                 c[1].out != b->width || b->out_ch != 4 * b->width)
-                return node_err(g, first, RN_E_UNSUPPORTED, "a bottleneck block is 1x1, 3x3 "
+                return node_err(g, first, RN_E_UNSUPPORTED,
+                                "a bottleneck block is 1x1, 3x3 "
                                 "(pad 1), 1x1 to four times the width, one of the first two "
                                 "strided");
         } else {
-            return node_err(g, first, RN_E_UNSUPPORTED, "a residual block has two or three "
+            return node_err(g, first, RN_E_UNSUPPORTED,
+                            "a residual block has two or three "
                             "convolutions on its main path");
         }
         if (b->has_proj) {
             if (b->proj.k != 1 || b->proj.pad || b->proj.stride != b->stride ||
                 b->proj.out != b->out_ch)
-                return node_err(g, &g->nodes[b->proj.node], RN_E_UNSUPPORTED, "a projection "
+                return node_err(g, &g->nodes[b->proj.node], RN_E_UNSUPPORTED,
+                                "a projection "
                                 "shortcut is a 1x1 convolution with the block's stride and output "
                                 "channels");
         } else if (b->option_a) {
             int32_t extra = b->out_ch - b->in_ch;
             if (b->type != RN_BLOCK_BASIC || b->a_stride != b->stride || extra < 0 ||
                 b->a_lo != extra / 2 || b->a_hi != extra - extra / 2)
-                return node_err(g, first, RN_E_UNSUPPORTED, "an option-A shortcut takes the "
+                return node_err(g, first, RN_E_UNSUPPORTED,
+                                "an option-A shortcut takes the "
                                 "block's stride and pads the new channels half before, half "
                                 "after");
         } else if (b->stride != 1 || b->in_ch != b->out_ch) {
-            return node_err(g, first, RN_E_UNSUPPORTED, "the block changes the shape but its "
+            return node_err(g, first, RN_E_UNSUPPORTED,
+                            "the block changes the shape but its "
                             "shortcut is the identity");
         }
         channels = b->out_ch;
@@ -1501,17 +1604,22 @@ static rn_status plan_stages(graph *g, const match *m, stage_rec *stages, int32_
         }
         const block_rec *b0 = &m->blocks[s->first];
         int changes = b0->stride != 1 || b0->in_ch != b0->out_ch;
-        if (na && !nproj && na == (changes ? 1 : 0) && b0->option_a) s->shortcut = RN_SHORTCUT_A;
+        if (na && !nproj && na == (changes ? 1 : 0) && b0->option_a)
+            s->shortcut = RN_SHORTCUT_A;
         else if (na)
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: stage %ld mixes option-A and other "
-                             "shortcuts", g->src, (long)k + 1);
-        else if (nproj == s->count && (s->count > 1 || !changes)) s->shortcut = RN_SHORTCUT_C;
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: stage %ld mixes option-A and other "
+                             "shortcuts",
+                             g->src, (long)k + 1);
+        else if (nproj == s->count && (s->count > 1 || !changes))
+            s->shortcut = RN_SHORTCUT_C;
         else if (nproj == (changes ? 1 : 0) && (!changes || b0->has_proj))
             s->shortcut = RN_SHORTCUT_B;
         else
-            return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: stage %ld mixes projection and "
-                             "identity shortcuts in a way no shortcut option describes", g->src,
-                             (long)k + 1);
+            return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                             "%s: stage %ld mixes projection and "
+                             "identity shortcuts in a way no shortcut option describes",
+                             g->src, (long)k + 1);
     }
     *nstages = ns;
     return RN_OK;
@@ -1581,7 +1689,8 @@ static rn_status set_conv(graph *g, rn_model *model, const conv_rec *c, const ch
     for (size_t j = 0; j < wn; j++) f[j] = (float)wd[j];
     for (size_t j = 0; j < wn; j++)
         if (!(f[j] - f[j] == 0))
-            return node_err(g, &g->nodes[c->node], RN_E_NUMERIC, "its weight holds a NaN or "
+            return node_err(g, &g->nodes[c->node], RN_E_NUMERIC,
+                            "its weight holds a NaN or "
                             "infinity");
     char name[96];
     if ((st = rn_model_set_tensor(model, rn__concat(name, sizeof name, conv, ".weight"), f, wn)))
@@ -1721,8 +1830,10 @@ done_:
 
 static rn_status check_opset(graph *g) {
     if (g->opset < OPSET_MIN || g->opset > OPSET_MAX)
-        return rn__error(g->ctx, RN_E_UNSUPPORTED, "%s: ONNX opset %lld is not supported (opsets "
-                         "%d to %d are read)", g->src, (long long)g->opset, OPSET_MIN, OPSET_MAX);
+        return rn__error(g->ctx, RN_E_UNSUPPORTED,
+                         "%s: ONNX opset %lld is not supported (opsets "
+                         "%d to %d are read)",
+                         g->src, (long long)g->opset, OPSET_MIN, OPSET_MAX);
     return RN_OK;
 }
 
@@ -1779,8 +1890,8 @@ static rn_status load_onnx(rn_ctx *ctx, const char *src, const void *buf, size_t
     stage_rec *stages = rn__calloc(ctx, MAX_BLOCKS, sizeof *stages);
     if (!g.nodes || !g.tensors || !g.attrs || !g.in_names || !g.out_names || !g.in_ids ||
         !g.out_ids || !g.values || !g.hash || !g.cons || !m.blocks || !stages) {
-        st = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the ONNX graph (%ld nodes)",
-                       src, (long)nnodes);
+        st = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the ONNX graph (%ld nodes)", src,
+                       (long)nnodes);
         goto end;
     }
     g.hash_cap = cap;
@@ -1832,7 +1943,8 @@ static rn_status load_onnx(rn_ctx *ctx, const char *src, const void *buf, size_t
     if ((st = match_graph(&g, &m))) goto end;
     for (int32_t k = 0; k < g.nnodes; k++) {
         if (!g.nodes[k].used) {
-            st = node_err(&g, &g.nodes[k], RN_E_UNSUPPORTED, "not part of a ResNet this importer "
+            st = node_err(&g, &g.nodes[k], RN_E_UNSUPPORTED,
+                          "not part of a ResNet this importer "
                           "maps (stem, basic or bottleneck blocks, global average pool, fc)");
             goto end;
         }

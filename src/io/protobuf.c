@@ -72,9 +72,7 @@ int rn__pb_next(rn__pb *r, rn__pb_field *f, const char **why, size_t *at) {
         r->p += len;
         return 1;
     }
-    default:
-        *why = "unsupported wire type (groups or reserved)";
-        return -1;
+    default: *why = "unsupported wire type (groups or reserved)"; return -1;
     }
 }
 

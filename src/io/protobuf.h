@@ -11,9 +11,9 @@
 
 #include "io-internal.h"
 
-#define RN_PB_VARINT  0
+#define RN_PB_VARINT 0
 #define RN_PB_FIXED64 1
-#define RN_PB_BYTES   2
+#define RN_PB_BYTES 2
 #define RN_PB_FIXED32 5
 
 /* A message being read: [p, end) of the buffer that starts at base (for
@@ -23,12 +23,12 @@ typedef struct rn__pb {
 } rn__pb;
 
 typedef struct rn__pb_field {
-    uint32_t num;                 /* field number, >= 1 */
-    uint32_t wire;                /* RN_PB_* */
-    uint64_t u;                   /* varint or fixed value */
-    const unsigned char *data;    /* RN_PB_BYTES payload */
+    uint32_t num;              /* field number, >= 1 */
+    uint32_t wire;             /* RN_PB_* */
+    uint64_t u;                /* varint or fixed value */
+    const unsigned char *data; /* RN_PB_BYTES payload */
     size_t len;
-    size_t offset;                /* of the field's tag, from base */
+    size_t offset; /* of the field's tag, from base */
 } rn__pb_field;
 
 static inline rn__pb rn__pb_sub(const rn__pb *parent, const rn__pb_field *f) {

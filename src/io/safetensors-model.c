@@ -39,13 +39,17 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
         if (ends_with(name, NBT_SUFFIX)) continue;
         int32_t m;
         if (rn_model_tensor_find(model, name, &m) != RN_OK)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': unexpected tensor (the model "
-                             "has no tensor of that name)", src, fname);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': unexpected tensor (the model "
+                             "has no tensor of that name)",
+                             src, fname);
         if (map[m] >= 0) {
             const char *other;
             rn_safetensors_info(st, map[m], &other, NULL, NULL, NULL);
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': names the same model tensor "
-                             "as '%s'", src, fname, other);
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': names the same model tensor "
+                             "as '%s'",
+                             src, fname, other);
         }
         const char *mname;
         int32_t mndim;
@@ -55,13 +59,17 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
         for (int32_t d = 0; same && d < mndim; d++) same = fdims[d] == mdims[d];
         if (!same) {
             char a[200], b[200];
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': shape %s in file, model "
-                             "expects %s", src, fname, rn__dims_str(fndim, fdims, a, sizeof a),
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': shape %s in file, model "
+                             "expects %s",
+                             src, fname, rn__dims_str(fndim, fdims, a, sizeof a),
                              rn__dims_str(mndim, mdims, b, sizeof b));
         }
         if (dtype != RN_DTYPE_F32 && dtype != RN_DTYPE_F16 && dtype != RN_DTYPE_BF16)
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': dtype %s, model weights are "
-                             "read from F32, F16 or BF16", src, fname, rn__dtype_name(dtype));
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': dtype %s, model weights are "
+                             "read from F32, F16 or BF16",
+                             src, fname, rn__dtype_name(dtype));
         size_t count = 1;
         for (int32_t d = 0; d < mndim; d++) count *= (size_t)mdims[d]; /* the model's own size */
         if (count > *max_count) *max_count = count;
@@ -74,8 +82,10 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
             int64_t mdims[4] = {0};
             char b[200];
             rn_model_tensor_info(model, i, &mname, &mndim, mdims, NULL);
-            return rn__error(ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': missing (the model expects "
-                             "shape %s)", src, mname, rn__dims_str(mndim, mdims, b, sizeof b));
+            return rn__error(ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s': missing (the model expects "
+                             "shape %s)",
+                             src, mname, rn__dims_str(mndim, mdims, b, sizeof b));
         }
     }
     return RN_OK;
@@ -100,7 +110,8 @@ static rn_status check_writable(rn_model *model, const char *fn) {
     if (!rn__model_in_place(model)) return RN_OK;
     return rn__error(rn__model_ctx(model), RN_E_BAD_STATE,
                      "%s: the model's weights are read in place from a constant blob "
-                     "(rn_model_create_from_blob) and cannot be loaded over", fn);
+                     "(rn_model_create_from_blob) and cannot be loaded over",
+                     fn);
 }
 
 static rn_status load_from(rn_model *model, const char *src, const rn_safetensors *st) {
@@ -120,8 +131,11 @@ static rn_status load_from(rn_model *model, const char *src, const rn_safetensor
         size_t count = model_tensor(model, i, &mname, NULL, NULL);
         s = rn_safetensors_read_f32(st, map[i], buf, count);
         if (s == RN_OK) s = rn_model_set_tensor(model, mname, buf, count);
-        if (s) s = rn__error(ctx, RN_E_INTERNAL, "%s: tensor '%s' matched but could not be set "
-                             "(%s)", src, mname, rn_last_error(ctx));
+        if (s)
+            s = rn__error(ctx, RN_E_INTERNAL,
+                          "%s: tensor '%s' matched but could not be set "
+                          "(%s)",
+                          src, mname, rn_last_error(ctx));
     }
     rn__free(ctx, buf);
     rn__free(ctx, map);
@@ -243,7 +257,8 @@ rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf
     rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_mem");
     if (ws) return ws;
     if (!buf)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_mem: buf is "
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "rn_model_load_safetensors_partial_mem: buf is "
                          "NULL");
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
@@ -261,7 +276,8 @@ rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *pa
     rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_file");
     if (ws) return ws;
     if (!path)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_partial_file: path "
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "rn_model_load_safetensors_partial_file: path "
                          "is NULL");
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_file(ctx, path, &st);
@@ -290,7 +306,8 @@ rn_status rn_model_load_safetensors_file(rn_model *model, const char *path) {
     rn_ctx *ctx = rn__model_ctx(model);
     rn_status ws = check_writable(model, "rn_model_load_safetensors_file");
     if (ws) return ws;
-    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_file: path is NULL");
+    if (!path)
+        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_file: path is NULL");
     rn_safetensors *st = NULL;
     rn_status s = rn_safetensors_open_file(ctx, path, &st);
     if (s) return s;

@@ -113,8 +113,8 @@ typedef struct st_parse {
 
 static rn_status parse_string(st_parse *p, const char **out) {
     size_t len;
-    rn_status s = rn__json_string(&p->j, p->st->strings + p->str_used, p->str_cap - p->str_used,
-                                  &len);
+    rn_status s =
+        rn__json_string(&p->j, p->st->strings + p->str_used, p->str_cap - p->str_used, &len);
     if (s) return s;
     *out = p->st->strings + p->str_used;
     p->str_used += len + 1;
@@ -181,9 +181,11 @@ static rn_status parse_tensor(st_parse *p, st_tensor *t, size_t *offsets_at) {
             if ((s = rn__json_string(j, name, sizeof name, &len))) return s;
             t->dtype = st_dtype_from_name(name);
             if (t->dtype < 0)
-                return rn__error(p->st->ctx, RN_E_UNSUPPORTED, "%s: tensor '%s': dtype \"%s\" at "
+                return rn__error(p->st->ctx, RN_E_UNSUPPORTED,
+                                 "%s: tensor '%s': dtype \"%s\" at "
                                  "offset %zu+%zu is not supported (F32, F16, BF16, I64, I32, "
-                                 "U8, I8, I16, F64)", j->src, t->name, name, j->base, at);
+                                 "U8, I8, I16, F64)",
+                                 j->src, t->name, name, j->base, at);
         } else if (!rn_strcmp(key, "shape")) {
             if (seen_shape++) {
                 j->pos = key_at;
@@ -194,9 +196,10 @@ static rn_status parse_tensor(st_parse *p, st_tensor *t, size_t *offsets_at) {
             if (!rn__json_accept(j, ']')) {
                 do {
                     if (t->ndim == ST_MAX_DIMS)
-                        return rn__error(p->st->ctx, RN_E_UNSUPPORTED, "%s: tensor '%s': more "
-                                         "than %d dims (offset %zu+%zu)", j->src, t->name,
-                                         ST_MAX_DIMS, j->base, j->pos);
+                        return rn__error(p->st->ctx, RN_E_UNSUPPORTED,
+                                         "%s: tensor '%s': more "
+                                         "than %d dims (offset %zu+%zu)",
+                                         j->src, t->name, ST_MAX_DIMS, j->base, j->pos);
                     uint64_t d;
                     if ((s = rn__json_uint(j, (uint64_t)INT64_MAX, &d))) return s;
                     t->dims[t->ndim++] = (int64_t)d;
@@ -223,9 +226,13 @@ static rn_status parse_tensor(st_parse *p, st_tensor *t, size_t *offsets_at) {
     if ((s = rn__json_expect(j, '}', "expected ',' or '}' in a tensor entry"))) return s;
     if (!seen_dtype || !seen_shape || !seen_offsets) {
         j->pos--;
-        return rn__error(p->st->ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': the entry ending at offset "
-                         "%zu+%zu has no \"%s\"", j->src, t->name, j->base, j->pos,
-                         !seen_dtype ? "dtype" : !seen_shape ? "shape" : "data_offsets");
+        return rn__error(p->st->ctx, RN_E_BAD_FORMAT,
+                         "%s: tensor '%s': the entry ending at offset "
+                         "%zu+%zu has no \"%s\"",
+                         j->src, t->name, j->base, j->pos,
+                         !seen_dtype   ? "dtype"
+                         : !seen_shape ? "shape"
+                                       : "data_offsets");
     }
 
     /* the entry against the data it names */
@@ -233,26 +240,32 @@ static rn_status parse_tensor(st_parse *p, st_tensor *t, size_t *offsets_at) {
     for (int32_t i = 0; i < t->ndim; i++)
         if ((uint64_t)t->dims[i] > (uint64_t)SIZE_MAX ||
             !rn__mul_size(count, (size_t)t->dims[i], &count))
-            return rn__error(p->st->ctx, RN_E_OVERFLOW, "%s: tensor '%s': the element count of "
-                             "the shape overflows at dim %d", j->src, t->name, (int)i);
+            return rn__error(p->st->ctx, RN_E_OVERFLOW,
+                             "%s: tensor '%s': the element count of "
+                             "the shape overflows at dim %d",
+                             j->src, t->name, (int)i);
     if (!rn__mul_size(count, rn__dtype_size(t->dtype), &bytes))
-        return rn__error(p->st->ctx, RN_E_OVERFLOW, "%s: tensor '%s': the byte size of the shape "
-                         "overflows", j->src, t->name);
+        return rn__error(p->st->ctx, RN_E_OVERFLOW,
+                         "%s: tensor '%s': the byte size of the shape "
+                         "overflows",
+                         j->src, t->name);
     size_t data_size = p->st->data_size;
     if (begin > end || end > data_size)
-        return rn__error(p->st->ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] "
-                         "%s the %zu bytes of data (offset %zu+%zu)", j->src, t->name,
-                         (unsigned long long)begin, (unsigned long long)end,
+        return rn__error(p->st->ctx, RN_E_BAD_FORMAT,
+                         "%s: tensor '%s': data_offsets [%llu, %llu] "
+                         "%s the %zu bytes of data (offset %zu+%zu)",
+                         j->src, t->name, (unsigned long long)begin, (unsigned long long)end,
                          begin > end ? "are reversed within" : "exceed", data_size, j->base,
                          *offsets_at);
     if (end - begin != bytes) {
         char dbuf[200];
-        return rn__error(p->st->ctx, RN_E_BAD_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] "
-                         "hold %llu bytes, shape %s of %s needs %zu (offset %zu+%zu)", j->src,
-                         t->name, (unsigned long long)begin, (unsigned long long)end,
+        return rn__error(p->st->ctx, RN_E_BAD_FORMAT,
+                         "%s: tensor '%s': data_offsets [%llu, %llu] "
+                         "hold %llu bytes, shape %s of %s needs %zu (offset %zu+%zu)",
+                         j->src, t->name, (unsigned long long)begin, (unsigned long long)end,
                          (unsigned long long)(end - begin),
-                         rn__dims_str(t->ndim, t->dims, dbuf, sizeof dbuf),
-                         st_dtype_name(t->dtype), bytes, j->base, *offsets_at);
+                         rn__dims_str(t->ndim, t->dims, dbuf, sizeof dbuf), st_dtype_name(t->dtype),
+                         bytes, j->base, *offsets_at);
     }
     t->count = count;
     t->begin = (size_t)begin;
@@ -286,12 +299,13 @@ static rn_status parse_header(st_parse *p) {
                 return rn__json_error(j, "empty tensor name");
             }
             if ((size_t)st->count == p->tensor_cap) {
-                if (st->count == INT32_MAX)
-                    return rn__json_error(j, "too many tensors");
+                if (st->count == INT32_MAX) return rn__json_error(j, "too many tensors");
                 if (!grow(st->ctx, (void **)&st->tensors, &p->tensor_cap, (size_t)st->count,
                           sizeof(st_tensor)))
-                    return rn__error(st->ctx, RN_E_NO_MEMORY, "%s: out of memory reading the "
-                                     "header", j->src);
+                    return rn__error(st->ctx, RN_E_NO_MEMORY,
+                                     "%s: out of memory reading the "
+                                     "header",
+                                     j->src);
             }
             st_tensor *t = &st->tensors[st->count];
             rn_memset(t, 0, sizeof *t);
@@ -311,12 +325,13 @@ static rn_status parse_header(st_parse *p) {
         return rn__error(st->ctx, RN_E_NO_MEMORY, "%s: out of memory indexing the header", j->src);
     st->index_mask = slots - 1;
     for (int32_t i = 0; i < st->count; i++) {
-        long prev = index_insert(st->index, st->index_mask, &st->tensors[0].name,
-                                 sizeof(st_tensor), (size_t)i);
+        long prev = index_insert(st->index, st->index_mask, &st->tensors[0].name, sizeof(st_tensor),
+                                 (size_t)i);
         if (prev >= 0)
-            return rn__error(st->ctx, RN_E_BAD_FORMAT, "%s: tensor '%s' appears twice in the "
-                             "header (entries %ld and %d)", j->src, st->tensors[i].name, prev,
-                             (int)i);
+            return rn__error(st->ctx, RN_E_BAD_FORMAT,
+                             "%s: tensor '%s' appears twice in the "
+                             "header (entries %ld and %d)",
+                             j->src, st->tensors[i].name, prev, (int)i);
     }
     if (st->meta_count > 1) {
         if (!index_size(st->meta_count, &slots))
@@ -326,8 +341,10 @@ static rn_status parse_header(st_parse *p) {
         for (size_t i = 0; i < st->meta_count; i++) {
             if (index_insert(table, slots - 1, &st->meta[0].key, sizeof(st_meta), i) >= 0) {
                 rn__free(st->ctx, table);
-                return rn__error(st->ctx, RN_E_BAD_FORMAT, "%s: __metadata__ key '%s' appears "
-                                 "twice", j->src, st->meta[i].key);
+                return rn__error(st->ctx, RN_E_BAD_FORMAT,
+                                 "%s: __metadata__ key '%s' appears "
+                                 "twice",
+                                 j->src, st->meta[i].key);
             }
         }
         rn__free(st->ctx, table);
@@ -362,17 +379,25 @@ static rn_status st_open(rn_ctx *ctx, const char *src, const unsigned char *buf,
     rn_status s = RN_OK;
     uint64_t n = 0;
     if (size < 8)
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: safetensors: truncated: %zu bytes, the header "
-                      "length needs 8", src, size);
+        s = rn__error(ctx, RN_E_BAD_FORMAT,
+                      "%s: safetensors: truncated: %zu bytes, the header "
+                      "length needs 8",
+                      src, size);
     else if ((n = rn__le64(buf)) > ST_MAX_HEADER)
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: safetensors: header length %llu at offset 0 "
-                      "exceeds the 100 MB limit", src, (unsigned long long)n);
+        s = rn__error(ctx, RN_E_BAD_FORMAT,
+                      "%s: safetensors: header length %llu at offset 0 "
+                      "exceeds the 100 MB limit",
+                      src, (unsigned long long)n);
     else if (n > size - 8)
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: safetensors: header length %llu at offset 0 "
-                      "runs past the end of the %zu-byte file", src, (unsigned long long)n, size);
+        s = rn__error(ctx, RN_E_BAD_FORMAT,
+                      "%s: safetensors: header length %llu at offset 0 "
+                      "runs past the end of the %zu-byte file",
+                      src, (unsigned long long)n, size);
     else if (n < 2)
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: safetensors: header length %llu at offset 0 is "
-                      "too short for a JSON object", src, (unsigned long long)n);
+        s = rn__error(ctx, RN_E_BAD_FORMAT,
+                      "%s: safetensors: header length %llu at offset 0 is "
+                      "too short for a JSON object",
+                      src, (unsigned long long)n);
     if (s == RN_OK) {
         size_t hlen = (size_t)n;
         st->data_size = size - 8 - hlen;
@@ -407,8 +432,7 @@ static rn_status st_open(rn_ctx *ctx, const char *src, const unsigned char *buf,
     return RN_OK;
 }
 
-rn_status rn_safetensors_open_mem(rn_ctx *ctx, const void *buf, size_t size,
-                                  rn_safetensors **out) {
+rn_status rn_safetensors_open_mem(rn_ctx *ctx, const void *buf, size_t size, rn_safetensors **out) {
     if (!ctx) return RN_E_INVALID_ARG;
     if (!buf || !out)
         return rn__error(ctx, RN_E_INVALID_ARG, "rn_safetensors_open_mem: %s is NULL",
@@ -487,8 +511,7 @@ static rn_status tensor_to_read(const rn_safetensors *st, const char *fn, int32_
     size_t have = bytes ? x->end - x->begin : x->count;
     if (n != have)
         return rn__error(st->ctx, RN_E_INVALID_ARG, "%s: tensor '%s' has %zu %s, %s is %zu", fn,
-                         x->name, have, bytes ? "bytes" : "elements", bytes ? "bytes" : "count",
-                         n);
+                         x->name, have, bytes ? "bytes" : "elements", bytes ? "bytes" : "count", n);
     *t = x;
     return RN_OK;
 }
@@ -551,15 +574,20 @@ rn_status rn_safetensors_model_dims(const rn_safetensors *st, int32_t *classes,
     const st_tensor *fc = find_model_tensor(st, "fc.weight");
     const st_tensor *conv = find_model_tensor(st, "conv1.weight");
     if (!fc || !conv)
-        return rn__error(st->ctx, RN_E_NOT_FOUND, "rn_safetensors_model_dims: the file has no "
+        return rn__error(st->ctx, RN_E_NOT_FOUND,
+                         "rn_safetensors_model_dims: the file has no "
                          "'%s' tensor (nor 'module.%s'): not a ResNet weight file",
                          !fc ? "fc.weight" : "conv1.weight", !fc ? "fc.weight" : "conv1.weight");
     if (fc->ndim != 2 || fc->dims[0] < 1 || fc->dims[0] > INT32_MAX)
-        return rn__error(st->ctx, RN_E_BAD_FORMAT, "rn_safetensors_model_dims: '%s' must have "
-                         "dims [classes, features] with 1 <= classes < 2^31", fc->name);
+        return rn__error(st->ctx, RN_E_BAD_FORMAT,
+                         "rn_safetensors_model_dims: '%s' must have "
+                         "dims [classes, features] with 1 <= classes < 2^31",
+                         fc->name);
     if (conv->ndim != 4 || conv->dims[1] < 1 || conv->dims[1] > INT32_MAX)
-        return rn__error(st->ctx, RN_E_BAD_FORMAT, "rn_safetensors_model_dims: '%s' must have "
-                         "dims [out, in, kh, kw] with 1 <= in < 2^31", conv->name);
+        return rn__error(st->ctx, RN_E_BAD_FORMAT,
+                         "rn_safetensors_model_dims: '%s' must have "
+                         "dims [out, in, kh, kw] with 1 <= in < 2^31",
+                         conv->name);
     rn__clear_error(st->ctx);
     if (classes) *classes = (int32_t)fc->dims[0];
     if (in_channels) *in_channels = (int32_t)conv->dims[1];
@@ -646,8 +674,8 @@ static rn_status writer_check(rn_safetensors_writer *w, const char *fn, const ch
             return rn__error(ctx, RN_E_INVALID_ARG, "%s: tensor '%s': dims[%d] is %lld", fn, name,
                              (int)i, (long long)dims[i]);
         if ((uint64_t)dims[i] > (uint64_t)SIZE_MAX || !rn__mul_size(count, (size_t)dims[i], &count))
-            return rn__error(ctx, RN_E_OVERFLOW, "%s: tensor '%s': the element count overflows",
-                             fn, name);
+            return rn__error(ctx, RN_E_OVERFLOW, "%s: tensor '%s': the element count overflows", fn,
+                             name);
     }
     if (!rn__mul_size(count, rn__dtype_size(dtype), bytes))
         return rn__error(ctx, RN_E_OVERFLOW, "%s: tensor '%s': the byte size overflows", fn, name);
@@ -766,11 +794,16 @@ static void emit_json_string(emitter *e, const char *s) {
     emit(e, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"') emit(e, "\\\"", 2);
-        else if (c == '\\') emit(e, "\\\\", 2);
-        else if (c == '\n') emit(e, "\\n", 2);
-        else if (c == '\r') emit(e, "\\r", 2);
-        else if (c == '\t') emit(e, "\\t", 2);
+        if (c == '"')
+            emit(e, "\\\"", 2);
+        else if (c == '\\')
+            emit(e, "\\\\", 2);
+        else if (c == '\n')
+            emit(e, "\\n", 2);
+        else if (c == '\r')
+            emit(e, "\\r", 2);
+        else if (c == '\t')
+            emit(e, "\\t", 2);
         else if (c < 0x20) {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             emit(e, u, 6);
@@ -790,9 +823,13 @@ static void emit_json_string(emitter *e, const char *s) {
  * dtype keep the order added. */
 static size_t elem_size(int32_t dtype) {
     switch (dtype) {
-    case RN_DTYPE_I64: case RN_DTYPE_F64: return 8;
-    case RN_DTYPE_F32: case RN_DTYPE_I32: return 4;
-    case RN_DTYPE_F16: case RN_DTYPE_BF16: case RN_DTYPE_I16: return 2;
+    case RN_DTYPE_I64:
+    case RN_DTYPE_F64: return 8;
+    case RN_DTYPE_F32:
+    case RN_DTYPE_I32: return 4;
+    case RN_DTYPE_F16:
+    case RN_DTYPE_BF16:
+    case RN_DTYPE_I16: return 2;
     default: return 1;
     }
 }
@@ -866,8 +903,10 @@ static rn_status writer_sizes(const rn_safetensors_writer *w, const char *fn, si
         if (!rn__add_size(sum, w->tensors[i].bytes, &sum))
             return rn__error(w->ctx, RN_E_OVERFLOW, "%s: the file size overflows", fn);
     if (e.len > ST_MAX_HEADER)
-        return rn__error(w->ctx, RN_E_UNSUPPORTED, "%s: the header would be %zu bytes, over the "
-                         "format's 100 MB limit", fn, e.len);
+        return rn__error(w->ctx, RN_E_UNSUPPORTED,
+                         "%s: the header would be %zu bytes, over the "
+                         "format's 100 MB limit",
+                         fn, e.len);
     *hlen = e.len;
     *total = sum;
     return RN_OK;
@@ -946,7 +985,8 @@ rn_status rn_safetensors_writer_save_file(rn_safetensors_writer *w, const char *
 rn_status rn_safetensors_writer_save_file(rn_safetensors_writer *w, const char *path) {
     (void)path;
     if (!w) return RN_E_INVALID_ARG;
-    return rn__error(w->ctx, RN_E_UNSUPPORTED, "rn_safetensors_writer_save_file: built without "
+    return rn__error(w->ctx, RN_E_UNSUPPORTED,
+                     "rn_safetensors_writer_save_file: built without "
                      "file I/O");
 }
 #endif

@@ -24,14 +24,14 @@
  * doubles, lo and hi, under the double masks mlo and mhi. */
 #define RN_EW_LOAD_D2(lo, hi, p) \
     RN_VD lo = RN_VD_LOADM(p, mlo), hi = RN_VD_LOADM((p) + RN_V_W / 2, mhi)
-#define RN_EW_STORE_D2(p, lo, hi)                                                          \
-    RN_VD_STOREM(p, mlo, lo);                                                              \
+#define RN_EW_STORE_D2(p, lo, hi) \
+    RN_VD_STOREM(p, mlo, lo);     \
     RN_VD_STOREM((p) + RN_V_W / 2, mhi, hi)
 /* s += u and t += u * v, both halves */
-#define RN_EW_ACCUMULATE_D2(s, t, u, v)                                                    \
-    s##lo = RN_VD_ADD(s##lo, u##lo);                                                       \
-    s##hi = RN_VD_ADD(s##hi, u##hi);                                                       \
-    t##lo = RN_VD_ADD(t##lo, RN_VD_MUL(u##lo, v##lo));                                     \
+#define RN_EW_ACCUMULATE_D2(s, t, u, v)                \
+    s##lo = RN_VD_ADD(s##lo, u##lo);                   \
+    s##hi = RN_VD_ADD(s##hi, u##hi);                   \
+    t##lo = RN_VD_ADD(t##lo, RN_VD_MUL(u##lo, v##lo)); \
     t##hi = RN_VD_ADD(t##hi, RN_VD_MUL(u##hi, v##hi))
 
 /* batch-norm statistics: per channel, the sum of x - shift and of its square */
@@ -81,7 +81,7 @@ void RN_EW_NAME(rn_f32_bn_apply)(RN_BN_APPLY_ARGS) {
 
 /* the gradient dy, zero where the fused ReLU's output relu_y was not > 0
  * (an ordered compare: NaN gives 0) */
-#define RN_EW_RELU_GRAD(g, relu_y, off, m)                                                  \
+#define RN_EW_RELU_GRAD(g, relu_y, off, m) \
     if (relu_y) g = RN_V_KEEP(RN_V_CMP(RN_V_LOADM(relu_y + off, m), RN_V_ZERO(), _CMP_GT_OQ), g)
 
 /* batch-norm backward reductions: the masked gradient g and g * (x - mean),
@@ -177,15 +177,15 @@ void RN_EW_NAME(rn_f32_add)(RN_ADD_ARGS) {
  * c0.. of the window's first cell onwards): a cell takes over where v > m,
  * or where v is NaN and m is not, exactly the scalar rule (a plain max
  * would lose the first-maximum and NaN semantics). */
-#define RN_EW_WINDOW_MAX(m, lanes)                                                         \
-    RN_V m = RN_V_LOADM(x + c0, lanes);                                                    \
-    for (size_t iy = 0; iy < wh; iy++)                                                     \
-        for (size_t ix = 0; ix < ww; ix++) {                                               \
-            const RN_V v = RN_V_LOADM(x + iy * row_stride + ix * pix_stride + c0, lanes);  \
-            const RN_VP takes =                                                            \
-                RN_VP_OR(RN_V_CMP(v, m, _CMP_GT_OQ),                                       \
+#define RN_EW_WINDOW_MAX(m, lanes)                                                             \
+    RN_V m = RN_V_LOADM(x + c0, lanes);                                                        \
+    for (size_t iy = 0; iy < wh; iy++)                                                         \
+        for (size_t ix = 0; ix < ww; ix++) {                                                   \
+            const RN_V v = RN_V_LOADM(x + iy * row_stride + ix * pix_stride + c0, lanes);      \
+            const RN_VP takes =                                                                \
+                RN_VP_OR(RN_V_CMP(v, m, _CMP_GT_OQ),                                           \
                          RN_VP_AND(RN_V_CMP(v, v, _CMP_UNORD_Q), RN_V_CMP(m, m, _CMP_ORD_Q))); \
-            m = RN_V_SELECT(takes, m, v);                                                  \
+            m = RN_V_SELECT(takes, m, v);                                                      \
         }
 
 /* max pool: one window, RN_V_W channels per vector */
@@ -218,9 +218,9 @@ void RN_EW_NAME(rn_f32_maxpool_backward)(RN_MAXPOOL_BACKWARD_ARGS) {
             for (size_t ix = 0; ix < ww && left; ix++) {
                 const size_t off = iy * row_stride + ix * pix_stride + c0;
                 const RN_V v = RN_V_LOADP(x + off, todo);
-                const RN_VP hit = RN_VP_AND(
-                    todo, RN_VP_OR(RN_V_CMP(v, m, _CMP_EQ_OQ),
-                                   RN_VP_AND(RN_V_CMP(v, v, _CMP_UNORD_Q), m_nan)));
+                const RN_VP hit =
+                    RN_VP_AND(todo, RN_VP_OR(RN_V_CMP(v, m, _CMP_EQ_OQ),
+                                             RN_VP_AND(RN_V_CMP(v, v, _CMP_UNORD_Q), m_nan)));
 #if RN_V_WHOLE_ROW_ADD
                 if (RN_VP_ANY(hit)) {
                     const RN_V d = RN_V_LOADM(dx + off, lanes);

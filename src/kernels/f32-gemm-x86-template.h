@@ -65,54 +65,57 @@
 #define RN_GEMM_RELU1(i, j) v##j = RN_V_MAX(RN_V_ZERO(), v##j);
 #define RN_GEMM_ST_FULL(i, j) RN_V_STORE(c + j * RN_V_W, v##j);
 #define RN_GEMM_ST_MASK(i, j) RN_V_STOREM(c + j * RN_V_W, m##j, v##j);
-#define RN_GEMM_DEFINE_STORE_ROW(name)                                                     \
-    static inline void name(float *c, size_t nc RN_GEMM_COLS(RN_GEMM_P_V, 0)               \
-                                RN_GEMM_COLS(RN_GEMM_P_M, 0) RN_GEMM_COLS(RN_GEMM_P_B, 0), \
-                            uint32_t flags) {                                              \
-        if (RN_V_PLAIN_FULL_ROWS && nc == RN_GEMM_NR) {                                    \
-            if (flags & RN_GEMM_ACCUMULATE) {                                              \
-                RN_GEMM_COLS(RN_GEMM_ACC_FULL, 0)                                          \
-            }                                                                              \
-            RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                              \
-            if (flags & RN_GEMM_RELU) { /* max(0, v) keeps NaN, as torch.relu */           \
-                RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                             \
-            }                                                                              \
-            RN_GEMM_COLS(RN_GEMM_ST_FULL, 0)                                               \
-            return;                                                                        \
-        }                                                                                  \
-        if (flags & RN_GEMM_ACCUMULATE) {                                                  \
-            RN_GEMM_COLS(RN_GEMM_ACC_MASK, 0)                                              \
-        }                                                                                  \
-        RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                  \
-        if (flags & RN_GEMM_RELU) {                                                        \
-            RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                 \
-        }                                                                                  \
-        RN_GEMM_COLS(RN_GEMM_ST_MASK, 0)                                                   \
+#define RN_GEMM_DEFINE_STORE_ROW(name)                                                          \
+    static inline void name(float *c,                                                           \
+                            size_t nc RN_GEMM_COLS(RN_GEMM_P_V, 0) RN_GEMM_COLS(RN_GEMM_P_M, 0) \
+                                RN_GEMM_COLS(RN_GEMM_P_B, 0),                                   \
+                            uint32_t flags) {                                                   \
+        if (RN_V_PLAIN_FULL_ROWS && nc == RN_GEMM_NR) {                                         \
+            if (flags & RN_GEMM_ACCUMULATE) {                                                   \
+                RN_GEMM_COLS(RN_GEMM_ACC_FULL, 0)                                               \
+            }                                                                                   \
+            RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                   \
+            if (flags & RN_GEMM_RELU) { /* max(0, v) keeps NaN, as torch.relu */                \
+                RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                  \
+            }                                                                                   \
+            RN_GEMM_COLS(RN_GEMM_ST_FULL, 0)                                                    \
+            return;                                                                             \
+        }                                                                                       \
+        if (flags & RN_GEMM_ACCUMULATE) {                                                       \
+            RN_GEMM_COLS(RN_GEMM_ACC_MASK, 0)                                                   \
+        }                                                                                       \
+        RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                       \
+        if (flags & RN_GEMM_RELU) {                                                             \
+            RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                      \
+        }                                                                                       \
+        RN_GEMM_COLS(RN_GEMM_ST_MASK, 0)                                                        \
     }
 #define RN_GEMM_A_V(i, j) , c##i##_##j
 #define RN_GEMM_A_M(i, j) , m##j
 #define RN_GEMM_A_B(i, j) , bias##j
-#define RN_GEMM_STORE(i)                                                                   \
-    if (mr > i)                                                                            \
-        RN_GEMM_STORE_ROW(c + i * c_stride, nc RN_GEMM_COLS(RN_GEMM_A_V, i)                \
-                              RN_GEMM_COLS(RN_GEMM_A_M, i) RN_GEMM_COLS(RN_GEMM_A_B, i), flags);
+#define RN_GEMM_STORE(i)                                                               \
+    if (mr > i)                                                                        \
+        RN_GEMM_STORE_ROW(c + i * c_stride,                                            \
+                          nc RN_GEMM_COLS(RN_GEMM_A_V, i) RN_GEMM_COLS(RN_GEMM_A_M, i) \
+                              RN_GEMM_COLS(RN_GEMM_A_B, i),                            \
+                          flags);
 /* the lanes of vector j that lie below nc, and its bias */
-#define RN_GEMM_TAIL1(i, j)                                                                \
-    const RN_VM m##j = RN_V_MASK(nc >= (j + 1) * RN_V_W ? RN_V_W                          \
-                                 : nc > j * RN_V_W      ? nc - j * RN_V_W                  \
-                                                        : 0);                              \
+#define RN_GEMM_TAIL1(i, j)                                               \
+    const RN_VM m##j = RN_V_MASK(nc >= (j + 1) * RN_V_W ? RN_V_W          \
+                                 : nc > j * RN_V_W      ? nc - j * RN_V_W \
+                                                        : 0);                  \
     const RN_V bias##j = bias ? RN_V_LOADM(bias + j * RN_V_W, m##j) : RN_V_ZERO();
-#define RN_GEMM_EPILOGUE                                                                   \
-    RN_GEMM_COLS(RN_GEMM_TAIL1, 0)                                                         \
+#define RN_GEMM_EPILOGUE           \
+    RN_GEMM_COLS(RN_GEMM_TAIL1, 0) \
     RN_GEMM_ROWS(RN_GEMM_STORE)
 
 #if RN_GEMM_INDIRECT
 
 #define RN_GEMM_ROW_PTR(i) const float *a##i = a[i] + o;
-#define RN_GEMM_ROW_FMA(i)                                                                 \
-    {                                                                                      \
-        const RN_V av = RN_V_BCAST(a##i + p);                                              \
-        RN_GEMM_COLS(RN_GEMM_FMA1, i)                                                      \
+#define RN_GEMM_ROW_FMA(i)                    \
+    {                                         \
+        const RN_V av = RN_V_BCAST(a##i + p); \
+        RN_GEMM_COLS(RN_GEMM_FMA1, i)         \
     }
 
 #define RN_GEMM_STORE_ROW RN_GEMM_NAME4(igemm_store_row, RN_GEMM_MR, RN_GEMM_NR, RN_V_SUFFIX)
@@ -138,11 +141,10 @@ void RN_GEMM_NAME4(igemm, RN_GEMM_MR, RN_GEMM_NR, RN_V_SUFFIX)(RN_IGEMM_UKERNEL_
 #define RN_GEMM_RPB RN_GEMM_ROWS_PER_BASE
 #define RN_GEMM_BASE(i) \
     ((i) / RN_GEMM_RPB == 0 ? r0 : (i) / RN_GEMM_RPB == 1 ? r1 : (i) / RN_GEMM_RPB == 2 ? r2 : r3)
-#define RN_GEMM_ROW_FMA(i)                                                                 \
-    {                                                                                      \
-        const RN_V av =                                                                    \
-            RN_V_BCAST((const float *)(RN_GEMM_BASE(i) + (i) % RN_GEMM_RPB * s));         \
-        RN_GEMM_COLS(RN_GEMM_FMA1, i)                                                      \
+#define RN_GEMM_ROW_FMA(i)                                                                    \
+    {                                                                                         \
+        const RN_V av = RN_V_BCAST((const float *)(RN_GEMM_BASE(i) + (i) % RN_GEMM_RPB * s)); \
+        RN_GEMM_COLS(RN_GEMM_FMA1, i)                                                         \
     }
 #if RN_GEMM_MR > 4 * RN_GEMM_ROWS_PER_BASE
 #error "RN_GEMM_MR needs more than four row bases"

@@ -46,8 +46,8 @@
 #endif
 
 /* V = B^T d B for channels [c0, c0 + cb) of one tile */
-RN_WG_INLINE void RN_WG_NAME(wg_input_step)(const float *const *d, size_t c0, size_t cb,
-                                            float *v, size_t v_stride) {
+RN_WG_INLINE void RN_WG_NAME(wg_input_step)(const float *const *d, size_t c0, size_t cb, float *v,
+                                            size_t v_stride) {
     float tt[36][RN_WG_CB];
     /* tt = B^T d, down each column q of the tile */
     for (size_t q = 0; q < 6; q++) {
@@ -100,9 +100,8 @@ void RN_WG_NAME(rn_f32_winograd_input)(RN_WINOGRAD_INPUT_ARGS) {
 }
 
 /* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU */
-RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *m,
-                                             size_t m_stride, float *const *y,
-                                             const float *bias, uint32_t relu) {
+RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
+                                             float *const *y, const float *bias, uint32_t relu) {
     float tt[24][RN_WG_CB];
     /* tt = A^T M, down each column q */
     for (size_t q = 0; q < 6; q++) {

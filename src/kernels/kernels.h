@@ -27,9 +27,9 @@
 #define RN_GEMM_ACCUMULATE 1u
 #define RN_GEMM_RELU 2u
 
-typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float *a,
-                                   size_t a_stride, const float *b, size_t b_stride, float *c,
-                                   size_t c_stride, const float *bias, uint32_t flags);
+typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
+                                   const float *b, size_t b_stride, float *c, size_t c_stride,
+                                   const float *bias, uint32_t flags);
 
 /* ---- indirect GEMM (convolution) microkernel --------------------------------------
  * C[mr x nc] = (C if RN_GEMM_ACCUMULATE else 0) + sum over s < ks of A_s * B_s
@@ -50,10 +50,9 @@ typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float 
  * C, bias, flags: as the GEMM microkernel (masked column tails, C never
  *    read without RN_GEMM_ACCUMULATE). */
 typedef void (*rn_igemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
-                                    const float *const *a, size_t a_seg_stride,
-                                    const size_t *a_off, const float *b, size_t b_stride,
-                                    float *c, size_t c_stride, const float *bias,
-                                    uint32_t flags);
+                                    const float *const *a, size_t a_seg_stride, const size_t *a_off,
+                                    const float *b, size_t b_stride, float *c, size_t c_stride,
+                                    const float *bias, uint32_t flags);
 
 /* ---- convolution weight-gradient microkernel --------------------------------------
  * C[MR x nc] += sum over r < rows, q < cols (in that order) of the outer
@@ -116,11 +115,10 @@ typedef void (*rn_add_fn)(size_t n, const float *a, const float *b, float *y, ui
  * and m is not: the maximum is the first one in cell order and NaN wins.
  * Forward writes that maximum to y[i]; backward adds g[i] to the gradient of
  * the cell that holds it (dx has x's geometry). wh, ww >= 1. */
-typedef void (*rn_maxpool_fn)(size_t nc, size_t wh, size_t ww, const float *x,
-                              size_t row_stride, size_t pix_stride, float *y);
-typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const float *x,
-                                       float *dx, size_t row_stride, size_t pix_stride,
-                                       const float *g);
+typedef void (*rn_maxpool_fn)(size_t nc, size_t wh, size_t ww, const float *x, size_t row_stride,
+                              size_t pix_stride, float *y);
+typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const float *x, float *dx,
+                                       size_t row_stride, size_t pix_stride, const float *g);
 
 /* ---- Winograd F(4x4,3x3) tile transforms over nc channels -------------------------
  * Input: V = B^T d B for one 6x6 input tile, point (i, q) of the tile at
@@ -131,10 +129,9 @@ typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const fl
  * x < 0 ? 0 : x, written to y[i * 4 + q] (nc floats), or is dropped when
  * that pointer is NULL (outside the image). Every ISA computes the same
  * expressions in the same order (f32-winograd-template.h). */
-typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v,
-                                     size_t v_stride);
-typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride,
-                                      float *const *y, const float *bias, uint32_t relu);
+typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v, size_t v_stride);
+typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride, float *const *y,
+                                      const float *bias, uint32_t relu);
 /* Output-gradient transform of the backward-weights pass: W = A dY A^T for
  * one tile, pixel (i, q) of the 4x4 output block at g[i * 4 + q] (nc
  * floats: its channels of dy, or a row of zeros outside the image); point
@@ -165,14 +162,14 @@ typedef void (*rn_winograd_output_grad_fn)(size_t nc, const float *const *g, flo
  * Nothing past nc is read from r or written to y. */
 #define RN_QCONV_NR 16
 typedef void (*rn_qconv_ukernel_fn)(size_t mr, size_t nc, size_t kg, size_t ks,
-                                    const int8_t *const *a, const size_t *a_off,
-                                    const int8_t *w, const int32_t *bias, const float *m,
-                                    const int8_t *r, size_t r_stride, float m_r, int32_t relu,
-                                    int8_t *y, size_t y_stride);
-#define RN_QCONV_UKERNEL_ARGS                                                                \
-    size_t mr, size_t nc, size_t kg, size_t ks, const int8_t *const *a, const size_t *a_off, \
-        const int8_t *w, const int32_t *bias, const float *m, const int8_t *r,                \
-        size_t r_stride, float m_r, int32_t relu, int8_t *y, size_t y_stride
+                                    const int8_t *const *a, const size_t *a_off, const int8_t *w,
+                                    const int32_t *bias, const float *m, const int8_t *r,
+                                    size_t r_stride, float m_r, int32_t relu, int8_t *y,
+                                    size_t y_stride);
+#define RN_QCONV_UKERNEL_ARGS                                                                   \
+    size_t mr, size_t nc, size_t kg, size_t ks, const int8_t *const *a, const size_t *a_off,    \
+        const int8_t *w, const int32_t *bias, const float *m, const int8_t *r, size_t r_stride, \
+        float m_r, int32_t relu, int8_t *y, size_t y_stride
 typedef struct rn_qconv_kernel {
     rn_qconv_ukernel_fn fn;
     int32_t mr; /* rows (output pixels) per call, at most RN_QCONV_MR_MAX */
@@ -195,9 +192,9 @@ static inline int8_t rn__qconv_requant(int32_t acc, float m, int32_t has_r, int8
 }
 
 struct rn_kernels {
-    int32_t isa;       /* RN_ISA_* this table implements; must stay the first member */
-    int32_t gemm_mr;   /* rows of the GEMM microkernel (MR) */
-    int32_t gemm_nr;   /* columns (packed panel width) of the GEMM microkernel (NR) */
+    int32_t isa;     /* RN_ISA_* this table implements; must stay the first member */
+    int32_t gemm_mr; /* rows of the GEMM microkernel (MR) */
+    int32_t gemm_nr; /* columns (packed panel width) of the GEMM microkernel (NR) */
     rn_gemm_ukernel_fn gemm;
     /* A second microkernel for matrices of few columns (16 output channels):
      * NR narrow enough that the wide kernel's padded columns are not wasted
@@ -235,62 +232,59 @@ struct rn_kernels {
 };
 
 /* Every kernel compiled into the library (dispatch.c picks among them). */
-#define RN_GEMM_UKERNEL_ARGS                                                                   \
-    size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *b,          \
+#define RN_GEMM_UKERNEL_ARGS                                                          \
+    size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *b, \
         size_t b_stride, float *c, size_t c_stride, const float *bias, uint32_t flags
-#define RN_IGEMM_UKERNEL_ARGS                                                              \
-    size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, size_t a_seg_stride,    \
-        const size_t *a_off, const float *b, size_t b_stride, float *c, size_t c_stride,          \
+#define RN_IGEMM_UKERNEL_ARGS                                                               \
+    size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, size_t a_seg_stride, \
+        const size_t *a_off, const float *b, size_t b_stride, float *c, size_t c_stride,    \
         const float *bias, uint32_t flags
-#define RN_WGRAD_UKERNEL_ARGS                                                              \
-    size_t nc, size_t rows, size_t cols, const float *a, size_t a_rs, size_t a_ps,             \
-        const float *b, size_t b_rs, size_t b_ps, float *c, size_t c_stride
+#define RN_WGRAD_UKERNEL_ARGS                                                                      \
+    size_t nc, size_t rows, size_t cols, const float *a, size_t a_rs, size_t a_ps, const float *b, \
+        size_t b_rs, size_t b_ps, float *c, size_t c_stride
 #define RN_TRANSPOSE_ARGS \
     size_t rows, size_t cols, const float *src, size_t src_stride, float *dst, size_t dst_stride
 
-#define RN_BN_STATS_ARGS                                                                  \
+#define RN_BN_STATS_ARGS                                                                     \
     size_t rows, size_t nc, const float *x, size_t stride, const double *shift, double *sum, \
         double *sumsq
-#define RN_BN_APPLY_ARGS                                                              \
+#define RN_BN_APPLY_ARGS                                                                   \
     size_t rows, size_t nc, const float *x, size_t stride, const float *a, const float *b, \
         float *y, uint32_t relu
-#define RN_BN_GRAD_SUMS_ARGS                                                              \
-    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y,          \
-        size_t stride, const float *mean, double *sum, double *sum_gx
-#define RN_BN_GRAD_INPUT_ARGS                                                             \
-    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y,          \
-        size_t stride, const float *mean, const float *a, const float *b, const float *k, \
-        float *dx
+#define RN_BN_GRAD_SUMS_ARGS                                                                     \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, size_t stride, \
+        const float *mean, double *sum, double *sum_gx
+#define RN_BN_GRAD_INPUT_ARGS                                                                    \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, size_t stride, \
+        const float *mean, const float *a, const float *b, const float *k, float *dx
 #define RN_RELU_ARGS size_t n, const float *x, float *y
 #define RN_RELU_BACKWARD_ARGS size_t n, const float *y, const float *dy, float *dx
 #define RN_ADD_ARGS size_t n, const float *a, const float *b, float *y, uint32_t relu
-#define RN_MAXPOOL_ARGS                                                                    \
-    size_t nc, size_t wh, size_t ww, const float *x, size_t row_stride, size_t pix_stride, \
-        float *y
-#define RN_MAXPOOL_BACKWARD_ARGS                                                          \
-    size_t nc, size_t wh, size_t ww, const float *x, float *dx, size_t row_stride,        \
+#define RN_MAXPOOL_ARGS \
+    size_t nc, size_t wh, size_t ww, const float *x, size_t row_stride, size_t pix_stride, float *y
+#define RN_MAXPOOL_BACKWARD_ARGS                                                   \
+    size_t nc, size_t wh, size_t ww, const float *x, float *dx, size_t row_stride, \
         size_t pix_stride, const float *g
 
 #define RN_WINOGRAD_INPUT_ARGS size_t nc, const float *const *d, float *v, size_t v_stride
-#define RN_WINOGRAD_OUTPUT_ARGS                                                     \
-    size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, \
-        uint32_t relu
+#define RN_WINOGRAD_OUTPUT_ARGS \
+    size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, uint32_t relu
 #define RN_WINOGRAD_OUTPUT_GRAD_ARGS size_t nc, const float *const *g, float *w, size_t w_stride
 
 /* One line per ISA and family; the scalar ones are also the reference the
  * SIMD ones are tested against (tests/test_kernels_elementwise.c). */
-#define RN_DECLARE_ELEMENTWISE(isa)                            \
-    void rn_f32_bn_stats__##isa(RN_BN_STATS_ARGS);             \
-    void rn_f32_bn_apply__##isa(RN_BN_APPLY_ARGS);             \
-    void rn_f32_bn_grad_sums__##isa(RN_BN_GRAD_SUMS_ARGS);     \
-    void rn_f32_bn_grad_input__##isa(RN_BN_GRAD_INPUT_ARGS);   \
-    void rn_f32_relu__##isa(RN_RELU_ARGS);                     \
-    void rn_f32_relu_backward__##isa(RN_RELU_BACKWARD_ARGS);   \
-    void rn_f32_add__##isa(RN_ADD_ARGS);                       \
-    void rn_f32_maxpool__##isa(RN_MAXPOOL_ARGS);               \
-    void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS);        \
-    void rn_f32_winograd_input__##isa(RN_WINOGRAD_INPUT_ARGS);            \
-    void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);           \
+#define RN_DECLARE_ELEMENTWISE(isa)                                \
+    void rn_f32_bn_stats__##isa(RN_BN_STATS_ARGS);                 \
+    void rn_f32_bn_apply__##isa(RN_BN_APPLY_ARGS);                 \
+    void rn_f32_bn_grad_sums__##isa(RN_BN_GRAD_SUMS_ARGS);         \
+    void rn_f32_bn_grad_input__##isa(RN_BN_GRAD_INPUT_ARGS);       \
+    void rn_f32_relu__##isa(RN_RELU_ARGS);                         \
+    void rn_f32_relu_backward__##isa(RN_RELU_BACKWARD_ARGS);       \
+    void rn_f32_add__##isa(RN_ADD_ARGS);                           \
+    void rn_f32_maxpool__##isa(RN_MAXPOOL_ARGS);                   \
+    void rn_f32_maxpool_backward__##isa(RN_MAXPOOL_BACKWARD_ARGS); \
+    void rn_f32_winograd_input__##isa(RN_WINOGRAD_INPUT_ARGS);     \
+    void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);   \
     void rn_f32_winograd_output_grad__##isa(RN_WINOGRAD_OUTPUT_GRAD_ARGS);
 
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);

@@ -61,15 +61,15 @@
 
 #define RN_QK_INIT(i) __m256i acc##i##_0 = vb0, acc##i##_1 = vb1;
 #define RN_QK_PTR(i) const int8_t *a##i = a[i] + a_off[s];
-#define RN_QK_STEP(i)                                                                    \
-    {                                                                                    \
-        const __m256i x = _mm256_set1_epi32(RN_QK_LOAD32(a##i + 4 * g));                \
-        const __m256i ax = _mm256_abs_epi8(x);                                           \
-        acc##i##_0 = _mm256_add_epi32(                                                   \
-            acc##i##_0,                                                                  \
+#define RN_QK_STEP(i)                                                                     \
+    {                                                                                     \
+        const __m256i x = _mm256_set1_epi32(RN_QK_LOAD32(a##i + 4 * g));                  \
+        const __m256i ax = _mm256_abs_epi8(x);                                            \
+        acc##i##_0 = _mm256_add_epi32(                                                    \
+            acc##i##_0,                                                                   \
             _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(vw0, x)), ones)); \
-        acc##i##_1 = _mm256_add_epi32(                                                   \
-            acc##i##_1,                                                                  \
+        acc##i##_1 = _mm256_add_epi32(                                                    \
+            acc##i##_1,                                                                   \
             _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(vw1, x)), ones)); \
     }
 
@@ -83,30 +83,30 @@ static inline __m256 RN_QK_NAME2(requant8_, RN_QK_SUFFIX)(__m256i acc, __m256 vm
     return _mm256_min_ps(_mm256_max_ps(f, vlo), _mm256_set1_ps(127.f));
 }
 
-#define RN_QK_EPI(i)                                                                         \
-    if (i < mr) {                                                                            \
-        const int8_t *ri = NULL;                                                             \
-        int8_t rtmp[16], ytmp[16];                                                           \
-        if (r) {                                                                             \
-            ri = r + i * r_stride;                                                           \
-            if (nc < 16) {                                                                   \
-                for (size_t c = 0; c < 16; c++) rtmp[c] = c < nc ? ri[c] : 0;                \
-                ri = rtmp;                                                                   \
-            }                                                                                \
-        }                                                                                    \
-        const __m256i q0 = _mm256_cvtps_epi32(                                               \
-            RN_QK_NAME2(requant8_, RN_QK_SUFFIX)(acc##i##_0, vm0, ri, vmr, vlo));             \
-        const __m256i q1 = _mm256_cvtps_epi32(                                               \
+#define RN_QK_EPI(i)                                                                              \
+    if (i < mr) {                                                                                 \
+        const int8_t *ri = NULL;                                                                  \
+        int8_t rtmp[16], ytmp[16];                                                                \
+        if (r) {                                                                                  \
+            ri = r + i * r_stride;                                                                \
+            if (nc < 16) {                                                                        \
+                for (size_t c = 0; c < 16; c++) rtmp[c] = c < nc ? ri[c] : 0;                     \
+                ri = rtmp;                                                                        \
+            }                                                                                     \
+        }                                                                                         \
+        const __m256i q0 = _mm256_cvtps_epi32(                                                    \
+            RN_QK_NAME2(requant8_, RN_QK_SUFFIX)(acc##i##_0, vm0, ri, vmr, vlo));                 \
+        const __m256i q1 = _mm256_cvtps_epi32(                                                    \
             RN_QK_NAME2(requant8_, RN_QK_SUFFIX)(acc##i##_1, vm1, ri ? ri + 8 : NULL, vmr, vlo)); \
-        const __m256i h = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);       \
-        const __m128i b8 =                                                                   \
-            _mm_packs_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));      \
-        if (nc == 16) {                                                                      \
-            _mm_storeu_si128((__m128i *)(y + i * y_stride), b8);                             \
-        } else {                                                                             \
-            _mm_storeu_si128((__m128i *)ytmp, b8);                                           \
-            for (size_t c = 0; c < nc; c++) y[i * y_stride + c] = ytmp[c];                   \
-        }                                                                                    \
+        const __m256i h = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);             \
+        const __m128i b8 =                                                                        \
+            _mm_packs_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));           \
+        if (nc == 16) {                                                                           \
+            _mm_storeu_si128((__m128i *)(y + i * y_stride), b8);                                  \
+        } else {                                                                                  \
+            _mm_storeu_si128((__m128i *)ytmp, b8);                                                \
+            for (size_t c = 0; c < nc; c++) y[i * y_stride + c] = ytmp[c];                        \
+        }                                                                                         \
     }
 
 void RN_QK_NAME2(RN_QK_MR, RN_QK_SUFFIX)(RN_QCONV_UKERNEL_ARGS) {
@@ -142,24 +142,25 @@ void RN_QK_NAME2(RN_QK_MR, RN_QK_SUFFIX)(RN_QCONV_UKERNEL_ARGS) {
 #define RN_QK_STEP(i) \
     acc##i = _mm512_dpbusd_epi32(acc##i, _mm512_set1_epi32(RN_QK_LOAD32(a##i + 4 * g)), vw);
 #else
-#define RN_QK_STEP(i)                                                                  \
-    {                                                                                  \
-        const __m512i x = _mm512_set1_epi32(RN_QK_LOAD32(a##i + 4 * g));              \
-        const __m512i ws = _mm512_mask_sub_epi8(vw, _mm512_movepi8_mask(x), zero, vw); \
-        acc##i = _mm512_add_epi32(                                                     \
+#define RN_QK_STEP(i)                                                                       \
+    {                                                                                       \
+        const __m512i x = _mm512_set1_epi32(RN_QK_LOAD32(a##i + 4 * g));                    \
+        const __m512i ws = _mm512_mask_sub_epi8(vw, _mm512_movepi8_mask(x), zero, vw);      \
+        acc##i = _mm512_add_epi32(                                                          \
             acc##i, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(x), ws), ones)); \
     }
 #endif
 
-#define RN_QK_EPI(i)                                                                      \
-    if (i < mr) {                                                                         \
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc##i), vm);                         \
-        if (r) {                                                                          \
-            const __m128i rb = _mm_maskz_loadu_epi8(mask, r + i * r_stride);              \
-            f = _mm512_add_ps(f, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(rb)), vmr)); \
-        }                                                                                 \
-        f = _mm512_min_ps(_mm512_max_ps(f, vlo), v127);                                   \
-        _mm512_mask_cvtepi32_storeu_epi8(y + i * y_stride, mask, _mm512_cvtps_epi32(f));  \
+#define RN_QK_EPI(i)                                                                             \
+    if (i < mr) {                                                                                \
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc##i), vm);                                \
+        if (r) {                                                                                 \
+            const __m128i rb = _mm_maskz_loadu_epi8(mask, r + i * r_stride);                     \
+            f = _mm512_add_ps(f,                                                                 \
+                              _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(rb)), vmr)); \
+        }                                                                                        \
+        f = _mm512_min_ps(_mm512_max_ps(f, vlo), v127);                                          \
+        _mm512_mask_cvtepi32_storeu_epi8(y + i * y_stride, mask, _mm512_cvtps_epi32(f));         \
     }
 
 RN_QK_TARGET void RN_QK_NAME2(RN_QK_MR, RN_QK_SUFFIX)(RN_QCONV_UKERNEL_ARGS) {

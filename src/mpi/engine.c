@@ -21,11 +21,11 @@
 
 /* Engine failure codes, returned through the hook (negative from start,
  * positive from wait), and named in the trainer's error sentence. */
-#define ENGINE_E_TOO_MANY 1  /* more operations in flight than slots */
-#define ENGINE_E_MPI 2       /* an MPI call returned an error */
-#define ENGINE_E_TIMEOUT 3   /* a wait passed its deadline: a rank died or hangs */
-#define ENGINE_E_MEMORY 4    /* no memory for an allgather's receive buffer */
-#define ENGINE_E_TICKET 5    /* a ticket that is not in flight */
+#define ENGINE_E_TOO_MANY 1 /* more operations in flight than slots */
+#define ENGINE_E_MPI 2      /* an MPI call returned an error */
+#define ENGINE_E_TIMEOUT 3  /* a wait passed its deadline: a rank died or hangs */
+#define ENGINE_E_MEMORY 4   /* no memory for an allgather's receive buffer */
+#define ENGINE_E_TICKET 5   /* a ticket that is not in flight */
 
 typedef struct op {
     int used;
@@ -60,7 +60,8 @@ static int32_t failure(rn_mpi *m, int32_t code) {
     case ENGINE_E_TIMEOUT:
         snprintf(m->why, sizeof m->why,
                  "rank %d: a reduction was not complete after %g s (the timeout): another rank "
-                 "died or stopped answering", m->rank, m->timeout_s);
+                 "died or stopped answering",
+                 m->rank, m->timeout_s);
         break;
     case ENGINE_E_MEMORY:
         snprintf(m->why, sizeof m->why, "rank %d: out of memory for a gather", m->rank);
@@ -200,9 +201,12 @@ static int32_t engine_wait(void *user, int32_t ticket) {
     }
     m->wait_s += now_s() - t0;
     int32_t result = 0;
-    if (rc != MPI_SUCCESS) result = failure(m, ENGINE_E_MPI);
-    else if (!done) result = failure(m, ENGINE_E_TIMEOUT); /* still pending: the job must end */
-    else if (o->gathered) tree_sum(m, o);
+    if (rc != MPI_SUCCESS)
+        result = failure(m, ENGINE_E_MPI);
+    else if (!done)
+        result = failure(m, ENGINE_E_TIMEOUT); /* still pending: the job must end */
+    else if (o->gathered)
+        tree_sum(m, o);
     if (done || rc != MPI_SUCCESS) {
         free(o->gathered);
         o->used = 0;

@@ -124,8 +124,7 @@ static rn_status prepare(rn_block *blk, int64_t n, int64_t h, int64_t w, int32_t
     if (!blk->have_prog || blk->n != n || blk->h != h || blk->w != w || blk->mode != mode) {
         nn_prog prog;
         block_emit arg = {&blk->b, n, h, w};
-        rn_status st =
-            rn__nn_prog_build(ctx, &prog, mode == RN_MODE_TRAIN, 0, emit_block, &arg);
+        rn_status st = rn__nn_prog_build(ctx, &prog, mode == RN_MODE_TRAIN, 0, emit_block, &arg);
         if (st) {
             /* the program builder is shared with plans and words its refusals
              * for rn_plan_create: name the block call the user made instead */
@@ -162,10 +161,9 @@ static rn_status check_tensor(const rn_block *blk, const rn_tensor *t, int64_t n
                               int64_t w, int64_t c, const char *fn, const char *what) {
     if (t->dims[0] == n && t->dims[1] == h && t->dims[2] == w && t->dims[3] == c) return RN_OK;
     char buf[80];
-    return rn__error(blk->ctx, RN_E_INVALID_ARG,
-                     "%s: %s has shape %s, expected (%lld,%lld,%lld,%lld)", fn, what,
-                     rn__shape_str(t, buf, sizeof buf), (long long)n, (long long)h, (long long)w,
-                     (long long)c);
+    return rn__error(
+        blk->ctx, RN_E_INVALID_ARG, "%s: %s has shape %s, expected (%lld,%lld,%lld,%lld)", fn, what,
+        rn__shape_str(t, buf, sizeof buf), (long long)n, (long long)h, (long long)w, (long long)c);
 }
 
 rn_status rn_block_forward(rn_block *blk, const rn_tensor *x, int32_t mode, rn_tensor *y) {
@@ -229,8 +227,8 @@ rn_status rn_block_backward(rn_block *blk, const rn_tensor *dy, rn_tensor *dx) {
 
 int32_t rn_block_tensor_count(const rn_block *blk) { return blk ? blk->nslots : 0; }
 
-rn_status rn_block_tensor_info(const rn_block *blk, int32_t index, const char **name,
-                               int32_t *ndim, int64_t dims[4], int32_t *kind) {
+rn_status rn_block_tensor_info(const rn_block *blk, int32_t index, const char **name, int32_t *ndim,
+                               int64_t dims[4], int32_t *kind) {
     if (!blk) return RN_E_INVALID_ARG;
     return rn__nn_slot_info(blk->ctx, "rn_block_tensor_info", blk->slots, blk->nslots, index, name,
                             ndim, dims, kind);
@@ -259,8 +257,7 @@ static const rn_tensor_slot *find(const rn_block *blk, const char *name, const v
 /* the status find() recorded, recovered from what it checked */
 static rn_status find_status(const rn_block *blk, const char *name, const void *data) {
     if (!name || !data) return RN_E_INVALID_ARG;
-    return rn__nn_slot_find(blk->slots, blk->nslots, name) < 0 ? RN_E_NOT_FOUND
-                                                               : RN_E_INVALID_ARG;
+    return rn__nn_slot_find(blk->slots, blk->nslots, name) < 0 ? RN_E_NOT_FOUND : RN_E_INVALID_ARG;
 }
 
 rn_status rn_block_get_tensor(const rn_block *blk, const char *name, float *dst, size_t count) {

@@ -87,13 +87,12 @@ static int64_t conv_out(int64_t h, const nn_conv *c) {
 }
 
 void rn__nn_block_out_hw(const nn_block *b, int64_t h, int64_t w, int64_t *oh, int64_t *ow) {
-    for (int32_t i = 0; i < b->nconv; i++) h = conv_out(h, &b->conv[i]), w = conv_out(w, &b->conv[i]);
+    for (int32_t i = 0; i < b->nconv; i++)
+        h = conv_out(h, &b->conv[i]), w = conv_out(w, &b->conv[i]);
     *oh = h, *ow = w;
 }
 
-static int64_t conv_params(const nn_conv *c) {
-    return (int64_t)c->out * c->in * c->k * c->k;
-}
+static int64_t conv_params(const nn_conv *c) { return (int64_t)c->out * c->in * c->k * c->k; }
 
 int64_t rn__nn_block_params(const nn_block *b) {
     int64_t p = 0;

@@ -28,10 +28,10 @@ struct rn_calibrator {
     rn_plan *plan;
     int64_t pb, ph, pw;
     int32_t nconv;
-    hist *h;            /* [0]: the input, [1 + i]: conv i's output */
+    hist *h; /* [0]: the input, [1 + i]: conv i's output */
     const nn_conv **convs;
-    int32_t *fused;     /* conv i is the last of a residual block: the ADD gives its output */
-    int32_t pending;    /* during a run: the residual conv whose ADD comes next */
+    int32_t *fused;  /* conv i is the last of a residual block: the ADD gives its output */
+    int32_t pending; /* during a run: the residual conv whose ADD comes next */
     int64_t images;
 };
 
@@ -44,7 +44,8 @@ static void hist_add(hist *h, const float *x, size_t n) {
     if (mx > h->absmax) h->absmax = mx;
     if (mx > 0 && h->range == 0) h->range = mx;
     while (mx > h->range) { /* double the range: bins 2i and 2i+1 merge into i */
-        for (int32_t i = 0; i < NN_HIST_BINS / 2; i++) h->bins[i] = h->bins[2 * i] + h->bins[2 * i + 1];
+        for (int32_t i = 0; i < NN_HIST_BINS / 2; i++)
+            h->bins[i] = h->bins[2 * i] + h->bins[2 * i + 1];
         for (int32_t i = NN_HIST_BINS / 2; i < NN_HIST_BINS; i++) h->bins[i] = 0;
         h->range *= 2;
     }
@@ -72,8 +73,10 @@ static void observe(void *user, const nn_step *s, const float *y, size_t count) 
             if (c->convs[i] == s->conv) {
                 /* a block's last conv: its output is the sum after the ADD step,
                  * or, where the plan adds into the shortcut, this step's */
-                if (c->fused[i] && !s->residual) c->pending = i;
-                else hist_add(&c->h[1 + i], y, count);
+                if (c->fused[i] && !s->residual)
+                    c->pending = i;
+                else
+                    hist_add(&c->h[1 + i], y, count);
                 break;
             }
     } else if (s->op == NN_OP_ADD && c->pending >= 0) {
@@ -261,14 +264,18 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
     rn_ctx *ctx = c->ctx;
     if (!out) return rn__error(ctx, RN_E_INVALID_ARG, "%s: out is NULL", fn);
     if (method != RN_CALIB_MAX && method != RN_CALIB_PERCENTILE && method != RN_CALIB_ENTROPY)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: method %d is not RN_CALIB_MAX (0), "
-                         "RN_CALIB_PERCENTILE (1) or RN_CALIB_ENTROPY (2)", fn, (int)method);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: method %d is not RN_CALIB_MAX (0), "
+                         "RN_CALIB_PERCENTILE (1) or RN_CALIB_ENTROPY (2)",
+                         fn, (int)method);
     if (method == RN_CALIB_PERCENTILE && !(param > 50.0 && param <= 100.0))
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: the percentile %g is outside (50, 100]", fn,
                          param);
     if (c->images == 0)
-        return rn__error(ctx, RN_E_BAD_STATE, "%s: no calibration batch yet "
-                         "(rn_calibrator_add_batch)", fn);
+        return rn__error(ctx, RN_E_BAD_STATE,
+                         "%s: no calibration batch yet "
+                         "(rn_calibrator_add_batch)",
+                         fn);
     float *scales = (float *)rn__calloc(ctx, (size_t)c->nconv + 1, sizeof(float));
     rn_conv_view *views = (rn_conv_view *)rn__calloc(ctx, (size_t)c->nconv, sizeof(rn_conv_view));
     size_t chans = 0, wn = 0;
@@ -289,8 +296,10 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
     for (int32_t i = 0; i <= c->nconv; i++) {
         const hist *h = &c->h[i];
         double t = h->absmax;
-        if (method == RN_CALIB_PERCENTILE) t = t_percentile(h, param);
-        else if (method == RN_CALIB_ENTROPY && h->range > 0) t = t_entropy(ctx, h);
+        if (method == RN_CALIB_PERCENTILE)
+            t = t_percentile(h, param);
+        else if (method == RN_CALIB_ENTROPY && h->range > 0)
+            t = t_entropy(ctx, h);
         if (t < 0) {
             st = rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
             goto done;
@@ -330,7 +339,9 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
                 wo[(size_t)o * per + t] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
             }
             double bq = rint_d((double)cv->bias[o] / ((double)s_in * (double)sw));
-            bo[o] = (int32_t)(bq > (double)lim ? (double)lim : bq < -(double)lim ? -(double)lim : bq);
+            bo[o] = (int32_t)(bq > (double)lim    ? (double)lim
+                              : bq < -(double)lim ? -(double)lim
+                                                  : bq);
         }
         views[i].w = wo, views[i].bias = bo, views[i].w_scale = so;
         views[i].out_scale = scales[1 + i];

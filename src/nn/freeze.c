@@ -67,8 +67,10 @@ rn_status rn_model_set_frozen(rn_model *m, const char *prefix, int32_t frozen) {
         return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: frozen must be 0 or 1, not %d", fn,
                          (int)frozen);
     if (!m->has_head)
-        return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model is incomplete (add the head "
-                         "first)", fn);
+        return rn__error(m->ctx, RN_E_BAD_STATE,
+                         "%s: the model is incomplete (add the head "
+                         "first)",
+                         fn);
     const char *p = starts_with(prefix, "module.") ? prefix + 7 : prefix;
     int32_t n = 0;
     for (int32_t i = 0; i < m->nslots; i++)
@@ -85,12 +87,15 @@ rn_status rn_model_freeze_stages(rn_model *m, int32_t stages) {
     static const char fn[] = "rn_model_freeze_stages";
     if (!m) return RN_E_INVALID_ARG;
     if (!m->has_head)
-        return rn__error(m->ctx, RN_E_BAD_STATE, "%s: the model is incomplete (add the head "
-                         "first)", fn);
+        return rn__error(m->ctx, RN_E_BAD_STATE,
+                         "%s: the model is incomplete (add the head "
+                         "first)",
+                         fn);
     if (stages < -1 || stages > m->nstages)
-        return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: stages %d is outside [-1, %d] (the "
-                         "model has %d stages)", fn, (int)stages, (int)m->nstages,
-                         (int)m->nstages);
+        return rn__error(m->ctx, RN_E_INVALID_ARG,
+                         "%s: stages %d is outside [-1, %d] (the "
+                         "model has %d stages)",
+                         fn, (int)stages, (int)m->nstages, (int)m->nstages);
     set_prefix(m, "", 0);
     if (stages >= 0) {
         set_prefix(m, "conv1.", 1);

@@ -133,16 +133,15 @@ static rn_status wire(rn_model *m, nn_qnet *q) {
         rn__nn_model_conv(m, i, &b, &j);
         c->in_scale = src[i] < 0 ? q->in_scale : q->conv[src[i]].out_scale;
         c->relu = j != 3; /* every conv but the projection shortcut */
-        c->m_r = res[i] < 0 ? 0.0f
-                            : (float)((double)q->conv[res[i]].out_scale / (double)c->out_scale);
+        c->m_r =
+            res[i] < 0 ? 0.0f : (float)((double)q->conv[res[i]].out_scale / (double)c->out_scale);
     }
     rn__free(m->ctx, src);
     return RN_OK;
 }
 
-rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v,
-                              int32_t in_place, const float *fc_w, const float *fc_b,
-                              const char *fn) {
+rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v, int32_t in_place,
+                              const float *fc_w, const float *fc_b, const char *fn) {
     rn_ctx *ctx = m->ctx;
     int32_t n = rn__model_conv_count(m);
     size_t chans = 0, wbytes = 0;
@@ -160,8 +159,8 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
     unsigned char *mem = q ? (unsigned char *)rn__calloc(ctx, 1, total) : NULL;
     if (!mem) {
         rn__free(ctx, q);
-        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu bytes of int8 weights",
-                         fn, total);
+        return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu bytes of int8 weights", fn,
+                         total);
     }
     q->mem = mem;
     q->conv = (nn_qconv *)mem;
@@ -204,8 +203,8 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
          * |r * m_r| < 2^23, so requantization never meets Inf or NaN */
         int32_t finite = qc->m_r <= 65536.0f;
         for (int32_t o = 0; o < c->out; o++) {
-            mul_c[o] = (float)((double)qc->in_scale * (double)qc->w_scale[o] /
-                               (double)qc->out_scale);
+            mul_c[o] =
+                (float)((double)qc->in_scale * (double)qc->w_scale[o] / (double)qc->out_scale);
             if (!(mul_c[o] <= 65536.0f)) finite = 0;
         }
         if (!finite) {
@@ -265,7 +264,8 @@ size_t rn__model_arch_string(const rn_model *m, char *buf, size_t cap) {
         int32_t e = b;
         while (e < m->nblocks && m->blocks[e].stage == f->stage) e++;
         int32_t sc = f->shortcut < 0 ? RN_SHORTCUT_B : f->shortcut;
-        at = put(buf, at, cap, f->type == RN_BLOCK_BOTTLENECK ? "; stage bottleneck " : "; stage basic ");
+        at = put(buf, at, cap,
+                 f->type == RN_BLOCK_BOTTLENECK ? "; stage bottleneck " : "; stage basic ");
         at = put_i(buf, at, cap, e - b);
         at = put(buf, at, cap, " ");
         at = put_i(buf, at, cap, f->width);
@@ -361,8 +361,9 @@ rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *
             goto bad;
         for (int32_t i = 0; i < 4; i++)
             if (!rn_strcmp(sc, sc_names[i])) shortcut = i;
-        int32_t bt = !rn_strcmp(type, "basic") ? RN_BLOCK_BASIC
-                     : !rn_strcmp(type, "bottleneck") ? RN_BLOCK_BOTTLENECK : -1;
+        int32_t bt = !rn_strcmp(type, "basic")        ? RN_BLOCK_BASIC
+                     : !rn_strcmp(type, "bottleneck") ? RN_BLOCK_BOTTLENECK
+                                                      : -1;
         if (shortcut < 0 || bt < 0) goto bad;
         double wd = width, o = bt == RN_BLOCK_BASIC ? wd : 4.0 * wd;
         /* each block's conv1 (and a bottleneck's conv3) */
@@ -388,10 +389,14 @@ bad:
                      l.p);
 big:
     rn_model_destroy(m);
-    return rn__error(ctx, RN_E_BAD_FORMAT, "%s: metadata \"arch\" describes a network larger "
-                     "than the %zu bytes that hold it", src, max_bytes);
+    return rn__error(ctx, RN_E_BAD_FORMAT,
+                     "%s: metadata \"arch\" describes a network larger "
+                     "than the %zu bytes that hold it",
+                     src, max_bytes);
 fail:
     rn_model_destroy(m);
-    return rn__error(ctx, RN_E_BAD_FORMAT, "%s: metadata \"arch\" describes a model the builder "
-                     "refuses", src);
+    return rn__error(ctx, RN_E_BAD_FORMAT,
+                     "%s: metadata \"arch\" describes a model the builder "
+                     "refuses",
+                     src);
 }

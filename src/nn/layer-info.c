@@ -20,7 +20,8 @@ static int64_t window_out(int64_t h, int32_t k, int32_t s, int32_t p) {
 static rn_status walk(const rn_model *m, int32_t index, int64_t h, int64_t w, layer_walk *lw,
                       const char *fn) {
     const nn_conv *c = &m->stem_conv;
-    int64_t oh = window_out(h, c->k, c->stride, c->pad), ow = window_out(w, c->k, c->stride, c->pad);
+    int64_t oh = window_out(h, c->k, c->stride, c->pad),
+            ow = window_out(w, c->k, c->stride, c->pad);
     if (oh < 1 || ow < 1)
         return rn__error(m->ctx, RN_E_INVALID_ARG,
                          "%s: a %lldx%lld input is too small for the %dx%d stem convolution", fn,

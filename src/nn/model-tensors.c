@@ -7,8 +7,8 @@
 
 int32_t rn_model_tensor_count(const rn_model *m) { return m ? m->nslots : 0; }
 
-rn_status rn_model_tensor_info(const rn_model *m, int32_t index, const char **name,
-                               int32_t *ndim, int64_t dims[4], int32_t *kind) {
+rn_status rn_model_tensor_info(const rn_model *m, int32_t index, const char **name, int32_t *ndim,
+                               int64_t dims[4], int32_t *kind) {
     if (!m) return RN_E_INVALID_ARG;
     return rn__nn_slot_info(m->ctx, "rn_model_tensor_info", m->slots, m->nslots, index, name, ndim,
                             dims, kind);
@@ -24,8 +24,8 @@ static const rn_tensor_slot *lookup(const rn_model *m, const char *name, const v
     }
     int32_t i = rn__nn_slot_find(m->slots, m->nslots, name);
     if (i < 0) {
-        *st = rn__error(m->ctx, RN_E_NOT_FOUND, "%s: the model has no tensor named \"%s\"", fn,
-                        name);
+        *st =
+            rn__error(m->ctx, RN_E_NOT_FOUND, "%s: the model has no tensor named \"%s\"", fn, name);
         return NULL;
     }
     return &m->slots[i];
@@ -63,7 +63,8 @@ rn_status rn_model_get_tensor(const rn_model *m, const char *name, float *dst, s
     if (!s->value)
         return rn__error(m->ctx, RN_E_BAD_STATE,
                          "%s: \"%s\": the model is int8 and keeps no float copy of its "
-                         "convolutions and batch norms (their int8 form: docs/int8.md)", fn, name);
+                         "convolutions and batch norms (their int8 form: docs/int8.md)",
+                         fn, name);
     rn__nn_slot_read(s, s->value, dst);
     return RN_OK;
 }

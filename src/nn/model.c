@@ -62,8 +62,8 @@ static rn_status grow(rn_model *m, nn_reg *r, int32_t nblocks, growth *g, const 
     g->slots = (rn_tensor_slot *)rn__calloc(ctx, nslots, sizeof(rn_tensor_slot));
     g->chunks = (void **)rn__calloc(ctx, (size_t)m->nchunks + 1, sizeof(void *));
     if (g->slots && g->chunks && nblocks > 0)
-        g->blocks = (nn_block *)rn__calloc(ctx, (size_t)m->nblocks + (size_t)nblocks,
-                                           sizeof(nn_block));
+        g->blocks =
+            (nn_block *)rn__calloc(ctx, (size_t)m->nblocks + (size_t)nblocks, sizeof(nn_block));
     if (g->slots && g->chunks && (nblocks == 0 || g->blocks))
         g->chunk = rn__nn_reg_alloc(ctx, r, g->slots + m->nslots);
     if (!g->slots || !g->chunks || (nblocks > 0 && !g->blocks) || !g->chunk) {
@@ -119,11 +119,11 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: out_channels %d is outside [1, %d]", fn,
                          (int)out_channels, RN_NN_MAX_CHANNELS);
     if (kernel < 1 || kernel > RN_NN_MAX_KERNEL)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: kernel %d is outside [1, %d]", fn,
-                         (int)kernel, RN_NN_MAX_KERNEL);
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: kernel %d is outside [1, %d]", fn, (int)kernel,
+                         RN_NN_MAX_KERNEL);
     if (stride < 1 || stride > RN_NN_MAX_STRIDE)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: stride %d is outside [1, %d]", fn,
-                         (int)stride, RN_NN_MAX_STRIDE);
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: stride %d is outside [1, %d]", fn, (int)stride,
+                         RN_NN_MAX_STRIDE);
     if (pad < 0 || pad >= kernel)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: pad %d is outside [0, kernel %d)", fn,
                          (int)pad, (int)kernel);
@@ -239,7 +239,8 @@ rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const 
     if (m->q)
         return rn__error(err_ctx, RN_E_BAD_STATE,
                          "%s: the model is int8 (docs/int8.md) and its weights are read-only; "
-                         "quantize the float model again to change them", fn);
+                         "quantize the float model again to change them",
+                         fn);
     if (!m->in_place) return RN_OK;
     return rn__error(err_ctx, RN_E_BAD_STATE,
                      "%s: the model's weights are read in place from a constant blob "
@@ -278,8 +279,7 @@ void rn__model_bind_values(rn_model *m, const float *const *values) {
 }
 
 int32_t rn__model_preset(const rn_model *m, const char **name, int32_t *classes,
-                         int32_t *in_channels, int32_t *shortcut, int32_t *width,
-                         uint32_t *flags) {
+                         int32_t *in_channels, int32_t *shortcut, int32_t *width, uint32_t *flags) {
     if (!m->preset) return 0;
     *name = m->preset;
     *classes = m->preset_classes, *in_channels = m->preset_in;
@@ -310,7 +310,8 @@ rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const ch
     if (m->has_stem) take_conv(m, &k, &m->stem_conv), take_bn(m, &k, &m->stem_bn);
     for (int32_t i = 0; i < m->nblocks; i++) {
         nn_block *b = &m->blocks[i];
-        for (int32_t j = 0; j < b->nconv; j++) take_conv(m, &k, &b->conv[j]), take_bn(m, &k, &b->bn[j]);
+        for (int32_t j = 0; j < b->nconv; j++)
+            take_conv(m, &k, &b->conv[j]), take_bn(m, &k, &b->bn[j]);
         if (b->sc == NN_SC_PROJ) take_conv(m, &k, &b->ds_conv), take_bn(m, &k, &b->ds_bn);
     }
     if (m->has_head) m->fc_gw = take_grad(m, &k), m->fc_gb = take_grad(m, &k);
@@ -321,9 +322,9 @@ rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const ch
 /* ---- queries ------------------------------------------------------------------ */
 
 rn_status rn_model_classes(const rn_model *m, int32_t *classes) {
-    if (!m || !classes) return m ? rn__error(m->ctx, RN_E_INVALID_ARG,
-                                             "rn_model_classes: NULL argument")
-                                 : RN_E_INVALID_ARG;
+    if (!m || !classes)
+        return m ? rn__error(m->ctx, RN_E_INVALID_ARG, "rn_model_classes: NULL argument")
+                 : RN_E_INVALID_ARG;
     if (!m->has_head)
         return rn__error(m->ctx, RN_E_BAD_STATE, "rn_model_classes: the model has no head yet");
     *classes = m->classes;
@@ -331,17 +332,17 @@ rn_status rn_model_classes(const rn_model *m, int32_t *classes) {
 }
 
 rn_status rn_model_in_channels(const rn_model *m, int32_t *channels) {
-    if (!m || !channels) return m ? rn__error(m->ctx, RN_E_INVALID_ARG,
-                                              "rn_model_in_channels: NULL argument")
-                                  : RN_E_INVALID_ARG;
+    if (!m || !channels)
+        return m ? rn__error(m->ctx, RN_E_INVALID_ARG, "rn_model_in_channels: NULL argument")
+                 : RN_E_INVALID_ARG;
     *channels = m->in_channels;
     return RN_OK;
 }
 
 rn_status rn_model_num_parameters(const rn_model *m, int64_t *count) {
-    if (!m || !count) return m ? rn__error(m->ctx, RN_E_INVALID_ARG,
-                                           "rn_model_num_parameters: NULL argument")
-                               : RN_E_INVALID_ARG;
+    if (!m || !count)
+        return m ? rn__error(m->ctx, RN_E_INVALID_ARG, "rn_model_num_parameters: NULL argument")
+                 : RN_E_INVALID_ARG;
     int64_t total = 0;
     for (int32_t i = 0; i < m->nslots; i++)
         if (m->slots[i].kind == RN_TENSOR_PARAM) total += (int64_t)m->slots[i].count;

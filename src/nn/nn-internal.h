@@ -10,7 +10,6 @@
 #include "nn.h"
 #include "../ops/ops.h"
 
-
 /* Bounds that keep every size computation far from overflow. */
 #define RN_NN_MAX_CHANNELS 65536
 #define RN_NN_MAX_KERNEL 64
@@ -35,9 +34,9 @@ typedef struct nn_bn {
 
 /* What a block does with its input on the residual path. */
 #define NN_SC_IDENTITY 0 /* y = relu(F(x) + x) */
-#define NN_SC_PAD      1 /* option A where dims change: subsample + zero channels */
-#define NN_SC_PROJ     2 /* 1x1 conv + BN (option B where dims change, C always) */
-#define NN_SC_NONE     3 /* plain: y = relu(F(x)) */
+#define NN_SC_PAD 1      /* option A where dims change: subsample + zero channels */
+#define NN_SC_PROJ 2     /* 1x1 conv + BN (option B where dims change, C always) */
+#define NN_SC_NONE 3     /* plain: y = relu(F(x)) */
 
 typedef struct nn_block {
     int32_t type, in, width, out, stride, shortcut; /* as requested (RN_SHORTCUT_*) */
@@ -69,8 +68,8 @@ int64_t rn__nn_block_macs(const nn_block *b, int64_t h, int64_t w);
 typedef struct nn_reg {
     rn_tensor_slot *slots; /* NULL in the counting pass */
     int32_t nslots;
-    float *values, *grads; /* assigning pass: the next free float of each */
-    char *names;           /* assigning pass: the next free name byte */
+    float *values, *grads;               /* assigning pass: the next free float of each */
+    char *names;                         /* assigning pass: the next free name byte */
     size_t nvalues, ngrads, nname_bytes; /* counting pass totals */
     int32_t with_grads;
     int32_t no_values; /* values live elsewhere (a blob): slots get value NULL */
@@ -149,17 +148,17 @@ rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const 
  * storage but the fc's (the registry's no-values mode); the plans run the
  * int8 arrays. */
 typedef struct nn_qconv {
-    const int8_t *w;       /* OHWI [out][k][k][in]: owned, or in the caller's bytes */
-    const int32_t *bias;   /* [out] */
-    const float *w_scale;  /* [out] */
-    const float *m;        /* [out] requantization multipliers s_in * s_w / s_out */
+    const int8_t *w;      /* OHWI [out][k][k][in]: owned, or in the caller's bytes */
+    const int32_t *bias;  /* [out] */
+    const float *w_scale; /* [out] */
+    const float *m;       /* [out] requantization multipliers s_in * s_w / s_out */
     float in_scale, out_scale;
-    float m_r;             /* the residual's multiplier (the conv that adds it), else 0 */
+    float m_r; /* the residual's multiplier (the conv that adds it), else 0 */
     int32_t relu;
 } nn_qconv;
 
 typedef struct nn_qnet {
-    float in_scale;   /* of the network's input */
+    float in_scale; /* of the network's input */
     int32_t nconv;
     nn_qconv *conv;
     void *mem;        /* the arrays above (and the weights unless in place) */
@@ -185,17 +184,17 @@ rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const ch
 
 /* ---- plans: a program of steps over planned buffers ---------------------------- */
 enum nn_op {
-    NN_OP_LOAD,          /* external array ext (NCHW or NHWC) -> buffer (NHWC) */
-    NN_OP_STORE,         /* buffer (NHWC) -> external array ext (NCHW or NHWC) */
-    NN_OP_CONV,          /* y = conv(x) (+bias)(+relu) */
-    NN_OP_BN_TRAIN,      /* y = bn(x) with batch stats; saves mean, invstd */
-    NN_OP_BN_EVAL,       /* y = bn(x) with running stats (may be in place) */
-    NN_OP_ADD,           /* y = a + b (+relu) (may be in place) */
-    NN_OP_SHORTCUT_A,    /* y = subsample + zero-pad channels of x */
+    NN_OP_LOAD,       /* external array ext (NCHW or NHWC) -> buffer (NHWC) */
+    NN_OP_STORE,      /* buffer (NHWC) -> external array ext (NCHW or NHWC) */
+    NN_OP_CONV,       /* y = conv(x) (+bias)(+relu) */
+    NN_OP_BN_TRAIN,   /* y = bn(x) with batch stats; saves mean, invstd */
+    NN_OP_BN_EVAL,    /* y = bn(x) with running stats (may be in place) */
+    NN_OP_ADD,        /* y = a + b (+relu) (may be in place) */
+    NN_OP_SHORTCUT_A, /* y = subsample + zero-pad channels of x */
     NN_OP_MAXPOOL,
     NN_OP_GAP,
     NN_OP_LINEAR,
-    NN_OP_XENT,          /* dlogits from logits and labels */
+    NN_OP_XENT, /* dlogits from logits and labels */
     NN_OP_LINEAR_BWD,
     NN_OP_GAP_BWD,
     NN_OP_MAXPOOL_BWD,
@@ -204,12 +203,12 @@ enum nn_op {
     NN_OP_CONV_BWD_DATA,
     NN_OP_CONV_BWD_W,
     NN_OP_SHORTCUT_A_BWD,
-    NN_OP_Q_LOAD,        /* int8 plans: external float images -> int8 NHWC (quantized) */
-    NN_OP_Q_CONV,        /* int8 conv with bias, requantization, residual, ReLU */
-    NN_OP_Q_MAXPOOL,     /* max pool on int8 */
-    NN_OP_Q_SHORTCUT_A,  /* option A on int8 */
-    NN_OP_Q_GAP,         /* int8 -> float pooled features */
-    NN_OP_Q_LINEAR       /* float fc in a fixed order */
+    NN_OP_Q_LOAD,       /* int8 plans: external float images -> int8 NHWC (quantized) */
+    NN_OP_Q_CONV,       /* int8 conv with bias, requantization, residual, ReLU */
+    NN_OP_Q_MAXPOOL,    /* max pool on int8 */
+    NN_OP_Q_SHORTCUT_A, /* option A on int8 */
+    NN_OP_Q_GAP,        /* int8 -> float pooled features */
+    NN_OP_Q_LINEAR      /* float fc in a fixed order */
 };
 
 typedef struct nn_step {
@@ -225,15 +224,16 @@ typedef struct nn_step {
     const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
     float *fc_gw, *fc_gb;
     rn_conv_desc cd;
-    int32_t algo;   /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
-    int32_t wmode;  /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
-    size_t woff;    /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
-    int32_t residual; /* CONV (direct, folded inference): y holds the shortcut, the conv adds to it */
+    int32_t algo;  /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
+    int32_t wmode; /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
+    size_t woff;   /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
+    int32_t
+        residual; /* CONV (direct, folded inference): y holds the shortcut, the conv adds to it */
     rn_pool_desc pd;
     size_t n, h, w, c, oc, stride; /* shapes of the elementwise / pooling / fc ops */
-    const nn_qconv *qconv; /* Q_CONV */
-    rn_qconv_desc qd;      /* Q_CONV */
-    float qscale;          /* Q_LOAD: 1 / s_in; Q_GAP: s / (h * w) */
+    const nn_qconv *qconv;         /* Q_CONV */
+    rn_qconv_desc qd;              /* Q_CONV */
+    float qscale;                  /* Q_LOAD: 1 / s_in; Q_GAP: s / (h * w) */
 } nn_step;
 
 /* Forms of a convolution's weights: the model's own (packed on every
@@ -257,11 +257,12 @@ typedef struct nn_prog {
     nn_step *steps;
     nn_buf *bufs;
     int32_t nsteps, nbufs;
-    int32_t fwd_end, bwd_end; /* forward [0,fwd_end), backward [fwd_end,bwd_end), input grad after */
-    int32_t logits_buf;       /* buffer read by NN_OP_STORE */
-    size_t arena_bytes;       /* planned arena, offsets relative to its aligned start */
-    size_t derived_bytes;     /* packed / transformed weights (steps' woff), 0 if none */
-    unsigned char *derived;   /* their storage (owned by the plan) */
+    int32_t fwd_end,
+        bwd_end;            /* forward [0,fwd_end), backward [fwd_end,bwd_end), input grad after */
+    int32_t logits_buf;     /* buffer read by NN_OP_STORE */
+    size_t arena_bytes;     /* planned arena, offsets relative to its aligned start */
+    size_t derived_bytes;   /* packed / transformed weights (steps' woff), 0 if none */
+    unsigned char *derived; /* their storage (owned by the plan) */
 } nn_prog;
 
 /* Shape of a planned activation. */
@@ -290,8 +291,8 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
 nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c, size_t elem);
 /* The forward program of an int8 model (plan-int8.c). */
 void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t h, int64_t w);
-nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu,
-                      int32_t *mean_buf, int32_t *invstd_buf);
+nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
+                      int32_t *invstd_buf);
 /* Forward of a block; fills `saved` with what its backward needs. */
 typedef struct nn_block_saved {
     nn_val x, y;

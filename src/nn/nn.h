@@ -15,15 +15,15 @@
 #define RN_BN_MOMENTUM 0.1f
 
 typedef struct rn_tensor_slot {
-    const char *name;  /* torchvision name, e.g. "layer1.0.conv1.weight" */
-    int32_t kind;      /* RN_TENSOR_PARAM or RN_TENSOR_BUFFER */
-    int32_t ndim;      /* PyTorch dims: 4 for conv weights, 2 for fc, 1 otherwise */
-    int64_t dims[4];   /* PyTorch order (OIHW for conv weights) */
-    size_t count;      /* number of floats */
-    float *value;      /* library layout (OHWI for conv weights) */
-    float *grad;       /* same layout as value; NULL for buffers, and for every
+    const char *name; /* torchvision name, e.g. "layer1.0.conv1.weight" */
+    int32_t kind;     /* RN_TENSOR_PARAM or RN_TENSOR_BUFFER */
+    int32_t ndim;     /* PyTorch dims: 4 for conv weights, 2 for fc, 1 otherwise */
+    int64_t dims[4];  /* PyTorch order (OIHW for conv weights) */
+    size_t count;     /* number of floats */
+    float *value;     /* library layout (OHWI for conv weights) */
+    float *grad;      /* same layout as value; NULL for buffers, and for every
                         * tensor until the model's first RN_MODE_TRAIN plan */
-    int32_t frozen;    /* RN_TENSOR_PARAM left alone by optimisers (rn_model_set_frozen) */
+    int32_t frozen;   /* RN_TENSOR_PARAM left alone by optimisers (rn_model_set_frozen) */
 } rn_tensor_slot;
 
 /* The model's slots in state_dict order. The array moves while the model is
@@ -44,7 +44,7 @@ void rn__model_values_changed(rn_model *model);
 /* A slot's values between the library's layout and PyTorch's (the one copy of
  * the OHWI <-> OIHW conversion): read gives PyTorch's order from library
  * memory, write the library's from PyTorch's. count floats each. */
-void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst); /* lib -> torch */
+void rn__nn_slot_read(const rn_tensor_slot *s, const float *src, float *dst);  /* lib -> torch */
 void rn__nn_slot_write(const rn_tensor_slot *s, const float *src, float *dst); /* torch -> lib */
 
 /* ---- data-parallel training (src/nn/plan-dist.c) ---------------------------------
@@ -74,14 +74,14 @@ typedef struct nn_dist {
     nn_reduce_start_fn start;   /* NULL when ranks == 1 */
     nn_reduce_wait_fn wait;
     void *user;
-    rn_status failed;           /* first engine failure of the step, RN_OK if none */
-    int32_t failed_code;        /* what the engine returned */
+    rn_status failed;    /* first engine failure of the step, RN_OK if none */
+    int32_t failed_code; /* what the engine returned */
     /* working memory, owned by the trainer */
-    float *scratch;             /* (local - 1) partial gradients of the largest step */
+    float *scratch; /* (local - 1) partial gradients of the largest step */
     size_t scratch_floats;
-    double *red;                /* BN exchange: 2 * G * channels doubles */
+    double *red; /* BN exchange: 2 * G * channels doubles */
     size_t red_doubles;
-    double *loss;               /* per global shard: the sum of its rows' losses */
+    double *loss; /* per global shard: the sum of its rows' losses */
     /* the gradient bucket being gathered (ranks > 1): floats [lo, lo + count) */
     float *bucket_lo;
     size_t bucket_count, bucket_floats;
@@ -115,16 +115,15 @@ double rn__nn_tree_sum_f64(const double *items, int32_t count, size_t stride);
  * rn_model_create_preset's (validated the same way). */
 rn_status rn__model_create_preset_in_place(rn_ctx *ctx, const char *name, int32_t classes,
                                            int32_t in_channels, int32_t shortcut,
-                                           int32_t base_width, uint32_t flags,
-                                           int32_t no_derived, rn_model **out);
+                                           int32_t base_width, uint32_t flags, int32_t no_derived,
+                                           rn_model **out);
 /* Point slot i's value (library layout: OHWI conv weights) at values[i]
  * for every slot, and the layers at them. */
 void rn__model_bind_values(rn_model *model, const float *const *values);
 /* The preset a model was made from, with its options resolved (the
  * preset's defaults filled in); 0 for a model spelled out with the builder. */
 int32_t rn__model_preset(const rn_model *model, const char **name, int32_t *classes,
-                         int32_t *in_channels, int32_t *shortcut, int32_t *width,
-                         uint32_t *flags);
+                         int32_t *in_channels, int32_t *shortcut, int32_t *width, uint32_t *flags);
 /* 1 for a model whose weights are read in place. */
 int32_t rn__model_in_place(const rn_model *model);
 
@@ -135,12 +134,12 @@ void rn__plan_set_dist(rn_plan *p, nn_dist *d);
  * Convolutions are numbered in the model's order: conv1, then each block's
  * conv1..conv3 and its downsample.0. */
 typedef struct rn_conv_view {
-    char name[48];                  /* "conv1", "layer2.0.downsample.0" */
+    char name[48]; /* "conv1", "layer2.0.downsample.0" */
     int32_t in, out, k, stride, pad;
-    const int8_t *w;                /* int8 models: OHWI [out][k][k][in] */
-    const int32_t *bias;            /* int8 models: [out] */
-    const float *w_scale;           /* int8 models: [out] */
-    float out_scale;                /* int8 models */
+    const int8_t *w;      /* int8 models: OHWI [out][k][k][in] */
+    const int32_t *bias;  /* int8 models: [out] */
+    const float *w_scale; /* int8 models: [out] */
+    float out_scale;      /* int8 models */
 } rn_conv_view;
 int32_t rn__model_conv_count(const rn_model *model);
 void rn__model_conv_view(const rn_model *model, int32_t i, rn_conv_view *v);

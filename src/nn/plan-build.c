@@ -38,8 +38,9 @@ int32_t rn__nn_new_buf(nn_builder *b, int64_t floats) {
     if (floats < 0 || floats > RN_TENSOR_MAX_ELEMENTS ||
         !rn__mul_size((size_t)floats, sizeof(float), &bytes)) {
         if (b->status == RN_OK)
-            rn__error(b->ctx, RN_E_OVERFLOW, "rn_plan_create: %s: a buffer of %lld floats is too big",
-                      b->where, (long long)floats);
+            rn__error(b->ctx, RN_E_OVERFLOW,
+                      "rn_plan_create: %s: a buffer of %lld floats is too big", b->where,
+                      (long long)floats);
         fail(b, RN_E_OVERFLOW);
         bytes = 0;
     }
@@ -94,8 +95,8 @@ static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
             rn__error(b->ctx, RN_E_INVALID_ARG,
                       "rn_plan_create: input too small: at %s a %dx%d convolution (stride %d, "
                       "pad %d) does not fit its %lldx%lld input",
-                      b->where, (int)c->k, (int)c->k, (int)c->stride, (int)c->pad,
-                      (long long)x.h, (long long)x.w);
+                      b->where, (int)c->k, (int)c->k, (int)c->stride, (int)c->pad, (long long)x.h,
+                      (long long)x.w);
         fail(b, RN_E_INVALID_ARG);
         d.oh = d.ow = 1;
     }
@@ -204,8 +205,7 @@ static void emit_add(nn_builder *b, nn_val a, nn_val other, int32_t relu) {
     s->x = s->y = a.buf, s->x2 = other.buf, s->n = (size_t)numel(a), s->relu = relu;
 }
 
-nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
-                                 nn_block_saved *sv) {
+nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, nn_block_saved *sv) {
     rn_memset(sv, 0, sizeof *sv);
     sv->x = x;
     nn_val t = x;
@@ -269,8 +269,8 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x,
             rn__error(b->ctx, RN_E_INVALID_ARG,
                       "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the residual "
                       "branch %lldx%lldx%lld",
-                      b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c,
-                      (long long)t.h, (long long)t.w, (long long)t.c);
+                      b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c, (long long)t.h,
+                      (long long)t.w, (long long)t.c);
         fail(b, RN_E_INVALID_ARG);
     }
     /* y = relu(F(x) + shortcut), written over F(x): training does not need it */

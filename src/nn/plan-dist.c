@@ -268,8 +268,8 @@ int rn__nn_dist_step(const rn_ctx *ctx, const nn_step *s, float *x, float *x2, f
         if (sync)
             bn_backward(ctx, s, x, x2, x3, aux1, aux2, y, d);
         else
-            rn__bn_backward(ctx, s->n, s->c, x, x2, x3, s->bn->gamma, aux1, aux2, y,
-                            s->bn->ggamma, s->bn->gbeta);
+            rn__bn_backward(ctx, s->n, s->c, x, x2, x3, s->bn->gamma, aux1, aux2, y, s->bn->ggamma,
+                            s->bn->gbeta);
         grad_ready(d, s->bn->gbeta, s->c);
         grad_ready(d, s->bn->ggamma, s->c);
         return 1;
@@ -283,9 +283,9 @@ int rn__nn_dist_step(const rn_ctx *ctx, const nn_step *s, float *x, float *x2, f
     case NN_OP_XENT:
         for (int32_t l = 0; l < d->local; l++) {
             size_t lo = rn__nn_dist_shard_lo(d, l), hi = rn__nn_dist_shard_lo(d, l + 1);
-            d->loss[d->rank * d->local + l] = rn__softmax_xent_total(
-                ctx, hi - lo, s->c, x + lo * s->c, labels + lo, y ? y + lo * s->c : NULL,
-                d->global_n);
+            d->loss[d->rank * d->local + l] =
+                rn__softmax_xent_total(ctx, hi - lo, s->c, x + lo * s->c, labels + lo,
+                                       y ? y + lo * s->c : NULL, d->global_n);
         }
         return 1;
     default: return 0;

@@ -16,8 +16,8 @@ nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c,
         if (b->status == RN_OK)
             b->status = rn__error(b->ctx, RN_E_OVERFLOW,
                                   "rn_plan_create: %s: the activation (%lld,%lld,%lld,%lld) is "
-                                  "too big", b->where, (long long)n, (long long)h, (long long)w,
-                                  (long long)c);
+                                  "too big",
+                                  b->where, (long long)n, (long long)h, (long long)w, (long long)c);
         bytes = 0;
     }
     v.buf = rn__nn_new_bytes(b, bytes);
@@ -43,8 +43,9 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
             b->status = rn__error(b->ctx, RN_E_UNSUPPORTED,
                                   "rn_plan_create: at %s an int8 %dx%d convolution over %lld "
                                   "channels: int8 kernels take windows up to %dx%d and at most "
-                                  "65536 products per output", b->where, (int)c->k, (int)c->k,
-                                  (long long)x.c, RN_QCONV_MAX_K, RN_QCONV_MAX_K);
+                                  "65536 products per output",
+                                  b->where, (int)c->k, (int)c->k, (long long)x.c, RN_QCONV_MAX_K,
+                                  RN_QCONV_MAX_K);
         d.oh = d.ow = 1;
     } else if (!rn__qconv_desc_init(&d)) {
         if (b->status == RN_OK)
@@ -128,9 +129,9 @@ void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t
         if (r >= 0 && (sc.h != t.h || sc.w != t.w || sc.c != t.c) && b->status == RN_OK)
             b->status = rn__error(b->ctx, RN_E_INVALID_ARG,
                                   "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the "
-                                  "residual branch %lldx%lldx%lld", b->where, (long long)sc.h,
-                                  (long long)sc.w, (long long)sc.c, (long long)t.h,
-                                  (long long)t.w, (long long)t.c);
+                                  "residual branch %lldx%lldx%lld",
+                                  b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c,
+                                  (long long)t.h, (long long)t.w, (long long)t.c);
         (void)xin;
         k += blk->nconv + (blk->sc == NN_SC_PROJ);
     }

@@ -21,9 +21,9 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     const nn_conv *cv = s->conv;
     const nn_bn *bn = s->bn;
     size_t count = s->n * s->h * s->w * s->c;
-    if (io->dist && rn__nn_dist_step(ctx, s, x, x2, x3, y, at(e, s->aux1), at(e, s->aux2), ws,
-                                     s->ws >= 0 ? e->prog->bufs[s->ws].bytes : 0, io->labels,
-                                     io->dist))
+    if (io->dist &&
+        rn__nn_dist_step(ctx, s, x, x2, x3, y, at(e, s->aux1), at(e, s->aux2), ws,
+                         s->ws >= 0 ? e->prog->bufs[s->ws].bytes : 0, io->labels, io->dist))
         return;
     switch (s->op) {
     case NN_OP_LOAD:
@@ -42,11 +42,11 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
             rn__conv_winograd_forward_w(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
-            rn__conv_winograd_forward(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
-                                      s->relu, y, ws);
+            rn__conv_winograd_forward(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias, s->relu,
+                                      y, ws);
         else if (s->wmode == NN_W_PACKED)
-            rn__conv2d_forward_packed(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias,
-                                      s->relu, y, ws);
+            rn__conv2d_forward_packed(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias, s->relu,
+                                      y, ws);
         else if (s->residual)
             rn__conv2d_forward_residual(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else
@@ -66,7 +66,9 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         break;
     case NN_OP_MAXPOOL: rn__maxpool_forward(ctx, &s->pd, x, y); break;
     case NN_OP_GAP: rn__gap_forward(ctx, s->n, s->h * s->w, s->c, x, y); break;
-    case NN_OP_LINEAR: rn__linear_forward(ctx, s->n, s->c, s->oc, x, s->fc_w, s->fc_b, y, ws); break;
+    case NN_OP_LINEAR:
+        rn__linear_forward(ctx, s->n, s->c, s->oc, x, s->fc_w, s->fc_b, y, ws);
+        break;
     case NN_OP_XENT: io->loss = rn__softmax_xent(ctx, s->n, s->c, x, io->labels, y); break;
     case NN_OP_LINEAR_BWD:
         rn__linear_backward(ctx, s->n, s->c, s->oc, x, s->fc_w, x2, y, s->fc_gw, s->fc_gb, ws);

@@ -22,12 +22,12 @@ struct rn_plan {
     int32_t mode, folded;
     int64_t batch, h, w;
     nn_prog prog;
-    void *own;            /* arena allocated from ctx, or NULL */
-    void *derived;        /* packed / transformed weights (prog.derived_bytes), or NULL */
+    void *own;                /* arena allocated from ctx, or NULL */
+    void *derived;            /* packed / transformed weights (prog.derived_bytes), or NULL */
     uint64_t derived_version; /* the model's version they were made from */
-    unsigned char *arena; /* aligned start of the arena in use; NULL until needed */
+    unsigned char *arena;     /* aligned start of the arena in use; NULL until needed */
     int32_t state;
-    nn_dist *dist;        /* data-parallel training (a trainer's), or NULL */
+    nn_dist *dist; /* data-parallel training (a trainer's), or NULL */
 };
 
 typedef struct model_emit {
@@ -157,8 +157,8 @@ static void emit_model(nn_builder *b, const void *arg) {
     s->n = (size_t)x.n, s->h = (size_t)x.h, s->w = (size_t)x.w, s->c = (size_t)x.c;
 }
 
-static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int64_t w,
-                        int32_t mode, rn_plan **out) {
+static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int64_t w, int32_t mode,
+                        rn_plan **out) {
     static const char fn[] = "rn_plan_create";
     if (!out) return rn__error(ctx, RN_E_INVALID_ARG, "%s: out is NULL", fn);
     if (!m->has_stem || !m->has_head)
@@ -199,9 +199,9 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the plan", fn);
     }
     model_emit arg = {m, batch, h, w, saved};
-    rn_status st = rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
-                                             mode == RN_MODE_INFER && !m->no_derived, emit_model,
-                                             &arg);
+    rn_status st =
+        rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
+                                  mode == RN_MODE_INFER && !m->no_derived, emit_model, &arg);
     rn__free(ctx, saved);
     if (st == RN_OK && p->prog.derived_bytes) {
         /* weights packed / transformed once here, again when the model changes */
@@ -390,8 +390,8 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
                          "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
                          (int)layout);
     if (p->state != PLAN_BACKWARD_DONE)
-        return rn__error(ctx, RN_E_BAD_STATE,
-                         "%s: needs a train plan right after rn_plan_backward", fn);
+        return rn__error(ctx, RN_E_BAD_STATE, "%s: needs a train plan right after rn_plan_backward",
+                         fn);
     if (count != input_floats(p))
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: dst has %zu floats, the input had %zu", fn,
                          count, input_floats(p));
@@ -452,8 +452,8 @@ rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, i
     if (features_count != want)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: features has room for %zu floats, the plan writes %zu (batch %lld "
-                         "x %d features)", fn, features_count, want, (long long)p->batch,
-                         (int)p->model->fc_in);
+                         "x %d features)",
+                         fn, features_count, want, (long long)p->batch, (int)p->model->fc_in);
     /* the pooled features are the input of the fc step */
     int32_t fc = -1;
     for (int32_t i = 0; i < p->prog.fwd_end; i++)

@@ -16,7 +16,7 @@
 
 typedef struct preset {
     const char *name;
-    int32_t cifar;       /* 1: CIFAR layout (3 stages), 0: ImageNet (4 stages) */
+    int32_t cifar; /* 1: CIFAR layout (3 stages), 0: ImageNet (4 stages) */
     int32_t block_type;
     int32_t blocks[4];
     int32_t plain;
@@ -30,9 +30,27 @@ static const preset presets[] = {
     {"resnet50", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
     {"resnet101", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
     {"resnet152", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, 0, RN_SHORTCUT_DEFAULT},
-    {"resnet50v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 6, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
-    {"resnet101v1", 0, RN_BLOCK_BOTTLENECK, {3, 4, 23, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
-    {"resnet152v1", 0, RN_BLOCK_BOTTLENECK, {3, 8, 36, 3}, 0, RN_MODEL_STRIDE_ON_1X1, RN_SHORTCUT_DEFAULT},
+    {"resnet50v1",
+     0,
+     RN_BLOCK_BOTTLENECK,
+     {3, 4, 6, 3},
+     0,
+     RN_MODEL_STRIDE_ON_1X1,
+     RN_SHORTCUT_DEFAULT},
+    {"resnet101v1",
+     0,
+     RN_BLOCK_BOTTLENECK,
+     {3, 4, 23, 3},
+     0,
+     RN_MODEL_STRIDE_ON_1X1,
+     RN_SHORTCUT_DEFAULT},
+    {"resnet152v1",
+     0,
+     RN_BLOCK_BOTTLENECK,
+     {3, 8, 36, 3},
+     0,
+     RN_MODEL_STRIDE_ON_1X1,
+     RN_SHORTCUT_DEFAULT},
     {"plain18", 0, RN_BLOCK_BASIC, {2, 2, 2, 2}, 1, 0, RN_SHORTCUT_DEFAULT},
     {"plain34", 0, RN_BLOCK_BASIC, {3, 4, 6, 3}, 1, 0, RN_SHORTCUT_DEFAULT},
     {"resnet8", 1, RN_BLOCK_BASIC, {1, 1, 1, 0}, 0, 0, RN_SHORTCUT_B},
@@ -77,8 +95,8 @@ static rn_status create_preset(rn_ctx *ctx, const char *fn, const char *name, in
                          "(0 keeps the preset's value)",
                          fn, (int)classes, (int)in_channels, (int)base_width);
     if (shortcut < RN_SHORTCUT_DEFAULT || shortcut > RN_SHORTCUT_NONE)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: shortcut %d is not an RN_SHORTCUT_* value",
-                         fn, (int)shortcut);
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: shortcut %d is not an RN_SHORTCUT_* value", fn,
+                         (int)shortcut);
     int32_t stages = p->cifar ? 3 : 4;
     if (classes == 0) classes = p->cifar ? 10 : 1000;
     if (in_channels == 0) in_channels = 3;
@@ -134,8 +152,8 @@ rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
 
 rn_status rn__model_create_preset_in_place(rn_ctx *ctx, const char *name, int32_t classes,
                                            int32_t in_channels, int32_t shortcut,
-                                           int32_t base_width, uint32_t flags,
-                                           int32_t no_derived, rn_model **out) {
+                                           int32_t base_width, uint32_t flags, int32_t no_derived,
+                                           rn_model **out) {
     return create_preset(ctx, "rn_model_create_from_blob", name, classes, in_channels, shortcut,
                          base_width, flags, 1, no_derived, out);
 }

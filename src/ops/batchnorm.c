@@ -52,8 +52,7 @@ static void affine_task(void *arg, size_t t) {
     size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
     const size_t off = lo * j->c + j->c0;
-    j->kt->bn_apply(hi - lo, j->nb, j->x + off, j->c, j->a, j->b, j->y + off,
-                    j->relu ? 1u : 0u);
+    j->kt->bn_apply(hi - lo, j->nb, j->x + off, j->c, j->a, j->b, j->y + off, j->relu ? 1u : 0u);
 }
 
 static size_t group_width(size_t c, size_t c0) {
@@ -196,9 +195,9 @@ void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *
 
 void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                                  const float *gamma, const float *beta, float *running_mean,
-                                 float *running_var, float momentum, float eps,
-                                 const double *mean, const double *var, double total_rows,
-                                 float *y, float *save_mean, float *save_invstd, int32_t relu) {
+                                 float *running_var, float momentum, float eps, const double *mean,
+                                 const double *var, double total_rows, float *y, float *save_mean,
+                                 float *save_invstd, int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     double mom = (double)momentum, m = total_rows;

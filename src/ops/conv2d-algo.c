@@ -62,12 +62,20 @@ static const struct conv_limits {
     size_t wgrad_max_floats;
     int32_t wgrad_oc_multiple;
 } limits = {
-    32, 32,                 /* wg_min_tiles, wg_min_channels */
-    32, 16, 1024, 32,       /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
-    64,                     /* pack_max_pixels */
-    (size_t)24 << 20,       /* derived_budget */
-    16, 8, 64, 64,          /* wgrad_gemm_ratio, wgrad_min_c, wgrad_im2col_min_k, wgrad_max_taps */
-    (size_t)1 << 20, 16,    /* wgrad_max_floats, wgrad_oc_multiple */
+    32,
+    32, /* wg_min_tiles, wg_min_channels */
+    32,
+    16,
+    1024,
+    32,               /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
+    64,               /* pack_max_pixels */
+    (size_t)24 << 20, /* derived_budget */
+    16,
+    8,
+    64,
+    64, /* wgrad_gemm_ratio, wgrad_min_c, wgrad_im2col_min_k, wgrad_max_taps */
+    (size_t)1 << 20,
+    16, /* wgrad_max_floats, wgrad_oc_multiple */
 };
 
 /* ---- shape tests, one per implementation ------------------------------------------ */
@@ -114,7 +122,10 @@ static int bwd_data_indirect(const rn_conv_desc *d) {
 }
 
 static int direct(const rn_conv_desc *d) { return rn__conv_is_direct(d); }
-static int always(const rn_conv_desc *d) { (void)d; return 1; }
+static int always(const rn_conv_desc *d) {
+    (void)d;
+    return 1;
+}
 
 /* ---- the ordered list ---------------------------------------------------------------- */
 
@@ -124,9 +135,9 @@ static int always(const rn_conv_desc *d) { (void)d; return 1; }
 
 typedef struct conv_impl {
     int32_t algo;
-    uint32_t passes;   /* bit per RN_CONV_PASS_* */
-    uint32_t needs;    /* RN_CONV_USE_* the caller must offer */
-    int32_t winograd;  /* runs only while RN_OPT_WINOGRAD is 1 */
+    uint32_t passes;  /* bit per RN_CONV_PASS_* */
+    uint32_t needs;   /* RN_CONV_USE_* the caller must offer */
+    int32_t winograd; /* runs only while RN_OPT_WINOGRAD is 1 */
     int (*fits)(const rn_conv_desc *d);
 } conv_impl;
 
@@ -163,7 +174,7 @@ static int32_t pick(const rn_conv_desc *d, int32_t pass, uint32_t use, int winog
 int32_t rn__conv_plain_algo(const rn_conv_desc *d, int32_t pass) { return pick(d, pass, 0, 0); }
 
 static size_t plain_workspace(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass) {
-    return pass == RN_CONV_PASS_FORWARD        ? rn__conv2d_forward_workspace(ctx, d)
+    return pass == RN_CONV_PASS_FORWARD         ? rn__conv2d_forward_workspace(ctx, d)
            : pass == RN_CONV_PASS_BACKWARD_DATA ? rn__conv2d_backward_data_workspace(ctx, d)
                                                 : rn__conv2d_backward_weights_workspace(ctx, d);
 }

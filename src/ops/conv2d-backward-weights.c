@@ -119,8 +119,8 @@ static void wgrad_group_task(void *arg, size_t g) {
 static void wgrad_reduce_task(void *arg, size_t t) {
     const wgrad_job *j = (const wgrad_job *)arg;
     const size_t lo = t * RN_WGRAD_REDUCE_BLOCK;
-    const size_t hi = lo + RN_WGRAD_REDUCE_BLOCK < j->dw_floats ? lo + RN_WGRAD_REDUCE_BLOCK
-                                                                : j->dw_floats;
+    const size_t hi =
+        lo + RN_WGRAD_REDUCE_BLOCK < j->dw_floats ? lo + RN_WGRAD_REDUCE_BLOCK : j->dw_floats;
     for (size_t i = lo; i < hi; i++) {
         float s = j->part[i];
         for (size_t g = 1; g < j->groups; g++) s += j->part[g * j->dw_floats + i];
@@ -128,8 +128,8 @@ static void wgrad_reduce_task(void *arg, size_t t) {
     }
 }
 
-static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                          const float *dy, float *dw, void *ws) {
+static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *dy,
+                          float *dw, void *ws) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wgrad_job j;
     rn_memset(&j, 0, sizeof j);
@@ -178,8 +178,7 @@ void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const
                 rn__conv_im2col(ctx, d, x, r0, rows, col);
                 b = col;
             }
-            rn__sgemm(ctx, 1, 0, oc, k, rows, dy + r0 * oc, oc, b, k, r0 > 0, NULL, 0, dw, k,
-                      gws);
+            rn__sgemm(ctx, 1, 0, oc, k, rows, dy + r0 * oc, oc, b, k, r0 > 0, NULL, 0, dw, k, gws);
         }
     }
     if (db) rn__column_sums(ctx, dy, total, oc, db);

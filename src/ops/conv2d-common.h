@@ -75,18 +75,16 @@ int rn__conv_indirect_ok(const rn_conv_desc *d);
 size_t rn__conv_indirect_workspace(const rn_conv_desc *d);
 /* y = conv(x, w) (+ bias, ReLU) with w in OHWI. */
 void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                               const float *w, const float *bias, int32_t relu, float *y,
-                               void *ws);
+                               const float *w, const float *bias, int32_t relu, float *y, void *ws);
 /* Pre-packed weights: bytes of d's packed weights, the packing (the layout
  * depends on the shape only, not on the ISA or the thread count), the
  * workspace of a forward pass that is handed them, and that pass. */
 size_t rn__conv_indirect_packed_size(const rn_conv_desc *d);
-void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
-                            void *packed);
+void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, void *packed);
 size_t rn__conv_indirect_scratch(const rn_conv_desc *d);
 void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                                      const void *packed, const float *bias, int32_t relu,
-                                      float *y, void *ws);
+                                      const void *packed, const float *bias, int32_t relu, float *y,
+                                      void *ws);
 /* The stride-1 backward-data pass as a forward convolution: fills *t with the
  * convolution of dy (oh x ow x oc) giving dx (h x w x c); 0 if d is not
  * stride 1 or its padding is not below the kernel size. */

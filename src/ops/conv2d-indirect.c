@@ -43,8 +43,7 @@ typedef struct conv_tile {
  * more (16 channels: 32 columns computed for 16). */
 static conv_tile pick_tile(const struct rn_kernels *kt, size_t oc) {
     conv_tile wide = {kt->igemm, (size_t)kt->igemm_mr, (size_t)kt->igemm_nr};
-    conv_tile narrow = {kt->igemm_narrow, (size_t)kt->igemm_narrow_mr,
-                        (size_t)kt->igemm_narrow_nr};
+    conv_tile narrow = {kt->igemm_narrow, (size_t)kt->igemm_narrow_mr, (size_t)kt->igemm_narrow_nr};
     size_t cw = (oc + wide.nr - 1) / wide.nr * wide.nr;
     size_t cn = (oc + narrow.nr - 1) / narrow.nr * narrow.nr;
     return 4 * cw > 5 * cn ? narrow : wide;
@@ -69,7 +68,8 @@ static ind_layout layout_for(const rn_conv_desc *d) {
     size_t oc_pad = (oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL * RN_CONV_PANEL;
     l.bp = sat_align(rn__sat_mul(rn__sat_mul(oc_pad, rn__conv_k(d)), sizeof(float)));
     l.zero = sat_align(rn__sat_mul((size_t)d->c, sizeof(float)));
-    l.ind = sat_align(rn__sat_mul(RN_CONV_SLOTS * RN_CONV_MR_MAX, rn__sat_mul(taps, sizeof(float *))));
+    l.ind =
+        sat_align(rn__sat_mul(RN_CONV_SLOTS * RN_CONV_MR_MAX, rn__sat_mul(taps, sizeof(float *))));
     l.total = rn__sat_add(rn__sat_add(rn__sat_add(l.bp, l.zero), l.ind), RN_ALIGN);
     return l;
 }
@@ -85,7 +85,7 @@ typedef struct ind_job {
     const float **ind;
     size_t taps, k, oc, total, blocks, tasks, p0, p1;
     size_t tm, tn; /* few tiles: the task grid, tiles x column ranges */
-    int32_t flip; /* packing: 1 = transposed conv of the backward-data pass */
+    int32_t flip;  /* packing: 1 = transposed conv of the backward-data pass */
     uint32_t flags;
     size_t toff[RN_CONV_MAX_TAPS];     /* tap offsets from an interior window's first pixel */
     size_t zero_off[RN_CONV_MAX_TAPS]; /* zeros: the offsets of a pointer-per-tap tile */
@@ -194,9 +194,8 @@ static void tiles_task(void *arg, size_t t) {
             const size_t cols = j->oc - col < nr ? j->oc - col : nr;
             const float *b =
                 j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
-            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off, b,
-                     RN_CONV_PANEL, j->y + r0 * j->oc + col, j->oc,
-                     j->bias ? j->bias + col : NULL, j->flags);
+            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off, b, RN_CONV_PANEL,
+                     j->y + r0 * j->oc + col, j->oc, j->bias ? j->bias + col : NULL, j->flags);
         }
     }
 }
@@ -240,8 +239,8 @@ static void small_task(void *arg, size_t t) {
         const size_t col = ct * nr, cols = j->oc - col < nr ? j->oc - col : nr;
         const float *b = j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
         j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, inside ? 0 : mr,
-                 inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col,
-                 j->oc, j->bias ? j->bias + col : NULL, j->flags);
+                 inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col, j->oc,
+                 j->bias ? j->bias + col : NULL, j->flags);
     }
 }
 
@@ -306,10 +305,9 @@ void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const floa
 }
 
 void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                                      const void *packed, const float *bias, int32_t relu,
-                                      float *y, void *ws) {
-    tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y,
-          aligned(ws));
+                                      const void *packed, const float *bias, int32_t relu, float *y,
+                                      void *ws) {
+    tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y, aligned(ws));
 }
 
 int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {

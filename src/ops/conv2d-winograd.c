@@ -76,7 +76,7 @@ typedef struct wg_geom {
     size_t th, tw, tiles; /* tiles per image (rows, columns) and over the batch */
     size_t chunk, rows;   /* tiles per chunk; rows of V and M per point (chunk + pad) */
     size_t ldv, ldm, kpad;
-    size_t slots;         /* 0: one shared V / M; else per-slot ones (the pipeline) */
+    size_t slots; /* 0: one shared V / M; else per-slot ones (the pipeline) */
 } wg_geom;
 
 /* pipe: whether the shape may take the per-slot pipeline (the forward) */
@@ -113,8 +113,8 @@ size_t rn__conv_winograd_tiles(const rn_conv_desc *d) { return geom_for(d).tiles
 
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
-    return rn__sat_add(rn__sat_mul(rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)),
-                   RN_ALIGN);
+    return rn__sat_add(
+        rn__sat_mul(rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)), RN_ALIGN);
 }
 
 /* Workspace: a zero row of ldv, then per slot (one without the pipeline)
@@ -127,13 +127,12 @@ static size_t slot_floats(const wg_geom *g) {
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d) {
     const wg_geom g = geom_for(d);
     const size_t slots = g.slots ? g.slots : 1;
-    size_t floats = rn__sat_add(rn__sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
+    size_t floats =
+        rn__sat_add(rn__sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
     return rn__sat_add(rn__sat_mul(floats, sizeof(float)), RN_ALIGN);
 }
 
-static void *aligned(const void *p) {
-    return (void *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN);
-}
+static void *aligned(const void *p) { return (void *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN); }
 
 /* ---- weights: U = G g G^T per (out, in) channel pair ------------------------------
  * Layout: U[xi] as panels of 32 output channels, C rows of 32 floats each:
@@ -189,8 +188,8 @@ static void weights_task(void *arg, size_t task) {
                                         : j->w[((k * 3 + ky) * 3 + kx) * c_in + c];
             for (size_t i = 0; i < WG_IN; i++)
                 for (size_t kx = 0; kx < 3; kx++)
-                    t[i][kx] = wg_g[i][0] * g[0][kx] + wg_g[i][1] * g[1][kx] +
-                               wg_g[i][2] * g[2][kx];
+                    t[i][kx] =
+                        wg_g[i][0] * g[0][kx] + wg_g[i][1] * g[1][kx] + wg_g[i][2] * g[2][kx];
             for (size_t i = 0; i < WG_IN; i++)
                 for (size_t q = 0; q < WG_IN; q++)
                     ub[i * WG_IN + q][r] =
@@ -208,8 +207,8 @@ static void transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const fl
     rn__parallel_for(ctx, j.g.kpad / WG_PANEL * j.cblocks, weights_task, &j);
 }
 
-void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d,
-                                         const float *w, void *u) {
+void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                                         void *u) {
     transform_weights(ctx, d, w, u, 0);
 }
 
@@ -305,8 +304,8 @@ static void gemm_task(void *arg, size_t xi) {
         const size_t cols = min_sz(j->nr, oc - col);
         const float *b = j->u + ((xi * panels + col / WG_PANEL) * c_in) * WG_PANEL + col % WG_PANEL;
         for (size_t r = 0; r < j->count; r += j->mr)
-            j->fn(min_sz(j->mr, j->count - r), cols, c_in, a + r * j->g.ldv, j->g.ldv, b,
-                  WG_PANEL, cm + r * j->g.ldm + col, j->g.ldm, NULL, 0u);
+            j->fn(min_sz(j->mr, j->count - r), cols, c_in, a + r * j->g.ldv, j->g.ldv, b, WG_PANEL,
+                  cm + r * j->g.ldm + col, j->g.ldm, NULL, 0u);
     }
 }
 
@@ -358,8 +357,7 @@ static void pipe_task(void *arg, size_t slot) {
 }
 
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                               const void *u, const float *bias, int32_t relu, float *y,
-                               void *ws) {
+                               const void *u, const float *bias, int32_t relu, float *y, void *ws) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
@@ -371,9 +369,11 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
     j.v = zero + round_up(j.g.ldv, RN_ALIGN / sizeof(float)); /* slot 0 */
     /* the narrow tile where the wide one would mostly compute padding (16 channels) */
     const size_t oc = (size_t)d->oc;
-    const size_t cw = round_up(oc, (size_t)kt->gemm_nr), cn = round_up(oc, (size_t)kt->gemm_narrow_nr);
+    const size_t cw = round_up(oc, (size_t)kt->gemm_nr),
+                 cn = round_up(oc, (size_t)kt->gemm_narrow_nr);
     if (4 * cw > 5 * cn) {
-        j.fn = kt->gemm_narrow, j.mr = (size_t)kt->gemm_narrow_mr, j.nr = (size_t)kt->gemm_narrow_nr;
+        j.fn = kt->gemm_narrow, j.mr = (size_t)kt->gemm_narrow_mr,
+        j.nr = (size_t)kt->gemm_narrow_nr;
     } else {
         j.fn = kt->gemm, j.mr = (size_t)kt->gemm_mr, j.nr = (size_t)kt->gemm_nr;
     }
@@ -469,7 +469,7 @@ size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d) {
     if (!rn__conv_winograd_ok(d)) return SIZE_MAX;
     const wg_geom g = geom_mode(d, 0);
     size_t floats = rn__sat_add(rn__sat_mul(rn__sat_mul(WG_N, g.rows), rn__sat_add(g.ldv, g.ldm)),
-                            du_floats(&g, d));
+                                du_floats(&g, d));
     floats = rn__sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
     return rn__sat_add(rn__sat_mul(floats, sizeof(float)), 4 * RN_ALIGN);
 }
@@ -514,8 +514,8 @@ static void du_task(void *arg, size_t xi) {
     if (j->t0 == 0) rn_memset(du, 0, j->g.kpad * j->ldu * sizeof(float));
     for (size_t k0 = 0; k0 < oc; k0 += j->wmr)
         for (size_t c0 = 0; c0 < c_in; c0 += j->wnr)
-            j->wfn(min_sz(j->wnr, c_in - c0), 1, j->count, a + k0, 0, j->g.ldm, b + c0, 0,
-                   j->g.ldv, du + k0 * j->ldu + c0, j->ldu);
+            j->wfn(min_sz(j->wnr, c_in - c0), 1, j->count, a + k0, 0, j->g.ldm, b + c0, 0, j->g.ldv,
+                   du + k0 * j->ldu + c0, j->ldu);
 }
 
 /* dW (OHWI) = G^T dU G per (output, input) channel pair, in double */

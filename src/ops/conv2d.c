@@ -46,8 +46,8 @@ static int forward_indirect(const rn_conv_desc *d) {
 
 size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
     if (forward_indirect(d)) return rn__conv_indirect_workspace(d);
-    return rn__sat_add(rn__conv_col_bytes(d),
-                   rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), (size_t)d->oc, rn__conv_k(d)));
+    return rn__sat_add(rn__conv_col_bytes(d), rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d),
+                                                                  (size_t)d->oc, rn__conv_k(d)));
 }
 
 /* Packed forms: the indirect path's 32-wide panels, or for a direct
@@ -56,8 +56,9 @@ size_t rn__conv2d_forward_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
 size_t rn__conv2d_packed_weights_size(const rn_ctx *ctx, const rn_conv_desc *d) {
     (void)ctx;
     if (forward_indirect(d)) return rn__conv_indirect_packed_size(d);
-    if (rn__conv_is_direct(d)) return rn__sat_add(rn__sat_mul(rn__sat_mul((size_t)d->c, (size_t)d->oc),
-                                                      sizeof(float)), RN_ALIGN);
+    if (rn__conv_is_direct(d))
+        return rn__sat_add(rn__sat_mul(rn__sat_mul((size_t)d->c, (size_t)d->oc), sizeof(float)),
+                           RN_ALIGN);
     return 0;
 }
 
@@ -74,7 +75,7 @@ void rn__conv2d_pack_weights(const rn_ctx *ctx, const rn_conv_desc *d, const flo
     RN_ASSERT(rn__conv_is_direct(d));
     /* dst[c][o] = w[o][c] */
     rn__ctx_kernels(ctx)->transpose((size_t)d->oc, (size_t)d->c, w, (size_t)d->c,
-                            (float *)packed_base(packed), (size_t)d->oc);
+                                    (float *)packed_base(packed), (size_t)d->oc);
 }
 
 size_t rn__conv2d_forward_packed_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
@@ -103,10 +104,9 @@ size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc 
         rn__conv_backward_data_indirect(d, &t))
         return rn__conv_indirect_workspace(&t);
     /* dcol[rows x K] = dy[rows x oc] * W[oc x K]; direct: K == c and dcol is dx */
-    return rn__sat_add(rn__conv_col_bytes(d),
-                   rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d), rn__conv_k(d), (size_t)d->oc));
+    return rn__sat_add(rn__conv_col_bytes(d), rn__sgemm_workspace(ctx, rn__conv_chunk_rows(d),
+                                                                  rn__conv_k(d), (size_t)d->oc));
 }
-
 
 typedef struct im2col_job {
     const rn_conv_desc *d;
@@ -160,8 +160,7 @@ void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const
     void *gws = rn__conv_ws_gemm(ws, d);
     for (size_t r0 = 0; r0 < total; r0 += chunk) {
         size_t rows = total - r0 < chunk ? total - r0 : chunk;
-        rn__sgemm(ctx, 0, 1, rows, oc, c, x + r0 * c, c, w, c, 1, bias, relu, y + r0 * oc, oc,
-                  gws);
+        rn__sgemm(ctx, 0, 1, rows, oc, c, x + r0 * c, c, w, c, 1, bias, relu, y + r0 * oc, oc, gws);
     }
 }
 

@@ -17,7 +17,7 @@ typedef struct ew_job {
     size_t n;
     const float *a, *b; /* relu: x; relu backward: y, dy; add: a, b */
     float *y;
-    int32_t relu;       /* add: apply the ReLU */
+    int32_t relu; /* add: apply the ReLU */
 } ew_job;
 
 static size_t block_len(size_t n, size_t t) {

@@ -73,8 +73,7 @@ size_t rn__sgemm_workspace(const rn_ctx *ctx, size_t m, size_t n, size_t k) {
     size_t a_floats, total;
     if (!rn__mul_size(l.a_rows, l.a_stride, &a_floats) ||
         !rn__add_size(a_floats, l.b_floats, &total) ||
-        !rn__mul_size(total, sizeof(float), &total) ||
-        !rn__add_size(total, 2 * RN_ALIGN, &total))
+        !rn__mul_size(total, sizeof(float), &total) || !rn__add_size(total, 2 * RN_ALIGN, &total))
         return SIZE_MAX;
     return total;
 }
@@ -89,20 +88,20 @@ typedef struct gemm_job {
     float *c;
     const float *bias;
     /* current block */
-    size_t pc, kc;           /* K slice */
-    size_t jc, ncols;        /* column block of C */
-    size_t ic, rows;         /* row range being computed */
-    float *bp;               /* packed B of the current (jc, pc) */
-    float *ap;               /* packed A rows (or the padded last row block) */
+    size_t pc, kc;    /* K slice */
+    size_t jc, ncols; /* column block of C */
+    size_t ic, rows;  /* row range being computed */
+    float *bp;        /* packed B of the current (jc, pc) */
+    float *ap;        /* packed A rows (or the padded last row block) */
     size_t ap_stride;
-    int packed_a;            /* 1: every row block comes from ap */
-    int direct_b;            /* 1: full panels are read from B in place */
-    size_t tail_block;       /* index of the row block read from ap when !packed_a */
+    int packed_a;      /* 1: every row block comes from ap */
+    int direct_b;      /* 1: full panels are read from B in place */
+    size_t tail_block; /* index of the row block read from ap when !packed_a */
     uint32_t flags;
     const float *bias_blk;
     /* task grid over the current block */
     size_t mblocks, npanels, tm, tn;
-    size_t pack_group;       /* B panels per packing task */
+    size_t pack_group; /* B panels per packing task */
 } gemm_job;
 
 /* ---- packing ------------------------------------------------------------------
@@ -223,8 +222,8 @@ static void choose_grid(gemm_job *j, size_t threads) {
         for (size_t tm = 1; tm <= j->mblocks && tm <= cap; tm++)
             for (size_t tn = 1; tn <= j->npanels && tm * tn <= cap; tn++) {
                 size_t tasks = tm * tn;
-                size_t cost = ceil_div(tasks, threads) * ceil_div(j->mblocks, tm) *
-                              ceil_div(j->npanels, tn);
+                size_t cost =
+                    ceil_div(tasks, threads) * ceil_div(j->mblocks, tm) * ceil_div(j->npanels, tn);
                 /* on ties prefer fewer tasks, then splitting rows: each
                  * thread then reads only its share of A */
                 if (cost < best_cost ||
@@ -259,10 +258,9 @@ static void run(const rn_ctx *ctx, int parallel, size_t n, rn_task_fn fn, void *
  * 10.0 ms). */
 static int stride_aliases(size_t lda) { return (lda * sizeof(float)) % 4096 == 0; }
 
-void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n,
-               size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-               int32_t accumulate, const float *bias, int32_t relu, float *c, size_t ldc,
-               void *ws) {
+void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n, size_t k,
+               const float *a, size_t lda, const float *b, size_t ldb, int32_t accumulate,
+               const float *bias, int32_t relu, float *c, size_t ldc, void *ws) {
     if (m == 0 || n == 0) return;
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     RN_ASSERT(kt->gemm_mr <= RN_GEMM_MR_MAX && kt->gemm_nr <= RN_GEMM_NR_MAX);

@@ -24,10 +24,9 @@ static inline const struct rn_kernels *rn__ctx_kernels(const rn_ctx *ctx) {
  * then max(., 0) if relu. Row-major; op(X) = X or X^T per trans flag; lda,
  * ldb, ldc in elements of the stored (untransposed) matrices. */
 size_t rn__sgemm_workspace(const rn_ctx *ctx, size_t m, size_t n, size_t k);
-void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n,
-               size_t k, const float *a, size_t lda, const float *b, size_t ldb,
-               int32_t accumulate, const float *bias, int32_t relu, float *c, size_t ldc,
-               void *ws);
+void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n, size_t k,
+               const float *a, size_t lda, const float *b, size_t ldb, int32_t accumulate,
+               const float *bias, int32_t relu, float *c, size_t ldc, void *ws);
 
 /* Output size of a window (kh x kw, stride sh x sw, symmetric zero padding
  * ph, pw) sliding over an h x w input: 0 when the window does not fit or an
@@ -48,10 +47,10 @@ static inline int rn__window_out(int32_t h, int32_t w, int32_t kh, int32_t kw, i
 
 /* ---- convolution -------------------------------------------------------------- */
 typedef struct rn_conv_desc {
-    int32_t n, h, w, c;           /* input */
-    int32_t oc, kh, kw;           /* weight OHWI: (oc, kh, kw, c) */
-    int32_t sh, sw, ph, pw;       /* stride and symmetric zero padding */
-    int32_t oh, ow;               /* output, filled by rn__conv_desc_init */
+    int32_t n, h, w, c;     /* input */
+    int32_t oc, kh, kw;     /* weight OHWI: (oc, kh, kw, c) */
+    int32_t sh, sw, ph, pw; /* stride and symmetric zero padding */
+    int32_t oh, ow;         /* output, filled by rn__conv_desc_init */
 } rn_conv_desc;
 
 /* Fills oh/ow; returns 0 if the window does not fit (oh or ow < 1). */
@@ -64,13 +63,13 @@ int rn__conv_desc_init(rn_conv_desc *d);
 #define RN_CONV_PASS_BACKWARD_DATA 1
 #define RN_CONV_PASS_BACKWARD_WEIGHTS 2
 
-#define RN_CONV_ALGO_GEMM 0       /* 1x1, stride 1, no padding: the pixels are the GEMM's rows */
-#define RN_CONV_ALGO_INDIRECT 1   /* indirect GEMM (backward-data: of the transposed conv) */
-#define RN_CONV_ALGO_IM2COL 2     /* im2col (col2im) and one GEMM per chunk of pixels */
-#define RN_CONV_ALGO_TAPS 3       /* backward-weights tap by tap */
-#define RN_CONV_ALGO_PACKED 4     /* indirect GEMM on weights packed once (inference plans) */
-#define RN_CONV_ALGO_WINOGRAD 5   /* F(4x4,3x3) on weights transformed once (inference plans) */
-#define RN_CONV_ALGO_WINOGRAD_W 6 /* F(4x4,3x3), weights transformed on every call (training) */
+#define RN_CONV_ALGO_GEMM 0        /* 1x1, stride 1, no padding: the pixels are the GEMM's rows */
+#define RN_CONV_ALGO_INDIRECT 1    /* indirect GEMM (backward-data: of the transposed conv) */
+#define RN_CONV_ALGO_IM2COL 2      /* im2col (col2im) and one GEMM per chunk of pixels */
+#define RN_CONV_ALGO_TAPS 3        /* backward-weights tap by tap */
+#define RN_CONV_ALGO_PACKED 4      /* indirect GEMM on weights packed once (inference plans) */
+#define RN_CONV_ALGO_WINOGRAD 5    /* F(4x4,3x3) on weights transformed once (inference plans) */
+#define RN_CONV_ALGO_WINOGRAD_W 6  /* F(4x4,3x3), weights transformed on every call (training) */
 #define RN_CONV_ALGO_INT8_PACKED 7 /* int8: the ISA's kernel on weights packed once */
 #define RN_CONV_ALGO_INT8_PLAIN 8  /* int8: the portable loop on the OHWI weights in place */
 
@@ -102,8 +101,8 @@ size_t rn__conv2d_backward_data_workspace(const rn_ctx *ctx, const rn_conv_desc 
 size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d);
 
 /* y = conv(x, w) (+ bias) then ReLU if relu (the epilogue used by folded inference). */
-void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                        const float *w, const float *bias, int32_t relu, float *y, void *ws);
+void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
+                        const float *bias, int32_t relu, float *y, void *ws);
 /* The same for a direct convolution (1x1, stride 1, no padding) with the
  * residual addition fused: y = y + conv(x, w) (+ bias), then ReLU if relu; y
  * holds the shortcut on entry. The GEMM accumulates into it, so the sum
@@ -137,12 +136,11 @@ void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const f
 int rn__conv_winograd_ok(const rn_conv_desc *d);
 size_t rn__conv_winograd_tiles(const rn_conv_desc *d);
 size_t rn__conv_winograd_weights_size(const rn_conv_desc *d);
-void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d,
-                                         const float *w, void *u);
+void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
+                                         void *u);
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d);
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                               const void *u, const float *bias, int32_t relu, float *y,
-                               void *ws);
+                               const void *u, const float *bias, int32_t relu, float *y, void *ws);
 /* Training (the weights change every step): _forward_w transforms w into
  * the start of its workspace on every call, then runs the forward;
  * _backward_data computes dx = conv^T(dy, w) (overwrites dx) as the forward
@@ -195,8 +193,7 @@ int rn__qconv_desc_init(rn_qconv_desc *d);
  * compensation u8 x s8 kernels need). The layout is the same for every ISA,
  * cap and thread count; it depends on the shape only. */
 size_t rn__qconv2d_packed_size(const rn_qconv_desc *d);
-void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias,
-                      void *packed);
+void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias, void *packed);
 /* Workspace bytes for rn__qconv2d_run with packed weights (packed != 0) or
  * on the OHWI weights as stored (packed == 0: none, 0 bytes). */
 size_t rn__qconv2d_workspace(const rn_ctx *ctx, const rn_qconv_desc *d, int32_t packed);
@@ -204,34 +201,32 @@ size_t rn__qconv2d_workspace(const rn_ctx *ctx, const rn_qconv_desc *d, int32_t 
  * form holds them) and the ISA's kernel runs; with packed == NULL it runs a
  * portable loop on the OHWI weights and bias in place (firmware keeps them
  * in flash), needing no workspace. r may be NULL (m_r then unused). */
-void rn__qconv2d_run(const rn_ctx *ctx, const rn_qconv_desc *d, const int8_t *x,
-                     const int8_t *w, const int32_t *bias, const void *packed, const float *m,
-                     const int8_t *r, float m_r, int32_t relu, int8_t *y, void *ws);
+void rn__qconv2d_run(const rn_ctx *ctx, const rn_qconv_desc *d, const int8_t *x, const int8_t *w,
+                     const int32_t *bias, const void *packed, const float *m, const int8_t *r,
+                     float m_r, int32_t relu, int8_t *y, void *ws);
 /* How an int8 convolution runs (src/ops/conv2d-algo.c): INT8_PACKED when
  * the caller keeps derived weights (RN_CONV_USE_DERIVED) and the packed form
  * fits the derived-weights budget, else INT8_PLAIN. workspace is for the
  * algorithm chosen; derived_bytes is the packed size (0 for INT8_PLAIN). */
 rn_conv_choice rn__qconv_choose(const rn_ctx *ctx, const rn_qconv_desc *d, uint32_t use);
 /* The same with a given kernel (the tests run every variant this CPU has). */
-void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern,
-                            const rn_qconv_desc *d, const int8_t *x, const void *packed,
-                            const float *m, const int8_t *r, float m_r, int32_t relu, int8_t *y,
-                            void *ws);
+void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern, const rn_qconv_desc *d,
+                            const int8_t *x, const void *packed, const float *m, const int8_t *r,
+                            float m_r, int32_t relu, int8_t *y, void *ws);
 
 /* ---- batch norm over `count` = N*H*W rows of `c` channels -------------------- */
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
-                          float *running_var, float momentum, float eps, float *y,
-                          float *save_mean, float *save_invstd, int32_t relu);
+                          float *running_var, float momentum, float eps, float *y, float *save_mean,
+                          float *save_invstd, int32_t relu);
 void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                          const float *gamma, const float *beta, const float *running_mean,
                          const float *running_var, float eps, float *y, int32_t relu);
 /* Backward of train-mode BN. If relu_y is not NULL the forward was fused with
  * ReLU and relu_y is its output: dy is first masked by relu_y > 0. */
-void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x,
-                     const float *dy, const float *relu_y, const float *gamma,
-                     const float *save_mean, const float *save_invstd, float *dx,
-                     float *dgamma, float *dbeta);
+void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
+                     const float *relu_y, const float *gamma, const float *save_mean,
+                     const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
 /* ---- elementwise ------------------------------------------------------------------ */
 void rn__relu_forward(const rn_ctx *ctx, size_t n, const float *x, float *y);
@@ -249,11 +244,10 @@ typedef struct rn_pool_desc {
 int rn__pool_desc_init(rn_pool_desc *d);
 void rn__maxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, float *y);
 /* dx overwritten; gradient to the first maximum of each window. */
-void rn__maxpool_backward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x,
-                          const float *dy, float *dx);
+void rn__maxpool_backward(const rn_ctx *ctx, const rn_pool_desc *d, const float *x, const float *dy,
+                          float *dx);
 void rn__gap_forward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const float *x, float *y);
-void rn__gap_backward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const float *dy,
-                      float *dx);
+void rn__gap_backward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const float *dy, float *dx);
 
 /* ---- fully connected: y[n x out] = x[n x in] w[out x in]^T + b ------------------ */
 size_t rn__linear_workspace(const rn_ctx *ctx, size_t n, size_t in, size_t out);
@@ -283,9 +277,9 @@ void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *
                         double *m2);
 void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                                  const float *gamma, const float *beta, float *running_mean,
-                                 float *running_var, float momentum, float eps,
-                                 const double *mean, const double *var, double total_rows,
-                                 float *y, float *save_mean, float *save_invstd, int32_t relu);
+                                 float *running_var, float momentum, float eps, const double *mean,
+                                 const double *var, double total_rows, float *y, float *save_mean,
+                                 float *save_invstd, int32_t relu);
 void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                             const float *dy, const float *relu_y, const float *save_mean,
                             double *sdy, double *sdyx);

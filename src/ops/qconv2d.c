@@ -30,7 +30,8 @@ int rn__qconv_desc_init(rn_qconv_desc *d) {
     if (d->n < 1 || d->h < 1 || d->w < 1 || d->cin < 1 || d->cout < 1 || d->k < 1 ||
         d->k > RN_QCONV_MAX_K || d->stride < 1 || d->pad < 0)
         return 0;
-    const int64_t hp = (int64_t)d->h + 2 * (int64_t)d->pad, wp = (int64_t)d->w + 2 * (int64_t)d->pad;
+    const int64_t hp = (int64_t)d->h + 2 * (int64_t)d->pad,
+                  wp = (int64_t)d->w + 2 * (int64_t)d->pad;
     if (hp < d->k || wp < d->k) return 0;
     if ((int64_t)d->k * d->k * (((int64_t)d->cin + 3) / 4 * 4) > ((int64_t)1 << 16)) return 0;
     d->oh = (int32_t)((hp - d->k) / d->stride + 1);
@@ -48,12 +49,9 @@ static size_t qc_block_bytes(const rn_qconv_desc *d) {
     return 2 * RN_QCONV_NR * sizeof(int32_t) + qc_taps(d) * qc_groups(d) * 64;
 }
 
-size_t rn__qconv2d_packed_size(const rn_qconv_desc *d) {
-    return qc_blocks(d) * qc_block_bytes(d);
-}
+size_t rn__qconv2d_packed_size(const rn_qconv_desc *d) { return qc_blocks(d) * qc_block_bytes(d); }
 
-void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias,
-                      void *packed) {
+void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias, void *packed) {
     const size_t kg = qc_groups(d), ks = qc_taps(d), cin = (size_t)d->cin;
     const size_t cout = (size_t)d->cout, bb = qc_block_bytes(d);
     for (size_t b = 0; b < qc_blocks(d); b++) {
@@ -123,7 +121,8 @@ static void qc_plain_row(void *arg, size_t item) {
                     const int32_t ix = ox * d->stride - d->pad + kx;
                     if (ix < 0 || ix >= d->w) continue;
                     const int8_t *xp =
-                        a->x + ((img * (size_t)d->h + (size_t)iy) * (size_t)d->w + (size_t)ix) * cin;
+                        a->x +
+                        ((img * (size_t)d->h + (size_t)iy) * (size_t)d->w + (size_t)ix) * cin;
                     const int8_t *wp = a->w + ((oc * k + (size_t)ky) * k + (size_t)kx) * cin;
                     for (size_t i = 0; i < cin; i++) acc += (int32_t)xp[i] * (int32_t)wp[i];
                 }
@@ -170,7 +169,8 @@ static void qc_copy_row(void *arg, size_t item) {
     } else {
         rn_memset(dst, 0, bytes);
         int8_t *o = dst + pad * a->cin4;
-        for (size_t ix = 0; ix < (size_t)d->w; ix++, o += a->cin4, src += cin) rn_memcpy(o, src, cin);
+        for (size_t ix = 0; ix < (size_t)d->w; ix++, o += a->cin4, src += cin)
+            rn_memcpy(o, src, cin);
     }
     if (a->kern->u8) {
         size_t i = 0;
@@ -209,9 +209,8 @@ static void qc_packed_item(void *arg, size_t item) {
         for (size_t c = 0; c < RN_QCONV_NR; c++) mtail[c] = c < nc ? m[c] : 0.f;
         m = mtail;
     }
-    const size_t t_end = (group + 1) * a->tiles_per_group < a->tiles
-                             ? (group + 1) * a->tiles_per_group
-                             : a->tiles;
+    const size_t t_end =
+        (group + 1) * a->tiles_per_group < a->tiles ? (group + 1) * a->tiles_per_group : a->tiles;
     for (size_t t = group * a->tiles_per_group; t < t_end; t++) {
         const size_t p0 = t * mr_max;
         const size_t mr = pixels - p0 < mr_max ? pixels - p0 : mr_max;
@@ -234,16 +233,15 @@ static void qc_packed_item(void *arg, size_t item) {
     }
 }
 
-void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern,
-                            const rn_qconv_desc *d, const int8_t *x, const void *packed,
-                            const float *m, const int8_t *r, float m_r, int32_t relu, int8_t *y,
-                            void *ws) {
+void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern, const rn_qconv_desc *d,
+                            const int8_t *x, const void *packed, const float *m, const int8_t *r,
+                            float m_r, int32_t relu, int8_t *y, void *ws) {
     qc_packed a;
     a.d = d;
     a.kern = kern;
     a.x = x;
-    a.xp = (const int8_t *)(((uintptr_t)ws + RN_QCONV_ALIGN - 1) &
-                           ~(uintptr_t)(RN_QCONV_ALIGN - 1));
+    a.xp =
+        (const int8_t *)(((uintptr_t)ws + RN_QCONV_ALIGN - 1) & ~(uintptr_t)(RN_QCONV_ALIGN - 1));
     a.packed = (const unsigned char *)packed;
     a.r = r;
     a.m = m;
@@ -262,12 +260,12 @@ void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern,
     rn__parallel_for(ctx, groups * a.blocks, qc_packed_item, &a);
 }
 
-void rn__qconv2d_run(const rn_ctx *ctx, const rn_qconv_desc *d, const int8_t *x,
-                     const int8_t *w, const int32_t *bias, const void *packed, const float *m,
-                     const int8_t *r, float m_r, int32_t relu, int8_t *y, void *ws) {
+void rn__qconv2d_run(const rn_ctx *ctx, const rn_qconv_desc *d, const int8_t *x, const int8_t *w,
+                     const int32_t *bias, const void *packed, const float *m, const int8_t *r,
+                     float m_r, int32_t relu, int8_t *y, void *ws) {
     if (packed) {
-        rn__qconv2d_run_kernel(ctx, &rn__ctx_kernels(ctx)->qconv, d, x, packed, m, r, m_r, relu,
-                               y, ws);
+        rn__qconv2d_run_kernel(ctx, &rn__ctx_kernels(ctx)->qconv, d, x, packed, m, r, m_r, relu, y,
+                               ws);
         return;
     }
     qc_plain a = {d, x, w, r, bias, m, m_r, relu, y};

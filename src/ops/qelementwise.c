@@ -63,13 +63,15 @@ static void qpool_task(void *arg, size_t t) {
         int32_t x0 = ox * d->sw - d->pw, x1 = x0 + d->kw;
         if (x0 < 0) x0 = 0;
         if (x1 > d->w) x1 = d->w;
-        int8_t *out = j->y + (((size_t)n * (size_t)d->oh + (size_t)oy) * (size_t)d->ow +
-                              (size_t)ox) * (size_t)c;
+        int8_t *out =
+            j->y +
+            (((size_t)n * (size_t)d->oh + (size_t)oy) * (size_t)d->ow + (size_t)ox) * (size_t)c;
         for (int32_t ch = 0; ch < c; ch++) out[ch] = -128; /* below every value (-127..127) */
         for (int32_t iy = y0; iy < y1; iy++)
             for (int32_t ix = x0; ix < x1; ix++) {
-                const int8_t *in = j->x + (((size_t)n * (size_t)d->h + (size_t)iy) * (size_t)d->w +
-                                           (size_t)ix) * (size_t)c;
+                const int8_t *in =
+                    j->x + (((size_t)n * (size_t)d->h + (size_t)iy) * (size_t)d->w + (size_t)ix) *
+                               (size_t)c;
                 for (int32_t ch = 0; ch < c; ch++)
                     if (in[ch] > out[ch]) out[ch] = in[ch];
             }

@@ -62,8 +62,8 @@ void rn__augment_apply(const rn_ctx *ctx, const float *src, float *dst, int64_t 
     rn__parallel_for(ctx, (size_t)n, augment_one, &job);
 }
 
-rn_status rn_augment_draw(uint64_t state[4], int64_t n, int32_t pad, int32_t flip,
-                          int32_t *params, size_t params_count) {
+rn_status rn_augment_draw(uint64_t state[4], int64_t n, int32_t pad, int32_t flip, int32_t *params,
+                          size_t params_count) {
     if (!state || !params || !rn__rng_state_valid(state) || n < 1 || pad < 0 ||
         pad > RN_TRAIN_MAX_PAD || (flip != 0 && flip != 1) || (uint64_t)n > SIZE_MAX / 3 ||
         params_count != (size_t)n * 3)

@@ -23,8 +23,8 @@ static rn_status check_norm_arrays(rn_ctx *ctx, const char *fn, int64_t hwc, int
                          (int)norm);
     if (mean_count != want_mean || (want_mean && !mean))
         return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: mean has %zu values%s, this normalisation needs %zu", fn,
-                         mean_count, want_mean && !mean ? " (NULL)" : "", want_mean);
+                         "%s: mean has %zu values%s, this normalisation needs %zu", fn, mean_count,
+                         want_mean && !mean ? " (NULL)" : "", want_mean);
     if (std_count != want_std || (want_std && !std))
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: std has %zu values%s, this normalisation needs %zu", fn, std_count,
@@ -34,17 +34,17 @@ static rn_status check_norm_arrays(rn_ctx *ctx, const char *fn, int64_t hwc, int
             return rn__error(ctx, RN_E_NUMERIC, "%s: mean[%zu] is not finite", fn, i);
     for (size_t i = 0; i < std_count; i++)
         if (!isfinite(std[i]) || !(std[i] > 0.0f))
-            return rn__error(ctx, RN_E_INVALID_ARG, "%s: std[%zu] = %g must be finite and > 0",
-                             fn, i, (double)std[i]);
+            return rn__error(ctx, RN_E_INVALID_ARG, "%s: std[%zu] = %g must be finite and > 0", fn,
+                             i, (double)std[i]);
     return RN_OK;
 }
 
-rn_status rn_dataset_create(rn_ctx *ctx, const uint8_t *images, const int32_t *labels,
-                            int64_t n, int64_t h, int64_t w, int64_t c, int32_t classes,
-                            rn_dataset **out) {
+rn_status rn_dataset_create(rn_ctx *ctx, const uint8_t *images, const int32_t *labels, int64_t n,
+                            int64_t h, int64_t w, int64_t c, int32_t classes, rn_dataset **out) {
     static const char fn[] = "rn_dataset_create";
     if (!ctx) return RN_E_INVALID_ARG;
-    if (!images || !labels || !out) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
+    if (!images || !labels || !out)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
     if (n < 1 || h < 1 || w < 1 || c < 1 || h > RN_DATASET_MAX_DIM || w > RN_DATASET_MAX_DIM ||
         c > RN_DATASET_MAX_DIM)
         return rn__error(ctx, RN_E_INVALID_ARG,
@@ -95,8 +95,8 @@ static rn_status set_norm(rn_dataset *ds, const char *fn, int32_t norm, const fl
     return RN_OK;
 }
 
-rn_status rn_dataset_create_view(const rn_dataset *parent, const int64_t *indices,
-                                 int64_t count, rn_dataset **out) {
+rn_status rn_dataset_create_view(const rn_dataset *parent, const int64_t *indices, int64_t count,
+                                 rn_dataset **out) {
     static const char fn[] = "rn_dataset_create_view";
     if (!parent) return RN_E_INVALID_ARG;
     rn_ctx *ctx = parent->ctx;

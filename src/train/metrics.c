@@ -76,8 +76,8 @@ rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batch, doub
                          (int)classes, (size_t)classes * (size_t)classes);
     if (batch > ds->n) batch = ds->n;
     int64_t nx = rn__numel4(batch, ds->h, ds->w, ds->c);
-    if (nx < 0) return rn__error(ctx, RN_E_OVERFLOW, "%s: batch %lld is too large", fn,
-                                 (long long)batch);
+    if (nx < 0)
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: batch %lld is too large", fn, (long long)batch);
     rn_plan *plan = NULL;
     st = rn_plan_create(model, batch, ds->h, ds->w, RN_MODE_INFER, &plan);
     if (st) return st;
@@ -100,8 +100,9 @@ rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batch, doub
         for (int64_t k = 0; k < count; k++) idx[k] = start + k;
         rn__dataset_fill(ds, idx, count, x, labels);
         /* inference is per image, so a short last batch is padded with zeros */
-        if (count < batch) rn_memset(x + (size_t)count * image, 0,
-                                     (size_t)(batch - count) * image * sizeof(float));
+        if (count < batch)
+            rn_memset(x + (size_t)count * image, 0,
+                      (size_t)(batch - count) * image * sizeof(float));
         st = rn_plan_forward(plan, x, (size_t)nx, RN_LAYOUT_NHWC, logits,
                              (size_t)batch * (size_t)classes);
         if (st) goto done;

@@ -62,7 +62,8 @@ rn_status rn_lr_schedule_set_step(rn_lr_schedule *s, int32_t unit, const int64_t
         if (milestones[i] < 1 || (i > 0 && milestones[i] <= milestones[i - 1]))
             return rn__error(s->ctx, RN_E_INVALID_ARG,
                              "%s: milestone %d is %lld: milestones must be >= 1 and strictly "
-                             "increasing", fn, (int)i, (long long)milestones[i]);
+                             "increasing",
+                             fn, (int)i, (long long)milestones[i]);
     if (!(gamma > 0 && gamma <= 1))
         return rn__error(s->ctx, RN_E_INVALID_ARG, "%s: gamma %g is outside (0, 1]", fn, gamma);
     s->kind = RN_SCHED_STEP;
@@ -74,8 +75,7 @@ rn_status rn_lr_schedule_set_step(rn_lr_schedule *s, int32_t unit, const int64_t
     return RN_OK;
 }
 
-rn_status rn_lr_schedule_set_cosine(rn_lr_schedule *s, int32_t unit, int64_t total,
-                                    double min_lr) {
+rn_status rn_lr_schedule_set_cosine(rn_lr_schedule *s, int32_t unit, int64_t total, double min_lr) {
     static const char fn[] = "rn_lr_schedule_set_cosine";
     if (!s) return RN_E_INVALID_ARG;
     rn_status st = check_unit(s, fn, unit);
@@ -105,7 +105,8 @@ rn_status rn_lr_schedule_set_warmup(rn_lr_schedule *s, int32_t kind, double valu
         if (!(value >= 1 && value <= 1e15 && value == (double)(int64_t)value))
             return rn__error(s->ctx, RN_E_INVALID_ARG,
                              "%s: the warm-up length %g must be a whole number of iterations "
-                             ">= 1", fn, value);
+                             ">= 1",
+                             fn, value);
         break;
     case RN_WARMUP_TRAIN_ERROR:
         if (!(value > 0 && value <= 1))
@@ -147,24 +148,20 @@ static double main_lr(const rn_lr_schedule *s, int64_t step, int64_t epoch) {
         double frac = t >= s->total ? 1.0 : (double)t / (double)s->total;
         return s->min_lr + (s->base_lr - s->min_lr) * (1.0 + rn_cos(pi * frac)) / 2.0;
     }
-    default:
-        return s->base_lr;
+    default: return s->base_lr;
     }
 }
 
 double rn__schedule_lr(const rn_lr_schedule *s, int64_t step, int64_t epoch, int32_t warmup_done) {
     double lr = main_lr(s, step, epoch);
     switch (s->warmup_kind) {
-    case RN_WARMUP_ITERS:
-        return (double)step < s->warmup_value ? s->warmup_lr : lr;
+    case RN_WARMUP_ITERS: return (double)step < s->warmup_value ? s->warmup_lr : lr;
     case RN_WARMUP_LINEAR:
         if ((double)step < s->warmup_value)
             return s->warmup_lr + (lr - s->warmup_lr) * ((double)step / s->warmup_value);
         return lr;
-    case RN_WARMUP_TRAIN_ERROR:
-        return warmup_done ? lr : s->warmup_lr;
-    default:
-        return lr;
+    case RN_WARMUP_TRAIN_ERROR: return warmup_done ? lr : s->warmup_lr;
+    default: return lr;
     }
 }
 
@@ -174,8 +171,8 @@ rn_status rn_lr_schedule_lr(const rn_lr_schedule *s, int64_t step, int64_t epoch
     if (!s) return RN_E_INVALID_ARG;
     if (!lr) return rn__error(s->ctx, RN_E_INVALID_ARG, "%s: NULL lr", fn);
     if (step < 0 || epoch < 0)
-        return rn__error(s->ctx, RN_E_INVALID_ARG, "%s: step %lld and epoch %lld must be >= 0",
-                         fn, (long long)step, (long long)epoch);
+        return rn__error(s->ctx, RN_E_INVALID_ARG, "%s: step %lld and epoch %lld must be >= 0", fn,
+                         (long long)step, (long long)epoch);
     *lr = rn__schedule_lr(s, step, epoch, warmup_done);
     return RN_OK;
 }

@@ -54,8 +54,10 @@ rn_status rn_sgd_create(rn_model *model, rn_optimizer **out) {
     if (rn_model_classes(model, &classes) != RN_OK)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is not complete (no head yet)", fn);
     if (rn__model_in_place(model))
-        return rn__error(ctx, RN_E_BAD_STATE, "%s: the model's weights are read in place from a "
-                         "constant blob (rn_model_create_from_blob) and cannot be trained", fn);
+        return rn__error(ctx, RN_E_BAD_STATE,
+                         "%s: the model's weights are read in place from a "
+                         "constant blob (rn_model_create_from_blob) and cannot be trained",
+                         fn);
     const rn_tensor_slot *slots;
     int32_t n = rn__model_slots(model, &slots);
     rn_optimizer *opt = (rn_optimizer *)rn__calloc(ctx, 1, sizeof *opt);
@@ -124,10 +126,11 @@ rn_status rn_optimizer_set_float(rn_optimizer *opt, int32_t key, double value) {
     if (!field) return wrong_key(opt, fn, key, "rn_optimizer_set_int");
     double lo = 0, hi = key == RN_SGD_LR ? RN_SGD_MAX_LR : 1;
     if (!(value >= lo && value <= hi))
-        return rn__error(opt->ctx, RN_E_INVALID_ARG, "%s: value %g of option %d is outside [%g, %g]",
-                         fn, value, (int)key, lo, hi);
-    if (opt->nesterov && ((key == RN_SGD_MOMENTUM && value <= 0) ||
-                          (key == RN_SGD_DAMPENING && value != 0)))
+        return rn__error(opt->ctx, RN_E_INVALID_ARG,
+                         "%s: value %g of option %d is outside [%g, %g]", fn, value, (int)key, lo,
+                         hi);
+    if (opt->nesterov &&
+        ((key == RN_SGD_MOMENTUM && value <= 0) || (key == RN_SGD_DAMPENING && value != 0)))
         return rn__error(opt->ctx, RN_E_INVALID_ARG,
                          "%s: Nesterov momentum requires momentum > 0 and dampening 0", fn);
     *field = value;
@@ -158,7 +161,8 @@ rn_status rn_optimizer_set_int(rn_optimizer *opt, int32_t key, int64_t value) {
         if (value && (opt->momentum <= 0 || opt->dampening != 0))
             return rn__error(opt->ctx, RN_E_INVALID_ARG,
                              "%s: Nesterov momentum requires momentum > 0 and dampening 0 "
-                             "(momentum %g, dampening %g)", fn, opt->momentum, opt->dampening);
+                             "(momentum %g, dampening %g)",
+                             fn, opt->momentum, opt->dampening);
         opt->nesterov = (int32_t)value;
     } else {
         opt->decay_all = (int32_t)value;
@@ -231,7 +235,7 @@ typedef struct sgd_job {
     float *buf;
     int32_t first, nesterov;
     float lr, wd, momentum, one_minus_damp;
-    size_t block;                 /* elements per task */
+    size_t block;                     /* elements per task */
     unsigned char bad[RN_SGD_BLOCKS]; /* finiteness check: a non-finite gradient in the block */
 } sgd_job;
 
@@ -273,7 +277,8 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
         if (!slots[i].grad)
             return rn__error(ctx, RN_E_BAD_STATE,
                              "%s: the model has no gradients yet (run a RN_MODE_TRAIN plan's "
-                             "forward and backward first)", fn);
+                             "forward and backward first)",
+                             fn);
         sgd_job job;
         rn_memset(&job, 0, sizeof job);
         job.s = &slots[i];
@@ -287,8 +292,8 @@ rn_status rn_optimizer_step(rn_optimizer *opt) {
             if (!isfinite(g[j]))
                 return rn__error(ctx, RN_E_NUMERIC,
                                  "%s: the gradient of '%s' is %s at element %zu; nothing was "
-                                 "updated", fn, slots[i].name, g[j] != g[j] ? "NaN" : "infinite",
-                                 j);
+                                 "updated",
+                                 fn, slots[i].name, g[j] != g[j] ? "NaN" : "infinite", j);
     }
     int32_t use_momentum = opt->momentum != 0.0;
     if (use_momentum)

@@ -22,13 +22,13 @@ void rn__rng_shuffle(uint64_t s[4], int64_t *items, size_t count);
 /* ---- datasets (dataset.c) ---------------------------------------------------- */
 struct rn_dataset {
     rn_ctx *ctx;
-    const uint8_t *images;  /* the base images (a view shares its parent's) */
+    const uint8_t *images; /* the base images (a view shares its parent's) */
     const int32_t *labels;
     int64_t n, h, w, c;
     int32_t classes;
-    int64_t *index;         /* view: image i is base image index[i]; NULL otherwise */
-    int32_t norm;           /* RN_NORM_* */
-    float *mean, *std;      /* h*w*c or c values; NULL when unused */
+    int64_t *index;    /* view: image i is base image index[i]; NULL otherwise */
+    int32_t norm;      /* RN_NORM_* */
+    float *mean, *std; /* h*w*c or c values; NULL when unused */
     size_t mean_count, std_count;
 };
 
@@ -55,9 +55,9 @@ struct rn_optimizer {
     rn_model *model;
     double lr, momentum, dampening, weight_decay;
     int32_t nesterov, decay_all;
-    int32_t nslots;      /* the model's slot count when created */
-    float **buf;         /* per slot: momentum buffer (library layout) or NULL */
-    int32_t *has_buf;    /* per slot: 1 once the buffer holds a value */
+    int32_t nslots;   /* the model's slot count when created */
+    float **buf;      /* per slot: momentum buffer (library layout) or NULL */
+    int32_t *has_buf; /* per slot: 1 once the buffer holds a value */
 };
 
 /* Create the buffer of slot i (uninitialised content); RN_E_NO_MEMORY on failure. */
@@ -65,8 +65,8 @@ rn_status rn__optimizer_alloc_buffer(rn_optimizer *opt, int32_t i);
 
 /* ---- learning-rate schedules (schedule.c) ------------------------------------ */
 #define RN_SCHED_CONSTANT 0
-#define RN_SCHED_STEP     1
-#define RN_SCHED_COSINE   2
+#define RN_SCHED_STEP 1
+#define RN_SCHED_COSINE 2
 
 struct rn_lr_schedule {
     rn_ctx *ctx;
@@ -94,18 +94,18 @@ struct rn_trainer {
     int64_t batch, seed;
     int32_t pad, flip, drop_last, shuffle;
     /* progress: everything the next iteration depends on */
-    int64_t epoch;          /* epochs completed */
-    int64_t step;           /* iterations done */
-    int64_t cursor;         /* batches done in the current epoch */
-    uint64_t order_rng[4];  /* data-order generator at the start of the current epoch */
-    uint64_t aug_rng[4];    /* augmentation generator now */
+    int64_t epoch;         /* epochs completed */
+    int64_t step;          /* iterations done */
+    int64_t cursor;        /* batches done in the current epoch */
+    uint64_t order_rng[4]; /* data-order generator at the start of the current epoch */
+    uint64_t aug_rng[4];   /* augmentation generator now */
     int32_t warmup_done;
     /* the current epoch's statistics */
-    double loss_sum;        /* sum over batches of mean loss * batch size */
+    double loss_sum; /* sum over batches of mean loss * batch size */
     int64_t errors, seen;
     /* working memory */
-    int64_t *order;         /* the current epoch's permutation of the data */
-    int32_t order_valid;    /* order matches order_rng (regenerated after a load) */
+    int64_t *order;      /* the current epoch's permutation of the data */
+    int32_t order_valid; /* order matches order_rng (regenerated after a load) */
     float *x, *xa, *logits;
     int32_t *labels;
     int32_t *aug;
@@ -117,11 +117,11 @@ struct rn_trainer {
     rn_reduce_start_fn start;
     rn_reduce_wait_fn wait;
     void *user;
-    nn_dist dist;               /* the plans' view of it, rebuilt each step */
-    float *dist_scratch;        /* partial gradients of this rank's shards */
+    nn_dist dist;        /* the plans' view of it, rebuilt each step */
+    float *dist_scratch; /* partial gradients of this rank's shards */
     double *dist_red, *dist_loss, *dist_metrics;
     size_t dist_scratch_floats, dist_red_doubles;
-    int32_t dist_shards;        /* shards the buffers were made for */
+    int32_t dist_shards; /* shards the buffers were made for */
 };
 
 int64_t rn__trainer_batches_per_epoch(const rn_trainer *tr);

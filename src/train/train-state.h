@@ -33,7 +33,7 @@ typedef struct rn__train_state {
 
 /* The training set's normalisation (arrays owned by the dataset). */
 typedef struct rn__train_norm {
-    int32_t norm;       /* RN_NORM_* */
+    int32_t norm; /* RN_NORM_* */
     int64_t h, w, c;
     const float *mean, *std;
     size_t mean_count, std_count;

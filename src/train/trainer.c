@@ -117,8 +117,9 @@ rn_status rn_trainer_set_int(rn_trainer *tr, int32_t key, int64_t value) {
     default: return rn__error(ctx, RN_E_NOT_FOUND, "%s: no trainer option %d", fn, (int)key);
     }
     if (value < lo || value > hi)
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: value %lld of option %d is outside [%lld, %lld]",
-                         fn, (long long)value, (int)key, (long long)lo, (long long)hi);
+        return rn__error(ctx, RN_E_INVALID_ARG,
+                         "%s: value %lld of option %d is outside [%lld, %lld]", fn,
+                         (long long)value, (int)key, (long long)lo, (long long)hi);
     if (tr->step > 0)
         return rn__error(ctx, RN_E_BAD_STATE,
                          "%s: options are fixed once training has started (step %lld)", fn,
@@ -171,8 +172,9 @@ static rn_status ensure_buffers(rn_trainer *tr, const char *fn) {
     int32_t classes = 0;
     rn_model_classes(tr->model, &classes);
     int64_t nx = rn__numel4(tr->batch, ds->h, ds->w, ds->c);
-    if (nx < 0) return rn__error(ctx, RN_E_OVERFLOW, "%s: batch %lld is too large", fn,
-                                 (long long)tr->batch);
+    if (nx < 0)
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: batch %lld is too large", fn,
+                         (long long)tr->batch);
     size_t b = (size_t)tr->batch;
     tr->x = (float *)rn__calloc(ctx, (size_t)nx, sizeof(float));
     tr->xa = (float *)rn__calloc(ctx, (size_t)nx, sizeof(float));
@@ -202,7 +204,8 @@ static rn_status plan_for(rn_trainer *tr, int64_t count, int32_t full, rn_plan *
     if (!tr->tail_plan || tr->tail_batch != count) {
         rn_plan_destroy(tr->tail_plan);
         tr->tail_plan = NULL;
-        rn_status st = rn_plan_create(tr->model, count, ds->h, ds->w, RN_MODE_TRAIN, &tr->tail_plan);
+        rn_status st =
+            rn_plan_create(tr->model, count, ds->h, ds->w, RN_MODE_TRAIN, &tr->tail_plan);
         if (st) return st;
         tr->tail_batch = count;
     }
@@ -239,8 +242,7 @@ rn_status rn_trainer_set_reducer(rn_trainer *tr, int32_t rank, int32_t ranks,
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: rank %d of %d ranks (ranks 1..%d)", fn,
                          (int)rank, (int)ranks, RN_TRAIN_MAX_SHARDS);
     if (ranks > 1 && (!start || !wait))
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %d ranks need both callbacks", fn,
-                         (int)ranks);
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %d ranks need both callbacks", fn, (int)ranks);
     if (rank != tr->rank || ranks != tr->ranks) free_buffers(tr);
     tr->rank = rank, tr->ranks = ranks;
     tr->start = ranks > 1 ? start : NULL;
@@ -288,7 +290,8 @@ static rn_status dist_failed(rn_trainer *tr, const char *fn) {
         return rn__error(tr->ctx, RN_E_INTERNAL,
                          "%s: step %lld: a shard's weight gradient needs more workspace than the "
                          "plan of the whole batch holds (fewer RN_TRAIN_SHARDS per rank avoid it); "
-                         "the step was not applied", fn, (long long)tr->step + 1);
+                         "the step was not applied",
+                         fn, (long long)tr->step + 1);
     return rn__error(tr->ctx, tr->dist.failed,
                      "%s: step %lld: the reduction engine failed (it returned %d): another rank "
                      "may have died or stopped answering; the step was not applied",
@@ -303,8 +306,8 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     int64_t bpe = rn__trainer_batches_per_epoch(tr);
     if (bpe < 1)
         return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: the dataset's %lld images make no full batch of %lld (drop_last)",
-                         fn, (long long)ds->n, (long long)tr->batch);
+                         "%s: the dataset's %lld images make no full batch of %lld (drop_last)", fn,
+                         (long long)ds->n, (long long)tr->batch);
     rn_status st = ensure_buffers(tr, fn);
     if (st) return st;
     int64_t start = tr->cursor * tr->batch;
@@ -316,12 +319,14 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
     if (dist && shards % tr->ranks != 0)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: %d shards cannot be shared by %d ranks (RN_TRAIN_SHARDS must be a "
-                         "multiple of the ranks)", fn, (int)shards, (int)tr->ranks);
+                         "multiple of the ranks)",
+                         fn, (int)shards, (int)tr->ranks);
     if (dist && count < shards)
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: a batch of %lld images cannot be cut into %d shards (epoch %lld, "
-                         "batch %lld; drop_last avoids a short last batch)", fn, (long long)count,
-                         (int)shards, (long long)tr->epoch + 1, (long long)tr->cursor + 1);
+                         "batch %lld; drop_last avoids a short last batch)",
+                         fn, (long long)count, (int)shards, (long long)tr->epoch + 1,
+                         (long long)tr->cursor + 1);
     int64_t first = count * tr->rank / tr->ranks;
     int64_t local = count * (tr->rank + 1) / tr->ranks - first;
     if (dist && (st = ensure_dist(tr, shards, fn)) != RN_OK) return st;
@@ -395,7 +400,8 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
         rn_memset(m, 0, 2 * (size_t)shards * sizeof(double));
         for (int32_t l = 0; l < d->local; l++) {
             int32_t g = d->rank * d->local + l;
-            int64_t lo = (int64_t)rn__nn_dist_shard_lo(d, l), hi = (int64_t)rn__nn_dist_shard_lo(d, l + 1);
+            int64_t lo = (int64_t)rn__nn_dist_shard_lo(d, l),
+                    hi = (int64_t)rn__nn_dist_shard_lo(d, l + 1);
             int64_t w = 0;
             for (int64_t k = lo; k < hi; k++)
                 w += rn__argmax(tr->logits + (size_t)k * (size_t)classes, classes) != tr->labels[k];
@@ -419,7 +425,8 @@ rn_status rn_trainer_step(rn_trainer *tr, float *loss_out, int32_t *epoch_end) {
                          "%s: step %lld (epoch %lld, batch %lld of %lld): the loss is %s; the "
                          "update was not applied (the training diverged: lower the learning rate)",
                          fn, (long long)tr->step + 1, (long long)tr->epoch + 1,
-                         (long long)tr->cursor + 1, (long long)bpe, loss != loss ? "NaN" : "infinite");
+                         (long long)tr->cursor + 1, (long long)bpe,
+                         loss != loss ? "NaN" : "infinite");
     }
     tr->opt->lr = rn__schedule_lr(tr->sched, tr->step, tr->epoch, tr->warmup_done);
     st = rn_optimizer_step(tr->opt);
@@ -490,5 +497,6 @@ rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done) 
 }
 
 /* nn.h's reduction types are the public ones */
-typedef char rn__reduce_types_agree[(NN_REDUCE_F32 == RN_REDUCE_F32 &&
-                                     NN_REDUCE_F64 == RN_REDUCE_F64) ? 1 : -1];
+typedef char
+    rn__reduce_types_agree[(NN_REDUCE_F32 == RN_REDUCE_F32 && NN_REDUCE_F64 == RN_REDUCE_F64) ? 1
+                                                                                              : -1];

@@ -26,7 +26,8 @@
 #define INPUT_COUNT (BATCH * CHANNELS * SIZE * SIZE)
 
 static int fail(const char *what, rn_status st, const rn_ctx *ctx) {
-    fprintf(stderr, "consumer: %s failed: %s: %s\n", what, rn_status_string(st), rn_last_error(ctx));
+    fprintf(stderr, "consumer: %s failed: %s: %s\n", what, rn_status_string(st),
+            rn_last_error(ctx));
     return 1;
 }
 
@@ -40,8 +41,8 @@ static int run(rn_ctx *ctx, const float *input, float *logits, unsigned char *ar
     int rc = 1;
     rn_status st = rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2);
     if (st != RN_OK) return fail("rn_ctx_set_int", st, ctx);
-    st = rn_model_create_preset(ctx, "resnet20", CLASSES, CHANNELS,
-                               RN_SHORTCUT_DEFAULT, 0, 0, &model);
+    st = rn_model_create_preset(ctx, "resnet20", CLASSES, CHANNELS, RN_SHORTCUT_DEFAULT, 0, 0,
+                                &model);
     if (st != RN_OK) return fail("rn_model_create_preset", st, ctx);
     if ((st = rn_model_init(model, 42)) != RN_OK) {
         fail("rn_model_init", st, ctx);

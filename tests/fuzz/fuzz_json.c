@@ -28,7 +28,8 @@ static uint64_t digits_value(const unsigned char *p, size_t n, uint64_t max, int
     char m[24];
     size_t mn = 0;
     uint64_t x = max;
-    do m[mn++] = (char)('0' + x % 10), x /= 10; while (x);
+    do m[mn++] = (char)('0' + x % 10), x /= 10;
+    while (x);
     for (size_t i = 0; i < mn / 2; i++) {
         char c = m[i];
         m[i] = m[mn - 1 - i], m[mn - 1 - i] = c;

@@ -34,9 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* the data lies inside the input, so count is bounded by its size */
         float *f = (float *)malloc(count ? count * sizeof(float) : 1);
         unsigned char *raw = (unsigned char *)malloc(count ? count * 8 : 1);
-        size_t es = dtype == RN_DTYPE_F32 || dtype == RN_DTYPE_I32 ? 4
-                  : dtype == RN_DTYPE_I64 || dtype == RN_DTYPE_F64 ? 8
-                  : dtype == RN_DTYPE_U8 || dtype == RN_DTYPE_I8 ? 1 : 2;
+        size_t es = dtype == RN_DTYPE_F32 || dtype == RN_DTYPE_I32   ? 4
+                    : dtype == RN_DTYPE_I64 || dtype == RN_DTYPE_F64 ? 8
+                    : dtype == RN_DTYPE_U8 || dtype == RN_DTYPE_I8   ? 1
+                                                                     : 2;
         if (!f || !raw || rn_safetensors_read_f32(st, i, f, count) != RN_OK ||
             rn_safetensors_read_raw(st, i, raw, count * es) != RN_OK)
             __builtin_trap();
@@ -49,8 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned char *again = (unsigned char *)malloc(need);
     rn_safetensors *st2 = NULL;
     if (!again || rn_safetensors_writer_save_mem(w, again, need, &need) != RN_OK ||
-        rn_safetensors_open_mem(ctx, again, need, &st2) != RN_OK ||
-        rn_safetensors_count(st2) != n)
+        rn_safetensors_open_mem(ctx, again, need, &st2) != RN_OK || rn_safetensors_count(st2) != n)
         __builtin_trap();
     for (int32_t i = 0; i < n; i++) {
         const char *a, *b;

@@ -142,8 +142,10 @@ int cli_parse_f64(const char *opt, const char *text, double lo, double hi, doubl
 }
 
 int cli_parse_layout(const char *text, int32_t *layout) {
-    if (strcmp(text, "nchw") == 0) *layout = RN_LAYOUT_NCHW;
-    else if (strcmp(text, "nhwc") == 0) *layout = RN_LAYOUT_NHWC;
+    if (strcmp(text, "nchw") == 0)
+        *layout = RN_LAYOUT_NCHW;
+    else if (strcmp(text, "nhwc") == 0)
+        *layout = RN_LAYOUT_NHWC;
     else {
         cli_usage_error("--layout: '%s' is not nchw or nhwc", text);
         return 0;

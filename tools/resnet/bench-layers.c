@@ -30,9 +30,9 @@
 
 #include "bench-layers.h"
 
-#define MAX_SHAPES      256 /* distinct convolution shapes in one network */
-#define MAX_LAYER_CONVS 8   /* convolutions in one stem or block */
-#define MAX_REPS        200 /* timed calls per pass and shape */
+#define MAX_SHAPES 256    /* distinct convolution shapes in one network */
+#define MAX_LAYER_CONVS 8 /* convolutions in one stem or block */
+#define MAX_REPS 200      /* timed calls per pass and shape */
 
 typedef struct conv_ref {
     const char *name;
@@ -69,10 +69,10 @@ void bench_layers_log(void *user, int32_t level, const char *message) {
 static void plan_algo(const bench_log *log, const conv_shape *s, const char *pass, char *out,
                       size_t cap) {
     char key[160];
-    snprintf(key, sizeof key, "conv %lldx%lldx%lldx%lld>%lld k%lldx%lld s%lld p%lld %s: ",
-             (long long)s->n, (long long)s->h, (long long)s->w, (long long)s->c,
-             (long long)s->oc, (long long)s->kh, (long long)s->kw, (long long)s->stride,
-             (long long)s->pad_h, pass);
+    snprintf(key, sizeof key,
+             "conv %lldx%lldx%lldx%lld>%lld k%lldx%lld s%lld p%lld %s: ", (long long)s->n,
+             (long long)s->h, (long long)s->w, (long long)s->c, (long long)s->oc, (long long)s->kh,
+             (long long)s->kw, (long long)s->stride, (long long)s->pad_h, pass);
     snprintf(out, cap, "-");
     const char *at = log && log->text ? strstr(log->text, key) : NULL;
     if (!at) return;
@@ -198,8 +198,8 @@ static int collect(const rn_model *m, int64_t batch, int64_t h, int64_t w, conv_
                 for (int at = 0; at < mains && !found; at++) {
                     int64_t oc = 0, oh = 0, ow = 0;
                     int64_t got = place(cv, n, batch, c, ih, iw, at, s, sh, &oc, &oh, &ow);
-                    found = got == macs && oc == out[1] &&
-                            (is_stem || (oh == out[2] && ow == out[3]));
+                    found =
+                        got == macs && oc == out[1] && (is_stem || (oh == out[2] && ow == out[3]));
                 }
             if (!found) {
                 cli_fail("no stride placement of %s's %d convolutions gives its %lld MACs and "
@@ -342,17 +342,17 @@ int bench_layers(rn_ctx *ctx, const rn_model *m, int64_t batch, int64_t h, int64
                "share of the convolutions' total\n");
         if (train)
             printf("%-30s %6s  %-22s %9s %9s %9s %10s %6s %8s  %s\n", "shape", "layers",
-                   "first layer", "fwd ms", "bwd-d ms", "bwd-w ms", "total ms", "share",
-                   "GFLOP/s", "plan's algorithm (fwd / bwd-d / bwd-w)");
+                   "first layer", "fwd ms", "bwd-d ms", "bwd-w ms", "total ms", "share", "GFLOP/s",
+                   "plan's algorithm (fwd / bwd-d / bwd-w)");
         else
             printf("%-30s %6s  %-22s %9s %10s %6s %8s  %s\n", "shape", "layers", "first layer",
                    "ms", "total ms", "share", "GFLOP/s", "plan's algorithm");
         for (int i = 0; i < nshapes; i++) {
             const conv_shape *s = &shapes[i];
             char desc[64];
-            snprintf(desc, sizeof desc, "%lldx%lldx%lldx%lld>%lld %lldx%lld s%lld",
-                     (long long)s->n, (long long)s->h, (long long)s->w, (long long)s->c,
-                     (long long)s->oc, (long long)s->kh, (long long)s->kw, (long long)s->stride);
+            snprintf(desc, sizeof desc, "%lldx%lldx%lldx%lld>%lld %lldx%lld s%lld", (long long)s->n,
+                     (long long)s->h, (long long)s->w, (long long)s->c, (long long)s->oc,
+                     (long long)s->kh, (long long)s->kw, (long long)s->stride);
             double each = s->ms[0] + s->ms[1] + s->ms[2];
             double flop = 2.0 * (double)conv_macs(s) * (double)s->n;
             double passes = train ? 2.0 + s->backward_data : 1.0;

@@ -223,7 +223,8 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!rc) {
         qsort(times, (size_t)iters, sizeof(double), cmp_double);
-        double median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+        double median =
+            iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
         double ips = (double)batch / median;
         int64_t macs = 0;
         rn_model_macs(m, h, w, &macs);
@@ -237,14 +238,17 @@ int cmd_bench(int argc, char **argv) {
         printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s%s\n", arch.name,
                train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
                (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active),
-               int8 ? ", int8" : fold ? ", batch norms folded" : "");
+               int8   ? ", int8"
+               : fold ? ", batch norms folded"
+                      : "");
         printf("iterations: %lld in %.2f s\n", (long long)iters, total);
         printf("images/s: %.1f\n", ips);
         printf("ms per batch (median): %.3f\n", median * 1e3);
         printf("GFLOP/s: %.2f (%s MACs per image x 2%s)\n", gflops,
                cli_thousands(macs, (char[32]){0}, 32), train ? " x 3" : "");
-        printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa, peak1,
-               (int)(threads < cores ? threads : cores), peak > 0 ? 100.0 * gflops / peak : 0.0);
+        printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa,
+               peak1, (int)(threads < cores ? threads : cores),
+               peak > 0 ? 100.0 * gflops / peak : 0.0);
         /* weights = every parameter and BN statistic, float32 */
         int64_t params = 0, buffers = 0;
         for (int32_t i = 0, n = rn_model_tensor_count(m); i < n; i++) {
@@ -269,8 +273,8 @@ int cmd_bench(int argc, char **argv) {
         printf("peak RSS above the weights: %.1f MiB (%.1f MB)\n", (rss - weights) / mib,
                (rss - weights) * 1e-6);
         if (layers)
-            rc = bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3,
-                              &plan_log);
+            rc =
+                bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3, &plan_log);
     }
     free(times);
     free(labels);

@@ -76,10 +76,10 @@ void cli_usage_error(const char *fmt, ...);
 typedef struct cli_args {
     int argc;
     char **argv;
-    int i;               /* index of the argument at hand */
-    const char *arg;     /* argv[i] */
-    const char *value;   /* the value of the option cli_take matched */
-    int exit;            /* -1 while parsing, else the exit code to return */
+    int i;             /* index of the argument at hand */
+    const char *arg;   /* argv[i] */
+    const char *value; /* the value of the option cli_take matched */
+    int exit;          /* -1 while parsing, else the exit code to return */
     void (*help)(FILE *);
 } cli_args;
 
@@ -167,7 +167,7 @@ int cli_set_threads(rn_ctx *ctx, int64_t threads);
 
 /* ---- progress display (progress.c) ------------------------------------------------ */
 typedef struct cli_progress {
-    int tty;           /* redraw one line in place on stderr */
+    int tty; /* redraw one line in place on stderr */
     double start, last_draw;
     int64_t total, done_at_start;
     int64_t last_line_batch;
@@ -175,8 +175,8 @@ typedef struct cli_progress {
 
 void cli_progress_begin(cli_progress *p, int64_t total_batches);
 /* After each batch: loss, images per second so far, batches done. */
-void cli_progress_update(cli_progress *p, int64_t epoch, int64_t epochs, int64_t batch,
-                         double loss, double images_per_s, double eta_s);
+void cli_progress_update(cli_progress *p, int64_t epoch, int64_t epochs, int64_t batch, double loss,
+                         double images_per_s, double eta_s);
 void cli_progress_end(cli_progress *p);
 
 /* ---- the machine's FMA peak (fma-peak.c) --------------------------------------------- */

@@ -50,8 +50,10 @@ static void find_file(const char *dir, const char *base, char *out, size_t cap) 
 
 static int load_fmnist(rn_ctx *ctx, const char *dir, int split, int64_t limit, cli_images *out) {
     char ipath[4096], lpath[4096];
-    find_file(dir, split ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", ipath, sizeof ipath);
-    find_file(dir, split ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", lpath, sizeof lpath);
+    find_file(dir, split ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", ipath,
+              sizeof ipath);
+    find_file(dir, split ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", lpath,
+              sizeof lpath);
     int32_t dtype, ndim;
     int64_t dims[8], ldims[8];
     rn_status st = rn_idx_info_file(ctx, ipath, &dtype, &ndim, dims);
@@ -143,7 +145,8 @@ static int load_cifar(rn_ctx *ctx, const char *dir, int split, int64_t limit, cl
     for (int f = 0; f < nfiles && have < total; f++) {
         find_file(base, files[f], path, sizeof path);
         size_t got = 0;
-        rn_status st = rn_cifar10_read_file(ctx, path, chw + have * rec, lab + have, total - have, &got);
+        rn_status st =
+            rn_cifar10_read_file(ctx, path, chw + have * rec, lab + have, total - have, &got);
         if (st) {
             free(chw);
             free(lab);
@@ -192,8 +195,10 @@ static int apply_norm_file(rn_ctx *ctx, rn_dataset *ds, const char *path, const 
         cli_fail("%s: no 'normalization' metadata", path);
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(kind, "pixel_mean") == 0) norm = RN_NORM_PIXEL_MEAN;
-    else if (strcmp(kind, "channel") == 0) norm = RN_NORM_CHANNEL;
+    if (strcmp(kind, "pixel_mean") == 0)
+        norm = RN_NORM_PIXEL_MEAN;
+    else if (strcmp(kind, "channel") == 0)
+        norm = RN_NORM_CHANNEL;
     float *mean = NULL, *std = NULL;
     size_t nmean = 0, nstd = 0;
     int rc = CLI_EXIT_OK;
@@ -215,8 +220,10 @@ static int apply_norm_file(rn_ctx *ctx, rn_dataset *ds, const char *path, const 
             rc = cli_lib_error(ctx, s, path);
             break;
         }
-        if (k) std = v, nstd = n;
-        else mean = v, nmean = n;
+        if (k)
+            std = v, nstd = n;
+        else
+            mean = v, nmean = n;
     }
     if (!rc && (s = rn_dataset_set_normalization(ds, norm, mean, nmean, std, nstd)) != RN_OK)
         rc = cli_lib_error(ctx, s, path);

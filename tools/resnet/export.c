@@ -18,8 +18,8 @@
 /* The blob as C99 source: a const union (its uint64_t member aligns the
  * bytes to 8 without compiler extensions; const data lands in flash), a
  * pointer to its bytes and their count. */
-static int write_c_array(const unsigned char *blob, size_t size, const char *arch,
-                         const char *name, const char *path) {
+static int write_c_array(const unsigned char *blob, size_t size, const char *arch, const char *name,
+                         const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
         cli_fail("%s: cannot create the file", path);
@@ -39,8 +39,9 @@ static int write_c_array(const unsigned char *blob, size_t size, const char *arc
     for (size_t i = 0; i < size; i++)
         fprintf(f, "%s0x%02x,%s", i % 16 == 0 ? "    " : "", blob[i],
                 i % 16 == 15 || i + 1 == size ? "\n" : " ");
-    fprintf(f, "}};\n\nconst unsigned char *const %s = %s_storage.bytes;\n"
-               "const size_t %s_size = %zu;\n",
+    fprintf(f,
+            "}};\n\nconst unsigned char *const %s = %s_storage.bytes;\n"
+            "const size_t %s_size = %zu;\n",
             name, name, name, size);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
@@ -74,17 +75,18 @@ static int is_c_identifier(const char *s) {
 }
 
 static void help(FILE *f) {
-    fprintf(f, "usage: resnet export ARCH --weights W.safetensors --onnx -o M.onnx\n"
-               "       resnet export ARCH --weights W.safetensors --c-array [--name SYMBOL] -o M.c\n"
-               "                          [--fold] [--classes K] [--in-channels C] [--width W]\n"
-               "                          [--shortcut A|B|C|none]\n\n"
-               "Write ARCH with the weights of W as an ONNX graph (opset 13; input \"input\"\n"
-               "float [batch, C, height, width], output \"logits\" [batch, classes]), or as a\n"
-               "blob in a const, aligned C array for a firmware build: SYMBOL (default\n"
-               "resnet_blob) points at its bytes, SYMBOL_size counts them, and\n"
-               "rn_model_create_from_blob reads the weights in place (a file it reads as it is\n"
-               "goes into the array unchanged; others are converted). --fold folds every batch\n"
-               "norm into its convolution first (inference only).\n");
+    fprintf(f,
+            "usage: resnet export ARCH --weights W.safetensors --onnx -o M.onnx\n"
+            "       resnet export ARCH --weights W.safetensors --c-array [--name SYMBOL] -o M.c\n"
+            "                          [--fold] [--classes K] [--in-channels C] [--width W]\n"
+            "                          [--shortcut A|B|C|none]\n\n"
+            "Write ARCH with the weights of W as an ONNX graph (opset 13; input \"input\"\n"
+            "float [batch, C, height, width], output \"logits\" [batch, classes]), or as a\n"
+            "blob in a const, aligned C array for a firmware build: SYMBOL (default\n"
+            "resnet_blob) points at its bytes, SYMBOL_size counts them, and\n"
+            "rn_model_create_from_blob reads the weights in place (a file it reads as it is\n"
+            "goes into the array unchanged; others are converted). --fold folds every batch\n"
+            "norm into its convolution first (inference only).\n");
     cli_arch_help(f);
 }
 
@@ -137,8 +139,9 @@ int cmd_export(int argc, char **argv) {
             rn_model_destroy(m);
             m = NULL;
             rc = write_c_array(bytes, size, arch.name, name, out);
-            if (!rc) printf("wrote %s (%s, %s as it is, in the C array %s)\n", out, arch.name,
-                            weights, name);
+            if (!rc)
+                printf("wrote %s (%s, %s as it is, in the C array %s)\n", out, arch.name, weights,
+                       name);
             free(bytes);
             rn_ctx_destroy(ctx);
             return rc;
@@ -146,7 +149,8 @@ int cmd_export(int argc, char **argv) {
         free(bytes);
     }
     rc = cli_model_from_weights(ctx, &arch, weights, &m);
-    if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK) rc = cli_lib_error(ctx, st, "--fold");
+    if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--fold");
     if (c_array) {
         size_t size = 0;
         unsigned char *blob = NULL;
@@ -162,7 +166,8 @@ int cmd_export(int argc, char **argv) {
         if (!rc) printf("wrote %s (%s, a blob in the C array %s)\n", out, arch.name, name);
         free(blob);
     } else {
-        if (!rc && (st = rn_model_save_onnx_file(m, out)) != RN_OK) rc = cli_lib_error(ctx, st, out);
+        if (!rc && (st = rn_model_save_onnx_file(m, out)) != RN_OK)
+            rc = cli_lib_error(ctx, st, out);
         if (!rc) printf("wrote %s (%s, ONNX opset 13)\n", out, arch.name);
     }
     rn_model_destroy(m);

@@ -43,8 +43,8 @@ void cli_print_confusion(FILE *f, const int64_t *conf, int32_t classes) {
         fprintf(f, "%5d:", (int)i);
         for (int32_t j = 0; j < classes; j++)
             fprintf(f, " %6lld", (long long)conf[(size_t)i * (size_t)classes + (size_t)j]);
-        double acc = row ? 100.0 * (double)conf[(size_t)i * (size_t)classes + (size_t)i] / (double)row
-                         : 0.0;
+        double acc =
+            row ? 100.0 * (double)conf[(size_t)i * (size_t)classes + (size_t)i] / (double)row : 0.0;
         fprintf(f, "   (%.2f%% right)\n", acc);
     }
 }

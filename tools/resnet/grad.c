@@ -11,11 +11,12 @@
 #include "cli.h"
 
 static void help(FILE *f) {
-    fprintf(f, "usage: resnet grad ARCH --weights W.safetensors --input X.npy --labels L.npy\n"
-               "                        --output G.safetensors [--layout nchw|nhwc] [--threads T]\n\n"
-               "One train-mode forward + backward of the batch X ((N, C, H, W), or (N, H, W, C)\n"
-               "with --layout nhwc) against labels L (N int64 or int32 class indices): writes\n"
-               "each parameter's gradient under its name and \"loss\" (shape [1]).\n");
+    fprintf(f,
+            "usage: resnet grad ARCH --weights W.safetensors --input X.npy --labels L.npy\n"
+            "                        --output G.safetensors [--layout nchw|nhwc] [--threads T]\n\n"
+            "One train-mode forward + backward of the batch X ((N, C, H, W), or (N, H, W, C)\n"
+            "with --layout nhwc) against labels L (N int64 or int32 class indices): writes\n"
+            "each parameter's gradient under its name and \"loss\" (shape [1]).\n");
     cli_arch_help(f);
 }
 
@@ -112,7 +113,8 @@ int cmd_grad(int argc, char **argv) {
         rc = cli_lib_error(ctx, st, "forward");
     if (!rc && (st = rn_plan_backward(plan, labels, (size_t)n, &loss)) != RN_OK)
         rc = cli_lib_error(ctx, st, "backward");
-    if (!rc && (st = rn_safetensors_writer_create(ctx, &wr)) != RN_OK) rc = cli_lib_error(ctx, st, "writer");
+    if (!rc && (st = rn_safetensors_writer_create(ctx, &wr)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "writer");
     for (int32_t i = 0; !rc && i < rn_model_tensor_count(m); i++) {
         const char *name;
         int32_t tndim, kind;
@@ -137,9 +139,11 @@ int cmd_grad(int argc, char **argv) {
         st = rn_safetensors_writer_add(wr, "loss", RN_DTYPE_F32, 1, &one, &loss);
         if (!st) st = rn_safetensors_writer_set_metadata(wr, "format", "pt");
         if (!st) st = rn_safetensors_writer_save_file(wr, output);
-        if (st) rc = cli_lib_error(ctx, st, "--output");
-        else printf("loss %.9g; gradients of %lld images written to %s\n", (double)loss,
-                    (long long)n, output);
+        if (st)
+            rc = cli_lib_error(ctx, st, "--output");
+        else
+            printf("loss %.9g; gradients of %lld images written to %s\n", (double)loss,
+                   (long long)n, output);
     }
     free(g);
     free(labels);

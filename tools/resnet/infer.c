@@ -13,13 +13,14 @@
 #include "cli.h"
 
 static void help(FILE *f) {
-    fprintf(f, "usage: resnet infer ARCH --weights W.safetensors --input X.npy --output Y.npy\n"
-               "       resnet infer MODEL.onnx --input X.npy --output Y.npy\n"
-               "                         [--layout nchw|nhwc] [--fold] [--threads T] [--batch B]\n\n"
-               "Eval-mode logits (N, classes) as float32 .npy. MODEL.onnx is a ResNet graph as\n"
-               "torch.onnx.export writes it (opsets 11-17). X is (N, C, H, W) (nchw, the\n"
-               "default) or (N, H, W, C). --fold folds every BN into its conv first. --batch\n"
-               "(default 64) bounds the images run at once. --threads defaults to the CPUs.\n");
+    fprintf(f,
+            "usage: resnet infer ARCH --weights W.safetensors --input X.npy --output Y.npy\n"
+            "       resnet infer MODEL.onnx --input X.npy --output Y.npy\n"
+            "                         [--layout nchw|nhwc] [--fold] [--threads T] [--batch B]\n\n"
+            "Eval-mode logits (N, classes) as float32 .npy. MODEL.onnx is a ResNet graph as\n"
+            "torch.onnx.export writes it (opsets 11-17). X is (N, C, H, W) (nchw, the\n"
+            "default) or (N, H, W, C). --fold folds every BN into its conv first. --batch\n"
+            "(default 64) bounds the images run at once. --threads defaults to the CPUs.\n");
     cli_arch_help(f);
 }
 
@@ -103,7 +104,8 @@ int cmd_infer(int argc, char **argv) {
             }
         }
     }
-    if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK) rc = cli_lib_error(ctx, st, "--fold");
+    if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--fold");
     size_t image = (size_t)(c * h * w), classes = (size_t)arch.classes;
     if (!rc) {
         x = malloc((size_t)n * image * sizeof(float));
@@ -111,7 +113,8 @@ int cmd_infer(int argc, char **argv) {
         if (!x || !y) {
             cli_fail("out of memory for %lld images", (long long)n);
             rc = CLI_EXIT_FAIL;
-        } else if ((st = rn_npy_read_file(ctx, input, RN_DTYPE_F32, x, (size_t)n * image)) != RN_OK) {
+        } else if ((st = rn_npy_read_file(ctx, input, RN_DTYPE_F32, x, (size_t)n * image)) !=
+                   RN_OK) {
             rc = cli_lib_error(ctx, st, "--input");
         }
     }

@@ -82,9 +82,12 @@ int cmd_info(int argc, char **argv) {
             rc = cli_lib_error(ctx, st, "MACs");
         } else {
             if (np != total_p || nm != total_m)
-                fprintf(stderr, "resnet info: warning: layer sums (%lld params, %lld MACs) differ "
-                                "from the model totals\n", (long long)total_p, (long long)total_m);
-            printf("total parameters: %lld (%s)\n", (long long)np, cli_thousands(np, b1, sizeof b1));
+                fprintf(stderr,
+                        "resnet info: warning: layer sums (%lld params, %lld MACs) differ "
+                        "from the model totals\n",
+                        (long long)total_p, (long long)total_m);
+            printf("total parameters: %lld (%s)\n", (long long)np,
+                   cli_thousands(np, b1, sizeof b1));
             printf("total MACs: %lld (%s)\n", (long long)nm, cli_thousands(nm, b2, sizeof b2));
             printf("total FLOPs (2 x MACs): %.3g\n", 2.0 * (double)nm);
         }

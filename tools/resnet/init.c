@@ -45,7 +45,8 @@ int cmd_init(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) {
         rn_status st = rn_model_init(m, (uint64_t)seed);
         if (!st) st = rn_model_save_safetensors_file(m, out);
-        if (st) rc = cli_lib_error(ctx, st, out);
+        if (st)
+            rc = cli_lib_error(ctx, st, out);
         else {
             int64_t np = 0;
             rn_model_num_parameters(m, &np);

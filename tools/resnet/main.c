@@ -25,8 +25,9 @@ static const struct {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: resnet COMMAND [options]   (resnet COMMAND --help for each)\n\n"
-               "Residual networks of He et al. 2015 with libresnet %s.\n\ncommands:\n",
+    fprintf(f,
+            "usage: resnet COMMAND [options]   (resnet COMMAND --help for each)\n\n"
+            "Residual networks of He et al. 2015 with libresnet %s.\n\ncommands:\n",
             rn_version_string());
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);

@@ -37,10 +37,14 @@ int cli_arch_option(cli_arch *a, int argc, char **argv, int *i) {
     }
     if ((r = cli_option(argc, argv, i, "--shortcut", &v)) != 0) {
         if (r < 0) return -1;
-        if (strcmp(v, "A") == 0 || strcmp(v, "a") == 0) a->shortcut = RN_SHORTCUT_A;
-        else if (strcmp(v, "B") == 0 || strcmp(v, "b") == 0) a->shortcut = RN_SHORTCUT_B;
-        else if (strcmp(v, "C") == 0 || strcmp(v, "c") == 0) a->shortcut = RN_SHORTCUT_C;
-        else if (strcmp(v, "none") == 0) a->shortcut = RN_SHORTCUT_NONE;
+        if (strcmp(v, "A") == 0 || strcmp(v, "a") == 0)
+            a->shortcut = RN_SHORTCUT_A;
+        else if (strcmp(v, "B") == 0 || strcmp(v, "b") == 0)
+            a->shortcut = RN_SHORTCUT_B;
+        else if (strcmp(v, "C") == 0 || strcmp(v, "c") == 0)
+            a->shortcut = RN_SHORTCUT_C;
+        else if (strcmp(v, "none") == 0)
+            a->shortcut = RN_SHORTCUT_NONE;
         else {
             cli_usage_error("--shortcut: '%s' is not A, B, C or none", v);
             return -1;
@@ -146,7 +150,8 @@ int cli_load_int8(rn_ctx *ctx, cli_arch *a, const char *path, rn_model **out) {
     rn_model_in_channels(m, &cin);
     if ((a->classes && a->classes != classes) || (a->in_channels && a->in_channels != cin)) {
         cli_fail("%s: the int8 model takes %d channels and has %d classes; the data has %d "
-                 "and %d", path, (int)cin, (int)classes, (int)a->in_channels, (int)a->classes);
+                 "and %d",
+                 path, (int)cin, (int)classes, (int)a->in_channels, (int)a->classes);
         rn_model_destroy(m);
         return CLI_EXIT_FAIL;
     }

@@ -29,8 +29,8 @@ static void fmt_eta(double s, char *buf, size_t cap) {
         snprintf(buf, cap, "%02ld:%02ld", t / 60, t % 60);
 }
 
-void cli_progress_update(cli_progress *p, int64_t epoch, int64_t epochs, int64_t batch,
-                         double loss, double images_per_s, double eta_s) {
+void cli_progress_update(cli_progress *p, int64_t epoch, int64_t epochs, int64_t batch, double loss,
+                         double images_per_s, double eta_s) {
     double now = cli_now();
     char eta[32];
     fmt_eta(eta_s, eta, sizeof eta);

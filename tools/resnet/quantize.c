@@ -161,7 +161,8 @@ int cmd_quantize(int argc, char **argv) {
             snprintf(beside, sizeof beside, "normalization.safetensors");
         if (!rc) rc = check_normalization_beside(ctx, ds, beside, &write_beside);
     }
-    if (!rc && (st = rn_calibrator_create(m, &cal)) != RN_OK) rc = cli_lib_error(ctx, st, "calibrator");
+    if (!rc && (st = rn_calibrator_create(m, &cal)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "calibrator");
     size_t image = (size_t)(img.h * img.w * img.c);
     if (!rc) {
         if (batch > img.n) batch = img.n;
@@ -185,8 +186,9 @@ int cmd_quantize(int argc, char **argv) {
         }
         double now = cli_now();
         if (tty || now - last >= 10 || start + count == img.n) {
-            fprintf(stderr, tty ? "\r\033[Kcalibrating: %lld/%lld images, %.0f img/s" :
-                                  "calibrating: %lld/%lld images, %.0f img/s\n",
+            fprintf(stderr,
+                    tty ? "\r\033[Kcalibrating: %lld/%lld images, %.0f img/s"
+                        : "calibrating: %lld/%lld images, %.0f img/s\n",
                     (long long)(start + count), (long long)img.n,
                     (double)(start + count) / (now - t0 > 0 ? now - t0 : 1e-9));
             last = now;
@@ -199,7 +201,8 @@ int cmd_quantize(int argc, char **argv) {
         rc = cli_lib_error(ctx, st, out);
     if (!rc && keep_norm && write_beside) {
         rc = cli_save_normalization(ctx, ds, beside);
-        if (!rc) printf("normalisation (from %s) written to %s\n", used[0] ? used : weights, beside);
+        if (!rc)
+            printf("normalisation (from %s) written to %s\n", used[0] ? used : weights, beside);
     }
     if (!rc) {
         if (method == RN_CALIB_PERCENTILE)

@@ -37,13 +37,14 @@ typedef struct train_opts {
     int64_t shards, sync_bn;
     double lr, momentum, wd, gamma, mpi_timeout;
     int32_t norm;
-    const char *weights;        /* fine-tuning: start from these weights, fresh head */
-    const char *freeze[16];     /* parameter name prefixes kept frozen */
+    const char *weights;    /* fine-tuning: start from these weights, fresh head */
+    const char *freeze[16]; /* parameter name prefixes kept frozen */
     int32_t nfreeze;
 } train_opts;
 
 static void help(FILE *f) {
-    fprintf(f,
+    fprintf(
+        f,
         "usage: resnet train ARCH --data fashion-mnist|cifar10 [options]\n"
         "       resnet train ARCH --data ... --weights W.safetensors [--freeze PREFIX]... ...\n\n"
         "--weights starts from W (what fits by name and shape; a fresh head sized for the\n"
@@ -167,8 +168,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         } else if (cli_take(&args, "--subset")) {
             cli_require(&args, cli_parse_i64("--subset", args.value, 1, INT64_MAX, &o->subset));
         } else if (cli_take(&args, "--test-subset")) {
-            cli_require(&args, cli_parse_i64("--test-subset", args.value, 1, INT64_MAX,
-                                             &o->test_subset));
+            cli_require(&args,
+                        cli_parse_i64("--test-subset", args.value, 1, INT64_MAX, &o->test_subset));
         } else if (cli_take(&args, "--val")) {
             cli_require(&args, cli_parse_i64("--val", args.value, 0, INT64_MAX, &o->val));
         } else if (cli_take(&args, "--threads")) {
@@ -178,8 +179,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         } else if (cli_take(&args, "--shards")) {
             cli_require(&args, cli_parse_i64("--shards", args.value, 1, 256, &o->shards));
         } else if (cli_take(&args, "--mpi-timeout")) {
-            cli_require(&args, cli_parse_f64("--mpi-timeout", args.value, 0.1, 1e6,
-                                             &o->mpi_timeout));
+            cli_require(&args,
+                        cli_parse_f64("--mpi-timeout", args.value, 0.1, 1e6, &o->mpi_timeout));
         } else if (cli_take(&args, "--seed")) {
             cli_require(&args, cli_parse_i64("--seed", args.value, 0, INT64_MAX, &o->seed));
         } else if (cli_take(&args, "--pad")) {
@@ -193,9 +194,12 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         } else if (cli_take(&args, "--gamma")) {
             cli_require(&args, cli_parse_f64("--gamma", args.value, 1e-12, 1, &o->gamma));
         } else if (cli_take(&args, "--norm")) {
-            if (strcmp(args.value, "pixel") == 0) o->norm = RN_NORM_PIXEL_MEAN;
-            else if (strcmp(args.value, "channel") == 0) o->norm = RN_NORM_CHANNEL;
-            else if (strcmp(args.value, "none") == 0) o->norm = RN_NORM_NONE;
+            if (strcmp(args.value, "pixel") == 0)
+                o->norm = RN_NORM_PIXEL_MEAN;
+            else if (strcmp(args.value, "channel") == 0)
+                o->norm = RN_NORM_CHANNEL;
+            else if (strcmp(args.value, "none") == 0)
+                o->norm = RN_NORM_NONE;
             else {
                 cli_usage_error("--norm: '%s' is not pixel, channel or none", args.value);
                 cli_require(&args, 0);
@@ -260,7 +264,8 @@ static int build_schedule(rn_ctx *ctx, const train_opts *o, int64_t bpe, rn_lr_s
         st = rn_lr_schedule_set_step(s, RN_SCHED_UNIT_EPOCH, ms, n, o->gamma);
         snprintf(desc, cap, "/%g at epochs %s", 1 / o->gamma, spec + 5);
     } else if (strncmp(spec, "step-iter:", 10) == 0) {
-        if ((n = parse_list("--schedule", spec + 10, ms, MAX_MILESTONES)) < 0) return CLI_EXIT_USAGE;
+        if ((n = parse_list("--schedule", spec + 10, ms, MAX_MILESTONES)) < 0)
+            return CLI_EXIT_USAGE;
         st = rn_lr_schedule_set_step(s, RN_SCHED_UNIT_ITER, ms, n, o->gamma);
         snprintf(desc, cap, "/%g at iterations %s", 1 / o->gamma, spec + 10);
     } else if (strcmp(spec, "cosine") == 0 || strncmp(spec, "cosine:", 7) == 0) {
@@ -274,7 +279,8 @@ static int build_schedule(rn_ctx *ctx, const train_opts *o, int64_t bpe, rn_lr_s
         snprintf(desc, cap, "constant");
     } else {
         cli_usage_error("--schedule: '%s' is not step:E1,E2, step-iter:I1,I2, cosine[:MIN] or "
-                        "constant", spec);
+                        "constant",
+                        spec);
         return CLI_EXIT_USAGE;
     }
     if (st) return cli_lib_error(ctx, st, "--schedule");
@@ -282,9 +288,12 @@ static int build_schedule(rn_ctx *ctx, const train_opts *o, int64_t bpe, rn_lr_s
         const char *w = o->warmup;
         int32_t kind;
         size_t skip;
-        if (strncmp(w, "iters:", 6) == 0) kind = RN_WARMUP_ITERS, skip = 6;
-        else if (strncmp(w, "linear:", 7) == 0) kind = RN_WARMUP_LINEAR, skip = 7;
-        else if (strncmp(w, "error:", 6) == 0) kind = RN_WARMUP_TRAIN_ERROR, skip = 6;
+        if (strncmp(w, "iters:", 6) == 0)
+            kind = RN_WARMUP_ITERS, skip = 6;
+        else if (strncmp(w, "linear:", 7) == 0)
+            kind = RN_WARMUP_LINEAR, skip = 7;
+        else if (strncmp(w, "error:", 6) == 0)
+            kind = RN_WARMUP_TRAIN_ERROR, skip = 6;
         else {
             cli_usage_error("--warmup: '%s' is not iters:N[@LR], linear:N[@LR] or error:E[@LR]", w);
             return CLI_EXIT_USAGE;
@@ -366,8 +375,9 @@ static rn_status copy_normalization(const rn_dataset *src, rn_dataset *dst) {
     float *mean = malloc((nmean + 1) * sizeof(float)), *std = malloc((nstd + 1) * sizeof(float));
     rn_status st = rn_dataset_get_normalization(src, &norm, nmean ? mean : NULL, nmean,
                                                 nstd ? std : NULL, nstd);
-    if (!st) st = rn_dataset_set_normalization(dst, norm, nmean ? mean : NULL, nmean,
-                                               nstd ? std : NULL, nstd);
+    if (!st)
+        st = rn_dataset_set_normalization(dst, norm, nmean ? mean : NULL, nmean, nstd ? std : NULL,
+                                          nstd);
     free(std);
     free(mean);
     return st;
@@ -386,8 +396,9 @@ static int setup_data(run *r, const train_opts *o) {
     }
     rn_status st = rn_dataset_create(ctx, ti->images, ti->labels, ti->n, ti->h, ti->w, ti->c,
                                      ti->classes, &r->all);
-    if (!st) st = rn_dataset_create(ctx, te->images, te->labels, te->n, te->h, te->w, te->c,
-                                    te->classes, &r->test);
+    if (!st)
+        st = rn_dataset_create(ctx, te->images, te->labels, te->n, te->h, te->w, te->c, te->classes,
+                               &r->test);
     if (!st && o->val > 0) {
         r->train_idx = malloc((size_t)(ti->n - o->val) * sizeof(int64_t));
         r->val_idx = malloc((size_t)o->val * sizeof(int64_t));
@@ -431,8 +442,10 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     }
     rn_ctx *ctx = r.ctx;
     char outdir[2048], path[4096], desc[512];
-    if (o.out) snprintf(outdir, sizeof outdir, "%s", o.out);
-    else snprintf(outdir, sizeof outdir, "runs/%s-%s", o.arch.name, o.data);
+    if (o.out)
+        snprintf(outdir, sizeof outdir, "%s", o.out);
+    else
+        snprintf(outdir, sizeof outdir, "runs/%s-%s", o.arch.name, o.data);
     rc = cli_set_threads(ctx, o.threads);
     rn_status wst;
     if (!rc && (wst = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, o.winograd)) != RN_OK)
@@ -457,7 +470,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     o.arch.in_channels = (int32_t)dims[3];
     rn_status st;
     rc = cli_create_model(ctx, &o.arch, &r.model);
-    if (!rc && (st = rn_model_init(r.model, (uint64_t)o.seed)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
+    if (!rc && (st = rn_model_init(r.model, (uint64_t)o.seed)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "init");
     if (!rc && o.weights) {
         /* fine-tuning: every tensor that fits by name and shape, then the
          * initialised head back (a fresh head for this data's classes) */
@@ -480,8 +494,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         }
         if (!rc && ((st = rn_model_get_tensor(r.model, "fc.weight", fw, nw)) != RN_OK ||
                     (st = rn_model_get_tensor(r.model, "fc.bias", fb, nb)) != RN_OK ||
-                    (st = rn_model_load_safetensors_partial_file(r.model, o.weights, counts,
-                                                                 report, sizeof report)) != RN_OK ||
+                    (st = rn_model_load_safetensors_partial_file(r.model, o.weights, counts, report,
+                                                                 sizeof report)) != RN_OK ||
                     (st = rn_model_set_tensor(r.model, "fc.weight", fw, nw)) != RN_OK ||
                     (st = rn_model_set_tensor(r.model, "fc.bias", fb, nb)) != RN_OK))
             rc = cli_lib_error(ctx, st, "--weights");
@@ -555,8 +569,9 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     printf("training %s on %s: %lld training, %lld validation, %lld test images\n", o.arch.name,
            o.data, (long long)ntrain, (long long)nval, (long long)ntest);
     printf("%lld epochs of %lld batches of %lld, lr %g %s, momentum %g, weight decay %g, "
-           "%d threads\n", (long long)o.epochs, (long long)bpe, (long long)o.batch, o.lr, desc,
-           o.momentum, o.wd, (int)o.threads);
+           "%d threads\n",
+           (long long)o.epochs, (long long)bpe, (long long)o.batch, o.lr, desc, o.momentum, o.wd,
+           (int)o.threads);
     if (o.shards > 1 || o.sync_bn || engine) {
         int64_t ranks = engine ? 0 : 1;
 #ifdef RN_WITH_MPI
@@ -564,8 +579,7 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
 #endif
         printf("data-parallel: %lld rank%s of %lld images per batch, %lld shards, batch norm %s\n",
                (long long)ranks, ranks == 1 ? "" : "s", (long long)o.batch,
-               (long long)(o.shards ? o.shards : ranks),
-               o.sync_bn ? "synchronised" : "per rank");
+               (long long)(o.shards ? o.shards : ranks), o.sync_bn ? "synchronised" : "per rank");
     }
     if (o.resume)
         printf("resumed from %s after epoch %lld (iteration %lld)\n", o.resume, (long long)epoch,
@@ -598,9 +612,10 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
             double dt = cli_now() - t0;
             double per_batch = dt / (double)batches_run;
             /* every step is a global batch: the rate is the job's */
-            if (rank == 0) cli_progress_update(&p, epoch + 1, o.epochs, cur, loss,
-                                (double)batches_run * (double)o.batch / (dt > 0 ? dt : 1e-9),
-                                per_batch * (double)(bpe - cur));
+            if (rank == 0)
+                cli_progress_update(&p, epoch + 1, o.epochs, cur, loss,
+                                    (double)batches_run * (double)o.batch / (dt > 0 ? dt : 1e-9),
+                                    per_batch * (double)(bpe - cur));
         }
         if (rank == 0) cli_progress_end(&p);
         if (st == RN_E_NUMERIC) {
@@ -614,8 +629,7 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         if (st) {
             rc = cli_lib_error(ctx, st, "training");
 #ifdef RN_WITH_MPI
-            if (engine && st == RN_E_IO)
-                cli_fail("%s", rn_mpi_last_error((rn_mpi *)engine));
+            if (engine && st == RN_E_IO) cli_fail("%s", rn_mpi_last_error((rn_mpi *)engine));
 #endif
             break;
         }
@@ -635,7 +649,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
             double wait_s = 0, bytes = 0;
             rn_mpi_stats((rn_mpi *)engine, &wait_s, &bytes);
             printf("communication: %.1f MB reduced, %.2f s waited for (%.1f%% of the epoch's "
-                   "training time)\n", (bytes - comm_bytes) / 1e6, wait_s - comm_wait,
+                   "training time)\n",
+                   (bytes - comm_bytes) / 1e6, wait_s - comm_wait,
                    100.0 * (wait_s - comm_wait) / (seconds > 0 ? seconds : 1e-9));
             comm_wait = wait_s, comm_bytes = bytes;
         }
@@ -651,16 +666,19 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
         if (r.val) fprintf(r.log, "%.4f", val_err);
         fprintf(r.log, ",%lld\n", (long long)step);
         fflush(r.log);
-        if ((st = rn_checkpoint_save_file(r.tr, path)) != RN_OK) rc = cli_lib_error(ctx, st, "checkpoint");
+        if ((st = rn_checkpoint_save_file(r.tr, path)) != RN_OK)
+            rc = cli_lib_error(ctx, st, "checkpoint");
     }
-    if (rc == CLI_EXIT_OK && !have_test) rc = evaluate(&r, r.test, o.batch, &test_err, conf, classes);
+    if (rc == CLI_EXIT_OK && !have_test)
+        rc = evaluate(&r, r.test, o.batch, &test_err, conf, classes);
     if (rc == CLI_EXIT_OK && rank == 0) {
         printf("test accuracy: %.2f%%\n", 100.0 - test_err);
         cli_print_confusion(stdout, conf, classes);
         snprintf(path, sizeof path, "%s/weights.safetensors", outdir);
         if ((st = rn_model_save_safetensors_file(r.model, path)) != RN_OK)
             rc = cli_lib_error(ctx, st, path);
-        else printf("weights: %s\n", path);
+        else
+            printf("weights: %s\n", path);
         snprintf(path, sizeof path, "%s/normalization.safetensors", outdir);
         if (rc == CLI_EXIT_OK) rc = cli_save_normalization(ctx, train, path);
     }

@@ -9,18 +9,18 @@
 
 #include "../kernels.h"
 
-#define RN_STEP(LOAD_LO, LOAD_HI)                                                   \
-    for (size_t r = 0; r < rows; r++) {                                             \
-        const float *pa = a + r * a_rs, *pb = b + r * b_rs;                         \
-        for (size_t q = 0; q < cols; q++, pa += a_ps, pb += b_ps) {                 \
-            const __m256 blo = LOAD_LO, bhi = LOAD_HI;                              \
-            const __m256 a0 = _mm256_broadcast_ss(pa), a1 = _mm256_broadcast_ss(pa + 1); \
+#define RN_STEP(LOAD_LO, LOAD_HI)                                                            \
+    for (size_t r = 0; r < rows; r++) {                                                      \
+        const float *pa = a + r * a_rs, *pb = b + r * b_rs;                                  \
+        for (size_t q = 0; q < cols; q++, pa += a_ps, pb += b_ps) {                          \
+            const __m256 blo = LOAD_LO, bhi = LOAD_HI;                                       \
+            const __m256 a0 = _mm256_broadcast_ss(pa), a1 = _mm256_broadcast_ss(pa + 1);     \
             const __m256 a2 = _mm256_broadcast_ss(pa + 2), a3 = _mm256_broadcast_ss(pa + 3); \
-            c0l = _mm256_fmadd_ps(a0, blo, c0l), c0h = _mm256_fmadd_ps(a0, bhi, c0h);     \
-            c1l = _mm256_fmadd_ps(a1, blo, c1l), c1h = _mm256_fmadd_ps(a1, bhi, c1h);     \
-            c2l = _mm256_fmadd_ps(a2, blo, c2l), c2h = _mm256_fmadd_ps(a2, bhi, c2h);     \
-            c3l = _mm256_fmadd_ps(a3, blo, c3l), c3h = _mm256_fmadd_ps(a3, bhi, c3h);     \
-        }                                                                           \
+            c0l = _mm256_fmadd_ps(a0, blo, c0l), c0h = _mm256_fmadd_ps(a0, bhi, c0h);        \
+            c1l = _mm256_fmadd_ps(a1, blo, c1l), c1h = _mm256_fmadd_ps(a1, bhi, c1h);        \
+            c2l = _mm256_fmadd_ps(a2, blo, c2l), c2h = _mm256_fmadd_ps(a2, bhi, c2h);        \
+            c3l = _mm256_fmadd_ps(a3, blo, c3l), c3h = _mm256_fmadd_ps(a3, bhi, c3h);        \
+        }                                                                                    \
     }
 
 void rn_f32_wgrad_4x16__avx2(RN_WGRAD_UKERNEL_ARGS) {

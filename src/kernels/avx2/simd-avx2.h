@@ -44,7 +44,7 @@
 /* max-pool backward adds g through masked loads and stores of the hit lanes */
 #define RN_V_WHOLE_ROW_ADD 0
 #define RN_V_LOADP(p, pred) _mm256_maskload_ps(p, _mm256_castps_si256(pred))
-#define RN_V_KEEP(pred, v) _mm256_and_ps(pred, v)          /* v where pred, else +0 */
+#define RN_V_KEEP(pred, v) _mm256_and_ps(pred, v)            /* v where pred, else +0 */
 #define RN_V_SELECT(pred, a, b) _mm256_blendv_ps(a, b, pred) /* b where pred, else a */
 
 /* the float lanes widened to doubles, in two halves of RN_V_W / 2 */

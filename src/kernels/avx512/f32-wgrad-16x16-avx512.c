@@ -13,6 +13,8 @@
 #define RN_ROW_FMA(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(pa[i]), bv, c##i);
 #define RN_ROW_STORE(i) _mm512_mask_storeu_ps(c + i * c_stride, m, c##i);
 
+/* the rows of accumulator macros stay four to a line */
+/* clang-format off */
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS) {
     const __mmask16 m = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
     RN_ROW_LOAD(0) RN_ROW_LOAD(1) RN_ROW_LOAD(2) RN_ROW_LOAD(3)
@@ -34,3 +36,4 @@ void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS) {
     RN_ROW_STORE(8) RN_ROW_STORE(9) RN_ROW_STORE(10) RN_ROW_STORE(11)
     RN_ROW_STORE(12) RN_ROW_STORE(13) RN_ROW_STORE(14) RN_ROW_STORE(15)
 }
+/* clang-format on */

@@ -8,19 +8,21 @@
 
 #include "../kernels.h"
 
-#define RN_ROW_LOAD(i)                                            \
+#define RN_ROW_LOAD(i)                                             \
     __m512 c##i##l = _mm512_maskz_loadu_ps(mlo, c + i * c_stride), \
            c##i##h = _mm512_maskz_loadu_ps(mhi, c + i * c_stride + 16);
-#define RN_ROW_FMA(i)                                        \
-    {                                                        \
-        const __m512 av = _mm512_set1_ps(pa[i]);             \
-        c##i##l = _mm512_fmadd_ps(av, blo, c##i##l);         \
-        c##i##h = _mm512_fmadd_ps(av, bhi, c##i##h);         \
+#define RN_ROW_FMA(i)                                \
+    {                                                \
+        const __m512 av = _mm512_set1_ps(pa[i]);     \
+        c##i##l = _mm512_fmadd_ps(av, blo, c##i##l); \
+        c##i##h = _mm512_fmadd_ps(av, bhi, c##i##h); \
     }
-#define RN_ROW_STORE(i)                                      \
-    _mm512_mask_storeu_ps(c + i * c_stride, mlo, c##i##l);   \
+#define RN_ROW_STORE(i)                                    \
+    _mm512_mask_storeu_ps(c + i * c_stride, mlo, c##i##l); \
     _mm512_mask_storeu_ps(c + i * c_stride + 16, mhi, c##i##h);
 
+/* the rows of accumulator macros stay four to a line */
+/* clang-format off */
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS) {
     const __mmask16 mlo = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
     const __mmask16 mhi = nc >= 32   ? (__mmask16)0xFFFF
@@ -40,3 +42,4 @@ void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS) {
     RN_ROW_STORE(0) RN_ROW_STORE(1) RN_ROW_STORE(2) RN_ROW_STORE(3)
     RN_ROW_STORE(4) RN_ROW_STORE(5) RN_ROW_STORE(6) RN_ROW_STORE(7)
 }
+/* clang-format on */

@@ -37,7 +37,7 @@ static inline __mmask16 rn__mask16_avx512(size_t w) { return (__mmask16)((1u << 
 #define RN_V_CMP(a, b, imm) _mm512_cmp_ps_mask(a, b, imm)
 #define RN_VP_AND(p, q) ((__mmask16)((p) & (q)))
 #define RN_VP_OR(p, q) ((__mmask16)((p) | (q)))
-#define RN_VP_CLEAR(p, q) ((__mmask16)((p) & (__mmask16)~(q)))
+#define RN_VP_CLEAR(p, q) ((__mmask16)((p) & (__mmask16) ~(q)))
 #define RN_VP_ANY(p) ((p) != 0)
 #define RN_VP_FROM_MASK(m) (m)
 #define RN_VM_FROM_PRED(p) (p)

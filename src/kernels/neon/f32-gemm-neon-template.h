@@ -82,27 +82,27 @@ static inline void rn__store_part_neon(float *c, float32x4_t v, size_t n) {
 #define RN_GEMM_LANE_2(i) RN_GEMM_COLS(RN_GEMM_LANE1_2, i)
 #define RN_GEMM_LANE_3(i) RN_GEMM_COLS(RN_GEMM_LANE1_3, i)
 /* k step `lane` of the 4 loaded: the B row times that lane of each A row */
-#define RN_GEMM_STEP_LANE(lane)                                                            \
-    {                                                                                      \
-        const float *bl = b + lane * b_stride;                                             \
-        RN_GEMM_COLS(RN_GEMM_LOAD_B1, 0)                                                   \
-        RN_GEMM_ROWS(RN_GEMM_LANE_##lane)                                                  \
+#define RN_GEMM_STEP_LANE(lane)                \
+    {                                          \
+        const float *bl = b + lane * b_stride; \
+        RN_GEMM_COLS(RN_GEMM_LOAD_B1, 0)       \
+        RN_GEMM_ROWS(RN_GEMM_LANE_##lane)      \
     }
 #define RN_GEMM_ONE1(i, j) c##i##_##j = vfmaq_f32(c##i##_##j, b##j, av);
-#define RN_GEMM_ONE(i)                                                                     \
-    {                                                                                      \
-        const float32x4_t av = vld1q_dup_f32(RN_GEMM_A(i));                                \
-        RN_GEMM_COLS(RN_GEMM_ONE1, i)                                                      \
+#define RN_GEMM_ONE(i)                                      \
+    {                                                       \
+        const float32x4_t av = vld1q_dup_f32(RN_GEMM_A(i)); \
+        RN_GEMM_COLS(RN_GEMM_ONE1, i)                       \
     }
 /* the 4-k step and the 1-k step over the rows' A pointers RN_GEMM_A(i) */
-#define RN_GEMM_STEP4                                                                      \
-    RN_GEMM_ROWS(RN_GEMM_LOAD4)                                                            \
+#define RN_GEMM_STEP4           \
+    RN_GEMM_ROWS(RN_GEMM_LOAD4) \
     RN_GEMM_STEP_LANE(0) RN_GEMM_STEP_LANE(1) RN_GEMM_STEP_LANE(2) RN_GEMM_STEP_LANE(3)
-#define RN_GEMM_STEP1                                                                      \
-    {                                                                                      \
-        const float *bl = b;                                                               \
-        RN_GEMM_COLS(RN_GEMM_LOAD_B1, 0)                                                   \
-        RN_GEMM_ROWS(RN_GEMM_ONE)                                                          \
+#define RN_GEMM_STEP1                    \
+    {                                    \
+        const float *bl = b;             \
+        RN_GEMM_COLS(RN_GEMM_LOAD_B1, 0) \
+        RN_GEMM_ROWS(RN_GEMM_ONE)        \
     }
 
 /* One output row: acc (+ C) + bias, ReLU, store of nc columns. FMAX
@@ -115,29 +115,31 @@ static inline void rn__store_part_neon(float *c, float32x4_t v, size_t n) {
 #define RN_GEMM_ADD_BIAS(i, j) v##j = vaddq_f32(v##j, bias##j);
 #define RN_GEMM_RELU1(i, j) v##j = vmaxq_f32(vdupq_n_f32(0.0f), v##j);
 #define RN_GEMM_ST1(i, j) rn__store_part_neon(c + 4 * j, v##j, n##j);
-#define RN_GEMM_DEFINE_STORE_ROW(name)                                                     \
-    static inline void name(float *c, size_t nc RN_GEMM_COLS(RN_GEMM_P_V, 0)               \
-                                RN_GEMM_COLS(RN_GEMM_P_B, 0), uint32_t flags) {            \
-        RN_GEMM_COLS(RN_GEMM_N1, 0)                                                        \
-        if (flags & RN_GEMM_ACCUMULATE) {                                                  \
-            RN_GEMM_COLS(RN_GEMM_ACC1, 0)                                                  \
-        }                                                                                  \
-        RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                  \
-        if (flags & RN_GEMM_RELU) {                                                        \
-            RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                 \
-        }                                                                                  \
-        RN_GEMM_COLS(RN_GEMM_ST1, 0)                                                       \
+#define RN_GEMM_DEFINE_STORE_ROW(name)                                                           \
+    static inline void name(float *c,                                                            \
+                            size_t nc RN_GEMM_COLS(RN_GEMM_P_V, 0) RN_GEMM_COLS(RN_GEMM_P_B, 0), \
+                            uint32_t flags) {                                                    \
+        RN_GEMM_COLS(RN_GEMM_N1, 0)                                                              \
+        if (flags & RN_GEMM_ACCUMULATE) {                                                        \
+            RN_GEMM_COLS(RN_GEMM_ACC1, 0)                                                        \
+        }                                                                                        \
+        RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                        \
+        if (flags & RN_GEMM_RELU) {                                                              \
+            RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                       \
+        }                                                                                        \
+        RN_GEMM_COLS(RN_GEMM_ST1, 0)                                                             \
     }
 #define RN_GEMM_A_V(i, j) , c##i##_##j
 #define RN_GEMM_A_B(i, j) , bias##j
-#define RN_GEMM_STORE(i)                                                                   \
-    if (mr > i)                                                                            \
-        RN_GEMM_STORE_ROW(c + i * c_stride, nc RN_GEMM_COLS(RN_GEMM_A_V, i)                \
-                              RN_GEMM_COLS(RN_GEMM_A_B, i), flags);
-#define RN_GEMM_BIAS1(i, j) \
-    const float32x4_t bias##j = bias ? rn__load_part_neon(bias + 4 * j, RN_GEMM_LANES(j)) : vdupq_n_f32(0.0f);
-#define RN_GEMM_EPILOGUE                                                                   \
-    RN_GEMM_COLS(RN_GEMM_BIAS1, 0)                                                         \
+#define RN_GEMM_STORE(i)                    \
+    if (mr > i)                             \
+        RN_GEMM_STORE_ROW(c + i * c_stride, \
+                          nc RN_GEMM_COLS(RN_GEMM_A_V, i) RN_GEMM_COLS(RN_GEMM_A_B, i), flags);
+#define RN_GEMM_BIAS1(i, j)     \
+    const float32x4_t bias##j = \
+        bias ? rn__load_part_neon(bias + 4 * j, RN_GEMM_LANES(j)) : vdupq_n_f32(0.0f);
+#define RN_GEMM_EPILOGUE           \
+    RN_GEMM_COLS(RN_GEMM_BIAS1, 0) \
     RN_GEMM_ROWS(RN_GEMM_STORE)
 
 #if RN_GEMM_INDIRECT

@@ -30,6 +30,6 @@ void rn_f32_maxpool_backward__neon(RN_MAXPOOL_BACKWARD_ARGS) {
             }
     }
     if (nc4 < nc)
-        rn_f32_maxpool_backward__scalar(nc - nc4, wh, ww, x + nc4, dx + nc4, row_stride,
-                                        pix_stride, g + nc4);
+        rn_f32_maxpool_backward__scalar(nc - nc4, wh, ww, x + nc4, dx + nc4, row_stride, pix_stride,
+                                        g + nc4);
 }

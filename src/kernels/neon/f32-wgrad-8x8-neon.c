@@ -29,16 +29,18 @@ static inline void store_part(float *p, float32x4_t v, size_t n) {
     if (n > 2) vst1q_lane_f32(p + 2, v, 2);
 }
 
-#define RN_ROW_LOAD(i)                                                        \
-    float32x4_t c##i##l = load_part(c + i * c_stride, nlo),                   \
+#define RN_ROW_LOAD(i)                                      \
+    float32x4_t c##i##l = load_part(c + i * c_stride, nlo), \
                 c##i##h = load_part(c + i * c_stride + 4, nhi);
-#define RN_ROW_FMA(i, v, lane)                                 \
-    c##i##l = vfmaq_laneq_f32(c##i##l, blo, v, lane);          \
+#define RN_ROW_FMA(i, v, lane)                        \
+    c##i##l = vfmaq_laneq_f32(c##i##l, blo, v, lane); \
     c##i##h = vfmaq_laneq_f32(c##i##h, bhi, v, lane);
-#define RN_ROW_STORE(i)                          \
-    store_part(c + i * c_stride, c##i##l, nlo);  \
+#define RN_ROW_STORE(i)                         \
+    store_part(c + i * c_stride, c##i##l, nlo); \
     store_part(c + i * c_stride + 4, c##i##h, nhi);
 
+/* the rows of accumulator macros stay four to a line */
+/* clang-format off */
 void rn_f32_wgrad_8x8__neon(RN_WGRAD_UKERNEL_ARGS) {
     const size_t nlo = nc >= 4 ? 4 : nc, nhi = nc > 4 ? nc - 4 : 0;
     RN_ROW_LOAD(0) RN_ROW_LOAD(1) RN_ROW_LOAD(2) RN_ROW_LOAD(3)
@@ -60,3 +62,4 @@ void rn_f32_wgrad_8x8__neon(RN_WGRAD_UKERNEL_ARGS) {
     RN_ROW_STORE(0) RN_ROW_STORE(1) RN_ROW_STORE(2) RN_ROW_STORE(3)
     RN_ROW_STORE(4) RN_ROW_STORE(5) RN_ROW_STORE(6) RN_ROW_STORE(7)
 }
+/* clang-format on */

@@ -39,11 +39,13 @@
 #define RN_QK_NAME2(mr, isa) RN_QK_NAME3(mr, isa)
 #define RN_QK_ROWS(X) RN_UNROLL(RN_QK_MR, X)
 
-#define RN_QK_INIT(i) int32x4_t acc##i##_0 = vb0, acc##i##_1 = vb1, acc##i##_2 = vb2, acc##i##_3 = vb3;
+#define RN_QK_INIT(i) \
+    int32x4_t acc##i##_0 = vb0, acc##i##_1 = vb1, acc##i##_2 = vb2, acc##i##_3 = vb3;
 #define RN_QK_PTR(i) const int8_t *a##i = a[i] + a_off[s];
 /* the row's pointers are 4-byte aligned: the driver's padded copy starts
  * 64-aligned and every pixel and group is a multiple of 4 bytes in */
-#define RN_QK_X(i) vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(const void *)(a##i + 4 * g)))
+#define RN_QK_X(i) \
+    vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(const void *)(a##i + 4 * g)))
 #if RN_QK_DOT
 #define RN_QK_STEP(i)                               \
     {                                               \
@@ -54,54 +56,54 @@
         acc##i##_3 = vdotq_s32(acc##i##_3, vw3, x); \
     }
 #else
-#define RN_QK_DOT4(acc, w, x)                                                   \
-    acc = vpadalq_s16(acc, vpaddq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(x)), \
-                                      vmull_high_s8(w, x)))
-#define RN_QK_STEP(i)                       \
-    {                                       \
-        const int8x16_t x = RN_QK_X(i);     \
-        RN_QK_DOT4(acc##i##_0, vw0, x);     \
-        RN_QK_DOT4(acc##i##_1, vw1, x);     \
-        RN_QK_DOT4(acc##i##_2, vw2, x);     \
-        RN_QK_DOT4(acc##i##_3, vw3, x);     \
+#define RN_QK_DOT4(acc, w, x) \
+    acc = vpadalq_s16(acc,    \
+                      vpaddq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(x)), vmull_high_s8(w, x)))
+#define RN_QK_STEP(i)                   \
+    {                                   \
+        const int8x16_t x = RN_QK_X(i); \
+        RN_QK_DOT4(acc##i##_0, vw0, x); \
+        RN_QK_DOT4(acc##i##_1, vw1, x); \
+        RN_QK_DOT4(acc##i##_2, vw2, x); \
+        RN_QK_DOT4(acc##i##_3, vw3, x); \
     }
 #endif
 
 /* 4 channels: requantized, as int32 */
-#define RN_QK_REQ(acc, vm, rr)                                                      \
-    vcvtnq_s32_f32(vminq_f32(                                                       \
-        vmaxq_f32(r ? vaddq_f32(vmulq_f32(vcvtq_f32_s32(acc), vm),                  \
-                                vmulq_f32(vcvtq_f32_s32(rr), vmr))                  \
-                    : vmulq_f32(vcvtq_f32_s32(acc), vm),                            \
-                  vlo),                                                             \
-        v127))
+#define RN_QK_REQ(acc, vm, rr)                                                          \
+    vcvtnq_s32_f32(vminq_f32(vmaxq_f32(r ? vaddq_f32(vmulq_f32(vcvtq_f32_s32(acc), vm), \
+                                                     vmulq_f32(vcvtq_f32_s32(rr), vmr)) \
+                                         : vmulq_f32(vcvtq_f32_s32(acc), vm),           \
+                                       vlo),                                            \
+                             v127))
 
-#define RN_QK_EPI(i)                                                                          \
-    if (i < mr) {                                                                             \
-        int8_t rtmp[16], ytmp[16];                                                            \
-        int8x16_t rb = vdupq_n_s8(0);                                                         \
-        if (r) {                                                                              \
-            const int8_t *ri = r + i * r_stride;                                              \
-            if (nc == 16) {                                                                   \
-                rb = vld1q_s8(ri);                                                            \
-            } else {                                                                          \
-                for (size_t c = 0; c < 16; c++) rtmp[c] = c < nc ? ri[c] : 0;                 \
-                rb = vld1q_s8(rtmp);                                                          \
-            }                                                                                 \
-        }                                                                                     \
-        const int16x8_t r16l = vmovl_s8(vget_low_s8(rb)), r16h = vmovl_high_s8(rb);           \
-        const int32x4_t q0 = RN_QK_REQ(acc##i##_0, vm0, vmovl_s16(vget_low_s16(r16l)));       \
-        const int32x4_t q1 = RN_QK_REQ(acc##i##_1, vm1, vmovl_high_s16(r16l));                \
-        const int32x4_t q2 = RN_QK_REQ(acc##i##_2, vm2, vmovl_s16(vget_low_s16(r16h)));       \
-        const int32x4_t q3 = RN_QK_REQ(acc##i##_3, vm3, vmovl_high_s16(r16h));                \
-        const int8x16_t b8 = vcombine_s8(vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))), \
-                                         vqmovn_s16(vcombine_s16(vqmovn_s32(q2), vqmovn_s32(q3)))); \
-        if (nc == 16) {                                                                       \
-            vst1q_s8(y + i * y_stride, b8);                                                   \
-        } else {                                                                              \
-            vst1q_s8(ytmp, b8);                                                               \
-            for (size_t c = 0; c < nc; c++) y[i * y_stride + c] = ytmp[c];                    \
-        }                                                                                     \
+#define RN_QK_EPI(i)                                                                    \
+    if (i < mr) {                                                                       \
+        int8_t rtmp[16], ytmp[16];                                                      \
+        int8x16_t rb = vdupq_n_s8(0);                                                   \
+        if (r) {                                                                        \
+            const int8_t *ri = r + i * r_stride;                                        \
+            if (nc == 16) {                                                             \
+                rb = vld1q_s8(ri);                                                      \
+            } else {                                                                    \
+                for (size_t c = 0; c < 16; c++) rtmp[c] = c < nc ? ri[c] : 0;           \
+                rb = vld1q_s8(rtmp);                                                    \
+            }                                                                           \
+        }                                                                               \
+        const int16x8_t r16l = vmovl_s8(vget_low_s8(rb)), r16h = vmovl_high_s8(rb);     \
+        const int32x4_t q0 = RN_QK_REQ(acc##i##_0, vm0, vmovl_s16(vget_low_s16(r16l))); \
+        const int32x4_t q1 = RN_QK_REQ(acc##i##_1, vm1, vmovl_high_s16(r16l));          \
+        const int32x4_t q2 = RN_QK_REQ(acc##i##_2, vm2, vmovl_s16(vget_low_s16(r16h))); \
+        const int32x4_t q3 = RN_QK_REQ(acc##i##_3, vm3, vmovl_high_s16(r16h));          \
+        const int8x16_t b8 =                                                            \
+            vcombine_s8(vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))),       \
+                        vqmovn_s16(vcombine_s16(vqmovn_s32(q2), vqmovn_s32(q3))));      \
+        if (nc == 16) {                                                                 \
+            vst1q_s8(y + i * y_stride, b8);                                             \
+        } else {                                                                        \
+            vst1q_s8(ytmp, b8);                                                         \
+            for (size_t c = 0; c < nc; c++) y[i * y_stride + c] = ytmp[c];              \
+        }                                                                               \
     }
 
 RN_QK_TARGET void RN_QK_NAME2(RN_QK_MR, RN_QK_SUFFIX)(RN_QCONV_UKERNEL_ARGS) {

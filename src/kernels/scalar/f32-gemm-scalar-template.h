@@ -18,20 +18,20 @@
 #define RN_GEMM_NAME(kind, mr, nr) RN_GEMM_NAME4(kind, mr, nr)
 
 /* one k step: the A column ar[i][p] times the B row brow */
-#define RN_GEMM_STEP(ar, p, brow)                                                          \
-    {                                                                                      \
-        float av[RN_GEMM_MR];                                                              \
-        for (size_t i = 0; i < RN_GEMM_MR; i++) av[i] = ar[i][p];                          \
-        for (size_t i = 0; i < RN_GEMM_MR; i++)                                            \
-            for (size_t j = 0; j < RN_GEMM_NR; j++) acc[i][j] += av[i] * (brow)[j];        \
+#define RN_GEMM_STEP(ar, p, brow)                                                   \
+    {                                                                               \
+        float av[RN_GEMM_MR];                                                       \
+        for (size_t i = 0; i < RN_GEMM_MR; i++) av[i] = ar[i][p];                   \
+        for (size_t i = 0; i < RN_GEMM_MR; i++)                                     \
+            for (size_t j = 0; j < RN_GEMM_NR; j++) acc[i][j] += av[i] * (brow)[j]; \
     }
 
 #ifndef RN_GEMM_SCALAR_STORE_DEFINED
 #define RN_GEMM_SCALAR_STORE_DEFINED
 /* the mr x nc block of acc (rows acc_stride apart) (+ C) (+ bias), ReLU */
-static inline void rn__gemm_store_scalar(const float *acc, size_t acc_stride, size_t mr,
-                                         size_t nc, float *c, size_t c_stride,
-                                         const float *bias, uint32_t flags) {
+static inline void rn__gemm_store_scalar(const float *acc, size_t acc_stride, size_t mr, size_t nc,
+                                         float *c, size_t c_stride, const float *bias,
+                                         uint32_t flags) {
     for (size_t i = 0; i < mr; i++) {
         float *crow = c + i * c_stride;
         for (size_t j = 0; j < nc; j++) {

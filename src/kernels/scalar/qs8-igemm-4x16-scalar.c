@@ -27,6 +27,6 @@ void rn_qs8_igemm_4x16__scalar(RN_QCONV_UKERNEL_ARGS) {
     const float lo = relu ? 0.f : -127.f;
     for (size_t i = 0; i < mr; i++)
         for (size_t c = 0; c < nc; c++)
-            y[i * y_stride + c] = rn__qconv_requant(acc[i][c], m[c], r != NULL,
-                                                    r ? r[i * r_stride + c] : 0, m_r, lo);
+            y[i * y_stride + c] =
+                rn__qconv_requant(acc[i][c], m[c], r != NULL, r ? r[i * r_stride + c] : 0, m_r, lo);
 }

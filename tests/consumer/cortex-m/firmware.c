@@ -43,8 +43,9 @@ static rn_status classify(size_t *arena_peak, size_t *plan_bytes) {
     if (st == RN_OK) st = rn_model_init(model, 1);
     if (st == RN_OK) st = rn_plan_create(model, 1, 32, 32, RN_MODE_INFER, &plan);
     if (st == RN_OK) st = rn_plan_memory_size(plan, plan_bytes);
-    if (st == RN_OK) st = rn_plan_forward(plan, image, sizeof image / sizeof image[0],
-                                          RN_LAYOUT_NCHW, logits, CLASSES);
+    if (st == RN_OK)
+        st = rn_plan_forward(plan, image, sizeof image / sizeof image[0], RN_LAYOUT_NCHW, logits,
+                             CLASSES);
     if (st == RN_OK) {
         size_t used = 0;
         st = rn_ctx_arena_usage(ctx, &used, arena_peak);

@@ -19,9 +19,22 @@ static void fault_handler(void) {
 }
 
 __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
-    __stack_top, rn_reset_handler, fault_handler, fault_handler,
-    fault_handler, fault_handler, fault_handler, 0, 0, 0, 0, fault_handler, fault_handler, 0,
-    fault_handler, fault_handler};
+    __stack_top,
+    rn_reset_handler,
+    fault_handler,
+    fault_handler,
+    fault_handler,
+    fault_handler,
+    fault_handler,
+    0,
+    0,
+    0,
+    0,
+    fault_handler,
+    fault_handler,
+    0,
+    fault_handler,
+    fault_handler};
 
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
