@@ -4,7 +4,8 @@
 #   bash tools/test.sh            # every stage
 #   RN_STAGES="gcc clang" bash tools/test.sh   # a subset
 #
-# Stages: gcc      Release build with gcc, -Werror, all tests
+# Stages: format   every tracked C file formatted as .clang-format says (tools/format.sh --all)
+#         gcc      Release build with gcc, -Werror, all tests
 #         clang    Release build with clang, -Werror, all tests
 #         sanitize ASan + UBSan (clang) over the whole suite
 #         extra    tools/ci/*.sh: build variants, aarch64 under qemu, fuzzing...
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-stages=${RN_STAGES:-"gcc clang sanitize extra"}
+stages=${RN_STAGES:-"format gcc clang sanitize extra"}
 jobs=${RN_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 need_pkgs=()
@@ -43,6 +44,15 @@ run_suite() { # name, build dir, cmake args...
 mkdir -p "$top/build-ci"
 for s in $stages; do
   case $s in
+    format)
+      echo "=== format: tools/format.sh --all"
+      # .clang-format is written for clang-format 14; another version lays out some lines otherwise
+      if ! command -v clang-format-14 >/dev/null; then
+        sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq clang-format-14 ||
+          { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq clang-format-14; }
+      fi
+      bash "$top/tools/format.sh" --all ;;
     gcc) run_suite gcc "$top/build-ci/gcc" -DCMAKE_C_COMPILER=gcc ;;
     clang) run_suite clang "$top/build-ci/clang" -DCMAKE_C_COMPILER=clang ;;
     sanitize)
