@@ -95,6 +95,14 @@ rn_status rn__error(const rn_ctx *ctx, rn_status status, const char *fmt, ...) R
 void rn__log(const rn_ctx *ctx, int32_t level, const char *fmt, ...) RN_PRINTF(3, 4);
 /* Clear the last error (done at the start of public calls that succeed). */
 void rn__clear_error(const rn_ctx *ctx);
+/* Return from the calling function with a call's status when it is not RN_OK. */
+#define RN_TRY(call)                  \
+    do {                              \
+        rn_status st_ = (call);       \
+        if (st_ != RN_OK) return st_; \
+    } while (0)
+/* RN_OK for RN_LAYOUT_NHWC and RN_LAYOUT_NCHW; else RN_E_INVALID_ARG with a sentence naming fn. */
+rn_status rn__check_layout(const rn_ctx *ctx, const char *fn, int32_t layout);
 
 /* Overflow-checked arithmetic: return 0 on overflow. */
 static inline int rn__mul_size(size_t a, size_t b, size_t *out) {

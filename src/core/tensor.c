@@ -158,6 +158,13 @@ rn_status rn_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t h, in
     return RN_OK;
 }
 
+rn_status rn__check_layout(const rn_ctx *ctx, const char *fn, int32_t layout) {
+    if (layout == RN_LAYOUT_NCHW || layout == RN_LAYOUT_NHWC) return RN_OK;
+    return rn__error(ctx, RN_E_INVALID_ARG,
+                     "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
+                     (int)layout);
+}
+
 static rn_status check_io(const rn_tensor *t, const void *p, size_t count, int32_t layout,
                           const char *fn) {
     if (!t || !p) return rn__error(t ? t->ctx : NULL, RN_E_INVALID_ARG, "%s: NULL argument", fn);

@@ -128,9 +128,7 @@ static rn_status find_values(rn_ctx *ctx, const char *fn, const unsigned char *b
                              ndim == 4 ? ", OHWI" : "");
         }
         rn_safetensors_info(st, idx, NULL, &dtype, &fndim, fdims);
-        int same = fndim == ndim;
-        for (int32_t d = 0; same && d < ndim; d++) same = fdims[d] == dims[d];
-        if (!same) {
+        if (!rn__same_dims(fndim, fdims, ndim, dims)) {
             char a[200], b[200];
             return rn__error(ctx, RN_E_BAD_FORMAT,
                              "%s: tensor '%s': shape %s in the blob, %s "
@@ -265,7 +263,9 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
 
 /* ---- writer ------------------------------------------------------------------- */
 
-static rn_status blob_writer(const rn_model *model, const char *fn, rn_safetensors_writer **out) {
+static rn_status blob_writer(const rn_model *model, const char *fn, int sizes_only,
+                             rn_safetensors_writer **out) {
+    (void)sizes_only; /* a blob is measured by writing it whole */
     rn_ctx *ctx = rn__model_ctx(model);
     if (rn__model_is_int8(model))
         return rn__error(ctx, RN_E_UNSUPPORTED,
@@ -315,27 +315,9 @@ static rn_status blob_writer(const rn_model *model, const char *fn, rn_safetenso
 }
 
 rn_status rn_model_save_blob_mem(const rn_model *model, void *buf, size_t cap, size_t *written) {
-    static const char fn[] = "rn_model_save_blob_mem";
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    if (!written) return rn__error(ctx, RN_E_INVALID_ARG, "%s: written is NULL", fn);
-    rn_safetensors_writer *w = NULL;
-    rn_status s = blob_writer(model, fn, &w);
-    if (s) return s;
-    s = rn_safetensors_writer_save_mem(w, buf, cap, written);
-    rn_safetensors_writer_destroy(w);
-    return s;
+    return rn__model_save(model, "rn_model_save_blob_mem", blob_writer, 0, NULL, buf, cap, written);
 }
 
 rn_status rn_model_save_blob_file(const rn_model *model, const char *path) {
-    static const char fn[] = "rn_model_save_blob_file";
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "%s: path is NULL", fn);
-    rn_safetensors_writer *w = NULL;
-    rn_status s = blob_writer(model, fn, &w);
-    if (s) return s;
-    s = rn_safetensors_writer_save_file(w, path);
-    rn_safetensors_writer_destroy(w);
-    return s;
+    return rn__model_save(model, "rn_model_save_blob_file", blob_writer, 1, path, NULL, 0, NULL);
 }

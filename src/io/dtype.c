@@ -87,6 +87,13 @@ void rn__convert_to_f32(int32_t dtype, const unsigned char *src, size_t count, f
     }
 }
 
+int rn__same_dims(int32_t na, const int64_t *a, int32_t nb, const int64_t *b) {
+    if (na != nb) return 0;
+    for (int32_t d = 0; d < na; d++)
+        if (a[d] != b[d]) return 0;
+    return 1;
+}
+
 const char *rn__dims_str(int32_t ndim, const int64_t *dims, char *buf, size_t cap) {
     size_t used = 0;
     if (cap == 0) return buf;

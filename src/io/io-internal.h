@@ -95,6 +95,8 @@ const char *rn__concat(char *buf, size_t cap, const char *a, const char *b);
 
 /* "[d0,d1,...]" into buf (for error sentences); returns buf. */
 const char *rn__dims_str(int32_t ndim, const int64_t *dims, char *buf, size_t cap);
+/* 1 when the shapes (na, a) and (nb, b) are the same, else 0. */
+int rn__same_dims(int32_t na, const int64_t *a, int32_t nb, const int64_t *b);
 
 /* A reader over buf that copies nothing: rn__safetensors_data gives each
  * tensor's bytes where they are in buf, which must outlive the handle (and
@@ -109,6 +111,16 @@ const unsigned char *rn__safetensors_data(const rn_safetensors *st, int32_t inde
  * a writer may be measured (save_mem with buf NULL) but not saved. */
 rn_status rn__safetensors_writer_adopt(rn_safetensors_writer *w, const char *name, int32_t dtype,
                                        int32_t ndim, const int64_t *dims, unsigned char *data);
+
+/* A model's file written through a safetensors writer (safetensors-model.c):
+ * the arguments checked, the writer made by `make` (sizes_only: entries that
+ * only size the file, when buf is NULL), then saved to `path` (path_mode) or
+ * to buf/cap as rn_safetensors_writer_save_mem does, and destroyed. fn names
+ * the public function in errors. */
+typedef rn_status (*rn__model_writer_fn)(const rn_model *model, const char *fn, int sizes_only,
+                                         rn_safetensors_writer **out);
+rn_status rn__model_save(const rn_model *model, const char *fn, rn__model_writer_fn make,
+                         int path_mode, const char *path, void *buf, size_t cap, size_t *written);
 
 /* The int8 model file (int8-model.c), written by rn_model_save_safetensors_*
  * for int8 models. */

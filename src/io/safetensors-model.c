@@ -55,9 +55,7 @@ static rn_status match_tensors(rn_model *model, rn_ctx *ctx, const char *src,
         int32_t mndim;
         int64_t mdims[4];
         rn_model_tensor_info(model, m, &mname, &mndim, mdims, NULL);
-        int same = fndim == mndim;
-        for (int32_t d = 0; same && d < mndim; d++) same = fdims[d] == mdims[d];
-        if (!same) {
+        if (!rn__same_dims(fndim, fdims, mndim, mdims)) {
             char a[200], b[200];
             return rn__error(ctx, RN_E_BAD_FORMAT,
                              "%s: tensor '%s': shape %s in file, model "
@@ -189,8 +187,7 @@ static rn_status load_partial(rn_model *model, const char *src, const rn_safeten
             continue;
         }
         rn_model_tensor_info(model, m, NULL, &mndim, mdims, NULL);
-        int same = fndim == mndim;
-        for (int32_t d = 0; same && d < mndim; d++) same = fdims[d] == mdims[d];
+        int same = rn__same_dims(fndim, fdims, mndim, mdims);
         if (!same || (dtype != RN_DTYPE_F32 && dtype != RN_DTYPE_F16 && dtype != RN_DTYPE_BF16)) {
             char a[200], b[200], why[440];
             if (same) {
@@ -249,71 +246,51 @@ static rn_status load_partial(rn_model *model, const char *src, const rn_safeten
     return s;
 }
 
+/* The four loaders: the model writable, the file `path` (from_file) or the
+ * buffer opened, then every tensor of the model loaded from it (load_from), or
+ * with `partial` those that fit (load_partial). */
+static rn_status open_and_load(rn_model *model, const char *fn, int from_file, const char *path,
+                               const void *buf, size_t size, int partial, int32_t counts[3],
+                               char *report, size_t report_cap) {
+    if (!model) return RN_E_INVALID_ARG;
+    rn_ctx *ctx = rn__model_ctx(model);
+    rn_status s = check_writable(model, fn);
+    if (s) return s;
+    if (from_file ? !path : !buf)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn, from_file ? "path" : "buf");
+    rn_safetensors *st = NULL;
+    s = from_file ? rn_safetensors_open_file(ctx, path, &st)
+                  : rn_safetensors_open_mem(ctx, buf, size, &st);
+    if (s) return s;
+    const char *src = from_file ? path : RN_IO_MEMORY_NAME;
+    s = partial ? load_partial(model, src, st, counts, report, report_cap)
+                : load_from(model, src, st);
+    rn_safetensors_close(st);
+    return s;
+}
+
 rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf, size_t size,
                                                 int32_t counts[3], char *report,
                                                 size_t report_cap) {
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_mem");
-    if (ws) return ws;
-    if (!buf)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "rn_model_load_safetensors_partial_mem: buf is "
-                         "NULL");
-    rn_safetensors *st = NULL;
-    rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
-    if (s) return s;
-    s = load_partial(model, RN_IO_MEMORY_NAME, st, counts, report, report_cap);
-    rn_safetensors_close(st);
-    return s;
+    return open_and_load(model, "rn_model_load_safetensors_partial_mem", 0, NULL, buf, size, 1,
+                         counts, report, report_cap);
 }
 
 rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *path,
                                                  int32_t counts[3], char *report,
                                                  size_t report_cap) {
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    rn_status ws = check_writable(model, "rn_model_load_safetensors_partial_file");
-    if (ws) return ws;
-    if (!path)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "rn_model_load_safetensors_partial_file: path "
-                         "is NULL");
-    rn_safetensors *st = NULL;
-    rn_status s = rn_safetensors_open_file(ctx, path, &st);
-    if (s) return s;
-    s = load_partial(model, path, st, counts, report, report_cap);
-    rn_safetensors_close(st);
-    return s;
+    return open_and_load(model, "rn_model_load_safetensors_partial_file", 1, path, NULL, 0, 1,
+                         counts, report, report_cap);
 }
 
 rn_status rn_model_load_safetensors_mem(rn_model *model, const void *buf, size_t size) {
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    rn_status ws = check_writable(model, "rn_model_load_safetensors_mem");
-    if (ws) return ws;
-    if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_mem: buf is NULL");
-    rn_safetensors *st = NULL;
-    rn_status s = rn_safetensors_open_mem(ctx, buf, size, &st);
-    if (s) return s;
-    s = load_from(model, RN_IO_MEMORY_NAME, st);
-    rn_safetensors_close(st);
-    return s;
+    return open_and_load(model, "rn_model_load_safetensors_mem", 0, NULL, buf, size, 0, NULL, NULL,
+                         0);
 }
 
 rn_status rn_model_load_safetensors_file(rn_model *model, const char *path) {
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    rn_status ws = check_writable(model, "rn_model_load_safetensors_file");
-    if (ws) return ws;
-    if (!path)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_model_load_safetensors_file: path is NULL");
-    rn_safetensors *st = NULL;
-    rn_status s = rn_safetensors_open_file(ctx, path, &st);
-    if (s) return s;
-    s = load_from(model, path, st);
-    rn_safetensors_close(st);
-    return s;
+    return open_and_load(model, "rn_model_load_safetensors_file", 1, path, NULL, 0, 0, NULL, NULL,
+                         0);
 }
 
 /* A writer holding the model's tensors (F32, PyTorch layout) in state_dict
@@ -356,31 +333,32 @@ static rn_status model_writer(const rn_model *model, const char *fn, int sizes_o
     return RN_OK;
 }
 
-rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
-                                        size_t *written) {
-    static const char fn[] = "rn_model_save_safetensors_mem";
+rn_status rn__model_save(const rn_model *model, const char *fn, rn__model_writer_fn make,
+                         int path_mode, const char *path, void *buf, size_t cap, size_t *written) {
     if (!model) return RN_E_INVALID_ARG;
     rn_ctx *ctx = rn__model_ctx(model);
-    if (!written) return rn__error(ctx, RN_E_INVALID_ARG, "%s: written is NULL", fn);
-    if (rn__model_is_int8(model)) return rn__int8_save_mem(model, buf, cap, written);
+    if (path_mode ? !path : !written)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
+                         path_mode ? "path" : "written");
     rn_safetensors_writer *w = NULL;
-    rn_status s = model_writer(model, fn, buf == NULL, &w);
+    rn_status s = make(model, fn, !path_mode && buf == NULL, &w);
     if (s) return s;
-    s = rn_safetensors_writer_save_mem(w, buf, cap, written);
+    s = path_mode ? rn_safetensors_writer_save_file(w, path)
+                  : rn_safetensors_writer_save_mem(w, buf, cap, written);
     rn_safetensors_writer_destroy(w);
     return s;
 }
 
+rn_status rn_model_save_safetensors_mem(const rn_model *model, void *buf, size_t cap,
+                                        size_t *written) {
+    if (model && written && rn__model_is_int8(model))
+        return rn__int8_save_mem(model, buf, cap, written);
+    return rn__model_save(model, "rn_model_save_safetensors_mem", model_writer, 0, NULL, buf, cap,
+                          written);
+}
+
 rn_status rn_model_save_safetensors_file(const rn_model *model, const char *path) {
-    static const char fn[] = "rn_model_save_safetensors_file";
-    if (!model) return RN_E_INVALID_ARG;
-    rn_ctx *ctx = rn__model_ctx(model);
-    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "%s: path is NULL", fn);
-    if (rn__model_is_int8(model)) return rn__int8_save_file(model, path);
-    rn_safetensors_writer *w = NULL;
-    rn_status s = model_writer(model, fn, 0, &w);
-    if (s) return s;
-    s = rn_safetensors_writer_save_file(w, path);
-    rn_safetensors_writer_destroy(w);
-    return s;
+    if (model && path && rn__model_is_int8(model)) return rn__int8_save_file(model, path);
+    return rn__model_save(model, "rn_model_save_safetensors_file", model_writer, 1, path, NULL, 0,
+                          NULL);
 }

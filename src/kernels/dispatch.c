@@ -19,51 +19,25 @@
     .winograd_output = rn_f32_winograd_output__##isa,                                         \
     .winograd_output_grad = rn_f32_winograd_output_grad__##isa
 
-#define RN_QCONV_SCALAR \
-    { rn_qs8_igemm_4x16__scalar, 4, 0 }
+/* A slot of an f32 GEMM-shaped family (gemm, igemm, wgrad and their _narrow): its tile
+ * and kernel. RN_F32_TILE2 fills the family's wide and narrow slots with the same
+ * kernel, for an ISA without a narrower one. */
+#define RN_F32_TILE(slot, mr, nr, fn) .slot##_mr = mr, .slot##_nr = nr, .slot = fn
+#define RN_F32_TILE2(slot, mr, nr, fn) \
+    RN_F32_TILE(slot, mr, nr, fn), RN_F32_TILE(slot##_narrow, mr, nr, fn)
 
 static const struct rn_kernels scalar_table = {.isa = RN_ISA_SCALAR,
-                                               .gemm_mr = 4,
-                                               .gemm_nr = 4,
-                                               .gemm = rn_f32_gemm_4x4__scalar,
-                                               .gemm_narrow_mr = 4,
-                                               .gemm_narrow_nr = 4,
-                                               .gemm_narrow = rn_f32_gemm_4x4__scalar,
-                                               .igemm_mr = 4,
-                                               .igemm_nr = 4,
-                                               .igemm = rn_f32_igemm_4x4__scalar,
-                                               .igemm_narrow_mr = 4,
-                                               .igemm_narrow_nr = 4,
-                                               .igemm_narrow = rn_f32_igemm_4x4__scalar,
-                                               .wgrad_mr = 4,
-                                               .wgrad_nr = 4,
-                                               .wgrad = rn_f32_wgrad_4x4__scalar,
-                                               .wgrad_narrow_mr = 4,
-                                               .wgrad_narrow_nr = 4,
-                                               .wgrad_narrow = rn_f32_wgrad_4x4__scalar,
+                                               RN_F32_TILE2(gemm, 4, 4, rn_f32_gemm_4x4__scalar),
+                                               RN_F32_TILE2(igemm, 4, 4, rn_f32_igemm_4x4__scalar),
+                                               RN_F32_TILE2(wgrad, 4, 4, rn_f32_wgrad_4x4__scalar),
                                                .transpose = rn_x32_transpose__scalar,
                                                RN_ELEMENTWISE(scalar),
-                                               .qconv = RN_QCONV_SCALAR};
+                                               .qconv = {rn_qs8_igemm_4x16__scalar, 4, 0}};
 #ifdef RN_HAVE_AVX2
 static const struct rn_kernels avx2_table = {.isa = RN_ISA_AVX2,
-                                             .gemm_mr = 6,
-                                             .gemm_nr = 16,
-                                             .gemm = rn_f32_gemm_6x16__avx2,
-                                             .gemm_narrow_mr = 6,
-                                             .gemm_narrow_nr = 16,
-                                             .gemm_narrow = rn_f32_gemm_6x16__avx2,
-                                             .igemm_mr = 6,
-                                             .igemm_nr = 16,
-                                             .igemm = rn_f32_igemm_6x16__avx2,
-                                             .igemm_narrow_mr = 6,
-                                             .igemm_narrow_nr = 16,
-                                             .igemm_narrow = rn_f32_igemm_6x16__avx2,
-                                             .wgrad_mr = 4,
-                                             .wgrad_nr = 16,
-                                             .wgrad = rn_f32_wgrad_4x16__avx2,
-                                             .wgrad_narrow_mr = 4,
-                                             .wgrad_narrow_nr = 16,
-                                             .wgrad_narrow = rn_f32_wgrad_4x16__avx2,
+                                             RN_F32_TILE2(gemm, 6, 16, rn_f32_gemm_6x16__avx2),
+                                             RN_F32_TILE2(igemm, 6, 16, rn_f32_igemm_6x16__avx2),
+                                             RN_F32_TILE2(wgrad, 4, 16, rn_f32_wgrad_4x16__avx2),
                                              .transpose = rn_x32_transpose__avx2,
                                              RN_ELEMENTWISE(avx2),
                                              .qconv = {rn_qs8_igemm_4x16__avx2, 4, 0}};
@@ -75,20 +49,20 @@ static const struct rn_kernels avx2_table = {.isa = RN_ISA_AVX2,
  * and Zen 4 retires two ymm FMAs per cycle, the FLOPs of one zmm FMA. */
 #ifdef RN_HAVE_AVX2
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__avx2
-#define RN_AVX512_NARROW                                                              \
-    .gemm_narrow_mr = 6, .gemm_narrow_nr = 16, .gemm_narrow = rn_f32_gemm_6x16__avx2, \
-    .igemm_narrow_mr = 6, .igemm_narrow_nr = 16, .igemm_narrow = rn_f32_igemm_6x16__avx2
+#define RN_AVX512_NARROW                                     \
+    RN_F32_TILE(gemm_narrow, 6, 16, rn_f32_gemm_6x16__avx2), \
+        RN_F32_TILE(igemm_narrow, 6, 16, rn_f32_igemm_6x16__avx2)
 #else
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__scalar
-#define RN_AVX512_NARROW                                                                  \
-    .gemm_narrow_mr = 14, .gemm_narrow_nr = 32, .gemm_narrow = rn_f32_gemm_14x32__avx512, \
-    .igemm_narrow_mr = 8, .igemm_narrow_nr = 32, .igemm_narrow = rn_f32_igemm_8x32__avx512
+#define RN_AVX512_NARROW                                         \
+    RN_F32_TILE(gemm_narrow, 14, 32, rn_f32_gemm_14x32__avx512), \
+        RN_F32_TILE(igemm_narrow, 8, 32, rn_f32_igemm_8x32__avx512)
 #endif
-#define RN_AVX512_COMMON                                                                      \
-    .isa = RN_ISA_AVX512, .gemm_mr = 14, .gemm_nr = 32, .gemm = rn_f32_gemm_14x32__avx512,    \
-    .igemm_mr = 8, .igemm_nr = 32, .igemm = rn_f32_igemm_8x32__avx512, RN_AVX512_NARROW,      \
-    .wgrad_mr = 8, .wgrad_nr = 32, .wgrad = rn_f32_wgrad_8x32__avx512, .wgrad_narrow_mr = 16, \
-    .wgrad_narrow_nr = 16, .wgrad_narrow = rn_f32_wgrad_16x16__avx512,                        \
+#define RN_AVX512_COMMON                                                        \
+    .isa = RN_ISA_AVX512, RN_F32_TILE(gemm, 14, 32, rn_f32_gemm_14x32__avx512), \
+    RN_F32_TILE(igemm, 8, 32, rn_f32_igemm_8x32__avx512), RN_AVX512_NARROW,     \
+    RN_F32_TILE(wgrad, 8, 32, rn_f32_wgrad_8x32__avx512),                       \
+    RN_F32_TILE(wgrad_narrow, 16, 16, rn_f32_wgrad_16x16__avx512),              \
     .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)
 static const struct rn_kernels avx512_table = {RN_AVX512_COMMON,
                                                .qconv = {rn_qs8_igemm_8x16__avx512bw, 8, 0}};
@@ -97,13 +71,10 @@ static const struct rn_kernels avx512vnni_table = {
     RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_12x16__avx512vnni, 12, 1}};
 #endif
 #ifdef RN_HAVE_NEON
-#define RN_NEON_COMMON                                                                             \
-    .isa = RN_ISA_NEON, .gemm_mr = 8, .gemm_nr = 8, .gemm = rn_f32_gemm_8x8__neon,                 \
-    .gemm_narrow_mr = 8, .gemm_narrow_nr = 8, .gemm_narrow = rn_f32_gemm_8x8__neon, .igemm_mr = 8, \
-    .igemm_nr = 8, .igemm = rn_f32_igemm_8x8__neon, .igemm_narrow_mr = 8, .igemm_narrow_nr = 8,    \
-    .igemm_narrow = rn_f32_igemm_8x8__neon, .wgrad_mr = 8, .wgrad_nr = 8,                          \
-    .wgrad = rn_f32_wgrad_8x8__neon, .wgrad_narrow_mr = 8, .wgrad_narrow_nr = 8,                   \
-    .wgrad_narrow = rn_f32_wgrad_8x8__neon, .transpose = rn_x32_transpose__neon,                   \
+#define RN_NEON_COMMON                                                                      \
+    .isa = RN_ISA_NEON, RN_F32_TILE2(gemm, 8, 8, rn_f32_gemm_8x8__neon),                    \
+    RN_F32_TILE2(igemm, 8, 8, rn_f32_igemm_8x8__neon),                                      \
+    RN_F32_TILE2(wgrad, 8, 8, rn_f32_wgrad_8x8__neon), .transpose = rn_x32_transpose__neon, \
     RN_ELEMENTWISE(neon)
 static const struct rn_kernels neon_table = {RN_NEON_COMMON,
                                              .qconv = {rn_qs8_igemm_4x16__neon, 4, 0}};

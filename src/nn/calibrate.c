@@ -149,10 +149,7 @@ rn_status rn_calibrator_add_batch(rn_calibrator *c, const float *input, size_t i
     if (!c) return RN_E_INVALID_ARG;
     rn_ctx *ctx = c->ctx;
     if (!input) return rn__error(ctx, RN_E_INVALID_ARG, "%s: input is NULL", fn);
-    if (layout != RN_LAYOUT_NCHW && layout != RN_LAYOUT_NHWC)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
-                         (int)layout);
+    RN_TRY(rn__check_layout(ctx, fn, layout));
     if (!c->plan || c->pb != batch || c->ph != h || c->pw != w) {
         rn_plan *p = NULL;
         rn_status st = rn_plan_create(c->f, batch, h, w, RN_MODE_INFER, &p);

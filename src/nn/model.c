@@ -222,17 +222,45 @@ rn_status rn_model_add_head(rn_model *m, int32_t classes) {
     return RN_OK;
 }
 
-/* Gradients come with the first train plan, so inference never pays for
- * them. Slots are in registration order, so walking the layers in that
- * order hands each its gradient arrays. */
-static float *take_grad(rn_model *m, int32_t *k) { return m->slots[(*k)++].grad; }
+/* The layers' pointers into the slots, walked in registration order (the
+ * order of the slots): their values, or (grads set) their gradients, which
+ * come with the first train plan, so inference never pays for them. */
+static void bind_conv(rn_model *m, int32_t *k, nn_conv *c, int grads) {
+    const rn_tensor_slot *s = &m->slots[(*k)++];
+    if (grads)
+        c->gw = s->grad;
+    else
+        c->w = s->value;
+}
 
-static void take_conv(rn_model *m, int32_t *k, nn_conv *c) { c->gw = take_grad(m, k); }
+static void bind_bn(rn_model *m, int32_t *k, nn_bn *bn, int grads) {
+    const rn_tensor_slot *s = &m->slots[*k];
+    *k += 4;
+    if (grads) /* the running statistics (s[2], s[3]) have none */
+        bn->ggamma = s[0].grad, bn->gbeta = s[1].grad;
+    else
+        bn->gamma = s[0].value, bn->beta = s[1].value, bn->mean = s[2].value, bn->var = s[3].value;
+}
 
-static void take_bn(rn_model *m, int32_t *k, nn_bn *bn) {
-    bn->ggamma = take_grad(m, k);
-    bn->gbeta = take_grad(m, k);
-    *k += 2; /* running statistics */
+static void bind_layers(rn_model *m, int grads) {
+    int32_t k = 0;
+    if (m->has_stem) bind_conv(m, &k, &m->stem_conv, grads), bind_bn(m, &k, &m->stem_bn, grads);
+    for (int32_t i = 0; i < m->nblocks; i++) {
+        nn_block *b = &m->blocks[i];
+        for (int32_t j = 0; j < b->nconv; j++)
+            bind_conv(m, &k, &b->conv[j], grads), bind_bn(m, &k, &b->bn[j], grads);
+        if (b->sc == NN_SC_PROJ)
+            bind_conv(m, &k, &b->ds_conv, grads), bind_bn(m, &k, &b->ds_bn, grads);
+    }
+    if (m->has_head) {
+        const rn_tensor_slot *s = &m->slots[k];
+        k += 2;
+        if (grads)
+            m->fc_gw = s[0].grad, m->fc_gb = s[1].grad;
+        else
+            m->fc_w = s[0].value, m->fc_b = s[1].value;
+    }
+    RN_ASSERT(k == m->nslots);
 }
 
 rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn) {
@@ -249,32 +277,9 @@ rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const 
                      fn);
 }
 
-/* The layers' value pointers from the slots, in registration order (as
- * rn__nn_model_ensure_grads hands out gradients). */
-static float *take_value(rn_model *m, int32_t *k) { return m->slots[(*k)++].value; }
-
-static void take_conv_values(rn_model *m, int32_t *k, nn_conv *c) { c->w = take_value(m, k); }
-
-static void take_bn_values(rn_model *m, int32_t *k, nn_bn *bn) {
-    bn->gamma = take_value(m, k);
-    bn->beta = take_value(m, k);
-    bn->mean = take_value(m, k);
-    bn->var = take_value(m, k);
-}
-
 void rn__model_bind_values(rn_model *m, const float *const *values) {
     for (int32_t i = 0; i < m->nslots; i++) m->slots[i].value = (float *)(uintptr_t)values[i];
-    int32_t k = 0;
-    if (m->has_stem) take_conv_values(m, &k, &m->stem_conv), take_bn_values(m, &k, &m->stem_bn);
-    for (int32_t i = 0; i < m->nblocks; i++) {
-        nn_block *b = &m->blocks[i];
-        for (int32_t j = 0; j < b->nconv; j++)
-            take_conv_values(m, &k, &b->conv[j]), take_bn_values(m, &k, &b->bn[j]);
-        if (b->sc == NN_SC_PROJ)
-            take_conv_values(m, &k, &b->ds_conv), take_bn_values(m, &k, &b->ds_bn);
-    }
-    if (m->has_head) m->fc_w = take_value(m, &k), m->fc_b = take_value(m, &k);
-    RN_ASSERT(k == m->nslots);
+    bind_layers(m, 0);
     m->version++;
 }
 
@@ -306,16 +311,7 @@ rn_status rn__nn_model_ensure_grads(rn_model *m, const rn_ctx *err_ctx, const ch
             m->slots[i].grad = g;
             g += m->slots[i].count;
         }
-    int32_t k = 0;
-    if (m->has_stem) take_conv(m, &k, &m->stem_conv), take_bn(m, &k, &m->stem_bn);
-    for (int32_t i = 0; i < m->nblocks; i++) {
-        nn_block *b = &m->blocks[i];
-        for (int32_t j = 0; j < b->nconv; j++)
-            take_conv(m, &k, &b->conv[j]), take_bn(m, &k, &b->bn[j]);
-        if (b->sc == NN_SC_PROJ) take_conv(m, &k, &b->ds_conv), take_bn(m, &k, &b->ds_bn);
-    }
-    if (m->has_head) m->fc_gw = take_grad(m, &k), m->fc_gb = take_grad(m, &k);
-    RN_ASSERT(k == m->nslots);
+    bind_layers(m, 1);
     return RN_OK;
 }
 

@@ -285,6 +285,12 @@ typedef struct nn_builder {
 int32_t rn__nn_new_buf(nn_builder *b, int64_t floats);
 int32_t rn__nn_new_bytes(nn_builder *b, size_t bytes);
 nn_step *rn__nn_add_step(nn_builder *b, int32_t op);
+/* Names the layer being emitted (b->where), for error sentences. */
+void rn__nn_where(nn_builder *b, const char *s);
+/* The fc (op NN_OP_LINEAR with a workspace of ws_bytes, or NN_OP_Q_LINEAR) from the pooled
+ * features g to the logits, and the step that stores them for the caller: the forward
+ * program ends there. */
+nn_val rn__nn_emit_logits(nn_builder *b, const rn_model *m, nn_val g, int32_t op, size_t ws_bytes);
 /* The algorithm of convolution step s's pass (its cd set; plan-build.c). */
 size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer);
 nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu);

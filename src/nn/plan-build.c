@@ -85,6 +85,28 @@ nn_step *rn__nn_add_step(nn_builder *b, int32_t op) {
     return s;
 }
 
+void rn__nn_where(nn_builder *b, const char *s) {
+    size_t n = rn_strlen(s);
+    if (n >= sizeof b->where) n = sizeof b->where - 1;
+    rn_memcpy(b->where, s, n);
+    b->where[n] = '\0';
+}
+
+nn_val rn__nn_emit_logits(nn_builder *b, const rn_model *m, nn_val g, int32_t op, size_t ws_bytes) {
+    nn_prog *p = b->prog;
+    nn_val logits = {rn__nn_new_buf(b, g.n * m->classes), g.n, 1, 1, m->classes};
+    int32_t ws = op == NN_OP_LINEAR ? rn__nn_new_bytes(b, ws_bytes) : -1;
+    nn_step *s = rn__nn_add_step(b, op);
+    s->x = g.buf, s->y = logits.buf, s->ws = ws, s->n = (size_t)g.n, s->c = (size_t)g.c;
+    s->oc = (size_t)m->classes, s->fc_w = m->fc_w, s->fc_b = m->fc_b;
+    s = rn__nn_add_step(b, NN_OP_STORE);
+    s->x = logits.buf, s->ext = NN_EXT_OTHER, s->n = (size_t)g.n, s->h = s->w = 1;
+    s->c = (size_t)m->classes;
+    p->logits_buf = logits.buf;
+    p->fwd_end = p->bwd_end = p->nsteps;
+    return logits;
+}
+
 static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
     rn_conv_desc d;
     rn_memset(&d, 0, sizeof d);

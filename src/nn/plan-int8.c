@@ -24,13 +24,6 @@ nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c,
     return v;
 }
 
-static void set_where(nn_builder *b, const char *s) {
-    size_t n = rn_strlen(s);
-    if (n >= sizeof b->where) n = sizeof b->where - 1;
-    rn_memcpy(b->where, s, n);
-    b->where[n] = '\0';
-}
-
 /* One int8 convolution; r: the residual's buffer or -1. */
 static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, const nn_qconv *q,
                          nn_val x, int32_t r) {
@@ -86,17 +79,16 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
 
 void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t h, int64_t w) {
     const nn_qnet *q = m->q;
-    nn_prog *p = b->prog;
-    set_where(b, "the input");
+    rn__nn_where(b, "the input");
     nn_val x = rn__nn_new_val(b, n, h, w, m->in_channels, 1);
     nn_step *s = rn__nn_add_step(b, NN_OP_Q_LOAD);
     s->y = x.buf, s->ext = NN_EXT_IMAGE, s->qscale = (float)(1.0 / (double)q->in_scale);
     s->n = (size_t)n, s->h = (size_t)h, s->w = (size_t)w, s->c = (size_t)m->in_channels;
 
-    set_where(b, "conv1");
+    rn__nn_where(b, "conv1");
     nn_val t = emit_qconv(b, m, &m->stem_conv, &q->conv[0], x, -1);
     if (m->stem_pool) {
-        set_where(b, "maxpool");
+        rn__nn_where(b, "maxpool");
         rn_pool_desc pd;
         rn_memset(&pd, 0, sizeof pd);
         pd.n = (int32_t)t.n, pd.h = (int32_t)t.h, pd.w = (int32_t)t.w, pd.c = (int32_t)t.c;
@@ -135,20 +127,12 @@ void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t
         (void)xin;
         k += blk->nconv + (blk->sc == NN_SC_PROJ);
     }
-    set_where(b, "fc");
+    rn__nn_where(b, "fc");
     const nn_qconv *last = &q->conv[rn__nn_last_activation(m)];
     nn_val g = {rn__nn_new_buf(b, t.n * t.c), t.n, 1, 1, t.c};
     s = rn__nn_add_step(b, NN_OP_Q_GAP);
     s->x = t.buf, s->y = g.buf, s->n = (size_t)t.n, s->h = (size_t)t.h, s->w = (size_t)t.w;
     s->c = (size_t)t.c;
     s->qscale = (float)((double)last->out_scale / ((double)t.h * (double)t.w));
-    nn_val logits = {rn__nn_new_buf(b, t.n * m->classes), t.n, 1, 1, m->classes};
-    s = rn__nn_add_step(b, NN_OP_Q_LINEAR);
-    s->x = g.buf, s->y = logits.buf, s->n = (size_t)t.n, s->c = (size_t)t.c;
-    s->oc = (size_t)m->classes, s->fc_w = m->fc_w, s->fc_b = m->fc_b;
-    s = rn__nn_add_step(b, NN_OP_STORE);
-    s->x = logits.buf, s->ext = NN_EXT_OTHER, s->n = (size_t)t.n, s->h = s->w = 1;
-    s->c = (size_t)m->classes;
-    p->logits_buf = logits.buf;
-    p->fwd_end = p->bwd_end = p->nsteps;
+    rn__nn_emit_logits(b, m, g, NN_OP_Q_LINEAR, 0);
 }

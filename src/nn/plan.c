@@ -36,13 +36,6 @@ typedef struct model_emit {
     nn_block_saved *saved; /* one per block */
 } model_emit;
 
-static void where(nn_builder *b, const char *s) {
-    size_t n = rn_strlen(s);
-    if (n >= sizeof b->where) n = sizeof b->where - 1;
-    rn_memcpy(b->where, s, n);
-    b->where[n] = '\0';
-}
-
 static void emit_model(nn_builder *b, const void *arg) {
     const model_emit *a = (const model_emit *)arg;
     const rn_model *m = a->m;
@@ -52,14 +45,14 @@ static void emit_model(nn_builder *b, const void *arg) {
         return;
     }
 
-    where(b, "the input");
+    rn__nn_where(b, "the input");
     nn_val x = {rn__nn_new_buf(b, a->n * a->h * a->w * m->in_channels), a->n, a->h, a->w,
                 m->in_channels};
     nn_step *s = rn__nn_add_step(b, NN_OP_LOAD);
     s->y = x.buf, s->ext = NN_EXT_IMAGE;
     s->n = (size_t)x.n, s->h = (size_t)x.h, s->w = (size_t)x.w, s->c = (size_t)x.c;
 
-    where(b, "conv1");
+    rn__nn_where(b, "conv1");
     nn_val c = rn__nn_emit_conv(b, &m->stem_conv, x, b->folded), act = c;
     int32_t mean = -1, invstd = -1;
     if (!b->folded) act = rn__nn_emit_bn(b, &m->stem_bn, c, 1, &mean, &invstd);
@@ -67,7 +60,7 @@ static void emit_model(nn_builder *b, const void *arg) {
     rn_pool_desc pd;
     rn_memset(&pd, 0, sizeof pd);
     if (m->stem_pool) {
-        where(b, "maxpool");
+        rn__nn_where(b, "maxpool");
         pd.n = (int32_t)act.n, pd.h = (int32_t)act.h, pd.w = (int32_t)act.w, pd.c = (int32_t)act.c;
         pd.kh = pd.kw = 3, pd.sh = pd.sw = 2, pd.ph = pd.pw = 1;
         if (!rn__pool_desc_init(&pd)) { /* cannot happen with pad 1 < kernel 3 */
@@ -85,29 +78,20 @@ static void emit_model(nn_builder *b, const void *arg) {
         rn__nn_block_name(b->where, m->blocks[i].stage, m->blocks[i].index);
         t = rn__nn_emit_block_forward(b, &m->blocks[i], t, &a->saved[i]);
     }
-    where(b, "fc");
+    rn__nn_where(b, "fc");
     nn_val g = {rn__nn_new_buf(b, t.n * t.c), t.n, 1, 1, t.c};
     s = rn__nn_add_step(b, NN_OP_GAP);
     s->x = t.buf, s->y = g.buf, s->n = (size_t)t.n, s->h = (size_t)t.h, s->w = (size_t)t.w;
     s->c = (size_t)t.c;
-    nn_val logits = {rn__nn_new_buf(b, t.n * m->classes), t.n, 1, 1, m->classes};
     size_t lin_ws = rn__linear_workspace(b->ctx, (size_t)t.n, (size_t)t.c, (size_t)m->classes);
-    int32_t ws = rn__nn_new_bytes(b, lin_ws);
-    s = rn__nn_add_step(b, NN_OP_LINEAR);
-    s->x = g.buf, s->y = logits.buf, s->ws = ws, s->n = (size_t)t.n, s->c = (size_t)t.c;
-    s->oc = (size_t)m->classes, s->fc_w = m->fc_w, s->fc_b = m->fc_b;
-    s = rn__nn_add_step(b, NN_OP_STORE);
-    s->x = logits.buf, s->ext = NN_EXT_OTHER, s->n = (size_t)t.n, s->h = s->w = 1;
-    s->c = (size_t)m->classes;
-    p->logits_buf = logits.buf;
-    p->fwd_end = p->bwd_end = p->nsteps;
+    nn_val logits = rn__nn_emit_logits(b, m, g, NN_OP_LINEAR, lin_ws);
     if (!b->train) return;
 
     nn_val dl = {rn__nn_new_buf(b, t.n * m->classes), t.n, 1, 1, m->classes};
     s = rn__nn_add_step(b, NN_OP_XENT);
     s->x = logits.buf, s->y = dl.buf, s->n = (size_t)t.n, s->c = (size_t)m->classes;
     nn_val dg = {rn__nn_new_buf(b, t.n * t.c), t.n, 1, 1, t.c};
-    ws = rn__nn_new_bytes(b, lin_ws);
+    int32_t ws = rn__nn_new_bytes(b, lin_ws);
     s = rn__nn_add_step(b, NN_OP_LINEAR_BWD);
     s->x = g.buf, s->x2 = dl.buf, s->y = dg.buf, s->ws = ws, s->n = (size_t)t.n;
     s->c = (size_t)t.c, s->oc = (size_t)m->classes, s->fc_w = m->fc_w;
@@ -121,7 +105,7 @@ static void emit_model(nn_builder *b, const void *arg) {
         rn__nn_block_name(b->where, m->blocks[i].stage, m->blocks[i].index);
         dy = rn__nn_emit_block_backward(b, &m->blocks[i], &a->saved[i], dy, 1);
     }
-    where(b, "conv1");
+    rn__nn_where(b, "conv1");
     if (m->stem_pool) {
         nn_val da = act;
         da.buf = rn__nn_new_buf(b, act.n * act.h * act.w * act.c);
@@ -302,6 +286,32 @@ static rn_status check_model(const rn_plan *p, const char *fn) {
     return RN_OK;
 }
 
+/* Before a forward pass: the model still the one planned for (check set), the
+ * arena there, and the packed / transformed weights made again when the
+ * model's weights changed since. */
+static rn_status ready(rn_plan *p, const char *fn, int check) {
+    rn_status st = check ? check_model(p, fn) : RN_OK;
+    if (st == RN_OK) st = ensure_arena(p, fn);
+    if (st) return st;
+    if (p->derived && p->derived_version != p->model->version) {
+        rn__log(p->ctx, RN_LOG_DEBUG, "%s: the model's weights changed: derived weights rebuilt",
+                fn);
+        rn__nn_prog_derive(p->ctx, &p->prog);
+        p->derived_version = p->model->version;
+    }
+    return RN_OK;
+}
+
+/* The run's inputs and outputs for a forward pass over `input`. */
+static nn_run_io forward_io(const rn_plan *p, const float *input, int32_t layout) {
+    nn_run_io io;
+    rn_memset(&io, 0, sizeof io);
+    io.in[NN_EXT_IMAGE] = input;
+    io.layout = layout;
+    io.dist = p->dist;
+    return io;
+}
+
 static size_t input_floats(const rn_plan *p) {
     return (size_t)p->batch * (size_t)p->model->in_channels * (size_t)p->h * (size_t)p->w;
 }
@@ -312,10 +322,7 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
     if (!p) return RN_E_INVALID_ARG;
     rn_ctx *ctx = p->ctx;
     if (!input || !logits) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
-    if (layout != RN_LAYOUT_NCHW && layout != RN_LAYOUT_NHWC)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
-                         (int)layout);
+    RN_TRY(rn__check_layout(ctx, fn, layout));
     if (input_count != input_floats(p))
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "%s: input has %zu floats, the plan expects %zu (batch %lld x %d "
@@ -328,20 +335,9 @@ rn_status rn_plan_forward(rn_plan *p, const float *input, size_t input_count, in
                          "%s: logits has room for %zu floats, the plan writes %zu (batch %lld x "
                          "%d classes)",
                          fn, logits_count, want, (long long)p->batch, (int)p->model->classes);
-    rn_status st = check_model(p, fn);
-    if (st == RN_OK) st = ensure_arena(p, fn);
-    if (st) return st;
-    if (p->derived && p->derived_version != p->model->version) {
-        rn__log(ctx, RN_LOG_DEBUG, "%s: the model's weights changed: derived weights rebuilt", fn);
-        rn__nn_prog_derive(ctx, &p->prog);
-        p->derived_version = p->model->version;
-    }
-    nn_run_io io;
-    rn_memset(&io, 0, sizeof io);
-    io.in[NN_EXT_IMAGE] = input;
+    RN_TRY(ready(p, fn, 1));
+    nn_run_io io = forward_io(p, input, layout);
     io.out[NN_EXT_OTHER] = logits;
-    io.layout = layout;
-    io.dist = p->dist;
     rn__nn_prog_run(ctx, &p->prog, 0, p->prog.fwd_end, p->arena, &io);
     p->state = p->mode == RN_MODE_TRAIN ? PLAN_FORWARD_DONE : PLAN_FRESH;
     rn__clear_error(ctx);
@@ -385,10 +381,7 @@ rn_status rn_plan_input_grad(rn_plan *p, float *dst, size_t count, int32_t layou
     if (!p) return RN_E_INVALID_ARG;
     rn_ctx *ctx = p->ctx;
     if (!dst) return rn__error(ctx, RN_E_INVALID_ARG, "%s: dst is NULL", fn);
-    if (layout != RN_LAYOUT_NCHW && layout != RN_LAYOUT_NHWC)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
-                         (int)layout);
+    RN_TRY(rn__check_layout(ctx, fn, layout));
     if (p->state != PLAN_BACKWARD_DONE)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: needs a train plan right after rn_plan_backward",
                          fn);
@@ -410,16 +403,8 @@ rn_status rn__plan_forward_observe(rn_plan *p, const float *input, size_t input_
     if (input_count != input_floats(p))
         return rn__error(p->ctx, RN_E_INVALID_ARG, "%s: input has %zu floats, expected %zu",
                          fn_name, input_count, input_floats(p));
-    rn_status st = ensure_arena(p, fn_name);
-    if (st) return st;
-    if (p->derived && p->derived_version != p->model->version) {
-        rn__nn_prog_derive(p->ctx, &p->prog);
-        p->derived_version = p->model->version;
-    }
-    nn_run_io io;
-    rn_memset(&io, 0, sizeof io);
-    io.in[NN_EXT_IMAGE] = input;
-    io.layout = layout;
+    RN_TRY(ready(p, fn_name, 0));
+    nn_run_io io = forward_io(p, input, layout); /* no dist: an RN_MODE_INFER plan */
     for (int32_t i = 0; i < p->prog.fwd_end; i++) {
         const nn_step *s = &p->prog.steps[i];
         if (s->op == NN_OP_STORE) break; /* the logits are not needed */
@@ -441,10 +426,7 @@ rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, i
     if (!input || !features) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
     if (p->mode != RN_MODE_INFER)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: features come from RN_MODE_INFER plans", fn);
-    if (layout != RN_LAYOUT_NCHW && layout != RN_LAYOUT_NHWC)
-        return rn__error(ctx, RN_E_INVALID_ARG,
-                         "%s: layout %d is neither RN_LAYOUT_NHWC (0) nor RN_LAYOUT_NCHW (1)", fn,
-                         (int)layout);
+    RN_TRY(rn__check_layout(ctx, fn, layout));
     if (input_count != input_floats(p))
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: input has %zu floats, the plan expects %zu",
                          fn, input_count, input_floats(p));
@@ -459,18 +441,8 @@ rn_status rn_plan_features(rn_plan *p, const float *input, size_t input_count, i
     for (int32_t i = 0; i < p->prog.fwd_end; i++)
         if (p->prog.steps[i].op == NN_OP_LINEAR || p->prog.steps[i].op == NN_OP_Q_LINEAR) fc = i;
     if (fc < 0) return rn__error(ctx, RN_E_INTERNAL, "%s: the plan has no fc step", fn);
-    rn_status st = check_model(p, fn);
-    if (st == RN_OK) st = ensure_arena(p, fn);
-    if (st) return st;
-    if (p->derived && p->derived_version != p->model->version) {
-        rn__nn_prog_derive(ctx, &p->prog);
-        p->derived_version = p->model->version;
-    }
-    nn_run_io io;
-    rn_memset(&io, 0, sizeof io);
-    io.in[NN_EXT_IMAGE] = input;
-    io.layout = layout;
-    io.dist = p->dist;
+    RN_TRY(ready(p, fn, 1));
+    nn_run_io io = forward_io(p, input, layout);
     rn__nn_prog_run(ctx, &p->prog, 0, fc, p->arena, &io);
     const nn_buf *b = &p->prog.bufs[p->prog.steps[fc].x];
     rn_memcpy(features, p->arena + b->offset, want * sizeof(float));

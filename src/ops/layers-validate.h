@@ -9,12 +9,6 @@
 
 #include "ops.h"
 
-#define RN_TRY(call)                  \
-    do {                              \
-        rn_status st_ = (call);       \
-        if (st_ != RN_OK) return st_; \
-    } while (0)
-
 /* A tensor's role in the overlap check: `inplace` marks an elementwise output
  * that may be exactly the same buffer as an input also marked `inplace`. */
 typedef struct rn_role {

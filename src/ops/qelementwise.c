@@ -1,7 +1,7 @@
 /*
  * The int8 network's operations other than the convolution (docs/int8.md):
- * quantizing the input images, max pool and the option-A shortcut on int8,
- * the global average pool back to float, and the float fc layer in a fixed
+ * quantizing the input images, max pool on int8 (the option-A shortcut is
+ * shortcut-a.c's, shared with float32), the global average pool back to float, and the float fc layer in a fixed
  * order. Integer work is exact and the float work is a fixed sequence of
  * float32 operations (the build pins -ffp-contract=off), so every ISA and
  * thread count gives the same bits. Work is split per image or per output
@@ -83,32 +83,7 @@ void rn__qmaxpool_forward(const rn_ctx *ctx, const rn_pool_desc *d, const int8_t
     rn__parallel_for(ctx, (size_t)d->n * (size_t)d->oh, qpool_task, &j);
 }
 
-/* ---- option A: one task per image --------------------------------------------- */
-typedef struct qshort_job {
-    size_t h, w, c, s, oc, oh, ow;
-    const int8_t *x;
-    int8_t *y;
-} qshort_job;
-
-static void qshort_task(void *arg, size_t n) {
-    const qshort_job *j = (const qshort_job *)arg;
-    size_t lo = (j->oc - j->c) / 2;
-    for (size_t i = 0; i < j->oh; i++)
-        for (size_t k = 0; k < j->ow; k++) {
-            int8_t *out = j->y + ((n * j->oh + i) * j->ow + k) * j->oc;
-            const int8_t *in = j->x + ((n * j->h + i * j->s) * j->w + k * j->s) * j->c;
-            rn_memset(out, 0, lo);
-            rn_memcpy(out + lo, in, j->c);
-            rn_memset(out + lo + j->c, 0, j->oc - j->c - lo);
-        }
-}
-
-void rn__qshortcut_a_forward(const rn_ctx *ctx, size_t n, size_t h, size_t w, size_t c,
-                             size_t stride, size_t oc, const int8_t *x, int8_t *y) {
-    qshort_job j = {h, w, c, stride, oc, (h + stride - 1) / stride, (w + stride - 1) / stride,
-                    x, y};
-    rn__parallel_for(ctx, n, qshort_task, &j);
-}
+/* option A (rn__qshortcut_a_forward): shortcut-a.c, the same code as float32 */
 
 /* ---- global average pool and fc: small, one plain loop ---------------------------- */
 void rn__qgap_forward(const rn_ctx *ctx, size_t n, size_t hw, size_t c, const int8_t *x, float k,
