@@ -32,10 +32,31 @@ static rn_status cifar_check(const rn_ctx *ctx, const char *src, const unsigned 
     return RN_OK;
 }
 
-/* path, or else buf[0, size) when path is NULL. */
-static rn_status cifar_read(rn_ctx *ctx, const char *path, const void *buf, size_t size,
-                            uint8_t *images, uint8_t *labels, size_t max_records, size_t *records,
-                            int want_data) {
+static rn_status check_read_args(rn_ctx *ctx, const char *fn, uint8_t *images, uint8_t *labels,
+                                 size_t max_records, size_t *records) {
+    size_t bytes;
+    if (!records) return rn__error(ctx, RN_E_INVALID_ARG, "%s: records is NULL", fn);
+    if (max_records > 0 && (!images || !labels))
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
+                         !images ? "images" : "labels");
+    if (!rn__mul_size(max_records, CIFAR_IMAGE, &bytes))
+        return rn__error(ctx, RN_E_OVERFLOW, "%s: max_records %zu overflows the image size", fn,
+                         max_records);
+    return RN_OK;
+}
+
+/* The info (want_data 0) and read functions (fn): the arguments checked, then
+ * path (from_file) or buf[0, size) read. */
+static rn_status cifar_read(rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                            const void *buf, size_t size, uint8_t *images, uint8_t *labels,
+                            size_t max_records, size_t *records, int want_data) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    RN_TRY(rn__check_read(ctx, fn, from_file, path, buf, NULL, 0));
+    if (want_data)
+        RN_TRY(check_read_args(ctx, fn, images, labels, max_records, records));
+    else if (!records)
+        return rn__error(ctx, RN_E_INVALID_ARG, "%s: records is NULL", fn);
+    rn__clear_error(ctx);
     rn__input in;
     rn_status st = rn__input_open(ctx, path, buf, size, CIFAR_MAX_BYTES, 1, &in);
     if (st) return st;
@@ -57,69 +78,34 @@ static rn_status cifar_read(rn_ctx *ctx, const char *path, const void *buf, size
     return st;
 }
 
-static rn_status check_read_args(rn_ctx *ctx, const char *fn, uint8_t *images, uint8_t *labels,
-                                 size_t max_records, size_t *records) {
-    size_t bytes;
-    if (!records) return rn__error(ctx, RN_E_INVALID_ARG, "%s: records is NULL", fn);
-    if (max_records > 0 && (!images || !labels))
-        return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
-                         !images ? "images" : "labels");
-    if (!rn__mul_size(max_records, CIFAR_IMAGE, &bytes))
-        return rn__error(ctx, RN_E_OVERFLOW, "%s: max_records %zu overflows the image size", fn,
-                         max_records);
-    return RN_OK;
-}
-
 rn_status rn_cifar10_info_mem(rn_ctx *ctx, const void *buf, size_t size, size_t *records) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf || !records)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_mem: %s is NULL",
-                         !buf ? "buf" : "records");
-    rn__clear_error(ctx);
-    return cifar_read(ctx, NULL, buf, size, NULL, NULL, 0, records, 0);
+    return cifar_read(ctx, "rn_cifar10_info_mem", 0, NULL, buf, size, NULL, NULL, 0, records, 0);
 }
 
 rn_status rn_cifar10_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *images,
                               uint8_t *labels, size_t max_records, size_t *records) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_mem: buf is NULL");
-    rn_status st =
-        check_read_args(ctx, "rn_cifar10_read_mem", images, labels, max_records, records);
-    if (st) return st;
-    rn__clear_error(ctx);
-    return cifar_read(ctx, NULL, buf, size, images, labels, max_records, records, 1);
+    return cifar_read(ctx, "rn_cifar10_read_mem", 0, NULL, buf, size, images, labels, max_records,
+                      records, 1);
 }
 
 #ifndef RN_NO_IO
 rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path || !records)
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_info_file: %s is NULL",
-                         !path ? "path" : "records");
-    rn__clear_error(ctx);
-    return cifar_read(ctx, path, NULL, 0, NULL, NULL, 0, records, 0);
+    return cifar_read(ctx, "rn_cifar10_info_file", 1, path, NULL, 0, NULL, NULL, 0, records, 0);
 }
 
 rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, uint8_t *labels,
                                size_t max_records, size_t *records) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "rn_cifar10_read_file: path is NULL");
-    rn_status st =
-        check_read_args(ctx, "rn_cifar10_read_file", images, labels, max_records, records);
-    if (st) return st;
-    rn__clear_error(ctx);
-    return cifar_read(ctx, path, NULL, 0, images, labels, max_records, records, 1);
+    return cifar_read(ctx, "rn_cifar10_read_file", 1, path, NULL, 0, images, labels, max_records,
+                      records, 1);
 }
 #else
 rn_status rn_cifar10_info_file(rn_ctx *ctx, const char *path, size_t *records) {
     (void)path, (void)records;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_cifar10_info_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_cifar10_info_file");
 }
 rn_status rn_cifar10_read_file(rn_ctx *ctx, const char *path, uint8_t *images, uint8_t *labels,
                                size_t max_records, size_t *records) {
     (void)path, (void)images, (void)labels, (void)max_records, (void)records;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_cifar10_read_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_cifar10_read_file");
 }
 #endif

@@ -213,6 +213,21 @@ void rn__input_free(rn_ctx *ctx, rn__input *in) {
     rn__free(ctx, in->file);
 }
 
+rn_status rn__no_file_io(const rn_ctx *ctx, const char *fn) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    return rn__error(ctx, RN_E_UNSUPPORTED, "%s: built without file I/O", fn);
+}
+
+rn_status rn__check_read(const rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                         const void *buf, const void *dst, size_t count) {
+    const void *src = from_file ? (const void *)path : buf;
+    if (src && (dst || count == 0)) return RN_OK;
+    return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
+                     src         ? "dst"
+                     : from_file ? "path"
+                                 : "buf");
+}
+
 rn_status rn__array_info(rn_ctx *ctx, const char *fn, int from_file, const char *path,
                          const void *buf, size_t size, size_t max, int gunzip,
                          rn__array_parse_fn parse, int32_t *dtype, int32_t *ndim, int64_t dims[8]) {

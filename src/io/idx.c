@@ -76,9 +76,13 @@ static rn_status idx_parse(const rn_ctx *ctx, const char *src, const unsigned ch
     return RN_OK;
 }
 
-/* path, or else buf[0, size) when path is NULL. */
-static rn_status idx_read(rn_ctx *ctx, const char *path, const void *buf, size_t size, uint8_t *dst,
-                          size_t dst_count) {
+/* rn_idx_read_mem and _file (fn): the arguments checked, then path (from_file)
+ * or buf[0, size) read. */
+static rn_status idx_read(rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                          const void *buf, size_t size, uint8_t *dst, size_t dst_count) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    RN_TRY(rn__check_read(ctx, fn, from_file, path, buf, dst, dst_count));
+    rn__clear_error(ctx);
     rn__input in;
     rn_status st = rn__input_open(ctx, path, buf, size, IDX_MAX_BYTES, 1, &in);
     if (st) return st;
@@ -110,12 +114,7 @@ rn_status rn_idx_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dt
 
 rn_status rn_idx_read_mem(rn_ctx *ctx, const void *buf, size_t size, uint8_t *dst,
                           size_t dst_count) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf || (!dst && dst_count > 0))
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_mem: %s is NULL",
-                         !buf ? "buf" : "dst");
-    rn__clear_error(ctx);
-    return idx_read(ctx, NULL, buf, size, dst, dst_count);
+    return idx_read(ctx, "rn_idx_read_mem", 0, NULL, buf, size, dst, dst_count);
 }
 
 #ifndef RN_NO_IO
@@ -126,23 +125,16 @@ rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_
 }
 
 rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path || (!dst && dst_count > 0))
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_idx_read_file: %s is NULL",
-                         !path ? "path" : "dst");
-    rn__clear_error(ctx);
-    return idx_read(ctx, path, NULL, 0, dst, dst_count);
+    return idx_read(ctx, "rn_idx_read_file", 1, path, NULL, 0, dst, dst_count);
 }
 #else
 rn_status rn_idx_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
     (void)path, (void)dtype, (void)ndim, (void)dims;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_idx_info_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_idx_info_file");
 }
 rn_status rn_idx_read_file(rn_ctx *ctx, const char *path, uint8_t *dst, size_t dst_count) {
     (void)path, (void)dst, (void)dst_count;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_idx_read_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_idx_read_file");
 }
 #endif

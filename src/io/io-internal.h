@@ -180,6 +180,17 @@ typedef struct rn__array_header {
 typedef rn_status (*rn__array_parse_fn)(const rn_ctx *ctx, const char *src, const unsigned char *b,
                                         size_t size, rn__array_header *h);
 
+/* What a file function of a build without file I/O (RN_NO_IO) returns:
+ * RN_E_UNSUPPORTED with "fn: built without file I/O" (RN_E_INVALID_ARG for
+ * a NULL ctx). */
+rn_status rn__no_file_io(const rn_ctx *ctx, const char *fn);
+
+/* The source of a read call (path when from_file, else buf) and its
+ * destination (NULL only for count 0): RN_OK, or RN_E_INVALID_ARG with
+ * "fn: <which> is NULL". */
+rn_status rn__check_read(const rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                         const void *buf, const void *dst, size_t count);
+
 /* The info functions of the one-array readers (fn names the one called):
  * the arguments checked (path when from_file, else buf, and the outputs
  * not NULL), then the bytes of path or buf (as rn__input_open opens them)

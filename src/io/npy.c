@@ -334,17 +334,6 @@ static rn_status npy_decode(rn_ctx *ctx, const char *src, const void *buf, size_
     }
 }
 
-/* path, or else buf[0, size) when path is NULL. */
-static rn_status npy_read(rn_ctx *ctx, const char *path, const void *buf, size_t size, int32_t want,
-                          void *dst, size_t dst_count) {
-    rn__input in;
-    rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
-    if (st) return st;
-    st = npy_decode(ctx, in.name, in.data, in.size, want, dst, dst_count);
-    rn__input_free(ctx, &in);
-    return st;
-}
-
 static rn_status check_dtype_want(rn_ctx *ctx, const char *fn, int32_t want) {
     if (want != RN_DTYPE_F32 && want != RN_DTYPE_I32)
         return rn__error(ctx, RN_E_INVALID_ARG,
@@ -352,6 +341,22 @@ static rn_status check_dtype_want(rn_ctx *ctx, const char *fn, int32_t want) {
                          "RN_DTYPE_I32 (%d) are read",
                          fn, (int)want, RN_DTYPE_F32, RN_DTYPE_I32);
     return RN_OK;
+}
+
+/* rn_npy_read_mem and _file (fn): the arguments checked, then path (from_file)
+ * or buf[0, size) read. */
+static rn_status npy_read(rn_ctx *ctx, const char *fn, int from_file, const char *path,
+                          const void *buf, size_t size, int32_t want, void *dst, size_t dst_count) {
+    if (!ctx) return RN_E_INVALID_ARG;
+    RN_TRY(rn__check_read(ctx, fn, from_file, path, buf, dst, dst_count));
+    RN_TRY(check_dtype_want(ctx, fn, want));
+    rn__clear_error(ctx);
+    rn__input in;
+    rn_status st = rn__input_open(ctx, path, buf, size, NPY_MAX_FILE, 0, &in);
+    if (st) return st;
+    st = npy_decode(ctx, in.name, in.data, in.size, want, dst, dst_count);
+    rn__input_free(ctx, &in);
+    return st;
 }
 
 rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dtype, int32_t *ndim,
@@ -362,14 +367,7 @@ rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t *dt
 
 rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want, void *dst,
                           size_t dst_count) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!buf || (!dst && dst_count > 0))
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_read_mem: %s is NULL",
-                         !buf ? "buf" : "dst");
-    rn_status st = check_dtype_want(ctx, "rn_npy_read_mem", want);
-    if (st) return st;
-    rn__clear_error(ctx);
-    return npy_read(ctx, NULL, buf, size, want, dst, dst_count);
+    return npy_read(ctx, "rn_npy_read_mem", 0, NULL, buf, size, want, dst, dst_count);
 }
 
 /* Append a string to text[*n] if it fits in cap (keeping room for the
@@ -482,14 +480,7 @@ rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_
 
 rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
                            size_t dst_count) {
-    if (!ctx) return RN_E_INVALID_ARG;
-    if (!path || (!dst && dst_count > 0))
-        return rn__error(ctx, RN_E_INVALID_ARG, "rn_npy_read_file: %s is NULL",
-                         !path ? "path" : "dst");
-    rn_status st = check_dtype_want(ctx, "rn_npy_read_file", want);
-    if (st) return st;
-    rn__clear_error(ctx);
-    return npy_read(ctx, path, NULL, 0, want, dst, dst_count);
+    return npy_read(ctx, "rn_npy_read_file", 1, path, NULL, 0, want, dst, dst_count);
 }
 
 rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_t ndim,
@@ -532,19 +523,16 @@ rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_
 rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                            int64_t dims[8]) {
     (void)path, (void)dtype, (void)ndim, (void)dims;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_npy_info_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_npy_info_file");
 }
 rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
                            size_t dst_count) {
     (void)path, (void)want, (void)dst, (void)dst_count;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_npy_read_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_npy_read_file");
 }
 rn_status rn_npy_write_file(rn_ctx *ctx, const char *path, int32_t dtype, int32_t ndim,
                             const int64_t *dims, const void *data) {
     (void)path, (void)dtype, (void)ndim, (void)dims, (void)data;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_npy_write_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_npy_write_file");
 }
 #endif /* RN_NO_IO */

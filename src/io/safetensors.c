@@ -457,8 +457,7 @@ rn_status rn_safetensors_open_file(rn_ctx *ctx, const char *path, rn_safetensors
 #else
 rn_status rn_safetensors_open_file(rn_ctx *ctx, const char *path, rn_safetensors **out) {
     (void)path, (void)out;
-    if (!ctx) return RN_E_INVALID_ARG;
-    return rn__error(ctx, RN_E_UNSUPPORTED, "rn_safetensors_open_file: built without file I/O");
+    return rn__no_file_io(ctx, "rn_safetensors_open_file");
 }
 #endif
 
@@ -499,39 +498,35 @@ rn_status rn_safetensors_find(const rn_safetensors *st, const char *name, int32_
     return rn__error(st->ctx, RN_E_NOT_FOUND, "rn_safetensors_find: no tensor named '%s'", name);
 }
 
-/* The tensor a read call names, once its index is valid, its destination is
- * not NULL (unless n is 0) and n is its size: in bytes when `bytes` is set,
- * else in elements. */
-static rn_status tensor_to_read(const rn_safetensors *st, const char *fn, int32_t index,
-                                const void *dst, size_t n, int bytes, const st_tensor **t) {
+/* rn_safetensors_read_f32 (raw 0: n elements converted to float) and
+ * rn_safetensors_read_raw (raw 1: n bytes as they are), once the index is
+ * valid, dst is not NULL (unless n is 0) and n is the tensor's size. */
+static rn_status read_tensor(const rn_safetensors *st, const char *fn, int32_t index, void *dst,
+                             size_t n, int raw) {
+    if (!st) return RN_E_INVALID_ARG;
     rn_status s = check_index(st, fn, index);
     if (s) return s;
     if (!dst && n > 0) return rn__error(st->ctx, RN_E_INVALID_ARG, "%s: dst is NULL", fn);
-    const st_tensor *x = &st->tensors[index];
-    size_t have = bytes ? x->end - x->begin : x->count;
+    const st_tensor *t = &st->tensors[index];
+    size_t have = raw ? t->end - t->begin : t->count;
     if (n != have)
         return rn__error(st->ctx, RN_E_INVALID_ARG, "%s: tensor '%s' has %zu %s, %s is %zu", fn,
-                         x->name, have, bytes ? "bytes" : "elements", bytes ? "bytes" : "count", n);
-    *t = x;
+                         t->name, have, raw ? "bytes" : "elements", raw ? "bytes" : "count", n);
+    if (!raw)
+        rn__convert_to_f32(t->dtype, st->data + t->begin, t->count, (float *)dst);
+    else if (n)
+        rn_memcpy(dst, st->data + t->begin, n);
     return RN_OK;
 }
 
 rn_status rn_safetensors_read_f32(const rn_safetensors *st, int32_t index, float *dst,
                                   size_t count) {
-    if (!st) return RN_E_INVALID_ARG;
-    const st_tensor *t = NULL;
-    rn_status s = tensor_to_read(st, "rn_safetensors_read_f32", index, dst, count, 0, &t);
-    if (s == RN_OK) rn__convert_to_f32(t->dtype, st->data + t->begin, t->count, dst);
-    return s;
+    return read_tensor(st, "rn_safetensors_read_f32", index, dst, count, 0);
 }
 
 rn_status rn_safetensors_read_raw(const rn_safetensors *st, int32_t index, void *dst,
                                   size_t bytes) {
-    if (!st) return RN_E_INVALID_ARG;
-    const st_tensor *t = NULL;
-    rn_status s = tensor_to_read(st, "rn_safetensors_read_raw", index, dst, bytes, 1, &t);
-    if (s == RN_OK && bytes) rn_memcpy(dst, st->data + t->begin, bytes);
-    return s;
+    return read_tensor(st, "rn_safetensors_read_raw", index, dst, bytes, 1);
 }
 
 rn_status rn__safetensors_open_view(rn_ctx *ctx, const char *src, const void *buf, size_t size,

@@ -59,6 +59,28 @@ static size_t group_width(size_t c, size_t c0) {
     return c - c0 < RN_BN_GROUP ? c - c0 : RN_BN_GROUP;
 }
 
+/* The two sums of the group of channels from c0, taken around center[c0 + i]:
+ * stats_task's around the first row (center x: shifting by it keeps
+ * E[v^2] - E[v]^2 free of cancellation when |mean| >> std), grad_sums_task's
+ * around the saved mean. Each chunk's partial sums, then those added in chunk
+ * order; the totals replace s1[0] and s2[0]. */
+static void group_sums(const rn_ctx *ctx, bn_job *j, size_t c0, const float *center,
+                       void (*task)(void *, size_t)) {
+    j->c0 = c0, j->nb = group_width(j->c, c0);
+    for (size_t i = 0; i < j->nb; i++) {
+        if (task == stats_task)
+            j->shift[i] = center[c0 + i];
+        else
+            j->m[i] = center[c0 + i];
+    }
+    rn__parallel_for(ctx, RN_BN_CHUNKS, task, j);
+    for (size_t i = 0; i < j->nb; i++) {
+        double a = 0.0, b = 0.0;
+        for (size_t t = 0; t < RN_BN_CHUNKS; t++) a += j->s1[t][i], b += j->s2[t][i];
+        j->s1[0][i] = a, j->s2[0][i] = b;
+    }
+}
+
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
                           float *running_var, float momentum, float eps, float *y, float *save_mean,
@@ -67,15 +89,10 @@ void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     double mom = (double)momentum, m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
-        j.c0 = c0, j.nb = group_width(c, c0);
-        /* shifting by the first row keeps E[v^2] - E[v]^2 free of
-         * cancellation when |mean| >> std */
-        for (size_t i = 0; i < j.nb; i++) j.shift[i] = x[c0 + i];
-        rn__parallel_for(ctx, RN_BN_CHUNKS, stats_task, &j);
+        group_sums(ctx, &j, c0, x, stats_task);
         for (size_t i = 0; i < j.nb; i++) {
             size_t ch = c0 + i;
-            double s = 0.0, ss = 0.0;
-            for (size_t t = 0; t < RN_BN_CHUNKS; t++) s += j.s1[t][i], ss += j.s2[t][i];
+            double s = j.s1[0][i], ss = j.s2[0][i];
             double dm = s / m, var = ss / m - dm * dm;
             if (var < 0.0) var = 0.0;
             double mean = j.shift[i] + dm, invstd = 1.0 / rn_sqrt(var + (double)eps);
@@ -145,14 +162,11 @@ void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, 
     j.dx = dx;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
-        j.c0 = c0, j.nb = group_width(c, c0);
-        for (size_t i = 0; i < j.nb; i++) j.m[i] = save_mean[c0 + i];
-        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_sums_task, &j);
+        group_sums(ctx, &j, c0, save_mean, grad_sums_task);
         /* dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
         for (size_t i = 0; i < j.nb; i++) {
             size_t ch = c0 + i;
-            double sdy = 0.0, sdyx = 0.0;
-            for (size_t t = 0; t < RN_BN_CHUNKS; t++) sdy += j.s1[t][i], sdyx += j.s2[t][i];
+            double sdy = j.s1[0][i], sdyx = j.s2[0][i];
             double is = save_invstd[ch], sum_dy_xhat = sdyx * is, gi = (double)gamma[ch] * is;
             dgamma[ch] = (float)sum_dy_xhat;
             dbeta[ch] = (float)sdy;
@@ -178,12 +192,9 @@ void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
-        j.c0 = c0, j.nb = group_width(c, c0);
-        for (size_t i = 0; i < j.nb; i++) j.shift[i] = x[c0 + i];
-        rn__parallel_for(ctx, RN_BN_CHUNKS, stats_task, &j);
+        group_sums(ctx, &j, c0, x, stats_task);
         for (size_t i = 0; i < j.nb; i++) {
-            double s = 0.0, ss = 0.0;
-            for (size_t t = 0; t < RN_BN_CHUNKS; t++) s += j.s1[t][i], ss += j.s2[t][i];
+            double s = j.s1[0][i], ss = j.s2[0][i];
             /* the shard's mean and sum of squared deviations (Chan et al.'s
              * pairwise update combines these without a common shift) */
             double dm = s / m, q = ss - s * dm;
@@ -227,15 +238,8 @@ void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const flo
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
-        j.c0 = c0, j.nb = group_width(c, c0);
-        for (size_t i = 0; i < j.nb; i++) j.m[i] = save_mean[c0 + i];
-        rn__parallel_for(ctx, RN_BN_CHUNKS, grad_sums_task, &j);
-        for (size_t i = 0; i < j.nb; i++) {
-            double a = 0.0, b = 0.0;
-            for (size_t t = 0; t < RN_BN_CHUNKS; t++) a += j.s1[t][i], b += j.s2[t][i];
-            sdy[c0 + i] = a;
-            sdyx[c0 + i] = b;
-        }
+        group_sums(ctx, &j, c0, save_mean, grad_sums_task);
+        for (size_t i = 0; i < j.nb; i++) sdy[c0 + i] = j.s1[0][i], sdyx[c0 + i] = j.s2[0][i];
     }
 }
 

@@ -168,16 +168,11 @@ void rn__conv2d_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d, const
         wgrad_by_taps(ctx, d, x, dy, dw, ws);
     } else {
         size_t chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
-        int direct = rn__conv_is_direct(d);
         float *col = rn__conv_ws_col(ws);
         void *gws = rn__conv_ws_gemm(ws, d);
         for (size_t r0 = 0; r0 < total; r0 += chunk) {
             size_t rows = total - r0 < chunk ? total - r0 : chunk;
-            const float *b = x + r0 * k; /* direct: k == c, the input rows themselves */
-            if (!direct) {
-                rn__conv_im2col(ctx, d, x, r0, rows, col);
-                b = col;
-            }
+            const float *b = rn__conv_patches(ctx, d, x, r0, rows, col);
             rn__sgemm(ctx, 1, 0, oc, k, rows, dy + r0 * oc, oc, b, k, r0 > 0, NULL, 0, dw, k, gws);
         }
     }

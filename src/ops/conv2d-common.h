@@ -53,9 +53,10 @@ static inline void *rn__conv_ws_gemm(void *ws, const rn_conv_desc *d) {
     return (unsigned char *)ws + rn__conv_col_bytes(d);
 }
 
-/* Columns of output pixels [r0, r0 + rows) of the batch into col[rows x K]. */
-void rn__conv_im2col(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
-                     size_t rows, float *col);
+/* The patches [rows x K] of output pixels [r0, r0 + rows) of the batch: for a
+ * direct convolution (K == c) the input rows themselves, else gathered into col. */
+const float *rn__conv_patches(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
+                              size_t rows, float *col);
 
 /* ---- the indirect path (conv2d-indirect.c) -------------------------------------------
  * No column buffer: for each tile of output pixels an indirection buffer

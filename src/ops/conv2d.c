@@ -144,11 +144,13 @@ static void im2col_task(void *arg, size_t t) {
     }
 }
 
-void rn__conv_im2col(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
-                     size_t rows, float *col) {
+const float *rn__conv_patches(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, size_t r0,
+                              size_t rows, float *col) {
+    if (rn__conv_is_direct(d)) return x + r0 * rn__conv_k(d);
     im2col_job j = {d, x, col, r0, rows};
     rn__parallel_for(ctx, (rows + RN_CONV_ROWS_PER_TASK - 1) / RN_CONV_ROWS_PER_TASK, im2col_task,
                      &j);
+    return col;
 }
 
 void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
@@ -168,7 +170,6 @@ void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x
                         const float *bias, int32_t relu, float *y, void *ws) {
     size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), k = rn__conv_k(d);
     size_t oc = (size_t)d->oc;
-    int direct = rn__conv_is_direct(d);
     if (forward_indirect(d)) {
         rn__conv_indirect_forward(ctx, d, x, w, bias, relu, y, ws);
         return;
@@ -177,11 +178,7 @@ void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x
     void *gws = rn__conv_ws_gemm(ws, d);
     for (size_t r0 = 0; r0 < total; r0 += chunk) {
         size_t rows = total - r0 < chunk ? total - r0 : chunk;
-        const float *a = x + r0 * k; /* direct: k == c, the input rows themselves */
-        if (!direct) {
-            rn__conv_im2col(ctx, d, x, r0, rows, col);
-            a = col;
-        }
+        const float *a = rn__conv_patches(ctx, d, x, r0, rows, col);
         rn__sgemm(ctx, 0, 1, rows, oc, k, a, k, w, k, 0, bias, relu, y + r0 * oc, oc, gws);
     }
 }

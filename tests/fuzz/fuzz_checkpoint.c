@@ -9,15 +9,7 @@
  */
 #include "fuzz_common.h"
 
-static unsigned char *save(const rn_trainer *tr, size_t *n) {
-    if (rn_checkpoint_save_mem(tr, NULL, 0, n) != RN_OK) return NULL;
-    unsigned char *p = (unsigned char *)malloc(*n);
-    if (p && rn_checkpoint_save_mem(tr, p, *n, n) != RN_OK) {
-        free(p);
-        return NULL;
-    }
-    return p;
-}
+FZ_SAVE_FN(save, rn_trainer, rn_checkpoint_save_mem)
 
 #ifdef RN_FUZZ_SEED_MAIN
 int main(int argc, char **argv) {

@@ -22,6 +22,20 @@
 #define FZ_N 6
 #define FZ_CLASSES 3
 
+/* Defines `static unsigned char *name(const type *obj, size_t *n)`: the bytes
+ * save_mem (rn_model_save_safetensors_mem, rn_checkpoint_save_mem) writes for
+ * obj, in a malloc'd buffer of *n bytes; NULL on failure. */
+#define FZ_SAVE_FN(name, type, save_mem)                     \
+    static unsigned char *name(const type *obj, size_t *n) { \
+        if (save_mem(obj, NULL, 0, n) != RN_OK) return NULL; \
+        unsigned char *p = (unsigned char *)malloc(*n);      \
+        if (p && save_mem(obj, p, *n, n) != RN_OK) {         \
+            free(p);                                         \
+            return NULL;                                     \
+        }                                                    \
+        return p;                                            \
+    }
+
 static inline rn_model *fz_model(rn_ctx *ctx) {
     rn_model *m = NULL;
     if (rn_model_create(ctx, FZ_C, &m) != RN_OK) return NULL;

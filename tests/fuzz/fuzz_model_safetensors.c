@@ -8,15 +8,7 @@
  */
 #include "fuzz_common.h"
 
-static unsigned char *save(const rn_model *m, size_t *n) {
-    if (rn_model_save_safetensors_mem(m, NULL, 0, n) != RN_OK) return NULL;
-    unsigned char *p = (unsigned char *)malloc(*n);
-    if (p && rn_model_save_safetensors_mem(m, p, *n, n) != RN_OK) {
-        free(p);
-        return NULL;
-    }
-    return p;
-}
+FZ_SAVE_FN(save, rn_model, rn_model_save_safetensors_mem)
 
 #ifdef RN_FUZZ_SEED_MAIN
 int main(int argc, char **argv) {

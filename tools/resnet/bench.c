@@ -112,11 +112,8 @@ int cmd_bench(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     if (!batch) batch = train ? 128 : 1;
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     rn_plan *plan = NULL;
     rn_optimizer *opt = NULL;

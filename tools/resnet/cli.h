@@ -147,6 +147,8 @@ int cli_load_dataset(rn_ctx *ctx, const char *name, const char *dir, int split, 
                      cli_images *out);
 const char *cli_default_data_dir(const char *name);
 int cli_dataset_known(const char *name);
+/* CLI_EXIT_OK for a known dataset, else CLI_EXIT_USAGE after the usage error. */
+int cli_check_dataset(const char *name);
 void cli_images_free(cli_images *d);
 /* The normalisation of trained weights into ds: from `norm` (a file, or
  * "none" for x/255), else from `weights` when it is a checkpoint, else from
@@ -154,6 +156,14 @@ void cli_images_free(cli_images *d);
  * normalisation file read ("" for none or a checkpoint). */
 int cli_apply_normalization(rn_ctx *ctx, rn_dataset *ds, const char *weights, const char *norm,
                             char *used, size_t used_cap);
+/* eval and quantize: the images of dataset `data` (split, limit as
+ * cli_load_dataset), the model of `weights` for them (an int8 file when
+ * allow_int8, else refused), and a dataset over the images normalised as
+ * cli_apply_normalization says. The caller frees img, m and ds. */
+int cli_trained_model_and_data(rn_ctx *ctx, cli_arch *arch, const char *weights, int allow_int8,
+                               const char *data, const char *dir, int split, int64_t limit,
+                               const char *norm, char *used, size_t used_cap, cli_images *img,
+                               rn_model **m, rn_dataset **ds);
 /* The dataset's normalisation as a normalization.safetensors file. */
 int cli_save_normalization(rn_ctx *ctx, const rn_dataset *ds, const char *path);
 
@@ -164,6 +174,8 @@ double cli_now(void); /* monotonic seconds */
 void cli_print_confusion(FILE *f, const int64_t *conf, int32_t classes);
 int cli_default_threads(void);
 int cli_set_threads(rn_ctx *ctx, int64_t threads);
+/* A subcommand's context, or NULL after saying so (the command exits CLI_EXIT_FAIL). */
+rn_ctx *cli_context(void);
 
 /* ---- progress display (progress.c) ------------------------------------------------ */
 typedef struct cli_progress {

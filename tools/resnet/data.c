@@ -22,6 +22,12 @@ int cli_dataset_known(const char *name) {
     return strcmp(name, "fashion-mnist") == 0 || strcmp(name, "cifar10") == 0;
 }
 
+int cli_check_dataset(const char *name) {
+    if (cli_dataset_known(name)) return CLI_EXIT_OK;
+    cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", name);
+    return CLI_EXIT_USAGE;
+}
+
 const char *cli_default_data_dir(const char *name) {
     return strcmp(name, "cifar10") == 0 ? "/usr/share/datasets/cifar10"
                                         : "/usr/share/datasets/fashion-mnist";
@@ -298,4 +304,31 @@ int cli_save_normalization(rn_ctx *ctx, const rn_dataset *ds, const char *path) 
     free(std);
     free(mean);
     return st ? cli_lib_error(ctx, st, path) : CLI_EXIT_OK;
+}
+
+int cli_trained_model_and_data(rn_ctx *ctx, cli_arch *arch, const char *weights, int allow_int8,
+                               const char *data, const char *dir, int split, int64_t limit,
+                               const char *norm, char *used, size_t used_cap, cli_images *img,
+                               rn_model **m, rn_dataset **ds) {
+    int rc = cli_load_dataset(ctx, data, dir, split, limit, img);
+    if (!rc) {
+        arch->classes = img->classes;
+        arch->in_channels = (int32_t)img->c;
+        if (!cli_weights_are_int8(ctx, weights)) {
+            rc = cli_arch_from_file(ctx, arch, weights);
+            if (!rc) rc = cli_create_model(ctx, arch, m);
+            if (!rc) rc = cli_load_tensors(ctx, *m, weights);
+        } else if (allow_int8) {
+            rc = cli_load_int8(ctx, arch, weights, m);
+        } else {
+            cli_fail("%s is already an int8 model; quantize its float weights", weights);
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    rn_status st;
+    if (!rc && (st = rn_dataset_create(ctx, img->images, img->labels, img->n, img->h, img->w,
+                                       img->c, img->classes, ds)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "dataset");
+    if (!rc) rc = cli_apply_normalization(ctx, *ds, weights, norm, used, used_cap);
+    return rc;
 }

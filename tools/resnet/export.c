@@ -122,11 +122,8 @@ int cmd_export(int argc, char **argv) {
         cli_usage_error("needs ARCH, --weights, one of --onnx and --c-array, and -o FILE");
         return CLI_EXIT_USAGE;
     }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     int rc = CLI_EXIT_OK;
     rn_status st;

@@ -56,6 +56,13 @@ int cli_default_threads(void) {
     return (int)n;
 }
 
+rn_ctx *cli_context(void) {
+    rn_ctx *ctx = NULL;
+    if (rn_ctx_create(&ctx) == RN_OK) return ctx;
+    cli_fail("cannot create a context");
+    return NULL;
+}
+
 int cli_set_threads(rn_ctx *ctx, int64_t threads) {
     rn_status st = rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, threads);
     if (st) return cli_lib_error(ctx, st, "--threads");

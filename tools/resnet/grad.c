@@ -50,11 +50,8 @@ int cmd_grad(int argc, char **argv) {
         cli_usage_error("needs ARCH, --weights, --input, --labels and --output");
         return CLI_EXIT_USAGE;
     }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     rn_plan *plan = NULL;
     rn_safetensors_writer *wr = NULL;

@@ -64,11 +64,8 @@ int cmd_infer(int argc, char **argv) {
                         "and --output)");
         return CLI_EXIT_USAGE;
     }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     rn_plan *plan = NULL, *tail = NULL;
     float *x = NULL, *y = NULL;

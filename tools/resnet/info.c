@@ -37,11 +37,8 @@ int cmd_info(int argc, char **argv) {
         cli_usage_error("missing ARCH");
         return CLI_EXIT_USAGE;
     }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     int rc = cli_create_model(ctx, &arch, &m);
     if (rc) {

@@ -35,11 +35,8 @@ int cmd_init(int argc, char **argv) {
         cli_usage_error(!arch.name ? "missing ARCH" : "missing -o FILE");
         return CLI_EXIT_USAGE;
     }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     rn_model *m = NULL;
     int rc = cli_create_model(ctx, &arch, &m);
     if (rc == CLI_EXIT_OK) {

@@ -114,15 +114,9 @@ int cmd_quantize(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     if (!cli_arch_known(arch.name)) return CLI_EXIT_USAGE;
-    if (!cli_dataset_known(data)) {
-        cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", data);
-        return CLI_EXIT_USAGE;
-    }
-    rn_ctx *ctx = NULL;
-    if (rn_ctx_create(&ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    if (cli_check_dataset(data)) return CLI_EXIT_USAGE;
+    rn_ctx *ctx = cli_context();
+    if (!ctx) return CLI_EXIT_FAIL;
     cli_images img;
     memset(&img, 0, sizeof img);
     rn_model *m = NULL, *q = NULL;
@@ -133,23 +127,9 @@ int cmd_quantize(int argc, char **argv) {
     char used[4096] = "";
     rn_status st;
     int rc = cli_set_threads(ctx, threads);
-    if (!rc) rc = cli_load_dataset(ctx, data, dir, 0, calib, &img);
-    if (!rc) {
-        arch.classes = img.classes;
-        arch.in_channels = (int32_t)img.c;
-        if (cli_weights_are_int8(ctx, weights)) {
-            cli_fail("%s is already an int8 model; quantize its float weights", weights);
-            rc = CLI_EXIT_FAIL;
-        } else {
-            rc = cli_arch_from_file(ctx, &arch, weights);
-            if (!rc) rc = cli_create_model(ctx, &arch, &m);
-            if (!rc) rc = cli_load_tensors(ctx, m, weights);
-        }
-    }
-    if (!rc && (st = rn_dataset_create(ctx, img.images, img.labels, img.n, img.h, img.w, img.c,
-                                       img.classes, &ds)) != RN_OK)
-        rc = cli_lib_error(ctx, st, "dataset");
-    if (!rc) rc = cli_apply_normalization(ctx, ds, weights, norm, used, sizeof used);
+    if (!rc)
+        rc = cli_trained_model_and_data(ctx, &arch, weights, 0, data, dir, 0, calib, norm, used,
+                                        sizeof used, &img, &m, &ds);
     char beside[4096];
     int write_beside = 0, keep_norm = !(norm && strcmp(norm, "none") == 0);
     if (keep_norm) {

@@ -227,10 +227,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         cli_usage_error("missing --data (fashion-mnist or cifar10)");
         return CLI_EXIT_USAGE;
     }
-    if (!cli_dataset_known(o->data)) {
-        cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", o->data);
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_check_dataset(o->data)) return CLI_EXIT_USAGE;
     if (o->arch.classes || o->arch.in_channels) {
         cli_usage_error("--classes and --in-channels come from the dataset");
         return CLI_EXIT_USAGE;
@@ -436,10 +433,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     int rc;
     run r;
     memset(&r, 0, sizeof r);
-    if (rn_ctx_create(&r.ctx)) {
-        cli_fail("cannot create a context");
-        return CLI_EXIT_FAIL;
-    }
+    r.ctx = cli_context();
+    if (!r.ctx) return CLI_EXIT_FAIL;
     rn_ctx *ctx = r.ctx;
     char outdir[2048], path[4096], desc[512];
     if (o.out)
