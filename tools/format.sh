@@ -10,7 +10,9 @@
 #
 # Without FILE (and without --all): the tracked .c and .h files changed since they
 # left FORMAT_BASE (default main; HEAD when there is no such branch), committed or not.
-# Generated files (tests/data/) are never touched. CLANG_FORMAT names the binary.
+# Generated files (tests/data/) are never touched, nor the public headers (include/:
+# tables of constants laid out by hand; include/.clang-format disables formatting
+# there for editors too). CLANG_FORMAT names the binary.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -27,7 +29,7 @@ for a in "$@"; do
     --apply) mode=apply ;;
     --diff) mode=diff ;;
     --all) all=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "format.sh: unknown option $a" >&2; exit 2 ;;
     *) files+=("$a") ;;
   esac
@@ -46,7 +48,7 @@ fi
 if [ "$mode" = check ]; then
   checked=()
   for f in "${files[@]}"; do
-    case $f in tests/data/*) continue ;; esac
+    case $f in tests/data/* | include/*) continue ;; esac
     [ -f "$f" ] && checked+=("$f")
   done
   if [ ${#checked[@]} -eq 0 ] ||
@@ -58,7 +60,7 @@ fi
 
 changed_files=0 changed_lines=0
 for f in "${files[@]}"; do
-  case $f in tests/data/*) continue ;; esac
+  case $f in tests/data/* | include/*) continue ;; esac
   [ -f "$f" ] || continue
   if [ "$mode" = apply ]; then
     "$cf" --style="file:$top/.clang-format" -i "$f"

@@ -28,25 +28,25 @@
 extern "C" {
 #endif
 
-#define RN_BLOCK_BASIC 0
+#define RN_BLOCK_BASIC      0
 #define RN_BLOCK_BOTTLENECK 1
 
 #define RN_SHORTCUT_DEFAULT -1
-#define RN_SHORTCUT_A 0
-#define RN_SHORTCUT_B 1
-#define RN_SHORTCUT_C 2
-#define RN_SHORTCUT_NONE 3
+#define RN_SHORTCUT_A        0
+#define RN_SHORTCUT_B        1
+#define RN_SHORTCUT_C        2
+#define RN_SHORTCUT_NONE     3
 
 /* Model flags. */
 #define RN_MODEL_ZERO_INIT_RESIDUAL 1u /* last BN weight of each block starts at 0 */
-#define RN_MODEL_STRIDE_ON_1X1 2u      /* bottleneck stride on the first 1x1 (paper v1) */
+#define RN_MODEL_STRIDE_ON_1X1      2u /* bottleneck stride on the first 1x1 (paper v1) */
 
 /* Plan modes. */
 #define RN_MODE_INFER 0 /* eval: running BN statistics, no saved state */
 #define RN_MODE_TRAIN 1 /* train: batch statistics, running-stat update, backward */
 
 /* Tensor kinds. */
-#define RN_TENSOR_PARAM 0  /* trainable (has a gradient) */
+#define RN_TENSOR_PARAM  0 /* trainable (has a gradient) */
 #define RN_TENSOR_BUFFER 1 /* BN running statistics */
 
 typedef struct rn_block rn_block;
@@ -63,8 +63,8 @@ typedef struct rn_block rn_block;
  * 16384]); stride outside [1, 64]; option A where the channels would
  * shrink), RN_E_NO_MEMORY. *out is untouched on failure. */
 RN_API rn_status rn_block_create(rn_ctx *ctx, int32_t block_type, int32_t in_channels,
-                                 int32_t width, int32_t stride, int32_t shortcut, uint32_t flags,
-                                 rn_block **out);
+                                 int32_t width, int32_t stride, int32_t shortcut,
+                                 uint32_t flags, rn_block **out);
 /* Release the block and everything it owns. NULL is accepted. */
 RN_API void rn_block_destroy(rn_block *block);
 /* He initialisation as rn_model_init does it (Kaiming-normal fan_out convs,
@@ -84,7 +84,8 @@ RN_API rn_status rn_block_out_channels(const rn_block *block, int32_t *channels)
  * shape expected; unknown mode; train mode with N*H*W = 1 at a BN),
  * RN_E_OVERFLOW, RN_E_NO_MEMORY, RN_E_UNSUPPORTED for RN_MODE_TRAIN in an
  * inference-only build. */
-RN_API rn_status rn_block_forward(rn_block *block, const rn_tensor *x, int32_t mode, rn_tensor *y);
+RN_API rn_status rn_block_forward(rn_block *block, const rn_tensor *x, int32_t mode,
+                                  rn_tensor *y);
 /* Backward after a RN_MODE_TRAIN forward: dx from dy; parameter gradients
  * are stored in the block (overwritten). dy has the forward's output shape,
  * dx its input shape. Once per train forward: RN_E_BAD_STATE before any

@@ -38,15 +38,15 @@
 #if defined(RN_API)
 /* the including project's choice */
 #elif defined(_WIN32) && defined(RN_SHARED)
-#if defined(RN_BUILDING_LIBRARY)
-#define RN_API __declspec(dllexport)
-#else
-#define RN_API __declspec(dllimport)
-#endif
+#  if defined(RN_BUILDING_LIBRARY)
+#    define RN_API __declspec(dllexport)
+#  else
+#    define RN_API __declspec(dllimport)
+#  endif
 #elif defined(__GNUC__) || defined(__clang__)
-#define RN_API __attribute__((visibility("default")))
+#  define RN_API __attribute__((visibility("default")))
 #else
-#define RN_API
+#  define RN_API
 #endif
 
 #ifdef __cplusplus
@@ -55,19 +55,19 @@ extern "C" {
 
 /* ---- status codes (values are pinned: they never change) ---------------- */
 typedef int32_t rn_status;
-#define RN_OK 0
-#define RN_E_INVALID_ARG -1      /* NULL pointer, bad value, shape mismatch */
-#define RN_E_UNSUPPORTED -2      /* valid request this build cannot serve */
-#define RN_E_NO_MEMORY -3        /* the allocator returned NULL */
-#define RN_E_BUFFER_TOO_SMALL -4 /* caller buffer smaller than needed */
-#define RN_E_BAD_STATE -5        /* call out of order (backward before forward...) */
-#define RN_E_BAD_FORMAT -6       /* malformed or hostile file / buffer */
-#define RN_E_VERSION -7          /* incompatible version or format revision */
-#define RN_E_IO -8               /* the operating system refused a file operation */
-#define RN_E_NOT_FOUND -9        /* a name (parameter, preset, tensor) does not exist */
-#define RN_E_OVERFLOW -10        /* a size computation would overflow */
-#define RN_E_NUMERIC -11         /* NaN or Inf where a finite value was required */
-#define RN_E_INTERNAL -12        /* a bug in libresnet; please report it */
+#define RN_OK                   0
+#define RN_E_INVALID_ARG       -1  /* NULL pointer, bad value, shape mismatch */
+#define RN_E_UNSUPPORTED       -2  /* valid request this build cannot serve */
+#define RN_E_NO_MEMORY         -3  /* the allocator returned NULL */
+#define RN_E_BUFFER_TOO_SMALL  -4  /* caller buffer smaller than needed */
+#define RN_E_BAD_STATE         -5  /* call out of order (backward before forward...) */
+#define RN_E_BAD_FORMAT        -6  /* malformed or hostile file / buffer */
+#define RN_E_VERSION           -7  /* incompatible version or format revision */
+#define RN_E_IO                -8  /* the operating system refused a file operation */
+#define RN_E_NOT_FOUND         -9  /* a name (parameter, preset, tensor) does not exist */
+#define RN_E_OVERFLOW         -10  /* a size computation would overflow */
+#define RN_E_NUMERIC          -11  /* NaN or Inf where a finite value was required */
+#define RN_E_INTERNAL         -12  /* a bug in libresnet; please report it */
 
 /* Static English name of a status, e.g. "RN_E_INVALID_ARG: invalid argument".
  * Never NULL; unknown values give "unknown status" (a newer library may add
@@ -79,8 +79,8 @@ RN_API const char *rn_status_string(rn_status status);
 /* The version of the library actually linked or loaded, which may differ from
  * the header's RN_VERSION_*: the same major number means the same ABI
  * (docs/abi.md). Cannot fail; the string is static. Thread-safe. */
-RN_API uint32_t rn_version_number(void);    /* RN_VERSION_NUMBER of the built library */
-RN_API const char *rn_version_string(void); /* "MAJOR.MINOR.PATCH" */
+RN_API uint32_t rn_version_number(void);     /* RN_VERSION_NUMBER of the built library */
+RN_API const char *rn_version_string(void);  /* "MAJOR.MINOR.PATCH" */
 
 /* ---- context -------------------------------------------------------------- */
 typedef struct rn_ctx rn_ctx;
@@ -107,8 +107,8 @@ RN_API rn_status rn_ctx_create(rn_ctx **out);
  * and `user` must stay valid until rn_ctx_destroy returns.
  * Errors (no sentence): RN_E_INVALID_ARG if alloc, free_fn or out is NULL;
  * RN_E_NO_MEMORY if alloc refuses the context itself. */
-RN_API rn_status rn_ctx_create_with_allocator(rn_alloc_fn alloc, rn_free_fn free_fn, void *user,
-                                              rn_ctx **out);
+RN_API rn_status rn_ctx_create_with_allocator(rn_alloc_fn alloc, rn_free_fn free_fn,
+                                              void *user, rn_ctx **out);
 
 /* Create a context that lives inside the caller's buffer and allocates only
  * from it: a bump arena, where freeing gives memory back only when it is the
@@ -137,18 +137,15 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
 /* Options (keys are pinned). rn_option_bounds gives the valid range. They
  * take effect from the next call that uses them (the thread count and ISA
  * cap are read at each run, so they may change between runs of a plan). */
-#define RN_OPT_NUM_THREADS \
-    1                       /* 1..1024, default 1 (the caller opts in to threads; the
+#define RN_OPT_NUM_THREADS   1  /* 1..1024, default 1 (the caller opts in to threads; the
                                   * calling thread counts as one; see docs/api.md "Threads") */
-#define RN_OPT_MAX_ISA 2    /* RN_ISA_*: cap on the kernels used; default: best available */
-#define RN_OPT_ACTIVE_ISA 3 /* read-only: the ISA actually used (min of cap and CPU) */
-#define RN_OPT_LOG_LEVEL \
-    4                          /* RN_LOG_*: messages above this level are not sent
+#define RN_OPT_MAX_ISA       2  /* RN_ISA_*: cap on the kernels used; default: best available */
+#define RN_OPT_ACTIVE_ISA    3  /* read-only: the ISA actually used (min of cap and CPU) */
+#define RN_OPT_LOG_LEVEL     4  /* RN_LOG_*: messages above this level are not sent
                                   * (WARN: fallbacks; INFO: choices, e.g. a plan's
                                   * size; DEBUG: events inside runs; docs/api.md) */
-#define RN_OPT_DETERMINISTIC 5 /* read-only, always 1: results do not depend on threads */
-#define RN_OPT_WINOGRAD \
-    6 /* 1 (default): plans run 3x3 stride-1 convolutions as
+#define RN_OPT_DETERMINISTIC 5  /* read-only, always 1: results do not depend on threads */
+#define RN_OPT_WINOGRAD      6  /* 1 (default): plans run 3x3 stride-1 convolutions as
                                   * Winograd F(4x4,3x3) where that is faster for their shape
                                   * (fewer multiplications; error about 3e-6 of the largest
                                   * output instead of 1e-6; docs/performance.md): inference
@@ -160,13 +157,13 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * too). */
 
 #define RN_ISA_SCALAR 0
-#define RN_ISA_AVX2 1
+#define RN_ISA_AVX2   1
 #define RN_ISA_AVX512 2
-#define RN_ISA_NEON 3
+#define RN_ISA_NEON   3
 
 #define RN_LOG_ERROR 0
-#define RN_LOG_WARN 1
-#define RN_LOG_INFO 2
+#define RN_LOG_WARN  1
+#define RN_LOG_INFO  2
 #define RN_LOG_DEBUG 3
 
 /* Set or read an option.
@@ -210,7 +207,8 @@ RN_API rn_status rn_ctx_set_log_callback(rn_ctx *ctx, rn_log_fn fn, void *user);
  * threads of their own).
  * Errors: RN_E_INVALID_ARG (no sentence) if ctx is NULL. */
 typedef void (*rn_parallel_task_fn)(void *task_arg, size_t i);
-typedef void (*rn_parallel_for_fn)(void *user, size_t n, rn_parallel_task_fn task, void *task_arg);
+typedef void (*rn_parallel_for_fn)(void *user, size_t n, rn_parallel_task_fn task,
+                                   void *task_arg);
 RN_API rn_status rn_ctx_set_parallel_for(rn_ctx *ctx, rn_parallel_for_fn fn, void *user);
 
 /* The sentence describing the most recent failure on this context ("" if

@@ -32,16 +32,16 @@ extern "C" {
 #endif
 
 /* Element types of arrays in files. */
-#define RN_DTYPE_F32 0
-#define RN_DTYPE_I64 1
-#define RN_DTYPE_I32 2
-#define RN_DTYPE_U8 3
-#define RN_DTYPE_F16 4
+#define RN_DTYPE_F32  0
+#define RN_DTYPE_I64  1
+#define RN_DTYPE_I32  2
+#define RN_DTYPE_U8   3
+#define RN_DTYPE_F16  4
 #define RN_DTYPE_BF16 5
 /* Recognised in IDX headers (and reported by rn_idx_info_*), not read. */
-#define RN_DTYPE_I8 6
-#define RN_DTYPE_I16 7
-#define RN_DTYPE_F64 8
+#define RN_DTYPE_I8   6
+#define RN_DTYPE_I16  7
+#define RN_DTYPE_F64  8
 
 /* ---- .npy (version 1.0/2.0/3.0, little-endian, C order; f4, i8, i4, u1) ----
  * Header: dtype, number of dims (<= 8) and dims (unused ones 0). Any output
@@ -55,15 +55,16 @@ RN_API rn_status rn_npy_info_mem(rn_ctx *ctx, const void *buf, size_t size, int3
  * dst is float* for RN_DTYPE_F32 and int32_t* for RN_DTYPE_I32. A refused
  * conversion or wrong count is RN_E_INVALID_ARG, an int64 value out of int32
  * range RN_E_OVERFLOW naming the element; dst is then untouched. */
-RN_API rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want, void *dst,
-                                 size_t dst_count);
+RN_API rn_status rn_npy_read_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t want,
+                                 void *dst, size_t dst_count);
 /* Write an array (RN_DTYPE_F32, RN_DTYPE_I64, RN_DTYPE_I32 or RN_DTYPE_U8) to
  * buf; *written receives the size. With buf NULL only *written is set (the
  * size needed); a too-small cap gives RN_E_BUFFER_TOO_SMALL. data holds the
  * product of dims elements in C order (may be NULL when that is 0); ndim in
  * [0, 8]. The _file versions below read or write a path; same rules. */
-RN_API rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim, const int64_t *dims,
-                                  const void *data, void *buf, size_t cap, size_t *written);
+RN_API rn_status rn_npy_write_mem(rn_ctx *ctx, int32_t dtype, int32_t ndim,
+                                  const int64_t *dims, const void *data, void *buf, size_t cap,
+                                  size_t *written);
 RN_API rn_status rn_npy_info_file(rn_ctx *ctx, const char *path, int32_t *dtype, int32_t *ndim,
                                   int64_t dims[8]);
 RN_API rn_status rn_npy_read_file(rn_ctx *ctx, const char *path, int32_t want, void *dst,
@@ -169,8 +170,8 @@ RN_API rn_status rn_model_save_safetensors_file(const rn_model *model, const cha
  * "...\n" when it does not fit. num_batches_tracked is ignored. Only a
  * malformed file (or memory) fails; nothing is set then. */
 RN_API rn_status rn_model_load_safetensors_partial_mem(rn_model *model, const void *buf,
-                                                       size_t size, int32_t counts[3], char *report,
-                                                       size_t report_cap);
+                                                       size_t size, int32_t counts[3],
+                                                       char *report, size_t report_cap);
 RN_API rn_status rn_model_load_safetensors_partial_file(rn_model *model, const char *path,
                                                         int32_t counts[3], char *report,
                                                         size_t report_cap);
@@ -237,8 +238,8 @@ RN_API rn_status rn_model_save_blob_file(const rn_model *model, const char *path
  * flash stay there): biases, scales and the fc layer are still copied, and
  * plans run the portable convolution on those weights rather than packing
  * a copy. in_place = 0 copies everything (buf may be freed on return). */
-RN_API rn_status rn_model_load_int8_mem(rn_ctx *ctx, const void *buf, size_t size, int32_t in_place,
-                                        rn_model **out);
+RN_API rn_status rn_model_load_int8_mem(rn_ctx *ctx, const void *buf, size_t size,
+                                        int32_t in_place, rn_model **out);
 RN_API rn_status rn_model_load_int8_file(rn_ctx *ctx, const char *path, rn_model **out);
 
 /* ---- models as ONNX -----------------------------------------------------------------
@@ -259,7 +260,8 @@ RN_API rn_status rn_model_load_int8_file(rn_ctx *ctx, const char *path, rn_model
  * initializer sizes, unknown data types) with RN_E_BAD_FORMAT naming the
  * byte offset or tensor; nothing is built until the whole graph matched.
  * *out is a new complete model on ctx (release with rn_model_destroy). */
-RN_API rn_status rn_model_load_onnx_mem(rn_ctx *ctx, const void *buf, size_t size, rn_model **out);
+RN_API rn_status rn_model_load_onnx_mem(rn_ctx *ctx, const void *buf, size_t size,
+                                        rn_model **out);
 RN_API rn_status rn_model_load_onnx_file(rn_ctx *ctx, const char *path, rn_model **out);
 /* Export: the model as an ONNX graph of opset 13 (IR version 7) with its
  * batch norms kept: input "input" float [batch, C, height, width] (batch and

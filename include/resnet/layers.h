@@ -64,9 +64,10 @@ RN_API rn_status rn_conv2d_backward_data(rn_ctx *ctx, const rn_tensor *dy, const
 /* dw (OC,KH,KW,C) and, if not NULL, dbias (1,1,1,OC) from x and dy: the
  * weight gradient summed over the batch, and the bias gradient (dy summed
  * over N, OH, OW). dw's dims give the kernel size. */
-RN_API rn_status rn_conv2d_backward_weights(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *dy,
-                                            int32_t stride_h, int32_t stride_w, int32_t pad_h,
-                                            int32_t pad_w, rn_tensor *dw, rn_tensor *dbias);
+RN_API rn_status rn_conv2d_backward_weights(rn_ctx *ctx, const rn_tensor *x,
+                                            const rn_tensor *dy, int32_t stride_h,
+                                            int32_t stride_w, int32_t pad_h, int32_t pad_w,
+                                            rn_tensor *dw, rn_tensor *dbias);
 
 /* ---- batch norm (per channel over N*H*W) ----------------------------------
  * PyTorch semantics: normalise with the biased batch variance; update
@@ -78,16 +79,18 @@ RN_API rn_status rn_conv2d_backward_weights(rn_ctx *ctx, const rn_tensor *x, con
  * momentum in [0, 1] (PyTorch's default 0.1), eps finite and >= 0 (1e-5);
  * RN_E_INVALID_ARG otherwise. running_mean and running_var are updated in
  * place; all five outputs must be distinct tensors. */
-RN_API rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *gamma,
-                                            const rn_tensor *beta, rn_tensor *running_mean,
-                                            rn_tensor *running_var, float momentum, float eps,
-                                            rn_tensor *y, rn_tensor *save_mean,
-                                            rn_tensor *save_invstd);
+RN_API rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x,
+                                            const rn_tensor *gamma, const rn_tensor *beta,
+                                            rn_tensor *running_mean, rn_tensor *running_var,
+                                            float momentum, float eps, rn_tensor *y,
+                                            rn_tensor *save_mean, rn_tensor *save_invstd);
 /* Eval mode: y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
  * Nothing is updated; eps finite and >= 0. */
-RN_API rn_status rn_batchnorm_forward_eval(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *gamma,
-                                           const rn_tensor *beta, const rn_tensor *running_mean,
-                                           const rn_tensor *running_var, float eps, rn_tensor *y);
+RN_API rn_status rn_batchnorm_forward_eval(rn_ctx *ctx, const rn_tensor *x,
+                                           const rn_tensor *gamma, const rn_tensor *beta,
+                                           const rn_tensor *running_mean,
+                                           const rn_tensor *running_var, float eps,
+                                           rn_tensor *y);
 /* Backward of the train-mode forward (batch statistics): x, gamma,
  * save_mean and save_invstd as given to / returned by that forward; dx
  * (N,H,W,C), dgamma and dbeta (1,1,1,C) are all required. */
@@ -114,7 +117,8 @@ RN_API rn_status rn_maxpool_forward(rn_ctx *ctx, const rn_tensor *x, int32_t ker
                                     int32_t pad_h, int32_t pad_w, rn_tensor *y);
 RN_API rn_status rn_maxpool_backward(rn_ctx *ctx, const rn_tensor *x, const rn_tensor *dy,
                                      int32_t kernel_h, int32_t kernel_w, int32_t stride_h,
-                                     int32_t stride_w, int32_t pad_h, int32_t pad_w, rn_tensor *dx);
+                                     int32_t stride_w, int32_t pad_h, int32_t pad_w,
+                                     rn_tensor *dx);
 
 /* ---- global average pool: x (N,H,W,C) -> y (N,1,1,C) ----------------------
  * Backward spreads dy (N,1,1,C) evenly: dx[n,h,w,c] = dy[n,0,0,c] / (H*W),
@@ -136,8 +140,10 @@ RN_API rn_status rn_linear_backward(rn_ctx *ctx, const rn_tensor *x, const rn_te
 
 /* ---- residual add: y = a + b; backward: da = db = dy (a copy). ------------
  * All tensors have one shape; in place allowed (see above). */
-RN_API rn_status rn_add_forward(rn_ctx *ctx, const rn_tensor *a, const rn_tensor *b, rn_tensor *y);
-RN_API rn_status rn_add_backward(rn_ctx *ctx, const rn_tensor *dy, rn_tensor *da, rn_tensor *db);
+RN_API rn_status rn_add_forward(rn_ctx *ctx, const rn_tensor *a, const rn_tensor *b,
+                                rn_tensor *y);
+RN_API rn_status rn_add_backward(rn_ctx *ctx, const rn_tensor *dy, rn_tensor *da,
+                                 rn_tensor *db);
 
 /* ---- option-A shortcut (paper section 3.3, CIFAR networks) ------------------
  * y[n, i, j, lo + c] = x[n, i*stride, j*stride, c] and zero elsewhere, with
@@ -158,7 +164,8 @@ RN_API rn_status rn_shortcut_a_backward(rn_ctx *ctx, const rn_tensor *dy, int32_
  * every label in [0, K) (RN_E_INVALID_ARG naming the first bad one); labels
  * are read only during the call. *loss is written only on success. */
 RN_API rn_status rn_softmax_xent_forward(rn_ctx *ctx, const rn_tensor *logits,
-                                         const int32_t *labels, size_t num_labels, float *loss);
+                                         const int32_t *labels, size_t num_labels,
+                                         float *loss);
 RN_API rn_status rn_softmax_xent_backward(rn_ctx *ctx, const rn_tensor *logits,
                                           const int32_t *labels, size_t num_labels,
                                           rn_tensor *dlogits);

@@ -84,8 +84,8 @@ RN_API rn_status rn_model_add_head(rn_model *model, int32_t classes);
  * base_width, a base_width that makes the last stage wider than 65536
  * channels, an unknown shortcut or flag), RN_E_NOT_FOUND, RN_E_NO_MEMORY. */
 RN_API rn_status rn_model_create_preset(rn_ctx *ctx, const char *name, int32_t classes,
-                                        int32_t in_channels, int32_t shortcut, int32_t base_width,
-                                        uint32_t flags, rn_model **out);
+                                        int32_t in_channels, int32_t shortcut,
+                                        int32_t base_width, uint32_t flags, rn_model **out);
 /* The preset names, for listing: index in [0, rn_preset_count()). The
  * strings are static. Thread-safe. */
 RN_API int32_t rn_preset_count(void);
@@ -195,8 +195,8 @@ RN_API rn_status rn_model_tensor_frozen(const rn_model *model, const char *name,
  * size < 1; RN_E_OVERFLOW; RN_E_NO_MEMORY; RN_E_UNSUPPORTED for a train plan
  * in an inference-only build. *out belongs to the caller: release it with
  * rn_plan_destroy before the model. A model may have any number of plans. */
-RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w, int32_t mode,
-                                rn_plan **out);
+RN_API rn_status rn_plan_create(rn_model *model, int64_t batch, int64_t h, int64_t w,
+                                int32_t mode, rn_plan **out);
 /* The same, with the plan's allocations, threads and errors on `ctx` instead
  * of the model's: how several threads each run an RN_MODE_INFER plan of one
  * shared model (one context per thread). ctx must outlive the plan. */
@@ -266,7 +266,7 @@ RN_API void rn_plan_destroy(rn_plan *plan);
  * "fc.weight" and "fc.bias" and refuses the others, nothing can be set,
  * initialised, folded or trained (RN_E_BAD_STATE). Made by calibrating a
  * float model (below) or loaded from an int8 file (io.h). */
-#define RN_PRECISION_F32 0
+#define RN_PRECISION_F32  0
 #define RN_PRECISION_INT8 1
 RN_API rn_status rn_model_precision(const rn_model *model, int32_t *precision);
 
@@ -296,12 +296,13 @@ RN_API rn_status rn_model_precision(const rn_model *model, int32_t *precision);
  * calibrator's context (rn_model_destroy). May be called again (another
  * method), and more batches may be added between calls. */
 typedef struct rn_calibrator rn_calibrator;
-#define RN_CALIB_MAX 0
+#define RN_CALIB_MAX        0
 #define RN_CALIB_PERCENTILE 1
-#define RN_CALIB_ENTROPY 2
+#define RN_CALIB_ENTROPY    2
 RN_API rn_status rn_calibrator_create(const rn_model *model, rn_calibrator **out);
-RN_API rn_status rn_calibrator_add_batch(rn_calibrator *cal, const float *input, size_t input_count,
-                                         int64_t batch, int64_t h, int64_t w, int32_t layout);
+RN_API rn_status rn_calibrator_add_batch(rn_calibrator *cal, const float *input,
+                                         size_t input_count, int64_t batch, int64_t h, int64_t w,
+                                         int32_t layout);
 /* Images seen so far. */
 RN_API rn_status rn_calibrator_count(const rn_calibrator *cal, int64_t *images);
 RN_API rn_status rn_calibrator_quantize(rn_calibrator *cal, int32_t method, double param,

@@ -56,10 +56,10 @@ RN_API void rn_tensor_destroy(rn_tensor *t);
 
 /* dims[0..3] = n, h, w, c. RN_E_INVALID_ARG (no sentence) if t or dims is NULL. */
 RN_API rn_status rn_tensor_shape(const rn_tensor *t, int64_t dims[4]);
-RN_API int64_t rn_tensor_numel(const rn_tensor *t); /* 0 for NULL */
+RN_API int64_t rn_tensor_numel(const rn_tensor *t);     /* 0 for NULL */
 /* The storage itself, NHWC (for a wrapped tensor, the caller's buffer):
  * valid as long as the tensor; reads and writes through it are allowed. */
-RN_API float *rn_tensor_data(rn_tensor *t); /* NULL for NULL */
+RN_API float *rn_tensor_data(rn_tensor *t);             /* NULL for NULL */
 RN_API const float *rn_tensor_data_const(const rn_tensor *t);
 
 /* Set every element to value. RN_E_INVALID_ARG (no sentence) if t is NULL. */

@@ -66,9 +66,9 @@ RN_API rn_status rn_data_split(rn_ctx *ctx, uint64_t seed, int64_t n, int64_t va
 
 /* ---- datasets ------------------------------------------------------------------ */
 /* Normalisation of x = pixel / 255. */
-#define RN_NORM_NONE 0       /* x */
+#define RN_NORM_NONE       0 /* x */
 #define RN_NORM_PIXEL_MEAN 1 /* x - mean[h][w][c]: the paper's per-pixel mean (h*w*c values) */
-#define RN_NORM_CHANNEL 2    /* (x - mean[c]) / std[c] (c values each) */
+#define RN_NORM_CHANNEL    2 /* (x - mean[c]) / std[c] (c values each) */
 
 typedef struct rn_dataset rn_dataset;
 
@@ -116,8 +116,9 @@ RN_API rn_status rn_dataset_get_normalization(const rn_dataset *ds, int32_t *nor
  * and, if labels is not NULL, their labels (count values).
  * Errors: RN_E_INVALID_ARG for NULL indices or dst, count < 1, dst_count !=
  * count*h*w*c, an index outside [0, n). */
-RN_API rn_status rn_dataset_get_batch(const rn_dataset *ds, const int64_t *indices, int64_t count,
-                                      float *dst, size_t dst_count, int32_t *labels);
+RN_API rn_status rn_dataset_get_batch(const rn_dataset *ds, const int64_t *indices,
+                                      int64_t count, float *dst, size_t dst_count,
+                                      int32_t *labels);
 
 /* ---- augmentation (section 4.2) -----------------------------------------------
  * params receives 3 values per image: the crop offsets dy, dx in [0, 2*pad]
@@ -132,9 +133,9 @@ RN_API rn_status rn_augment_draw(uint64_t state[4], int64_t n, int32_t pad, int3
  * Threads: up to RN_OPT_NUM_THREADS of ctx. RN_E_INVALID_ARG for NULL
  * arrays, bad dims, pad outside [0, 64], params_count != 3 * n, src == dst,
  * or a params entry out of range (the image is named). */
-RN_API rn_status rn_augment_apply(rn_ctx *ctx, const float *src, float *dst, int64_t n, int64_t h,
-                                  int64_t w, int64_t c, int32_t pad, const int32_t *params,
-                                  size_t params_count);
+RN_API rn_status rn_augment_apply(rn_ctx *ctx, const float *src, float *dst, int64_t n,
+                                  int64_t h, int64_t w, int64_t c, int32_t pad,
+                                  const int32_t *params, size_t params_count);
 
 /* ---- metrics --------------------------------------------------------------------
  * Predictions are the arg max of each row of logits (n x classes; the first
@@ -158,8 +159,9 @@ RN_API rn_status rn_metrics_update(rn_ctx *ctx, const float *logits, const int32
  * classes in the dataset than the model has, a channel-count mismatch, a
  * wrong confusion_count), RN_E_BAD_STATE (incomplete model), the errors of
  * rn_plan_create / rn_plan_forward; the outputs are written only on success. */
-RN_API rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batch, double *loss,
-                             int64_t *errors, int64_t *confusion, size_t confusion_count);
+RN_API rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batch,
+                             double *loss, int64_t *errors, int64_t *confusion,
+                             size_t confusion_count);
 
 /* ---- SGD (torch.optim.SGD) ------------------------------------------------------
  * For every RN_TENSOR_PARAM tensor p with gradient g (as float32 ops, in order):
@@ -170,13 +172,12 @@ RN_API rn_status rn_evaluate(rn_model *model, const rn_dataset *ds, int64_t batc
  * (with momentum 0 there is no buffer and d is used directly). */
 typedef struct rn_optimizer rn_optimizer;
 
-#define RN_SGD_LR 1           /* float, [0, 1e6], default 0.1 */
-#define RN_SGD_MOMENTUM 2     /* float, [0, 1], default 0.9 */
-#define RN_SGD_DAMPENING 3    /* float, [0, 1], default 0 */
-#define RN_SGD_WEIGHT_DECAY 4 /* float, [0, 1], default 1e-4 */
-#define RN_SGD_NESTEROV 5     /* int 0/1, default 0; needs momentum > 0, dampening 0 */
-#define RN_SGD_DECAY_ALL_PARAMS \
-    6 /* int: 1 (default) decays every parameter as the
+#define RN_SGD_LR               1 /* float, [0, 1e6], default 0.1 */
+#define RN_SGD_MOMENTUM         2 /* float, [0, 1], default 0.9 */
+#define RN_SGD_DAMPENING        3 /* float, [0, 1], default 0 */
+#define RN_SGD_WEIGHT_DECAY     4 /* float, [0, 1], default 1e-4 */
+#define RN_SGD_NESTEROV         5 /* int 0/1, default 0; needs momentum > 0, dampening 0 */
+#define RN_SGD_DECAY_ALL_PARAMS 6 /* int: 1 (default) decays every parameter as the
                                    * paper does; 0 skips 1-D ones (BN weight and bias,
                                    * fc bias) */
 
@@ -210,7 +211,8 @@ RN_API rn_status rn_optimizer_step(rn_optimizer *opt);
  * equal the parameter's element count. RN_E_NOT_FOUND for a name the model
  * lacks, RN_E_INVALID_ARG for a BN running statistic (no buffer) or a wrong
  * count. */
-RN_API rn_status rn_optimizer_has_buffer(const rn_optimizer *opt, const char *name, int32_t *has);
+RN_API rn_status rn_optimizer_has_buffer(const rn_optimizer *opt, const char *name,
+                                         int32_t *has);
 RN_API rn_status rn_optimizer_get_buffer(const rn_optimizer *opt, const char *name, float *dst,
                                          size_t count);
 RN_API rn_status rn_optimizer_set_buffer(rn_optimizer *opt, const char *name, const float *src,
@@ -227,15 +229,13 @@ RN_API rn_status rn_optimizer_reset(rn_optimizer *opt);
 typedef struct rn_lr_schedule rn_lr_schedule;
 
 #define RN_SCHED_UNIT_EPOCH 0 /* milestones / length counted in epochs */
-#define RN_SCHED_UNIT_ITER 1  /* counted in iterations (the paper's 32k, 48k) */
+#define RN_SCHED_UNIT_ITER  1 /* counted in iterations (the paper's 32k, 48k) */
 
-#define RN_WARMUP_NONE 0
-#define RN_WARMUP_ITERS 1 /* warmup_lr while step < value */
-#define RN_WARMUP_LINEAR \
-    2 /* warmup_lr rising linearly to the schedule's rate
+#define RN_WARMUP_NONE        0
+#define RN_WARMUP_ITERS       1 /* warmup_lr while step < value */
+#define RN_WARMUP_LINEAR      2 /* warmup_lr rising linearly to the schedule's rate
                                  * over `value` iterations */
-#define RN_WARMUP_TRAIN_ERROR \
-    3 /* warmup_lr until the training error is below value
+#define RN_WARMUP_TRAIN_ERROR 3 /* warmup_lr until the training error is below value
                                  * (e.g. 0.8, section 4.2 for ResNet-110): the caller
                                  * passes warmup_done (the trainer tracks it) */
 
@@ -250,8 +250,9 @@ RN_API rn_status rn_lr_schedule_set_constant(rn_lr_schedule *s);
 /* base * gamma^k where k is the number of milestones <= the step or epoch
  * (strictly increasing, at most 64 of them): PyTorch's MultiStepLR.
  * Milestones >= 1 and gamma in (0, 1], else RN_E_INVALID_ARG. */
-RN_API rn_status rn_lr_schedule_set_step(rn_lr_schedule *s, int32_t unit, const int64_t *milestones,
-                                         int32_t count, double gamma);
+RN_API rn_status rn_lr_schedule_set_step(rn_lr_schedule *s, int32_t unit,
+                                         const int64_t *milestones, int32_t count,
+                                         double gamma);
 /* min_lr + (base - min_lr) * (1 + cos(pi * t / total)) / 2 with t the step or
  * epoch, clamped to total: PyTorch's CosineAnnealingLR over one half period.
  * total >= 1, min_lr in [0, base]. */
@@ -263,7 +264,8 @@ RN_API rn_status rn_lr_schedule_set_cosine(rn_lr_schedule *s, int32_t unit, int6
 RN_API rn_status rn_lr_schedule_set_warmup(rn_lr_schedule *s, int32_t kind, double value,
                                            double warmup_lr);
 /* The warm-up kind and threshold (for RN_WARMUP_TRAIN_ERROR callers). Either may be NULL. */
-RN_API rn_status rn_lr_schedule_get_warmup(const rn_lr_schedule *s, int32_t *kind, double *value);
+RN_API rn_status rn_lr_schedule_get_warmup(const rn_lr_schedule *s, int32_t *kind,
+                                           double *value);
 /* The rate for (step, epoch, warmup_done) into *lr: a pure function of them.
  * RN_E_INVALID_ARG for NULL lr or a negative step or epoch. */
 RN_API rn_status rn_lr_schedule_lr(const rn_lr_schedule *s, int64_t step, int64_t epoch,
@@ -281,15 +283,15 @@ RN_API rn_status rn_lr_schedule_lr(const rn_lr_schedule *s, int64_t step, int64_
  * trainer's plans, threads and errors use the model's context. */
 typedef struct rn_trainer rn_trainer;
 
-#define RN_TRAIN_BATCH 1     /* 1..65536, default 128 */
-#define RN_TRAIN_SEED 2      /* any int64, default 0: restarts both generators */
-#define RN_TRAIN_AUG_PAD 3   /* 0..64, default 4 (0: no crop) */
-#define RN_TRAIN_AUG_FLIP 4  /* 0/1, default 1 */
+#define RN_TRAIN_BATCH     1 /* 1..65536, default 128 */
+#define RN_TRAIN_SEED      2 /* any int64, default 0: restarts both generators */
+#define RN_TRAIN_AUG_PAD   3 /* 0..64, default 4 (0: no crop) */
+#define RN_TRAIN_AUG_FLIP  4 /* 0/1, default 1 */
 #define RN_TRAIN_DROP_LAST 5 /* 0/1, default 0: a short last batch (PyTorch's default) */
-#define RN_TRAIN_SHUFFLE 6   /* 0/1, default 1 */
-#define RN_TRAIN_SHARDS 7    /* 0..256, default 0 (= the ranks of rn_trainer_set_reducer) */
-#define RN_TRAIN_SYNC_BN 8   /* 0/1, default 0: batch norm over each rank's images only */
-#define RN_TRAIN_BUCKET 9    /* 1..2^30 floats of gradient per reduction, default 262144 */
+#define RN_TRAIN_SHUFFLE   6 /* 0/1, default 1 */
+#define RN_TRAIN_SHARDS    7 /* 0..256, default 0 (= the ranks of rn_trainer_set_reducer) */
+#define RN_TRAIN_SYNC_BN   8 /* 0/1, default 0: batch norm over each rank's images only */
+#define RN_TRAIN_BUCKET    9 /* 1..2^30 floats of gradient per reduction, default 262144 */
 
 /* Options may be changed only before the first step (RN_E_BAD_STATE after).
  * create: the optimiser must be the model's; the dataset's channels must be
@@ -321,8 +323,8 @@ RN_API rn_status rn_trainer_progress(const rn_trainer *tr, int64_t *epoch, int64
 /* The current epoch's training statistics (after its last batch: the whole
  * epoch's, until the next step begins a new one): mean loss, wrong
  * predictions of the train-mode forward, images seen. Any may be NULL. */
-RN_API rn_status rn_trainer_epoch_stats(const rn_trainer *tr, double *mean_loss, int64_t *errors,
-                                        int64_t *seen);
+RN_API rn_status rn_trainer_epoch_stats(const rn_trainer *tr, double *mean_loss,
+                                        int64_t *errors, int64_t *seen);
 /* The rate the next step will use, and whether a RN_WARMUP_TRAIN_ERROR
  * warm-up has ended. Either may be NULL. */
 RN_API rn_status rn_trainer_lr(const rn_trainer *tr, double *lr, int32_t *warmup_done);
