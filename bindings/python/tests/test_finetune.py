@@ -1,9 +1,19 @@
 """Fine-tuning end to end on Fashion-MNIST (Debian's dataset-fashion-mnist;
 tools/ci/python.sh installs it, and the test reports itself skipped without
-it): a ResNet-20 (width 4) trained on classes 0-4, then fine-tuned on classes
-5-9 from those weights with a fresh head and stages 1-2 frozen, beats the
-same network trained from scratch on the same small budget (400 images, 3
-epochs), measured on 2000 test images of classes 5-9. About 30 s on 2 cores."""
+it): a ResNet-20 (width 4) with a 10-class head is trained on 3000 images of
+all ten classes; a 5-class network then loads those weights (the head, of
+another shape, is skipped and keeps its fresh initialisation), freezes
+stages 1-2 and is fine-tuned on 400 images of classes 5-9. It must beat the
+same network trained from scratch on the same small budget (3 epochs),
+measured on 2000 test images of classes 5-9, by 5 points.
+
+Why this task: pretraining on classes 0-4 and fine-tuning on 5-9 (an
+earlier version of this test) transfers too little at this size for a
+verdict that holds. Over seeds 0-3 and the scalar, AVX2 and AVX-512 paths
+that gap ranged from -3 to +30 points, so the verdict flipped with rounding.
+With pretraining on all ten classes it ranged from +17 to +46 points, and
+the 5-point margin fails only when the loaded features do not help. About
+10 s on 2 cores."""
 import gzip
 import os
 import sys
@@ -36,14 +46,14 @@ def subset(x, y, classes, n, seed):
     return np.ascontiguousarray(x[pick][..., None]), (y[pick] - classes[0]).astype(np.int32)
 
 
-def dataset(ctx, x, y):
-    ds = resnet.Dataset(ctx, x, y, classes=5)
+def dataset(ctx, x, y, classes=5):
+    ds = resnet.Dataset(ctx, x, y, classes=classes)
     ds.set_normalization("channel", MEAN, STD)
     return ds
 
 
-def train(ctx, model, x, y, epochs, lr, seed):
-    ds = dataset(ctx, x, y)
+def train(ctx, model, x, y, epochs, lr, seed, classes=5):
+    ds = dataset(ctx, x, y, classes)
     opt = resnet.SGD(model, lr=lr, momentum=0.9, weight_decay=5e-4)
     sched = resnet.LRSchedule(ctx, lr).cosine(epochs)
     tr = resnet.Trainer(model, opt, sched, ds, batch=64, seed=seed, aug_pad=2, aug_flip=1)
@@ -61,33 +71,39 @@ def test_finetuning_with_frozen_stages_beats_training_from_scratch(tmp_path):
     xtr, ytr = idx(DATA + "/train-images-idx3-ubyte.gz"), idx(DATA + "/train-labels-idx1-ubyte.gz")
     xte, yte = idx(DATA + "/t10k-images-idx3-ubyte.gz"), idx(DATA + "/t10k-labels-idx1-ubyte.gz")
     ctx = resnet.Context(threads=2)
-    first, second = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+    everything, second = list(range(10)), [5, 6, 7, 8, 9]
 
-    def net(seed):
-        return resnet.Model(ctx, "resnet20", classes=5, in_channels=1, base_width=4).init(seed)
+    def net(seed, classes):
+        return resnet.Model(ctx, "resnet20", classes=classes, in_channels=1,
+                            base_width=4).init(seed)
 
-    pre = net(0)
-    xa, ya = subset(xtr, ytr, first, 3000, 1)
-    train(ctx, pre, xa, ya, 2, 0.1, 0)
+    pre = net(0, 10)
+    xa, ya = subset(xtr, ytr, everything, 3000, 1)
+    train(ctx, pre, xa, ya, 2, 0.1, 0, classes=10)
     path = tmp_path / "pretrained.safetensors"
     pre.save(path)
 
     xb, yb = subset(xtr, ytr, second, 400, 2)
     xt, yt = subset(xte, yte, second, 2000, 4)
-    tuned = net(1)
+    tuned = net(1, 5)
     head = {k: tuned.get(k) for k in ("fc.weight", "fc.bias")}
     rep = tuned.load(path, strict=False)
-    assert rep["loaded"] == len(tuned.names()) and rep["skipped"] == 0
-    for k, v in head.items():  # a fresh head for the new classes
-        tuned.set(k, v)
+    # everything but the head (10 classes there, 5 here) comes from the file
+    assert rep["loaded"] == len(tuned.names()) - 2 and rep["skipped"] == 2, rep
+    assert "fc.weight" in rep["report"] and "fc.bias" in rep["report"], rep["report"]
+    for k, v in head.items():  # the skipped head keeps its fresh initialisation
+        assert np.array_equal(tuned.get(k), v), k
+    assert np.array_equal(tuned.get("layer3.0.conv1.weight"), pre.get("layer3.0.conv1.weight"))
     tuned.freeze_stages(2)
     frozen_before = tuned.get("layer2.2.conv2.weight")
+    trained_before = tuned.get("layer3.2.conv2.weight")
     train(ctx, tuned, xb, yb, 3, 0.05, 5)
     assert np.array_equal(tuned.get("layer2.2.conv2.weight"), frozen_before)
+    assert not np.array_equal(tuned.get("layer3.2.conv2.weight"), trained_before)
 
-    scratch = net(1)
+    scratch = net(1, 5)
     train(ctx, scratch, xb, yb, 3, 0.05, 5)
     a_tuned, a_scratch = accuracy(ctx, tuned, xt, yt), accuracy(ctx, scratch, xt, yt)
     print("    classes 5-9 after 3 epochs of 400 images: fine-tuned %.3f, from scratch %.3f"
           % (a_tuned, a_scratch))
-    assert a_tuned > a_scratch + 0.02, (a_tuned, a_scratch)
+    assert a_tuned > a_scratch + 0.05, (a_tuned, a_scratch)
