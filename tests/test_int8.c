@@ -19,12 +19,13 @@ typedef struct arch {
     int32_t width;
 } arch;
 
-/* A small ImageNet-style net: 7x7 stride-2 stem with max pool, a basic
- * stage with a projection (B), a bottleneck stage (C shortcuts). */
+/* A small ImageNet-style net: 7x7 stride-2 stem with max pool (72 channels:
+ * the pool's 64-channel passes and a tail), a basic stage with a projection
+ * (B), a bottleneck stage (C shortcuts). */
 static rn_model *build_custom(rn_ctx *ctx) {
     rn_model *m = NULL;
     CHECK_OK(rn_model_create(ctx, 3, &m), ctx);
-    CHECK_OK(rn_model_add_stem(m, 8, 7, 2, 3, 1), ctx);
+    CHECK_OK(rn_model_add_stem(m, 72, 7, 2, 3, 1), ctx);
     CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 2, 8, 1, RN_SHORTCUT_B, 0), ctx);
     CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BASIC, 1, 16, 2, RN_SHORTCUT_B, 0), ctx);
     CHECK_OK(rn_model_add_stage(m, RN_BLOCK_BOTTLENECK, 2, 4, 2, RN_SHORTCUT_C, 0), ctx);
@@ -315,7 +316,7 @@ static float *reference(const void *file, size_t size, const ref_arch *a, const 
 static const ref_arch resnet20_w8 = {
     3, 8, 3, 1, 1, 0, 10, 3, {{0, 3, 8, 1, 0}, {0, 3, 16, 2, 0}, {0, 3, 32, 2, 0}}};
 static const ref_arch custom_arch = {
-    3, 8, 7, 2, 3, 1, 7, 3, {{0, 2, 8, 1, 1}, {0, 1, 16, 2, 1}, {1, 2, 4, 2, 2}}};
+    3, 72, 7, 2, 3, 1, 7, 3, {{0, 2, 8, 1, 1}, {0, 1, 16, 2, 1}, {1, 2, 4, 2, 2}}};
 
 static void *save(rn_ctx *ctx, const rn_model *q, size_t *size) {
     CHECK_OK(rn_model_save_safetensors_mem(q, NULL, 0, size), ctx);
