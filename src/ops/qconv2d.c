@@ -7,7 +7,8 @@
  *   multiple of 4 (stored as x ^ 0x80, i.e. x + 128 as unsigned, for the
  *   u8 x s8 kernels), so every tap of every output pixel is the pixel's
  *   window start plus a constant offset: no indirection buffer and no
- *   bounds test in the kernel. The output pixels (the batch flattened) are
+ *   bounds test in the kernel; a window row is k * cin4 contiguous bytes,
+ *   so the kernel takes one offset per row of the window. The output pixels (the batch flattened) are
  *   cut into tiles of the kernel's MR rows; a work item is a group of tiles
  *   times one block of 16 output channels, so the block's weight panel is
  *   reused by every tile of the group while it is in cache.
@@ -192,10 +193,14 @@ static void qc_packed_item(void *arg, size_t item) {
     const size_t kg = a->cin4 / 4, cout = (size_t)d->cout;
     const size_t pixels = (size_t)d->n * (size_t)d->oh * (size_t)d->ow;
     const size_t ohw = (size_t)d->oh * (size_t)d->ow, st = (size_t)d->stride;
-    size_t off[RN_QCONV_MAX_K * RN_QCONV_MAX_K];
+    /* One window row is one "tap" of the kernel: the k taps of a row start
+     * cin4 bytes apart in the padded copy, so the row is k * kg contiguous
+     * groups, and the panel's tap-major order (ky, kx, group) is the same
+     * sequence of groups. Fewer, longer taps: the stem's 3 channels make 7
+     * taps of 7 groups rather than 49 of one. */
+    size_t off[RN_QCONV_MAX_K];
     const size_t *offs = off;
-    for (size_t ky = 0; ky < k; ky++)
-        for (size_t kx = 0; kx < k; kx++) off[ky * k + kx] = (ky * a->wp + kx) * a->cin4;
+    for (size_t ky = 0; ky < k; ky++) off[ky] = ky * a->wp * a->cin4;
     const size_t bb = 2 * RN_QCONV_NR * sizeof(int32_t) + ks * kg * 64;
     const unsigned char *blk = a->packed + b * bb;
     int32_t bias[RN_QCONV_NR];
@@ -228,8 +233,9 @@ static void qc_packed_item(void *arg, size_t item) {
             }
         }
         for (size_t i = mr; i < mr_max; i++) rows[i] = rows[mr - 1];
-        a->kern->fn(mr, nc, kg, ks, rows, offs, panel, bias, m, a->r ? a->r + p0 * cout + c0 : NULL,
-                    cout, a->m_r, a->relu, a->y + p0 * cout + c0, cout);
+        a->kern->fn(mr, nc, k * kg, k, rows, offs, panel, bias, m,
+                    a->r ? a->r + p0 * cout + c0 : NULL, cout, a->m_r, a->relu,
+                    a->y + p0 * cout + c0, cout);
     }
 }
 
