@@ -148,8 +148,9 @@ typedef void (*rn_winograd_output_grad_fn)(size_t nc, const float *const *g, flo
  *   f = (float)acc * m[c]; if r: f = f + (float)r[i][c] * m_r
  *   y[i][c] = rint(clamp(f, relu ? 0 : -127, 127))   (half to even)
  * in int32 (exact) and then float32, each operation rounded to float32.
- * A[i][s]: a[i] + a_off[s], kg * 4 int8 (a pixel's channels, zero-padded to
- *    a multiple of 4). All MR pointers are read (the driver repeats a valid
+ * A[i][s]: a[i] + a_off[s], kg * 4 int8 at any alignment (the driver passes
+ *    a window row: k pixels' channels, then bytes its zero weights ignore).
+ *    All MR pointers are read (the driver repeats a valid
  *    one past mr); only rows < mr are stored.
  * W: the packed panel, ks * kg groups of 16 channels x 4 int8 (64 bytes),
  *    channel c's 4 values at w + (s * kg + g) * 64 + c * 4.

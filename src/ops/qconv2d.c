@@ -3,12 +3,14 @@
  *
  * Two paths:
  * - packed weights (rn__qconv2d_pack): the input is first copied into the
- *   workspace with its zero padding made real and its channels padded to a
- *   multiple of 4 (stored as x ^ 0x80, i.e. x + 128 as unsigned, for the
- *   u8 x s8 kernels), so every tap of every output pixel is the pixel's
- *   window start plus a constant offset: no indirection buffer and no
- *   bounds test in the kernel; a window row is k * cin4 contiguous bytes,
- *   so the kernel takes one offset per row of the window. The output pixels (the batch flattened) are
+ *   workspace with its zero padding made real (stored as x ^ 0x80, i.e.
+ *   x + 128 as unsigned, for the u8 x s8 kernels), so every row of every
+ *   output pixel's window is the pixel's window start plus a constant
+ *   offset: no indirection buffer and no bounds test in the kernel. A window
+ *   row is k * cin contiguous bytes of the copy, which the kernel reads as
+ *   ceil(k * cin / 4) groups of 4 (the panel's values past k * cin are zero,
+ *   so the up to 3 bytes read past the row's end count for nothing): the
+ *   stem's 3 channels make 7 rows of 6 groups, not 49 taps of one padded to 4. The output pixels (the batch flattened) are
  *   cut into tiles of the kernel's MR rows; a work item is a group of tiles
  *   times one block of 16 output channels, so the block's weight panel is
  *   reused by every tile of the group while it is in cache.
@@ -40,8 +42,9 @@ int rn__qconv_desc_init(rn_qconv_desc *d) {
     return 1;
 }
 
-static size_t qc_groups(const rn_qconv_desc *d) { return ((size_t)d->cin + 3) / 4; }
-static size_t qc_taps(const rn_qconv_desc *d) { return (size_t)d->k * (size_t)d->k; }
+/* Groups of 4 values per window row, and rows per window. */
+static size_t qc_groups(const rn_qconv_desc *d) { return ((size_t)d->k * (size_t)d->cin + 3) / 4; }
+static size_t qc_taps(const rn_qconv_desc *d) { return (size_t)d->k; }
 static size_t qc_blocks(const rn_qconv_desc *d) {
     return ((size_t)d->cout + RN_QCONV_NR - 1) / RN_QCONV_NR;
 }
@@ -53,7 +56,7 @@ static size_t qc_block_bytes(const rn_qconv_desc *d) {
 size_t rn__qconv2d_packed_size(const rn_qconv_desc *d) { return qc_blocks(d) * qc_block_bytes(d); }
 
 void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bias, void *packed) {
-    const size_t kg = qc_groups(d), ks = qc_taps(d), cin = (size_t)d->cin;
+    const size_t kg = qc_groups(d), ks = qc_taps(d), cin = (size_t)d->cin, k = (size_t)d->k;
     const size_t cout = (size_t)d->cout, bb = qc_block_bytes(d);
     for (size_t b = 0; b < qc_blocks(d); b++) {
         unsigned char *blk = (unsigned char *)packed + b * bb;
@@ -64,11 +67,12 @@ void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bi
             const size_t oc = b * RN_QCONV_NR + c;
             int32_t sum = 0;
             if (oc < cout) {
-                const int8_t *wc = w + oc * ks * cin;
-                for (size_t s = 0; s < ks; s++)
-                    for (size_t i = 0; i < cin; i++) {
-                        const int8_t v = wc[s * cin + i];
-                        panel[(s * kg + i / 4) * 64 + c * 4 + i % 4] = v;
+                /* window row ky is OHWI's k * cin values (kx, i) in order */
+                const int8_t *wc = w + oc * ks * k * cin;
+                for (size_t ky = 0; ky < ks; ky++)
+                    for (size_t j = 0; j < k * cin; j++) {
+                        const int8_t v = wc[ky * k * cin + j];
+                        panel[(ky * kg + j / 4) * 64 + c * 4 + j % 4] = v;
                         sum += v;
                     }
             }
@@ -81,14 +85,16 @@ void rn__qconv2d_pack(const rn_qconv_desc *d, const int8_t *w, const int32_t *bi
     }
 }
 
+/* The padded copy, then 4 bytes the last window row's last group may read. */
+#define RN_QCONV_SLACK 4
 static size_t qc_input_bytes(const rn_qconv_desc *d) {
     return (size_t)d->n * ((size_t)d->h + 2 * (size_t)d->pad) *
-           ((size_t)d->w + 2 * (size_t)d->pad) * qc_groups(d) * 4;
+           ((size_t)d->w + 2 * (size_t)d->pad) * (size_t)d->cin;
 }
 
 size_t rn__qconv2d_workspace(const rn_ctx *ctx, const rn_qconv_desc *d, int32_t packed) {
     (void)ctx;
-    return packed ? qc_input_bytes(d) + RN_QCONV_ALIGN : 0;
+    return packed ? qc_input_bytes(d) + RN_QCONV_SLACK + RN_QCONV_ALIGN : 0;
 }
 
 /* ---- the portable path on OHWI weights ------------------------------------------- */
@@ -147,7 +153,7 @@ typedef struct qc_packed {
     float m_r;
     int32_t relu;
     int8_t *y;
-    size_t hp, wp, cin4, tiles, tiles_per_group, blocks;
+    size_t hp, wp, tiles, tiles_per_group, blocks;
 } qc_packed;
 
 /* Item: one padded input row (image, row) copied, as x ^ 0x80 for u8 kernels
@@ -156,23 +162,16 @@ static void qc_copy_row(void *arg, size_t item) {
     const qc_packed *a = (const qc_packed *)arg;
     const rn_qconv_desc *d = a->d;
     const size_t img = item / a->hp, row = item % a->hp;
-    const size_t cin = (size_t)d->cin, pad = (size_t)d->pad, bytes = a->wp * a->cin4;
+    const size_t cin = (size_t)d->cin, pad = (size_t)d->pad, bytes = a->wp * cin;
     int8_t *dst = (int8_t *)a->xp + item * bytes;
     if (row < pad || row >= pad + (size_t)d->h) {
         rn_memset(dst, a->kern->u8 ? 0x80 : 0, bytes);
         return;
     }
     const int8_t *src = a->x + (img * (size_t)d->h + (row - pad)) * (size_t)d->w * cin;
-    if (cin == a->cin4) {
-        rn_memset(dst, 0, pad * cin);
-        rn_memcpy(dst + pad * cin, src, (size_t)d->w * cin);
-        rn_memset(dst + (pad + (size_t)d->w) * cin, 0, pad * cin);
-    } else {
-        rn_memset(dst, 0, bytes);
-        int8_t *o = dst + pad * a->cin4;
-        for (size_t ix = 0; ix < (size_t)d->w; ix++, o += a->cin4, src += cin)
-            rn_memcpy(o, src, cin);
-    }
+    rn_memset(dst, 0, pad * cin);
+    rn_memcpy(dst + pad * cin, src, (size_t)d->w * cin);
+    rn_memset(dst + (pad + (size_t)d->w) * cin, 0, pad * cin);
     if (a->kern->u8) {
         size_t i = 0;
         for (; i + 8 <= bytes; i += 8) {
@@ -189,19 +188,14 @@ static void qc_packed_item(void *arg, size_t item) {
     const qc_packed *a = (const qc_packed *)arg;
     const rn_qconv_desc *d = a->d;
     const size_t group = item / a->blocks, b = item % a->blocks;
-    const size_t mr_max = (size_t)a->kern->mr, k = (size_t)d->k, ks = k * k;
-    const size_t kg = a->cin4 / 4, cout = (size_t)d->cout;
+    const size_t mr_max = (size_t)a->kern->mr, k = (size_t)d->k, cin = (size_t)d->cin;
+    const size_t kg = qc_groups(d), cout = (size_t)d->cout;
     const size_t pixels = (size_t)d->n * (size_t)d->oh * (size_t)d->ow;
     const size_t ohw = (size_t)d->oh * (size_t)d->ow, st = (size_t)d->stride;
-    /* One window row is one "tap" of the kernel: the k taps of a row start
-     * cin4 bytes apart in the padded copy, so the row is k * kg contiguous
-     * groups, and the panel's tap-major order (ky, kx, group) is the same
-     * sequence of groups. Fewer, longer taps: the stem's 3 channels make 7
-     * taps of 7 groups rather than 49 of one. */
     size_t off[RN_QCONV_MAX_K];
     const size_t *offs = off;
-    for (size_t ky = 0; ky < k; ky++) off[ky] = ky * a->wp * a->cin4;
-    const size_t bb = 2 * RN_QCONV_NR * sizeof(int32_t) + ks * kg * 64;
+    for (size_t ky = 0; ky < k; ky++) off[ky] = ky * a->wp * cin;
+    const size_t bb = qc_block_bytes(d);
     const unsigned char *blk = a->packed + b * bb;
     int32_t bias[RN_QCONV_NR];
     rn_memcpy(bias, blk + (a->kern->u8 ? RN_QCONV_NR * sizeof(int32_t) : 0), sizeof bias);
@@ -223,7 +217,7 @@ static void qc_packed_item(void *arg, size_t item) {
         /* one division per tile, then pixel by pixel along the output rows */
         size_t img = p0 / ohw, oy = (p0 % ohw) / (size_t)d->ow, ox = p0 % (size_t)d->ow;
         for (size_t i = 0; i < mr; i++) {
-            rows[i] = a->xp + ((img * a->hp + oy * st) * a->wp + ox * st) * a->cin4;
+            rows[i] = a->xp + ((img * a->hp + oy * st) * a->wp + ox * st) * cin;
             if (++ox == (size_t)d->ow) {
                 ox = 0;
                 if (++oy == (size_t)d->oh) {
@@ -233,9 +227,8 @@ static void qc_packed_item(void *arg, size_t item) {
             }
         }
         for (size_t i = mr; i < mr_max; i++) rows[i] = rows[mr - 1];
-        a->kern->fn(mr, nc, k * kg, k, rows, offs, panel, bias, m,
-                    a->r ? a->r + p0 * cout + c0 : NULL, cout, a->m_r, a->relu,
-                    a->y + p0 * cout + c0, cout);
+        a->kern->fn(mr, nc, kg, k, rows, offs, panel, bias, m, a->r ? a->r + p0 * cout + c0 : NULL,
+                    cout, a->m_r, a->relu, a->y + p0 * cout + c0, cout);
     }
 }
 
@@ -256,7 +249,8 @@ void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern, cons
     a.y = y;
     a.hp = (size_t)d->h + 2 * (size_t)d->pad;
     a.wp = (size_t)d->w + 2 * (size_t)d->pad;
-    a.cin4 = qc_groups(d) * 4;
+    /* the slack read past the copy's end: defined bytes (times zero weights) */
+    rn_memset((int8_t *)a.xp + qc_input_bytes(d), 0, RN_QCONV_SLACK);
     const size_t pixels = (size_t)d->n * (size_t)d->oh * (size_t)d->ow;
     a.tiles = (pixels + (size_t)kern->mr - 1) / (size_t)kern->mr;
     a.tiles_per_group = (RN_QCONV_GROUP_PIXELS + (size_t)kern->mr - 1) / (size_t)kern->mr;

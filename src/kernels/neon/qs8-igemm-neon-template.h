@@ -42,10 +42,16 @@
 #define RN_QK_INIT(i) \
     int32x4_t acc##i##_0 = vb0, acc##i##_1 = vb1, acc##i##_2 = vb2, acc##i##_3 = vb3;
 #define RN_QK_PTR(i) const int8_t *a##i = a[i] + a_off[s];
-/* the row's pointers are 4-byte aligned: the driver's padded copy starts
- * 64-aligned and every pixel and group is a multiple of 4 bytes in */
-#define RN_QK_X(i) \
-    vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(const void *)(a##i + 4 * g)))
+/* 4 bytes of a row broadcast; the pointer need not be 4-byte aligned (a
+ * pixel's channels need not be a multiple of 4), so the bytes go through
+ * a memcpy the compiler inlines (one unaligned 32-bit load; no libc call)
+ * rather than an int32_t pointer */
+static inline int8x16_t rn_qk_load4(const int8_t *p) {
+    int32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+#define RN_QK_X(i) rn_qk_load4(a##i + 4 * g)
 #if RN_QK_DOT
 #define RN_QK_STEP(i)                               \
     {                                               \
