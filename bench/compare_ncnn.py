@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""Side-by-side fp32 inference speed of libresnet and ncnn, as a user of each would measure it.
+"""Side-by-side fp32 and int8 inference speed of libresnet and ncnn, as a user of each would measure it.
 
 ncnn is not part of this repository: build it yourself in a folder of your choice, e.g.
 
   git clone https://github.com/Tencent/ncnn && cd ncnn && mkdir build && cd build
   cmake .. -DCMAKE_BUILD_TYPE=Release -DNCNN_VULKAN=OFF -DNCNN_BUILD_BENCHMARK=ON \\
-           -DNCNN_BUILD_TOOLS=OFF -DNCNN_BUILD_EXAMPLES=OFF
+           -DNCNN_BUILD_TOOLS=OFF -DNCNN_BUILD_EXAMPLES=OFF -DNCNN_INT8=ON
   cmake --build . -j2 --target benchncnn
 
-and pass that build folder. ncnn's side is its own benchmark program, benchncnn, on its own
+and pass that build folder (the int8 rows need -DNCNN_INT8=ON; without it select the fp32 rows
+with --only fp32). ncnn's side is its own benchmark program, benchncnn, on its own
 benchmark models (benchmark/models/resnet18.param and resnet50.param in its source tree, found
 next to the build folder or given with --models): fp32, Winograd and packed GEMM on, batch
 norm folded into the convolutions by its converter, weights zero-filled (the time does not
@@ -17,8 +18,14 @@ its convolution, rn_model_fold_batchnorm). ncnn's ResNet-50 strides the first 1x
 bottleneck (the Caffe model, 3.86 GMAC), so it is compared with the `resnet50v1` preset; the
 torchvision form (`resnet50`, v1.5, 4.09 GMAC) is printed for libresnet alone.
 
-Rows: ResNet-18 and ResNet-50 v1 at batch 1, 224x224, with 1 and 2 threads; and ResNet-50 v1
-throughput at batch 8 with 2 threads (ncnn runs one image per extraction: its images/s is 1000
+int8 rows: ncnn's own int8 benchmark models (resnet18_int8.param, resnet50_int8.param: every
+convolution int8 with its per-channel weight scales and per-tensor input scale, zero weights),
+run by the same benchncnn (its default options turn int8 inference on); against
+`resnet bench ARCH --int8` (the int8 model quantized from random weights, calibrated on random
+batches; docs/int8.md). Timing does not depend on the weights' values on either side.
+
+Rows: ResNet-18 and ResNet-50 v1 at batch 1, 224x224, with 1 and 2 threads, fp32 and int8; and
+ResNet-50 v1 fp32 throughput at batch 8 with 2 threads (ncnn runs one image per extraction: its images/s is 1000
 over its ms per image; libresnet runs `--batch 8`). Each round runs every row on both sides,
 alternating which goes first, so that both see the same state of the machine; the table holds
 the medians over rounds (libresnet: its median ms per batch of each run; ncnn: benchncnn's
@@ -26,9 +33,10 @@ average of each run) and the ratio libresnet time / ncnn time (< 1: libresnet fa
 
 Usage:
   bench/compare_ncnn.py NCNN_BUILD [--models DIR] [--resnet build/resnet] [--rounds 5]
-                        [--seconds 2] [--loops N] [--only resnet18,...] [--markdown]
+                        [--seconds 2] [--loops N] [--only int8,resnet18 fp32,...] [--markdown]
                         [--ncnn-env NAME=VALUE ...]
-A default run takes about 5 minutes on a 2-core machine. Speed is never asserted in tests.
+A default run takes about 10 minutes on a 2-core machine; after the table come each side's
+two-thread scaling and its int8 speed-up over fp32. Speed is never asserted in tests.
 """
 import argparse
 import datetime
@@ -41,16 +49,21 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# (name, libresnet arch, ncnn param, threads, batch); batch > 1 rows compare images/s
+# (name, libresnet arch, ncnn param, threads, batch); batch > 1 rows compare images/s;
+# rows whose name has "int8" run libresnet with --int8 rather than --fold
 ROWS = [
-    ("resnet18 1t", "resnet18", "resnet18.param", 1, 1),
-    ("resnet18 2t", "resnet18", "resnet18.param", 2, 1),
-    ("resnet50v1 1t", "resnet50v1", "resnet50.param", 1, 1),
-    ("resnet50v1 2t", "resnet50v1", "resnet50.param", 2, 1),
-    ("resnet50v1 b8 2t", "resnet50v1", "resnet50.param", 2, 8),
+    ("resnet18 fp32 1t", "resnet18", "resnet18.param", 1, 1),
+    ("resnet18 fp32 2t", "resnet18", "resnet18.param", 2, 1),
+    ("resnet50v1 fp32 1t", "resnet50v1", "resnet50.param", 1, 1),
+    ("resnet50v1 fp32 2t", "resnet50v1", "resnet50.param", 2, 1),
+    ("resnet50v1 fp32 b8 2t", "resnet50v1", "resnet50.param", 2, 8),
+    ("resnet18 int8 1t", "resnet18", "resnet18_int8.param", 1, 1),
+    ("resnet18 int8 2t", "resnet18", "resnet18_int8.param", 2, 1),
+    ("resnet50v1 int8 1t", "resnet50v1", "resnet50_int8.param", 1, 1),
+    ("resnet50v1 int8 2t", "resnet50v1", "resnet50_int8.param", 2, 1),
 ]
 # libresnet alone: torchvision's ResNet-50 (v1.5), which ncnn's benchmark has no model of
-EXTRA = [("resnet50 (v1.5) 2t", "resnet50", 2, 1)]
+EXTRA = [("resnet50 (v1.5) fp32 2t", "resnet50", 2, 1)]
 
 
 def find_benchncnn(build):
@@ -83,10 +96,10 @@ def run_ncnn(exe, models, param, threads, loops, env=None):
     return float(m.group(3))
 
 
-def run_resnet(exe, arch, threads, batch, seconds):
-    """resnet bench ARCH --fold: its median ms per batch."""
-    cmd = [exe, "bench", arch, "--fold", "--threads", str(threads), "--batch", str(batch),
-           "--seconds", str(seconds)]
+def run_resnet(exe, arch, threads, batch, seconds, int8=False):
+    """resnet bench ARCH --fold (or --int8): its median ms per batch."""
+    cmd = [exe, "bench", arch, "--int8" if int8 else "--fold", "--threads", str(threads),
+           "--batch", str(batch), "--seconds", str(seconds)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"ms per batch \(median\):\s*([\d.]+)", r.stdout)
     if r.returncode or not m:
@@ -148,7 +161,7 @@ def main():
             sides = [lambda: ncnn_ms[name].append(run_ncnn(bench, models, param, threads, loops,
                                                           ncnn_env)),
                      lambda: lib_ms[name].append(run_resnet(a.resnet, arch, threads, batch,
-                                                            a.seconds))]
+                                                            a.seconds, "int8" in name))]
             if rnd % 2:
                 sides.reverse()
             for s in sides:
@@ -181,12 +194,20 @@ def main():
         else:
             print("%-20s %14s %14s %10s" % (name, "-", "%.2f ms" % l, "-"))
     # thread scaling, batch 1: one-thread time over two-thread time, each side
-    for arch in ("resnet18", "resnet50v1"):
+    for arch in ("resnet18 fp32", "resnet50v1 fp32", "resnet18 int8", "resnet50v1 int8"):
         one, two = "%s 1t" % arch, "%s 2t" % arch
         if one in ncnn_ms and two in ncnn_ms:
             print("%s 2 threads over 1: ncnn %.2fx, libresnet %.2fx" % (
                 arch, statistics.median(ncnn_ms[one]) / statistics.median(ncnn_ms[two]),
                 statistics.median(lib_ms[one]) / statistics.median(lib_ms[two])))
+    # int8 over fp32 on each side, where both rows ran (libresnet's target: 2x)
+    for arch in ("resnet18", "resnet50v1"):
+        for t in ("1t", "2t"):
+            f, q = "%s fp32 %s" % (arch, t), "%s int8 %s" % (arch, t)
+            if f in ncnn_ms and q in ncnn_ms:
+                print("%s %s int8 speed-up over fp32: ncnn %.2fx, libresnet %.2fx" % (
+                    arch, t, statistics.median(ncnn_ms[f]) / statistics.median(ncnn_ms[q]),
+                    statistics.median(lib_ms[f]) / statistics.median(lib_ms[q])))
     return 0
 
 
