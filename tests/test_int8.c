@@ -639,7 +639,7 @@ static void test_calibrator_refuses_misuse(void) {
 
 /* ---- RAM: an int8 model holds its int8 weights, not float copies ------------------ */
 typedef struct counter {
-    size_t live;
+    size_t live, blocks; /* bytes and allocations live */
 } counter;
 
 static void *count_alloc(void *user, size_t size, size_t align) {
@@ -652,6 +652,7 @@ static void *count_alloc(void *user, size_t size, size_t align) {
     h[0] = size;
     h[1] = (size_t)(uintptr_t)raw;
     c->live += size;
+    c->blocks++;
     return (void *)at;
 }
 
@@ -659,6 +660,7 @@ static void count_free(void *user, void *ptr) {
     if (!ptr) return;
     size_t *h = (size_t *)(void *)((unsigned char *)ptr - 2 * sizeof(size_t));
     ((counter *)user)->live -= h[0];
+    ((counter *)user)->blocks--;
     free((void *)(uintptr_t)h[1]);
 }
 
@@ -695,6 +697,59 @@ static void test_int8_models_hold_int8_weights_not_float_copies(void) {
     rn_ctx_destroy(ctx);
 }
 
+static void test_a_bump_arena_keeps_the_model_and_two_activations(void) {
+    /* firmware (docs/embedding.md): an int8 model created over its file in a
+     * caller's buffer, a bump arena whose frees only give memory back in
+     * reverse order, keeps no part of the header's parses or the reader's
+     * temporaries: it takes what a heap keeps live for the same model, plus
+     * each allocation's header and alignment and the architecture's line;
+     * and its inference plan needs two activation-sized buffers, not three
+     * (the convolution that adds the residual writes over it) */
+    static unsigned char buffer[1 << 20] __attribute__((aligned(64)));
+    rn_ctx *ctx = NULL, *heap = NULL, *arena = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    rn_model *f = make_float(ctx, "resnet8", 0, 7);
+    rn_model *q = quantize(ctx, f, RN_CALIB_MAX, 0, 16, 1);
+    size_t size = 0;
+    unsigned char *file = save(ctx, q, &size);
+    counter c = {0, 0};
+    CHECK_OK(rn_ctx_create_with_allocator(count_alloc, count_free, &c, &heap), heap);
+    CHECK_OK(rn_ctx_create_in_buffer(buffer, sizeof buffer, &arena), arena);
+    const size_t live0 = c.live, blocks0 = c.blocks;
+    rn_model *h = NULL, *a = NULL;
+    CHECK_OK(rn_model_create_from_blob(heap, file, size, RN_BLOB_NO_DERIVED, &h), heap);
+    CHECK_OK(rn_model_create_from_blob(arena, file, size, RN_BLOB_NO_DERIVED, &a), arena);
+    size_t used = 0, peak = 0;
+    CHECK_OK(rn_ctx_arena_usage(arena, &used, &peak), arena);
+    /* 64-byte alignment: at most a 64-byte header and 63 bytes of padding each */
+    const size_t live = c.live - live0, blocks = c.blocks - blocks0;
+    const size_t bound = live + blocks * 127 + 256;
+    printf("     resnet8 int8 in a bump arena: %zu bytes kept (%zu at the peak of creation); "
+           "a heap keeps %zu bytes in %zu allocations (bound %zu)\n",
+           used, peak, live, blocks, bound);
+    CHECK(used <= bound);
+    const int64_t n = 1, hw = 32;
+    rn_plan *p = NULL;
+    size_t bytes = 0;
+    CHECK_OK(rn_plan_create(a, n, hw, hw, RN_MODE_INFER, &p), arena);
+    CHECK_OK(rn_plan_memory_size(p, &bytes), arena);
+    const size_t activation = 32 * 32 * 16; /* the stem's and layer1's int8 output */
+    printf("     its plan at 32x32: %zu bytes of activations (one is %zu)\n", bytes, activation);
+    CHECK(bytes >= 2 * activation && bytes < 3 * activation);
+    rn_plan_destroy(p);
+    /* the same logits from both */
+    float *x = random_images((size_t)(3 * hw * hw), -1, 1);
+    float *la = run(a, x, n, hw, RN_LAYOUT_NCHW), *lh = run(h, x, n, hw, RN_LAYOUT_NCHW);
+    CHECK(memcmp(la, lh, 10 * sizeof(float)) == 0);
+    free(la), free(lh), free(x);
+    rn_model_destroy(a), rn_model_destroy(h);
+    rn_ctx_destroy(arena), rn_ctx_destroy(heap);
+    free(file);
+    rn_model_destroy(q);
+    rn_model_destroy(f);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
     {"resnet20_matches_the_reference_for_each_method",
      test_resnet20_matches_the_reference_for_each_method},
@@ -706,6 +761,8 @@ static const rn_test_case cases[] = {
     {"calibrator_refuses_misuse", test_calibrator_refuses_misuse},
     {"int8_models_hold_int8_weights_not_float_copies",
      test_int8_models_hold_int8_weights_not_float_copies},
+    {"a_bump_arena_keeps_the_model_and_two_activations",
+     test_a_bump_arena_keeps_the_model_and_two_activations},
 };
 
 RN_TEST_MAIN(cases)

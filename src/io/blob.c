@@ -234,6 +234,7 @@ rn_status rn_model_create_from_blob(rn_ctx *ctx, const void *data, size_t size, 
         /* an int8 model file: its int8 weights read in place (int8-model.c);
          * plans of it never pack a copy, so RN_BLOB_NO_DERIVED holds anyway */
         rn_safetensors_close(st);
+        rn__arena_restore(ctx, mark);
         s = rn__int8_read(ctx, fn, data, size, 1, &m);
     } else if (rn_safetensors_metadata(st, BLOB_KEY, &version) == RN_OK &&
                rn_strcmp(version, BLOB_VERSION) == 0) {

@@ -162,46 +162,95 @@ static rn_status read_scales(want *k, const char *name, int32_t i, size_t count,
     return RN_OK;
 }
 
+/* The metadata every pass checks: format, version, weight layout; the
+ * architecture's line into *arch. */
+static rn_status read_meta(rn_ctx *ctx, const char *src, const rn_safetensors *st,
+                           const char **arch) {
+    const char *fmt = NULL, *ver = NULL, *layout = NULL;
+    if (rn_safetensors_metadata(st, "format", &fmt) != RN_OK || rn_strcmp(fmt, INT8_FORMAT))
+        return rn__error(ctx, RN_E_BAD_FORMAT,
+                         "%s: not an int8 model file (its metadata \"format\" "
+                         "is not \"" INT8_FORMAT "\")",
+                         src);
+    if (rn_safetensors_metadata(st, "version", &ver) != RN_OK || rn_strcmp(ver, INT8_VERSION))
+        return rn__error(ctx, RN_E_VERSION,
+                         "%s: int8 model: metadata \"version\" is %s%s%s, this "
+                         "library reads \"" INT8_VERSION "\"",
+                         src, ver ? "\"" : "", ver ? ver : "missing", ver ? "\"" : "");
+    if (rn_safetensors_metadata(st, "arch", arch) != RN_OK)
+        return rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: no metadata \"arch\"", src);
+    if (rn_safetensors_metadata(st, "weight_layout", &layout) == RN_OK && rn_strcmp(layout, "OHWI"))
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "%s: int8 model: weight_layout \"%s\" (this library "
+                         "reads OHWI)",
+                         src, layout);
+    return RN_OK;
+}
+
+/* The model described by the metadata, with its int8 arrays reserved, and
+ * nothing else left allocated but a copy of the architecture's line under
+ * it. A context in a caller's buffer (a bump arena: frees give memory back
+ * only in reverse order) would otherwise keep the parsed header (names,
+ * tensor table, strings) under the model for its whole life, so the header
+ * is parsed once to size the line and once more to copy it. */
+static rn_status model_from_meta(rn_ctx *ctx, const char *src, const void *buf, size_t size,
+                                 int32_t in_place, rn_model **out, struct nn_qnet **reserved) {
+    rn__arena_mark mark = rn__arena_save(ctx);
+    rn_safetensors *st = NULL;
+    const char *arch = NULL;
+    size_t len = 0;
+    rn_status s = rn__safetensors_open_view(ctx, src, buf, size, &st);
+    if (s) return s;
+    s = read_meta(ctx, src, st, &arch);
+    if (!s) len = rn_strlen(arch);
+    rn_safetensors_close(st);
+    rn__arena_restore(ctx, mark);
+    if (s) return s;
+    char *line = (char *)rn__alloc(ctx, len + 1);
+    if (!line) return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", src);
+    rn__arena_mark after_line = rn__arena_save(ctx);
+    st = NULL;
+    s = rn__safetensors_open_view(ctx, src, buf, size, &st);
+    if (!s) s = read_meta(ctx, src, st, &arch);
+    if (!s) {
+        size_t n = rn_strlen(arch);
+        n = n < len ? n : len;
+        rn_memcpy(line, arch, n);
+        line[n] = '\0';
+    }
+    rn_safetensors_close(st);
+    rn__arena_restore(ctx, after_line);
+    rn_model *m = NULL;
+    if (!s) s = rn__model_from_arch_string(ctx, line, src, size, 1, &m);
+    rn__free(ctx, line); /* in an arena: left where it is, under the model */
+    if (!s) s = rn__model_reserve_int8(m, in_place, reserved, src);
+    if (s) {
+        rn_model_destroy(m);
+        rn__arena_restore(ctx, mark);
+        return s;
+    }
+    *out = m;
+    return RN_OK;
+}
+
 rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t size,
                         int32_t in_place, rn_model **out) {
+    rn__arena_mark mark = rn__arena_save(ctx);
     rn_safetensors *st = NULL;
     rn_model *m = NULL;
+    struct nn_qnet *reserved = NULL;
     rn_conv_view *views = NULL;
     void *tmp = NULL;
     float *fc = NULL;
     size_t fw = 0;
     unsigned char *seen = NULL;
-    rn_status s = rn__safetensors_open_view(ctx, src, buf, size, &st);
+    const char *note = NULL;
+    rn_status s = model_from_meta(ctx, src, buf, size, in_place, &m, &reserved);
     if (s) return s;
-    const char *fmt = NULL, *ver = NULL, *arch = NULL, *note = NULL;
-    if (rn_safetensors_metadata(st, "format", &fmt) != RN_OK || rn_strcmp(fmt, INT8_FORMAT)) {
-        s = rn__error(ctx, RN_E_BAD_FORMAT,
-                      "%s: not an int8 model file (its metadata \"format\" "
-                      "is not \"" INT8_FORMAT "\")",
-                      src);
-        goto done;
-    }
-    if (rn_safetensors_metadata(st, "version", &ver) != RN_OK || rn_strcmp(ver, INT8_VERSION)) {
-        s = rn__error(ctx, RN_E_VERSION,
-                      "%s: int8 model: metadata \"version\" is %s%s%s, this "
-                      "library reads \"" INT8_VERSION "\"",
-                      src, ver ? "\"" : "", ver ? ver : "missing", ver ? "\"" : "");
-        goto done;
-    }
-    if (rn_safetensors_metadata(st, "arch", &arch) != RN_OK) {
-        s = rn__error(ctx, RN_E_BAD_FORMAT, "%s: int8 model: no metadata \"arch\"", src);
-        goto done;
-    }
-    const char *layout = NULL;
-    if (rn_safetensors_metadata(st, "weight_layout", &layout) == RN_OK &&
-        rn_strcmp(layout, "OHWI")) {
-        s = rn__error(ctx, RN_E_UNSUPPORTED,
-                      "%s: int8 model: weight_layout \"%s\" (this library "
-                      "reads OHWI)",
-                      src, layout);
-        goto done;
-    }
-    if ((s = rn__model_from_arch_string(ctx, arch, src, size, 1, &m))) goto done;
+    /* the last parse, checked tensor by tensor and copied into the reserved
+     * arrays; it and every temporary are given back at the end */
+    rn__arena_mark after_model = rn__arena_save(ctx);
+    if ((s = rn__safetensors_open_view(ctx, src, buf, size, &st))) goto done;
     int32_t n = rn__model_conv_count(m), nt = rn_safetensors_count(st);
     size_t chans = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -312,8 +361,10 @@ rn_status rn__int8_read(rn_ctx *ctx, const char *src, const void *buf, size_t si
                           src, name);
             goto done;
         }
-    if ((s = rn__model_make_int8(m, in_scale, views, in_place, fc, fc + fw, "rn_model_load_int8")))
+    if ((s = rn__model_make_int8(m, in_scale, views, in_place, fc, fc + fw, reserved,
+                                 "rn_model_load_int8")))
         goto done;
+    reserved = NULL; /* the model's now */
     if (rn_safetensors_metadata(st, "calibration", &note) == RN_OK)
         rn__model_set_int8_note(m, note);
     *out = m;
@@ -323,8 +374,13 @@ done:
     rn__free(ctx, seen);
     rn__free(ctx, tmp);
     rn__free(ctx, views);
-    rn_model_destroy(m);
     rn_safetensors_close(st);
+    rn__arena_restore(ctx, after_model);
+    if (m) { /* failed: nothing is kept */
+        if (reserved) rn__model_unreserve_int8(m, reserved);
+        rn_model_destroy(m);
+        rn__arena_restore(ctx, mark);
+    }
     return s;
 }
 

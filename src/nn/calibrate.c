@@ -345,7 +345,8 @@ rn_status rn_calibrator_quantize(rn_calibrator *c, int32_t method, double param,
         wo += (size_t)cv->out * per, bo += cv->out, so += cv->out;
     }
     rn__free(ctx, src);
-    if ((st = rn__model_make_int8(q, scales[0], views, 0, c->f->fc_w, c->f->fc_b, fn))) goto done;
+    if ((st = rn__model_make_int8(q, scales[0], views, 0, c->f->fc_w, c->f->fc_b, NULL, fn)))
+        goto done;
     {
         const char *what = method == RN_CALIB_MAX       ? "max"
                            : method == RN_CALIB_ENTROPY ? "entropy"

@@ -140,9 +140,14 @@ static rn_status wire(rn_model *m, nn_qnet *q) {
     return RN_OK;
 }
 
-rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v, int32_t in_place,
-                              const float *fc_w, const float *fc_b, const char *fn) {
-    rn_ctx *ctx = m->ctx;
+/* An int8 model's arrays in one allocation: the nn_qconv records, the
+ * value pointers, then biases, weight scales and multipliers (chans each),
+ * the fc (fc floats) and, unless in place, the weights. */
+typedef struct qnet_layout {
+    size_t convs, values, chans, fc, total; /* bytes, bytes, counts, bytes */
+} qnet_layout;
+
+static qnet_layout layout_of(const rn_model *m, int32_t in_place) {
     int32_t n = rn__model_conv_count(m);
     size_t chans = 0, wbytes = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -151,10 +156,19 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
         chans += (size_t)c->out;
         wbytes += (size_t)c->out * (size_t)c->k * (size_t)c->k * (size_t)c->in;
     }
-    size_t fc = (size_t)m->classes * (size_t)m->fc_in + (size_t)m->classes;
-    size_t convs = rn__align_up((size_t)n * sizeof(nn_qconv), 16);
-    size_t values = rn__align_up(((size_t)m->nslots + 1) * sizeof(float *), 16);
-    size_t total = convs + values + (chans * 3 + fc) * sizeof(float) + (in_place ? 0 : wbytes);
+    qnet_layout l;
+    l.fc = (size_t)m->classes * (size_t)m->fc_in + (size_t)m->classes;
+    l.convs = rn__align_up((size_t)n * sizeof(nn_qconv), 16);
+    l.values = rn__align_up(((size_t)m->nslots + 1) * sizeof(float *), 16);
+    l.chans = chans;
+    l.total = l.convs + l.values + (chans * 3 + l.fc) * sizeof(float) + (in_place ? 0 : wbytes);
+    return l;
+}
+
+rn_status rn__model_reserve_int8(rn_model *m, int32_t in_place, struct nn_qnet **out,
+                                 const char *fn) {
+    rn_ctx *ctx = m->ctx;
+    size_t total = layout_of(m, in_place).total;
     nn_qnet *q = (nn_qnet *)rn__calloc(ctx, 1, sizeof *q);
     unsigned char *mem = q ? (unsigned char *)rn__calloc(ctx, 1, total) : NULL;
     if (!mem) {
@@ -163,6 +177,24 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
                          total);
     }
     q->mem = mem;
+    q->in_place = in_place;
+    *out = q;
+    return RN_OK;
+}
+
+void rn__model_unreserve_int8(rn_model *m, struct nn_qnet *q) { rn__nn_qnet_free(m->ctx, q); }
+
+rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v, int32_t in_place,
+                              const float *fc_w, const float *fc_b, struct nn_qnet *reserved,
+                              const char *fn) {
+    rn_ctx *ctx = m->ctx;
+    int32_t n = rn__model_conv_count(m);
+    const qnet_layout l = layout_of(m, in_place);
+    const size_t convs = l.convs, values = l.values, chans = l.chans, fc = l.fc;
+    nn_qnet *q = reserved;
+    rn_status st = q ? RN_OK : rn__model_reserve_int8(m, in_place, &q, fn);
+    if (st) return st;
+    unsigned char *mem = (unsigned char *)q->mem;
     q->conv = (nn_qconv *)mem;
     q->nconv = n;
     q->in_scale = in_scale;
@@ -190,8 +222,7 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
         bias += oc, ws += oc, mul += oc;
     }
     if (wire(m, q)) {
-        rn__free(ctx, mem);
-        rn__free(ctx, q);
+        if (!reserved) rn__nn_qnet_free(ctx, q);
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory", fn);
     }
     for (int32_t i = 0; i < n; i++) {
@@ -211,8 +242,7 @@ rn_status rn__model_make_int8(rn_model *m, float in_scale, const rn_conv_view *v
             /* scales each finite and positive can still give a multiplier that
              * overflows requantization (a tiny output scale under huge input
              * ones): Inf, and NaN from Inf - Inf; no calibration gives one */
-            rn__free(ctx, mem);
-            rn__free(ctx, q);
+            if (!reserved) rn__nn_qnet_free(ctx, q);
             return rn__error(ctx, RN_E_NUMERIC,
                              "%s: convolution %d: its scales give a requantization multiplier "
                              "above 65536 (input, weight and output scales too far apart)",
@@ -324,8 +354,8 @@ static int end_item(lexer *l) {
     return *l->p == '\0';
 }
 
-rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
-                                     size_t max_bytes, int32_t no_values, rn_model **out) {
+static rn_status from_arch(rn_ctx *ctx, const char *arch, const char *src, size_t max_bytes,
+                           int32_t no_values, const int32_t *reserve, rn_model **out) {
     lexer l = {arch};
     /* a lower bound of the weight bytes the file must hold (int8 convs,
      * float fc), checked before each allocation: a hostile "arch" cannot
@@ -340,6 +370,7 @@ rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *
         goto bad;
     if ((st = rn_model_create(ctx, in, &m))) return st;
     m->in_place = no_values; /* the registry allocates no storage for the tensors */
+    if (reserve) rn__nn_model_reserve(m, reserve[0], reserve[1], reserve[2]);
     if (!word(&l, w, sizeof w) || rn_strcmp(w, "stem")) goto bad;
     for (int i = 0; i < 5; i++)
         if (!number(&l, 0, RN_NN_MAX_CHANNELS, &v[i])) goto bad;
@@ -399,4 +430,20 @@ fail:
                      "%s: metadata \"arch\" describes a model the builder "
                      "refuses",
                      src);
+}
+
+rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
+                                     size_t max_bytes, int32_t no_values, rn_model **out) {
+    if (!ctx->in_buffer) return from_arch(ctx, arch, src, max_bytes, no_values, NULL, out);
+    /* in a caller's arena, a model grown component by component leaves each
+     * outgrown slot, chunk and block array behind: built once to count them,
+     * given back, and built again into arrays of the final sizes */
+    rn__arena_mark mark = rn__arena_save(ctx);
+    rn_model *m = NULL;
+    rn_status st = from_arch(ctx, arch, src, max_bytes, no_values, NULL, &m);
+    if (st) return st;
+    const int32_t reserve[3] = {m->nslots, m->nchunks, m->nblocks};
+    rn_model_destroy(m);
+    rn__arena_restore(ctx, mark);
+    return from_arch(ctx, arch, src, max_bytes, no_values, reserve, out);
 }

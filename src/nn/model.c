@@ -41,10 +41,12 @@ typedef struct growth {
     void **chunks;
     nn_block *blocks;
     void *chunk;
+    int32_t reused; /* the model's own arrays had room (rn__nn_model_reserve) */
 } growth;
 
 static void growth_free(rn_ctx *ctx, growth *g) {
     rn__free(ctx, g->chunk);
+    if (g->reused) return;
     rn__free(ctx, g->blocks);
     rn__free(ctx, g->chunks);
     rn__free(ctx, g->slots);
@@ -59,6 +61,18 @@ static rn_status grow(rn_model *m, nn_reg *r, int32_t nblocks, growth *g, const 
     size_t nslots = (size_t)m->nslots + (size_t)r->nslots;
     if (nslots > INT32_MAX - 1)
         return rn__error(ctx, RN_E_OVERFLOW, "%s: more than 2^31 tensors", fn);
+    if (nslots <= (size_t)m->cap_slots && m->nchunks < m->cap_chunks &&
+        (int64_t)m->nblocks + nblocks <= (int64_t)m->cap_blocks) {
+        /* room reserved: append in place (nothing is visible before commit) */
+        g->reused = 1;
+        g->slots = m->slots, g->chunks = m->chunks, g->blocks = nblocks > 0 ? m->blocks : NULL;
+        g->chunk = rn__nn_reg_alloc(ctx, r, g->slots + m->nslots);
+        if (!g->chunk)
+            return rn__error(ctx, RN_E_NO_MEMORY,
+                             "%s: out of memory for %zu parameter floats and %zu tensor slots", fn,
+                             r->nvalues + r->ngrads, nslots);
+        return RN_OK;
+    }
     g->slots = (rn_tensor_slot *)rn__calloc(ctx, nslots, sizeof(rn_tensor_slot));
     g->chunks = (void **)rn__calloc(ctx, (size_t)m->nchunks + 1, sizeof(void *));
     if (g->slots && g->chunks && nblocks > 0)
@@ -82,16 +96,38 @@ static rn_status grow(rn_model *m, nn_reg *r, int32_t nblocks, growth *g, const 
 static void commit(rn_model *m, const nn_reg *r, growth *g) {
     rn_ctx *ctx = m->ctx;
     g->chunks[m->nchunks++] = g->chunk;
+    m->nslots += r->nslots;
+    m->version++;
+    if (g->reused) return;
+    m->cap_slots = m->cap_chunks = m->cap_blocks = 0; /* grown copies: no room to spare */
     rn__free(ctx, m->chunks);
     m->chunks = g->chunks;
     rn__free(ctx, m->slots);
     m->slots = g->slots;
-    m->nslots += r->nslots;
     if (g->blocks) {
         rn__free(ctx, m->blocks);
         m->blocks = g->blocks;
     }
-    m->version++;
+}
+
+void rn__nn_model_reserve(rn_model *m, int32_t nslots, int32_t nchunks, int32_t nblocks) {
+    rn_ctx *ctx = m->ctx;
+    if (m->slots || m->nchunks || m->nblocks || nslots < 1 || nchunks < 1 || nblocks < 0)
+        return; /* only an empty model */
+    /* allocated in the reverse of the order rn_model_destroy frees them */
+    rn_tensor_slot *slots = (rn_tensor_slot *)rn__calloc(ctx, (size_t)nslots, sizeof *slots);
+    nn_block *blocks =
+        slots && nblocks ? (nn_block *)rn__calloc(ctx, (size_t)nblocks, sizeof *blocks) : NULL;
+    void **chunks = slots && (blocks || !nblocks)
+                        ? (void **)rn__calloc(ctx, (size_t)nchunks, sizeof *chunks)
+                        : NULL;
+    if (!chunks) { /* only a hint: the components will grow copies, or fail themselves */
+        rn__free(ctx, blocks);
+        rn__free(ctx, slots);
+        return;
+    }
+    m->slots = slots, m->blocks = blocks, m->chunks = chunks;
+    m->cap_slots = nslots, m->cap_blocks = nblocks, m->cap_chunks = nchunks;
 }
 
 /* The model can still grow (no head, not folded) and, with need_stem, has

@@ -121,6 +121,8 @@ struct rn_model {
     int32_t nslots;
     void **chunks;
     int32_t nchunks;
+    /* room in slots, chunks and blocks (rn__nn_model_reserve), else 0 */
+    int32_t cap_slots, cap_chunks, cap_blocks;
     float *grads;     /* every parameter's gradient, from the first train plan on */
     uint64_t version; /* bumped whenever values change */
     /* What rn_model_create_preset was given (resolved: the preset's
@@ -136,6 +138,12 @@ struct rn_model {
     int32_t in_place, no_derived;
     struct nn_qnet *q; /* int8 models (src/nn/int8.c): the quantized network, else NULL */
 };
+
+/* Arrays of the final sizes for an empty model, so that adding its
+ * components fills them instead of growing copies: in a caller's arena
+ * every grown copy would leave the old array behind as a hole. Only a
+ * hint: without the memory for them nothing is reserved. */
+void rn__nn_model_reserve(rn_model *m, int32_t nslots, int32_t nchunks, int32_t nblocks);
 
 /* RN_OK if the model's weights may be written, else RN_E_BAD_STATE with a
  * sentence naming fn (the weights are read in place from a constant blob). */

@@ -146,16 +146,26 @@ void rn__model_conv_view(const rn_model *model, int32_t i, rn_conv_view *v);
 /* 1 for an int8 model; its input scale. */
 int32_t rn__model_is_int8(const rn_model *model);
 float rn__model_input_scale(const rn_model *model);
+struct nn_qnet;
 /* Turn a complete model built with no_values (rn__model_from_arch_string)
  * into an int8 one: views[i] gives conv i's w, bias, w_scale and out_scale
  * (checked by the caller: scales finite and > 0, biases that cannot
  * overflow); fc_w [classes x features] and fc_b the float fc. Biases,
  * scales and the fc are copied; the weights too unless in_place (they must
  * then outlive the model). Only the fc's tensors have float values; the
- * others have none. RN_E_NO_MEMORY with the sentence on the model's context. */
+ * others have none. reserved: the arrays from rn__model_reserve_int8 (same
+ * in_place), or NULL to allocate them here. RN_E_NO_MEMORY with the
+ * sentence on the model's context. */
 rn_status rn__model_make_int8(rn_model *model, float in_scale, const rn_conv_view *views,
                               int32_t in_place, const float *fc_w, const float *fc_b,
-                              const char *fn);
+                              struct nn_qnet *reserved, const char *fn);
+/* The int8 arrays rn__model_make_int8 fills, allocated ahead (reserved, then
+ * passed to it) so that a reader in a caller's arena can allocate its
+ * temporaries after them and give those back; unreserve frees them when
+ * make_int8 was not called or failed. */
+rn_status rn__model_reserve_int8(rn_model *model, int32_t in_place, struct nn_qnet **reserved,
+                                 const char *fn);
+void rn__model_unreserve_int8(rn_model *model, struct nn_qnet *reserved);
 /* The text saying how an int8 model was calibrated ("" if unknown); set
  * copies at most 127 bytes. */
 const char *rn__model_int8_note(const rn_model *model);

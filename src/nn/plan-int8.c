@@ -24,7 +24,11 @@ nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c,
     return v;
 }
 
-/* One int8 convolution; r: the residual's buffer or -1. */
+/* One int8 convolution; r: the residual's buffer or -1. The convolution
+ * that adds a residual writes its output over it: each output element reads
+ * the residual at its own index only (every kernel's epilogue loads a row of
+ * r before it stores that row of y), so the block needs no third
+ * activation-sized buffer (a shape mismatch is refused before any run). */
 static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, const nn_qconv *q,
                          nn_val x, int32_t r) {
     rn_qconv_desc d;
@@ -49,7 +53,8 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
                                   (long long)x.h, (long long)x.w);
         d.oh = d.ow = 1;
     }
-    nn_val y = rn__nn_new_val(b, x.n, d.oh, d.ow, c->out, 1);
+    nn_val y = {r, x.n, d.oh, d.ow, c->out};
+    if (r < 0) y = rn__nn_new_val(b, x.n, d.oh, d.ow, c->out, 1);
     nn_step *s = rn__nn_add_step(b, NN_OP_Q_CONV);
     s->x = x.buf, s->x2 = r, s->y = y.buf, s->qconv = q, s->qd = d, s->relu = q->relu;
     /* weights packed once for the ISA's kernel (src/ops/conv2d-algo.c decides),

@@ -33,7 +33,8 @@ struct rn_plan {
 typedef struct model_emit {
     const rn_model *m;
     int64_t n, h, w;
-    nn_block_saved *saved; /* one per block */
+    nn_block_saved *saved;   /* one per block (training plans), else NULL */
+    nn_block_saved *scratch; /* inference: every block's record, not kept */
 } model_emit;
 
 static void emit_model(nn_builder *b, const void *arg) {
@@ -76,7 +77,7 @@ static void emit_model(nn_builder *b, const void *arg) {
     }
     for (int32_t i = 0; i < m->nblocks; i++) {
         rn__nn_block_name(b->where, m->blocks[i].stage, m->blocks[i].index);
-        t = rn__nn_emit_block_forward(b, &m->blocks[i], t, &a->saved[i]);
+        t = rn__nn_emit_block_forward(b, &m->blocks[i], t, a->saved ? &a->saved[i] : a->scratch);
     }
     rn__nn_where(b, "fc");
     nn_val g = {rn__nn_new_buf(b, t.n * t.c), t.n, 1, 1, t.c};
@@ -173,16 +174,21 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
         rn_status gst = rn__nn_model_ensure_grads(m, ctx, fn);
         if (gst) return gst;
     }
+    /* what each block saves for its backward: only training plans keep it
+     * (an inference plan reuses one record on the stack, so a context in a
+     * caller's buffer is left no hole under the plan) */
     rn_plan *p = (rn_plan *)rn__calloc(ctx, 1, sizeof *p);
     nn_block_saved *saved =
-        p ? (nn_block_saved *)rn__calloc(ctx, (size_t)m->nblocks + 1, sizeof(nn_block_saved))
-          : NULL;
-    if (!p || !saved) {
+        p && mode == RN_MODE_TRAIN
+            ? (nn_block_saved *)rn__calloc(ctx, (size_t)m->nblocks + 1, sizeof(nn_block_saved))
+            : NULL;
+    if (!p || (mode == RN_MODE_TRAIN && !saved)) {
         rn__free(ctx, saved);
         rn__free(ctx, p);
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the plan", fn);
     }
-    model_emit arg = {m, batch, h, w, saved};
+    nn_block_saved scratch;
+    model_emit arg = {m, batch, h, w, saved, &scratch};
     rn_status st =
         rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
                                   mode == RN_MODE_INFER && !m->no_derived, emit_model, &arg);

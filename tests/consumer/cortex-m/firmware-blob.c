@@ -5,7 +5,10 @@
  * no heap, no stdio. It classifies the test images of
  * tests/data/firmware/resnet8_images.h one at a time and prints each
  * image's logits as IEEE bits in hex, then how much of its arena the
- * library used. tools/ci/builds.sh (step cortex-m) builds it for QEMU's
+ * library used, phase by phase (the `ram` line: the context, the model's
+ * description, the plan's description, its activations; the arena needed
+ * is the context plus the peak) and, under QEMU, how deep the stack went
+ * (painted before the run, scanned after). tools/ci/builds.sh (step cortex-m) builds it for QEMU's
  * mps2-an386 (Cortex-M4, single-precision FPU only) and mps2-an500
  * (Cortex-M7), and for the host with -DRN_FIRMWARE_HOST_REPORT, and
  * compares the logits.
@@ -38,23 +41,39 @@ static float image[PIXELS];
 static float logits[RN_FIXTURE_IMAGES][CLASSES];
 volatile int32_t firmware_result; /* what a debugger would watch */
 
+/* Bytes of the arena after each phase (rn_ctx_arena_usage's "used"); the
+ * context itself sits at the start of the buffer, before what it counts. */
+typedef struct ram_use {
+    size_t context, model, plan, activations;
+} ram_use;
+static ram_use ram;
+
 static rn_status classify(size_t *arena_peak, size_t *plan_bytes) {
     rn_ctx *ctx = NULL;
     rn_model *model = NULL;
     rn_plan *plan = NULL;
+    size_t used = 0, peak = 0;
+    /* the context's own bytes: the smallest buffer it can be created in */
+    while (ram.context < sizeof arena &&
+           rn_ctx_create_in_buffer(arena, ram.context, &ctx) == RN_E_BUFFER_TOO_SMALL)
+        ram.context += 8;
     rn_status st = rn_ctx_create_in_buffer(arena, sizeof arena, &ctx);
     if (st != RN_OK) return st;
     st = rn_model_create_from_blob(ctx, resnet_blob, resnet_blob_size, RN_BLOB_NO_DERIVED, &model);
+    if (st == RN_OK) st = rn_ctx_arena_usage(ctx, &ram.model, &peak);
     if (st == RN_OK) st = rn_plan_create(model, 1, SIZE, SIZE, RN_MODE_INFER, &plan);
+    if (st == RN_OK) st = rn_ctx_arena_usage(ctx, &used, &peak);
     if (st == RN_OK) st = rn_plan_memory_size(plan, plan_bytes);
+    ram.plan = used - ram.model;
     for (int n = 0; n < RN_FIXTURE_IMAGES && st == RN_OK; n++) {
         /* the fixture's rule, the same float operations on every target */
         for (int i = 0; i < PIXELS; i++) image[i] = RN_FIXTURE_PIXEL(rn_fixture_images[n][i]);
         st = rn_plan_forward(plan, image, PIXELS, RN_LAYOUT_NCHW, logits[n], CLASSES);
     }
     if (st == RN_OK) {
-        size_t used = 0;
+        size_t before = used;
         st = rn_ctx_arena_usage(ctx, &used, arena_peak);
+        ram.activations = used - before; /* the plan's arena, taken by its first run */
     }
     rn_plan_destroy(plan);
     rn_model_destroy(model);
@@ -97,6 +116,8 @@ int main(void) {
     }
     printf("arena peak %zu bytes (plan activations %zu bytes) of %u\n", peak, plan_bytes,
            (unsigned)RN_FIRMWARE_ARENA_BYTES);
+    printf("ram arena %zu: context %zu model %zu plan %zu activations %zu\n", ram.context + peak,
+           ram.context, ram.model, ram.plan, ram.activations);
     return 0;
 }
 #elif defined(RN_FIRMWARE_SEMIHOSTING)
@@ -111,9 +132,29 @@ static const char *format_size(size_t v) {
     } while (v);
     return p;
 }
+/* The stack: RAM from the linker script's __stack_top down is painted with
+ * a pattern below the caller's frame before the run and scanned from the
+ * bottom after it; the deepest word that changed gives the depth (a word
+ * the run left equal to the pattern would be missed: off by a few bytes at
+ * worst). */
+extern char __stack_top[]; /* mps2-an500.ld */
+#define STACK_PAINTED (32u * 1024u)
+#define STACK_PATTERN 0xa5a5a5a5u
+__attribute__((noinline)) static void paint_stack(void) {
+    uintptr_t lo = (uintptr_t)__stack_top - STACK_PAINTED;
+    uintptr_t hi = ((uintptr_t)__builtin_frame_address(0) - 256u) & ~(uintptr_t)3;
+    for (uintptr_t a = lo; a < hi; a += 4) *(volatile uint32_t *)a = STACK_PATTERN;
+}
+static size_t stack_depth(void) {
+    uintptr_t a = (uintptr_t)__stack_top - STACK_PAINTED;
+    while (a < (uintptr_t)__stack_top && *(volatile const uint32_t *)a == STACK_PATTERN) a += 4;
+    return (size_t)((uintptr_t)__stack_top - a);
+}
 int main(void) {
     size_t peak = 0, plan_bytes = 0;
+    paint_stack();
     rn_status st = classify(&peak, &plan_bytes);
+    size_t stack = stack_depth();
     if (st != RN_OK) {
         rn_semihost_write("firmware: ");
         rn_semihost_write(rn_status_string(st));
@@ -129,6 +170,15 @@ int main(void) {
     rn_semihost_write(" bytes (plan activations ");
     rn_semihost_write(format_size(plan_bytes));
     rn_semihost_write(" bytes)\n");
+    const size_t parts[6] = {ram.context + peak, ram.context,     ram.model,
+                             ram.plan,           ram.activations, stack};
+    static const char *const names[6] = {"ram arena ", ": context ",    " model ",
+                                         " plan ",     " activations ", "\nstack "};
+    for (int i = 0; i < 6; i++) {
+        rn_semihost_write(names[i]);
+        rn_semihost_write(format_size(parts[i]));
+    }
+    rn_semihost_write(" bytes\n");
     return 0;
 }
 #else
