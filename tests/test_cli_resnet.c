@@ -433,7 +433,20 @@ static void test_train_runs_end_to_end_and_resumes_bit_identically(void) {
               datadir);
     CHECK_RUN(0, "bench resnet20 --width 4 --int8 --seconds 0 --threads 1");
     CHECK_OUTPUT_HAS(", int8");
+    CHECK_OUTPUT_HAS("int8 scales: calibrated on 2 random batches (no --data)");
+    /* resnet20 at width 4: 3*9*4 + 6*4*4*9 + (4*8 + 5*8*8)*9 + (8*16 + 5*16*16)*9 */
+    CHECK_OUTPUT_HAS("the int8 model's file: 16,812 int8 convolution weights");
+    CHECK_RUN(0,
+              "bench resnet20 --width 4 --int8 --data cifar10 --data-dir %s --calib 8 "
+              "--seconds 0 --threads 1",
+              datadir);
+    CHECK_OUTPUT_HAS("int8 scales: calibrated (max) on the first 8 cifar10 training images");
     CHECK_RUN(2, "bench resnet20 --int8 --train --seconds 0");
+    CHECK_RUN(2, "bench resnet20 --data cifar10 --seconds 0");
+    CHECK_OUTPUT_HAS("add --int8");
+    CHECK_RUN(2, "bench resnet20 --int8 --data cifar10 --data-dir %s --size 28x28 --seconds 0",
+              datadir);
+    CHECK_OUTPUT_HAS("the cifar10 images are 32x32");
     /* fine-tuning: start from the trained weights, stem and layer1 frozen */
     CHECK_RUN(0,
               "train %s --data-dir %s --epochs 1 --out %s --weights %s --freeze conv1. "

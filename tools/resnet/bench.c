@@ -11,6 +11,14 @@
  * --layers then times every distinct convolution shape of the network
  * through the public layer API (bench-layers.c), after the peak RSS above
  * was read, so that it does not count the layer buffers.
+ *
+ * --int8 quantizes the (random) float model first: its scales come from
+ * --data's first --calib training images when given, else from two random
+ * batches, and the output says which. Its weights line counts the int8
+ * model's file (int8 convolution weights, their int32 biases and float32
+ * scales, the float32 fc), and its peak RSS is read twice: over the whole
+ * run (the float model and the calibration included) and, on Linux, from
+ * after quantizing on (the peak reset through /proc/self/clear_refs).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -37,7 +45,10 @@ static void help(FILE *f) {
                "--fold folds every batch norm into its convolution first, as a deployment\n"
                "would (rn_model_fold_batchnorm; inference only).\n"
                "--int8 times the int8 model (docs/int8.md) quantized from the random weights\n"
-               "with scales calibrated on two random batches (inference only).\n");
+               "(inference only), its scales calibrated on the first N (--calib, default 500)\n"
+               "training images of --data fashion-mnist|cifar10 (normalised per channel;\n"
+               "--data-dir DIR; the data's size, channels and classes apply), else on two\n"
+               "random batches, which times the same work but says nothing of accuracy.\n");
     cli_arch_help(f);
 }
 
@@ -60,6 +71,68 @@ static double peak_rss_bytes(void) {
     return (double)ru.ru_maxrss * 1024.0; /* KiB on Linux and the BSDs */
 }
 
+/* Linux: the peak RSS (VmHWM) set back to the current RSS; 0 if it was. */
+static int reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The int8 model's scales from the first `calib` training images of
+ * `data` (normalised per channel), else from two random batches. */
+static int calibrate_int8(rn_ctx *ctx, rn_model **m, const cli_images *img, int64_t h, int64_t w,
+                          int32_t cin) {
+    rn_calibrator *cal = NULL;
+    rn_model *q = NULL;
+    rn_dataset *ds = NULL;
+    int64_t count = img->images ? img->n : 2, chunk = count < 100 ? count : 100;
+    size_t image = (size_t)cin * (size_t)(h * w), n = (size_t)chunk * image;
+    float *cx = malloc(n * sizeof(float));
+    int64_t *idx = malloc((size_t)chunk * sizeof(int64_t));
+    rn_status st = RN_OK;
+    int rc = 0;
+    if (!cx || !idx) {
+        cli_fail("out of memory");
+        rc = CLI_EXIT_FAIL;
+    }
+    if (!rc && (st = rn_calibrator_create(*m, &cal))) rc = cli_lib_error(ctx, st, "--int8");
+    if (!rc && img->images) {
+        if ((st = rn_dataset_create(ctx, img->images, img->labels, img->n, img->h, img->w, img->c,
+                                    img->classes, &ds)) ||
+            (st = rn_dataset_compute_normalization(ds, RN_NORM_CHANNEL)))
+            rc = cli_lib_error(ctx, st, "--data");
+        for (int64_t start = 0; !rc && start < count; start += chunk) {
+            int64_t k = count - start < chunk ? count - start : chunk;
+            for (int64_t i = 0; i < k; i++) idx[i] = start + i;
+            if ((st = rn_dataset_get_batch(ds, idx, k, cx, (size_t)k * image, NULL)) ||
+                (st = rn_calibrator_add_batch(cal, cx, (size_t)k * image, k, h, w, RN_LAYOUT_NHWC)))
+                rc = cli_lib_error(ctx, st, "--int8 calibration");
+        }
+    } else if (!rc) {
+        uint64_t rng[4];
+        rn_rng_seed(rng, 3);
+        for (size_t i = 0; i < n; i++) {
+            double u = 0;
+            rn_rng_uniform(rng, &u);
+            cx[i] = (float)(2 * u - 1);
+        }
+        if ((st = rn_calibrator_add_batch(cal, cx, n, 2, h, w, RN_LAYOUT_NCHW)))
+            rc = cli_lib_error(ctx, st, "--int8");
+    }
+    if (!rc && (st = rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q)))
+        rc = cli_lib_error(ctx, st, "--int8");
+    if (!rc) {
+        rn_model_destroy(*m);
+        *m = q;
+    }
+    rn_calibrator_destroy(cal);
+    rn_dataset_destroy(ds);
+    free(idx);
+    free(cx);
+    return rc;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -68,7 +141,8 @@ static int cmp_double(const void *a, const void *b) {
 int cmd_bench(int argc, char **argv) {
     cli_arch arch;
     cli_arch_defaults(&arch);
-    int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0;
+    int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0, calib = 0;
+    const char *data = NULL, *data_dir = NULL;
     double seconds = 3.0;
     int train = 0, layers = 0, fold = 0, int8 = 0;
     int64_t winograd = 1;
@@ -94,6 +168,12 @@ int cmd_bench(int argc, char **argv) {
             fold = 1;
         } else if (cli_flag(args.arg, "--int8")) {
             int8 = 1;
+        } else if (cli_take(&args, "--data")) {
+            data = args.value;
+        } else if (cli_take(&args, "--data-dir")) {
+            data_dir = args.value;
+        } else if (cli_take(&args, "--calib")) {
+            cli_require(&args, cli_parse_i64("--calib", args.value, 1, INT64_MAX, &calib));
         } else {
             cli_positional(&args, &arch.name);
         }
@@ -111,6 +191,19 @@ int cmd_bench(int argc, char **argv) {
         cli_usage_error("--fold is for inference: a model with folded batch norms cannot train");
         return CLI_EXIT_USAGE;
     }
+    if ((data || data_dir || calib) && !int8) {
+        cli_usage_error("--data, --data-dir and --calib calibrate --int8's scales; add --int8");
+        return CLI_EXIT_USAGE;
+    }
+    if ((data_dir || calib) && !data) {
+        cli_usage_error("--data-dir and --calib need --data");
+        return CLI_EXIT_USAGE;
+    }
+    if (data && !cli_dataset_known(data)) {
+        cli_usage_error("--data: unknown dataset '%s' (fashion-mnist or cifar10)", data);
+        return CLI_EXIT_USAGE;
+    }
+    if (!calib) calib = 500;
     if (!batch) batch = train ? 128 : 1;
     rn_ctx *ctx = cli_context();
     if (!ctx) return CLI_EXIT_FAIL;
@@ -121,8 +214,24 @@ int cmd_bench(int argc, char **argv) {
     int32_t *labels = NULL;
     double *times = NULL;
     bench_log plan_log = {NULL, 0, 0};
+    cli_images img;
+    memset(&img, 0, sizeof img);
     rn_status st;
     int rc = cli_set_threads(ctx, threads);
+    if (!rc && data) {
+        /* the data decide the input: its size, channels and classes */
+        rc = cli_load_dataset(ctx, data, data_dir, 0, calib, &img);
+        if (!rc && h && (h != img.h || w != img.w)) {
+            cli_usage_error("--size %lldx%lld: the %s images are %lldx%lld", (long long)h,
+                            (long long)w, data, (long long)img.h, (long long)img.w);
+            rc = CLI_EXIT_USAGE;
+        }
+        if (!rc) {
+            h = img.h, w = img.w;
+            arch.classes = img.classes;
+            arch.in_channels = (int32_t)img.c;
+        }
+    }
     if (!rc && (st = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd)) != RN_OK)
         rc = cli_lib_error(ctx, st, "set RN_OPT_WINOGRAD");
     if (!rc) rc = cli_create_model(ctx, &arch, &m);
@@ -135,32 +244,15 @@ int cmd_bench(int argc, char **argv) {
         rn_model_in_channels(m, &cin);
         if (!h) h = w = cli_model_is_cifar(m) ? 32 : 224;
     }
+    double rss_before_int8 = 0;
+    int rss_reset = -1;
+    int64_t calibrated = img.n;
     if (!rc && int8) {
-        /* scales from two random batches: the timing does not depend on them */
-        rn_calibrator *cal = NULL;
-        rn_model *q = NULL;
-        size_t n = (size_t)2 * (size_t)cin * (size_t)(h * w);
-        float *cx = malloc(n * sizeof(float));
-        uint64_t rng[4];
-        rn_rng_seed(rng, 3);
-        for (size_t i = 0; cx && i < n; i++) {
-            double u = 0;
-            rn_rng_uniform(rng, &u);
-            cx[i] = (float)(2 * u - 1);
-        }
-        if (!cx) {
-            cli_fail("out of memory");
-            rc = CLI_EXIT_FAIL;
-        } else if ((st = rn_calibrator_create(m, &cal)) ||
-                   (st = rn_calibrator_add_batch(cal, cx, n, 2, h, w, RN_LAYOUT_NCHW)) ||
-                   (st = rn_calibrator_quantize(cal, RN_CALIB_MAX, 0, &q))) {
-            rc = cli_lib_error(ctx, st, "--int8");
-        } else {
-            rn_model_destroy(m);
-            m = q;
-        }
-        rn_calibrator_destroy(cal);
-        free(cx);
+        rc = calibrate_int8(ctx, &m, &img, h, w, cin);
+        cli_images_free(&img);
+        /* what follows holds the int8 model only: its own peak from here */
+        rss_before_int8 = peak_rss_bytes();
+        rss_reset = rc ? -1 : reset_peak_rss();
     }
     if (!rc) {
         /* --layers: the plan names each convolution's algorithm at RN_LOG_INFO */
@@ -241,13 +333,20 @@ int cmd_bench(int argc, char **argv) {
         printf("iterations: %lld in %.2f s\n", (long long)iters, total);
         printf("images/s: %.1f\n", ips);
         printf("ms per batch (median): %.3f\n", median * 1e3);
-        printf("GFLOP/s: %.2f (%s MACs per image x 2%s)\n", gflops,
+        printf("%s: %.2f (%s MACs per image x 2%s)\n", int8 ? "GOP/s (int8)" : "GFLOP/s", gflops,
                cli_thousands(macs, (char[32]){0}, 32), train ? " x 3" : "");
-        printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa,
-               peak1, (int)(threads < cores ? threads : cores),
-               peak > 0 ? 100.0 * gflops / peak : 0.0);
-        /* weights = every parameter and BN statistic, float32 */
-        int64_t params = 0, buffers = 0;
+        if (int8) /* int8 multiply-adds are not bounded by the float32 FMA peak */
+            printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d), float32's: no bound on "
+                   "int8\n",
+                   peak, isa, peak1, (int)(threads < cores ? threads : cores));
+        else
+            printf("FMA peak: %.1f GFLOP/s (%s, %.1f per core x %d): %.1f%% of peak\n", peak, isa,
+                   peak1, (int)(threads < cores ? threads : cores),
+                   peak > 0 ? 100.0 * gflops / peak : 0.0);
+        /* weights = every parameter and BN statistic, float32; int8: the
+         * int8 model's file (int8 convolution weights, int32 biases, float32
+         * scales and fc) */
+        int64_t params = 0, buffers = 0, qweights = 0;
         for (int32_t i = 0, n = rn_model_tensor_count(m); i < n; i++) {
             int32_t ndim = 0, kind = 0;
             int64_t d[4], count = 1;
@@ -257,22 +356,50 @@ int cmd_bench(int argc, char **argv) {
                 params += count;
             else
                 buffers += count;
+            if (ndim == 4) qweights += count;
         }
         double mib = 1024.0 * 1024.0, weights = 4.0 * (double)(params + buffers);
+        size_t qfile = 0;
+        if (int8 && rn_model_save_safetensors_mem(m, NULL, 0, &qfile) == RN_OK)
+            weights = (double)qfile;
         double rss = peak_rss_bytes();
         size_t arena = 0;
         rn_plan_memory_size(plan, &arena);
-        printf("weights: %.1f MiB (%s parameters + %s BN statistics, float32)\n", weights / mib,
-               cli_thousands(params, (char[32]){0}, 32), cli_thousands(buffers, (char[32]){0}, 32));
+        if (int8) {
+            if (data)
+                printf("int8 scales: calibrated (max) on the first %lld %s training images\n",
+                       (long long)calibrated, data);
+            else
+                printf("int8 scales: calibrated on 2 random batches (no --data): the timing "
+                       "holds, accuracy does not\n");
+            printf("weights: %.2f MiB (the int8 model's file: %s int8 convolution weights, their "
+                   "int32 biases and float32 scales, the float32 fc)\n",
+                   weights / mib, cli_thousands(qweights, (char[32]){0}, 32));
+        } else {
+            printf("weights: %.1f MiB (%s parameters + %s BN statistics, float32)\n", weights / mib,
+                   cli_thousands(params, (char[32]){0}, 32),
+                   cli_thousands(buffers, (char[32]){0}, 32));
+        }
         printf("plan memory: %.1f MiB (activations, saved state and scratch)\n",
                (double)arena / mib);
-        printf("peak RSS: %.1f MiB\n", rss / mib);
+        if (int8 && rss_reset == 0) {
+            printf("peak RSS: %.1f MiB over the whole run (the float model and the calibration "
+                   "included); %.1f MiB from after quantizing on\n",
+                   rss_before_int8 > rss ? rss_before_int8 / mib : rss / mib, rss / mib);
+        } else if (int8) {
+            printf("peak RSS: %.1f MiB over the whole run, the float model it was quantized "
+                   "from and the calibration included (no /proc/self/clear_refs to reset it)\n",
+                   rss / mib);
+        } else {
+            printf("peak RSS: %.1f MiB\n", rss / mib);
+        }
         printf("peak RSS above the weights: %.1f MiB (%.1f MB)\n", (rss - weights) / mib,
                (rss - weights) * 1e-6);
         if (layers)
             rc =
                 bench_layers(ctx, m, batch, h, w, train, threads, seconds, median * 1e3, &plan_log);
     }
+    cli_images_free(&img);
     free(times);
     free(labels);
     free(logits);
