@@ -489,6 +489,10 @@ cortex_m_flash_int8() { # work dir, host build dir
       log "$name int8 logits differ from the host's:"; echo "$host"; echo "$target"; return 1
     fi
     log "$name (QEMU $machine) int8: logits of $(echo "$target" | grep -c '^logits') images bit-identical to the host's"
+    # both cores are Armv7E-M: the int8 convolution must have run its DSP path (SMLAD)
+    local smlad; smlad=$(arm-none-eabi-objdump -d "$1/$name/libresnet.a" | grep -c 'smlad')
+    [ "${smlad:-0}" -gt 0 ] ||
+      { log "$name: libresnet.a has no SMLAD: the int8 convolution's DSP path was not built"; return 1; }
     local weights; weights=$(arm-none-eabi-size "$b/$name-blob.o" | tail -1 | awk '{print $1}')
     [ "$weights" -le 131072 ] || { log "int8 weights take $weights bytes of flash, over 128 KiB"; return 1; }
     # the same firmware with a static arena of exactly what the library needed
