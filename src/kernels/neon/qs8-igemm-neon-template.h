@@ -46,11 +46,14 @@
  * pixel's channels need not be a multiple of 4), so the bytes go through
  * a memcpy the compiler inlines (one unaligned 32-bit load; no libc call)
  * rather than an int32_t pointer */
+#ifndef RN_QK_NEON_LOAD4_DEFINED /* once per translation unit: the amalgamation has both variants */
+#define RN_QK_NEON_LOAD4_DEFINED
 static inline int8x16_t rn_qk_load4(const int8_t *p) {
     int32_t v;
     __builtin_memcpy(&v, p, sizeof v);
     return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
+#endif
 #define RN_QK_X(i) rn_qk_load4(a##i + 4 * g)
 #if RN_QK_DOT
 #define RN_QK_STEP(i)                               \
