@@ -1,10 +1,10 @@
 /*
  * The int8 network's operations other than the convolution (docs/int8.md):
  * quantizing the input images, max pool on int8 (the option-A shortcut is
- * shortcut-a.c's, shared with float32), the global average pool back to float, and the float fc layer in a fixed
- * order. Integer work is exact and the float work is a fixed sequence of
- * float32 operations (the build pins -ffp-contract=off), so every ISA and
- * thread count gives the same bits. Work is split per image or per output
+ * shortcut-a.c's, shared with float32), the global average pool back to
+ * float, and the float fc layer in a fixed order. Integer work is exact and
+ * the float work is a fixed sequence of float32 operations (the build pins
+ * -ffp-contract=off), so every ISA and thread count gives the same bits. Work is split per image or per output
  * row, a partition that does not depend on the thread count.
  */
 #include "ops.h"
