@@ -4,8 +4,9 @@
  * shortcut-a.c's, shared with float32), the global average pool back to
  * float, and the float fc layer in a fixed order. Integer work is exact and
  * the float work is a fixed sequence of float32 operations (the build pins
- * -ffp-contract=off), so every ISA and thread count gives the same bits. Work is split per image or per output
- * row, a partition that does not depend on the thread count.
+ * -ffp-contract=off), so every ISA and thread count gives the same bits.
+ * Work is split per image or per output row, a partition that does not
+ * depend on the thread count.
  */
 #include "ops.h"
 
