@@ -19,9 +19,17 @@
  *   caller claims its items. Only an item already being run can be waited
  *   for.
  * - Each range counter carries the region's generation in its high 32 bits
- *   and the next index in its low 32: a worker that wakes late, still
- *   holding a finished region's description, fails its claim instead of
- *   running an item of the next region with the old function.
+ *   and the next index in its low 32, and a region's counters are written
+ *   before its description (fn, arg, n, parts; release stores read with
+ *   acquire loads). A worker that wakes late, still holding a finished
+ *   region's generation, therefore fails its claim whatever it read: the
+ *   old description against the old, exhausted counters, or any part of a
+ *   newer description against counters that already carry a newer
+ *   generation. (Writing the description first let such a worker claim an
+ *   item of the old counters with the new region's sizes and function, run
+ *   it, and count it as done in the new region, which then returned with an
+ *   item still running: rare, about one region in a million on 2 threads,
+ *   and a crash or different weights when it happened.)
  * - Workers spin for a short while after a region (the next region of a
  *   forward pass usually comes within microseconds), then sleep on the
  *   generation word: a futex on Linux, a condition variable elsewhere. The
@@ -82,10 +90,10 @@ struct rn_pool {
     pid_t pid;       /* the process whose threads these are (see rn__pool_destroy) */
     int32_t threads; /* the caller included */
     int32_t started; /* workers running */
-    /* region description: written by the caller before it publishes gen,
-     * read by workers after; relaxed atomics because a late worker may read
-     * them while the caller writes the next region's (it then fails its
-     * claim and never uses what it read). */
+    /* region description: written by the caller after the range counters
+     * and before it publishes gen, read by workers before the counters;
+     * atomics because a late worker may read them while the caller writes
+     * the next region's (it then fails its claim and never uses them). */
     rn_task_fn fn;
     void *arg;
     uint64_t n;
@@ -108,10 +116,12 @@ struct rn_pool {
 /* Run every item of region `gen` this thread can claim, starting with range
  * `first`; returns how many it ran. Stops at once if the region is over. */
 static uint64_t claim_and_run(struct rn_pool *p, uint32_t gen, uint32_t first, int is_worker) {
-    const rn_task_fn fn = rn__atomic_load(&p->fn, RN_RELAXED);
-    void *const arg = rn__atomic_load(&p->arg, RN_RELAXED);
-    const uint64_t n = rn__atomic_load(&p->n, RN_RELAXED);
-    const uint32_t parts = rn__atomic_load(&p->parts, RN_RELAXED);
+    /* acquire: if any of these is a newer region's, the counter loads below
+     * see that region's generation and the claim fails */
+    const rn_task_fn fn = rn__atomic_load(&p->fn, RN_ACQUIRE);
+    void *const arg = rn__atomic_load(&p->arg, RN_ACQUIRE);
+    const uint64_t n = rn__atomic_load(&p->n, RN_ACQUIRE);
+    const uint32_t parts = rn__atomic_load(&p->parts, RN_ACQUIRE);
     uint64_t ran = 0;
     if (parts == 0) return 0;
     for (uint32_t k = 0; k < parts; k++) {
@@ -252,13 +262,16 @@ void rn__pool_run(struct rn_pool *p, size_t n, rn_task_fn fn, void *arg) {
     }
     const uint32_t parts = (uint32_t)(n < (size_t)p->threads ? n : (size_t)p->threads);
     const uint32_t gen = rn__atomic_load(&p->gen, RN_RELAXED) + 1u;
-    rn__atomic_store(&p->fn, fn, RN_RELAXED);
-    rn__atomic_store(&p->arg, arg, RN_RELAXED);
-    rn__atomic_store(&p->n, (uint64_t)n, RN_RELAXED);
-    rn__atomic_store(&p->parts, parts, RN_RELAXED);
+    /* first the counters, every range's (unused ones too): from here on no
+     * counter holds the previous generation, so no late worker can claim */
     rn__atomic_store(&p->done, (uint64_t)0, RN_RELAXED);
-    for (uint32_t r = 0; r < parts; r++)
+    for (int32_t r = 0; r < p->threads; r++)
         rn__atomic_store(&p->part[r].next, (uint64_t)gen << 32, RN_RELAXED);
+    /* then the description, each store ordering the counters before it */
+    rn__atomic_store(&p->fn, fn, RN_RELEASE);
+    rn__atomic_store(&p->arg, arg, RN_RELEASE);
+    rn__atomic_store(&p->n, (uint64_t)n, RN_RELEASE);
+    rn__atomic_store(&p->parts, parts, RN_RELEASE);
     /* publish: everything above (and the caller's job data) happens before
      * any worker's claim in this region */
     rn__atomic_store(&p->gen, gen, RN_SEQ_CST);
