@@ -6,10 +6,11 @@
  * [batch, classes]). Nodes: Conv, BatchNormalization (epsilon 1e-5), Relu,
  * MaxPool, Add, option-A shortcuts as Slice (axes 2, 3, step = stride) +
  * Pad (constant zeros on the channels), GlobalAveragePool, Flatten, Gemm.
- * Written with the protobuf writer of protobuf.h.
+ * Written with the protobuf writer of protobuf.h, from the model's
+ * structure as nn.h describes it (rn__nn_model_shape, rn__nn_block_shape).
  */
 #include "protobuf.h"
-#include "../nn/nn-internal.h"
+#include "../nn/nn.h"
 
 #define ONNX_OPSET 13
 #define ONNX_IR_VERSION 7
@@ -80,7 +81,7 @@ static void join(char *dst, size_t cap, const char *a, const char *b) {
 }
 
 /* conv (named conv_name, weight conv_name.weight) + BN (bn_name.*) from x into y. */
-static void conv_bn(exporter *e, const nn_conv *c, const char *conv_name, const char *bn_name,
+static void conv_bn(exporter *e, const nn_conv_shape *c, const char *conv_name, const char *bn_name,
                     const char *x, char *y, size_t ycap) {
     char w[96], mid[112], in[5][96];
     join(w, sizeof w, conv_name, ".weight");
@@ -143,7 +144,9 @@ static void value_info(exporter *e, uint32_t field, const char *name, int32_t nd
 }
 
 static rn_status build(const rn_model *m, rn__pbw *model) {
-    rn_ctx *ctx = m->ctx;
+    rn_ctx *ctx = rn__model_ctx(m);
+    nn_model_shape ms;
+    rn__nn_model_shape(m, &ms);
     exporter e;
     e.ctx = ctx;
     e.counter = 0;
@@ -154,9 +157,9 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
     char x[128], y[128];
     rn__pbw_string_field(&e.graph, 2, "libresnet");
     /* stem */
-    conv_bn(&e, &m->stem_conv, "conv1", "bn1", "input", y, sizeof y);
+    conv_bn(&e, &ms.stem, "conv1", "bn1", "input", y, sizeof y);
     relu(&e, "relu", y, x, sizeof x);
-    if (m->stem_pool) {
+    if (ms.stem_pool) {
         const char *in[] = {x, NULL};
         node_begin(&e, "MaxPool", "maxpool", in, "maxpool:out");
         int64_t k[2] = {3, 3}, s[2] = {2, 2}, p[4] = {1, 1, 1, 1};
@@ -167,10 +170,12 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
         node_end(&e);
         join(x, sizeof x, "maxpool", ":out");
     }
-    for (int32_t i = 0; i < m->nblocks; i++) {
-        const nn_block *b = &m->blocks[i];
-        char blk[32], conv[64], bn[64], cur[128], nxt[128], shortcut[128];
-        rn__nn_block_name(blk, b->stage, b->index);
+    for (int32_t i = 0; i < ms.nblocks; i++) {
+        nn_block_shape bs;
+        rn__nn_block_shape(m, i, &bs);
+        const nn_block_shape *b = &bs;
+        const char *blk = b->name;
+        char conv[64], bn[64], cur[128], nxt[128], shortcut[128];
         rn_memcpy(cur, x, sizeof cur);
         for (int32_t j = 0; j < b->nconv; j++) {
             char leaf[8] = ".conv1", bleaf[8] = ".bn1";
@@ -190,7 +195,7 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
         if (b->sc == NN_SC_PROJ) {
             join(conv, sizeof conv, blk, ".downsample.0");
             join(bn, sizeof bn, blk, ".downsample.1");
-            conv_bn(&e, &b->ds_conv, conv, bn, x, shortcut, sizeof shortcut);
+            conv_bn(&e, &b->proj, conv, bn, x, shortcut, sizeof shortcut);
         } else if (b->sc == NN_SC_PAD) {
             char names[4][96], sl[96];
             static const char *parts[4] = {".shortcut.starts", ".shortcut.ends", ".shortcut.axes",
@@ -277,9 +282,9 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
     rn__free(ctx, raw);
     {
         const char *in_params[4] = {"batch", NULL, "height", "width"};
-        int64_t in_values[4] = {0, m->in_channels, 0, 0};
+        int64_t in_values[4] = {0, ms.in_channels, 0, 0};
         const char *out_params[2] = {"batch", NULL};
-        int64_t out_values[2] = {0, m->classes};
+        int64_t out_values[2] = {0, ms.classes};
         value_info(&e, 11, "input", 4, in_params, in_values);
         value_info(&e, 12, "logits", 2, out_params, out_values);
     }
@@ -305,13 +310,15 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
 }
 
 static rn_status check_model(const rn_model *m, const char *fn) {
-    if (!m->has_stem || !m->has_head)
-        return rn__error(m->ctx, RN_E_BAD_STATE,
+    nn_model_shape ms;
+    rn__nn_model_shape(m, &ms);
+    if (!ms.complete)
+        return rn__error(rn__model_ctx(m), RN_E_BAD_STATE,
                          "%s: the model is incomplete (stem and head "
                          "needed)",
                          fn);
-    if (m->q)
-        return rn__error(m->ctx, RN_E_UNSUPPORTED,
+    if (ms.quantized)
+        return rn__error(rn__model_ctx(m), RN_E_UNSUPPORTED,
                          "%s: the model is int8; ONNX export writes "
                          "float models (export the float model it was quantized from)",
                          fn);
@@ -321,14 +328,14 @@ static rn_status check_model(const rn_model *m, const char *fn) {
 rn_status rn_model_save_onnx_mem(const rn_model *m, void *buf, size_t cap, size_t *written) {
     static const char fn[] = "rn_model_save_onnx_mem";
     if (!m) return RN_E_INVALID_ARG;
-    if (!written) return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL written", fn);
+    if (!written) return rn__error(rn__model_ctx(m), RN_E_INVALID_ARG, "%s: NULL written", fn);
     rn_status st = check_model(m, fn);
     if (st) return st;
     rn__pbw model;
-    rn__pbw_init(&model, m->ctx);
+    rn__pbw_init(&model, rn__model_ctx(m));
     st = build(m, &model);
     if (!st && buf && cap < model.len)
-        st = rn__error(m->ctx, RN_E_BUFFER_TOO_SMALL,
+        st = rn__error(rn__model_ctx(m), RN_E_BUFFER_TOO_SMALL,
                        "%s: the graph needs %lu bytes, the buffer "
                        "has %lu",
                        fn, (unsigned long)model.len, (unsigned long)cap);
@@ -343,19 +350,19 @@ rn_status rn_model_save_onnx_mem(const rn_model *m, void *buf, size_t cap, size_
 rn_status rn_model_save_onnx_file(const rn_model *m, const char *path) {
     static const char fn[] = "rn_model_save_onnx_file";
     if (!m) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(m->ctx, RN_E_INVALID_ARG, "%s: NULL path", fn);
+    if (!path) return rn__error(rn__model_ctx(m), RN_E_INVALID_ARG, "%s: NULL path", fn);
 #ifdef RN_NO_IO
-    return rn__error(m->ctx, RN_E_UNSUPPORTED, "%s: built without file I/O", fn);
+    return rn__error(rn__model_ctx(m), RN_E_UNSUPPORTED, "%s: built without file I/O", fn);
 #else
     rn_status st = check_model(m, fn);
     if (st) return st;
     rn__pbw model;
-    rn__pbw_init(&model, m->ctx);
+    rn__pbw_init(&model, rn__model_ctx(m));
     st = build(m, &model);
     if (!st) {
         const void *chunks[1] = {model.buf};
         size_t sizes[1] = {model.len};
-        st = rn__write_file_atomic(m->ctx, path, chunks, sizes, 1);
+        st = rn__write_file_atomic(rn__model_ctx(m), path, chunks, sizes, 1);
     }
     rn__pbw_free(&model);
     return st;

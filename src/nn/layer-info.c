@@ -117,3 +117,29 @@ rn_status rn_model_macs(const rn_model *m, int64_t h, int64_t w, int64_t *macs) 
     *macs = total + (int64_t)m->classes * m->fc_in;
     return RN_OK;
 }
+
+/* ---- the structure for graph writers (nn.h) ----------------------------------- */
+static void conv_shape(const nn_conv *c, nn_conv_shape *out) {
+    out->in = c->in, out->out = c->out, out->k = c->k, out->stride = c->stride, out->pad = c->pad;
+}
+
+void rn__nn_model_shape(const rn_model *m, nn_model_shape *out) {
+    rn_memset(out, 0, sizeof *out);
+    out->complete = m->has_stem && m->has_head;
+    out->quantized = m->q != NULL;
+    out->in_channels = m->in_channels, out->classes = m->classes;
+    conv_shape(&m->stem_conv, &out->stem);
+    out->stem_pool = m->stem_pool;
+    out->nblocks = m->nblocks;
+}
+
+void rn__nn_block_shape(const rn_model *m, int32_t i, nn_block_shape *out) {
+    const nn_block *b = &m->blocks[i];
+    rn_memset(out, 0, sizeof *out);
+    rn__nn_block_name(out->name, b->stage, b->index);
+    out->in = b->in, out->out = b->out, out->stride = b->stride;
+    out->nconv = b->nconv;
+    for (int32_t j = 0; j < b->nconv; j++) conv_shape(&b->conv[j], &out->conv[j]);
+    out->sc = b->sc;
+    if (b->sc == NN_SC_PROJ) conv_shape(&b->ds_conv, &out->proj);
+}

@@ -32,15 +32,9 @@ typedef struct nn_bn {
     float *ggamma, *gbeta;
 } nn_bn;
 
-/* What a block does with its input on the residual path. */
-#define NN_SC_IDENTITY 0 /* y = relu(F(x) + x) */
-#define NN_SC_PAD 1      /* option A where dims change: subsample + zero channels */
-#define NN_SC_PROJ 2     /* 1x1 conv + BN (option B where dims change, C always) */
-#define NN_SC_NONE 3     /* plain: y = relu(F(x)) */
-
 typedef struct nn_block {
     int32_t type, in, width, out, stride, shortcut; /* as requested (RN_SHORTCUT_*) */
-    int32_t sc;                                     /* NN_SC_* actually used */
+    int32_t sc;                                     /* NN_SC_* (nn.h) actually used */
     uint32_t flags;
     int32_t nconv; /* 2 (basic) or 3 (bottleneck) */
     nn_conv conv[3];

@@ -183,4 +183,43 @@ size_t rn__model_arch_string(const rn_model *model, char *buf, size_t cap);
 rn_status rn__model_from_arch_string(rn_ctx *ctx, const char *arch, const char *src,
                                      size_t max_bytes, int32_t no_values, rn_model **out);
 
+/* ---- the model's structure, for graph writers (the ONNX exporter) ------------
+ * The stem, then each block in order, as shapes; the tensors themselves are
+ * read by their torchvision names through the public tensor API. */
+
+/* What a block does with its input on the residual path. */
+#define NN_SC_IDENTITY 0 /* y = relu(F(x) + x) */
+#define NN_SC_PAD \
+    1                /* option A where dims change: x subsampled by the stride
+                          * (rows and columns 0, s, 2s, ...), then (out - in) / 2
+                          * zero channels before it and the rest after */
+#define NN_SC_PROJ 2 /* 1x1 conv + BN (option B where dims change, C always) */
+#define NN_SC_NONE 3 /* plain: y = relu(F(x)) */
+
+typedef struct nn_conv_shape {
+    int32_t in, out, k, stride, pad; /* square kernel, symmetric padding, no bias */
+} nn_conv_shape;
+
+typedef struct nn_model_shape {
+    int32_t complete;  /* stem and head present */
+    int32_t quantized; /* an int8 model */
+    int32_t in_channels, classes;
+    nn_conv_shape stem; /* "conv1" + "bn1" + ReLU */
+    int32_t stem_pool;  /* then a 3x3 max pool, stride 2, padding 1 ("maxpool") */
+    int32_t nblocks;    /* then the blocks; then global average pool + "fc" */
+} nn_model_shape;
+
+typedef struct nn_block_shape {
+    char name[24]; /* "layer<stage+1>.<index>", the prefix of its tensors */
+    int32_t in, out, stride;
+    int32_t nconv;         /* 2 (basic) or 3 (bottleneck) */
+    nn_conv_shape conv[3]; /* "<name>.conv<j+1>" + "<name>.bn<j+1>", ReLU between */
+    int32_t sc;            /* NN_SC_*, added before the block's last ReLU */
+    nn_conv_shape proj;    /* NN_SC_PROJ: "<name>.downsample.0" + ".1" */
+} nn_block_shape;
+
+void rn__nn_model_shape(const rn_model *model, nn_model_shape *out);
+/* Block i of the model, i in [0, nblocks). */
+void rn__nn_block_shape(const rn_model *model, int32_t i, nn_block_shape *out);
+
 #endif /* RN_NN_H */
