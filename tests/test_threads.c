@@ -491,26 +491,29 @@ static void region_task_b(void *arg, size_t i) {
     __atomic_fetch_add(&r->hits[i], 1u, __ATOMIC_RELAXED);
 }
 
-/* one region of n items; returns how many items did not run exactly once */
+/* one region of n items; returns how many items did not run exactly once.
+ * Both layouts live at the same address (a union), as a caller's stack
+ * arguments of successive regions do. */
 static uint32_t run_region(rn_ctx *ctx, uint32_t n, int layout) {
-    uint32_t wrong = 0;
+    union {
+        region_a a;
+        region_b b;
+    } r;
+    memset(&r, 0, sizeof r);
+    uint32_t *hits;
+    int32_t *closed;
     if (layout == 0) {
-        region_a r;
-        memset(&r, 0, sizeof r);
-        r.magic = 0xA11Au, r.n = n;
-        rn__parallel_for(ctx, n, region_task_a, &r);
-        __atomic_store_n(&r.closed, 1, __ATOMIC_RELEASE);
-        for (uint32_t i = 0; i < n; i++)
-            wrong += __atomic_load_n(&r.hits[i], __ATOMIC_RELAXED) != 1;
+        r.a.magic = 0xA11Au, r.a.n = n;
+        rn__parallel_for(ctx, n, region_task_a, &r.a);
+        hits = r.a.hits, closed = &r.a.closed;
     } else {
-        region_b r;
-        memset(&r, 0, sizeof r);
-        r.magic = 0xB22BB22Bu, r.n = n;
-        rn__parallel_for(ctx, n, region_task_b, &r);
-        __atomic_store_n(&r.closed, 1, __ATOMIC_RELEASE);
-        for (uint32_t i = 0; i < n; i++)
-            wrong += __atomic_load_n(&r.hits[i], __ATOMIC_RELAXED) != 1;
+        r.b.magic = 0xB22BB22Bu, r.b.n = n;
+        rn__parallel_for(ctx, n, region_task_b, &r.b);
+        hits = r.b.hits, closed = &r.b.closed;
     }
+    __atomic_store_n(closed, 1, __ATOMIC_RELEASE);
+    uint32_t wrong = 0;
+    for (uint32_t i = 0; i < n; i++) wrong += __atomic_load_n(&hits[i], __ATOMIC_RELAXED) != 1;
     return wrong;
 }
 

@@ -11,10 +11,10 @@
  *   ceil(k * cin / 4) groups of 4 (the panel's values past k * cin are zero,
  *   so the up to 3 bytes read past the row's end count for nothing): the
  *   stem's 3 channels make 7 rows of 6 groups, not 49 taps of one padded
- *   to 4. The output pixels (the batch flattened) are
- *   cut into tiles of the kernel's MR rows; a work item is a group of tiles
- *   times one block of 16 output channels, so the block's weight panel is
- *   reused by every tile of the group while it is in cache.
+ *   to 4. The output pixels (the batch flattened) are cut into tiles of the
+ *   kernel's MR rows; a work item is a group of tiles times one block of 16
+ *   output channels, so the block's weight panel is reused by every tile of
+ *   the group while it is in cache.
  * - the OHWI weights as stored (packed == NULL): a portable loop over output
  *   rows that reads the weights and bias in place and needs no workspace
  *   (firmware: weights in flash, no RAM for a packed copy).
