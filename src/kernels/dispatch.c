@@ -45,19 +45,17 @@ static const struct rn_kernels avx2_table = {.isa = RN_ISA_AVX2,
 #ifdef RN_HAVE_AVX512
 /* The AVX-512 table packs with the 8x8 AVX transpose: packing is a small
  * share of a GEMM, and Zen 4 runs zmm shuffles at half rate anyway. Its
- * narrow GEMMs are the AVX2 6x16 kernels: 16 columns are two ymm per row,
- * and Zen 4 retires two ymm FMAs per cycle, the FLOPs of one zmm FMA. */
+ * narrow GEMMs (16 output channels) hold one zmm per row: on Zen 5, whose
+ * FMA units are 512 bits wide, twice the work per instruction of the AVX2
+ * 6x16 kernels' two ymm, on Zen 4 (double-pumped) the same. */
 #ifdef RN_HAVE_AVX2
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__avx2
-#define RN_AVX512_NARROW                                     \
-    RN_F32_TILE(gemm_narrow, 6, 16, rn_f32_gemm_6x16__avx2), \
-        RN_F32_TILE(igemm_narrow, 6, 16, rn_f32_igemm_6x16__avx2)
 #else
 #define RN_AVX512_TRANSPOSE rn_x32_transpose__scalar
-#define RN_AVX512_NARROW                                         \
-    RN_F32_TILE(gemm_narrow, 14, 32, rn_f32_gemm_14x32__avx512), \
-        RN_F32_TILE(igemm_narrow, 8, 32, rn_f32_igemm_8x32__avx512)
 #endif
+#define RN_AVX512_NARROW                                         \
+    RN_F32_TILE(gemm_narrow, 16, 16, rn_f32_gemm_16x16__avx512), \
+        RN_F32_TILE(igemm_narrow, 8, 16, rn_f32_igemm_8x16__avx512)
 #define RN_AVX512_COMMON                                                        \
     .isa = RN_ISA_AVX512, RN_F32_TILE(gemm, 14, 32, rn_f32_gemm_14x32__avx512), \
     RN_F32_TILE(igemm, 8, 32, rn_f32_igemm_8x32__avx512), RN_AVX512_NARROW,     \

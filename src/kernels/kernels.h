@@ -305,6 +305,8 @@ RN_DECLARE_ELEMENTWISE(avx2)
 #ifdef RN_HAVE_AVX512
 void rn_f32_gemm_14x32__avx512(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_8x32__avx512(RN_IGEMM_UKERNEL_ARGS);
+void rn_f32_gemm_16x16__avx512(RN_GEMM_UKERNEL_ARGS);
+void rn_f32_igemm_8x16__avx512(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
