@@ -30,10 +30,14 @@
  *   it, and count it as done in the new region, which then returned with an
  *   item still running: rare, about one region in a million on 2 threads,
  *   and a crash or different weights when it happened.)
- * - Workers spin for a short while after a region (the next region of a
- *   forward pass usually comes within microseconds), then sleep on the
- *   generation word: a futex on Linux, a condition variable elsewhere. The
- *   caller wakes sleepers with one system call, only when some sleep.
+ * - Workers spin for up to RN_POOL_SPIN_US after a region (the next
+ *   region of a forward pass usually comes within microseconds), then sleep
+ *   on the generation word: a futex on Linux, a condition variable
+ *   elsewhere. The caller wakes sleepers with one system call, only when
+ *   some sleep. When the pool's threads find that they do not have their
+ *   CPUs to themselves (their thread CPU clocks fall behind the wall
+ *   clock), workers spin only briefly for a while, leaving the CPU to the
+ *   neighbours and to their own caller.
  *
  * Which thread runs an item never changes a result: the items, and every
  * reduction over them, are fixed by the callers (rn__parallel_for's
@@ -50,6 +54,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -57,17 +62,46 @@
 #define RN_POOL_FUTEX 1
 #endif
 
-/* Spins of a worker waiting for the next region before it sleeps (each a
- * pause instruction, about 10-40 ns: some 3-10 us in all), and of the
- * caller waiting for items still running before it yields the CPU. Short,
- * because the caller never waits for a sleeping worker (it claims the
- * items itself), so a late wake-up costs only some help, while spinning on
- * a busy machine takes CPU time from the process's own threads: ResNet-50
- * batch 1 on 2 threads beside other engineers' builds (load ~20 on 2 CPUs),
- * 4096 spins 191 ms, 256 spins 142 ms (1 thread: 133-140 ms). */
+/* How long a worker spins for the next region before it sleeps. The caller
+ * never waits for a sleeping worker (it claims the items itself), so a late
+ * wake-up costs help, not correctness; but a sleeping virtual CPU takes
+ * tens of microseconds to wake, and ResNet-50's batch-1 forward pass has
+ * about 300 regions, a tenth of them after a gap of 8-128 us (the caller's
+ * serial work between regions). Zen 5, 2 threads, quiet host: spinning
+ * about 5 us (256 pauses) let the worker sleep before 1 region in 5 and
+ * run 46.7% of the items, 32.2 ms per image; spinning through the gaps,
+ * 49.5% of the items, 26.7 ms (1 thread: 43-47 ms). */
+#ifndef RN_POOL_SPIN_US
+#define RN_POOL_SPIN_US 200
+#endif
+/* On a busy machine spinning takes CPU time from the neighbours and from
+ * the process's own threads: ResNet-50 batch 1 on 2 threads beside other
+ * builds (load ~20 on 2 CPUs), 4096 spins 191 ms, 256 spins 142 ms (1
+ * thread: 133-140 ms); beside a spinning OpenMP program, 200 us of spin
+ * took ResNet-18 from 1.11x to 1.36x the 1-thread time. So a worker spins
+ * only RN_POOL_WORKER_SPINS pauses (about 10-40 ns each) for its next
+ * RN_POOL_BUSY_WAITS waits (or regions) when the pool finds that it does
+ * not have its CPUs to itself: over the last RN_POOL_WINDOW_WAITS waits a
+ * worker, or over the last RN_POOL_WINDOW_WAITS regions the caller, ran
+ * for less than 3/4 of the time it was awake (its thread CPU clock against
+ * the wall clock, a worker's sleeps left out), or, while spinning, the
+ * clock moved by RN_POOL_PREEMPT_US between two looks a few hundred
+ * nanoseconds apart. The caller's test matters most: a spinning worker
+ * holds its CPU and looks fine while the caller waits for one. */
+#ifndef RN_POOL_PREEMPT_US
+#define RN_POOL_PREEMPT_US 100
+#endif
+#ifndef RN_POOL_WINDOW_WAITS
+#define RN_POOL_WINDOW_WAITS 32
+#endif
+#ifndef RN_POOL_BUSY_WAITS
+#define RN_POOL_BUSY_WAITS 1024
+#endif
 #ifndef RN_POOL_WORKER_SPINS
 #define RN_POOL_WORKER_SPINS 256
 #endif
+/* pauses between two looks at the clock */
+#define RN_POOL_CLOCK_EVERY 32
 #ifndef RN_POOL_CALLER_SPINS
 #define RN_POOL_CALLER_SPINS 1024
 #endif
@@ -82,6 +116,11 @@ typedef struct pool_part {
 typedef struct pool_worker {
     struct rn_pool *pool;
     int32_t index; /* 1..threads-1; the caller is 0 */
+    uint32_t busy; /* waits left with the short spin (RN_POOL_BUSY_WAITS) */
+    /* the current window of RN_POOL_WINDOW_WAITS waits: its start on the
+     * wall and thread CPU clocks, and the time slept in it (microseconds) */
+    uint32_t window_waits;
+    uint64_t window_wall, window_cpu, window_slept;
     pthread_t tid;
 } pool_worker;
 
@@ -102,6 +141,9 @@ struct rn_pool {
     unsigned char pad0[RN_CACHE_LINE];
     uint32_t gen;      /* bumped once per region and at stop; the futex word */
     uint32_t sleepers; /* workers asleep or about to sleep */
+    /* regions left in which workers spin briefly: the caller found that it
+     * did not have its CPU to itself (check_caller_window) */
+    uint32_t busy;
     unsigned char pad1[RN_CACHE_LINE];
     uint64_t done; /* items of the current region finished by workers */
     unsigned char pad2[RN_CACHE_LINE];
@@ -109,6 +151,9 @@ struct rn_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
 #endif
+    /* the caller's window of RN_POOL_WINDOW_WAITS regions (caller only) */
+    uint32_t window_regions;
+    uint64_t window_wall, window_cpu;
     pool_part *part;     /* threads entries, cache-line aligned */
     pool_worker *worker; /* threads - 1 entries */
 };
@@ -154,14 +199,101 @@ static void wake_all(struct rn_pool *p) {
 #endif
 }
 
-/* Wait until the generation differs from `seen`; returns the new one. */
-static uint32_t wait_for_region(struct rn_pool *p, uint32_t seen) {
-    uint32_t g;
-    for (int i = 0; i < RN_POOL_WORKER_SPINS; i++) {
-        g = rn__atomic_load(&p->gen, RN_ACQUIRE);
-        if (g != seen) return g;
-        rn__cpu_relax();
+static uint64_t clock_us(void) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) != 0) return 0;
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* This thread's CPU time; 0 where the clock is missing. */
+static uint64_t thread_cpu_us(void) {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return 0;
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+#else
+    return 0;
+#endif
+}
+
+/* Whether a thread that ran `cpu` of the `awake` microseconds it wanted the
+ * CPU shares it (no thread clock: 0 cpu, taken as shared, never spin long). */
+static int cpu_shared(uint64_t cpu, uint64_t awake) { return 4 * cpu < 3 * awake; }
+
+/* Once per window of waits: did the worker have its CPU while awake? */
+static void check_window(pool_worker *w) {
+    if (++w->window_waits < RN_POOL_WINDOW_WAITS) return;
+    const uint64_t wall = clock_us(), cpu = thread_cpu_us();
+    if (cpu == 0) {
+        w->busy = RN_POOL_BUSY_WAITS;
+    } else if (w->window_cpu != 0 && wall >= w->window_wall && cpu >= w->window_cpu) {
+        const uint64_t span = wall - w->window_wall;
+        const uint64_t awake = span > w->window_slept ? span - w->window_slept : 0;
+        if (cpu_shared(cpu - w->window_cpu, awake)) w->busy = RN_POOL_BUSY_WAITS;
     }
+    w->window_waits = 0;
+    w->window_wall = wall;
+    w->window_cpu = cpu;
+    w->window_slept = 0;
+}
+
+/* The caller's side of the same test, once per window of regions: a worker
+ * spinning on a shared CPU keeps it from the caller, which then runs for
+ * less than the wall time while the spinning worker's own clock looks
+ * fine. The caller is awake throughout (between regions it computes, or
+ * the application does). Sets the pool's busy count, which the workers
+ * read; the count runs down by one per region. */
+static void check_caller_window(struct rn_pool *p) {
+    uint32_t busy = rn__atomic_load(&p->busy, RN_RELAXED);
+    if (busy > 0) rn__atomic_store(&p->busy, busy - 1, RN_RELAXED);
+    if (++p->window_regions < RN_POOL_WINDOW_WAITS) return;
+    const uint64_t wall = clock_us(), cpu = thread_cpu_us();
+    /* another calling thread (its clock is not comparable) or no clock */
+    const int fresh = p->window_cpu == 0 || wall < p->window_wall || cpu < p->window_cpu;
+    if (cpu == 0 || (!fresh && cpu_shared(cpu - p->window_cpu, wall - p->window_wall)))
+        rn__atomic_store(&p->busy, (uint32_t)RN_POOL_BUSY_WAITS, RN_RELAXED);
+    p->window_regions = 0;
+    p->window_wall = wall;
+    p->window_cpu = cpu;
+}
+
+/* Spin until the generation differs from `seen` (returns the new one) or
+ * the worker's spin time is over (returns `seen`). */
+static uint32_t spin_for_region(struct rn_pool *p, pool_worker *w, uint32_t seen) {
+    uint32_t g;
+    if (w->busy > 0 || rn__atomic_load(&p->busy, RN_RELAXED) > 0) {
+        if (w->busy > 0) w->busy--;
+        for (int i = 0; i < RN_POOL_WORKER_SPINS; i++) {
+            g = rn__atomic_load(&p->gen, RN_ACQUIRE);
+            if (g != seen) return g;
+            rn__cpu_relax();
+        }
+        return seen;
+    }
+    const uint64_t start = clock_us();
+    uint64_t last = start;
+    for (;;) {
+        for (int i = 0; i < RN_POOL_CLOCK_EVERY; i++) {
+            g = rn__atomic_load(&p->gen, RN_ACQUIRE);
+            if (g != seen) return g;
+            rn__cpu_relax();
+        }
+        const uint64_t now = clock_us();
+        if (now - last >= RN_POOL_PREEMPT_US) { /* off the CPU: a busy machine */
+            w->busy = RN_POOL_BUSY_WAITS;
+            return seen;
+        }
+        if (now - start >= RN_POOL_SPIN_US || now < last) return seen;
+        last = now;
+    }
+}
+
+/* Wait until the generation differs from `seen`; returns the new one. */
+static uint32_t wait_for_region(struct rn_pool *p, pool_worker *w, uint32_t seen) {
+    check_window(w);
+    uint32_t g = spin_for_region(p, w, seen);
+    if (g != seen) return g;
+    const uint64_t slept_from = clock_us();
     /* sleepers is raised before the last look at gen, and the caller bumps
      * gen before it reads sleepers (both sequentially consistent): either
      * the caller sees a sleeper and wakes, or this thread sees the new gen. */
@@ -176,6 +308,8 @@ static uint32_t wait_for_region(struct rn_pool *p, uint32_t seen) {
     pthread_mutex_unlock(&p->lock);
 #endif
     rn__atomic_fetch_sub(&p->sleepers, 1, RN_RELAXED);
+    const uint64_t slept_to = clock_us();
+    if (slept_to > slept_from) w->window_slept += slept_to - slept_from;
     return rn__atomic_load(&p->gen, RN_ACQUIRE);
 }
 
@@ -184,7 +318,7 @@ static void *worker_main(void *arg) {
     struct rn_pool *p = w->pool;
     uint32_t seen = 0;
     for (;;) {
-        seen = wait_for_region(p, seen);
+        seen = wait_for_region(p, w, seen);
         if (rn__atomic_load(&p->stop, RN_ACQUIRE)) break;
         claim_and_run(p, seen, (uint32_t)w->index, 1);
     }
@@ -261,6 +395,7 @@ void rn__pool_run(struct rn_pool *p, size_t n, rn_task_fn fn, void *arg) {
         return;
     }
     const uint32_t parts = (uint32_t)(n < (size_t)p->threads ? n : (size_t)p->threads);
+    check_caller_window(p);
     const uint32_t gen = rn__atomic_load(&p->gen, RN_RELAXED) + 1u;
     /* first the counters, every range's (unused ones too): from here on no
      * counter holds the previous generation, so no late worker can claim */
