@@ -310,15 +310,16 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
 }
 
 static rn_status check_model(const rn_model *m, const char *fn) {
+    rn_ctx *ctx = rn__model_ctx(m);
     nn_model_shape ms;
     rn__nn_model_shape(m, &ms);
     if (!ms.complete)
-        return rn__error(rn__model_ctx(m), RN_E_BAD_STATE,
+        return rn__error(ctx, RN_E_BAD_STATE,
                          "%s: the model is incomplete (stem and head "
                          "needed)",
                          fn);
     if (ms.quantized)
-        return rn__error(rn__model_ctx(m), RN_E_UNSUPPORTED,
+        return rn__error(ctx, RN_E_UNSUPPORTED,
                          "%s: the model is int8; ONNX export writes "
                          "float models (export the float model it was quantized from)",
                          fn);
@@ -328,14 +329,15 @@ static rn_status check_model(const rn_model *m, const char *fn) {
 rn_status rn_model_save_onnx_mem(const rn_model *m, void *buf, size_t cap, size_t *written) {
     static const char fn[] = "rn_model_save_onnx_mem";
     if (!m) return RN_E_INVALID_ARG;
-    if (!written) return rn__error(rn__model_ctx(m), RN_E_INVALID_ARG, "%s: NULL written", fn);
+    rn_ctx *ctx = rn__model_ctx(m);
+    if (!written) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL written", fn);
     rn_status st = check_model(m, fn);
     if (st) return st;
     rn__pbw model;
-    rn__pbw_init(&model, rn__model_ctx(m));
+    rn__pbw_init(&model, ctx);
     st = build(m, &model);
     if (!st && buf && cap < model.len)
-        st = rn__error(rn__model_ctx(m), RN_E_BUFFER_TOO_SMALL,
+        st = rn__error(ctx, RN_E_BUFFER_TOO_SMALL,
                        "%s: the graph needs %lu bytes, the buffer "
                        "has %lu",
                        fn, (unsigned long)model.len, (unsigned long)cap);
@@ -350,19 +352,20 @@ rn_status rn_model_save_onnx_mem(const rn_model *m, void *buf, size_t cap, size_
 rn_status rn_model_save_onnx_file(const rn_model *m, const char *path) {
     static const char fn[] = "rn_model_save_onnx_file";
     if (!m) return RN_E_INVALID_ARG;
-    if (!path) return rn__error(rn__model_ctx(m), RN_E_INVALID_ARG, "%s: NULL path", fn);
+    rn_ctx *ctx = rn__model_ctx(m);
+    if (!path) return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL path", fn);
 #ifdef RN_NO_IO
-    return rn__error(rn__model_ctx(m), RN_E_UNSUPPORTED, "%s: built without file I/O", fn);
+    return rn__error(ctx, RN_E_UNSUPPORTED, "%s: built without file I/O", fn);
 #else
     rn_status st = check_model(m, fn);
     if (st) return st;
     rn__pbw model;
-    rn__pbw_init(&model, rn__model_ctx(m));
+    rn__pbw_init(&model, ctx);
     st = build(m, &model);
     if (!st) {
         const void *chunks[1] = {model.buf};
         size_t sizes[1] = {model.len};
-        st = rn__write_file_atomic(rn__model_ctx(m), path, chunks, sizes, 1);
+        st = rn__write_file_atomic(ctx, path, chunks, sizes, 1);
     }
     rn__pbw_free(&model);
     return st;
