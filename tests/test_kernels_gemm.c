@@ -242,11 +242,9 @@ static void test_sgemm_is_bit_identical_for_1_2_and_3_threads(void) {
 /* ---- the microkernels themselves ----------------------------------------------------- */
 /* Every mr x nc tile for odd kc, each flag combination in turn: rows >= mr of
  * A hold NaN (their results must be dropped), C outside the tile is a
- * sentinel, and C inside is NaN unless accumulating (so it is never read). */
-static void microkernel_isa(int32_t isa) {
-    const struct rn_kernels *t = table_or_skip(isa);
-    if (!t) return;
-    const size_t MR = (size_t)t->gemm_mr, NR = (size_t)t->gemm_nr;
+ * sentinel, and C inside is NaN unless accumulating (so it is never read).
+ * For one of the table's GEMM slots (wide or narrow). */
+static void microkernel_check(int32_t isa, rn_gemm_ukernel_fn gemm, size_t MR, size_t NR) {
     const size_t kcs[] = {0, 1, 2, 3, 17, 64, 129};
     size_t combo = 0;
     int failures = 0;
@@ -283,8 +281,8 @@ static void microkernel_isa(int32_t isa) {
                 CHECK(bias_nc != NULL);
                 if (!bias_nc) break;
                 rn_memcpy(bias_nc, bias, nc * sizeof(float));
-                t->gemm(mr, nc, kc, a, a_stride, b, NR, c, c_stride, with_bias ? bias_nc : NULL,
-                        flags);
+                gemm(mr, nc, kc, a, a_stride, b, NR, c, c_stride, with_bias ? bias_nc : NULL,
+                     flags);
                 free(bias_nc);
                 int bad = 0;
                 for (size_t i = 0; i < MR; i++)
@@ -311,8 +309,9 @@ static void microkernel_isa(int32_t isa) {
                         bad += !(fabs(got - ref) <= TOL * scale);
                     }
                 if (bad) {
-                    fprintf(stderr, "  %s kernel mr=%zu nc=%zu kc=%zu flags=%u bias=%d: %d bad\n",
-                            rn_isa_name(isa), mr, nc, kc, (unsigned)flags, with_bias, bad);
+                    fprintf(stderr,
+                            "  %s %zux%zu kernel mr=%zu nc=%zu kc=%zu flags=%u bias=%d: %d bad\n",
+                            rn_isa_name(isa), MR, NR, mr, nc, kc, (unsigned)flags, with_bias, bad);
                     failures++;
                 }
                 CHECK(bad == 0);
@@ -325,6 +324,13 @@ static void microkernel_isa(int32_t isa) {
         free(c0);
         free(bias);
     }
+}
+
+static void microkernel_isa(int32_t isa) {
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
+    microkernel_check(isa, t->gemm, (size_t)t->gemm_mr, (size_t)t->gemm_nr);
+    microkernel_check(isa, t->gemm_narrow, (size_t)t->gemm_narrow_mr, (size_t)t->gemm_narrow_nr);
 }
 
 static void test_microkernel_matches_naive_gemm_scalar(void) { microkernel_isa(RN_ISA_SCALAR); }
