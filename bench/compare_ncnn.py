@@ -93,7 +93,13 @@ def run_ncnn(exe, models, param, threads, loops, env=None):
     m = re.search(r"min =\s*([\d.]+)\s+max =\s*([\d.]+)\s+avg =\s*([\d.]+)", r.stderr + r.stdout)
     if r.returncode or not m:
         sys.exit("compare_ncnn: %s failed:\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
-    return float(m.group(3))
+    avg = float(m.group(3))
+    if avg <= 0.0:
+        # an ncnn built without int8 loads the int8 models and skips their layers
+        sys.exit("compare_ncnn: benchncnn timed %s at %s ms: this ncnn build did not run it%s"
+                 % (param, m.group(3), " (int8 rows need ncnn built with -DNCNN_INT8=ON; "
+                    "--only 'fp32' skips them)" if "int8" in param else ""))
+    return avg
 
 
 def run_resnet(exe, arch, threads, batch, seconds, int8=False):
