@@ -216,6 +216,10 @@ static void test_bench_layers_lists_every_convolution_with_its_stride(void) {
     CHECK_RUN(0, "bench resnet20 --width 4 --seconds 0 --threads 1 --fold");
     CHECK_OUTPUT_HAS("inference, batch 1, 32x32, 1 threads, kernels ");
     CHECK_OUTPUT_HAS(", batch norms folded");
+    CHECK_RUN(0, "bench resnet20 --width 4 --seconds 0 --threads 1 --fold --packed");
+    CHECK_OUTPUT_HAS(", batch norms folded, weights packed for inference");
+    CHECK_RUN(2, "bench resnet20 --train --packed");
+    CHECK_OUTPUT_HAS("--packed is for float inference");
 }
 
 static void test_init_infer_and_grad_work_together(void) {
@@ -236,13 +240,16 @@ static void test_init_infer_and_grad_work_together(void) {
               tmp("w.safetensors"), tmp("x.npy"), tmp("y.npy"));
     CHECK_RUN(0, "infer resnet20 --weights %s --input %s --output %s --layout nhwc --fold",
               tmp("w.safetensors"), tmp("xh.npy"), tmp("yh.npy"));
+    CHECK_RUN(0, "infer resnet20 --weights %s --input %s --output %s --fold --packed",
+              tmp("w.safetensors"), tmp("x.npy"), tmp("yp.npy"));
     int32_t dtype, ndim;
     int64_t dims[8];
     CHECK_OK(rn_npy_info_file(ctx, tmp("y.npy"), &dtype, &ndim, dims), ctx);
     CHECK(dtype == RN_DTYPE_F32 && ndim == 2 && dims[0] == N && dims[1] == 5);
-    float y[N * 5], yh[N * 5], want[N * 5];
+    float y[N * 5], yh[N * 5], yp[N * 5], want[N * 5];
     CHECK_OK(rn_npy_read_file(ctx, tmp("y.npy"), RN_DTYPE_F32, y, N * 5), ctx);
     CHECK_OK(rn_npy_read_file(ctx, tmp("yh.npy"), RN_DTYPE_F32, yh, N * 5), ctx);
+    CHECK_OK(rn_npy_read_file(ctx, tmp("yp.npy"), RN_DTYPE_F32, yp, N * 5), ctx);
     /* the same weights through the library directly */
     rn_model *m = NULL;
     rn_plan *p = NULL;
@@ -253,6 +260,7 @@ static void test_init_infer_and_grad_work_together(void) {
     for (int i = 0; i < N * 5; i++) {
         CHECK_CLOSE(y[i], want[i], 1e-5);
         CHECK_CLOSE(yh[i], want[i], 1e-4); /* folded BN: another rounding */
+        CHECK_CLOSE(yp[i], want[i], 1e-4); /* folded and packed */
     }
     rn_plan_destroy(p);
     /* grad: every parameter and the loss */

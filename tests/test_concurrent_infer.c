@@ -9,7 +9,8 @@
  * a single-threaded run. Half the threads bind their own memory, half let the
  * plan take its arena from their context; half ask for 2 OpenMP threads
  * inside the call (results do not depend on the thread count). The same is
- * done again after folding the batch norms.
+ * done again after folding the batch norms, on a model whose shared derived
+ * weights the threads make at once, and on a model packed for inference.
  *
  * The test uses pthreads; the library itself starts no thread. Under
  * tools/ci/tsan.sh (clang -fsanitize=thread, OpenMP off) any data race on the
@@ -217,11 +218,41 @@ static void test_threads_sharing_a_folded_model_match_a_single_threaded_run(void
     rn_ctx_destroy(ctx);
 }
 
+/* No plan before the threads: they make the model's shared derived weights
+ * (src/nn/plan-derived.c) at once, under its lock; the reference comes from
+ * a twin model (same seed). Then the same on the twin packed for inference
+ * (rn_model_pack_for_inference), whose plans run its panels. */
+static void test_threads_making_shared_weights_at_once_match_a_single_threaded_run(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    rn_model *m = shared_model(ctx), *twin = shared_model(ctx);
+    if (!m || !twin) {
+        rn_model_destroy(twin);
+        rn_model_destroy(m);
+        rn_ctx_destroy(ctx);
+        return;
+    }
+    CHECK_OK(rn_model_fold_batchnorm(m), ctx);
+    CHECK_OK(rn_model_fold_batchnorm(twin), ctx);
+    static float input[IN_COUNT];
+    float expected[OUT_COUNT];
+    fill_input(input);
+    reference_logits(twin, input, expected);
+    run_threads(m, input, expected);
+    CHECK_OK(rn_model_pack_for_inference(twin), ctx);
+    run_threads(twin, input, expected);
+    rn_model_destroy(twin);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
 static const rn_test_case cases[] = {
     {"contexts_created_at_once_agree_on_the_isa", test_contexts_created_at_once_agree_on_the_isa},
     {"threads_sharing_a_model_match_a_single_threaded_run",
      test_threads_sharing_a_model_match_a_single_threaded_run},
     {"threads_sharing_a_folded_model_match_a_single_threaded_run",
      test_threads_sharing_a_folded_model_match_a_single_threaded_run},
+    {"threads_making_shared_weights_at_once_match_a_single_threaded_run",
+     test_threads_making_shared_weights_at_once_match_a_single_threaded_run},
 };
 RN_TEST_MAIN(cases)

@@ -160,8 +160,31 @@ RN_API rn_status rn_model_get_grad(const rn_model *model, const char *name, floa
  * holds w * gamma / sqrt(var + eps), its BN becomes an identity carrying the
  * bias (weight 1, bias beta - mean * gamma / sqrt(var + eps), running mean 0,
  * running var 1 - eps), so a saved folded model computes the same in
- * PyTorch's eval mode. Fails only for a NULL model. */
+ * PyTorch's eval mode. Fails for a NULL model, and with RN_E_BAD_STATE for
+ * one whose weights cannot change (read in place from a blob, int8, or
+ * packed for inference before it was folded). */
 RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
+
+/* Make the model inference-only, holding each convolution's weights only in
+ * the packed form its RN_MODE_INFER plans read (panels of 32 output
+ * channels, rows in (ky, kx, in) order), written over the plain weights
+ * (where the output channels are a multiple of 32, as in every ResNet;
+ * elsewhere the panels are a new allocation beside the unused weights).
+ * Every plan then runs every convolution from that form (or Winograd, whose
+ * transformed weights are made from it), with no packing per call and no
+ * budget: peak memory is the weights plus the plans' arenas and the
+ * Winograd forms (docs/api.md, "Derived weights"). Results are those of a
+ * plan of the unpacked model up to rounding in the 1x1 convolutions (the
+ * others are bit-identical). Call it after loading and folding; irreversible.
+ * From then on the model serves RN_MODE_INFER plans only: RN_MODE_TRAIN
+ * plans, rn_model_set_tensor, rn_model_init, rn_model_fold_batchnorm (unless
+ * folded before), loading weights, saving or exporting them, optimisers,
+ * trainers and rn_calibrator_create fail with RN_E_BAD_STATE, and plans
+ * created before the call refuse to run. rn_model_get_tensor still works
+ * (the panels are unpacked exactly). Packing twice does nothing. Errors:
+ * RN_E_BAD_STATE for an incomplete model, an int8 one or one read in place
+ * from a blob; RN_E_NO_MEMORY (the model is then unchanged). */
+RN_API rn_status rn_model_pack_for_inference(rn_model *model);
 
 /* ---- fine-tuning: freezing ----------------------------------------------------
  * A frozen parameter is left alone by optimisers (no update, no weight decay,

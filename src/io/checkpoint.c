@@ -209,7 +209,9 @@ static rn_status build_writer(const rn_trainer *tr, const char *fn, rn_safetenso
 static rn_status save(const rn_trainer *tr, const char *fn, const char *path, void *buf, size_t cap,
                       size_t *written) {
     rn_safetensors_writer *w = NULL;
-    rn_status st = build_writer(tr, fn, &w);
+    rn_status st = rn__model_check_unpacked(rn__trainer_model(tr), fn);
+    if (st) return st;
+    st = build_writer(tr, fn, &w);
     if (st) return st;
     st = path ? rn_safetensors_writer_save_file(w, path)
               : rn_safetensors_writer_save_mem(w, buf, cap, written);
@@ -406,7 +408,9 @@ static rn_status load(rn_trainer *tr, const rn_safetensors *st, const char *src)
     rn_ctx *ctx = rn__trainer_ctx(tr);
     rn_model *model = rn__trainer_model(tr);
     ckpt_meta m;
-    rn_status r = read_meta(st, ctx, src, &m);
+    rn_status r = rn__model_check_unpacked(model, "rn_checkpoint_load");
+    if (r) return r;
+    r = read_meta(st, ctx, src, &m);
     if (r) return r;
     if ((r = check_options(tr, &m, src))) return r;
 

@@ -311,6 +311,8 @@ static rn_status build(const rn_model *m, rn__pbw *model) {
 
 static rn_status check_model(const rn_model *m, const char *fn) {
     rn_ctx *ctx = rn__model_ctx(m);
+    rn_status ps = rn__model_check_unpacked(m, fn);
+    if (ps) return ps;
     nn_model_shape ms;
     rn__nn_model_shape(m, &ms);
     if (!ms.complete)

@@ -105,6 +105,8 @@ static size_t model_tensor(const rn_model *model, int32_t i, const char **name, 
 
 /* Loads refuse a model whose weights are read in place, before anything is read. */
 static rn_status check_writable(rn_model *model, const char *fn) {
+    rn_status st = rn__model_check_unpacked(model, fn);
+    if (st) return st;
     if (!rn__model_in_place(model)) return RN_OK;
     return rn__error(rn__model_ctx(model), RN_E_BAD_STATE,
                      "%s: the model's weights are read in place from a constant blob "
@@ -340,6 +342,8 @@ rn_status rn__model_save(const rn_model *model, const char *fn, rn__model_writer
     if (path_mode ? !path : !written)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: %s is NULL", fn,
                          path_mode ? "path" : "written");
+    rn_status ps = rn__model_check_unpacked(model, fn);
+    if (ps) return ps;
     rn_safetensors_writer *w = NULL;
     rn_status s = make(model, fn, !path_mode && buf == NULL, &w);
     if (s) return s;

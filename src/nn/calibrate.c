@@ -104,6 +104,8 @@ rn_status rn_calibrator_create(const rn_model *m, rn_calibrator **out) {
     if (!m->has_stem || !m->has_head)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is incomplete", fn);
     if (m->q) return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is already int8", fn);
+    rn_status ps = rn__nn_model_unpacked(m, ctx, fn);
+    if (ps) return ps;
     char arch[2048];
     if (rn__model_arch_string(m, arch, sizeof arch) >= sizeof arch)
         return rn__error(ctx, RN_E_UNSUPPORTED, "%s: the architecture has too many stages", fn);

@@ -24,6 +24,7 @@ rn_status rn_model_create(rn_ctx *ctx, int32_t in_channels, rn_model **out) {
 void rn_model_destroy(rn_model *m) {
     if (!m) return;
     rn_ctx *ctx = m->ctx;
+    rn__nn_derived_free_all(m);
     /* reverse order of allocation, so arena contexts get their memory back */
     for (int32_t i = m->nchunks - 1; i >= 0; i--) rn__free(ctx, m->chunks[i]);
     rn__free(ctx, m->chunks);
@@ -166,7 +167,7 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
     if (max_pool != 0 && max_pool != 1)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: max_pool must be 0 or 1, got %d", fn,
                          (int)max_pool);
-    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL, 0};
+    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL, 0, NULL};
     nn_bn bn;
     rn_memset(&bn, 0, sizeof bn);
     bn.c = out_channels;
@@ -300,6 +301,12 @@ static void bind_layers(rn_model *m, int grads) {
 }
 
 rn_status rn__nn_model_writable(const rn_model *m, const rn_ctx *err_ctx, const char *fn) {
+    if (m->packed)
+        return rn__error(err_ctx, RN_E_BAD_STATE,
+                         "%s: the model was packed for inference (rn_model_pack_for_inference): "
+                         "its convolution weights are kept only in the packed form its inference "
+                         "plans read and can no longer change",
+                         fn);
     if (m->q)
         return rn__error(err_ctx, RN_E_BAD_STATE,
                          "%s: the model is int8 (docs/int8.md) and its weights are read-only; "

@@ -24,6 +24,9 @@ typedef struct nn_conv {
     float *w, *gw;
     const float *bias;
     int32_t frozen; /* weight frozen: training plans skip its weight gradient */
+    /* A model packed for inference (rn_model_pack_for_inference): the
+     * weights as panels (rn__conv_panels_size), w NULL; else NULL. */
+    struct nn_derived *panels;
 } nn_conv;
 
 typedef struct nn_bn {
@@ -131,7 +134,51 @@ struct rn_model {
      * transformed copy of the weights either. */
     int32_t in_place, no_derived;
     struct nn_qnet *q; /* int8 models (src/nn/int8.c): the quantized network, else NULL */
+    /* Derived weights shared by the model's inference plans (plan-derived.c):
+     * a list, its bytes charged to the budget (rn__conv_derived_budget), and
+     * the lock that guards both and every entry's data and version. */
+    struct nn_derived *derived;
+    size_t derived_bytes;
+    int32_t derived_lock;
+    int32_t packed; /* rn_model_pack_for_inference done: float inference only */
 };
+
+/* ---- derived weights, one copy per model (plan-derived.c) ------------------------
+ * One entry per (convolution, form): NN_W_PACKED (panels, rn__conv_panels_*)
+ * or NN_W_WINOGRAD (rn__conv_winograd_*). Neither form depends on the
+ * batch, the image size, the ISA or the thread count, so every inference
+ * plan of the model (any shape, any context) shares it. Entries are made
+ * when a plan first needs them and remade, by the first plan to run after
+ * the model's values changed (version), from the model's weights; the
+ * panels of a packed model (fixed) replace its weights and are never
+ * remade. Their memory comes from the model's context. */
+typedef struct nn_derived {
+    struct nn_derived *next;
+    const nn_conv *conv;
+    int32_t form;     /* NN_W_PACKED or NN_W_WINOGRAD */
+    int32_t fixed;    /* the panels of a packed model: no plain weights to remake them from */
+    int32_t in_place; /* fixed panels in the model's own weight storage (not freed here) */
+    uint64_t version; /* the model's version the data was made from */
+    size_t bytes;
+    rn_conv_desc cd; /* a descriptor of the convolution (n, h, w of the plan that made it) */
+    unsigned char *data;
+} nn_derived;
+
+void rn__nn_model_lock(rn_model *m);
+void rn__nn_model_unlock(rn_model *m);
+/* The entry (conv, form) or NULL; the caller holds the lock. */
+nn_derived *rn__nn_derived_find(const rn_model *m, const nn_conv *c, int32_t form);
+/* A new entry made from the model's current weights with ctx's threads;
+ * the caller holds the lock. NULL when out of memory (error set on ctx). */
+nn_derived *rn__nn_derived_make(rn_model *m, rn_ctx *ctx, const nn_conv *c, const rn_conv_desc *d,
+                                int32_t form, const char *fn);
+/* Remakes the entry from the model's current weights (version stale). */
+void rn__nn_derived_refresh(rn_model *m, const rn_ctx *ctx, nn_derived *e);
+/* Frees every entry (rn_model_destroy, rn_model_pack_for_inference). */
+void rn__nn_derived_free_all(rn_model *m);
+/* RN_E_BAD_STATE with a sentence naming fn if the model was packed for
+ * inference (its plain convolution weights are gone), else RN_OK. */
+rn_status rn__nn_model_unpacked(const rn_model *m, const rn_ctx *err_ctx, const char *fn);
 
 /* Arrays of the final sizes for an empty model, so that adding its
  * components fills them instead of growing copies: in a caller's arena
@@ -228,7 +275,12 @@ typedef struct nn_step {
     rn_conv_desc cd;
     int32_t algo;  /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
     int32_t wmode; /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
-    size_t woff;   /* NN_W_PACKED / NN_W_WINOGRAD: offset in the plan's derived weights */
+    size_t woff;   /* Q_CONV NN_W_PACKED: offset in the plan's derived weights */
+    /* CONV NN_W_PACKED / NN_W_WINOGRAD: the model's shared entry (set when
+     * the plan is created); pk: in a packed model the conv's panels, which
+     * run the step whenever it does not take Winograd */
+    nn_derived *dw;
+    const nn_derived *pk;
     int32_t
         residual; /* CONV (direct, folded inference): y holds the shortcut, the conv adds to it */
     rn_pool_desc pd;
@@ -263,8 +315,9 @@ typedef struct nn_prog {
         bwd_end;            /* forward [0,fwd_end), backward [fwd_end,bwd_end), input grad after */
     int32_t logits_buf;     /* buffer read by NN_OP_STORE */
     size_t arena_bytes;     /* planned arena, offsets relative to its aligned start */
-    size_t derived_bytes;   /* packed / transformed weights (steps' woff), 0 if none */
+    size_t derived_bytes;   /* int8 packed weights (Q_CONV steps' woff), 0 if none */
     unsigned char *derived; /* their storage (owned by the plan) */
+    int32_t shared;         /* steps with an entry of the model's derived weights (dw) */
 } nn_prog;
 
 /* Shape of a planned activation. */
@@ -279,6 +332,8 @@ typedef struct nn_builder {
     nn_prog *prog;
     int32_t train, folded;
     int32_t derive;   /* inference plans of a model: weights packed / transformed once */
+    rn_model *model;  /* derive (float models): whose shared entries; its lock is held */
+    size_t new_bytes; /* derived bytes this plan will add to the model's */
     rn_status status; /* first failure (size overflow, window that does not fit) */
     char where[64];   /* layer being emitted, for error sentences */
     nn_step scratch;  /* where the counting pass writes its steps */
@@ -322,12 +377,14 @@ typedef void (*nn_emit_fn)(nn_builder *b, const void *arg);
 rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
                             nn_emit_fn emit, const void *arg);
 /* The same, with derived weights (NN_W_*) chosen per convolution when
- * `derive` (inference plans only; the caller allocates prog->derived_bytes
+ * `derive` (inference plans only): a float model's are the model's shared
+ * entries (made here, under its lock, where missing: plan-derived.c); an
+ * int8 model's are the plan's own (the caller allocates prog->derived_bytes
  * and fills them with rn__nn_prog_derive). */
 rn_status rn__nn_prog_build_derived(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
-                                    int32_t derive, nn_emit_fn emit, const void *arg);
-/* Packs / transforms every derived convolution's weights from the model's
- * current values into prog->derived. */
+                                    int32_t derive, rn_model *model, nn_emit_fn emit,
+                                    const void *arg);
+/* Packs every int8 convolution's weights into prog->derived. */
 void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog);
 void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog);
 

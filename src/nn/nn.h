@@ -24,6 +24,9 @@ typedef struct rn_tensor_slot {
     float *grad;      /* same layout as value; NULL for buffers, and for every
                         * tensor until the model's first RN_MODE_TRAIN plan */
     int32_t frozen;   /* RN_TENSOR_PARAM left alone by optimisers (rn_model_set_frozen) */
+    /* A conv weight of a model packed for inference: value is NULL and the
+     * weights are in these panels (src/nn/plan-derived.c); else NULL. */
+    const struct nn_derived *packed;
 } rn_tensor_slot;
 
 /* The model's slots in state_dict order. The array moves while the model is
@@ -35,6 +38,10 @@ int32_t rn__model_slots(const rn_model *model, const rn_tensor_slot **slots);
  * for code that needs them before any plan (an optimiser). RN_OK, or
  * RN_E_NO_MEMORY with the model's context's last error set. Idempotent. */
 rn_status rn__model_ensure_grads(rn_model *model);
+/* RN_OK, or RN_E_BAD_STATE with a sentence naming fn on the model's context
+ * when the model was packed for inference (rn_model_pack_for_inference) and
+ * so keeps no plain convolution weights to save, train or calibrate. */
+rn_status rn__model_check_unpacked(const rn_model *model, const char *fn);
 /* The context a model was created with. */
 rn_ctx *rn__model_ctx(const rn_model *model);
 /* Must be called after values were changed behind the model's back (an

@@ -134,31 +134,57 @@ static int32_t weight_form(int32_t algo) {
 }
 
 /* The algorithm of one pass of a convolution step (src/ops/conv2d-algo.c
- * decides): inference plans that derive weights offer derived forms, which
- * claim the plan's budget in program order (input side first, where
- * Winograd pays most per byte: ResNet-18/50 layer1 saves 0.5 ms for 0.6 MB)
- * and fall back to the plain algorithm once it is spent; training plans
- * offer the per-call Winograd of the backward passes (offer 0: the plain
- * algorithms only). Fills the step's algo, wmode, woff and returns the
- * workspace bytes; logs the choice once (the filling pass) at RN_LOG_INFO. */
+ * decides): inference plans of a model offer derived forms, which are the
+ * model's to share (plan-derived.c): a form the model already holds costs
+ * nothing, a new one claims the model's budget in program order (input side
+ * first, where Winograd pays most per byte: ResNet-18/50 layer1 saves 0.5 ms
+ * for 0.6 MB) and falls back to the plain algorithm once it is spent. In a
+ * model packed for inference every forward step that does not take Winograd
+ * runs the conv's panels, which need no budget. Training plans offer the
+ * per-call Winograd of the backward passes (offer 0: the plain algorithms
+ * only). Fills the step's algo, wmode, dw, pk and returns the workspace
+ * bytes; logs the choice once (the filling pass) at RN_LOG_INFO. */
 size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) {
     const rn_conv_desc *d = &s->cd;
+    rn_model *m = b->model;
+    const nn_derived *pk =
+        m && pass == RN_CONV_PASS_FORWARD && s->conv && s->conv->panels ? s->conv->panels : NULL;
     uint32_t use = 0;
-    if (b->status == RN_OK && offer)
+    if (b->status == RN_OK && (offer || pk))
         use = b->train ? RN_CONV_USE_TRAIN : b->derive ? RN_CONV_USE_DERIVED : 0;
     rn_conv_choice ch = rn__conv_choose(b->ctx, d, pass, use);
+    nn_derived *dw = NULL;
     if (ch.derived_bytes) {
-        nn_prog *p = b->prog;
+        const int32_t form = weight_form(ch.algo);
+        dw = !m                          ? NULL
+             : pk && form == NN_W_PACKED ? (nn_derived *)(uintptr_t)pk
+                                         : rn__nn_derived_find(m, s->conv, form);
         const size_t bytes = rn__align_up(ch.derived_bytes, RN_ALIGN);
-        if (bytes > rn__conv_derived_budget() - p->derived_bytes) {
+        const size_t budget = rn__conv_derived_budget();
+        if (!m || (!dw &&
+                   (m->derived_bytes > budget || bytes > budget - m->derived_bytes - b->new_bytes ||
+                    b->new_bytes > budget - m->derived_bytes))) {
             ch = rn__conv_choose(b->ctx, d, pass, 0);
-        } else {
-            s->woff = p->derived_bytes;
-            p->derived_bytes += bytes;
+            dw = NULL;
+        } else if (!dw) {
+            b->new_bytes += bytes;
         }
+    }
+    if (pk && ch.algo != RN_CONV_ALGO_WINOGRAD) {
+        /* the panels replace the weights: they run every other case */
+        const size_t need = rn__conv_panels_workspace(d);
+        ch.algo = RN_CONV_ALGO_PACKED;
+        dw = (nn_derived *)(uintptr_t)pk;
+        if (need > ch.workspace) ch.workspace = need;
+    } else if (pk) {
+        /* Winograd, whose fallback (RN_OPT_WINOGRAD 0 at run time) runs the panels */
+        const size_t need = rn__conv_panels_workspace(d);
+        if (need > ch.workspace) ch.workspace = need;
     }
     s->algo = ch.algo;
     s->wmode = weight_form(ch.algo);
+    s->dw = dw; /* NULL for a form still to be made (rn__nn_prog_share) */
+    s->pk = pk;
     if (b->prog->steps && b->status == RN_OK)
         rn__log(b->ctx, RN_LOG_INFO,
                 "rn_plan_create: %s: conv %dx%dx%dx%d>%d k%dx%d s%d p%d %s: %s", b->where,
@@ -178,7 +204,7 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
 
 /* A direct convolution that adds its result into acc (which holds the
  * shortcut), then ReLU: the residual addition of a folded inference block
- * without a pass of its own. Plain weights (the GEMM reads them as they are). */
+ * without a pass of its own (the GEMM, or the panels' tiles, accumulate). */
 static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val acc) {
     rn_conv_desc d = conv_desc(b, c, x);
     if ((int64_t)d.oh != acc.h || (int64_t)d.ow != acc.w || (int64_t)c->out != acc.c) {
@@ -192,7 +218,7 @@ static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val
     }
     nn_step *s = rn__nn_add_step(b, NN_OP_CONV);
     s->x = x.buf, s->y = acc.buf, s->conv = c, s->cd = d, s->relu = 1, s->residual = 1;
-    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_FORWARD, 0));
+    s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_FORWARD, 1));
 }
 
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
@@ -373,49 +399,69 @@ void rn__nn_prog_free(rn_ctx *ctx, nn_prog *prog) {
 
 rn_status rn__nn_prog_build(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
                             nn_emit_fn emit, const void *arg) {
-    return rn__nn_prog_build_derived(ctx, prog, train, folded, 0, emit, arg);
+    return rn__nn_prog_build_derived(ctx, prog, train, folded, 0, NULL, emit, arg);
 }
 
 void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog) {
+    (void)ctx;
     for (int32_t i = 0; i < prog->nsteps; i++) {
         const nn_step *s = &prog->steps[i];
-        if (s->op == NN_OP_Q_CONV && s->wmode == NN_W_PACKED) {
+        if (s->op == NN_OP_Q_CONV && s->wmode == NN_W_PACKED)
             rn__qconv2d_pack(&s->qd, s->qconv->w, s->qconv->bias, prog->derived + s->woff);
-            continue;
-        }
-        if (s->op != NN_OP_CONV || s->wmode == NN_W_PLAIN) continue;
-        void *dst = prog->derived + s->woff;
-        if (s->wmode == NN_W_WINOGRAD)
-            rn__conv_winograd_transform_weights(ctx, &s->cd, s->conv->w, dst);
-        else
-            rn__conv2d_pack_weights(ctx, &s->cd, s->conv->w, dst);
     }
 }
 
+/* Points every derived step at the model's entry, making the ones still
+ * missing and remaking the stale ones (the model's values changed since)
+ * from the model's current weights (the caller holds the lock). */
+static rn_status share_derived(rn_ctx *ctx, rn_model *m, nn_prog *prog) {
+    for (int32_t i = 0; i < prog->nsteps; i++) {
+        nn_step *s = &prog->steps[i];
+        if (s->op != NN_OP_CONV || (s->wmode != NN_W_PACKED && s->wmode != NN_W_WINOGRAD)) continue;
+        prog->shared = 1;
+        if (!s->dw) s->dw = rn__nn_derived_find(m, s->conv, s->wmode);
+        if (!s->dw)
+            s->dw = rn__nn_derived_make(m, ctx, s->conv, &s->cd, s->wmode, "rn_plan_create");
+        if (!s->dw) return RN_E_NO_MEMORY;
+        if (!s->dw->fixed && s->dw->version != m->version) rn__nn_derived_refresh(m, ctx, s->dw);
+    }
+    return RN_OK;
+}
+
 rn_status rn__nn_prog_build_derived(rn_ctx *ctx, nn_prog *prog, int32_t train, int32_t folded,
-                                    int32_t derive, nn_emit_fn emit, const void *arg) {
+                                    int32_t derive, rn_model *model, nn_emit_fn emit,
+                                    const void *arg) {
     nn_builder b;
     rn_memset(&b, 0, sizeof b);
     rn_memset(prog, 0, sizeof *prog);
     b.ctx = ctx, b.prog = prog, b.train = train, b.folded = folded, b.status = RN_OK;
     b.derive = derive;
+    b.model = derive && model && !model->q ? model : NULL;
+    if (b.model) rn__nn_model_lock(b.model);
     emit(&b, arg);
-    if (b.status) return b.status;
+    if (b.status) {
+        if (b.model) rn__nn_model_unlock(b.model);
+        return b.status;
+    }
     int32_t nsteps = prog->nsteps, nbufs = prog->nbufs;
     prog->steps = (nn_step *)rn__calloc(ctx, (size_t)nsteps, sizeof(nn_step));
     prog->bufs = prog->steps ? (nn_buf *)rn__calloc(ctx, (size_t)nbufs, sizeof(nn_buf)) : NULL;
     if (!prog->steps || !prog->bufs) {
         rn__nn_prog_free(ctx, prog);
+        if (b.model) rn__nn_model_unlock(b.model);
         return rn__error(ctx, RN_E_NO_MEMORY,
                          "rn_plan_create: out of memory for a program of %d steps over %d buffers",
                          (int)nsteps, (int)nbufs);
     }
     prog->nsteps = prog->nbufs = 0;
     prog->derived_bytes = 0;
+    b.new_bytes = 0;
     b.where[0] = '\0';
     emit(&b, arg);
     RN_ASSERT(prog->nsteps == nsteps && prog->nbufs == nbufs && b.status == RN_OK);
-    rn_status st = rn__nn_prog_plan_memory(ctx, prog);
+    rn_status st = b.model ? share_derived(ctx, b.model, prog) : RN_OK;
+    if (b.model) rn__nn_model_unlock(b.model);
+    if (st == RN_OK) st = rn__nn_prog_plan_memory(ctx, prog);
     if (st) rn__nn_prog_free(ctx, prog);
     return st;
 }

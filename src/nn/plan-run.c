@@ -42,11 +42,11 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
             rn__conv_winograd_forward_w(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
-            rn__conv_winograd_forward(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias, s->relu,
-                                      y, ws);
-        else if (s->wmode == NN_W_PACKED)
-            rn__conv2d_forward_packed(ctx, &s->cd, x, e->prog->derived + s->woff, cv->bias, s->relu,
-                                      y, ws);
+            rn__conv_winograd_forward(ctx, &s->cd, x, s->dw->data, cv->bias, s->relu, y, ws);
+        else if (s->wmode == NN_W_PACKED || s->pk)
+            rn__conv_forward_panels(ctx, &s->cd, x,
+                                    (const float *)(const void *)(s->pk ? s->pk : s->dw)->data,
+                                    cv->bias, s->relu, s->residual, y, ws);
         else if (s->residual)
             rn__conv2d_forward_residual(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else

@@ -19,12 +19,12 @@
 struct rn_plan {
     rn_ctx *ctx;
     rn_model *model;
-    int32_t mode, folded;
+    int32_t mode, folded, packed;
     int64_t batch, h, w;
     nn_prog prog;
     void *own;                /* arena allocated from ctx, or NULL */
-    void *derived;            /* packed / transformed weights (prog.derived_bytes), or NULL */
-    uint64_t derived_version; /* the model's version they were made from */
+    void *derived;            /* int8 packed weights (prog.derived_bytes), or NULL */
+    uint64_t derived_version; /* the model's version they (and the shared ones) were made from */
     unsigned char *arena;     /* aligned start of the arena in use; NULL until needed */
     int32_t state;
     nn_dist *dist; /* data-parallel training (a trainer's), or NULL */
@@ -162,6 +162,11 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
         return rn__error(ctx, RN_E_OVERFLOW,
                          "%s: an input of batch %lld x %d channels x %lld x %lld is too big", fn,
                          (long long)batch, (int)m->in_channels, (long long)h, (long long)w);
+    if (mode == RN_MODE_TRAIN && m->packed)
+        return rn__error(ctx, RN_E_BAD_STATE,
+                         "%s: the model was packed for inference (rn_model_pack_for_inference); "
+                         "its plain weights are gone and it cannot train",
+                         fn);
     if (mode == RN_MODE_TRAIN && m->folded)
         return rn__error(ctx, RN_E_BAD_STATE,
                          "%s: the model's batch norms were folded for inference; it cannot train",
@@ -191,7 +196,7 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
     model_emit arg = {m, batch, h, w, saved, &scratch};
     rn_status st =
         rn__nn_prog_build_derived(ctx, &p->prog, mode == RN_MODE_TRAIN, m->folded,
-                                  mode == RN_MODE_INFER && !m->no_derived, emit_model, &arg);
+                                  mode == RN_MODE_INFER && !m->no_derived, m, emit_model, &arg);
     rn__free(ctx, saved);
     if (st == RN_OK && p->prog.derived_bytes) {
         /* weights packed / transformed once here, again when the model changes */
@@ -211,15 +216,16 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
         rn__free(ctx, p);
         return st;
     }
-    p->ctx = ctx, p->model = m, p->mode = mode, p->folded = m->folded;
+    p->derived_version = m->version;
+    p->ctx = ctx, p->model = m, p->mode = mode, p->folded = m->folded, p->packed = m->packed;
     p->batch = batch, p->h = h, p->w = w, p->state = PLAN_FRESH;
     *out = p;
     rn__log(ctx, RN_LOG_INFO,
             "%s: %s plan for batch %lld at %lldx%lld: %zu steps, %zu-byte arena, %zu bytes of "
-            "derived weights, %s kernels",
+            "its own derived weights, %zu shared by the model's plans, %s kernels",
             fn, mode == RN_MODE_TRAIN ? "training" : "inference", (long long)batch, (long long)h,
             (long long)w, (size_t)p->prog.nsteps, p->prog.arena_bytes, p->prog.derived_bytes,
-            rn_isa_name(ctx->active_isa));
+            m->derived_bytes, rn_isa_name(ctx->active_isa));
     rn__clear_error(ctx);
     return RN_OK;
 }
@@ -289,6 +295,11 @@ static rn_status check_model(const rn_plan *p, const char *fn) {
         return rn__error(p->ctx, RN_E_BAD_STATE,
                          "%s: the model was folded after this plan was created; create a new plan",
                          fn);
+    if (p->model->packed != p->packed)
+        return rn__error(p->ctx, RN_E_BAD_STATE,
+                         "%s: the model was packed for inference after this plan was created; "
+                         "create a new plan",
+                         fn);
     return RN_OK;
 }
 
@@ -299,11 +310,23 @@ static rn_status ready(rn_plan *p, const char *fn, int check) {
     rn_status st = check ? check_model(p, fn) : RN_OK;
     if (st == RN_OK) st = ensure_arena(p, fn);
     if (st) return st;
-    if (p->derived && p->derived_version != p->model->version) {
+    rn_model *m = p->model;
+    if ((p->derived || p->prog.shared) && p->derived_version != m->version) {
         rn__log(p->ctx, RN_LOG_DEBUG, "%s: the model's weights changed: derived weights rebuilt",
                 fn);
-        rn__nn_prog_derive(p->ctx, &p->prog);
-        p->derived_version = p->model->version;
+        if (p->derived) rn__nn_prog_derive(p->ctx, &p->prog);
+        if (p->prog.shared) {
+            /* the first plan to run after the change remakes the model's
+             * entries; the others find them current */
+            rn__nn_model_lock(m);
+            for (int32_t i = 0; i < p->prog.nsteps; i++) {
+                nn_derived *e = p->prog.steps[i].dw;
+                if (e && !e->fixed && e->version != m->version)
+                    rn__nn_derived_refresh(m, p->ctx, e);
+            }
+            rn__nn_model_unlock(m);
+        }
+        p->derived_version = m->version;
     }
     return RN_OK;
 }

@@ -40,11 +40,14 @@ static const struct conv_limits {
     int32_t wg_wgrad_min_channels;
     /* Inference plans pack the weights once for layers of at most this
      * many output pixels (batch included): 7x7x512 at batch 1 2.12 -> 1.45
-     * ms; at 28x28 and 56x56 within 5%, and 1x1 ones none or negative. */
+     * ms; at 28x28 and 56x56 within 5%. 1x1 layers too (the indirect tiles
+     * on the panels instead of a GEMM that packs them on every call). */
     size_t pack_max_pixels;
-    /* Derived weights (packed or transformed) per inference plan: the
-     * ResNet-50 batch-1 resident-memory bound (weights + 40 MB) less what
-     * the arena, the program and the process take (about 14 MiB). */
+    /* Derived weights (packed or transformed) per model, shared by its
+     * inference plans: the ResNet-50 batch-1 resident-memory bound (weights
+     * + 40 MB) less what the arena, the program and the process take
+     * (about 14 MiB). A model packed for inference holds its packed forms
+     * in place of its weights: only its Winograd forms count here. */
     size_t derived_budget;
     /* Backward-weights: a 1x1 convolution is one GEMM over the pixels where
      * dW has this many floats per output pixel or more (ResNet-50 batch 16:
@@ -100,8 +103,7 @@ static int wg_wgrad(const rn_conv_desc *d) {
 }
 
 static int packs(const rn_conv_desc *d) {
-    return !rn__conv_is_direct(d) && rn__conv_rows(d) <= limits.pack_max_pixels &&
-           rn__conv_indirect_ok(d);
+    return rn__conv_rows(d) <= limits.pack_max_pixels && rn__conv_indirect_ok(d);
 }
 
 static int wgrad_by_taps(const rn_conv_desc *d) {
@@ -194,8 +196,8 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
         need = rn__conv_winograd_workspace(d);
         break;
     case RN_CONV_ALGO_PACKED:
-        bytes = rn__conv2d_packed_weights_size(ctx, d);
-        need = rn__conv2d_forward_packed_workspace(ctx, d);
+        bytes = rn__conv_panels_size(d);
+        need = rn__conv_panels_workspace(d);
         break;
     case RN_CONV_ALGO_WINOGRAD_W:
         need = pass == RN_CONV_PASS_BACKWARD_DATA ? rn__conv_winograd_backward_data_workspace(d)
@@ -203,7 +205,7 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
         break;
     default: return ch;
     }
-    /* derived weights beyond the plan's whole budget, or a workspace that
+    /* derived weights beyond the whole budget, or a workspace that
      * overflows: the plain algorithm */
     if ((algo != RN_CONV_ALGO_WINOGRAD_W && (bytes == 0 || bytes > limits.derived_budget)) ||
         need == SIZE_MAX)

@@ -245,12 +245,13 @@ static void small_task(void *arg, size_t t) {
 }
 
 static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *bp,
-                  const float *bias, int32_t relu, float *y, unsigned char *scratch) {
+                  const float *bias, int32_t relu, float *y, unsigned char *scratch,
+                  uint32_t accumulate) {
     const ind_layout l = layout_for(d);
     ind_job j;
     job_init(&j, ctx, d);
     j.x = x, j.y = y, j.bias = bias, j.bp = bp;
-    j.flags = relu ? RN_GEMM_RELU : 0u;
+    j.flags = (relu ? RN_GEMM_RELU : 0u) | accumulate;
     j.total = rn__conv_rows(d);
     float *zero = (float *)scratch;
     rn_memset(zero, 0, (size_t)d->c * sizeof(float));
@@ -286,7 +287,7 @@ void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
                                void *ws) {
     unsigned char *base = aligned(ws);
     pack(ctx, d, w, 0, (float *)base);
-    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp);
+    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, 0u);
 }
 
 size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
@@ -307,7 +308,55 @@ void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const floa
 void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                       const void *packed, const float *bias, int32_t relu, float *y,
                                       void *ws) {
-    tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y, aligned(ws));
+    tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y, aligned(ws),
+          0u);
+}
+
+/* ---- panels at an exact address (src/nn: weights packed once per model) ---------- */
+
+size_t rn__conv_panels_size(const rn_conv_desc *d) {
+    if (!rn__conv_indirect_ok(d)) return 0;
+    const size_t oc_pad = ((size_t)d->oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL * RN_CONV_PANEL;
+    return rn__sat_mul(rn__sat_mul(oc_pad, rn__conv_k(d)), sizeof(float));
+}
+
+void rn__conv_pack_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, float *panels) {
+    pack(ctx, d, w, 0, panels);
+}
+
+size_t rn__conv_panels_in_place_tmp(const rn_conv_desc *d) {
+    if (!rn__conv_indirect_ok(d) || d->oc % RN_CONV_PANEL != 0) return 0;
+    return rn__sat_mul(rn__sat_mul(RN_CONV_PANEL, rn__conv_k(d)), sizeof(float));
+}
+
+/* Panel pn covers the same floats as output channels [32 pn, 32 pn + 32) of
+ * the OHWI weights (32 rows of K floats), so each panel is made in place
+ * from a copy of those rows. */
+void rn__conv_pack_panels_in_place(const rn_ctx *ctx, const rn_conv_desc *d, float *w, float *tmp) {
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
+    const size_t k = rn__conv_k(d), nr = RN_CONV_PANEL;
+    RN_ASSERT(d->oc % RN_CONV_PANEL == 0);
+    for (size_t pn = 0; pn < (size_t)d->oc / nr; pn++) {
+        float *blk = w + pn * nr * k;
+        rn_memcpy(tmp, blk, nr * k * sizeof(float));
+        kt->transpose(nr, k, tmp, k, blk, nr);
+    }
+}
+
+void rn__conv_unpack_panels(const rn_conv_desc *d, const float *panels, float *w) {
+    const size_t k = rn__conv_k(d), nr = RN_CONV_PANEL, oc = (size_t)d->oc;
+    for (size_t o = 0; o < oc; o++) {
+        const float *src = panels + o / nr * nr * k + o % nr;
+        for (size_t p = 0; p < k; p++) w[o * k + p] = src[p * nr];
+    }
+}
+
+size_t rn__conv_panels_workspace(const rn_conv_desc *d) { return rn__conv_indirect_scratch(d); }
+
+void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                             const float *panels, const float *bias, int32_t relu,
+                             int32_t accumulate, float *y, void *ws) {
+    tiles(ctx, d, x, panels, bias, relu, y, aligned(ws), accumulate ? RN_GEMM_ACCUMULATE : 0u);
 }
 
 int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {
@@ -326,5 +375,5 @@ void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
     (void)d;
     unsigned char *base = aligned(ws);
     pack(ctx, t, w, 1, (float *)base);
-    tiles(ctx, t, dy, (const float *)base, NULL, 0, dx, base + layout_for(t).bp);
+    tiles(ctx, t, dy, (const float *)base, NULL, 0, dx, base + layout_for(t).bp, 0u);
 }

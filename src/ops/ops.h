@@ -124,6 +124,29 @@ size_t rn__conv2d_forward_packed_workspace(const rn_ctx *ctx, const rn_conv_desc
 void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const void *packed, const float *bias, int32_t relu, float *y,
                                void *ws);
+/* Panels: the indirect path's packed form (32 output channels per panel,
+ * rows in (ky, kx, c) order, columns past oc zero) at an exact address, for
+ * every convolution of at most 64 taps, 1x1 ones included. The form depends
+ * on c, oc and the window only (not on the batch, the image size, the ISA or
+ * the thread count), so one copy serves every plan of a model (src/nn).
+ * _size: exact bytes (0: no panel form). _in_place_tmp: bytes of the copy
+ * that rn__conv_pack_panels_in_place needs, 0 if the panels cannot replace
+ * the OHWI weights in place (oc not a multiple of 32, where the last panel
+ * is wider than its weights). Unpacking gives the OHWI weights back exactly.
+ * The forward pass runs the indirect tiles on them; with accumulate, y holds
+ * a residual on entry and the result is added to it (before the ReLU). Its
+ * results are bit-identical to rn__conv2d_forward's where that takes the
+ * indirect path (not a direct 1x1 convolution, which is a sliced GEMM:
+ * there the sums differ by rounding). */
+size_t rn__conv_panels_size(const rn_conv_desc *d);
+void rn__conv_pack_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, float *panels);
+size_t rn__conv_panels_in_place_tmp(const rn_conv_desc *d);
+void rn__conv_pack_panels_in_place(const rn_ctx *ctx, const rn_conv_desc *d, float *w, float *tmp);
+void rn__conv_unpack_panels(const rn_conv_desc *d, const float *panels, float *w);
+size_t rn__conv_panels_workspace(const rn_conv_desc *d);
+void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                             const float *panels, const float *bias, int32_t relu,
+                             int32_t accumulate, float *y, void *ws);
 /* Winograd F(4x4,3x3) for 3x3 stride-1 forward convolutions (any padding),
  * src/ops/conv2d-winograd.c: weights transformed once (4x the 3x3 weights,
  * in panels whose layout depends on the shape only), then each forward pass

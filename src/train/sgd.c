@@ -12,6 +12,8 @@
 
 static rn_status check_model(rn_ctx *ctx, const rn_optimizer *opt, const char *fn) {
     const rn_tensor_slot *slots;
+    rn_status ps = rn__model_check_unpacked(opt->model, fn);
+    if (ps) return ps;
     if (rn__model_slots(opt->model, &slots) != opt->nslots)
         return rn__error(ctx, RN_E_BAD_STATE,
                          "%s: the model's tensors changed since the optimiser was created", fn);
@@ -53,6 +55,8 @@ rn_status rn_sgd_create(rn_model *model, rn_optimizer **out) {
     int32_t classes;
     if (rn_model_classes(model, &classes) != RN_OK)
         return rn__error(ctx, RN_E_BAD_STATE, "%s: the model is not complete (no head yet)", fn);
+    rn_status ps = rn__model_check_unpacked(model, fn);
+    if (ps) return ps;
     if (rn__model_in_place(model))
         return rn__error(ctx, RN_E_BAD_STATE,
                          "%s: the model's weights are read in place from a "

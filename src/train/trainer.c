@@ -31,6 +31,8 @@ rn_status rn_trainer_create(rn_model *model, rn_optimizer *opt, const rn_lr_sche
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: NULL argument", fn);
     if (opt->model != model)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: the optimiser was made for another model", fn);
+    rn_status ps = rn__model_check_unpacked(model, fn);
+    if (ps) return ps;
     int32_t classes = 0, in_channels = 0;
     rn_status st = rn_model_classes(model, &classes);
     if (st) return st;

@@ -32,7 +32,7 @@ static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
                "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n"
-               "                         [--winograd 0|1] [--fold] [--int8]\n\n"
+               "                         [--winograd 0|1] [--fold] [--packed] [--int8]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
                "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
@@ -44,6 +44,8 @@ static void help(FILE *f) {
                "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n"
                "--fold folds every batch norm into its convolution first, as a deployment\n"
                "would (rn_model_fold_batchnorm; inference only).\n"
+               "--packed keeps the convolution weights only in the packed form the plan\n"
+               "reads (rn_model_pack_for_inference; inference only; after --fold).\n"
                "--int8 times the int8 model (docs/int8.md) quantized from the random weights\n"
                "(inference only), its scales calibrated on the first N (--calib, default 500)\n"
                "training images of --data fashion-mnist|cifar10 (normalised per channel;\n"
@@ -144,7 +146,7 @@ int cmd_bench(int argc, char **argv) {
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0, calib = 0;
     const char *data = NULL, *data_dir = NULL;
     double seconds = 3.0;
-    int train = 0, layers = 0, fold = 0, int8 = 0;
+    int train = 0, layers = 0, fold = 0, packed = 0, int8 = 0;
     int64_t winograd = 1;
     cli_args args;
     cli_args_begin(&args, argc, argv, help);
@@ -166,6 +168,8 @@ int cmd_bench(int argc, char **argv) {
             layers = 1;
         } else if (cli_flag(args.arg, "--fold")) {
             fold = 1;
+        } else if (cli_flag(args.arg, "--packed")) {
+            packed = 1;
         } else if (cli_flag(args.arg, "--int8")) {
             int8 = 1;
         } else if (cli_take(&args, "--data")) {
@@ -189,6 +193,11 @@ int cmd_bench(int argc, char **argv) {
     }
     if (fold && train) {
         cli_usage_error("--fold is for inference: a model with folded batch norms cannot train");
+        return CLI_EXIT_USAGE;
+    }
+    if (packed && (train || int8)) {
+        cli_usage_error("--packed is for float inference: a packed model neither trains nor "
+                        "quantizes");
         return CLI_EXIT_USAGE;
     }
     if ((data || data_dir || calib) && !int8) {
@@ -238,6 +247,8 @@ int cmd_bench(int argc, char **argv) {
     if (!rc && (st = rn_model_init(m, 1)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
     if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)
         rc = cli_lib_error(ctx, st, "--fold");
+    if (!rc && packed && (st = rn_model_pack_for_inference(m)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--packed");
     int32_t classes = 0, cin = 0;
     if (!rc) {
         rn_model_classes(m, &classes);
@@ -324,12 +335,13 @@ int cmd_bench(int argc, char **argv) {
         double peak = peak1 * (double)(threads < cores ? threads : cores);
         int64_t active = 0;
         rn_ctx_get_int(ctx, RN_OPT_ACTIVE_ISA, &active);
-        printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s%s\n", arch.name,
+        printf("%s %s, batch %lld, %lldx%lld, %d threads, kernels %s%s%s\n", arch.name,
                train ? "training (forward + backward + SGD)" : "inference", (long long)batch,
                (long long)h, (long long)w, (int)threads, rn_isa_name((int32_t)active),
                int8   ? ", int8"
                : fold ? ", batch norms folded"
-                      : "");
+                      : "",
+               packed ? ", weights packed for inference" : "");
         printf("iterations: %lld in %.2f s\n", (long long)iters, total);
         printf("images/s: %.1f\n", ips);
         printf("ms per batch (median): %.3f\n", median * 1e3);

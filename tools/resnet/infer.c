@@ -13,14 +13,16 @@
 #include "cli.h"
 
 static void help(FILE *f) {
-    fprintf(f,
-            "usage: resnet infer ARCH --weights W.safetensors --input X.npy --output Y.npy\n"
-            "       resnet infer MODEL.onnx --input X.npy --output Y.npy\n"
-            "                         [--layout nchw|nhwc] [--fold] [--threads T] [--batch B]\n\n"
-            "Eval-mode logits (N, classes) as float32 .npy. MODEL.onnx is a ResNet graph as\n"
-            "torch.onnx.export writes it (opsets 11-17). X is (N, C, H, W) (nchw, the\n"
-            "default) or (N, H, W, C). --fold folds every BN into its conv first. --batch\n"
-            "(default 64) bounds the images run at once. --threads defaults to the CPUs.\n");
+    fprintf(f, "usage: resnet infer ARCH --weights W.safetensors --input X.npy --output Y.npy\n"
+               "       resnet infer MODEL.onnx --input X.npy --output Y.npy\n"
+               "                         [--layout nchw|nhwc] [--fold] [--packed] [--threads T]\n"
+               "                         [--batch B]\n\n"
+               "Eval-mode logits (N, classes) as float32 .npy. MODEL.onnx is a ResNet graph as\n"
+               "torch.onnx.export writes it (opsets 11-17). X is (N, C, H, W) (nchw, the\n"
+               "default) or (N, H, W, C). --fold folds every BN into its conv first. --packed\n"
+               "then keeps the convolution weights only in the packed form the plans read\n"
+               "(rn_model_pack_for_inference: less memory, no packing per call). --batch\n"
+               "(default 64) bounds the images run at once. --threads defaults to the CPUs.\n");
     cli_arch_help(f);
 }
 
@@ -29,7 +31,7 @@ int cmd_infer(int argc, char **argv) {
     cli_arch_defaults(&arch);
     const char *weights = NULL, *input = NULL, *output = NULL;
     int32_t layout = RN_LAYOUT_NCHW;
-    int fold = 0;
+    int fold = 0, packed = 0;
     int64_t threads = cli_default_threads(), batch = 64;
     cli_args args;
     cli_args_begin(&args, argc, argv, help);
@@ -48,6 +50,8 @@ int cmd_infer(int argc, char **argv) {
             cli_require(&args, cli_parse_i64("--batch", args.value, 1, 65536, &batch));
         } else if (cli_flag(args.arg, "--fold")) {
             fold = 1;
+        } else if (cli_flag(args.arg, "--packed")) {
+            packed = 1;
         } else {
             cli_positional(&args, &arch.name);
         }
@@ -103,6 +107,8 @@ int cmd_infer(int argc, char **argv) {
     }
     if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)
         rc = cli_lib_error(ctx, st, "--fold");
+    if (!rc && packed && (st = rn_model_pack_for_inference(m)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--packed");
     size_t image = (size_t)(c * h * w), classes = (size_t)arch.classes;
     if (!rc) {
         x = malloc((size_t)n * image * sizeof(float));
