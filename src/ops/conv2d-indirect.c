@@ -33,6 +33,9 @@
 /* Packed weights swept per pass over the pixels: the panels of one pass
  * stay in L2 while every tile streams through them. */
 #define RN_CONV_PANEL_BYTES ((size_t)512 << 10)
+/* Up to this many tiles, one region over a grid of tiles x columns
+ * (grid_task); more, RN_CONV_SLOTS ranges of tiles per pass of panels. */
+#define RN_CONV_GRID_BLOCKS 64
 
 typedef struct conv_tile {
     rn_igemm_ukernel_fn fn;
@@ -219,31 +222,37 @@ static void pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, int32
     rn__parallel_for(ctx, (j.oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL, pack_task, &j);
 }
 
-/* Runs the tiles of convolution d over x into y with packed weights bp;
- * scratch holds the zero row and the indirection buffers. */
-/* Few tiles (fewer than RN_CONV_SLOTS: a small image, batch 1): the tasks
- * split the output channels as well, a grid of tm tiles x tn column ranges,
- * and each sweeps its column tiles outermost so that a panel of the weights
- * is read from memory once and reused from L2 by every tile. */
-static void small_task(void *arg, size_t t) {
+/* Few tiles (up to RN_CONV_GRID_BLOCKS: a 7x7 or 14x14 map at batch 1),
+ * where the weights outweigh the pixels: one region over a grid of tm tile
+ * ranges x tn column ranges, as many column ranges as there are column tiles
+ * (up to RN_CONV_SLOTS). A task sweeps its column tiles outermost and its
+ * tiles inside, so each column tile of the weights (K x NR: 590 KB at 3x3
+ * over 512 channels) comes from memory once and then from L2 for every
+ * tile, and the region is one fork and join for the whole convolution. */
+static void grid_task(void *arg, size_t t) {
     const ind_job *j = (const ind_job *)arg;
-    const size_t mr = j->tl.mr, nr = j->tl.nr, blk = t % j->tm, tj = t / j->tm;
+    const size_t mr = j->tl.mr, nr = j->tl.nr, ti = t / j->tn, tj = t % j->tn;
     const size_t nt = (j->oc + nr - 1) / nr;
     const size_t c0 = tj * nt / j->tn, c1 = (tj + 1) * nt / j->tn;
+    const size_t b0 = ti * j->blocks / j->tm, b1 = (ti + 1) * j->blocks / j->tm;
     const float **ind = j->ind + t * j->taps * RN_CONV_MR_MAX;
-    const size_t pix = (size_t)j->d->oh * (size_t)j->d->ow, r0 = blk * mr;
-    const size_t rows = j->total - r0 < mr ? j->total - r0 : mr;
-    out_pos at = {r0 / pix, r0 % pix / (size_t)j->d->ow, r0 % pix % (size_t)j->d->ow};
-    const int inside = build_ind(j, &at, rows, ind);
+    const size_t ow = (size_t)j->d->ow, pix = (size_t)j->d->oh * ow;
     for (size_t ct = c0; ct < c1; ct++) {
         const size_t col = ct * nr, cols = j->oc - col < nr ? j->oc - col : nr;
         const float *b = j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
-        j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, inside ? 0 : mr,
-                 inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col, j->oc,
-                 j->bias ? j->bias + col : NULL, j->flags);
+        for (size_t blk = b0; blk < b1; blk++) {
+            const size_t r0 = blk * mr, rows = j->total - r0 < mr ? j->total - r0 : mr;
+            out_pos at = {r0 / pix, r0 % pix / ow, r0 % pix % ow};
+            const int inside = build_ind(j, &at, rows, ind);
+            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, inside ? 0 : mr,
+                     inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col,
+                     j->oc, j->bias ? j->bias + col : NULL, j->flags);
+        }
     }
 }
 
+/* Runs the tiles of convolution d over x into y with packed weights bp;
+ * scratch holds the zero row and the indirection buffers. */
 static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *bp,
                   const float *bias, int32_t relu, float *y, unsigned char *scratch,
                   uint32_t accumulate) {
@@ -262,11 +271,11 @@ static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, cons
             j.toff[s] = ((size_t)ky * (size_t)d->w + (size_t)kx) * (size_t)d->c;
     const size_t npanels = (j.oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL;
     j.blocks = (j.total + j.tl.mr - 1) / j.tl.mr;
-    if (j.blocks < RN_CONV_SLOTS) {
+    if (j.blocks <= RN_CONV_GRID_BLOCKS) {
         const size_t nt = (j.oc + j.tl.nr - 1) / j.tl.nr;
-        j.tm = j.blocks;
-        j.tn = RN_CONV_SLOTS / j.tm < nt ? RN_CONV_SLOTS / j.tm : nt;
-        rn__parallel_for(ctx, j.tm * j.tn, small_task, &j);
+        j.tn = nt < RN_CONV_SLOTS ? nt : RN_CONV_SLOTS;
+        j.tm = RN_CONV_SLOTS / j.tn < j.blocks ? RN_CONV_SLOTS / j.tn : j.blocks;
+        rn__parallel_for(ctx, j.tm * j.tn, grid_task, &j);
         return;
     }
     j.tasks = RN_CONV_SLOTS;
