@@ -102,6 +102,7 @@ typedef struct gemm_job {
     /* task grid over the current block */
     size_t mblocks, npanels, tm, tn;
     size_t pack_group; /* B panels per packing task */
+    int pack_own_b;    /* 1: each compute task packs its own panels of B first */
 } gemm_job;
 
 /* ---- packing ------------------------------------------------------------------
@@ -184,6 +185,7 @@ static void compute_task(void *arg, size_t t) {
     const size_t b0 = ti * j->mblocks / j->tm, b1 = (ti + 1) * j->mblocks / j->tm;
     const size_t p0 = tj * j->npanels / j->tn, p1 = (tj + 1) * j->npanels / j->tn;
     const size_t mr = j->mr, nr = j->nr;
+    if (j->pack_own_b) pack_b_panels(j, p0, p1);
     for (size_t blk = b0; blk < b1; blk++) {
         const size_t r = blk * mr, rows = min_sz(mr, j->rows - r);
         const float *a;
@@ -321,9 +323,18 @@ void rn__sgemm(const rn_ctx *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
             j.flags = (accumulate || s > 0 ? RN_GEMM_ACCUMULATE : 0u) |
                       (last && relu ? RN_GEMM_RELU : 0u);
             j.bias_blk = last && bias ? bias + jc : NULL;
+            j.pack_own_b = 0;
+            if (k && !j.direct_b && !j.packed_a) {
+                /* all rows in one block: when the grid splits only the
+                 * columns, each task packs the panels it alone reads, in the
+                 * region that computes them (one fork and join, not two) */
+                j.ic = 0, j.rows = m, j.mblocks = ceil_div(m, j.mr);
+                choose_grid(&j, parallel ? threads : 1);
+                j.pack_own_b = j.tm == 1;
+            }
             if (k && j.direct_b) {
                 if (j.ncols % j.nr) pack_b_panels(&j, j.npanels - 1, j.npanels);
-            } else if (k) {
+            } else if (k && !j.pack_own_b) {
                 /* up to RN_GEMM_PACK_BLOCKS panels per task, but at least
                  * one task per thread when there are enough panels */
                 const size_t tasks = parallel ? min_sz(j.npanels, threads) : 1;
