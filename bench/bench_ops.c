@@ -63,11 +63,11 @@ static void run_conv_bwd_w(const rn_ctx *ctx, bench_op *o) {
     rn__conv2d_backward_weights(ctx, &o->cd, o->x, o->y, o->b, NULL, o->ws);
 }
 static void run_bn_train(const rn_ctx *ctx, bench_op *o) {
-    rn__bn_forward_train(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 0.1f, 1e-5f, o->y,
+    rn__bn_forward_train(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 0.1f, 1e-5f, NULL, o->y,
                          o->s1, o->s2, 1);
 }
 static void run_bn_eval(const rn_ctx *ctx, bench_op *o) {
-    rn__bn_forward_eval(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 1e-5f, o->y, 1);
+    rn__bn_forward_eval(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 1e-5f, NULL, o->y, 1);
 }
 static void run_bn_bwd(const rn_ctx *ctx, bench_op *o) {
     rn__bn_backward(ctx, o->count, o->c, o->x, o->x2, o->x3, o->g, o->s1, o->s2, o->y, o->s3,

@@ -97,34 +97,38 @@ static void bn_apply_isa(int32_t isa) {
     int failures = 0;
     for (size_t nc = 1; nc <= 67 && failures < 5; nc++)
         for (size_t ri = 0; ri < sizeof bn_rows / sizeof bn_rows[0]; ri++)
-            for (uint32_t relu = 0; relu < 2; relu++) {
+            for (uint32_t mode = 0; mode < 4; mode++) {
+                /* bit 0: the ReLU; bit 1: a residual added before it */
+                const uint32_t relu = mode & 1u, add = mode >> 1;
                 size_t rows = bn_rows[ri], stride = nc + (nc % 2) * 3,
                        n = rows_len(rows, nc, stride);
-                guarded gx, gy0, gy1;
+                guarded gx, gr, gy0, gy1;
                 float *x = rows_alloc(&gx, rows, nc, stride, -2.0, 2.0);
+                float *res = rows_alloc(&gr, rows, nc, stride, -2.0, 2.0);
                 float *y0 = guarded_floats(&gy0, n), *y1 = guarded_floats(&gy1, n);
                 float a[67], b[67];
                 rn_test_fill_uniform(a, nc, -1.5, 1.5);
                 rn_test_fill_uniform(b, nc, -0.5, 0.5);
-                CHECK(x && y0 && y1);
-                if (!x || !y0 || !y1) continue;
+                CHECK(x && res && y0 && y1);
+                if (!x || !res || !y0 || !y1) continue;
                 x[0] = NAN; /* passes the ReLU, as in torch.relu */
                 for (size_t i = 0; i < n; i++) y0[i] = y1[i] = SENTINEL;
-                ref->bn_apply(rows, nc, x, stride, a, b, y0, relu);
-                t->bn_apply(rows, nc, x, stride, a, b, y1, relu);
+                ref->bn_apply(rows, nc, x, stride, a, b, add ? res : NULL, y0, relu);
+                t->bn_apply(rows, nc, x, stride, a, b, add ? res : NULL, y1, relu);
                 CHECK(y1[0] != y1[0]);
                 for (size_t i = 0; i < n; i++) {
                     int pad = i % stride >= nc;
                     if ((pad && y1[i] != SENTINEL) ||
                         (!pad && !(same_float(y1[i], y0[i]) || close_rel(y1[i], y0[i], 1e-6)))) {
                         fprintf(stderr,
-                                "  %s bn_apply nc %zu rows %zu relu %u [%zu]: %.9g vs %.9g\n",
-                                rn_isa_name(isa), nc, rows, relu, i, y1[i], y0[i]);
+                                "  %s bn_apply nc %zu rows %zu relu %u residual %u [%zu]: %.9g vs "
+                                "%.9g\n",
+                                rn_isa_name(isa), nc, rows, relu, add, i, y1[i], y0[i]);
                         rn_test_failed_checks++, failures++;
                         break;
                     }
                 }
-                guarded_free(&gx), guarded_free(&gy0), guarded_free(&gy1);
+                guarded_free(&gx), guarded_free(&gr), guarded_free(&gy0), guarded_free(&gy1);
             }
 }
 
@@ -293,8 +297,14 @@ static void test_scalar_bn_kernels_compute_their_definitions(void) {
     CHECK(s[0] == 4.0 && q[0] == 16.0 && s[1] == -6.0 && q[1] == 36.0);
     const float a[2] = {2, -1}, b[2] = {1, 1};
     float y[6] = {0, 0, 9, 0, 0, 9};
-    ref->bn_apply(2, 2, x, 3, a, b, y, 1);
+    ref->bn_apply(2, 2, x, 3, a, b, NULL, y, 1);
     CHECK(y[0] == 3.0f && y[1] == 0.0f && y[3] == 11.0f && y[4] == 5.0f && y[2] == 9.0f);
+    /* with a residual: (x * a + b) + r, then the ReLU */
+    const float r[6] = {-4, 0.5f, 9, -12, 1, 9};
+    ref->bn_apply(2, 2, x, 3, a, b, r, y, 1);
+    CHECK(y[0] == 0.0f && y[1] == 0.0f && y[3] == 0.0f && y[4] == 6.0f && y[2] == 9.0f);
+    ref->bn_apply(2, 2, x, 3, a, b, r, y, 0);
+    CHECK(y[0] == -1.0f && y[1] == -0.5f && y[3] == -1.0f && y[4] == 6.0f);
     const float dy[6] = {1, 1, 0, 2, 2, 0}, ry[6] = {1, 0, 0, 1, 1, 0}, mean[2] = {0, 1};
     double gs[2] = {0, 0}, gx[2] = {0, 0};
     ref->bn_grad_sums(2, 2, x, dy, ry, 3, mean, gs, gx);

@@ -55,7 +55,7 @@ void RN_EW_NAME(rn_f32_bn_stats)(RN_BN_STATS_ARGS) {
     }
 }
 
-/* batch-norm apply: y = x * a + b, then the fused ReLU */
+/* batch-norm apply: y = x * a + b (+ the residual r), then the fused ReLU */
 void RN_EW_NAME(rn_f32_bn_apply)(RN_BN_APPLY_ARGS) {
     /* relu folds into the lower bound: -inf leaves every value (and NaN) alone */
     const RN_V lo = relu ? RN_V_ZERO() : RN_V_SET1(-__builtin_inff());
@@ -65,13 +65,19 @@ void RN_EW_NAME(rn_f32_bn_apply)(RN_BN_APPLY_ARGS) {
         const RN_V va = RN_V_LOADM(a + c0, m), vb = RN_V_LOADM(b + c0, m);
         const float *in = x + c0;
         float *out = y + c0;
-        if (w == RN_V_W) {
-            for (size_t r = 0; r < rows; r++, in += stride, out += stride) {
+        if (r) {
+            const float *res = r + c0;
+            for (size_t row = 0; row < rows; row++, in += stride, out += stride, res += stride) {
+                const RN_V v = RN_V_ADD(RN_V_MUL(RN_V_LOADM(in, m), va), vb);
+                RN_V_STOREM(out, m, RN_V_MAX(lo, RN_V_ADD(v, RN_V_LOADM(res, m))));
+            }
+        } else if (w == RN_V_W) {
+            for (size_t row = 0; row < rows; row++, in += stride, out += stride) {
                 const RN_V v = RN_V_ADD(RN_V_MUL(RN_V_LOAD(in), va), vb);
                 RN_V_STORE(out, RN_V_MAX(lo, v));
             }
         } else {
-            for (size_t r = 0; r < rows; r++, in += stride, out += stride) {
+            for (size_t row = 0; row < rows; row++, in += stride, out += stride) {
                 const RN_V v = RN_V_ADD(RN_V_MUL(RN_V_LOADM(in, m), va), vb);
                 RN_V_STOREM(out, m, RN_V_MAX(lo, v));
             }

@@ -85,10 +85,12 @@ typedef void (*rn_transpose_fn)(size_t rows, size_t cols, const float *src, size
 typedef void (*rn_bn_stats_fn)(size_t rows, size_t nc, const float *x, size_t stride,
                                const double *shift, double *sum, double *sumsq);
 
-/* y = x * a[i] + b[i] (a product then a sum, never fused), then max(., 0) if
- * relu, with NaN passed through; y may be x. */
+/* y = x * a[i] + b[i] (a product then a sum, never fused), plus r (the
+ * residual, rows of the same stride) when r is not NULL, then max(., 0) if
+ * relu, with NaN passed through; y may be x or r. */
 typedef void (*rn_bn_apply_fn)(size_t rows, size_t nc, const float *x, size_t stride,
-                               const float *a, const float *b, float *y, uint32_t relu);
+                               const float *a, const float *b, const float *r, float *y,
+                               uint32_t relu);
 
 /* Backward reductions, g = dy, or 0 where relu_y is given and !(relu_y > 0):
  * sum[i] += g; sum_gx[i] += g * ((double)x - (double)mean[i]). */
@@ -251,7 +253,7 @@ struct rn_kernels {
         double *sumsq
 #define RN_BN_APPLY_ARGS                                                                   \
     size_t rows, size_t nc, const float *x, size_t stride, const float *a, const float *b, \
-        float *y, uint32_t relu
+        const float *r, float *y, uint32_t relu
 #define RN_BN_GRAD_SUMS_ARGS                                                                     \
     size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, size_t stride, \
         const float *mean, double *sum, double *sum_gx

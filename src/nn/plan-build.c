@@ -9,10 +9,11 @@
  * size that would overflow, records the first failure with the layer's name.
  *
  * What training keeps (docs/architecture.md, "Plans"): each conv input, each BN input
- * with its batch mean and inverse std, each ReLU output; the BN output that
- * feeds the residual addition is overwritten by the sum. Inference runs BN
- * in place on the conv output and the addition in place, so a block needs
- * its input, one temporary and its output.
+ * with its batch mean and inverse std, each ReLU output. A residual block's
+ * last BN adds the shortcut and applies the ReLU in its own pass, so the
+ * block's output is that BN's output. Inference runs BN in place on the
+ * conv output (and, folded, the addition in place), so a block needs its
+ * input, one temporary and its output.
  */
 #include "nn-internal.h"
 
@@ -221,12 +222,15 @@ static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val
     s->ws = new_ws(b, rn__nn_conv_algo(b, s, RN_CONV_PASS_FORWARD, 1));
 }
 
-nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
-                      int32_t *invstd_buf) {
+/* Batch norm of x, then the residual res (buffer id, -1 for none) added,
+ * then the ReLU if relu. */
+static nn_val emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t res, int32_t relu,
+                      int32_t *mean_buf, int32_t *invstd_buf) {
     size_t rows = (size_t)(x.n * x.h * x.w);
     if (!b->train) {
         nn_step *s = rn__nn_add_step(b, NN_OP_BN_EVAL);
         s->x = s->y = x.buf, s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu;
+        s->x2 = res;
         *mean_buf = *invstd_buf = -1;
         return x;
     }
@@ -244,8 +248,13 @@ nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, in
     *invstd_buf = rn__nn_new_buf(b, x.c);
     nn_step *s = rn__nn_add_step(b, NN_OP_BN_TRAIN);
     s->x = x.buf, s->y = y.buf, s->aux1 = *mean_buf, s->aux2 = *invstd_buf;
-    s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu;
+    s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu, s->x2 = res;
     return y;
+}
+
+nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
+                      int32_t *invstd_buf) {
+    return emit_bn(b, bn, x, -1, relu, mean_buf, invstd_buf);
 }
 
 static void emit_add(nn_builder *b, nn_val a, nn_val other, int32_t relu) {
@@ -253,38 +262,9 @@ static void emit_add(nn_builder *b, nn_val a, nn_val other, int32_t relu) {
     s->x = s->y = a.buf, s->x2 = other.buf, s->n = (size_t)numel(a), s->relu = relu;
 }
 
-nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, nn_block_saved *sv) {
-    rn_memset(sv, 0, sizeof *sv);
-    sv->x = x;
-    nn_val t = x;
-    /* Folded inference: a last convolution that is 1x1, stride 1, unpadded
-     * (the bottleneck's conv3) runs after the shortcut and adds into it: the
-     * GEMM accumulates into the shortcut, so the sum and its ReLU cost no
-     * pass over the block's output. The identity shortcut is the block's
-     * input, which nothing reads after the block. */
-    const nn_conv *lc = &blk->conv[blk->nconv - 1];
-    const int32_t fuse = b->folded && !b->train &&
-                         (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PROJ) && lc->k == 1 &&
-                         lc->stride == 1 && lc->pad == 0;
-    for (int32_t i = 0; i < blk->nconv - fuse; i++) {
-        /* the ReLU follows every BN but the last, which waits for the addition */
-        int32_t relu = i < blk->nconv - 1 || blk->sc == NN_SC_NONE;
-        sv->conv_in[i] = t;
-        if (b->folded) {
-            t = rn__nn_emit_conv(b, &blk->conv[i], t, relu);
-            sv->conv_out[i] = sv->bn_out[i] = t;
-            sv->mean[i] = sv->invstd[i] = -1;
-        } else {
-            nn_val c = rn__nn_emit_conv(b, &blk->conv[i], t, 0);
-            sv->conv_out[i] = c;
-            t = rn__nn_emit_bn(b, &blk->bn[i], c, relu, &sv->mean[i], &sv->invstd[i]);
-            sv->bn_out[i] = t;
-        }
-    }
-    if (blk->sc == NN_SC_NONE) {
-        sv->y = t;
-        return t;
-    }
+/* The shortcut of a block with one (x is the block's input): the
+ * identity, option A's padded copy, or the projection. */
+static nn_val emit_shortcut(nn_builder *b, const nn_block *blk, nn_val x, nn_block_saved *sv) {
     nn_val sc = x;
     if (blk->sc == NN_SC_PAD) {
         sc = new_val(b, x.n, (x.h + blk->stride - 1) / blk->stride,
@@ -303,8 +283,66 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, n
             sc = rn__nn_emit_bn(b, &blk->ds_bn, sv->ds_out, 0, &sv->ds_mean, &sv->ds_invstd);
         }
     }
+    return sc;
+}
+
+/* The residual branch's output t and the shortcut sc must have one shape. */
+static void check_residual(nn_builder *b, nn_val sc, nn_val t) {
+    if (sc.h == t.h && sc.w == t.w && sc.c == t.c) return;
+    if (b->status == RN_OK)
+        rn__error(b->ctx, RN_E_INVALID_ARG,
+                  "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the residual "
+                  "branch %lldx%lldx%lld",
+                  b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c, (long long)t.h,
+                  (long long)t.w, (long long)t.c);
+    fail(b, RN_E_INVALID_ARG);
+}
+
+nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, nn_block_saved *sv) {
+    rn_memset(sv, 0, sizeof *sv);
+    sv->x = x;
+    nn_val t = x;
+    /* Folded inference: a last convolution that is 1x1, stride 1, unpadded
+     * (the bottleneck's conv3) runs after the shortcut and adds into it: the
+     * GEMM accumulates into the shortcut, so the sum and its ReLU cost no
+     * pass over the block's output. The identity shortcut is the block's
+     * input, which nothing reads after the block. */
+    const nn_conv *lc = &blk->conv[blk->nconv - 1];
+    const int32_t fuse = b->folded && !b->train &&
+                         (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PROJ) && lc->k == 1 &&
+                         lc->stride == 1 && lc->pad == 0;
+    const int32_t last = blk->nconv - 1;
+    for (int32_t i = 0; i < blk->nconv - fuse; i++) {
+        /* the ReLU follows every BN but the last, which waits for the addition */
+        int32_t relu = i < last || blk->sc == NN_SC_NONE;
+        sv->conv_in[i] = t;
+        if (b->folded) {
+            t = rn__nn_emit_conv(b, &blk->conv[i], t, relu);
+            sv->conv_out[i] = sv->bn_out[i] = t;
+            sv->mean[i] = sv->invstd[i] = -1;
+        } else if (i == last && blk->sc != NN_SC_NONE) {
+            /* the last BN adds the shortcut and applies the ReLU in its own
+             * pass: y = relu(BN(c) + shortcut), the block's output */
+            nn_val c = rn__nn_emit_conv(b, &blk->conv[i], t, 0);
+            sv->conv_out[i] = c;
+            nn_val sc = emit_shortcut(b, blk, x, sv);
+            check_residual(b, sc, c);
+            t = emit_bn(b, &blk->bn[i], c, sc.buf, 1, &sv->mean[i], &sv->invstd[i]);
+            sv->bn_out[i] = sv->y = t;
+            return t;
+        } else {
+            nn_val c = rn__nn_emit_conv(b, &blk->conv[i], t, 0);
+            sv->conv_out[i] = c;
+            t = rn__nn_emit_bn(b, &blk->bn[i], c, relu, &sv->mean[i], &sv->invstd[i]);
+            sv->bn_out[i] = t;
+        }
+    }
+    if (blk->sc == NN_SC_NONE) {
+        sv->y = t;
+        return t;
+    }
+    nn_val sc = emit_shortcut(b, blk, x, sv);
     if (fuse) {
-        const int32_t last = blk->nconv - 1;
         sv->conv_in[last] = t;
         emit_conv_residual(b, lc, t, sc);
         sv->conv_out[last] = sv->bn_out[last] = sc;
@@ -312,16 +350,8 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, n
         sv->y = sc;
         return sc;
     }
-    if (sc.h != t.h || sc.w != t.w || sc.c != t.c) {
-        if (b->status == RN_OK)
-            rn__error(b->ctx, RN_E_INVALID_ARG,
-                      "rn_plan_create: at %s the shortcut gives %lldx%lldx%lld but the residual "
-                      "branch %lldx%lldx%lld",
-                      b->where, (long long)sc.h, (long long)sc.w, (long long)sc.c, (long long)t.h,
-                      (long long)t.w, (long long)t.c);
-        fail(b, RN_E_INVALID_ARG);
-    }
-    /* y = relu(F(x) + shortcut), written over F(x): training does not need it */
+    check_residual(b, sc, t);
+    /* y = relu(F(x) + shortcut), written over F(x) */
     emit_add(b, t, sc, 1);
     sv->y = t;
     return t;

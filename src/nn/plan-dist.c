@@ -115,8 +115,8 @@ static double shard_rows(const nn_dist *d, int32_t g, size_t rpi) {
     return (double)((hi - lo) * rpi);
 }
 
-static void bn_train(const rn_ctx *ctx, const nn_step *s, const float *x, float *y, float *mean,
-                     float *invstd, nn_dist *d) {
+static void bn_train(const rn_ctx *ctx, const nn_step *s, const float *x, const float *res,
+                     float *y, float *mean, float *invstd, nn_dist *d) {
     const nn_bn *bn = s->bn;
     const size_t c = s->c, rpi = rows_per_image(d, s->n);
     const int32_t shards = total_shards(d);
@@ -152,7 +152,7 @@ static void bn_train(const rn_ctx *ctx, const nn_step *s, const float *x, float 
     }
     rn__bn_forward_train_global(ctx, s->n, c, x, bn->gamma, bn->beta, bn->mean, bn->var,
                                 RN_BN_MOMENTUM, RN_BN_EPS, red, red + c,
-                                (double)(d->global_n * rpi), y, mean, invstd, s->relu);
+                                (double)(d->global_n * rpi), res, y, mean, invstd, s->relu);
 }
 
 static void bn_backward(const rn_ctx *ctx, const nn_step *s, const float *x, const float *dy,
@@ -262,7 +262,7 @@ int rn__nn_dist_step(const rn_ctx *ctx, const nn_step *s, float *x, float *x2, f
     switch (s->op) {
     case NN_OP_BN_TRAIN:
         if (!sync) return 0;
-        bn_train(ctx, s, x, y, aux1, aux2, d);
+        bn_train(ctx, s, x, x2, y, aux1, aux2, d);
         return 1;
     case NN_OP_BN_BWD:
         if (sync)

@@ -54,11 +54,12 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         break;
     case NN_OP_BN_TRAIN:
         rn__bn_forward_train(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var,
-                             RN_BN_MOMENTUM, RN_BN_EPS, y, at(e, s->aux1), at(e, s->aux2), s->relu);
+                             RN_BN_MOMENTUM, RN_BN_EPS, x2, y, at(e, s->aux1), at(e, s->aux2),
+                             s->relu);
         break;
     case NN_OP_BN_EVAL:
         rn__bn_forward_eval(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var, RN_BN_EPS,
-                            y, s->relu);
+                            x2, y, s->relu);
         break;
     case NN_OP_ADD: rn__add_forward(ctx, s->n, x, x2, y, s->relu); break;
     case NN_OP_SHORTCUT_A:

@@ -22,8 +22,8 @@
 
 typedef struct bn_job {
     const struct rn_kernels *kt;
-    size_t count, c, c0, nb; /* rows, channels, this group's first channel and width */
-    const float *x, *dy, *relu_y;
+    size_t count, c, c0, nb;            /* rows, channels, this group's first channel and width */
+    const float *x, *dy, *relu_y, *res; /* res: the residual added before the ReLU, or NULL */
     float *y, *dx;
     int32_t relu;
     double shift[RN_BN_GROUP];                            /* train: the sums are taken around it */
@@ -52,7 +52,8 @@ static void affine_task(void *arg, size_t t) {
     size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
     const size_t off = lo * j->c + j->c0;
-    j->kt->bn_apply(hi - lo, j->nb, j->x + off, j->c, j->a, j->b, j->y + off, j->relu ? 1u : 0u);
+    j->kt->bn_apply(hi - lo, j->nb, j->x + off, j->c, j->a, j->b, j->res ? j->res + off : NULL,
+                    j->y + off, j->relu ? 1u : 0u);
 }
 
 static size_t group_width(size_t c, size_t c0) {
@@ -83,10 +84,11 @@ static void group_sums(const rn_ctx *ctx, bn_job *j, size_t c0, const float *cen
 
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
-                          float *running_var, float momentum, float eps, float *y, float *save_mean,
-                          float *save_invstd, int32_t relu) {
+                          float *running_var, float momentum, float eps, const float *res, float *y,
+                          float *save_mean, float *save_invstd, int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.res = res;
     double mom = (double)momentum, m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         group_sums(ctx, &j, c0, x, stats_task);
@@ -115,9 +117,11 @@ void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float
 
 void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                          const float *gamma, const float *beta, const float *running_mean,
-                         const float *running_var, float eps, float *y, int32_t relu) {
+                         const float *running_var, float eps, const float *res, float *y,
+                         int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.res = res;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);
         for (size_t i = 0; i < j.nb; i++) {
@@ -207,10 +211,11 @@ void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *
 void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                                  const float *gamma, const float *beta, float *running_mean,
                                  float *running_var, float momentum, float eps, const double *mean,
-                                 const double *var, double total_rows, float *y, float *save_mean,
-                                 float *save_invstd, int32_t relu) {
+                                 const double *var, double total_rows, const float *res, float *y,
+                                 float *save_mean, float *save_invstd, int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
+    j.res = res;
     double mom = (double)momentum, m = total_rows;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         j.c0 = c0, j.nb = group_width(c, c0);

@@ -79,7 +79,7 @@ rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x, const rn_t
     rn_role ins[] = {{"x", x, 1}, {"gamma", gamma, 0}, {"beta", beta, 0}};
     RN_TRY(rn__check_no_overlap(ctx, fn, outs, RN_NROLES(outs), ins, RN_NROLES(ins)));
     rn__bn_forward_train(ctx, count, (size_t)c, x->data, gamma->data, beta->data,
-                         running_mean->data, running_var->data, momentum, eps, y->data,
+                         running_mean->data, running_var->data, momentum, eps, NULL, y->data,
                          save_mean->data, save_invstd->data, 0);
     return rn__done(ctx);
 }
@@ -100,7 +100,7 @@ rn_status rn_batchnorm_forward_eval(rn_ctx *ctx, const rn_tensor *x, const rn_te
                      {"running_var", running_var, 0}};
     RN_TRY(rn__check_no_overlap(ctx, fn, outs, RN_NROLES(outs), ins, RN_NROLES(ins)));
     rn__bn_forward_eval(ctx, rn__rows_of(x), (size_t)c, x->data, gamma->data, beta->data,
-                        running_mean->data, running_var->data, eps, y->data, 0);
+                        running_mean->data, running_var->data, eps, NULL, y->data, 0);
     return rn__done(ctx);
 }
 

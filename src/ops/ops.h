@@ -238,13 +238,17 @@ void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern, cons
                             float m_r, int32_t relu, int8_t *y, void *ws);
 
 /* ---- batch norm over `count` = N*H*W rows of `c` channels -------------------- */
+/* The forward drivers add res (the block's shortcut, count x c like y) to
+ * the normalised values before the ReLU when it is not NULL: a residual
+ * block's last batch norm, addition and ReLU in one pass; y may be res. */
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
-                          float *running_var, float momentum, float eps, float *y, float *save_mean,
-                          float *save_invstd, int32_t relu);
+                          float *running_var, float momentum, float eps, const float *res, float *y,
+                          float *save_mean, float *save_invstd, int32_t relu);
 void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                          const float *gamma, const float *beta, const float *running_mean,
-                         const float *running_var, float eps, float *y, int32_t relu);
+                         const float *running_var, float eps, const float *res, float *y,
+                         int32_t relu);
 /* Backward of train-mode BN. If relu_y is not NULL the forward was fused with
  * ReLU and relu_y is its output: dy is first masked by relu_y > 0. */
 void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
@@ -301,8 +305,8 @@ void rn__bn_shard_stats(const rn_ctx *ctx, size_t count, size_t c, const float *
 void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                                  const float *gamma, const float *beta, float *running_mean,
                                  float *running_var, float momentum, float eps, const double *mean,
-                                 const double *var, double total_rows, float *y, float *save_mean,
-                                 float *save_invstd, int32_t relu);
+                                 const double *var, double total_rows, const float *res, float *y,
+                                 float *save_mean, float *save_invstd, int32_t relu);
 void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                             const float *dy, const float *relu_y, const float *save_mean,
                             double *sdy, double *sdyx);
