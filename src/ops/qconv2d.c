@@ -23,6 +23,7 @@
  * work items are fixed by the shape and the kernel's MR, not the thread count.
  */
 #include "ops.h"
+#include "../kernels/s8-dot-inline.h"
 
 /* Output pixels per work item (rounded to whole tiles): the weights of a
  * 16-channel block are read once per group from L2. */
@@ -110,36 +111,6 @@ typedef struct qc_plain {
     int8_t *y;
 } qc_plain;
 
-/* sum of x[i] * w[i] for i < n, added to acc (int32, exact). */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
-/* Armv7E-M (Cortex-M4/M7): two SMLADs per four bytes. SXTB16 sign-extends
- * bytes 0 and 2 of a word into its two halfwords (with ROR #8: bytes 1 and
- * 3), and SMLAD adds the two halfword products to the accumulator: the same
- * integer sum as the plain loop (|acc| stays far below 2^31, docs/int8.md),
- * so the same bits. */
-static int32_t qc_dot(const int8_t *x, const int8_t *w, size_t n, int32_t acc) {
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t xv, wv, x02, x13, w02, w13;
-        rn_memcpy(&xv, x + i, 4);
-        rn_memcpy(&wv, w + i, 4);
-        __asm__("sxtb16 %0, %1" : "=r"(x02) : "r"(xv));
-        __asm__("sxtb16 %0, %1, ror #8" : "=r"(x13) : "r"(xv));
-        __asm__("sxtb16 %0, %1" : "=r"(w02) : "r"(wv));
-        __asm__("sxtb16 %0, %1, ror #8" : "=r"(w13) : "r"(wv));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x02), "r"(w02));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x13), "r"(w13));
-    }
-    for (; i < n; i++) acc += (int32_t)x[i] * (int32_t)w[i];
-    return acc;
-}
-#else
-static int32_t qc_dot(const int8_t *x, const int8_t *w, size_t n, int32_t acc) {
-    for (size_t i = 0; i < n; i++) acc += (int32_t)x[i] * (int32_t)w[i];
-    return acc;
-}
-#endif
-
 /* Item: one output row (image, oy). */
 static void qc_plain_row(void *arg, size_t item) {
     const qc_plain *a = (const qc_plain *)arg;
@@ -162,7 +133,7 @@ static void qc_plain_row(void *arg, size_t item) {
                         a->x +
                         ((img * (size_t)d->h + (size_t)iy) * (size_t)d->w + (size_t)ix) * cin;
                     const int8_t *wp = a->w + ((oc * k + (size_t)ky) * k + (size_t)kx) * cin;
-                    acc = qc_dot(xp, wp, cin, acc);
+                    acc = rn_s8_dot(xp, wp, cin, acc);
                 }
             }
             a->y[p * cout + oc] = rn__qconv_requant(acc, a->m[oc], a->r != NULL,
