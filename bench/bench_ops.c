@@ -56,6 +56,9 @@ static void run_conv_fwd(const rn_ctx *ctx, bench_op *o) {
 static void run_conv_fwd_packed(const rn_ctx *ctx, bench_op *o) {
     rn__conv2d_forward_packed(ctx, &o->cd, o->x, o->b, NULL, 0, o->y, o->ws);
 }
+static void run_conv_fwd_panels(const rn_ctx *ctx, bench_op *o) {
+    rn__conv_forward_panels(ctx, &o->cd, o->x, o->b, NULL, 0, 0, o->y, o->ws);
+}
 static void run_conv_bwd_data(const rn_ctx *ctx, bench_op *o) {
     rn__conv2d_backward_data(ctx, &o->cd, o->y, o->g, o->x2, o->ws);
 }
@@ -150,13 +153,21 @@ static void set_conv(const rn_ctx *ctx, bench_op *o, const char *name, int n, in
     size_t ws = pass == 0   ? rn__conv2d_forward_workspace(ctx, &d)
                 : pass == 1 ? rn__conv2d_backward_data_workspace(ctx, &d)
                 : pass == 2 ? rn__conv2d_backward_weights_workspace(ctx, &d)
-                            : rn__conv2d_forward_packed_workspace(ctx, &d);
+                : pass == 3 ? rn__conv2d_forward_packed_workspace(ctx, &d)
+                            : rn__conv_panels_workspace(&d);
     o->ws = malloc(ws ? ws : 1);
     o->flop = 2.0 * (double)ny * (double)k * k * c;
     o->run = pass == 0   ? run_conv_fwd
              : pass == 1 ? run_conv_bwd_data
              : pass == 2 ? run_conv_bwd_w
-                         : run_conv_fwd_packed;
+             : pass == 3 ? run_conv_fwd_packed
+                         : run_conv_fwd_panels;
+    if (pass == 4) { /* the panels an inference plan runs (the model's, packed once) */
+        free(o->b);
+        o->b = (float *)malloc(rn__conv_panels_size(&d));
+        if (!o->b) exit(1);
+        rn__conv_pack_panels(ctx, &d, o->g, o->b);
+    }
     if (pass == 3) { /* o->b: the weights packed once, outside the timing */
         free(o->b);
         o->b = (float *)malloc(rn__conv2d_packed_weights_size(ctx, &d));
@@ -258,9 +269,10 @@ static int make_op(const rn_ctx *ctx, bench_op *o, int i) {
     }
     i -= 2;
     /* ImageNet convolutions: batch-1 inference (ResNet-18 stem, layer1 and
-     * layer4 3x3, a ResNet-50 layer3 1x1), also with weights packed once
-     * ("_packed"), and batch-16 training shapes (ResNet-50 1x1 and 3x3) */
-    if (i < 13) {
+     * layer4 3x3, ResNet-50 1x1 layers), also with weights packed once
+     * ("_packed", "_panels": the form a model shares among its plans), and
+     * batch-16 training shapes (ResNet-50 1x1 and 3x3) */
+    if (i < 20) {
         static const struct {
             const char *name;
             int n, hw, c, oc, k, s, pass;
@@ -272,6 +284,13 @@ static int make_op(const rn_ctx *ctx, bench_op *o, int i) {
             {"in_l4_3x3_fwd_packed", 1, 7, 512, 512, 3, 1, 3},
             {"in_l3_1x1_fwd", 1, 14, 1024, 256, 1, 1, 0},
             {"in_l3_1x1_fwd_packed", 1, 14, 1024, 256, 1, 1, 3},
+            {"in_l3_1x1_fwd_panels", 1, 14, 1024, 256, 1, 1, 4},
+            {"in_l1_1x1_fwd", 1, 56, 64, 256, 1, 1, 0},
+            {"in_l1_1x1_fwd_panels", 1, 56, 64, 256, 1, 1, 4},
+            {"in_l4_1x1a_fwd", 1, 7, 512, 2048, 1, 1, 0},
+            {"in_l4_1x1a_fwd_panels", 1, 7, 512, 2048, 1, 1, 4},
+            {"in_l4_1x1b_fwd", 1, 7, 2048, 512, 1, 1, 0},
+            {"in_l4_1x1b_fwd_panels", 1, 7, 2048, 512, 1, 1, 4},
             {"in_1x1_fwd", 16, 56, 64, 256, 1, 1, 0},
             {"in_1x1_bwd_data", 16, 56, 64, 256, 1, 1, 1},
             {"in_1x1_bwd_w", 16, 56, 64, 256, 1, 1, 2},
@@ -283,7 +302,7 @@ static int make_op(const rn_ctx *ctx, bench_op *o, int i) {
                  im[i].s, im[i].pass);
         return 1;
     }
-    i -= 13;
+    i -= 20;
     /* ResNet-18/50 stem pool: 3x3 stride 2 pad 1 on 112x112x64, batch 16 */
     if (i < 2) {
         rn_pool_desc d = {16, 112, 112, 64, 3, 3, 2, 2, 1, 1, 0, 0};

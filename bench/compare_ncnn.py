@@ -14,7 +14,8 @@ benchmark models (benchmark/models/resnet18.param and resnet50.param in its sour
 next to the build folder or given with --models): fp32, Winograd and packed GEMM on, batch
 norm folded into the convolutions by its converter, weights zero-filled (the time does not
 depend on them). libresnet's side is `resnet bench ARCH --fold` (every batch norm folded into
-its convolution, rn_model_fold_batchnorm). ncnn's ResNet-50 strides the first 1x1 of each
+its convolution, rn_model_fold_batchnorm), with `--packed` at batch 1 (rn_model_pack_for_inference:
+the convolution weights kept only in the packed form the plan reads). ncnn's ResNet-50 strides the first 1x1 of each
 bottleneck (the Caffe model, 3.86 GMAC), so it is compared with the `resnet50v1` preset; the
 torchvision form (`resnet50`, v1.5, 4.09 GMAC) is printed for libresnet alone.
 
@@ -103,9 +104,14 @@ def run_ncnn(exe, models, param, threads, loops, env=None):
 
 
 def run_resnet(exe, arch, threads, batch, seconds, int8=False):
-    """resnet bench ARCH --fold (or --int8): its median ms per batch."""
+    """resnet bench ARCH --fold (or --int8): its median ms per batch. Batch-1 fp32 rows add
+    --packed (the weights kept only in the packed form the plan reads, as an inference-only
+    deployment would: no packing per call, and less memory); at batch 8 the per-call GEMM of the
+    1x1 layers on large maps was as fast or faster (docs/performance.md, "Memory")."""
     cmd = [exe, "bench", arch, "--int8" if int8 else "--fold", "--threads", str(threads),
            "--batch", str(batch), "--seconds", str(seconds)]
+    if not int8 and batch == 1:
+        cmd.append("--packed")
     r = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"ms per batch \(median\):\s*([\d.]+)", r.stdout)
     if r.returncode or not m:

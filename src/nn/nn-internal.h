@@ -318,6 +318,7 @@ typedef struct nn_prog {
     size_t derived_bytes;   /* int8 packed weights (Q_CONV steps' woff), 0 if none */
     unsigned char *derived; /* their storage (owned by the plan) */
     int32_t shared;         /* steps with an entry of the model's derived weights (dw) */
+    size_t shared_bytes;    /* the model's derived bytes when the plan was made (for the log) */
 } nn_prog;
 
 /* Shape of a planned activation. */

@@ -490,6 +490,7 @@ rn_status rn__nn_prog_build_derived(rn_ctx *ctx, nn_prog *prog, int32_t train, i
     emit(&b, arg);
     RN_ASSERT(prog->nsteps == nsteps && prog->nbufs == nbufs && b.status == RN_OK);
     rn_status st = b.model ? share_derived(ctx, b.model, prog) : RN_OK;
+    if (b.model) prog->shared_bytes = b.model->derived_bytes;
     if (b.model) rn__nn_model_unlock(b.model);
     if (st == RN_OK) st = rn__nn_prog_plan_memory(ctx, prog);
     if (st) rn__nn_prog_free(ctx, prog);

@@ -225,7 +225,7 @@ static rn_status create(rn_ctx *ctx, rn_model *m, int64_t batch, int64_t h, int6
             "its own derived weights, %zu shared by the model's plans, %s kernels",
             fn, mode == RN_MODE_TRAIN ? "training" : "inference", (long long)batch, (long long)h,
             (long long)w, (size_t)p->prog.nsteps, p->prog.arena_bytes, p->prog.derived_bytes,
-            m->derived_bytes, rn_isa_name(ctx->active_isa));
+            p->prog.shared_bytes, rn_isa_name(ctx->active_isa));
     rn__clear_error(ctx);
     return RN_OK;
 }
