@@ -60,13 +60,14 @@ rn_status rn_model_get_tensor(const rn_model *m, const char *name, float *dst, s
     const rn_tensor_slot *s = lookup(m, name, dst, fn, &st);
     if (!s) return st;
     if ((st = check_count(m, s, count, fn))) return st;
-    if (s->packed) {
+    const nn_derived *pk = m->slot_panels ? m->slot_panels[s - m->slots] : NULL;
+    if (pk) {
         /* a packed model's conv weight: the panels hold it exactly */
         float *tmp = (float *)rn__alloc(m->ctx, s->count * sizeof(float));
         if (!tmp)
             return rn__error(m->ctx, RN_E_NO_MEMORY, "%s: out of memory for %zu floats", fn,
                              s->count);
-        rn__conv_unpack_panels(&s->packed->cd, (const float *)(const void *)s->packed->data, tmp);
+        rn__conv_unpack_panels(&pk->cd, (const float *)(const void *)pk->data, tmp);
         rn__nn_slot_read(s, tmp, dst);
         rn__free(m->ctx, tmp);
         return RN_OK;

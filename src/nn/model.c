@@ -25,6 +25,7 @@ void rn_model_destroy(rn_model *m) {
     if (!m) return;
     rn_ctx *ctx = m->ctx;
     rn__nn_derived_free_all(m);
+    rn__free(ctx, m->slot_panels);
     /* reverse order of allocation, so arena contexts get their memory back */
     for (int32_t i = m->nchunks - 1; i >= 0; i--) rn__free(ctx, m->chunks[i]);
     rn__free(ctx, m->chunks);
@@ -167,7 +168,7 @@ rn_status rn_model_add_stem(rn_model *m, int32_t out_channels, int32_t kernel, i
     if (max_pool != 0 && max_pool != 1)
         return rn__error(ctx, RN_E_INVALID_ARG, "%s: max_pool must be 0 or 1, got %d", fn,
                          (int)max_pool);
-    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL, 0, NULL};
+    nn_conv conv = {m->in_channels, out_channels, kernel, stride, pad, NULL, NULL, NULL, 0};
     nn_bn bn;
     rn_memset(&bn, 0, sizeof bn);
     bn.c = out_channels;

@@ -24,9 +24,6 @@ typedef struct nn_conv {
     float *w, *gw;
     const float *bias;
     int32_t frozen; /* weight frozen: training plans skip its weight gradient */
-    /* A model packed for inference (rn_model_pack_for_inference): the
-     * weights as panels (rn__conv_panels_size), w NULL; else NULL. */
-    struct nn_derived *panels;
 } nn_conv;
 
 typedef struct nn_bn {
@@ -141,6 +138,9 @@ struct rn_model {
     size_t derived_bytes;
     int32_t derived_lock;
     int32_t packed; /* rn_model_pack_for_inference done: float inference only */
+    /* a packed model's slots: the panels of a conv weight (whose value is
+     * then NULL), else NULL; NULL for other models */
+    struct nn_derived **slot_panels;
 };
 
 /* ---- derived weights, one copy per model (plan-derived.c) ------------------------
@@ -168,6 +168,9 @@ void rn__nn_model_lock(rn_model *m);
 void rn__nn_model_unlock(rn_model *m);
 /* The entry (conv, form) or NULL; the caller holds the lock. */
 nn_derived *rn__nn_derived_find(const rn_model *m, const nn_conv *c, int32_t form);
+/* In a packed model, conv c's panels (the fixed entry that replaced its
+ * weights, whose w is then NULL); else NULL. The caller holds the lock. */
+const nn_derived *rn__nn_derived_panels(const rn_model *m, const nn_conv *c);
 /* A new entry made from the model's current weights with ctx's threads;
  * the caller holds the lock. NULL when out of memory (error set on ctx). */
 nn_derived *rn__nn_derived_make(rn_model *m, rn_ctx *ctx, const nn_conv *c, const rn_conv_desc *d,

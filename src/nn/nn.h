@@ -24,9 +24,6 @@ typedef struct rn_tensor_slot {
     float *grad;      /* same layout as value; NULL for buffers, and for every
                         * tensor until the model's first RN_MODE_TRAIN plan */
     int32_t frozen;   /* RN_TENSOR_PARAM left alone by optimisers (rn_model_set_frozen) */
-    /* A conv weight of a model packed for inference: value is NULL and the
-     * weights are in these panels (src/nn/plan-derived.c); else NULL. */
-    const struct nn_derived *packed;
 } rn_tensor_slot;
 
 /* The model's slots in state_dict order. The array moves while the model is

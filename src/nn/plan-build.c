@@ -149,7 +149,7 @@ size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) 
     const rn_conv_desc *d = &s->cd;
     rn_model *m = b->model;
     const nn_derived *pk =
-        m && pass == RN_CONV_PASS_FORWARD && s->conv && s->conv->panels ? s->conv->panels : NULL;
+        m && pass == RN_CONV_PASS_FORWARD && s->conv ? rn__nn_derived_panels(m, s->conv) : NULL;
     uint32_t use = 0;
     if (b->status == RN_OK && (offer || pk))
         use = b->train ? RN_CONV_USE_TRAIN : b->derive ? RN_CONV_USE_DERIVED : 0;

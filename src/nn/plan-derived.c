@@ -43,6 +43,12 @@ nn_derived *rn__nn_derived_find(const rn_model *m, const nn_conv *c, int32_t for
     return NULL;
 }
 
+const nn_derived *rn__nn_derived_panels(const rn_model *m, const nn_conv *c) {
+    if (!m->packed || c->w) return NULL;
+    const nn_derived *e = rn__nn_derived_find(m, c, NN_W_PACKED);
+    return e && e->fixed ? e : NULL;
+}
+
 static size_t derived_form_bytes(const rn_conv_desc *d, int32_t form) {
     return form == NN_W_WINOGRAD ? rn__conv_winograd_weights_size(d) : rn__conv_panels_size(d);
 }
@@ -57,13 +63,15 @@ static void derived_fill(const rn_ctx *ctx, nn_derived *e, const float *w) {
 
 /* The OHWI weights of c: its own, or (a packed model) unpacked from its
  * panels into tmp (count floats), or NULL if tmp could not be allocated. */
-static const float *derived_source(rn_ctx *ctx, const nn_conv *c, const rn_conv_desc *d,
-                                   float **tmp) {
+static const float *derived_source(const rn_model *m, rn_ctx *ctx, const nn_conv *c,
+                                   const rn_conv_desc *d, float **tmp) {
     *tmp = NULL;
     if (c->w) return c->w;
+    const nn_derived *pk = rn__nn_derived_panels(m, c);
+    RN_ASSERT(pk);
     const size_t count = (size_t)c->out * (size_t)c->k * (size_t)c->k * (size_t)c->in;
     *tmp = (float *)rn__alloc(ctx, count * sizeof(float));
-    if (*tmp) rn__conv_unpack_panels(d, (const float *)(const void *)c->panels->data, *tmp);
+    if (*tmp) rn__conv_unpack_panels(d, (const float *)(const void *)pk->data, *tmp);
     return *tmp;
 }
 
@@ -73,7 +81,7 @@ nn_derived *rn__nn_derived_make(rn_model *m, rn_ctx *ctx, const nn_conv *c, cons
     nn_derived *e = (nn_derived *)rn__calloc(m->ctx, 1, sizeof *e);
     unsigned char *data = e && bytes ? (unsigned char *)rn__alloc(m->ctx, bytes) : NULL;
     float *tmp = NULL;
-    const float *w = data ? derived_source(ctx, c, d, &tmp) : NULL;
+    const float *w = data ? derived_source(m, ctx, c, d, &tmp) : NULL;
     if (!w) {
         rn__free(m->ctx, data);
         rn__free(m->ctx, e);
@@ -152,7 +160,10 @@ rn_status rn_model_pack_for_inference(rn_model *m) {
                          "(rn_model_create_from_blob), which cannot be rewritten as panels",
                          fn);
     const int32_t nconv = rn__model_conv_count(m);
-    nn_derived **made = (nn_derived **)rn__calloc(ctx, (size_t)nconv + 1, sizeof *made);
+    nn_derived **slot_panels =
+        (nn_derived **)rn__calloc(ctx, (size_t)m->nslots + 1, sizeof *slot_panels);
+    nn_derived **made =
+        slot_panels ? (nn_derived **)rn__calloc(ctx, (size_t)nconv + 1, sizeof *made) : NULL;
     size_t tmp_bytes = 0;
     rn_status st = made ? RN_OK : RN_E_NO_MEMORY;
     /* everything allocated first, so that a failure leaves the model as it was */
@@ -187,6 +198,7 @@ rn_status rn_model_pack_for_inference(rn_model *m) {
                 rn__free(ctx, made[i]);
             }
         rn__free(ctx, made);
+        rn__free(ctx, slot_panels);
         return rn__error(ctx, RN_E_NO_MEMORY, "%s: out of memory for the packed weights", fn);
     }
     /* the shared entries made from the plain weights go: no plan made before
@@ -204,14 +216,14 @@ rn_status rn_model_pack_for_inference(rn_model *m) {
         for (int32_t s = 0; s < m->nslots; s++)
             if (m->slots[s].value == c->w) {
                 m->slots[s].value = NULL;
-                m->slots[s].packed = e;
+                slot_panels[s] = e;
             }
         c->w = NULL;
-        c->panels = e;
         e->version = m->version;
         e->next = m->derived;
         m->derived = e;
     }
+    m->slot_panels = slot_panels;
     m->packed = 1;
     m->version++;
     rn__nn_model_unlock(m);
