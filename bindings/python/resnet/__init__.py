@@ -389,6 +389,20 @@ class Model:
         self._check(lib().rn_model_fold_batchnorm(self.handle), "rn_model_fold_batchnorm")
         return self
 
+    def pack_for_inference(self):
+        """Keep the convolution weights only in the packed layout the
+        inference kernels read (rn_model_pack_for_inference): less memory, no
+        packing per run. Irreversible: the model then runs inference only, and
+        training, set_tensor, loads and saves raise ResnetError (E_BAD_STATE);
+        get_tensor still returns the exact weights."""
+        for p in self._plans.values():
+            p.close()
+        self._plans = {}
+        self._last_train = None
+        self._check(lib().rn_model_pack_for_inference(self.handle),
+                    "rn_model_pack_for_inference")
+        return self
+
     # ---- tensors by name, PyTorch layout ------------------------------------
     def tensors(self):
         """[(name, shape, kind)] in state_dict order; kind is 'param' or 'buffer'."""

@@ -210,6 +210,8 @@ SIGNATURES = {
         ['model', 'h', 'w', 'macs']),
     'rn_model_num_parameters': (c_int32, [c_void_p, P(c_int64)],
         ['model', 'count']),
+    'rn_model_pack_for_inference': (c_int32, [c_void_p],
+        ['model']),
     'rn_model_precision': (c_int32, [c_void_p, P(c_int32)],
         ['model', 'precision']),
     'rn_model_save_blob_file': (c_int32, [c_void_p, c_char_p],

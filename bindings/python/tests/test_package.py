@@ -152,6 +152,19 @@ def test_folded_model_keeps_the_eval_logits():
         assert e.status == resnet.E_BAD_STATE
 
 
+def test_packed_model_keeps_the_eval_logits_and_refuses_training():
+    ctx = resnet.Context()
+    model, state = small_model(ctx)
+    x = images(2, seed=14)
+    model.pack_for_inference()
+    assert_close(model.predict(x), numpy_ref.forward(state, x), 1e-4, 1e-4, "packed logits")
+    try:
+        model.forward(x, train=True)
+        raise AssertionError("train forward of a packed model accepted")
+    except resnet.ResnetError as e:
+        assert e.status == resnet.E_BAD_STATE
+
+
 def test_input_grad_matches_finite_differences():
     ctx = resnet.Context()
     model, state = small_model(ctx)
