@@ -147,6 +147,13 @@ const char *rn__shape_str(const rn_tensor *t, char *buf, size_t cap);
  * and of the order in which items run. */
 typedef rn_parallel_task_fn rn_task_fn;
 void rn__parallel_for(const rn_ctx *ctx, size_t n, rn_task_fn fn, void *arg);
+
+/* A spin lock on an int32_t that reads 0 when free (acquire on lock, release
+ * on unlock), for short critical sections shared by threads that each run
+ * their own context (a model's shared derived weights). Builds without
+ * atomics have no threads: both do nothing there. */
+void rn__spin_lock(int32_t *lock);
+void rn__spin_unlock(int32_t *lock);
 /* Drop the context's pool (joins its threads): at rn_ctx_destroy, and when
  * the thread count or the parallel-for changes (the next region makes a new
  * one). */

@@ -93,3 +93,23 @@ void rn__parallel_release(rn_ctx *ctx) {
     ctx->pool = NULL;
     ctx->pool_failed = 0;
 }
+
+void rn__spin_lock(int32_t *lock) {
+#ifdef RN_HAVE_ATOMICS
+    int32_t expected = 0;
+    while (!rn__atomic_cas(lock, &expected, 1, RN_ACQUIRE)) {
+        expected = 0;
+        rn__cpu_relax();
+    }
+#else
+    (void)lock;
+#endif
+}
+
+void rn__spin_unlock(int32_t *lock) {
+#ifdef RN_HAVE_ATOMICS
+    rn__atomic_store(lock, 0, RN_RELEASE);
+#else
+    (void)lock;
+#endif
+}

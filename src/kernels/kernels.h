@@ -329,4 +329,7 @@ RN_DECLARE_ELEMENTWISE(neon)
  * (src/core/cpu.c). Drivers take their context's with rn__ctx_kernels. */
 const struct rn_kernels *rn__kernels_for_isa(int32_t cap);
 
+/* The int8 dot product of the portable int8 convolution, inlined there. */
+#include "s8-dot-inline.h"
+
 #endif /* RN_KERNELS_H */

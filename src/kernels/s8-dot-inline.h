@@ -1,9 +1,9 @@
 /*
  * The int8 dot product of the portable int8 convolution (src/ops/qconv2d.c,
  * the path that reads OHWI weights in place: firmware with its weights in
- * flash), inlined into that loop rather than called through the kernel
- * table: it runs once per window tap, on as few as 3 channels, where a call
- * would cost as much as the sum.
+ * flash), reached through kernels.h and inlined into that loop rather than
+ * called through the kernel table: it runs once per window tap, on as few
+ * as 3 channels, where a call would cost as much as the sum.
  *
  * rn_s8_dot(x, w, n, acc) = acc + sum of x[i] * w[i] for i < n, exact in
  * int32 (|acc| stays far below 2^31, docs/int8.md).

@@ -9,33 +9,16 @@
  * Threads: several threads may create and run inference plans of one model,
  * each with its own context (docs/api.md, "Thread-safety"). Every look-up,
  * creation and refresh of an entry happens under the model's lock, a spin
- * lock on the atomics of src/core/rn_atomic.h; plans read an entry's data
+ * lock (rn__spin_lock, src/core); plans read an entry's data
  * without it, which is safe because the data changes only after the
  * model's values changed, and nothing may run the model's plans while they
  * do. Builds without atomics have no threads and no lock.
  */
 #include "nn-internal.h"
-#include "../core/rn_atomic.h"
 
-void rn__nn_model_lock(rn_model *m) {
-#ifdef RN_HAVE_ATOMICS
-    int32_t expected = 0;
-    while (!rn__atomic_cas(&m->derived_lock, &expected, 1, RN_ACQUIRE)) {
-        expected = 0;
-        rn__cpu_relax();
-    }
-#else
-    (void)m;
-#endif
-}
+void rn__nn_model_lock(rn_model *m) { rn__spin_lock(&m->derived_lock); }
 
-void rn__nn_model_unlock(rn_model *m) {
-#ifdef RN_HAVE_ATOMICS
-    rn__atomic_store(&m->derived_lock, 0, RN_RELEASE);
-#else
-    (void)m;
-#endif
-}
+void rn__nn_model_unlock(rn_model *m) { rn__spin_unlock(&m->derived_lock); }
 
 nn_derived *rn__nn_derived_find(const rn_model *m, const nn_conv *c, int32_t form) {
     for (nn_derived *e = m->derived; e; e = e->next)

@@ -23,7 +23,6 @@
  * work items are fixed by the shape and the kernel's MR, not the thread count.
  */
 #include "ops.h"
-#include "../kernels/s8-dot-inline.h"
 
 /* Output pixels per work item (rounded to whole tiles): the weights of a
  * 16-channel block are read once per group from L2. */
