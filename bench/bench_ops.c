@@ -67,13 +67,13 @@ static void run_conv_bwd_w(const rn_ctx *ctx, bench_op *o) {
 }
 static void run_bn_train(const rn_ctx *ctx, bench_op *o) {
     rn__bn_forward_train(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 0.1f, 1e-5f, NULL, o->y,
-                         o->s1, o->s2, 1);
+                         o->s1, o->s2, NULL, 1);
 }
 static void run_bn_eval(const rn_ctx *ctx, bench_op *o) {
     rn__bn_forward_eval(ctx, o->count, o->c, o->x, o->g, o->b, o->m, o->v, 1e-5f, NULL, o->y, 1);
 }
 static void run_bn_bwd(const rn_ctx *ctx, bench_op *o) {
-    rn__bn_backward(ctx, o->count, o->c, o->x, o->x2, o->x3, o->g, o->s1, o->s2, o->y, o->s3,
+    rn__bn_backward(ctx, o->count, o->c, o->x, o->x2, o->x3, NULL, o->g, o->s1, o->s2, o->y, o->s3,
                     o->s4);
 }
 static void run_relu_fwd(const rn_ctx *ctx, bench_op *o) {

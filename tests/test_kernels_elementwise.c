@@ -139,7 +139,8 @@ static void bn_backward_isa(int32_t isa) {
     int failures = 0;
     for (size_t nc = 1; nc <= 67 && failures < 5; nc++)
         for (size_t ri = 0; ri < sizeof bn_rows / sizeof bn_rows[0]; ri++)
-            for (int masked = 0; masked < 2; masked++) {
+            /* masked: 0 none, 1 by relu_y, 2 by x * ma + mb recomputed */
+            for (int masked = 0; masked < 3; masked++) {
                 size_t rows = bn_rows[ri], stride = nc + (nc % 4), n = rows_len(rows, nc, stride);
                 guarded gx, gdy, gr, gd0, gd1;
                 float *x = rows_alloc(&gx, rows, nc, stride, -1.0, 3.0);
@@ -150,15 +151,19 @@ static void bn_backward_isa(int32_t isa) {
                 CHECK(x && dy && ry && dx0 && dx1);
                 if (!x || !dy || !ry || !dx0 || !dx1) continue;
                 for (size_t i = 0; i < n; i += 7) ry[i] = i % stride < nc ? 0.0f : ry[i];
-                float mean[67], a[67], b[67], k[67];
+                float mean[67], a[67], b[67], k[67], ma[67], mb[67];
                 double s0[67] = {0}, x0[67] = {0}, s1[67] = {0}, x1[67] = {0};
                 rn_test_fill_uniform(mean, nc, 0.5, 1.5);
                 rn_test_fill_uniform(a, nc, -1, 1);
                 rn_test_fill_uniform(b, nc, -1, 1);
                 rn_test_fill_uniform(k, nc, -1, 1);
-                const float *mask = masked ? ry : NULL;
-                ref->bn_grad_sums(rows, nc, x, dy, mask, stride, mean, s0, x0);
-                t->bn_grad_sums(rows, nc, x, dy, mask, stride, mean, s1, x1);
+                /* the pre-activation x * ma + mb crosses 0 inside x's range */
+                rn_test_fill_uniform(ma, nc, -2, 2);
+                rn_test_fill_uniform(mb, nc, -1, 1);
+                const float *mask = masked == 1 ? ry : NULL;
+                const float *pa = masked == 2 ? ma : NULL, *pb = masked == 2 ? mb : NULL;
+                ref->bn_grad_sums(rows, nc, x, dy, mask, pa, pb, stride, mean, s0, x0);
+                t->bn_grad_sums(rows, nc, x, dy, mask, pa, pb, stride, mean, s1, x1);
                 for (size_t i = 0; i < nc; i++)
                     if (!close_rel(s1[i], s0[i], 1e-12) || !close_rel(x1[i], x0[i], 1e-12)) {
                         fprintf(stderr, "  %s bn_grad_sums nc %zu rows %zu masked %d ch %zu\n",
@@ -167,8 +172,8 @@ static void bn_backward_isa(int32_t isa) {
                         break;
                     }
                 for (size_t i = 0; i < n; i++) dx0[i] = dx1[i] = SENTINEL;
-                ref->bn_grad_input(rows, nc, x, dy, mask, stride, mean, a, b, k, dx0);
-                t->bn_grad_input(rows, nc, x, dy, mask, stride, mean, a, b, k, dx1);
+                ref->bn_grad_input(rows, nc, x, dy, mask, pa, pb, stride, mean, a, b, k, dx0);
+                t->bn_grad_input(rows, nc, x, dy, mask, pa, pb, stride, mean, a, b, k, dx1);
                 for (size_t i = 0; i < n; i++) {
                     int pad = i % stride >= nc;
                     if ((pad && dx1[i] != SENTINEL) || (!pad && !close_rel(dx1[i], dx0[i], 1e-6))) {
@@ -307,9 +312,19 @@ static void test_scalar_bn_kernels_compute_their_definitions(void) {
     CHECK(y[0] == -1.0f && y[1] == -0.5f && y[3] == -1.0f && y[4] == 6.0f);
     const float dy[6] = {1, 1, 0, 2, 2, 0}, ry[6] = {1, 0, 0, 1, 1, 0}, mean[2] = {0, 1};
     double gs[2] = {0, 0}, gx[2] = {0, 0};
-    ref->bn_grad_sums(2, 2, x, dy, ry, 3, mean, gs, gx);
+    ref->bn_grad_sums(2, 2, x, dy, ry, NULL, NULL, 3, mean, gs, gx);
     /* channel 1 row 0 is masked (relu_y 0): only row 1 counts, g = 2, x - mean = -5 */
     CHECK(gs[0] == 3.0 && gx[0] == 1.0 + 10.0 && gs[1] == 2.0 && gx[1] == -10.0);
+    /* the mask recomputed from x with bn_apply's a and b gives the same: the
+     * pre-activations are 3, 0 (masked) / 11, 5 */
+    gs[0] = gs[1] = gx[0] = gx[1] = 0.0;
+    ref->bn_grad_sums(2, 2, x, dy, NULL, a, b, 3, mean, gs, gx);
+    CHECK(gs[0] == 3.0 && gx[0] == 1.0 + 10.0 && gs[1] == 2.0 && gx[1] == -10.0);
+    /* a NaN pre-activation passes no gradient, as its NaN output would not */
+    const float xn[2] = {NAN, 1}, dyn[2] = {4, 8}, one[1] = {1}, zero[1] = {0};
+    gs[0] = gx[0] = 0.0;
+    ref->bn_grad_sums(2, 1, xn, dyn, NULL, one, zero, 1, mean, gs, gx);
+    CHECK(gs[0] == 8.0);
 }
 
 RN_PER_SIMD_ISA(bn_stats_isa)

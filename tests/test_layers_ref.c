@@ -307,13 +307,13 @@ static void test_fused_relu_equals_relu_of_unfused(void) {
     CHECK(neg > 0);
     rn_test_fill_uniform(g, C, 0.5, 1.5);
     rn_test_fill_uniform(be, C, -0.5, 0.5);
-    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, NULL, z0, m, is, 0);
-    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, NULL, z1, m, is, 1);
+    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, NULL, z0, m, is, NULL, 0);
+    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, NULL, z1, m, is, NULL, 1);
     for (int i = 0; i < CNT * C; i++) CHECK(z1[i] == (z0[i] < 0 ? 0.0f : z0[i]));
     /* a block's last batch norm with the shortcut added in its pass: the
      * same bits as the batch norm, then an addition and a ReLU of their own */
     rn__add_forward(ctx, CNT * C, z0, y0, z0, 1);
-    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, y0, z1, m, is, 1);
+    rn__bn_forward_train(ctx, CNT, C, x, g, be, rm, rv, 0.1f, 1e-5f, y0, z1, m, is, NULL, 1);
     for (int i = 0; i < CNT * C; i++) CHECK(memcmp(&z1[i], &z0[i], sizeof(float)) == 0);
     rn__bn_forward_eval(ctx, CNT, C, x, g, be, m, is, 1e-5f, NULL, z0, 0);
     rn__bn_forward_eval(ctx, CNT, C, x, g, be, m, is, 1e-5f, NULL, z1, 1);

@@ -307,8 +307,8 @@ static void run_elementwise(int32_t isa, int threads, const float *x, const floa
     float *dg = ch + 4 * EW_C, *db = ch + 5 * EW_C;
     for (int i = 0; i < EW_C; i++) rm[i] = 0.0f, rv[i] = 1.0f;
     rn__bn_forward_train(ctx, EW_ROWS, EW_C, x, g, be, rm, rv, 0.1f, 1e-5f, NULL, y, mean, invstd,
-                         1);
-    rn__bn_backward(ctx, EW_ROWS, EW_C, x, dy, y, g, mean, invstd, dx, dg, db);
+                         NULL, 1);
+    rn__bn_backward(ctx, EW_ROWS, EW_C, x, dy, y, NULL, g, mean, invstd, dx, dg, db);
     rn__relu_forward(ctx, EW_TOTAL, x, ry);
     rn__relu_backward(ctx, EW_TOTAL, x, dy, rdx);
     rn__add_forward(ctx, EW_TOTAL, x, dy, sum, 1);

@@ -85,10 +85,15 @@ void RN_EW_NAME(rn_f32_bn_apply)(RN_BN_APPLY_ARGS) {
     }
 }
 
-/* the gradient dy, zero where the fused ReLU's output relu_y was not > 0
- * (an ordered compare: NaN gives 0) */
-#define RN_EW_RELU_GRAD(g, relu_y, off, m) \
-    if (relu_y) g = RN_V_KEEP(RN_V_CMP(RN_V_LOADM(relu_y + off, m), RN_V_ZERO(), _CMP_GT_OQ), g)
+/* the gradient dy, zero where the fused ReLU's output was not > 0 (an
+ * ordered compare: NaN gives 0): its output relu_y, or where that is not
+ * given and ma is, its input recomputed from x, (x * ma) + mb, rounded as
+ * bn_apply rounds it */
+#define RN_EW_RELU_GRAD(g, xv, relu_y, off, m)                                            \
+    if (relu_y)                                                                           \
+        g = RN_V_KEEP(RN_V_CMP(RN_V_LOADM(relu_y + off, m), RN_V_ZERO(), _CMP_GT_OQ), g); \
+    else if (ma)                                                                          \
+    g = RN_V_KEEP(RN_V_CMP(RN_V_ADD(RN_V_MUL(xv, vma), vmb), RN_V_ZERO(), _CMP_GT_OQ), g)
 
 /* batch-norm backward reductions: the masked gradient g and g * (x - mean),
  * summed per channel in double */
@@ -99,13 +104,15 @@ void RN_EW_NAME(rn_f32_bn_grad_sums)(RN_BN_GRAD_SUMS_ARGS) {
         const RN_VMD mlo = RN_VD_MASK_LO(m, w), mhi = RN_VD_MASK_HI(m, w);
         const RN_V meanv = RN_V_LOADM(mean + c0, m);
         const RN_VD mnlo = RN_V_CVT_LO(meanv), mnhi = RN_V_CVT_HI(meanv);
+        const RN_V vma = ma ? RN_V_LOADM(ma + c0, m) : RN_V_ZERO();
+        const RN_V vmb = ma ? RN_V_LOADM(mb + c0, m) : RN_V_ZERO();
         RN_EW_LOAD_D2(slo, shi, sum + c0);
         RN_EW_LOAD_D2(xlo, xhi, sum_gx + c0);
         size_t off = c0;
         for (size_t r = 0; r < rows; r++, off += stride) {
             RN_V g = RN_V_LOADM(dy + off, m);
-            RN_EW_RELU_GRAD(g, relu_y, off, m);
             const RN_V xv = RN_V_LOADM(x + off, m);
+            RN_EW_RELU_GRAD(g, xv, relu_y, off, m);
             const RN_VD glo = RN_V_CVT_LO(g), ghi = RN_V_CVT_HI(g);
             const RN_VD dlo = RN_VD_SUB(RN_V_CVT_LO(xv), mnlo);
             const RN_VD dhi = RN_VD_SUB(RN_V_CVT_HI(xv), mnhi);
@@ -123,11 +130,14 @@ void RN_EW_NAME(rn_f32_bn_grad_input)(RN_BN_GRAD_INPUT_ARGS) {
         const RN_VM m = RN_V_MASK(w);
         const RN_V va = RN_V_LOADM(a + c0, m), vb = RN_V_LOADM(b + c0, m);
         const RN_V vk = RN_V_LOADM(k + c0, m), vm = RN_V_LOADM(mean + c0, m);
+        const RN_V vma = ma ? RN_V_LOADM(ma + c0, m) : RN_V_ZERO();
+        const RN_V vmb = ma ? RN_V_LOADM(mb + c0, m) : RN_V_ZERO();
         size_t off = c0;
         for (size_t r = 0; r < rows; r++, off += stride) {
             RN_V g = RN_V_LOADM(dy + off, m);
-            RN_EW_RELU_GRAD(g, relu_y, off, m);
-            const RN_V d = RN_V_SUB(RN_V_LOADM(x + off, m), vm);
+            const RN_V xv = RN_V_LOADM(x + off, m);
+            RN_EW_RELU_GRAD(g, xv, relu_y, off, m);
+            const RN_V d = RN_V_SUB(xv, vm);
             const RN_V v = RN_V_SUB(RN_V_SUB(RN_V_MUL(va, g), vb), RN_V_MUL(vk, d));
             RN_V_STOREM(dx + off, m, v);
         }

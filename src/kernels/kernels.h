@@ -92,17 +92,32 @@ typedef void (*rn_bn_apply_fn)(size_t rows, size_t nc, const float *x, size_t st
                                const float *a, const float *b, const float *r, float *y,
                                uint32_t relu);
 
-/* Backward reductions, g = dy, or 0 where relu_y is given and !(relu_y > 0):
+/* Backward reductions, g = dy, or 0 where the fused ReLU passed nothing:
+ * where relu_y is given, where !(relu_y > 0); else where ma is given, where
+ * !((x * ma[i]) + mb[i] > 0) (the forward pre-activation, product rounded
+ * before the sum as bn_apply rounds it, so with bn_apply's a and b the mask
+ * is exactly that of its output, read from x instead of a third array);
  * sum[i] += g; sum_gx[i] += g * ((double)x - (double)mean[i]). */
 typedef void (*rn_bn_grad_sums_fn)(size_t rows, size_t nc, const float *x, const float *dy,
-                                   const float *relu_y, size_t stride, const float *mean,
-                                   double *sum, double *sum_gx);
+                                   const float *relu_y, const float *ma, const float *mb,
+                                   size_t stride, const float *mean, double *sum, double *sum_gx);
+
+/* Whether the fused ReLU passed the gradient at element `at` (channel i) by
+ * the rule above: the scalar kernels and the SIMD kernels' scalar tails. */
+static inline int rn__bn_relu_passes(const float *relu_y, const float *ma, const float *mb,
+                                     const float *x, size_t at, size_t i) {
+    if (relu_y) return relu_y[at] > 0.0f;
+    if (!ma) return 1;
+    const float p = x[at] * ma[i];
+    return p + mb[i] > 0.0f;
+}
 
 /* Backward input pass, g as above: dx = ((a[i] * g) - b[i]) - k[i] * (x - mean[i]),
  * in float, in that order; dx may be dy. */
 typedef void (*rn_bn_grad_input_fn)(size_t rows, size_t nc, const float *x, const float *dy,
-                                    const float *relu_y, size_t stride, const float *mean,
-                                    const float *a, const float *b, const float *k, float *dx);
+                                    const float *relu_y, const float *ma, const float *mb,
+                                    size_t stride, const float *mean, const float *a,
+                                    const float *b, const float *k, float *dx);
 
 /* ---- elementwise over n floats ----------------------------------------------------
  * ReLU forward y = (x < 0 ? 0 : x) (NaN kept); backward dx = (y > 0 ? dy : 0);
@@ -254,12 +269,13 @@ struct rn_kernels {
 #define RN_BN_APPLY_ARGS                                                                   \
     size_t rows, size_t nc, const float *x, size_t stride, const float *a, const float *b, \
         const float *r, float *y, uint32_t relu
-#define RN_BN_GRAD_SUMS_ARGS                                                                     \
-    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, size_t stride, \
-        const float *mean, double *sum, double *sum_gx
-#define RN_BN_GRAD_INPUT_ARGS                                                                    \
-    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, size_t stride, \
-        const float *mean, const float *a, const float *b, const float *k, float *dx
+#define RN_BN_GRAD_SUMS_ARGS                                                                       \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, const float *ma, \
+        const float *mb, size_t stride, const float *mean, double *sum, double *sum_gx
+#define RN_BN_GRAD_INPUT_ARGS                                                                      \
+    size_t rows, size_t nc, const float *x, const float *dy, const float *relu_y, const float *ma, \
+        const float *mb, size_t stride, const float *mean, const float *a, const float *b,         \
+        const float *k, float *dx
 #define RN_RELU_ARGS size_t n, const float *x, float *y
 #define RN_RELU_BACKWARD_ARGS size_t n, const float *y, const float *dy, float *dx
 #define RN_ADD_ARGS size_t n, const float *a, const float *b, float *y, uint32_t relu

@@ -269,8 +269,9 @@ typedef struct nn_step {
     int32_t ext; /* LOAD / STORE: which external array (NN_EXT_*) */
     /* buffer ids, -1 when unused: inputs x, x2 (dy in backward), x3 (the
      * ReLU output a BN backward masks with), output y, BN mean and invstd in
-     * aux1 and aux2, op workspace ws */
-    int32_t x, x2, x3, y, aux1, aux2, ws;
+     * aux1 and aux2, BN apply coefficients in aux3 (BN_TRAIN saves them,
+     * BN_BWD without x3 recomputes the ReLU mask from them), op workspace ws */
+    int32_t x, x2, x3, y, aux1, aux2, aux3, ws;
     const nn_conv *conv;
     const nn_bn *bn;
     const float *fc_w, *fc_b; /* LINEAR / LINEAR_BWD: the head's tensors */
@@ -358,13 +359,18 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
 nn_val rn__nn_new_val(nn_builder *b, int64_t n, int64_t h, int64_t w, int64_t c, size_t elem);
 /* The forward program of an int8 model (plan-int8.c). */
 void rn__nn_emit_int8_model(nn_builder *b, const rn_model *m, int64_t n, int64_t h, int64_t w);
+/* A batch norm (then the ReLU if relu); in training, *mean_buf and
+ * *invstd_buf get its saved statistics and, with a ReLU, *ab_buf (when not
+ * NULL) its apply coefficients, from which its backward recomputes the
+ * ReLU's mask (-1 where none). */
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
-                      int32_t *invstd_buf);
+                      int32_t *invstd_buf, int32_t *ab_buf);
 /* Forward of a block; fills `saved` with what its backward needs. */
 typedef struct nn_block_saved {
     nn_val x, y;
     nn_val conv_in[3], conv_out[3], bn_out[3]; /* conv inputs and outputs, BN outputs */
     int32_t mean[3], invstd[3];
+    int32_t ab[3]; /* the BN's saved coefficients where its ReLU had no residual, else -1 */
     nn_val ds_out;
     int32_t ds_mean, ds_invstd;
 } nn_block_saved;

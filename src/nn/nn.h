@@ -99,7 +99,7 @@ size_t rn__nn_dist_shard_lo(const nn_dist *d, int32_t s);
  * ops that sum over the batch), 0 if the plain driver applies. */
 struct nn_step;
 int rn__nn_dist_step(const rn_ctx *ctx, const struct nn_step *s, float *x, float *x2, float *x3,
-                     float *y, float *aux1, float *aux2, void *ws, size_t ws_bytes,
+                     float *y, float *aux1, float *aux2, float *aux3, void *ws, size_t ws_bytes,
                      const int32_t *labels, nn_dist *d);
 /* Start the last gradient bucket (after backward). */
 void rn__nn_dist_flush(nn_dist *d);

@@ -82,7 +82,7 @@ nn_step *rn__nn_add_step(nn_builder *b, int32_t op) {
     p->nsteps++;
     rn_memset(s, 0, sizeof *s);
     s->op = op;
-    s->x = s->x2 = s->x3 = s->y = s->aux1 = s->aux2 = s->ws = -1;
+    s->x = s->x2 = s->x3 = s->y = s->aux1 = s->aux2 = s->aux3 = s->ws = -1;
     return s;
 }
 
@@ -223,10 +223,13 @@ static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val
 }
 
 /* Batch norm of x, then the residual res (buffer id, -1 for none) added,
- * then the ReLU if relu. */
+ * then the ReLU if relu. A ReLU without a residual saves the apply
+ * coefficients in *ab_buf (when not NULL): the backward pass recomputes the
+ * mask from them and x instead of reading the output again. */
 static nn_val emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t res, int32_t relu,
-                      int32_t *mean_buf, int32_t *invstd_buf) {
+                      int32_t *mean_buf, int32_t *invstd_buf, int32_t *ab_buf) {
     size_t rows = (size_t)(x.n * x.h * x.w);
+    if (ab_buf) *ab_buf = -1;
     if (!b->train) {
         nn_step *s = rn__nn_add_step(b, NN_OP_BN_EVAL);
         s->x = s->y = x.buf, s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu;
@@ -246,15 +249,17 @@ static nn_val emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t res, int
     nn_val y = new_val(b, x.n, x.h, x.w, x.c);
     *mean_buf = rn__nn_new_buf(b, x.c);
     *invstd_buf = rn__nn_new_buf(b, x.c);
+    const int32_t ab = ab_buf && relu && res < 0 ? rn__nn_new_buf(b, 2 * x.c) : -1;
+    if (ab_buf) *ab_buf = ab;
     nn_step *s = rn__nn_add_step(b, NN_OP_BN_TRAIN);
-    s->x = x.buf, s->y = y.buf, s->aux1 = *mean_buf, s->aux2 = *invstd_buf;
+    s->x = x.buf, s->y = y.buf, s->aux1 = *mean_buf, s->aux2 = *invstd_buf, s->aux3 = ab;
     s->bn = bn, s->n = rows, s->c = (size_t)x.c, s->relu = relu, s->x2 = res;
     return y;
 }
 
 nn_val rn__nn_emit_bn(nn_builder *b, const nn_bn *bn, nn_val x, int32_t relu, int32_t *mean_buf,
-                      int32_t *invstd_buf) {
-    return emit_bn(b, bn, x, -1, relu, mean_buf, invstd_buf);
+                      int32_t *invstd_buf, int32_t *ab_buf) {
+    return emit_bn(b, bn, x, -1, relu, mean_buf, invstd_buf, ab_buf);
 }
 
 static void emit_add(nn_builder *b, nn_val a, nn_val other, int32_t relu) {
@@ -280,7 +285,7 @@ static nn_val emit_shortcut(nn_builder *b, const nn_block *blk, nn_val x, nn_blo
             sv->ds_mean = sv->ds_invstd = -1;
         } else {
             sv->ds_out = rn__nn_emit_conv(b, &blk->ds_conv, x, 0);
-            sc = rn__nn_emit_bn(b, &blk->ds_bn, sv->ds_out, 0, &sv->ds_mean, &sv->ds_invstd);
+            sc = rn__nn_emit_bn(b, &blk->ds_bn, sv->ds_out, 0, &sv->ds_mean, &sv->ds_invstd, NULL);
         }
     }
     return sc;
@@ -301,6 +306,7 @@ static void check_residual(nn_builder *b, nn_val sc, nn_val t) {
 nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, nn_block_saved *sv) {
     rn_memset(sv, 0, sizeof *sv);
     sv->x = x;
+    for (int32_t i = 0; i < 3; i++) sv->ab[i] = -1;
     nn_val t = x;
     /* Folded inference: a last convolution that is 1x1, stride 1, unpadded
      * (the bottleneck's conv3) runs after the shortcut and adds into it: the
@@ -327,13 +333,13 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, n
             sv->conv_out[i] = c;
             nn_val sc = emit_shortcut(b, blk, x, sv);
             check_residual(b, sc, c);
-            t = emit_bn(b, &blk->bn[i], c, sc.buf, 1, &sv->mean[i], &sv->invstd[i]);
+            t = emit_bn(b, &blk->bn[i], c, sc.buf, 1, &sv->mean[i], &sv->invstd[i], NULL);
             sv->bn_out[i] = sv->y = t;
             return t;
         } else {
             nn_val c = rn__nn_emit_conv(b, &blk->conv[i], t, 0);
             sv->conv_out[i] = c;
-            t = rn__nn_emit_bn(b, &blk->bn[i], c, relu, &sv->mean[i], &sv->invstd[i]);
+            t = rn__nn_emit_bn(b, &blk->bn[i], c, relu, &sv->mean[i], &sv->invstd[i], &sv->ab[i]);
             sv->bn_out[i] = t;
         }
     }
@@ -357,10 +363,13 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, n
     return t;
 }
 
+/* relu_y: the ReLU output to mask with, or -1; ab: the forward's saved
+ * coefficients to recompute that mask from instead, or -1. */
 static void emit_bn_backward(nn_builder *b, const nn_bn *bn, nn_val x, nn_val dy, int32_t relu_y,
-                             int32_t mean, int32_t invstd, nn_val dx) {
+                             int32_t ab, int32_t mean, int32_t invstd, nn_val dx) {
     nn_step *s = rn__nn_add_step(b, NN_OP_BN_BWD);
-    s->x = x.buf, s->x2 = dy.buf, s->x3 = relu_y, s->aux1 = mean, s->aux2 = invstd, s->y = dx.buf;
+    s->x = x.buf, s->x2 = dy.buf, s->x3 = ab >= 0 ? -1 : relu_y, s->aux3 = ab;
+    s->aux1 = mean, s->aux2 = invstd, s->y = dx.buf;
     s->bn = bn, s->n = (size_t)(x.n * x.h * x.w), s->c = (size_t)x.c;
 }
 
@@ -395,7 +404,9 @@ nn_val rn__nn_emit_block_backward(nn_builder *b, const nn_block *blk, const nn_b
         nn_val c = sv->conv_out[i];
         nn_val dc = new_val(b, c.n, c.h, c.w, c.c);
         int32_t relu_y = i < last ? sv->bn_out[i].buf : masked_in_bn ? sv->y.buf : -1;
-        emit_bn_backward(b, &blk->bn[i], c, d, relu_y, sv->mean[i], sv->invstd[i], dc);
+        /* a ReLU without a residual (relu_y is this BN's own output) has
+         * its mask recomputed from c (sv->ab[i]) */
+        emit_bn_backward(b, &blk->bn[i], c, d, relu_y, sv->ab[i], sv->mean[i], sv->invstd[i], dc);
         emit_conv_backward_weights(b, &blk->conv[i], sv->conv_in[i], dc);
         if (i > 0 || need_dx) d = emit_conv_backward_data(b, &blk->conv[i], sv->conv_in[i], dc);
     }
@@ -413,7 +424,7 @@ nn_val rn__nn_emit_block_backward(nn_builder *b, const nn_block *blk, const nn_b
         }
     } else if (blk->sc == NN_SC_PROJ) {
         nn_val o = sv->ds_out, dd = new_val(b, o.n, o.h, o.w, o.c);
-        emit_bn_backward(b, &blk->ds_bn, o, dy, sv->y.buf, sv->ds_mean, sv->ds_invstd, dd);
+        emit_bn_backward(b, &blk->ds_bn, o, dy, sv->y.buf, -1, sv->ds_mean, sv->ds_invstd, dd);
         emit_conv_backward_weights(b, &blk->ds_conv, sv->x, dd);
         if (need_dx) emit_add(b, d, emit_conv_backward_data(b, &blk->ds_conv, sv->x, dd), 0);
     }

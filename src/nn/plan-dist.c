@@ -116,7 +116,7 @@ static double shard_rows(const nn_dist *d, int32_t g, size_t rpi) {
 }
 
 static void bn_train(const rn_ctx *ctx, const nn_step *s, const float *x, const float *res,
-                     float *y, float *mean, float *invstd, nn_dist *d) {
+                     float *y, float *mean, float *invstd, float *ab, nn_dist *d) {
     const nn_bn *bn = s->bn;
     const size_t c = s->c, rpi = rows_per_image(d, s->n);
     const int32_t shards = total_shards(d);
@@ -152,12 +152,12 @@ static void bn_train(const rn_ctx *ctx, const nn_step *s, const float *x, const 
     }
     rn__bn_forward_train_global(ctx, s->n, c, x, bn->gamma, bn->beta, bn->mean, bn->var,
                                 RN_BN_MOMENTUM, RN_BN_EPS, red, red + c,
-                                (double)(d->global_n * rpi), res, y, mean, invstd, s->relu);
+                                (double)(d->global_n * rpi), res, y, mean, invstd, ab, s->relu);
 }
 
 static void bn_backward(const rn_ctx *ctx, const nn_step *s, const float *x, const float *dy,
-                        const float *relu_y, const float *mean, const float *invstd, float *dx,
-                        nn_dist *d) {
+                        const float *relu_y, const float *ab, const float *mean,
+                        const float *invstd, float *dx, nn_dist *d) {
     const nn_bn *bn = s->bn;
     const size_t c = s->c, rpi = rows_per_image(d, s->n);
     const int32_t shards = total_shards(d);
@@ -169,7 +169,7 @@ static void bn_backward(const rn_ctx *ctx, const nn_step *s, const float *x, con
         size_t g = (size_t)(d->rank * d->local + l), off = lo * rpi * c;
         double *sdy = red + 2 * g * c, *sdyx = red + (2 * g + 1) * c;
         rn__bn_shard_grad_sums(ctx, (hi - lo) * rpi, c, x + off, dy + off,
-                               relu_y ? relu_y + off : NULL, mean, sdy, sdyx);
+                               relu_y ? relu_y + off : NULL, ab, mean, sdy, sdyx);
         /* this shard's gamma and beta gradients, as a batch of its images
          * would give them */
         gg[l] = l == 0 ? bn->ggamma : d->scratch + (size_t)(l - 1) * 2 * c;
@@ -189,7 +189,7 @@ static void bn_backward(const rn_ctx *ctx, const nn_step *s, const float *x, con
         red[ch] = a;
         red[c + ch] = b;
     }
-    rn__bn_backward_global(ctx, s->n, c, x, dy, relu_y, bn->gamma, mean, invstd, red, red + c,
+    rn__bn_backward_global(ctx, s->n, c, x, dy, relu_y, ab, bn->gamma, mean, invstd, red, red + c,
                            (double)(d->global_n * rpi), dx);
 }
 
@@ -255,21 +255,21 @@ static void linear_backward(const rn_ctx *ctx, const nn_step *s, const float *x,
 }
 
 int rn__nn_dist_step(const rn_ctx *ctx, const nn_step *s, float *x, float *x2, float *x3, float *y,
-                     float *aux1, float *aux2, void *ws, size_t ws_bytes, const int32_t *labels,
-                     nn_dist *d) {
+                     float *aux1, float *aux2, float *aux3, void *ws, size_t ws_bytes,
+                     const int32_t *labels, nn_dist *d) {
     const int sync = d->sync_bn && total_shards(d) > 1;
     if (d->failed) return 1; /* the step is lost: skip the rest of the pass */
     switch (s->op) {
     case NN_OP_BN_TRAIN:
         if (!sync) return 0;
-        bn_train(ctx, s, x, x2, y, aux1, aux2, d);
+        bn_train(ctx, s, x, x2, y, aux1, aux2, aux3, d);
         return 1;
     case NN_OP_BN_BWD:
         if (sync)
-            bn_backward(ctx, s, x, x2, x3, aux1, aux2, y, d);
+            bn_backward(ctx, s, x, x2, x3, aux3, aux1, aux2, y, d);
         else
-            rn__bn_backward(ctx, s->n, s->c, x, x2, x3, s->bn->gamma, aux1, aux2, y, s->bn->ggamma,
-                            s->bn->gbeta);
+            rn__bn_backward(ctx, s->n, s->c, x, x2, x3, aux3, s->bn->gamma, aux1, aux2, y,
+                            s->bn->ggamma, s->bn->gbeta);
         grad_ready(d, s->bn->gbeta, s->c);
         grad_ready(d, s->bn->ggamma, s->c);
         return 1;

@@ -85,6 +85,7 @@ rn_status rn__nn_prog_plan_memory(rn_ctx *ctx, nn_prog *p) {
         const nn_step *s = &p->steps[t];
         touch(p->bufs, s->x, t), touch(p->bufs, s->x2, t), touch(p->bufs, s->x3, t);
         touch(p->bufs, s->y, t), touch(p->bufs, s->aux1, t), touch(p->bufs, s->aux2, t);
+        touch(p->bufs, s->aux3, t);
         touch(p->bufs, s->ws, t);
     }
     /* buffers bucketed by birth and by death step (counting sort) */

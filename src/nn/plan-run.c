@@ -22,7 +22,7 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     const nn_bn *bn = s->bn;
     size_t count = s->n * s->h * s->w * s->c;
     if (io->dist &&
-        rn__nn_dist_step(ctx, s, x, x2, x3, y, at(e, s->aux1), at(e, s->aux2), ws,
+        rn__nn_dist_step(ctx, s, x, x2, x3, y, at(e, s->aux1), at(e, s->aux2), at(e, s->aux3), ws,
                          s->ws >= 0 ? e->prog->bufs[s->ws].bytes : 0, io->labels, io->dist))
         return;
     switch (s->op) {
@@ -55,7 +55,7 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     case NN_OP_BN_TRAIN:
         rn__bn_forward_train(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var,
                              RN_BN_MOMENTUM, RN_BN_EPS, x2, y, at(e, s->aux1), at(e, s->aux2),
-                             s->relu);
+                             at(e, s->aux3), s->relu);
         break;
     case NN_OP_BN_EVAL:
         rn__bn_forward_eval(ctx, s->n, s->c, x, bn->gamma, bn->beta, bn->mean, bn->var, RN_BN_EPS,
@@ -78,8 +78,8 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
     case NN_OP_MAXPOOL_BWD: rn__maxpool_backward(ctx, &s->pd, x, x2, y); break;
     case NN_OP_RELU_BWD: rn__relu_backward(ctx, s->n, x, x2, y); break;
     case NN_OP_BN_BWD:
-        rn__bn_backward(ctx, s->n, s->c, x, x2, x3, bn->gamma, at(e, s->aux1), at(e, s->aux2), y,
-                        bn->ggamma, bn->gbeta);
+        rn__bn_backward(ctx, s->n, s->c, x, x2, x3, at(e, s->aux3), bn->gamma, at(e, s->aux1),
+                        at(e, s->aux2), y, bn->ggamma, bn->gbeta);
         break;
     case NN_OP_CONV_BWD_DATA:
         if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)

@@ -55,8 +55,8 @@ static void emit_model(nn_builder *b, const void *arg) {
 
     rn__nn_where(b, "conv1");
     nn_val c = rn__nn_emit_conv(b, &m->stem_conv, x, b->folded), act = c;
-    int32_t mean = -1, invstd = -1;
-    if (!b->folded) act = rn__nn_emit_bn(b, &m->stem_bn, c, 1, &mean, &invstd);
+    int32_t mean = -1, invstd = -1, ab = -1;
+    if (!b->folded) act = rn__nn_emit_bn(b, &m->stem_bn, c, 1, &mean, &invstd, &ab);
     nn_val t = act;
     rn_pool_desc pd;
     rn_memset(&pd, 0, sizeof pd);
@@ -117,7 +117,8 @@ static void emit_model(nn_builder *b, const void *arg) {
     nn_val dc = c;
     dc.buf = rn__nn_new_buf(b, c.n * c.h * c.w * c.c);
     s = rn__nn_add_step(b, NN_OP_BN_BWD);
-    s->x = c.buf, s->x2 = dy.buf, s->x3 = act.buf, s->aux1 = mean, s->aux2 = invstd;
+    /* the ReLU's mask recomputed from c and the saved coefficients */
+    s->x = c.buf, s->x2 = dy.buf, s->aux1 = mean, s->aux2 = invstd, s->aux3 = ab;
     s->y = dc.buf, s->bn = &m->stem_bn, s->n = (size_t)(c.n * c.h * c.w), s->c = (size_t)c.c;
     rn_conv_desc cd;
     rn_memset(&cd, 0, sizeof cd);

@@ -24,6 +24,7 @@ typedef struct bn_job {
     const struct rn_kernels *kt;
     size_t count, c, c0, nb;            /* rows, channels, this group's first channel and width */
     const float *x, *dy, *relu_y, *res; /* res: the residual added before the ReLU, or NULL */
+    const float *mask_ab;               /* backward without relu_y: the forward's a and b (2 x c) */
     float *y, *dx;
     int32_t relu;
     double shift[RN_BN_GROUP];                            /* train: the sums are taken around it */
@@ -56,6 +57,16 @@ static void affine_task(void *arg, size_t t) {
                     j->y + off, j->relu ? 1u : 0u);
 }
 
+/* The group's apply coefficients into save_ab (a in [0, c), b in [c, 2c)),
+ * when asked: the backward pass recomputes the ReLU's mask from them. */
+static void save_coefficients(const bn_job *j, float *save_ab) {
+    if (!save_ab) return;
+    for (size_t i = 0; i < j->nb; i++) {
+        save_ab[j->c0 + i] = j->a[i];
+        save_ab[j->c + j->c0 + i] = j->b[i];
+    }
+}
+
 static size_t group_width(size_t c, size_t c0) {
     return c - c0 < RN_BN_GROUP ? c - c0 : RN_BN_GROUP;
 }
@@ -85,7 +96,7 @@ static void group_sums(const rn_ctx *ctx, bn_job *j, size_t c0, const float *cen
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
                           float *running_var, float momentum, float eps, const float *res, float *y,
-                          float *save_mean, float *save_invstd, int32_t relu) {
+                          float *save_mean, float *save_invstd, float *save_ab, int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     j.res = res;
@@ -111,6 +122,7 @@ void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float
             j.a[i] = (float)sc;
             j.b[i] = (float)((double)beta[ch] - mean * sc);
         }
+        save_coefficients(&j, save_ab);
         rn__parallel_for(ctx, RN_BN_CHUNKS, affine_task, &j);
     }
 }
@@ -142,8 +154,9 @@ static void grad_sums_task(void *arg, size_t t) {
     chunk_rows(j->count, t, &lo, &hi);
     const size_t off = lo * j->c + j->c0;
     for (size_t i = 0; i < j->nb; i++) j->s1[t][i] = 0.0, j->s2[t][i] = 0.0;
+    const float *ma = j->mask_ab ? j->mask_ab + j->c0 : NULL, *mb = ma ? ma + j->c : NULL;
     j->kt->bn_grad_sums(hi - lo, j->nb, j->x + off, j->dy + off, j->relu_y ? j->relu_y + off : NULL,
-                        j->c, j->m, j->s1[t], j->s2[t]);
+                        ma, mb, j->c, j->m, j->s1[t], j->s2[t]);
 }
 
 /* dx = a * g - b - k * (x - mean) over one chunk of rows. */
@@ -152,17 +165,19 @@ static void grad_input_task(void *arg, size_t t) {
     size_t lo, hi;
     chunk_rows(j->count, t, &lo, &hi);
     const size_t off = lo * j->c + j->c0;
+    const float *ma = j->mask_ab ? j->mask_ab + j->c0 : NULL, *mb = ma ? ma + j->c : NULL;
     j->kt->bn_grad_input(hi - lo, j->nb, j->x + off, j->dy + off,
-                         j->relu_y ? j->relu_y + off : NULL, j->c, j->m, j->a, j->b, j->k,
+                         j->relu_y ? j->relu_y + off : NULL, ma, mb, j->c, j->m, j->a, j->b, j->k,
                          j->dx + off);
 }
 
 void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
-                     const float *relu_y, const float *gamma, const float *save_mean,
-                     const float *save_invstd, float *dx, float *dgamma, float *dbeta) {
+                     const float *relu_y, const float *mask_ab, const float *gamma,
+                     const float *save_mean, const float *save_invstd, float *dx, float *dgamma,
+                     float *dbeta) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy;
-    j.relu_y = relu_y;
+    j.relu_y = relu_y, j.mask_ab = mask_ab;
     j.dx = dx;
     double m = (double)count;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
@@ -212,7 +227,8 @@ void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, cons
                                  const float *gamma, const float *beta, float *running_mean,
                                  float *running_var, float momentum, float eps, const double *mean,
                                  const double *var, double total_rows, const float *res, float *y,
-                                 float *save_mean, float *save_invstd, int32_t relu) {
+                                 float *save_mean, float *save_invstd, float *save_ab,
+                                 int32_t relu) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.y = y, j.relu = relu;
     j.res = res;
@@ -233,15 +249,17 @@ void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, cons
             j.a[i] = (float)sc;
             j.b[i] = (float)((double)beta[ch] - mean[ch] * sc);
         }
+        save_coefficients(&j, save_ab);
         rn__parallel_for(ctx, RN_BN_CHUNKS, affine_task, &j);
     }
 }
 
 void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
-                            const float *dy, const float *relu_y, const float *save_mean,
-                            double *sdy, double *sdyx) {
+                            const float *dy, const float *relu_y, const float *mask_ab,
+                            const float *save_mean, double *sdy, double *sdyx) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.mask_ab = mask_ab;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {
         group_sums(ctx, &j, c0, save_mean, grad_sums_task);
         for (size_t i = 0; i < j.nb; i++) sdy[c0 + i] = j.s1[0][i], sdyx[c0 + i] = j.s2[0][i];
@@ -249,11 +267,12 @@ void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const flo
 }
 
 void rn__bn_backward_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
-                            const float *dy, const float *relu_y, const float *gamma,
-                            const float *save_mean, const float *save_invstd, const double *sdy,
-                            const double *sdyx, double total_rows, float *dx) {
+                            const float *dy, const float *relu_y, const float *mask_ab,
+                            const float *gamma, const float *save_mean, const float *save_invstd,
+                            const double *sdy, const double *sdyx, double total_rows, float *dx) {
     bn_job j;
     j.kt = rn__ctx_kernels(ctx), j.count = count, j.c = c, j.x = x, j.dy = dy, j.relu_y = relu_y;
+    j.mask_ab = mask_ab;
     j.dx = dx;
     double m = total_rows;
     for (size_t c0 = 0; c0 < c; c0 += RN_BN_GROUP) {

@@ -73,7 +73,7 @@ rn_status rn_batchnorm_backward(rn_ctx *ctx, const rn_tensor *x, const rn_tensor
                      {"save_mean", save_mean, 0},
                      {"save_invstd", save_invstd, 0}};
     RN_TRY(rn__check_no_overlap(ctx, fn, outs, RN_NROLES(outs), ins, RN_NROLES(ins)));
-    rn__bn_backward(ctx, rn__rows_of(x), (size_t)c, x->data, dy->data, NULL, gamma->data,
+    rn__bn_backward(ctx, rn__rows_of(x), (size_t)c, x->data, dy->data, NULL, NULL, gamma->data,
                     save_mean->data, save_invstd->data, dx->data, dgamma->data, dbeta->data);
     return rn__done(ctx);
 }

@@ -80,7 +80,7 @@ rn_status rn_batchnorm_forward_train(rn_ctx *ctx, const rn_tensor *x, const rn_t
     RN_TRY(rn__check_no_overlap(ctx, fn, outs, RN_NROLES(outs), ins, RN_NROLES(ins)));
     rn__bn_forward_train(ctx, count, (size_t)c, x->data, gamma->data, beta->data,
                          running_mean->data, running_var->data, momentum, eps, NULL, y->data,
-                         save_mean->data, save_invstd->data, 0);
+                         save_mean->data, save_invstd->data, NULL, 0);
     return rn__done(ctx);
 }
 

@@ -240,20 +240,26 @@ void rn__qconv2d_run_kernel(const rn_ctx *ctx, const rn_qconv_kernel *kern, cons
 /* ---- batch norm over `count` = N*H*W rows of `c` channels -------------------- */
 /* The forward drivers add res (the block's shortcut, count x c like y) to
  * the normalised values before the ReLU when it is not NULL: a residual
- * block's last batch norm, addition and ReLU in one pass; y may be res. */
+ * block's last batch norm, addition and ReLU in one pass; y may be res.
+ * save_ab, when not NULL (2 x c floats), receives the float coefficients
+ * of the pass y = x * a + b: a in [0, c), b in [c, 2c). */
 void rn__bn_forward_train(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
                           float *running_var, float momentum, float eps, const float *res, float *y,
-                          float *save_mean, float *save_invstd, int32_t relu);
+                          float *save_mean, float *save_invstd, float *save_ab, int32_t relu);
 void rn__bn_forward_eval(const rn_ctx *ctx, size_t count, size_t c, const float *x,
                          const float *gamma, const float *beta, const float *running_mean,
                          const float *running_var, float eps, const float *res, float *y,
                          int32_t relu);
 /* Backward of train-mode BN. If relu_y is not NULL the forward was fused with
- * ReLU and relu_y is its output: dy is first masked by relu_y > 0. */
+ * ReLU and relu_y is its output: dy is first masked by relu_y > 0. If relu_y
+ * is NULL and mask_ab is not, the forward was fused with ReLU without a
+ * residual and mask_ab holds its save_ab: the mask is recomputed from x,
+ * x * a + b > 0, which is relu_y > 0 bit for bit without reading relu_y. */
 void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, const float *dy,
-                     const float *relu_y, const float *gamma, const float *save_mean,
-                     const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+                     const float *relu_y, const float *mask_ab, const float *gamma,
+                     const float *save_mean, const float *save_invstd, float *dx, float *dgamma,
+                     float *dbeta);
 
 /* ---- elementwise ------------------------------------------------------------------ */
 void rn__relu_forward(const rn_ctx *ctx, size_t n, const float *x, float *y);
@@ -306,14 +312,15 @@ void rn__bn_forward_train_global(const rn_ctx *ctx, size_t count, size_t c, cons
                                  const float *gamma, const float *beta, float *running_mean,
                                  float *running_var, float momentum, float eps, const double *mean,
                                  const double *var, double total_rows, const float *res, float *y,
-                                 float *save_mean, float *save_invstd, int32_t relu);
+                                 float *save_mean, float *save_invstd, float *save_ab,
+                                 int32_t relu);
 void rn__bn_shard_grad_sums(const rn_ctx *ctx, size_t count, size_t c, const float *x,
-                            const float *dy, const float *relu_y, const float *save_mean,
-                            double *sdy, double *sdyx);
+                            const float *dy, const float *relu_y, const float *mask_ab,
+                            const float *save_mean, double *sdy, double *sdyx);
 void rn__bn_backward_global(const rn_ctx *ctx, size_t count, size_t c, const float *x,
-                            const float *dy, const float *relu_y, const float *gamma,
-                            const float *save_mean, const float *save_invstd, const double *sdy,
-                            const double *sdyx, double total_rows, float *dx);
+                            const float *dy, const float *relu_y, const float *mask_ab,
+                            const float *gamma, const float *save_mean, const float *save_invstd,
+                            const double *sdy, const double *sdyx, double total_rows, float *dx);
 
 /* ---- softmax cross-entropy, mean over n ---------------------------------------------
  * Returns the loss; if dlogits is not NULL writes (softmax - onehot) / n. */

@@ -10,7 +10,8 @@ void rn_f32_bn_grad_sums__scalar(RN_BN_GRAD_SUMS_ARGS) {
         const size_t base = r * stride;
         for (size_t i = 0; i < nc; i++) {
             /* the fused ReLU passed gradient only where its output was > 0 */
-            const float gf = relu_y && !(relu_y[base + i] > 0.0f) ? 0.0f : dy[base + i];
+            const float gf =
+                rn__bn_relu_passes(relu_y, ma, mb, x, base + i, i) ? dy[base + i] : 0.0f;
             const double g = gf, d = (double)x[base + i] - (double)mean[i];
             const double gd = g * d;
             sum[i] += g;
