@@ -80,7 +80,7 @@ static void run_relu_fwd(const rn_ctx *ctx, bench_op *o) {
     rn__relu_forward(ctx, o->count, o->x, o->y);
 }
 static void run_relu_bwd(const rn_ctx *ctx, bench_op *o) {
-    rn__relu_backward(ctx, o->count, o->x, o->x2, o->y);
+    rn__relu_backward(ctx, o->count, o->x, o->x2, NULL, o->y);
 }
 static void run_add_relu(const rn_ctx *ctx, bench_op *o) {
     rn__add_forward(ctx, o->count, o->x, o->x2, o->y, 1);

@@ -213,8 +213,16 @@ static void flat_isa(int32_t isa) {
         ref->relu(n, a, y0);
         t->relu(n, a, y1);
         for (size_t i = 0; i < n; i++) bad += !same_float(y1[i], y0[i]);
-        ref->relu_backward(n, a, b, y0);
-        t->relu_backward(n, a, b, y1);
+        ref->relu_backward(n, a, b, NULL, y0);
+        t->relu_backward(n, a, b, NULL, y1);
+        for (size_t i = 0; i < n; i++) bad += !same_float(y1[i], y0[i]);
+        /* with a second gradient added (a as the mask, b + a as the sum) */
+        ref->relu_backward(n, a, b, a, y0);
+        t->relu_backward(n, a, b, a, y1);
+        for (size_t i = 0; i < n; i++) bad += !same_float(y1[i], y0[i]);
+        /* in place over the first gradient, as the plans call it */
+        memcpy(y1, b, n * sizeof(float));
+        t->relu_backward(n, a, y1, a, y1);
         for (size_t i = 0; i < n; i++) bad += !same_float(y1[i], y0[i]);
         for (uint32_t relu = 0; relu < 2; relu++) {
             ref->add(n, a, b, y0, relu);
@@ -327,6 +335,17 @@ static void test_scalar_bn_kernels_compute_their_definitions(void) {
     CHECK(gs[0] == 8.0);
 }
 
+/* The scalar ReLU backward with a second gradient: the sum where y > 0. */
+static void test_scalar_relu_backward_adds_the_second_gradient(void) {
+    const struct rn_kernels *ref = rn__kernels_for_isa(RN_ISA_SCALAR);
+    const float y[5] = {1, 0, -1, NAN, 2}, dy[5] = {1, 2, 3, 4, 5}, dy2[5] = {10, 20, 30, 40, 0.5f};
+    float dx[5];
+    ref->relu_backward(5, y, dy, dy2, dx);
+    CHECK(dx[0] == 11.0f && dx[1] == 0.0f && dx[2] == 0.0f && dx[3] == 0.0f && dx[4] == 5.5f);
+    ref->relu_backward(5, y, dy, NULL, dx);
+    CHECK(dx[0] == 1.0f && dx[1] == 0.0f && dx[2] == 0.0f && dx[3] == 0.0f && dx[4] == 5.0f);
+}
+
 RN_PER_SIMD_ISA(bn_stats_isa)
 RN_PER_SIMD_ISA(bn_apply_isa)
 RN_PER_SIMD_ISA(bn_backward_isa)
@@ -369,6 +388,8 @@ static const rn_test_case cases[] = {
      test_scalar_maxpool_follows_first_maximum_and_nan_rules},
     {"bn_kernels_compute_their_definitions_scalar",
      test_scalar_bn_kernels_compute_their_definitions},
+    {"relu_backward_adds_the_second_gradient_scalar",
+     test_scalar_relu_backward_adds_the_second_gradient},
     RN_SIMD_ISA_CASES("bn_stats_kernels_match_scalar", bn_stats_isa),
     RN_SIMD_ISA_CASES("bn_apply_kernels_match_scalar_with_masked_channel_tails", bn_apply_isa),
     RN_SIMD_ISA_CASES("bn_backward_kernels_match_scalar_with_and_without_relu_mask",

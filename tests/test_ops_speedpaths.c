@@ -310,7 +310,7 @@ static void run_elementwise(int32_t isa, int threads, const float *x, const floa
                          NULL, 1);
     rn__bn_backward(ctx, EW_ROWS, EW_C, x, dy, y, NULL, g, mean, invstd, dx, dg, db);
     rn__relu_forward(ctx, EW_TOTAL, x, ry);
-    rn__relu_backward(ctx, EW_TOTAL, x, dy, rdx);
+    rn__relu_backward(ctx, EW_TOTAL, x, dy, NULL, rdx);
     rn__add_forward(ctx, EW_TOTAL, x, dy, sum, 1);
     rn_pool_desc pd = {EW_N, EW_H, EW_W, EW_C, 3, 3, 2, 2, 1, 1, 0, 0};
     CHECK(rn__pool_desc_init(&pd));

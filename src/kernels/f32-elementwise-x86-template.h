@@ -157,11 +157,26 @@ void RN_EW_NAME(rn_f32_relu)(RN_RELU_ARGS) {
     }
 }
 
-/* ReLU backward: dx = dy where y > 0 (ordered: NaN in y gives 0), else 0,
- * branch-free */
+/* ReLU backward: dx = g (dy, or dy + dy2) where y > 0 (ordered: NaN in y
+ * gives 0), else 0, branch-free */
 void RN_EW_NAME(rn_f32_relu_backward)(RN_RELU_BACKWARD_ARGS) {
     const RN_V zero = RN_V_ZERO();
     size_t i = 0;
+    if (dy2) {
+        for (; i + 4 * RN_V_W <= n; i += 4 * RN_V_W)
+            for (size_t j = i; j < i + 4 * RN_V_W; j += RN_V_W) {
+                const RN_VP pos = RN_V_CMP(RN_V_LOAD(y + j), zero, _CMP_GT_OQ);
+                const RN_V g = RN_V_ADD(RN_V_LOAD(dy + j), RN_V_LOAD(dy2 + j));
+                RN_V_STORE(dx + j, RN_V_KEEP(pos, g));
+            }
+        for (; i < n; i += RN_V_W) {
+            const RN_VM m = RN_EW_TAIL(n, i);
+            const RN_VP pos = RN_V_CMP(RN_V_LOADM(y + i, m), zero, _CMP_GT_OQ);
+            const RN_V g = RN_V_ADD(RN_V_LOADM(dy + i, m), RN_V_LOADM(dy2 + i, m));
+            RN_V_STOREM(dx + i, m, RN_V_KEEP(pos, g));
+        }
+        return;
+    }
     for (; i + 4 * RN_V_W <= n; i += 4 * RN_V_W)
         for (size_t j = i; j < i + 4 * RN_V_W; j += RN_V_W) {
             const RN_VP pos = RN_V_CMP(RN_V_LOAD(y + j), zero, _CMP_GT_OQ);

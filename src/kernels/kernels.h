@@ -120,10 +120,13 @@ typedef void (*rn_bn_grad_input_fn)(size_t rows, size_t nc, const float *x, cons
                                     const float *b, const float *k, float *dx);
 
 /* ---- elementwise over n floats ----------------------------------------------------
- * ReLU forward y = (x < 0 ? 0 : x) (NaN kept); backward dx = (y > 0 ? dy : 0);
- * add y = a + b then, if relu, the ReLU. Outputs may alias inputs. */
+ * ReLU forward y = (x < 0 ? 0 : x) (NaN kept); backward dx = (y > 0 ? g : 0)
+ * with g = dy, or g = dy + dy2 (one rounded sum) when dy2 is not NULL: the
+ * two gradients that meet at a residual block's output; add y = a + b then,
+ * if relu, the ReLU. Outputs may alias inputs. */
 typedef void (*rn_relu_fn)(size_t n, const float *x, float *y);
-typedef void (*rn_relu_backward_fn)(size_t n, const float *y, const float *dy, float *dx);
+typedef void (*rn_relu_backward_fn)(size_t n, const float *y, const float *dy, const float *dy2,
+                                    float *dx);
 typedef void (*rn_add_fn)(size_t n, const float *a, const float *b, float *y, uint32_t relu);
 
 /* ---- max pooling over one window of wh x ww cells ---------------------------------
@@ -277,7 +280,7 @@ struct rn_kernels {
         const float *mb, size_t stride, const float *mean, const float *a, const float *b,         \
         const float *k, float *dx
 #define RN_RELU_ARGS size_t n, const float *x, float *y
-#define RN_RELU_BACKWARD_ARGS size_t n, const float *y, const float *dy, float *dx
+#define RN_RELU_BACKWARD_ARGS size_t n, const float *y, const float *dy, const float *dy2, float *dx
 #define RN_ADD_ARGS size_t n, const float *a, const float *b, float *y, uint32_t relu
 #define RN_MAXPOOL_ARGS \
     size_t nc, size_t wh, size_t ww, const float *x, size_t row_stride, size_t pix_stride, float *y

@@ -250,7 +250,7 @@ enum nn_op {
     NN_OP_LINEAR_BWD,
     NN_OP_GAP_BWD,
     NN_OP_MAXPOOL_BWD,
-    NN_OP_RELU_BWD,
+    NN_OP_RELU_BWD, /* dx = (y > 0 ? dy (+ x3) : 0) (may be in place) */
     NN_OP_BN_BWD,
     NN_OP_CONV_BWD_DATA,
     NN_OP_CONV_BWD_W,
@@ -268,7 +268,8 @@ typedef struct nn_step {
     int32_t relu;
     int32_t ext; /* LOAD / STORE: which external array (NN_EXT_*) */
     /* buffer ids, -1 when unused: inputs x, x2 (dy in backward), x3 (the
-     * ReLU output a BN backward masks with), output y, BN mean and invstd in
+     * ReLU output a BN backward masks with; RELU_BWD: a second gradient
+     * added to dy), output y, BN mean and invstd in
      * aux1 and aux2, BN apply coefficients in aux3 (BN_TRAIN saves them,
      * BN_BWD without x3 recomputes the ReLU mask from them), op workspace ws */
     int32_t x, x2, x3, y, aux1, aux2, aux3, ws;

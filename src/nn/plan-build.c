@@ -389,14 +389,33 @@ static nn_val emit_conv_backward_data(nn_builder *b, const nn_conv *c, nn_val x,
     return dx;
 }
 
+/* The step emitted last (in the counting pass, the scratch step it wrote),
+ * or NULL. */
+static nn_step *last_step(nn_builder *b) {
+    nn_prog *p = b->prog;
+    if (p->nsteps == 0) return NULL;
+    return p->steps ? &p->steps[p->nsteps - 1] : &b->scratch;
+}
+
 nn_val rn__nn_emit_block_backward(nn_builder *b, const nn_block *blk, const nn_block_saved *sv,
                                   nn_val dy, int32_t need_dx) {
     int32_t last = blk->nconv - 1, masked_in_bn = 1;
     nn_val d = dy;
     if (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PAD) {
-        /* both branches need dz = dy * (y > 0): computed once, in place */
-        nn_step *s = rn__nn_add_step(b, NN_OP_RELU_BWD);
-        s->x = sv->y.buf, s->x2 = dy.buf, s->y = dy.buf, s->n = (size_t)numel(dy);
+        /* both branches need dz = dy * (y > 0): computed once, in place.
+         * Where dy is the sum the next block's backward just emitted (its
+         * two branches' gradients added in place, dy = dy + other), that
+         * addition becomes this pass: dz = (y > 0 ? dy + other : 0), the
+         * same bits in one pass over the map instead of two. */
+        nn_step *prev = last_step(b);
+        if (prev && prev->op == NN_OP_ADD && !prev->relu && prev->x == dy.buf &&
+            prev->y == dy.buf && prev->x3 < 0) {
+            prev->op = NN_OP_RELU_BWD;
+            prev->x3 = prev->x2, prev->x2 = dy.buf, prev->x = sv->y.buf;
+        } else {
+            nn_step *s = rn__nn_add_step(b, NN_OP_RELU_BWD);
+            s->x = sv->y.buf, s->x2 = dy.buf, s->y = dy.buf, s->n = (size_t)numel(dy);
+        }
         masked_in_bn = 0;
     }
     nn_val dz = d;

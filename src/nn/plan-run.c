@@ -76,7 +76,7 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
         break;
     case NN_OP_GAP_BWD: rn__gap_backward(ctx, s->n, s->h * s->w, s->c, x2, y); break;
     case NN_OP_MAXPOOL_BWD: rn__maxpool_backward(ctx, &s->pd, x, x2, y); break;
-    case NN_OP_RELU_BWD: rn__relu_backward(ctx, s->n, x, x2, y); break;
+    case NN_OP_RELU_BWD: rn__relu_backward(ctx, s->n, x, x2, x3, y); break;
     case NN_OP_BN_BWD:
         rn__bn_backward(ctx, s->n, s->c, x, x2, x3, at(e, s->aux3), bn->gamma, at(e, s->aux1),
                         at(e, s->aux2), y, bn->ggamma, bn->gbeta);

@@ -15,7 +15,7 @@
 typedef struct ew_job {
     const struct rn_kernels *kt;
     size_t n;
-    const float *a, *b; /* relu: x; relu backward: y, dy; add: a, b */
+    const float *a, *b, *c; /* relu: x; relu backward: y, dy, dy2; add: a, b */
     float *y;
     int32_t relu; /* add: apply the ReLU */
 } ew_job;
@@ -34,7 +34,8 @@ static void relu_forward_task(void *arg, size_t t) {
 static void relu_backward_task(void *arg, size_t t) {
     const ew_job *j = (const ew_job *)arg;
     const size_t lo = t * RN_ELEMENTWISE_BLOCK;
-    j->kt->relu_backward(block_len(j->n, t), j->a + lo, j->b + lo, j->y + lo);
+    j->kt->relu_backward(block_len(j->n, t), j->a + lo, j->b + lo, j->c ? j->c + lo : NULL,
+                         j->y + lo);
 }
 
 static void add_task(void *arg, size_t t) {
@@ -44,20 +45,21 @@ static void add_task(void *arg, size_t t) {
 }
 
 static void run(const rn_ctx *ctx, rn_task_fn task, size_t n, const float *a, const float *b,
-                float *y, int32_t relu) {
-    ew_job j = {rn__ctx_kernels(ctx), n, a, b, y, relu};
+                const float *c, float *y, int32_t relu) {
+    ew_job j = {rn__ctx_kernels(ctx), n, a, b, c, y, relu};
     rn__parallel_for(ctx, (n + RN_ELEMENTWISE_BLOCK - 1) / RN_ELEMENTWISE_BLOCK, task, &j);
 }
 
 void rn__relu_forward(const rn_ctx *ctx, size_t n, const float *x, float *y) {
-    run(ctx, relu_forward_task, n, x, NULL, y, 0);
+    run(ctx, relu_forward_task, n, x, NULL, NULL, y, 0);
 }
 
-void rn__relu_backward(const rn_ctx *ctx, size_t n, const float *y, const float *dy, float *dx) {
-    run(ctx, relu_backward_task, n, y, dy, dx, 0);
+void rn__relu_backward(const rn_ctx *ctx, size_t n, const float *y, const float *dy,
+                       const float *dy2, float *dx) {
+    run(ctx, relu_backward_task, n, y, dy, dy2, dx, 0);
 }
 
 void rn__add_forward(const rn_ctx *ctx, size_t n, const float *a, const float *b, float *y,
                      int32_t relu) {
-    run(ctx, add_task, n, a, b, y, relu);
+    run(ctx, add_task, n, a, b, NULL, y, relu);
 }

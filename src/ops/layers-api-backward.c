@@ -87,7 +87,7 @@ rn_status rn_relu_backward(rn_ctx *ctx, const rn_tensor *y, const rn_tensor *dy,
     rn_role outs[] = {{"dx", dx, 1}};
     rn_role ins[] = {{"y", y, 1}, {"dy", dy, 1}};
     RN_TRY(rn__check_no_overlap(ctx, fn, outs, RN_NROLES(outs), ins, RN_NROLES(ins)));
-    rn__relu_backward(ctx, (size_t)rn_tensor_numel(y), y->data, dy->data, dx->data);
+    rn__relu_backward(ctx, (size_t)rn_tensor_numel(y), y->data, dy->data, NULL, dx->data);
     return rn__done(ctx);
 }
 

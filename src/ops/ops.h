@@ -263,7 +263,10 @@ void rn__bn_backward(const rn_ctx *ctx, size_t count, size_t c, const float *x, 
 
 /* ---- elementwise ------------------------------------------------------------------ */
 void rn__relu_forward(const rn_ctx *ctx, size_t n, const float *x, float *y);
-void rn__relu_backward(const rn_ctx *ctx, size_t n, const float *y, const float *dy, float *dx);
+/* dx = (y > 0 ? dy : 0), or with dy2 not NULL (y > 0 ? dy + dy2 : 0): a
+ * residual addition's backward and the ReLU before it in one pass. */
+void rn__relu_backward(const rn_ctx *ctx, size_t n, const float *y, const float *dy,
+                       const float *dy2, float *dx);
 /* y = a + b, then ReLU if relu. */
 void rn__add_forward(const rn_ctx *ctx, size_t n, const float *a, const float *b, float *y,
                      int32_t relu);
