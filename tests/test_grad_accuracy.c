@@ -44,6 +44,18 @@
 #define PROJ_SEED 0x5EEDu
 #define ABS_TOL 1e-3
 #define REL_TO_TORCH 10.0
+/* RN_OPT_TRAIN_BF16 (bf16 products in the 3x3 convolutions' forward and
+ * backward-data passes): measured on these cases (Zen 5), the worst
+ * tensor's error is 0.36-0.44 and the loss is off by 1.3e-4 to 1.0e-3. Most of it
+ * is the forward pass flipping ReLU gates (as in any bf16 forward): the
+ * backward-data pass alone gives 2.5e-3 over all parameters, and fp32 with
+ * every convolution weight scaled by 1 + 4e-3 * U(-1, 1) is off by as much as
+ * bf16 (docs/performance.md "bf16 training"). The bound catches a broken
+ * path (a wrong packing or pairing is off by 1 or more) and the lower one a
+ * flag that does nothing (fp32: 1e-5). */
+#define BF16_TOL 0.6
+#define BF16_LOSS_TOL 2e-3
+#define BF16_MIN_ERR 1e-3
 
 typedef struct grad_case {
     const char *name;
@@ -116,7 +128,7 @@ static double tensor_error(const float *g, size_t n, int32_t index, const float 
 /* One training step of case k on a context capped at isa with Winograd on
  * or off; checks every parameter's gradient. Returns 0 when the ISA is not
  * available here (nothing checked). */
-static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
+static int check_case(const grad_case *gc, int32_t isa, int64_t winograd, int64_t bf16) {
     rn_ctx *ctx = NULL;
     if (rn_ctx_create(&ctx) != RN_OK) {
         rn_test_failed_checks++;
@@ -131,6 +143,10 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
     }
     CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 2), ctx);
     CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd), ctx);
+    if (bf16 && rn_ctx_set_int(ctx, RN_OPT_TRAIN_BF16, 1) != RN_OK) {
+        rn_ctx_destroy(ctx);
+        return 0;
+    }
     rn_model *m = NULL;
     CHECK_OK(rn_model_create_preset(ctx, "resnet20", 0, gc->c, RN_SHORTCUT_DEFAULT, 0, 0, &m), ctx);
     if (m) CHECK_OK(rn_pw_fill_model(m, gc->seed), ctx);
@@ -147,7 +163,11 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
         float *logits = malloc((size_t)gc->n * 10 * sizeof *logits), loss = NAN;
         CHECK_OK(rn_plan_forward(p, x, nx, RN_LAYOUT_NCHW, logits, (size_t)gc->n * 10), ctx);
         CHECK_OK(rn_plan_backward(p, labels, (size_t)gc->n, &loss), ctx);
-        CHECK(fabs((double)loss - (double)ref[0]) <= 1e-4 * fabs((double)ref[0]));
+        CHECK(fabs((double)loss - (double)ref[0]) <=
+              (bf16 ? BF16_LOSS_TOL : 1e-4) * fabs((double)ref[0]));
+        if (verbose() && bf16)
+            printf("    %-14s bf16 loss off by %.3g (relative)\n", gc->name,
+                   fabs((double)loss - (double)ref[0]) / fabs((double)ref[0]));
         free(logits);
         double worst = 0.0, worst_ratio = 0.0;
         const char *worst_name = "";
@@ -170,12 +190,14 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
             if (!g) break;
             CHECK_OK(rn_model_get_grad(m, name, g, n), ctx);
             const double e = tensor_error(g, n, t, ref + off + 1, &used);
-            const double bound = err32 * REL_TO_TORCH > ABS_TOL ? err32 * REL_TO_TORCH : ABS_TOL;
+            const double bound = bf16                             ? BF16_TOL
+                                 : err32 * REL_TO_TORCH > ABS_TOL ? err32 * REL_TO_TORCH
+                                                                  : ABS_TOL;
             if (!(e <= bound)) {
                 fprintf(stderr,
-                        "  %s isa %d winograd %d: gradient of %s off by %.3g (relative L2), "
-                        "bound %.3g (PyTorch float32: %.3g)\n",
-                        gc->name, (int)isa, (int)winograd, name, e, bound, err32);
+                        "  %s isa %d winograd %d bf16 %d: gradient of %s off by %.3g (relative "
+                        "L2), bound %.3g (PyTorch float32: %.3g)\n",
+                        gc->name, (int)isa, (int)winograd, (int)bf16, name, e, bound, err32);
                 rn_test_failed_checks++;
             }
             if (e > worst) worst = e, worst_name = name;
@@ -185,10 +207,11 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
             off += 1 + used;
         }
         CHECK(off == nref);
+        if (bf16) CHECK(worst > BF16_MIN_ERR); /* the flag did change the arithmetic */
         if (verbose())
-            printf(
-                "    %-14s isa %d winograd %d: worst %.3g (%s), worst ratio to torch fp32 %.3g\n",
-                gc->name, (int)isa, (int)winograd, worst, worst_name, worst_ratio);
+            printf("    %-14s isa %d winograd %d bf16 %d: worst %.3g (%s), worst ratio to torch "
+                   "fp32 %.3g\n",
+                   gc->name, (int)isa, (int)winograd, (int)bf16, worst, worst_name, worst_ratio);
     }
     rn_plan_destroy(p);
     rn_model_destroy(m);
@@ -200,7 +223,7 @@ static int check_case(const grad_case *gc, int32_t isa, int64_t winograd) {
 static void check_isa(int32_t isa, const char *label) {
     int ran = 0;
     for (size_t k = 0; k < NUM_CASES; k++)
-        for (int64_t wg = 1; wg >= 0; wg--) ran += check_case(&cases[k], isa, wg);
+        for (int64_t wg = 1; wg >= 0; wg--) ran += check_case(&cases[k], isa, wg, 0);
     if (!ran) printf("    (%s not available here: not checked)\n", label);
 }
 
@@ -209,12 +232,19 @@ static void test_gradients_within_bound_avx2(void) { check_isa(RN_ISA_AVX2, "avx
 static void test_gradients_within_bound_avx512(void) { check_isa(RN_ISA_AVX512, "avx512"); }
 static void test_gradients_within_bound_neon(void) { check_isa(RN_ISA_NEON, "neon"); }
 
+static void test_bf16_gradients_within_bf16_bound(void) {
+    int ran = 0;
+    for (size_t k = 0; k < NUM_CASES; k++) ran += check_case(&cases[k], RN_ISA_AVX512, 1, 1);
+    if (!ran) SKIP("RN_OPT_TRAIN_BF16: no AVX512_BF16 kernels here");
+}
+
 int main(int argc, char **argv) {
     static const rn_test_case tests[] = {
         {"gradients_within_bound_scalar", test_gradients_within_bound_scalar},
         {"gradients_within_bound_avx2", test_gradients_within_bound_avx2},
         {"gradients_within_bound_avx512", test_gradients_within_bound_avx512},
         {"gradients_within_bound_neon", test_gradients_within_bound_neon},
+        {"bf16_gradients_within_bf16_bound", test_bf16_gradients_within_bf16_bound},
     };
     return rn_test_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

@@ -32,13 +32,19 @@ static int32_t detect(void) {
     if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6) return RN_ISA_AVX512;
     return avx2 ? RN_ISA_AVX2 : RN_ISA_SCALAR;
 }
-/* Extensions within an ISA: AVX512_VNNI (CPUID 7.0 ECX bit 11), with the
- * AVX-512 state already required by detect(). */
+/* Extensions within an ISA: AVX512_VNNI (CPUID 7.0 ECX bit 11) and
+ * AVX512_BF16 (CPUID 7.1 EAX bit 5; leaf 7's subleaf count in 7.0 EAX),
+ * with the AVX-512 state already required by detect(). */
 static uint32_t detect_features(void) {
     unsigned a, b, c, d;
     if (detect() != RN_ISA_AVX512) return 0;
     __cpuid_count(7, 0, a, b, c, d);
-    return ((c >> 11) & 1) ? RN_CPU_AVX512VNNI : 0;
+    uint32_t f = ((c >> 11) & 1) ? RN_CPU_AVX512VNNI : 0;
+    if (a >= 1) {
+        __cpuid_count(7, 1, a, b, c, d);
+        if ((a >> 5) & 1) f |= RN_CPU_AVX512BF16;
+    }
+    return f;
 }
 #elif defined(__aarch64__)
 static int32_t detect(void) { return RN_ISA_NEON; } /* NEON is mandatory on AArch64 */
@@ -105,4 +111,14 @@ int32_t rn__cpu_isa_for_cap(int32_t cap) {
 #endif
     (void)want;
     return RN_ISA_SCALAR;
+}
+
+int32_t rn__cpu_bf16(int32_t isa) {
+#ifdef RN_HAVE_AVX512BF16
+    const uint32_t need = RN_CPU_AVX512BF16 | RN_CPU_AVX512VNNI;
+    return isa == RN_ISA_AVX512 && (rn__cpu_features() & need) == need;
+#else
+    (void)isa;
+    return 0;
+#endif
 }

@@ -180,6 +180,7 @@ rn_status rn_option_bounds(int32_t key, int64_t *lo, int64_t *hi) {
         *hi = 1;
         return RN_OK;
     case RN_OPT_WINOGRAD:
+    case RN_OPT_TRAIN_BF16:
         *lo = 0;
         *hi = 1;
         return RN_OK;
@@ -198,6 +199,20 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
         return rn__error(ctx, RN_E_INVALID_ARG,
                          "rn_ctx_set_int: value %lld for option %d is outside [%lld, %lld]",
                          (long long)value, (int)key, (long long)lo, (long long)hi);
+    /* bf16 products only where the kernels have them, so the option never
+     * changes arithmetic silently: refused without them, and a cap that
+     * would leave them is refused while the option is on */
+    if (key == RN_OPT_TRAIN_BF16 && value && !rn__cpu_bf16(ctx->active_isa))
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "rn_ctx_set_int: RN_OPT_TRAIN_BF16 needs AVX512_BF16 kernels, which this "
+                         "CPU, this build or the RN_OPT_MAX_ISA cap (%s) does not offer",
+                         rn_isa_name(ctx->active_isa));
+    if (key == RN_OPT_MAX_ISA && ctx->train_bf16 &&
+        !rn__cpu_bf16(rn__cpu_isa_for_cap((int32_t)value)))
+        return rn__error(ctx, RN_E_UNSUPPORTED,
+                         "rn_ctx_set_int: RN_OPT_MAX_ISA %s would leave no bf16 kernels while "
+                         "RN_OPT_TRAIN_BF16 is 1; set RN_OPT_TRAIN_BF16 to 0 first",
+                         rn_isa_name((int32_t)value));
     switch (key) {
     case RN_OPT_NUM_THREADS:
         /* the pool is sized for the old count: the next region makes one */
@@ -217,6 +232,7 @@ rn_status rn_ctx_set_int(rn_ctx *ctx, int32_t key, int64_t value) {
         break;
     case RN_OPT_LOG_LEVEL: ctx->log_level = (int32_t)value; break;
     case RN_OPT_WINOGRAD: ctx->winograd = (int32_t)value; break;
+    case RN_OPT_TRAIN_BF16: ctx->train_bf16 = (int32_t)value; break;
     default: break;
     }
     return RN_OK;
@@ -232,6 +248,7 @@ rn_status rn_ctx_get_int(const rn_ctx *ctx, int32_t key, int64_t *value) {
     case RN_OPT_LOG_LEVEL: *value = ctx->log_level; return RN_OK;
     case RN_OPT_DETERMINISTIC: *value = 1; return RN_OK;
     case RN_OPT_WINOGRAD: *value = ctx->winograd; return RN_OK;
+    case RN_OPT_TRAIN_BF16: *value = ctx->train_bf16; return RN_OK;
     default:
         return rn__error(ctx, RN_E_NOT_FOUND, "rn_ctx_get_int: unknown option key %d", (int)key);
     }

@@ -27,7 +27,8 @@ struct rn_ctx {
     int32_t max_isa;    /* the cap requested */
     int32_t active_isa; /* rn__cpu_isa_for_cap(max_isa): the kernels this context runs */
     int32_t log_level;
-    int32_t winograd; /* RN_OPT_WINOGRAD */
+    int32_t winograd;   /* RN_OPT_WINOGRAD */
+    int32_t train_bf16; /* RN_OPT_TRAIN_BF16; 1 only while rn__cpu_bf16(active_isa) */
     rn_log_fn log_fn;
     void *log_user;
     /* threads (parallel.c): the caller's parallel-for if set, else the
@@ -176,9 +177,21 @@ int32_t rn__cpu_best_isa(void);
 int32_t rn__cpu_isa_for_cap(int32_t cap);
 /* Extensions within the best ISA that select a kernel variant (the int8
  * convolution's), cached like the ISA: AVX512_VNNI on x86 with AVX-512,
- * the dot-product extension on AArch64 (Linux: from AT_HWCAP). */
+ * AVX512_BF16 (the bf16 training convolutions'), the dot-product extension
+ * on AArch64 (Linux: from AT_HWCAP). */
 #define RN_CPU_AVX512VNNI 1u
 #define RN_CPU_DOTPROD 2u
+#define RN_CPU_AVX512BF16 4u /* AVX512_BF16 (CPUID 7.1 EAX bit 5) */
 uint32_t rn__cpu_features(void);
+/* The AVX512_BF16 kernels are compiled with a per-function target (no
+ * build flag) by compilers that know the extension, GCC and clang 10+. */
+#if defined(RN_HAVE_AVX512) && \
+    ((defined(__clang__) && __clang_major__ >= 10) || (!defined(__clang__) && __GNUC__ >= 10))
+#define RN_HAVE_AVX512BF16 1
+#endif
+/* 1 when a context whose active ISA is `isa` runs bf16 kernels
+ * (RN_OPT_TRAIN_BF16): AVX-512 with AVX512_BF16 and VNNI (the table that has
+ * them, src/kernels/dispatch.c), compiled in. */
+int32_t rn__cpu_bf16(int32_t isa);
 
 #endif /* RN_INTERNAL_H */

@@ -67,6 +67,16 @@ static const struct rn_kernels avx512_table = {RN_AVX512_COMMON,
 /* The same with the int8 convolution on VNNI (vpdpbusd), where CPUID has it. */
 static const struct rn_kernels avx512vnni_table = {
     RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_12x16__avx512vnni, 12, 1}};
+#ifdef RN_HAVE_AVX512BF16
+/* And with the bf16 convolutions of RN_OPT_TRAIN_BF16 (vdpbf16ps), where CPUID
+ * has AVX512_BF16 (every such CPU has VNNI too; one without takes the table
+ * above, and the option is refused there). */
+static const struct rn_kernels avx512bf16_table = {
+    RN_AVX512_COMMON, .qconv = {rn_qs8_igemm_12x16__avx512vnni, 12, 1},
+    RN_F32_TILE(igemm_bf16, 8, 32, rn_bf16_igemm_8x32__avx512bf16),
+    RN_F32_TILE(igemm_bf16_narrow, 16, 16, rn_bf16_igemm_16x16__avx512bf16),
+    .bf16_convert = rn_bf16_convert__avx512bf16};
+#endif
 #endif
 #ifdef RN_HAVE_NEON
 #define RN_NEON_COMMON                                                                      \
@@ -87,8 +97,13 @@ const struct rn_kernels *rn__kernels_for_isa(int32_t cap) {
     case RN_ISA_NEON: return (rn__cpu_features() & RN_CPU_DOTPROD) ? &neondot_table : &neon_table;
 #endif
 #ifdef RN_HAVE_AVX512
-    case RN_ISA_AVX512:
-        return (rn__cpu_features() & RN_CPU_AVX512VNNI) ? &avx512vnni_table : &avx512_table;
+    case RN_ISA_AVX512: {
+        const uint32_t f = rn__cpu_features();
+#ifdef RN_HAVE_AVX512BF16
+        if (rn__cpu_bf16(RN_ISA_AVX512)) return &avx512bf16_table;
+#endif
+        return (f & RN_CPU_AVX512VNNI) ? &avx512vnni_table : &avx512_table;
+    }
 #endif
 #ifdef RN_HAVE_AVX2
     case RN_ISA_AVX2: return &avx2_table;

@@ -54,6 +54,37 @@ typedef void (*rn_igemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const float *b, size_t b_stride, float *c, size_t c_stride,
                                     const float *bias, uint32_t flags);
 
+/* ---- bf16 indirect GEMM (mixed-precision training, AVX512_BF16) ------------------
+ * The indirect GEMM's contract (above) on bf16 pairs with fp32 sums: kc is
+ * the count of pairs per segment, and for each segment s and pair p, in that
+ * order, every accumulator takes
+ *   acc += A[2p+1] * B[2p+1];  acc += A[2p] * B[2p]
+ * each product exact in fp32 and each sum rounded to fp32 (VDPBF16PS, whose
+ * results flush denormals to zero).
+ * A_s: MR rows of kc pairs, row i at a[s * a_seg_stride + i] + a_off[s]
+ *    (pointers and offsets in 32-bit units, as the igemm's in floats: the
+ *    driver hands over its indirection into an activation stored as pairs,
+ *    rn_bf16_convert_fn); pair p holds channel 2p (low 16 bits) and 2p + 1
+ *    (high 16 bits) as bf16.
+ * B: ks * kc rows of NR pairs, row s * kc + p at b + (s * kc + p) * b_stride,
+ *    pair r the column's elements 2p and 2p + 1 of the segment, as A's.
+ * C, bias, flags: as the GEMM microkernel. */
+typedef void (*rn_igemm_bf16_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                         const float *const *a, size_t a_seg_stride,
+                                         const size_t *a_off, const uint32_t *b, size_t b_stride,
+                                         float *c, size_t c_stride, const float *bias,
+                                         uint32_t flags);
+/* fp32 -> bf16 pairs: y[i] = bf16(x[2i]) | bf16(x[2i + 1]) << 16 for i <
+ * pairs, rounded as rn__bf16_round (VCVTNE2PS2BF16). */
+typedef void (*rn_bf16_convert_fn)(size_t pairs, const float *x, uint32_t *y);
+
+/* fp32 -> bf16, to nearest even; denormals to a signed zero; NaN kept quiet. */
+static inline uint16_t rn__bf16_round(uint32_t u) {
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 /* ---- convolution weight-gradient microkernel --------------------------------------
  * C[MR x nc] += sum over r < rows, q < cols (in that order) of the outer
  * product a_rq[0..MR) x b_rq[0..nc), where
@@ -234,6 +265,13 @@ struct rn_kernels {
     rn_wgrad_ukernel_fn wgrad;
     int32_t wgrad_narrow_mr, wgrad_narrow_nr;
     rn_wgrad_ukernel_fn wgrad_narrow;
+    /* bf16 indirect GEMM (RN_OPT_TRAIN_BF16), a wide tile and a narrow
+     * one; NULL where the ISA or the CPU lacks it (AVX512_BF16). */
+    int32_t igemm_bf16_mr, igemm_bf16_nr;
+    rn_igemm_bf16_ukernel_fn igemm_bf16;
+    int32_t igemm_bf16_narrow_mr, igemm_bf16_narrow_nr;
+    rn_igemm_bf16_ukernel_fn igemm_bf16_narrow;
+    rn_bf16_convert_fn bf16_convert;
     rn_transpose_fn transpose;
     rn_bn_stats_fn bn_stats;
     rn_bn_apply_fn bn_apply;
@@ -259,6 +297,10 @@ struct rn_kernels {
 #define RN_IGEMM_UKERNEL_ARGS                                                               \
     size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, size_t a_seg_stride, \
         const size_t *a_off, const float *b, size_t b_stride, float *c, size_t c_stride,    \
+        const float *bias, uint32_t flags
+#define RN_IGEMM_BF16_UKERNEL_ARGS                                                          \
+    size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, size_t a_seg_stride, \
+        const size_t *a_off, const uint32_t *b, size_t b_stride, float *c, size_t c_stride, \
         const float *bias, uint32_t flags
 #define RN_WGRAD_UKERNEL_ARGS                                                                      \
     size_t nc, size_t rows, size_t cols, const float *a, size_t a_rs, size_t a_ps, const float *b, \
@@ -331,7 +373,12 @@ void rn_f32_igemm_8x16__avx512(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
-void rn_qs8_igemm_12x16__avx512vnni(RN_QCONV_UKERNEL_ARGS); /* needs AVX512_VNNI */
+void rn_qs8_igemm_12x16__avx512vnni(RN_QCONV_UKERNEL_ARGS);      /* needs AVX512_VNNI */
+#ifdef RN_HAVE_AVX512BF16                                        /* core/internal.h */
+void rn_bf16_igemm_8x32__avx512bf16(RN_IGEMM_BF16_UKERNEL_ARGS); /* need AVX512_BF16 */
+void rn_bf16_igemm_16x16__avx512bf16(RN_IGEMM_BF16_UKERNEL_ARGS);
+void rn_bf16_convert__avx512bf16(size_t pairs, const float *x, uint32_t *y);
+#endif
 RN_DECLARE_ELEMENTWISE(avx512)
 #endif
 #ifdef RN_HAVE_NEON

@@ -183,7 +183,8 @@ size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) 
         if (need > ch.workspace) ch.workspace = need;
     }
     s->algo = ch.algo;
-    s->wmode = weight_form(ch.algo);
+    /* a bf16 step holds the weights as its fp32 fallback does (plan-run.c) */
+    s->wmode = weight_form(ch.algo == RN_CONV_ALGO_BF16 ? ch.fallback : ch.algo);
     s->dw = dw; /* NULL for a form still to be made (rn__nn_prog_share) */
     s->pk = pk;
     if (b->prog->steps && b->status == RN_OK)

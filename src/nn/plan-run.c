@@ -39,7 +39,10 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
             rn_memcpy(io->out[s->ext], x, count * sizeof(float));
         break;
     case NN_OP_CONV:
-        if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
+        /* bf16 steps (training plans) run fp32 again while RN_OPT_TRAIN_BF16 is 0 */
+        if (s->algo == RN_CONV_ALGO_BF16 && ctx->train_bf16)
+            rn__conv_indirect_forward_bf16(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
+        else if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
             rn__conv_winograd_forward_w(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else if (s->wmode == NN_W_WINOGRAD && ctx->winograd)
             rn__conv_winograd_forward(ctx, &s->cd, x, s->dw->data, cv->bias, s->relu, y, ws);
@@ -82,7 +85,9 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
                         at(e, s->aux2), y, bn->ggamma, bn->gbeta);
         break;
     case NN_OP_CONV_BWD_DATA:
-        if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
+        if (s->algo == RN_CONV_ALGO_BF16 && ctx->train_bf16)
+            rn__conv_indirect_backward_data_bf16(ctx, &s->cd, x2, cv->w, y, ws);
+        else if (s->wmode == NN_W_WINOGRAD_W && ctx->winograd)
             rn__conv_winograd_backward_data(ctx, &s->cd, x2, cv->w, y, ws);
         else
             rn__conv2d_backward_data(ctx, &s->cd, x2, cv->w, y, ws);

@@ -123,6 +123,11 @@ static int bwd_data_indirect(const rn_conv_desc *d) {
     return rn__conv_backward_data_indirect(d, &t);
 }
 
+static int bf16_fwd(const rn_conv_desc *d) { return rn__conv_bf16_ok(d, RN_CONV_PASS_FORWARD); }
+static int bf16_bwd_data(const rn_conv_desc *d) {
+    return rn__conv_bf16_ok(d, RN_CONV_PASS_BACKWARD_DATA);
+}
+
 static int direct(const rn_conv_desc *d) { return rn__conv_is_direct(d); }
 static int always(const rn_conv_desc *d) {
     (void)d;
@@ -150,8 +155,18 @@ typedef struct conv_impl {
  * norm divides by a small spread (tests/test_grad_accuracy.c: 3 of 5 cases
  * failed on every x86 ISA). The backward passes' errors are smooth: with
  * them as Winograd every gradient stayed within 6x PyTorch float32's own
- * error. So the training entry lists the backward passes only. */
+ * error. So the training entry lists the backward passes only.
+ *
+ * bf16 (RN_OPT_TRAIN_BF16, training steps only, where the kernel table has
+ * the bf16 kernels): the forward and backward-data passes of the
+ * convolutions the indirect path runs with an even channel count along the
+ * sums take bf16 products with fp32 sums, ahead of Winograd (at these
+ * widths no faster than the direct pass, docs/performance.md); the
+ * backward-weights pass stays fp32. The error is bf16's, 2^-9 per input
+ * rounding: docs/performance.md "bf16 training". */
 static const conv_impl impls[] = {
+    {RN_CONV_ALGO_BF16, FWD, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_fwd},
+    {RN_CONV_ALGO_BF16, BWD_D, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_bwd_data},
     {RN_CONV_ALGO_WINOGRAD, FWD, RN_CONV_USE_DERIVED, 1, wg_infer},
     {RN_CONV_ALGO_PACKED, FWD, RN_CONV_USE_DERIVED, 0, packs},
     {RN_CONV_ALGO_WINOGRAD_W, BWD_D, RN_CONV_USE_TRAIN, 1, wg_train},
@@ -181,12 +196,11 @@ static size_t plain_workspace(const rn_ctx *ctx, const rn_conv_desc *d, int32_t 
                                                 : rn__conv2d_backward_weights_workspace(ctx, d);
 }
 
-rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass,
-                               uint32_t use) {
+static rn_conv_choice choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass, uint32_t use) {
     rn_conv_choice ch;
     ch.workspace = plain_workspace(ctx, d, pass);
     ch.derived_bytes = 0;
-    ch.algo = rn__conv_plain_algo(d, pass);
+    ch.algo = ch.fallback = rn__conv_plain_algo(d, pass);
     if (!use || ch.workspace == SIZE_MAX) return ch;
     const int32_t algo = pick(d, pass, use, ctx->winograd);
     size_t need = 0, bytes = 0;
@@ -199,6 +213,16 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
         bytes = rn__conv_panels_size(d);
         need = rn__conv_panels_workspace(d);
         break;
+    case RN_CONV_ALGO_BF16: {
+        /* run while RN_OPT_TRAIN_BF16 is 0: what a plan built without it runs */
+        need = rn__conv_bf16_workspace(d, pass);
+        if (need == SIZE_MAX) return ch;
+        ch = choose(ctx, d, pass, use & ~RN_CONV_USE_BF16);
+        if (ch.workspace == SIZE_MAX) return ch;
+        ch.algo = algo;
+        if (need > ch.workspace) ch.workspace = need;
+        return ch;
+    }
     case RN_CONV_ALGO_WINOGRAD_W:
         need = pass == RN_CONV_PASS_BACKWARD_DATA ? rn__conv_winograd_backward_data_workspace(d)
                                                   : rn__conv_winograd_backward_weights_workspace(d);
@@ -210,12 +234,18 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
     if ((algo != RN_CONV_ALGO_WINOGRAD_W && (bytes == 0 || bytes > limits.derived_budget)) ||
         need == SIZE_MAX)
         return ch;
-    ch.algo = algo;
+    ch.algo = ch.fallback = algo;
     ch.derived_bytes = bytes;
     /* the workspace covers the plain algorithm too: a Winograd step runs it
      * when RN_OPT_WINOGRAD is 0 at run time */
     if (need > ch.workspace) ch.workspace = need;
     return ch;
+}
+
+rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass,
+                               uint32_t use) {
+    if ((use & RN_CONV_USE_TRAIN) && ctx->train_bf16) use |= RN_CONV_USE_BF16;
+    return choose(ctx, d, pass, use);
 }
 
 size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
@@ -227,11 +257,11 @@ rn_conv_choice rn__qconv_choose(const rn_ctx *ctx, const rn_qconv_desc *d, uint3
     rn_conv_choice ch;
     const size_t bytes = rn__qconv2d_packed_size(d);
     if ((use & RN_CONV_USE_DERIVED) && bytes <= limits.derived_budget) {
-        ch.algo = RN_CONV_ALGO_INT8_PACKED;
+        ch.algo = ch.fallback = RN_CONV_ALGO_INT8_PACKED;
         ch.derived_bytes = bytes;
         ch.workspace = rn__qconv2d_workspace(ctx, d, 1);
     } else {
-        ch.algo = RN_CONV_ALGO_INT8_PLAIN;
+        ch.algo = ch.fallback = RN_CONV_ALGO_INT8_PLAIN;
         ch.derived_bytes = 0;
         ch.workspace = rn__qconv2d_workspace(ctx, d, 0);
     }
@@ -249,6 +279,7 @@ const char *rn__conv_algo_name(int32_t algo) {
     case RN_CONV_ALGO_WINOGRAD_W: return "winograd-f4x4";
     case RN_CONV_ALGO_INT8_PACKED: return "int8-packed";
     case RN_CONV_ALGO_INT8_PLAIN: return "int8-plain";
+    case RN_CONV_ALGO_BF16: return "indirect-bf16";
     default: return "?";
     }
 }

@@ -39,14 +39,22 @@
 
 typedef struct conv_tile {
     rn_igemm_ukernel_fn fn;
+    rn_igemm_bf16_ukernel_fn fn_bf16; /* set instead of fn on the bf16 path */
     size_t mr, nr;
 } conv_tile;
 
 /* The narrow tile when the wide one would pad the output channels clearly
  * more (16 channels: 32 columns computed for 16). */
-static conv_tile pick_tile(const struct rn_kernels *kt, size_t oc) {
-    conv_tile wide = {kt->igemm, (size_t)kt->igemm_mr, (size_t)kt->igemm_nr};
-    conv_tile narrow = {kt->igemm_narrow, (size_t)kt->igemm_narrow_mr, (size_t)kt->igemm_narrow_nr};
+static conv_tile pick_tile(const struct rn_kernels *kt, size_t oc, int32_t bf16) {
+    conv_tile wide = {kt->igemm, NULL, (size_t)kt->igemm_mr, (size_t)kt->igemm_nr};
+    conv_tile narrow = {kt->igemm_narrow, NULL, (size_t)kt->igemm_narrow_mr,
+                        (size_t)kt->igemm_narrow_nr};
+    if (bf16) {
+        wide =
+            (conv_tile){NULL, kt->igemm_bf16, (size_t)kt->igemm_bf16_mr, (size_t)kt->igemm_bf16_nr};
+        narrow = (conv_tile){NULL, kt->igemm_bf16_narrow, (size_t)kt->igemm_bf16_narrow_mr,
+                             (size_t)kt->igemm_bf16_narrow_nr};
+    }
     size_t cw = (oc + wide.nr - 1) / wide.nr * wide.nr;
     size_t cn = (oc + narrow.nr - 1) / narrow.nr * narrow.nr;
     return 4 * cw > 5 * cn ? narrow : wide;
@@ -89,6 +97,7 @@ typedef struct ind_job {
     size_t taps, k, oc, total, blocks, tasks, p0, p1;
     size_t tm, tn; /* few tiles: the task grid, tiles x column ranges */
     int32_t flip;  /* packing: 1 = transposed conv of the backward-data pass */
+    int32_t bf16;  /* 1: bf16 pairs (rn__conv_indirect_*_bf16) */
     uint32_t flags;
     size_t toff[RN_CONV_MAX_TAPS];     /* tap offsets from an interior window's first pixel */
     size_t zero_off[RN_CONV_MAX_TAPS]; /* zeros: the offsets of a pointer-per-tap tile */
@@ -120,6 +129,19 @@ static void pack_task(void *arg, size_t pn) {
     if (cols < nr)
         for (size_t p = 0; p < k; p++)
             for (size_t r = cols; r < nr; r++) dst[p * nr + r] = 0.0f;
+    if (j->bf16) {
+        /* in place: pair row p (NR 32-bit pairs) from rows 2p and 2p + 1,
+         * which lie at or after it, read before it is written */
+        uint32_t *pairs = (uint32_t *)(void *)dst;
+        for (size_t p = 0; p < k / 2; p++) {
+            uint32_t lo[RN_CONV_PANEL], hi[RN_CONV_PANEL];
+            rn_memcpy(lo, dst + 2 * p * nr, sizeof lo);
+            rn_memcpy(hi, dst + (2 * p + 1) * nr, sizeof hi);
+            for (size_t r = 0; r < nr; r++)
+                pairs[p * nr + r] =
+                    (uint32_t)rn__bf16_round(lo[r]) | (uint32_t)rn__bf16_round(hi[r]) << 16;
+        }
+    }
 }
 
 /* ---- indirection ------------------------------------------------------------------
@@ -145,7 +167,10 @@ static int build_ind(const ind_job *j, out_pos *at, size_t rows, const float **i
         const float *img = j->x + n * h * w * c;
         base[i] = NULL;
         if (iy0 >= 0 && ix0 >= 0 && iy0 + d->kh <= (int64_t)h && ix0 + d->kw <= (int64_t)w) {
-            base[i] = img + ((size_t)iy0 * w + (size_t)ix0) * c;
+            /* also straight into ind: the fast path's answer, or tap 0 of
+             * this row (rewritten below), so that the fast path need not
+             * read base[] back just after writing it (a stalled forward) */
+            base[i] = ind[i] = img + ((size_t)iy0 * w + (size_t)ix0) * c;
             inside++;
         } else {
             for (int64_t ky = 0, s = 0; ky < d->kh; ky++) {
@@ -166,7 +191,7 @@ static int build_ind(const ind_job *j, out_pos *at, size_t rows, const float **i
     }
     at->n = n, at->oy = oy, at->ox = ox;
     if (inside == rows) { /* rows past `rows` repeat the last one: results dropped */
-        for (size_t i = 0; i < mr; i++) ind[i] = base[i < rows ? i : rows - 1];
+        for (size_t i = rows; i < mr; i++) ind[i] = ind[rows - 1];
         return 1;
     }
     for (size_t i = 0; i < mr; i++) {
@@ -176,6 +201,21 @@ static int build_ind(const ind_job *j, out_pos *at, size_t rows, const float **i
             for (size_t s = 0; s < taps; s++) ind[s * mr + i] = ind[s * mr + rows - 1];
     }
     return 0;
+}
+
+/* One microkernel call: the tile's rows and columns [col, col + cols) of
+ * panel b (the fp32 panel's floats, or on the bf16 path its pairs: the same
+ * 32-bit stride, pair row p where float row p would be). */
+static void call_tile(const ind_job *j, size_t rows, size_t cols, const float **ind,
+                      size_t seg_stride, const size_t *off, const float *b, size_t r0, size_t col) {
+    float *y = j->y + r0 * j->oc + col;
+    const float *bias = j->bias ? j->bias + col : NULL;
+    if (j->bf16)
+        j->tl.fn_bf16(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off,
+                      (const uint32_t *)(const void *)b, RN_CONV_PANEL, y, j->oc, bias, j->flags);
+    else
+        j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off, b, RN_CONV_PANEL, y,
+                 j->oc, bias, j->flags);
 }
 
 static void tiles_task(void *arg, size_t t) {
@@ -197,17 +237,17 @@ static void tiles_task(void *arg, size_t t) {
             const size_t cols = j->oc - col < nr ? j->oc - col : nr;
             const float *b =
                 j->bp + col / RN_CONV_PANEL * j->k * RN_CONV_PANEL + col % RN_CONV_PANEL;
-            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, seg_stride, off, b, RN_CONV_PANEL,
-                     j->y + r0 * j->oc + col, j->oc, j->bias ? j->bias + col : NULL, j->flags);
+            call_tile(j, rows, cols, ind, seg_stride, off, b, r0, col);
         }
     }
 }
 
-static void job_init(ind_job *j, const rn_ctx *ctx, const rn_conv_desc *d) {
+static void job_init(ind_job *j, const rn_ctx *ctx, const rn_conv_desc *d, int32_t bf16) {
     rn_memset(j, 0, sizeof *j);
     j->kt = rn__ctx_kernels(ctx);
     j->d = d;
-    j->tl = pick_tile(rn__ctx_kernels(ctx), (size_t)d->oc);
+    j->bf16 = bf16;
+    j->tl = pick_tile(rn__ctx_kernels(ctx), (size_t)d->oc, bf16);
     j->taps = (size_t)d->kh * (size_t)d->kw;
     j->k = rn__conv_k(d);
     j->oc = (size_t)d->oc;
@@ -215,9 +255,9 @@ static void job_init(ind_job *j, const rn_ctx *ctx, const rn_conv_desc *d) {
 
 /* Packs w (forward OHWI, or flipped for the transposed pass) into bp. */
 static void pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, int32_t flip,
-                 float *bp) {
+                 int32_t bf16, float *bp) {
     ind_job j;
-    job_init(&j, ctx, d);
+    job_init(&j, ctx, d, bf16);
     j.w = w, j.flip = flip, j.bp_out = bp;
     rn__parallel_for(ctx, (j.oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL, pack_task, &j);
 }
@@ -244,9 +284,8 @@ static void grid_task(void *arg, size_t t) {
             const size_t r0 = blk * mr, rows = j->total - r0 < mr ? j->total - r0 : mr;
             out_pos at = {r0 / pix, r0 % pix / ow, r0 % pix % ow};
             const int inside = build_ind(j, &at, rows, ind);
-            j->tl.fn(rows, cols, (size_t)j->d->c, j->taps, ind, inside ? 0 : mr,
-                     inside ? j->toff : j->zero_off, b, RN_CONV_PANEL, j->y + r0 * j->oc + col,
-                     j->oc, j->bias ? j->bias + col : NULL, j->flags);
+            call_tile(j, rows, cols, ind, inside ? 0 : mr, inside ? j->toff : j->zero_off, b, r0,
+                      col);
         }
     }
 }
@@ -255,10 +294,10 @@ static void grid_task(void *arg, size_t t) {
  * scratch holds the zero row and the indirection buffers. */
 static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *bp,
                   const float *bias, int32_t relu, float *y, unsigned char *scratch,
-                  uint32_t accumulate) {
+                  uint32_t accumulate, int32_t bf16) {
     const ind_layout l = layout_for(d);
     ind_job j;
-    job_init(&j, ctx, d);
+    job_init(&j, ctx, d, bf16);
     j.x = x, j.y = y, j.bias = bias, j.bp = bp;
     j.flags = (relu ? RN_GEMM_RELU : 0u) | accumulate;
     j.total = rn__conv_rows(d);
@@ -295,8 +334,8 @@ void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
                                const float *w, const float *bias, int32_t relu, float *y,
                                void *ws) {
     unsigned char *base = aligned(ws);
-    pack(ctx, d, w, 0, (float *)base);
-    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, 0u);
+    pack(ctx, d, w, 0, 0, (float *)base);
+    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, 0u, 0);
 }
 
 size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
@@ -311,14 +350,14 @@ size_t rn__conv_indirect_scratch(const rn_conv_desc *d) {
 
 void rn__conv_indirect_pack(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
                             void *packed) {
-    pack(ctx, d, w, 0, (float *)aligned(packed));
+    pack(ctx, d, w, 0, 0, (float *)aligned(packed));
 }
 
 void rn__conv_indirect_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                       const void *packed, const float *bias, int32_t relu, float *y,
                                       void *ws) {
     tiles(ctx, d, x, (const float *)aligned((void *)(uintptr_t)packed), bias, relu, y, aligned(ws),
-          0u);
+          0u, 0);
 }
 
 /* ---- panels at an exact address (src/nn: weights packed once per model) ---------- */
@@ -330,7 +369,7 @@ size_t rn__conv_panels_size(const rn_conv_desc *d) {
 }
 
 void rn__conv_pack_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, float *panels) {
-    pack(ctx, d, w, 0, panels);
+    pack(ctx, d, w, 0, 0, panels);
 }
 
 size_t rn__conv_panels_in_place_tmp(const rn_conv_desc *d) {
@@ -365,7 +404,7 @@ size_t rn__conv_panels_workspace(const rn_conv_desc *d) { return rn__conv_indire
 void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                              const float *panels, const float *bias, int32_t relu,
                              int32_t accumulate, float *y, void *ws) {
-    tiles(ctx, d, x, panels, bias, relu, y, aligned(ws), accumulate ? RN_GEMM_ACCUMULATE : 0u);
+    tiles(ctx, d, x, panels, bias, relu, y, aligned(ws), accumulate ? RN_GEMM_ACCUMULATE : 0u, 0);
 }
 
 int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {
@@ -383,6 +422,122 @@ void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
                                      float *dx, void *ws) {
     (void)d;
     unsigned char *base = aligned(ws);
-    pack(ctx, t, w, 1, (float *)base);
-    tiles(ctx, t, dy, (const float *)base, NULL, 0, dx, base + layout_for(t).bp, 0u);
+    pack(ctx, t, w, 1, 0, (float *)base);
+    tiles(ctx, t, dy, (const float *)base, NULL, 0, dx, base + layout_for(t).bp, 0u, 0);
+}
+
+/* ---- bf16 products (RN_OPT_TRAIN_BF16) --------------------------------------------
+ * The same tiles on bf16 pairs: the weights packed as above, rounded to
+ * pairs in place and the panels moved together (K / 2 pair rows each); the
+ * input (x, or dy for the backward-data pass) converted once into pairs in
+ * the workspace, with its zero padding written around it, so that every
+ * window lies inside and each tile's indirection is one pointer per row
+ * (build_ind's fast path: with 16-row tiles on a 32-pixel row, every tile
+ * of the unpadded map holds a border pixel). The tiles then run the
+ * convolution of that padded map with no padding and half the channels,
+ * each "channel" a pair.
+ * Workspace: [the fp32 path's layout of d][the padded input as pairs]. */
+
+int rn__conv_bf16_ok(const rn_conv_desc *d, int32_t pass) {
+    rn_conv_desc t;
+    if (pass == RN_CONV_PASS_FORWARD)
+        return !rn__conv_is_direct(d) && rn__conv_indirect_ok(d) && d->c % 2 == 0;
+    if (pass == RN_CONV_PASS_BACKWARD_DATA)
+        return rn__conv_backward_data_indirect(d, &t) && t.c % 2 == 0;
+    return 0;
+}
+
+/* the convolution the tiles run: t's input padded, as pairs */
+static int padded_desc(const rn_conv_desc *t, rn_conv_desc *h) {
+    *h = *t;
+    h->c = t->c / 2;
+    h->h = t->h + 2 * t->ph, h->w = t->w + 2 * t->pw, h->ph = h->pw = 0;
+    return rn__conv_desc_init(h) && h->oh == t->oh && h->ow == t->ow;
+}
+
+/* bytes of the padded pairs of conv t's input (SIZE_MAX if too big) */
+static size_t pairs_bytes(const rn_conv_desc *t) {
+    rn_conv_desc h;
+    if (!padded_desc(t, &h)) return SIZE_MAX;
+    return rn__sat_mul(
+        rn__sat_mul(rn__sat_mul((size_t)h.n, (size_t)h.h), rn__sat_mul((size_t)h.w, (size_t)h.c)),
+        sizeof(uint32_t));
+}
+
+size_t rn__conv_bf16_workspace(const rn_conv_desc *d, int32_t pass) {
+    rn_conv_desc t = *d;
+    if (pass == RN_CONV_PASS_BACKWARD_DATA && !rn__conv_backward_data_indirect(d, &t))
+        return SIZE_MAX;
+    const size_t l = layout_for(&t).total, pb = pairs_bytes(&t);
+    return l == SIZE_MAX || pb == SIZE_MAX ? SIZE_MAX : rn__sat_add(rn__sat_add(l, pb), RN_ALIGN);
+}
+
+/* Padded rows per conversion task: a constant, not the thread count. */
+#define RN_BF16_CVT_ROWS 8
+
+typedef struct cvt_job {
+    rn_bf16_convert_fn fn;
+    const rn_conv_desc *t, *h;
+    const float *x;
+    uint32_t *y;
+    size_t rows; /* n * padded height */
+} cvt_job;
+
+static void cvt_task(void *arg, size_t task) {
+    const cvt_job *j = (const cvt_job *)arg;
+    const rn_conv_desc *t = j->t, *h = j->h;
+    const size_t hp = (size_t)h->h, row = (size_t)h->w * (size_t)h->c; /* pairs per padded row */
+    const size_t left = (size_t)t->pw * (size_t)h->c, inner = (size_t)t->w * (size_t)h->c;
+    const size_t r0 = task * RN_BF16_CVT_ROWS;
+    const size_t r1 = r0 + RN_BF16_CVT_ROWS < j->rows ? r0 + RN_BF16_CVT_ROWS : j->rows;
+    for (size_t r = r0; r < r1; r++) {
+        const size_t n = r / hp, yp = r % hp;
+        uint32_t *dst = j->y + r * row;
+        if (yp < (size_t)t->ph || yp >= (size_t)t->ph + (size_t)t->h) {
+            rn_memset(dst, 0, row * sizeof(uint32_t));
+            continue;
+        }
+        const size_t y = yp - (size_t)t->ph;
+        rn_memset(dst, 0, left * sizeof(uint32_t));
+        j->fn(inner, j->x + (n * (size_t)t->h + y) * (size_t)t->w * (size_t)t->c, dst + left);
+        rn_memset(dst + left + inner, 0, (row - left - inner) * sizeof(uint32_t));
+    }
+}
+
+/* t: the convolution computed (forward, or the transposed one); flip: w is
+ * the forward weight of the backward-data pass */
+static void bf16_conv(const rn_ctx *ctx, const rn_conv_desc *t, const float *x, const float *w,
+                      int32_t flip, const float *bias, int32_t relu, float *y, void *ws) {
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
+    rn_conv_desc h;
+    const int ok = padded_desc(t, &h);
+    RN_ASSERT(ok && kt->igemm_bf16 && kt->bf16_convert && t->c % 2 == 0);
+    (void)ok;
+    const ind_layout l = layout_for(t);
+    unsigned char *base = aligned(ws);
+    float *bp = (float *)base;
+    pack(ctx, t, w, flip, 1, bp);
+    const size_t k = rn__conv_k(t), panels = ((size_t)t->oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL;
+    for (size_t pn = 1; pn < panels; pn++)
+        rn_memmove(bp + pn * (k / 2) * RN_CONV_PANEL, bp + pn * k * RN_CONV_PANEL,
+                   k / 2 * RN_CONV_PANEL * sizeof(float));
+    uint32_t *xp = (uint32_t *)(void *)aligned(base + l.total);
+    cvt_job cj = {kt->bf16_convert, t, &h, x, xp, (size_t)h.n * (size_t)h.h};
+    rn__parallel_for(ctx, (cj.rows + RN_BF16_CVT_ROWS - 1) / RN_BF16_CVT_ROWS, cvt_task, &cj);
+    tiles(ctx, &h, (const float *)(const void *)xp, bp, bias, relu, y, base + l.bp, 0u, 1);
+}
+
+void rn__conv_indirect_forward_bf16(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                    const float *w, const float *bias, int32_t relu, float *y,
+                                    void *ws) {
+    bf16_conv(ctx, d, x, w, 0, bias, relu, y, ws);
+}
+
+void rn__conv_indirect_backward_data_bf16(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
+                                          const float *w, float *dx, void *ws) {
+    rn_conv_desc t;
+    const int ok = rn__conv_backward_data_indirect(d, &t);
+    RN_ASSERT(ok);
+    (void)ok;
+    bf16_conv(ctx, &t, dy, w, 1, NULL, 0, dx, ws);
 }

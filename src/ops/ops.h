@@ -72,10 +72,12 @@ int rn__conv_desc_init(rn_conv_desc *d);
 #define RN_CONV_ALGO_WINOGRAD_W 6  /* F(4x4,3x3), weights transformed on every call (training) */
 #define RN_CONV_ALGO_INT8_PACKED 7 /* int8: the ISA's kernel on weights packed once */
 #define RN_CONV_ALGO_INT8_PLAIN 8  /* int8: the portable loop on the OHWI weights in place */
+#define RN_CONV_ALGO_BF16 9        /* indirect GEMM, bf16 products, fp32 sums (RN_OPT_TRAIN_BF16) */
 
 /* What the caller can run besides the plain algorithms. */
 #define RN_CONV_USE_DERIVED 1u /* it keeps weights derived once (inference plans) */
 #define RN_CONV_USE_TRAIN 2u   /* a training step (per-call Winograd, backward passes) */
+#define RN_CONV_USE_BF16 4u /* bf16 products (rn__conv_choose: training with RN_OPT_TRAIN_BF16) */
 
 typedef struct rn_conv_choice {
     int32_t algo;         /* RN_CONV_ALGO_* */
@@ -83,6 +85,8 @@ typedef struct rn_conv_choice {
                            * choice runs when RN_OPT_WINOGRAD is 0 at run time;
                            * SIZE_MAX on overflow */
     size_t derived_bytes; /* PACKED / WINOGRAD: the derived weights' bytes, else 0 */
+    int32_t fallback;     /* BF16: the algorithm run while RN_OPT_TRAIN_BF16 is 0 (what
+                           * a plan made without it runs; workspace covers it); else algo */
 } rn_conv_choice;
 
 rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass,
@@ -90,6 +94,18 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
 /* The drivers' own choice among the plain algorithms (GEMM, INDIRECT,
  * IM2COL, TAPS): what rn__conv_choose gives with use 0. */
 int32_t rn__conv_plain_algo(const rn_conv_desc *d, int32_t pass);
+/* bf16 products with fp32 sums (RN_CONV_ALGO_BF16, RN_OPT_TRAIN_BF16; the
+ * context's kernel table must have igemm_bf16): 1 if pass (forward or
+ * backward-data) of d can take them (the indirect path, an even channel
+ * count along the sums); their workspace (SIZE_MAX if too big); the forward
+ * and backward-data passes (conv2d-indirect.c). */
+int rn__conv_bf16_ok(const rn_conv_desc *d, int32_t pass);
+size_t rn__conv_bf16_workspace(const rn_conv_desc *d, int32_t pass);
+void rn__conv_indirect_forward_bf16(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                    const float *w, const float *bias, int32_t relu, float *y,
+                                    void *ws);
+void rn__conv_indirect_backward_data_bf16(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
+                                          const float *w, float *dx, void *ws);
 /* Derived weights an inference plan may hold in all (bytes). */
 size_t rn__conv_derived_budget(void);
 const char *rn__conv_algo_name(int32_t algo);

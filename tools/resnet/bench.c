@@ -32,7 +32,7 @@ static void help(FILE *f) {
     fprintf(f, "usage: resnet bench ARCH [--batch B] [--threads T] [--train] [--size HxW]\n"
                "                         [--seconds S] [--width W] [--classes K]\n"
                "                         [--in-channels C] [--shortcut A|B|C|none] [--layers]\n"
-               "                         [--winograd 0|1] [--fold] [--packed] [--int8]\n\n"
+               "                         [--winograd 0|1] [--bf16] [--fold] [--packed] [--int8]\n\n"
                "Time inference (or training steps with --train) on random input for about S\n"
                "seconds (default 3) after a warm-up. Defaults: batch 1 (inference) or 128\n"
                "(training), the CPU count as threads, 224x224 (ImageNet) or 32x32 (CIFAR).\n"
@@ -42,6 +42,8 @@ static void help(FILE *f) {
                "alone through the layer API (forward, and both backward passes with --train),\n"
                "and the algorithm the network's plan runs for each pass of it.\n"
                "--winograd 0 runs every convolution direct (RN_OPT_WINOGRAD; default 1).\n"
+               "--bf16 (with --train) runs the 3x3 convolutions' forward and backward-data\n"
+               "passes with bf16 products and fp32 sums (RN_OPT_TRAIN_BF16; AVX512_BF16).\n"
                "--fold folds every batch norm into its convolution first, as a deployment\n"
                "would (rn_model_fold_batchnorm; inference only).\n"
                "--packed keeps the convolution weights only in the packed form the plan\n"
@@ -146,7 +148,7 @@ int cmd_bench(int argc, char **argv) {
     int64_t batch = 0, threads = cli_default_threads(), h = 0, w = 0, calib = 0;
     const char *data = NULL, *data_dir = NULL;
     double seconds = 3.0;
-    int train = 0, layers = 0, fold = 0, packed = 0, int8 = 0;
+    int train = 0, layers = 0, fold = 0, packed = 0, int8 = 0, bf16 = 0;
     int64_t winograd = 1;
     cli_args args;
     cli_args_begin(&args, argc, argv, help);
@@ -164,6 +166,8 @@ int cmd_bench(int argc, char **argv) {
             cli_require(&args, cli_parse_i64("--winograd", args.value, 0, 1, &winograd));
         } else if (cli_flag(args.arg, "--train")) {
             train = 1;
+        } else if (cli_flag(args.arg, "--bf16")) {
+            bf16 = 1;
         } else if (cli_flag(args.arg, "--layers")) {
             layers = 1;
         } else if (cli_flag(args.arg, "--fold")) {
@@ -185,6 +189,10 @@ int cmd_bench(int argc, char **argv) {
     if (args.exit >= 0) return args.exit;
     if (!arch.name) {
         cli_usage_error("missing ARCH");
+        return CLI_EXIT_USAGE;
+    }
+    if (bf16 && !train) {
+        cli_usage_error("--bf16 is for training (--train): inference plans stay fp32");
         return CLI_EXIT_USAGE;
     }
     if (int8 && train) {
@@ -243,6 +251,8 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!rc && (st = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, winograd)) != RN_OK)
         rc = cli_lib_error(ctx, st, "set RN_OPT_WINOGRAD");
+    if (!rc && bf16 && (st = rn_ctx_set_int(ctx, RN_OPT_TRAIN_BF16, 1)) != RN_OK)
+        rc = cli_lib_error(ctx, st, "--bf16");
     if (!rc) rc = cli_create_model(ctx, &arch, &m);
     if (!rc && (st = rn_model_init(m, 1)) != RN_OK) rc = cli_lib_error(ctx, st, "init");
     if (!rc && fold && (st = rn_model_fold_batchnorm(m)) != RN_OK)

@@ -32,7 +32,7 @@
 typedef struct train_opts {
     cli_arch arch;
     const char *data, *data_dir, *out, *resume, *schedule, *warmup;
-    int64_t epochs, batch, subset, test_subset, val, threads, seed, pad, winograd;
+    int64_t epochs, batch, subset, test_subset, val, threads, seed, pad, winograd, bf16;
     int flip, nesterov, decay_all;
     int64_t shards, sync_bn;
     double lr, momentum, wd, gamma, mpi_timeout;
@@ -87,6 +87,9 @@ static void help(FILE *f) {
         "  --threads T         default: the number of CPUs\n"
         "  --winograd 0|1      3x3 convolutions as Winograd where faster (default 1;\n"
         "                      0: all direct, the arithmetic of the layer API)\n"
+        "  --bf16              mixed precision: the 3x3 convolutions' forward and\n"
+        "                      backward-data passes with bf16 products, fp32 sums\n"
+        "                      (RN_OPT_TRAIN_BF16; needs AVX512_BF16)\n"
         "  --out DIR           default runs/ARCH-DATA\n"
         "  --resume FILE       continue from a checkpoint (same options as the first run)\n"
         "data parallelism (mpirun -np N resnet train ..., a build with -DRESNET_MPI=ON):\n"
@@ -204,6 +207,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
                 cli_usage_error("--norm: '%s' is not pixel, channel or none", args.value);
                 cli_require(&args, 0);
             }
+        } else if (cli_flag(args.arg, "--bf16")) {
+            o->bf16 = 1;
         } else if (cli_flag(args.arg, "--no-flip")) {
             o->flip = 0;
         } else if (cli_flag(args.arg, "--sync-bn")) {
@@ -445,6 +450,8 @@ static int train_run(train_opts o, void *engine, int32_t rank) {
     rn_status wst;
     if (!rc && (wst = rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, o.winograd)) != RN_OK)
         rc = cli_lib_error(ctx, wst, "set RN_OPT_WINOGRAD");
+    if (!rc && o.bf16 && (wst = rn_ctx_set_int(ctx, RN_OPT_TRAIN_BF16, 1)) != RN_OK)
+        rc = cli_lib_error(ctx, wst, "--bf16");
     if (!rc) rc = setup_data(&r, &o);
     if (rc) {
         run_free(&r);
