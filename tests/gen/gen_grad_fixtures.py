@@ -24,7 +24,10 @@ Stored per case (float32, one flat array), per parameter in state_dict order:
                the C test estimates relative L2 errors (Johnson-Lindenstrauss:
                within about 20% with 64 projections)
 
-preceded by the loss. The projections keep the file small (ResNet-20 has
+preceded by the loss. bf16_torch.npy holds, per case, PyTorch's own bf16
+mixed precision (CPU autocast: bf16 convolutions, fp32 batch norm) error
+against float64, the worst tensor's and all parameters' relative L2, the
+yardstick of RN_OPT_TRAIN_BF16's bound. The projections keep the file small (ResNet-20 has
 270k parameters, 1.1 MB per case in full).
 
 Choice of seeds. A ReLU gate whose pre-activation lies within rounding
@@ -113,6 +116,29 @@ def case(name, seed, n, c, h, w):
           % (name, loss, worst[0], worst[1]))
 
 
+def bf16_case(name, seed, n, c, h, w):
+    """PyTorch's own bf16 mixed precision (CPU autocast) on the case: the
+    worst tensor's and all parameters' relative L2 error against float64."""
+    x = torch.from_numpy(weights_rng.uniform(seed, weights_rng.INPUT_STREAM, n * c * h * w,
+                                             -1.0, 1.0).reshape(n, c, h, w))
+    labels = torch.from_numpy(
+        weights_rng.uniform(seed, weights_rng.INPUT_STREAM + 1, n, 0, 10)
+        .astype(np.int64).clip(0, 9))
+    _, g64 = grads(build(seed, c).double().train(), x.double(), labels)
+    model = build(seed, c).train()
+    model.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    F.cross_entropy(out.float(), labels).backward()
+    gb = [p.grad.detach().numpy().astype(np.float64).ravel() for _, p in model.named_parameters()]
+    worst = max(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30) for a, b in zip(gb, g64))
+    total = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(gb, g64)) /
+                    sum(np.sum(b ** 2) for b in g64))
+    print("%s: bf16 autocast torch worst relative L2 error %.2g, all parameters %.2g"
+          % (name, worst, total))
+    return [worst, total]
+
+
 def worst_under_noise(seed, n, c, h, w, eta, draws):
     """Worst relative L2 gradient error over draws, float64 with noise of
     eta x max |y| on every convolution output y."""
@@ -156,6 +182,9 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     for c in CASES:
         case(*c)
+    # RN_OPT_TRAIN_BF16's yardstick: per case, PyTorch bf16 autocast's errors
+    np.save(os.path.join(OUT, "bf16_torch.npy"),
+            np.array([e for c in CASES for e in bf16_case(*c)], dtype=np.float32))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print("%s: %d bytes" % (os.path.relpath(OUT), total))
 
