@@ -13,9 +13,11 @@ both sides (`resnet bench --fold`; fuse_conv_bn_eval in PyTorch), the form a dep
 
 Usage:
   bench/compare_pytorch.py [--resnet build/resnet] [--rounds 3] [--seconds 2] [--threads 2]
-                           [--only NAME[,NAME...]] [--quick] [--markdown] [--json FILE]
+                           [--only NAME[,NAME...]] [--quick] [--markdown] [--json FILE] [--bf16]
   --threads T  the thread count of the multi-threaded workloads (default 2; the "1t" ones
                keep 1 thread). --only takes workload names or substrings ("resnet50").
+  --bf16       libresnet's training workloads run `resnet bench --train --bf16`
+               (RN_OPT_TRAIN_BF16: bf16 products, fp32 sums); PyTorch's stay fp32.
   --quick      one round of short runs: checks that everything works, not the numbers.
 The default run takes about 6-10 minutes on a 2-core machine. Speed is never asserted in tests.
 PyTorch's CIFAR ResNets come from bench/torch_resnet_cifar.py (one definition of the model).
@@ -88,11 +90,13 @@ def import_torch():
 
 # ---- libresnet ---------------------------------------------------------------------------
 
-def run_resnet(binary, w, threads, seconds):
+def run_resnet(binary, w, threads, seconds, bf16=False):
     cmd = [binary, "bench", w.arch, "--batch", str(w.batch), "--threads", str(threads),
            "--size", f"{w.size}x{w.size}", "--seconds", str(seconds)]
     if w.train:
         cmd.append("--train")
+        if bf16:
+            cmd.append("--bf16")
     if w.fold:
         cmd.append("--fold")
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -248,6 +252,8 @@ def main():
     ap.add_argument("--only", default=None, help="comma-separated workload names or substrings")
     ap.add_argument("--quick", action="store_true", help="one short round: a smoke test")
     ap.add_argument("--markdown", action="store_true", help="print the summary as Markdown")
+    ap.add_argument("--bf16", action="store_true",
+                    help="libresnet's training rows with --bf16 (RN_OPT_TRAIN_BF16; PyTorch stays fp32)")
     ap.add_argument("--json", default=None, help="write every sample to this file")
     args = ap.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
@@ -293,7 +299,7 @@ def main():
             order = ("lib", "torch") if r % 2 == 0 else ("torch", "lib")
             for who in order:
                 if who == "lib":
-                    out = run_resnet(binary, w, threads, seconds)
+                    out = run_resnet(binary, w, threads, seconds, args.bf16)
                     lib_ms.append(out["ms"])
                     lib_runs.append(out)
                 else:
