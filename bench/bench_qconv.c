@@ -120,8 +120,10 @@ int main(int argc, char **argv) {
         const rn_conv_choice ch =
             rn__conv_choose(ctx, &cd, RN_CONV_PASS_FORWARD, RN_CONV_USE_DERIVED);
         void *derived = xmalloc(ch.derived_bytes);
-        if (ch.algo == RN_CONV_ALGO_WINOGRAD)
-            rn__conv_winograd_transform_weights(ctx, &cd, w, derived);
+        const int32_t tile = ch.algo == RN_CONV_ALGO_WINOGRAD2 ? 2 : 4;
+        const int wino = ch.algo == RN_CONV_ALGO_WINOGRAD || ch.algo == RN_CONV_ALGO_WINOGRAD2;
+        if (wino)
+            rn__conv_winograd_transform_weights(ctx, &cd, tile, w, derived);
         else if (ch.algo == RN_CONV_ALGO_PACKED)
             rn__conv2d_pack_weights(ctx, &cd, w, derived);
         void *ws32 = xmalloc(ch.workspace);
@@ -132,8 +134,8 @@ int main(int argc, char **argv) {
         double *t8 = xmalloc(sizeof(double) * (size_t)rounds);
         for (int r = -1; r < rounds; r++) { /* round -1 warms up */
             double t0 = now_s();
-            if (ch.algo == RN_CONV_ALGO_WINOGRAD)
-                rn__conv_winograd_forward(ctx, &cd, x, derived, b, 1, y, ws32);
+            if (wino)
+                rn__conv_winograd_forward(ctx, &cd, tile, x, derived, b, 1, y, ws32);
             else if (ch.algo == RN_CONV_ALGO_PACKED)
                 rn__conv2d_forward_packed(ctx, &cd, x, derived, b, 1, y, ws32);
             else

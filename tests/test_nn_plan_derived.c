@@ -1,8 +1,8 @@
 /*
  * Inference plans hold some convolutions' weights in a derived form made
  * once (src/nn/plan-build.c): packed for the direct path where the output
- * has few pixels, or transformed for Winograd F(4x4,3x3) (RN_OPT_WINOGRAD).
- * What must hold:
+ * has few pixels, or transformed for Winograd F(4x4,3x3) or F(2x2,3x3)
+ * (RN_OPT_WINOGRAD). What must hold:
  *
  * - packed weights give results bit-identical to packing on every call: a
  *   batch-1 plan (layer3's convolutions packed) against a batch-2 plan of
@@ -452,6 +452,44 @@ static void test_winograd_option_off_at_run_time_gives_the_direct_results(void) 
     rn_ctx_destroy(ctx);
 }
 
+static int wg_steps[2];
+static void count_winograd(void *user, int32_t level, const char *msg) {
+    (void)user, (void)level;
+    if (strstr(msg, "forward: winograd-f4x4")) wg_steps[0]++;
+    if (strstr(msg, "forward: winograd-f2x2")) wg_steps[1]++;
+}
+
+/* resnet20 of base width 32 at 24x24, batch 1: layer1 (32 channels, 24x24:
+ * 36 4x4 blocks) takes F(4x4,3x3), layer2 (64 channels, 12x12: 9 4x4
+ * blocks, 36 2x2 ones) F(2x2,3x3), layer3 (6x6) neither; the logits within
+ * rounding of the direct path's. */
+static void test_inference_plans_take_both_winograd_tiles(void) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    rn_model *m = make(ctx, 32, 13);
+    const int64_t hw = 24;
+    const size_t xcount = (size_t)(3 * hw * hw);
+    float *x = random_floats(xcount, -1, 1), yw[10], yd[10];
+    if (m && x) {
+        rn_ctx_set_int(ctx, RN_OPT_LOG_LEVEL, RN_LOG_INFO);
+        rn_ctx_set_log_callback(ctx, count_winograd, NULL);
+        wg_steps[0] = wg_steps[1] = 0;
+        run_fresh(ctx, m, 1, hw, x, yw);
+        /* layer1: 3 blocks x 2; layer2: 3 x 2 less layer2.0.conv1 (stride 2) */
+        CHECK(wg_steps[0] == 6);
+        CHECK(wg_steps[1] == 5);
+        CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, 0), ctx);
+        wg_steps[0] = wg_steps[1] = 0;
+        run_fresh(ctx, m, 1, hw, x, yd);
+        CHECK(wg_steps[0] == 0 && wg_steps[1] == 0);
+        rn_ctx_set_log_callback(ctx, NULL, NULL);
+        check_close(yd, yw, 10, 1e-5, "Winograd against direct");
+    }
+    free(x);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
 static void test_winograd_option_has_bounds_zero_and_one(void) {
     int64_t lo = -1, hi = -1;
     CHECK(rn_option_bounds(RN_OPT_WINOGRAD, &lo, &hi) == RN_OK);
@@ -476,6 +514,7 @@ static const rn_test_case cases[] = {
     {"winograd_option_off_at_run_time_gives_the_direct_results",
      test_winograd_option_off_at_run_time_gives_the_direct_results},
     {"winograd_option_has_bounds_zero_and_one", test_winograd_option_has_bounds_zero_and_one},
+    {"inference_plans_take_both_winograd_tiles", test_inference_plans_take_both_winograd_tiles},
     {"two_plans_share_one_copy_of_packed_weights", test_two_plans_share_one_copy_of_packed_weights},
     {"two_plans_share_one_copy_of_winograd_weights",
      test_two_plans_share_one_copy_of_winograd_weights},

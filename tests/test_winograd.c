@@ -1,8 +1,8 @@
 /*
- * Winograd F(4x4,3x3) convolution (src/ops/conv2d-winograd.c) against a
- * direct convolution computed here in double precision: the forward pass
- * with weights transformed once (inference plans) or on every call
- * (training), the backward-data pass (the transposed convolution) and the
+ * Winograd F(4x4,3x3) and F(2x2,3x3) convolution (src/ops/conv2d-winograd.c)
+ * against a direct convolution computed here in double precision: the
+ * forward pass with weights transformed once (inference plans: both tiles)
+ * or on every call (training, F(4x4,3x3)), the backward-data pass (the transposed convolution) and the
  * backward-weights pass, each against its own double reference, over a
  * sweep of shapes (channels 1..70, with counts that are not a multiple of
  * any SIMD width; images 1..20 pixels a side, with sizes that are not a
@@ -25,7 +25,9 @@
  * backward-data pass has the same bound with S summed over the transposed
  * window; the backward-weights pass (sums over every tile of the batch)
  * 1e-5 * S + 1e-6 with S = sum of |x dy| over the pixels a weight sees
- * (largest observed 1.6e-6 of S).
+ * (largest observed 1.6e-6 of S). F(2x2,3x3) (inference plans only) has
+ * its own, tighter bound (WG2_TOL). The chooser's picks for ResNet shapes
+ * are checked at the end.
  */
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -37,6 +39,11 @@
 #include "test_kernels_common.h"
 
 #define WG_TOL 3e-5
+/* F(2x2,3x3): coefficients of magnitude 1 and 1/2 only, its rounding about
+ * that of the direct path; largest observed |y - y_ref| / S over the sweep
+ * 4.6e-7 (scalar, AVX2, AVX-512), so 3e-6 leaves the same margin of about
+ * 5x as F(4x4,3x3)'s bound. */
+#define WG2_TOL 3e-6
 #define WG_ABS 1e-6
 #define WG_DW_TOL 1e-5 /* observed 1.6e-6 */
 
@@ -66,18 +73,18 @@ static void reference(const rn_conv_desc *d, const float *x, const float *w, con
 }
 
 /* Runs Winograd for d on ctx with guarded buffers; returns 0 if memory ran out. */
-static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
-                        const float *bias, int relu, float *y) {
+static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, int32_t tile, const float *x,
+                        const float *w, const float *bias, int relu, float *y) {
     guarded gu, gw;
-    size_t ub = rn__conv_winograd_weights_size(d), wb = rn__conv_winograd_workspace(d);
+    size_t ub = rn__conv_winograd_weights_size(d, tile), wb = rn__conv_winograd_workspace(d, tile);
     void *u = guarded_alloc(&gu, ub), *ws = guarded_alloc(&gw, wb);
     if (!u || !ws) {
         guarded_free(&gu);
         guarded_free(&gw);
         return 0;
     }
-    rn__conv_winograd_transform_weights(ctx, d, w, u);
-    rn__conv_winograd_forward(ctx, d, x, u, bias, relu, y, ws);
+    rn__conv_winograd_transform_weights(ctx, d, tile, w, u);
+    rn__conv_winograd_forward(ctx, d, tile, x, u, bias, relu, y, ws);
     guarded_free(&gu);
     guarded_free(&gw);
     return 1;
@@ -117,11 +124,13 @@ static void reference_backward(const rn_conv_desc *d, const float *dy, const flo
 #define WG_FORWARD 0       /* weights transformed once, then the forward */
 #define WG_FORWARD_W 1     /* training: transformed on every call */
 #define WG_BACKWARD_DATA 2 /* training: dx from dy */
+#define WG_FORWARD2 3      /* F(2x2,3x3), weights transformed once (inference plans) */
 
 /* Runs one entry point with guarded buffers; returns 0 if memory ran out. */
 static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *in, const float *w,
                     const float *bias, int relu, float *out) {
-    if (mode == WG_FORWARD) return run_winograd(ctx, d, in, w, bias, relu, out);
+    if (mode == WG_FORWARD || mode == WG_FORWARD2)
+        return run_winograd(ctx, d, mode == WG_FORWARD ? 4 : 2, in, w, bias, relu, out);
     guarded gw;
     size_t wb = mode == WG_FORWARD_W ? rn__conv_winograd_forward_w_workspace(d)
                                      : rn__conv_winograd_backward_data_workspace(d);
@@ -135,7 +144,7 @@ static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *i
     return 1;
 }
 
-static double max_scaled_error = 0.0;
+static double max_scaled_error = 0.0, max_scaled_error2 = 0.0;
 
 /* Whether some got[i] lies outside |got - ref| <= tol * scale + WG_ABS (the
  * first such index in *first); raises *max_seen to the largest
@@ -195,7 +204,9 @@ static void check_mode(int32_t isa, int mode, int n, int h, int w, int c, int oc
         CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
         CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
         size_t first = 0;
-        if (outside_bound(y1, ref, scale, yn, WG_TOL, &max_scaled_error, &first)) {
+        const int f2 = mode == WG_FORWARD2;
+        if (outside_bound(y1, ref, scale, yn, f2 ? WG2_TOL : WG_TOL,
+                          f2 ? &max_scaled_error2 : &max_scaled_error, &first)) {
             fprintf(stderr,
                     "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
                     "(scale %.3g)\n",
@@ -210,14 +221,16 @@ done:
     free(x), free(wt), free(b), free(y1), free(y2), free(ref), free(scale);
 }
 
+/* The forward with the weights transformed once: both tiles. */
 static void check_shape(int32_t isa, int n, int h, int w, int c, int oc, int pad, int with_bias,
                         int relu) {
     check_mode(isa, WG_FORWARD, n, h, w, c, oc, pad, with_bias, relu);
+    check_mode(isa, WG_FORWARD2, n, h, w, c, oc, pad, with_bias, relu);
 }
 
 static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t isa) {
     if (!table_or_skip(isa)) return;
-    max_scaled_error = 0.0;
+    max_scaled_error = max_scaled_error2 = 0.0;
     static const int chans[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70};
     static const int sides[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 20};
     const int nc = (int)(sizeof chans / sizeof chans[0]),
@@ -230,7 +243,8 @@ static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t 
         int n = 1 + i % 3;
         check_shape(isa, n, h, w, c, oc, 1, i % 2, i % 4 < 2);
     }
-    printf("  max scaled error |y - y_ref| / sum|x w|: %.3g\n", max_scaled_error);
+    printf("  max scaled error |y - y_ref| / sum|x w|: F(4x4,3x3) %.3g, F(2x2,3x3) %.3g\n",
+           max_scaled_error, max_scaled_error2);
 }
 RN_PER_ISA(test_winograd_matches_direct_convolution_over_a_shape_sweep)
 
@@ -383,19 +397,22 @@ static void test_winograd_layout_and_sizes_depend_on_shape_only(int32_t isa) {
     CHECK(rn__conv_desc_init(&d));
     size_t xn = 10 * 11 * 20, wn = 40 * 9 * 20, yn = 10 * 11 * 40;
     float *x = malloc(xn * 4), *w = malloc(wn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
-    void *u = malloc(rn__conv_winograd_weights_size(&d));
-    void *ws = malloc(rn__conv_winograd_workspace(&d));
+    /* the larger of the two tiles' sizes: F(4x4,3x3)'s */
+    void *u = malloc(rn__conv_winograd_weights_size(&d, 4));
+    void *ws = malloc(rn__conv_winograd_workspace(&d, 4));
+    CHECK(rn__conv_winograd_weights_size(&d, 2) <= rn__conv_winograd_weights_size(&d, 4));
+    CHECK(rn__conv_winograd_workspace(&d, 2) <= rn__conv_winograd_workspace(&d, 4));
     CHECK(x && w && y1 && y2 && u && ws);
     if (x && w && y1 && y2 && u && ws) {
         rn_test_fill_uniform(x, xn, -1, 1);
         rn_test_fill_uniform(w, wn, -1, 1);
         rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(isa, 2);
         CHECK(a && b);
-        if (a && b) {
-            rn__conv_winograd_transform_weights(a, &d, w, u);
-            rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y1, ws);
-            rn__conv_winograd_transform_weights(b, &d, w, u);
-            rn__conv_winograd_forward(b, &d, x, u, NULL, 0, y2, ws);
+        for (int32_t tile = 4; a && b && tile >= 2; tile -= 2) {
+            rn__conv_winograd_transform_weights(a, &d, tile, w, u);
+            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, y1, ws);
+            rn__conv_winograd_transform_weights(b, &d, tile, w, u);
+            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, y2, ws);
             CHECK(memcmp(y1, y2, yn * 4) == 0);
         }
         rn_ctx_destroy(a);
@@ -414,6 +431,41 @@ static void test_winograd_applies_to_3x3_stride_1_only(void) {
     CHECK(!rn__conv_winograd_ok(&d));
     d.sh = 1, d.kw = 1;
     CHECK(!rn__conv_winograd_ok(&d));
+}
+
+/* The chooser's Winograd tiles for inference plans (src/ops/conv2d-algo.c):
+ * F(2x2,3x3) on the wide layers of maps whose side is not a multiple of 4
+ * (ResNet's 14x14 layers, batch 1 and 8), F(4x4,3x3) on the large maps, none
+ * at 7x7 batch 1 (the panels), none in a training step's forward, none with
+ * RN_OPT_WINOGRAD 0; and the names the plans log. */
+static int32_t choice(rn_ctx *ctx, int n, int side, int c, uint32_t use) {
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = n, d.h = d.w = side, d.c = d.oc = c, d.kh = d.kw = 3, d.sh = d.sw = 1, d.ph = d.pw = 1;
+    CHECK(rn__conv_desc_init(&d));
+    return rn__conv_choose(ctx, &d, RN_CONV_PASS_FORWARD, use).algo;
+}
+
+static void test_winograd_tiles_chosen_per_shape(void) {
+    rn_ctx *ctx = NULL;
+    CHECK(rn_ctx_create(&ctx) == RN_OK);
+    if (!ctx) return;
+    const uint32_t inf = RN_CONV_USE_DERIVED;
+    CHECK(choice(ctx, 1, 14, 256, inf) == RN_CONV_ALGO_WINOGRAD2);
+    CHECK(choice(ctx, 8, 14, 256, inf) == RN_CONV_ALGO_WINOGRAD2);
+    CHECK(choice(ctx, 1, 56, 64, inf) == RN_CONV_ALGO_WINOGRAD);
+    CHECK(choice(ctx, 1, 28, 128, inf) == RN_CONV_ALGO_WINOGRAD);
+    CHECK(choice(ctx, 8, 28, 128, inf) == RN_CONV_ALGO_WINOGRAD);
+    CHECK(choice(ctx, 1, 7, 512, inf) == RN_CONV_ALGO_PACKED);
+    CHECK(choice(ctx, 1, 14, 32, inf) != RN_CONV_ALGO_WINOGRAD2); /* too narrow */
+    CHECK(choice(ctx, 1, 14, 256, RN_CONV_USE_TRAIN) != RN_CONV_ALGO_WINOGRAD2);
+    CHECK(choice(ctx, 1, 14, 256, 0) != RN_CONV_ALGO_WINOGRAD2);
+    CHECK(strcmp(rn__conv_algo_name(RN_CONV_ALGO_WINOGRAD2), "winograd-f2x2") == 0);
+    CHECK(strcmp(rn__conv_algo_name(RN_CONV_ALGO_WINOGRAD), "winograd-f4x4") == 0);
+    CHECK(rn_ctx_set_int(ctx, RN_OPT_WINOGRAD, 0) == RN_OK);
+    CHECK(choice(ctx, 1, 14, 256, inf) != RN_CONV_ALGO_WINOGRAD2);
+    CHECK(choice(ctx, 1, 56, 64, inf) != RN_CONV_ALGO_WINOGRAD);
+    rn_ctx_destroy(ctx);
 }
 
 static const rn_test_case cases[] = {
@@ -436,5 +488,6 @@ static const rn_test_case cases[] = {
     RN_ISA_CASES("winograd_layout_and_sizes_depend_on_shape_only",
                  test_winograd_layout_and_sizes_depend_on_shape_only),
     {"winograd_applies_to_3x3_stride_1_only", test_winograd_applies_to_3x3_stride_1_only},
+    {"winograd_tiles_chosen_per_shape", test_winograd_tiles_chosen_per_shape},
 };
 RN_TEST_MAIN(cases)

@@ -146,12 +146,14 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * size; DEBUG: events inside runs; docs/api.md) */
 #define RN_OPT_DETERMINISTIC 5  /* read-only, always 1: results do not depend on threads */
 #define RN_OPT_WINOGRAD      6  /* 1 (default): plans run 3x3 stride-1 convolutions as
-                                  * Winograd F(4x4,3x3) where that is faster for their shape
-                                  * (fewer multiplications; error about 3e-6 of the largest
-                                  * output instead of 1e-6; docs/performance.md): inference
-                                  * plans' forward passes, training plans' (and train-mode
-                                  * blocks') forward and both backward passes; 0: every
-                                  * convolution direct (the arithmetic of the layer API).
+                                  * Winograd where that is faster for their shape (fewer
+                                  * multiplications; docs/performance.md): inference plans'
+                                  * forward passes as F(4x4,3x3) (error about 3e-6 of the
+                                  * largest output instead of 1e-6) or F(2x2,3x3) (about the
+                                  * direct path's), training plans' (and train-mode blocks')
+                                  * two backward passes as F(4x4,3x3), their forward passes
+                                  * staying direct; 0: every convolution direct (the
+                                  * arithmetic of the layer API).
                                   * Read when a plan is created (which convolutions take it)
                                   * and at each run (0 then runs those convolutions direct
                                   * too). */

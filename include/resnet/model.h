@@ -172,7 +172,7 @@ RN_API rn_status rn_model_fold_batchnorm(rn_model *model);
  * elsewhere the panels are a new allocation beside the unused weights).
  * Every plan then runs every convolution from that form (or Winograd, whose
  * transformed weights are made from it), with no packing per call and no
- * budget for the packed form (the Winograd forms keep their 24 MiB): peak
+ * budget for the packed form (the Winograd forms keep their 22 MiB): peak
  * memory is the weights plus the plans' arenas and the Winograd forms
  * (docs/api.md, "Derived weights"). Results are those of a plan of the
  * unpacked model up to rounding in the 1x1 convolutions (the others are

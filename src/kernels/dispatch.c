@@ -17,7 +17,9 @@
     .maxpool_backward = rn_f32_maxpool_backward__##isa,                                       \
     .winograd_input = rn_f32_winograd_input__##isa,                                           \
     .winograd_output = rn_f32_winograd_output__##isa,                                         \
-    .winograd_output_grad = rn_f32_winograd_output_grad__##isa
+    .winograd_output_grad = rn_f32_winograd_output_grad__##isa,                               \
+    .winograd2_input = rn_f32_winograd2_input__##isa,                                         \
+    .winograd2_output = rn_f32_winograd2_output__##isa
 
 /* A slot of an f32 GEMM-shaped family (gemm, igemm, wgrad and their _narrow): its tile
  * and kernel. RN_F32_TILE2 fills the family's wide and narrow slots with the same

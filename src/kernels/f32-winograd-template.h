@@ -1,5 +1,6 @@
 /*
- * The Winograd F(4x4,3x3) tile transforms (contract in kernels.h), written
+ * The Winograd F(4x4,3x3) and F(2x2,3x3) tile transforms (contract in
+ * kernels.h), written
  * once in plain C over the channels (contiguous in NHWC) and compiled once
  * per ISA by the files that include this one (f32-winograd-<isa>.c, each
  * with its ISA's flags), so the compiler's vectoriser produces each ISA's
@@ -229,4 +230,111 @@ void RN_WG_NAME(rn_f32_winograd_output_grad)(RN_WINOGRAD_OUTPUT_GRAD_ARGS) {
     for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
         RN_WG_NAME(wg_output_grad_step)(g, c0, RN_WG_CB, w, w_stride);
     if (c0 < nc) RN_WG_NAME(wg_output_grad_step)(g, c0, nc - c0, w, w_stride);
+}
+
+/* ---- F(2x2,3x3): 4x4 input tiles, 2x2 output blocks ---------------------------------
+ *
+ *   B^T = [1  0 -1  0]      A^T = [1 1  1  0]
+ *         [0  1  1  0]            [0 1 -1 -1]
+ *         [0 -1  1  0]
+ *         [0  1  0 -1]
+ *
+ * Coefficients of magnitude 1 only: each output sums 16 products per
+ * channel pair against F(4x4,3x3)'s 36, with no scaling, so its rounding is
+ * close to the direct path's. */
+
+/* V = B^T d B for channels [c0, c0 + cb) of one 4x4 tile */
+RN_WG_INLINE void RN_WG_NAME(wg2_input_step)(const float *const *d, size_t c0, size_t cb, float *v,
+                                             size_t v_stride) {
+    float tt[16][RN_WG_CB];
+    for (size_t q = 0; q < 4; q++) {
+        const float *restrict d0 = d[q] + c0, *restrict d1 = d[4 + q] + c0;
+        const float *restrict d2 = d[8 + q] + c0, *restrict d3 = d[12 + q] + c0;
+        float *restrict t0 = tt[q], *restrict t1 = tt[4 + q], *restrict t2 = tt[8 + q];
+        float *restrict t3 = tt[12 + q];
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = d0[c], a1 = d1[c], a2 = d2[c], a3 = d3[c];
+            t0[c] = a0 - a2;
+            t1[c] = a1 + a2;
+            t2[c] = a2 - a1;
+            t3[c] = a1 - a3;
+        }
+    }
+    for (size_t i = 0; i < 4; i++) {
+        const float *restrict s0 = tt[i * 4], *restrict s1 = tt[i * 4 + 1];
+        const float *restrict s2 = tt[i * 4 + 2], *restrict s3 = tt[i * 4 + 3];
+        float *restrict v0 = v + (i * 4) * v_stride + c0;
+        float *restrict v1 = v + (i * 4 + 1) * v_stride + c0;
+        float *restrict v2 = v + (i * 4 + 2) * v_stride + c0;
+        float *restrict v3 = v + (i * 4 + 3) * v_stride + c0;
+        RN_WG_IVDEP
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c];
+            v0[c] = a0 - a2;
+            v1[c] = a1 + a2;
+            v2[c] = a2 - a1;
+            v3[c] = a1 - a3;
+        }
+    }
+}
+
+void RN_WG_NAME(rn_f32_winograd2_input)(RN_WINOGRAD_INPUT_ARGS) {
+    size_t c0 = 0;
+    for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
+        RN_WG_NAME(wg2_input_step)(d, c0, RN_WG_CB, v, v_stride);
+    if (c0 < nc) RN_WG_NAME(wg2_input_step)(d, c0, nc - c0, v, v_stride);
+}
+
+/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU (as the
+ * F(4x4,3x3) step: a clamp at lo, pixels outside the image to junk) */
+RN_WG_INLINE void RN_WG_NAME(wg2_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
+                                              float *const *y, const float *bias, uint32_t relu) {
+    float tt[8][RN_WG_CB];
+    for (size_t q = 0; q < 4; q++) {
+        const float *restrict m0 = m + q * m_stride + c0;
+        const float *restrict m1 = m + (4 + q) * m_stride + c0;
+        const float *restrict m2 = m + (8 + q) * m_stride + c0;
+        const float *restrict m3 = m + (12 + q) * m_stride + c0;
+        float *restrict t0 = tt[q], *restrict t1 = tt[4 + q];
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = m0[c], a1 = m1[c], a2 = m2[c], a3 = m3[c];
+            t0[c] = a0 + a1 + a2;
+            t1[c] = a1 - a2 - a3;
+        }
+    }
+    float junk[2][RN_WG_CB];
+    const float lo = relu ? 0.0f : -INFINITY;
+    for (size_t i = 0; i < 2; i++) {
+        const float *restrict s0 = tt[i * 4], *restrict s1 = tt[i * 4 + 1];
+        const float *restrict s2 = tt[i * 4 + 2], *restrict s3 = tt[i * 4 + 3];
+        float *restrict o0 = y[i * 2] ? y[i * 2] + c0 : junk[0];
+        float *restrict o1 = y[i * 2 + 1] ? y[i * 2 + 1] + c0 : junk[1];
+        if (bias) {
+            const float *restrict bs = bias + c0;
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], bc = bs[c];
+                const float r0 = (a0 + a1 + a2) + bc;
+                const float r1 = (a1 - a2 - a3) + bc;
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+            }
+        } else {
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c];
+                const float r0 = a0 + a1 + a2;
+                const float r1 = a1 - a2 - a3;
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+            }
+        }
+    }
+}
+
+void RN_WG_NAME(rn_f32_winograd2_output)(RN_WINOGRAD_OUTPUT_ARGS) {
+    size_t c0 = 0;
+    for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
+        RN_WG_NAME(wg2_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
+    if (c0 < nc) RN_WG_NAME(wg2_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
 }

@@ -145,7 +145,7 @@ struct rn_model {
 
 /* ---- derived weights, one copy per model (plan-derived.c) ------------------------
  * One entry per (convolution, form): NN_W_PACKED (panels, rn__conv_panels_*)
- * or NN_W_WINOGRAD (rn__conv_winograd_*). Neither form depends on the
+ * or NN_W_WINOGRAD / NN_W_WINOGRAD2 (rn__conv_winograd_*, tile 4 / 2). Neither form depends on the
  * batch, the image size, the ISA or the thread count, so every inference
  * plan of the model (any shape, any context) shares it. Entries are made
  * when a plan first needs them and remade, by the first plan to run after
@@ -155,7 +155,7 @@ struct rn_model {
 typedef struct nn_derived {
     struct nn_derived *next;
     const nn_conv *conv;
-    int32_t form;     /* NN_W_PACKED or NN_W_WINOGRAD */
+    int32_t form;     /* NN_W_PACKED, NN_W_WINOGRAD or NN_W_WINOGRAD2 */
     int32_t fixed;    /* the panels of a packed model: no plain weights to remake them from */
     int32_t in_place; /* fixed panels in the model's own weight storage (not freed here) */
     uint64_t version; /* the model's version the data was made from */
@@ -281,7 +281,7 @@ typedef struct nn_step {
     int32_t algo;  /* CONV, CONV_BWD_*: RN_CONV_ALGO_* (rn__conv_choose's answer) */
     int32_t wmode; /* CONV, CONV_BWD_*: NN_W_* (how the weights are held, from algo) */
     size_t woff;   /* Q_CONV NN_W_PACKED: offset in the plan's derived weights */
-    /* CONV NN_W_PACKED / NN_W_WINOGRAD: the model's shared entry (set when
+    /* CONV NN_W_PACKED / NN_W_WINOGRAD(2): the model's shared entry (set when
      * the plan is created); pk: in a packed model the conv's panels, which
      * run the step whenever it does not take Winograd */
     nn_derived *dw;
@@ -304,6 +304,7 @@ typedef struct nn_step {
 #define NN_W_PACKED 1
 #define NN_W_WINOGRAD 2
 #define NN_W_WINOGRAD_W 3
+#define NN_W_WINOGRAD2 4 /* inference: transformed once for F(2x2,3x3) */
 
 typedef struct nn_buf {
     size_t bytes;

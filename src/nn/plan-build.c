@@ -129,6 +129,7 @@ static rn_conv_desc conv_desc(nn_builder *b, const nn_conv *c, nn_val x) {
 /* How a plan holds the weights of a chosen algorithm (NN_W_*). */
 static int32_t weight_form(int32_t algo) {
     return algo == RN_CONV_ALGO_WINOGRAD     ? NN_W_WINOGRAD
+           : algo == RN_CONV_ALGO_WINOGRAD2  ? NN_W_WINOGRAD2
            : algo == RN_CONV_ALGO_PACKED     ? NN_W_PACKED
            : algo == RN_CONV_ALGO_WINOGRAD_W ? NN_W_WINOGRAD_W
                                              : NN_W_PLAIN;
@@ -171,7 +172,8 @@ size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) 
             b->new_bytes += bytes;
         }
     }
-    if (pk && ch.algo != RN_CONV_ALGO_WINOGRAD) {
+    const int wino = ch.algo == RN_CONV_ALGO_WINOGRAD || ch.algo == RN_CONV_ALGO_WINOGRAD2;
+    if (pk && !wino) {
         /* the panels replace the weights: they run every other case */
         const size_t need = rn__conv_panels_workspace(d);
         ch.algo = RN_CONV_ALGO_PACKED;
@@ -478,7 +480,9 @@ void rn__nn_prog_derive(const rn_ctx *ctx, const nn_prog *prog) {
 static rn_status share_derived(rn_ctx *ctx, rn_model *m, nn_prog *prog) {
     for (int32_t i = 0; i < prog->nsteps; i++) {
         nn_step *s = &prog->steps[i];
-        if (s->op != NN_OP_CONV || (s->wmode != NN_W_PACKED && s->wmode != NN_W_WINOGRAD)) continue;
+        if (s->op != NN_OP_CONV ||
+            (s->wmode != NN_W_PACKED && s->wmode != NN_W_WINOGRAD && s->wmode != NN_W_WINOGRAD2))
+            continue;
         prog->shared = 1;
         if (!s->dw) s->dw = rn__nn_derived_find(m, s->conv, s->wmode);
         if (!s->dw)

@@ -33,13 +33,16 @@ const nn_derived *rn__nn_derived_panels(const rn_model *m, const nn_conv *c) {
 }
 
 static size_t derived_form_bytes(const rn_conv_desc *d, int32_t form) {
-    return form == NN_W_WINOGRAD ? rn__conv_winograd_weights_size(d) : rn__conv_panels_size(d);
+    return form == NN_W_WINOGRAD    ? rn__conv_winograd_weights_size(d, 4)
+           : form == NN_W_WINOGRAD2 ? rn__conv_winograd_weights_size(d, 2)
+                                    : rn__conv_panels_size(d);
 }
 
 /* Fills e->data from the weights w (OHWI). */
 static void derived_fill(const rn_ctx *ctx, nn_derived *e, const float *w) {
-    if (e->form == NN_W_WINOGRAD)
-        rn__conv_winograd_transform_weights(ctx, &e->cd, w, e->data);
+    if (e->form == NN_W_WINOGRAD || e->form == NN_W_WINOGRAD2)
+        rn__conv_winograd_transform_weights(ctx, &e->cd, e->form == NN_W_WINOGRAD ? 4 : 2, w,
+                                            e->data);
     else
         rn__conv_pack_panels(ctx, &e->cd, w, (float *)(void *)e->data);
 }

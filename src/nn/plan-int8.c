@@ -64,7 +64,7 @@ static nn_val emit_qconv(nn_builder *b, const rn_model *m, const nn_conv *c, con
     rn_conv_choice ch = rn__qconv_choose(b->ctx, &d, use);
     nn_prog *p = b->prog;
     size_t bytes = rn__align_up(ch.derived_bytes, RN_ALIGN);
-    if (ch.derived_bytes && bytes > rn__conv_derived_budget() - p->derived_bytes) {
+    if (ch.derived_bytes && bytes > rn__qconv_derived_budget() - p->derived_bytes) {
         ch = rn__qconv_choose(b->ctx, &d, 0);
         bytes = 0;
     }

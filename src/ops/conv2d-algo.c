@@ -4,7 +4,9 @@
  * can hold (weights derived once: inference plans; a training step) and the
  * context (RN_OPT_WINOGRAD). As oneDNN does, the implementations form one
  * ordered list; the first whose shape test passes and that the caller can
- * run is taken. Every threshold is in `limits` below, each with the
+ * run is taken (for an inference plan's 3x3 stride-1 forward: F(2x2,3x3),
+ * F(4x4,3x3), the panels, direct, as the measured cost table in `limits`
+ * ranks them). Every threshold is in `limits` below, each with the
  * measurement behind it (docs/performance.md), and so is the accuracy rule
  * (training forward passes never take Winograd).
  *
@@ -29,6 +31,33 @@ static const struct conv_limits {
      * 1.03 -> 0.50 ms; 16 channels 0.71x-1.05x; at 7x7 (4 tiles) it loses. */
     size_t wg_min_tiles;
     int32_t wg_min_channels;
+    /* Winograd F(2x2,3x3) in inference plans, ahead of F(4x4,3x3): at
+     * least wg2_min_tiles 2x2 blocks and wg2_min_channels channels, where
+     * F(4x4,3x3) has fewer than wg_min_tiles blocks or its blocks cover at
+     * least wg2_min_cover percent of the pixels F(2x2,3x3)'s do (a side
+     * that is not a multiple of 4: 14x14 131%, 10x10 144%; 7x7, 16x16,
+     * 28x28: 100%). The cost table behind it (bench/bench_wg_choice.c,
+     * 20:29 UTC, Zen 5 AVX-512, shared machine, weights cold, median ms:
+     * direct / packed once / F(4x4) / F(2x2); 1 thread unless said):
+     *   14x14x256 b1   1.46 / 1.36 / 1.63 / 1.06   2 threads 1.46 / 1.36 / 1.41 / 1.00
+     *   14x14x256 b8   14.9 / 14.9 / 9.65 / 8.27   2 threads 9.98 / 9.79 / 6.52 / 5.58
+     *   10x10x256 b1   1.04 / 1.01 / 1.31 / 0.71   b8 5.84 / 5.45 / 4.58 / 3.47
+     *   14x14x128 b1   0.37 / 0.35 / 0.37 / 0.25   b8 2.70 / 2.64 / 1.86 / 1.65
+     *   14x14x64  b1  .094 / .088 / .078 / .058   b8 0.72 / 0.74 / 0.62 / 0.60
+     *   16x16x128 b1   0.47 / 0.44 / 0.30 / 0.28   b8 3.52 / 3.51 / 1.92 / 2.06
+     *   20x20x256 b1   2.78 / 2.81 / 1.66 / 1.70   b8 21.9 / 21.2 / 10.7 / 11.4
+     *   28x28x128 b1   1.31 / 1.35 / 0.75 / 0.76   b8 10.2 / 10.1 / 4.62 / 5.61
+     *   56x56x64  b1   1.30 / 1.31 / 0.77 / 0.99   b8 10.2 / 10.2 / 5.46 / 6.38
+     *   7x7x512   b1   2.90 / 2.10 / 5.11 / 2.86   b8 13.5 / 12.8 / 12.0 / 11.4
+     * (7x7 batch 1 has 16 2x2 blocks: the panels; at batch 8 F(2x2,3x3)
+     * gains 5% but its weights take 16 MiB of the budget.) 16 and 32
+     * channels (CIFAR widths) stay with F(4x4,3x3) or direct. Error against
+     * float64 (tests/test_winograd.c): F(2x2,3x3) is within the direct
+     * path's (max error / max |y| 3.6e-7..8.6e-7 at these shapes, direct
+     * 1.0e-6..3.0e-6, F(4x4,3x3) 3.3e-6..8.2e-6). */
+    size_t wg2_min_tiles;
+    int32_t wg2_min_channels;
+    size_t wg2_min_cover;
     /* Winograd in training steps (weights transformed on every call, so
      * the weights must be small for the pixels): 16+ channels, at most
      * wg_train_max_pairs weight pairs per tile (ResNet-50's 7x7x512
@@ -46,9 +75,16 @@ static const struct conv_limits {
     /* Derived weights (packed or transformed) per model, shared by its
      * inference plans: the ResNet-50 batch-1 resident-memory bound (weights
      * + 40 MB) less what the arena, the program and the process take
-     * (about 14 MiB). A model packed for inference holds its packed forms
-     * in place of its weights: only its Winograd forms count here. */
+     * (about 14 MiB, a packed model's panels 2 MiB more). A model packed
+     * for inference holds its packed forms in place of its weights: only
+     * its Winograd forms count here. ResNet-50 v1 batch 1 folded, peak RSS
+     * above the weights: 24 MiB let F(2x2,3x3) take three 14x14 layers
+     * and a packed model reach 40.9 MB; 22 MiB, two: 36.7 MB packed, 37.0
+     * unpacked (38.1 before F(2x2,3x3)). */
     size_t derived_budget;
+    /* int8 plans' packed weights (per plan): the budget above before
+     * F(2x2,3x3) (an int8 model holds no float weights beside them). */
+    size_t int8_budget;
     /* Backward-weights: a 1x1 convolution is one GEMM over the pixels where
      * dW has this many floats per output pixel or more (ResNet-50 batch 16:
      * 14x14x256>1024 14.4 -> 8.8 ms); under wgrad_min_c input channels with
@@ -67,12 +103,16 @@ static const struct conv_limits {
 } limits = {
     32,
     32, /* wg_min_tiles, wg_min_channels */
+    25,
+    64,
+    120, /* wg2_min_tiles, wg2_min_channels, wg2_min_cover */
     32,
     16,
     1024,
     32,               /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
     64,               /* pack_max_pixels */
-    (size_t)24 << 20, /* derived_budget */
+    (size_t)22 << 20, /* derived_budget */
+    (size_t)24 << 20, /* int8_budget */
     16,
     8,
     64,
@@ -84,13 +124,25 @@ static const struct conv_limits {
 /* ---- shape tests, one per implementation ------------------------------------------ */
 
 static int wg_infer(const rn_conv_desc *d) {
-    return rn__conv_winograd_ok(d) && rn__conv_winograd_tiles(d) >= limits.wg_min_tiles &&
+    return rn__conv_winograd_ok(d) && rn__conv_winograd_tiles(d, 4) >= limits.wg_min_tiles &&
            d->c >= limits.wg_min_channels && d->oc >= limits.wg_min_channels;
+}
+
+/* F(2x2,3x3) ahead of F(4x4,3x3) where the 4x4 blocks cover enough more of
+ * the map (padding computed and dropped) than the 2x2 ones, or are too few
+ * for F(4x4,3x3) */
+static int wg2_infer(const rn_conv_desc *d) {
+    if (!rn__conv_winograd_ok(d)) return 0;
+    const size_t t2 = rn__conv_winograd_tiles(d, 2), t4 = rn__conv_winograd_tiles(d, 4);
+    return t2 >= limits.wg2_min_tiles && d->c >= limits.wg2_min_channels &&
+           d->oc >= limits.wg2_min_channels &&
+           (t4 < limits.wg_min_tiles ||
+            rn__sat_mul(t4, 16 * 100) >= rn__sat_mul(t2, 4 * limits.wg2_min_cover));
 }
 
 static int wg_train(const rn_conv_desc *d) {
     if (!rn__conv_winograd_backward_data_ok(d)) return 0;
-    const size_t tiles = rn__conv_winograd_tiles(d);
+    const size_t tiles = rn__conv_winograd_tiles(d, 4);
     const size_t pairs = (size_t)d->c * (size_t)d->oc;
     return tiles >= limits.wg_train_min_tiles && d->c >= limits.wg_train_min_channels &&
            d->oc >= limits.wg_train_min_channels &&
@@ -167,6 +219,7 @@ typedef struct conv_impl {
 static const conv_impl impls[] = {
     {RN_CONV_ALGO_BF16, FWD, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_fwd},
     {RN_CONV_ALGO_BF16, BWD_D, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_bwd_data},
+    {RN_CONV_ALGO_WINOGRAD2, FWD, RN_CONV_USE_DERIVED, 1, wg2_infer},
     {RN_CONV_ALGO_WINOGRAD, FWD, RN_CONV_USE_DERIVED, 1, wg_infer},
     {RN_CONV_ALGO_PACKED, FWD, RN_CONV_USE_DERIVED, 0, packs},
     {RN_CONV_ALGO_WINOGRAD_W, BWD_D, RN_CONV_USE_TRAIN, 1, wg_train},
@@ -206,9 +259,12 @@ static rn_conv_choice choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t p
     size_t need = 0, bytes = 0;
     switch (algo) {
     case RN_CONV_ALGO_WINOGRAD:
-        bytes = rn__conv_winograd_weights_size(d);
-        need = rn__conv_winograd_workspace(d);
+    case RN_CONV_ALGO_WINOGRAD2: {
+        const int32_t tile = algo == RN_CONV_ALGO_WINOGRAD ? 4 : 2;
+        bytes = rn__conv_winograd_weights_size(d, tile);
+        need = rn__conv_winograd_workspace(d, tile);
         break;
+    }
     case RN_CONV_ALGO_PACKED:
         bytes = rn__conv_panels_size(d);
         need = rn__conv_panels_workspace(d);
@@ -249,6 +305,7 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
 }
 
 size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
+size_t rn__qconv_derived_budget(void) { return limits.int8_budget; }
 
 /* int8: the ISA's kernels need the packed weights (blocks of 16 channels,
  * compensated bias); without them, or past the budget, the portable loop
@@ -256,7 +313,7 @@ size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
 rn_conv_choice rn__qconv_choose(const rn_ctx *ctx, const rn_qconv_desc *d, uint32_t use) {
     rn_conv_choice ch;
     const size_t bytes = rn__qconv2d_packed_size(d);
-    if ((use & RN_CONV_USE_DERIVED) && bytes <= limits.derived_budget) {
+    if ((use & RN_CONV_USE_DERIVED) && bytes <= limits.int8_budget) {
         ch.algo = ch.fallback = RN_CONV_ALGO_INT8_PACKED;
         ch.derived_bytes = bytes;
         ch.workspace = rn__qconv2d_workspace(ctx, d, 1);
@@ -277,6 +334,7 @@ const char *rn__conv_algo_name(int32_t algo) {
     case RN_CONV_ALGO_PACKED: return "packed-indirect";
     case RN_CONV_ALGO_WINOGRAD: return "winograd-f4x4";
     case RN_CONV_ALGO_WINOGRAD_W: return "winograd-f4x4";
+    case RN_CONV_ALGO_WINOGRAD2: return "winograd-f2x2";
     case RN_CONV_ALGO_INT8_PACKED: return "int8-packed";
     case RN_CONV_ALGO_INT8_PLAIN: return "int8-plain";
     case RN_CONV_ALGO_BF16: return "indirect-bf16";

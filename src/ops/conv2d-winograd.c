@@ -6,6 +6,12 @@
  *   M[xi][tiles x K] = V[xi][tiles x C] * U[xi][C x K],
  * 36 multiplications per block and channel pair against the direct path's
  * 144 at full tiles (Lavin and Gray 2015, points 0, +-1, +-2 and infinity).
+ * Inference plans may also take F(2x2,3x3) (points 0, +-1 and infinity):
+ * 4x4 input tiles, 16 GEMMs, 16 multiplications per 2x2 block against 36,
+ * four times as many tiles as F(4x4,3x3) on a map (enough rows for the GEMMs
+ * where F(4x4,3x3) has too few) and rounding close to the direct path's.
+ * The forward's code below serves both (wg_geom's out, in, n); the training
+ * passes are F(4x4,3x3) only.
  *
  * Forward: three passes per chunk of tiles: the input transform (V, from
  * NHWC input, zeros for the padding), the GEMMs (the ISA's GEMM microkernel
@@ -73,24 +79,29 @@ static size_t row_stride(size_t c) {
 }
 
 typedef struct wg_geom {
+    size_t out, in, n;    /* output block side (4 or 2), input tile side, points per tile */
     size_t th, tw, tiles; /* tiles per image (rows, columns) and over the batch */
     size_t chunk, rows;   /* tiles per chunk; rows of V and M per point (chunk + pad) */
     size_t ldv, ldm, kpad;
     size_t slots; /* 0: one shared V / M; else per-slot ones (the pipeline) */
 } wg_geom;
 
-/* pipe: whether the shape may take the per-slot pipeline (the forward) */
-static wg_geom geom_mode(const rn_conv_desc *d, int pipe) {
+/* pipe: whether the shape may take the per-slot pipeline (the forward);
+ * tile: the output block side, 4 (F(4x4,3x3)) or 2 (F(2x2,3x3)) */
+static wg_geom geom_mode(const rn_conv_desc *d, int pipe, int32_t tile) {
     wg_geom g;
-    g.th = ((size_t)d->oh + WG_OUT - 1) / WG_OUT;
-    g.tw = ((size_t)d->ow + WG_OUT - 1) / WG_OUT;
+    g.out = tile == 2 ? 2 : WG_OUT;
+    g.in = g.out + 2;
+    g.n = g.in * g.in;
+    g.th = ((size_t)d->oh + g.out - 1) / g.out;
+    g.tw = ((size_t)d->ow + g.out - 1) / g.out;
     g.tiles = rn__sat_mul(rn__sat_mul((size_t)d->n, g.th), g.tw);
     g.ldv = row_stride((size_t)d->c);
     g.ldm = row_stride((size_t)d->oc);
     g.kpad = round_up((size_t)d->oc, WG_PANEL);
-    size_t per_tile = WG_N * (g.ldv + g.ldm) * sizeof(float);
+    size_t per_tile = g.n * (g.ldv + g.ldm) * sizeof(float);
     size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
-    const size_t u_bytes = rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c) * sizeof(float);
+    const size_t u_bytes = rn__sat_mul(rn__sat_mul(g.n, g.kpad), (size_t)d->c) * sizeof(float);
     g.slots = 0;
     if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_MIN_TILES) {
         g.slots = WG_PIPE_SLOTS;
@@ -102,30 +113,32 @@ static wg_geom geom_mode(const rn_conv_desc *d, int pipe) {
     return g;
 }
 
-static wg_geom geom_for(const rn_conv_desc *d) { return geom_mode(d, 1); }
+static wg_geom geom_for(const rn_conv_desc *d, int32_t tile) { return geom_mode(d, 1, tile); }
 
 int rn__conv_winograd_ok(const rn_conv_desc *d) {
     return d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1;
 }
 
 /* Where each pass pays is rn__conv_choose's call (conv2d-algo.c). */
-size_t rn__conv_winograd_tiles(const rn_conv_desc *d) { return geom_for(d).tiles; }
+size_t rn__conv_winograd_tiles(const rn_conv_desc *d, int32_t tile) {
+    return geom_for(d, tile).tiles;
+}
 
-size_t rn__conv_winograd_weights_size(const rn_conv_desc *d) {
-    const wg_geom g = geom_for(d);
+size_t rn__conv_winograd_weights_size(const rn_conv_desc *d, int32_t tile) {
+    const wg_geom g = geom_for(d, tile);
     return rn__sat_add(
-        rn__sat_mul(rn__sat_mul(rn__sat_mul(WG_N, g.kpad), (size_t)d->c), sizeof(float)), RN_ALIGN);
+        rn__sat_mul(rn__sat_mul(rn__sat_mul(g.n, g.kpad), (size_t)d->c), sizeof(float)), RN_ALIGN);
 }
 
 /* Workspace: a zero row of ldv, then per slot (one without the pipeline)
- * V [36][rows][ldv] and M [36][rows][ldm]. */
+ * V [points][rows][ldv] and M [points][rows][ldm]. */
 static size_t slot_floats(const wg_geom *g) {
-    return round_up(rn__sat_mul(rn__sat_mul(WG_N, g->rows), rn__sat_add(g->ldv, g->ldm)),
+    return round_up(rn__sat_mul(rn__sat_mul(g->n, g->rows), rn__sat_add(g->ldv, g->ldm)),
                     RN_ALIGN / sizeof(float));
 }
 
-size_t rn__conv_winograd_workspace(const rn_conv_desc *d) {
-    const wg_geom g = geom_for(d);
+size_t rn__conv_winograd_workspace(const rn_conv_desc *d, int32_t tile) {
+    const wg_geom g = geom_for(d, tile);
     const size_t slots = g.slots ? g.slots : 1;
     size_t floats =
         rn__sat_add(rn__sat_mul(slots, slot_floats(&g)), round_up(g.ldv, RN_ALIGN / sizeof(float)));
@@ -144,11 +157,19 @@ static void *aligned(const void *p) { return (void *)rn__align_up((size_t)(uintp
  * result depends on the weights only. In training the weights change every
  * step and are transformed on every call (the _w entry points below). */
 static const float wg_g[WG_IN][3] = {
+    /* F(4x4,3x3) */
     {1.0f / 4, 0, 0},
     {-1.0f / 6, -1.0f / 6, -1.0f / 6},
     {-1.0f / 6, 1.0f / 6, -1.0f / 6},
     {1.0f / 24, 1.0f / 12, 1.0f / 6},
     {1.0f / 24, -1.0f / 12, 1.0f / 6},
+    {0, 0, 1},
+};
+static const float wg_g2[4][3] = {
+    /* F(2x2,3x3) */
+    {1, 0, 0},
+    {0.5f, 0.5f, 0.5f},
+    {0.5f, -0.5f, 0.5f},
     {0, 0, 1},
 };
 
@@ -169,14 +190,17 @@ static void weights_task(void *arg, size_t task) {
     const size_t c_in = (size_t)j->d->c, oc = (size_t)j->d->oc, panels = j->g.kpad / WG_PANEL;
     const size_t pn = task / j->cblocks, c0 = task % j->cblocks * WG_W_CBLOCK;
     const size_t c1 = min_sz(c0 + WG_W_CBLOCK, c_in);
+    const size_t in = j->g.in, n = j->g.n;
+    const float(*gm)[3] = j->g.out == 2 ? wg_g2 : wg_g;
     for (size_t c = c0; c < c1; c++) {
-        /* the 36 rows of this input channel, built here and copied out
-         * whole: they lie a panel set apart (megabytes for wide layers) */
+        /* the rows (one per point) of this input channel, built here and
+         * copied out whole: they lie a panel set apart (megabytes for wide
+         * layers) */
         float ub[WG_N][WG_PANEL];
         for (size_t r = 0; r < WG_PANEL; r++) {
             const size_t k = pn * WG_PANEL + r;
             if (k >= oc) {
-                for (size_t xi = 0; xi < WG_N; xi++) ub[xi][r] = 0.0f;
+                for (size_t xi = 0; xi < n; xi++) ub[xi][r] = 0.0f;
                 continue;
             }
             float g[3][3], t[WG_IN][3];
@@ -186,30 +210,29 @@ static void weights_task(void *arg, size_t task) {
                      * transposed convolution uses them rotated by 180 degrees */
                     g[ky][kx] = j->flip ? j->w[((c * 3 + 2 - ky) * 3 + 2 - kx) * oc + k]
                                         : j->w[((k * 3 + ky) * 3 + kx) * c_in + c];
-            for (size_t i = 0; i < WG_IN; i++)
+            for (size_t i = 0; i < in; i++)
                 for (size_t kx = 0; kx < 3; kx++)
-                    t[i][kx] =
-                        wg_g[i][0] * g[0][kx] + wg_g[i][1] * g[1][kx] + wg_g[i][2] * g[2][kx];
-            for (size_t i = 0; i < WG_IN; i++)
-                for (size_t q = 0; q < WG_IN; q++)
-                    ub[i * WG_IN + q][r] =
-                        t[i][0] * wg_g[q][0] + t[i][1] * wg_g[q][1] + t[i][2] * wg_g[q][2];
+                    t[i][kx] = gm[i][0] * g[0][kx] + gm[i][1] * g[1][kx] + gm[i][2] * g[2][kx];
+            for (size_t i = 0; i < in; i++)
+                for (size_t q = 0; q < in; q++)
+                    ub[i * in + q][r] =
+                        t[i][0] * gm[q][0] + t[i][1] * gm[q][1] + t[i][2] * gm[q][2];
         }
-        for (size_t xi = 0; xi < WG_N; xi++)
+        for (size_t xi = 0; xi < n; xi++)
             rn_memcpy(j->u + ((xi * panels + pn) * c_in + c) * WG_PANEL, ub[xi], sizeof ub[xi]);
     }
 }
 
-static void transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w, void *u,
-                              int flip) {
-    wg_wjob j = {d, geom_for(d), w, (float *)aligned(u), flip, 0};
+static void transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
+                              const float *w, void *u, int flip) {
+    wg_wjob j = {d, geom_for(d, tile), w, (float *)aligned(u), flip, 0};
     j.cblocks = ((size_t)d->c + WG_W_CBLOCK - 1) / WG_W_CBLOCK;
     rn__parallel_for(ctx, j.g.kpad / WG_PANEL * j.cblocks, weights_task, &j);
 }
 
-void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
-                                         void *u) {
-    transform_weights(ctx, d, w, u, 0);
+void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
+                                         const float *w, void *u) {
+    transform_weights(ctx, d, tile, w, u, 0);
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -246,10 +269,11 @@ static void prefetch_tile(const wg_job *j, const float *base, size_t h, size_t w
     if (t2 >= j->g.tiles) return;
     const size_t per_img = j->g.th * j->g.tw, rem = t2 % per_img, tx = rem % j->g.tw;
     const float *img = base + t2 / per_img * h * w * c;
-    const int64_t side = input ? WG_IN : WG_OUT;
-    const int64_t y0 = (int64_t)(rem / j->g.tw) * WG_OUT - (input ? j->d->ph : 0);
-    int64_t x0 = (int64_t)tx * WG_OUT - (input ? j->d->pw : 0), x1 = x0 + side;
-    if (input && tx > 0) x0 += WG_IN - WG_OUT;
+    const int64_t in = (int64_t)j->g.in, out = (int64_t)j->g.out;
+    const int64_t side = input ? in : out;
+    const int64_t y0 = (int64_t)(rem / j->g.tw) * out - (input ? j->d->ph : 0);
+    int64_t x0 = (int64_t)tx * out - (input ? j->d->pw : 0), x1 = x0 + side;
+    if (input && tx > 0) x0 += in - out;
     if (x0 < 0) x0 = 0;
     if (x1 > (int64_t)w) x1 = (int64_t)w;
     if (x0 >= x1) return;
@@ -270,21 +294,23 @@ static void input_tile(const wg_job *j, size_t t, size_t row) {
     const rn_conv_desc *d = j->d;
     const size_t c_in = (size_t)d->c, h = (size_t)d->h, w = (size_t)d->w;
     const size_t per_img = j->g.th * j->g.tw, n = t / per_img, rem = t % per_img;
-    const int64_t iy0 = (int64_t)(rem / j->g.tw) * WG_OUT - d->ph;
-    const int64_t ix0 = (int64_t)(rem % j->g.tw) * WG_OUT - d->pw;
+    const int64_t in = (int64_t)j->g.in, out = (int64_t)j->g.out;
+    const int64_t iy0 = (int64_t)(rem / j->g.tw) * out - d->ph;
+    const int64_t ix0 = (int64_t)(rem % j->g.tw) * out - d->pw;
     const float *img = j->x + n * h * w * c_in;
     const float *pts[WG_N];
-    for (int64_t i = 0; i < WG_IN; i++) {
+    for (int64_t i = 0; i < in; i++) {
         const int64_t iy = iy0 + i;
-        for (int64_t q = 0; q < WG_IN; q++) {
+        for (int64_t q = 0; q < in; q++) {
             const int64_t ix = ix0 + q;
-            pts[i * WG_IN + q] = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w
-                                     ? img + ((size_t)iy * w + (size_t)ix) * c_in
-                                     : j->zero;
+            pts[i * in + q] = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w
+                                  ? img + ((size_t)iy * w + (size_t)ix) * c_in
+                                  : j->zero;
         }
     }
     prefetch_tile(j, j->x, h, w, c_in, t, 1, 0);
-    j->kt->winograd_input(c_in, pts, j->v + row * j->g.ldv, j->g.rows * j->g.ldv);
+    const rn_winograd_input_fn fn = j->g.out == 2 ? j->kt->winograd2_input : j->kt->winograd_input;
+    fn(c_in, pts, j->v + row * j->g.ldv, j->g.rows * j->g.ldv);
 }
 
 static void input_task(void *arg, size_t task) {
@@ -313,16 +339,17 @@ static void output_tile(const wg_job *j, size_t t, size_t row) {
     const rn_conv_desc *d = j->d;
     const size_t oc = (size_t)d->oc, oh = (size_t)d->oh, ow = (size_t)d->ow;
     const size_t per_img = j->g.th * j->g.tw, n = t / per_img, rem = t % per_img;
-    const size_t oy0 = rem / j->g.tw * WG_OUT, ox0 = rem % j->g.tw * WG_OUT;
+    const size_t out = j->g.out;
+    const size_t oy0 = rem / j->g.tw * out, ox0 = rem % j->g.tw * out;
     float *img = j->y + n * oh * ow * oc;
     float *pix[WG_OUT * WG_OUT];
-    for (size_t i = 0; i < WG_OUT; i++)
-        for (size_t q = 0; q < WG_OUT; q++)
-            pix[i * WG_OUT + q] =
+    for (size_t i = 0; i < out; i++)
+        for (size_t q = 0; q < out; q++)
+            pix[i * out + q] =
                 oy0 + i < oh && ox0 + q < ow ? img + ((oy0 + i) * ow + ox0 + q) * oc : NULL;
     prefetch_tile(j, j->y, oh, ow, oc, t, 0, 1);
-    j->kt->winograd_output(oc, j->m + row * j->g.ldm, j->g.rows * j->g.ldm, pix, j->bias,
-                           j->relu ? 1u : 0u);
+    const rn_winograd_output_fn fn = out == 2 ? j->kt->winograd2_output : j->kt->winograd_output;
+    fn(oc, j->m + row * j->g.ldm, j->g.rows * j->g.ldm, pix, j->bias, j->relu ? 1u : 0u);
 }
 
 static void output_task(void *arg, size_t task) {
@@ -334,7 +361,7 @@ static void output_task(void *arg, size_t task) {
 /* The rows past the chunk that the microkernel reads: defined values. */
 static void zero_pad_rows(const wg_job *j) {
     const size_t pad = min_sz(WG_ROW_PAD, j->g.rows - j->count);
-    for (size_t xi = 0; xi < WG_N; xi++)
+    for (size_t xi = 0; xi < j->g.n; xi++)
         rn_memset(j->v + (xi * j->g.rows + j->count) * j->g.ldv, 0, pad * j->g.ldv * sizeof(float));
 }
 
@@ -344,24 +371,25 @@ static void zero_pad_rows(const wg_job *j) {
 static void pipe_task(void *arg, size_t slot) {
     wg_job j = *(const wg_job *)arg;
     j.v += slot * slot_floats(&j.g);
-    j.m = j.v + WG_N * j.g.rows * j.g.ldv;
+    j.m = j.v + j.g.n * j.g.rows * j.g.ldv;
     const size_t chunks = (j.g.tiles + j.g.chunk - 1) / j.g.chunk;
     for (size_t ch = slot; ch < chunks; ch += j.g.slots) {
         j.t0 = ch * j.g.chunk;
         j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
         if (ch == slot || j.count < j.g.chunk) zero_pad_rows(&j);
         for (size_t r = 0; r < j.count; r++) input_tile(&j, j.t0 + r, r);
-        for (size_t xi = 0; xi < WG_N; xi++) gemm_task(&j, xi);
+        for (size_t xi = 0; xi < j.g.n; xi++) gemm_task(&j, xi);
         for (size_t r = 0; r < j.count; r++) output_tile(&j, j.t0 + r, r);
     }
 }
 
-void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                               const void *u, const float *bias, int32_t relu, float *y, void *ws) {
+void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
+                               const float *x, const void *u, const float *bias, int32_t relu,
+                               float *y, void *ws) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
-    j.kt = kt, j.d = d, j.g = geom_for(d);
+    j.kt = kt, j.d = d, j.g = geom_for(d, tile);
     j.x = x, j.u = (const float *)aligned(u), j.bias = bias, j.y = y, j.relu = relu;
     float *zero = (float *)aligned(ws);
     rn_memset(zero, 0, j.g.ldv * sizeof(float));
@@ -386,13 +414,13 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
         rn__parallel_for(ctx, j.g.slots, pipe_task, &j);
         return;
     }
-    j.m = j.v + WG_N * j.g.rows * j.g.ldv;
+    j.m = j.v + j.g.n * j.g.rows * j.g.ldv;
     for (j.t0 = 0; j.t0 < j.g.tiles; j.t0 += j.count) {
         j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
         zero_pad_rows(&j);
         const size_t tasks = (j.count + WG_TILES_PER_TASK - 1) / WG_TILES_PER_TASK;
         rn__parallel_for(ctx, tasks, input_task, &j);
-        rn__parallel_for(ctx, WG_N, gemm_task, &j);
+        rn__parallel_for(ctx, j.g.n, gemm_task, &j);
         rn__parallel_for(ctx, tasks, output_task, &j);
     }
 }
@@ -400,19 +428,19 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
 /* ---- training: weights transformed on every call ------------------------------------
  * The workspace holds U first, then the forward's own workspace. */
 static size_t u_bytes(const rn_conv_desc *d) {
-    return rn__align_up(rn__conv_winograd_weights_size(d), RN_ALIGN);
+    return rn__align_up(rn__conv_winograd_weights_size(d, 4), RN_ALIGN);
 }
 
 size_t rn__conv_winograd_forward_w_workspace(const rn_conv_desc *d) {
-    return rn__sat_add(u_bytes(d), rn__conv_winograd_workspace(d));
+    return rn__sat_add(u_bytes(d), rn__conv_winograd_workspace(d, 4));
 }
 
 void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *w, const float *bias, int32_t relu, float *y,
                                  void *ws) {
     unsigned char *u = (unsigned char *)ws;
-    transform_weights(ctx, d, w, u, 0);
-    rn__conv_winograd_forward(ctx, d, x, u, bias, relu, y, u + u_bytes(d));
+    transform_weights(ctx, d, 4, w, u, 0);
+    rn__conv_winograd_forward(ctx, d, 4, x, u, bias, relu, y, u + u_bytes(d));
 }
 
 /* The backward-data pass of a 3x3 stride-1 convolution with padding p is
@@ -445,8 +473,8 @@ void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, c
     RN_ASSERT(ok);
     (void)ok;
     unsigned char *u = (unsigned char *)ws;
-    transform_weights(ctx, &t, w, u, 1);
-    rn__conv_winograd_forward(ctx, &t, dy, u, NULL, 0, dx, u + u_bytes(&t));
+    transform_weights(ctx, &t, 4, w, u, 1);
+    rn__conv_winograd_forward(ctx, &t, 4, dy, u, NULL, 0, dx, u + u_bytes(&t));
 }
 
 /* ---- training: backward-weights ------------------------------------------------------
@@ -467,7 +495,7 @@ static size_t du_floats(const wg_geom *g, const rn_conv_desc *d) {
 /* Workspace: V and W (as the forward's V and M), dU, a zero row. */
 size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d) {
     if (!rn__conv_winograd_ok(d)) return SIZE_MAX;
-    const wg_geom g = geom_mode(d, 0);
+    const wg_geom g = geom_mode(d, 0, 4);
     size_t floats = rn__sat_add(rn__sat_mul(rn__sat_mul(WG_N, g.rows), rn__sat_add(g.ldv, g.ldm)),
                                 du_floats(&g, d));
     floats = rn__sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
@@ -553,7 +581,7 @@ void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
-    j.kt = kt, j.d = d, j.g = geom_mode(d, 0);
+    j.kt = kt, j.d = d, j.g = geom_mode(d, 0, 4);
     j.x = x, j.dy = dy;
     j.v = (float *)aligned(ws);
     j.m = (float *)aligned(j.v + WG_N * j.g.rows * j.g.ldv);

@@ -73,6 +73,7 @@ int rn__conv_desc_init(rn_conv_desc *d);
 #define RN_CONV_ALGO_INT8_PACKED 7 /* int8: the ISA's kernel on weights packed once */
 #define RN_CONV_ALGO_INT8_PLAIN 8  /* int8: the portable loop on the OHWI weights in place */
 #define RN_CONV_ALGO_BF16 9        /* indirect GEMM, bf16 products, fp32 sums (RN_OPT_TRAIN_BF16) */
+#define RN_CONV_ALGO_WINOGRAD2 10  /* F(2x2,3x3) on weights transformed once (inference plans) */
 
 /* What the caller can run besides the plain algorithms. */
 #define RN_CONV_USE_DERIVED 1u /* it keeps weights derived once (inference plans) */
@@ -84,7 +85,7 @@ typedef struct rn_conv_choice {
     size_t workspace;     /* bytes for it and for the plain algorithm, which a Winograd
                            * choice runs when RN_OPT_WINOGRAD is 0 at run time;
                            * SIZE_MAX on overflow */
-    size_t derived_bytes; /* PACKED / WINOGRAD: the derived weights' bytes, else 0 */
+    size_t derived_bytes; /* PACKED / WINOGRAD / WINOGRAD2: the derived weights' bytes, else 0 */
     int32_t fallback;     /* BF16: the algorithm run while RN_OPT_TRAIN_BF16 is 0 (what
                            * a plan made without it runs; workspace covers it); else algo */
 } rn_conv_choice;
@@ -108,6 +109,8 @@ void rn__conv_indirect_backward_data_bf16(const rn_ctx *ctx, const rn_conv_desc 
                                           const float *w, float *dx, void *ws);
 /* Derived weights an inference plan may hold in all (bytes). */
 size_t rn__conv_derived_budget(void);
+/* The same for an int8 plan's packed weights. */
+size_t rn__qconv_derived_budget(void);
 const char *rn__conv_algo_name(int32_t algo);
 const char *rn__conv_pass_name(int32_t pass);
 
@@ -163,24 +166,29 @@ size_t rn__conv_panels_workspace(const rn_conv_desc *d);
 void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                              const float *panels, const float *bias, int32_t relu,
                              int32_t accumulate, float *y, void *ws);
-/* Winograd F(4x4,3x3) for 3x3 stride-1 forward convolutions (any padding),
- * src/ops/conv2d-winograd.c: weights transformed once (4x the 3x3 weights,
- * in panels whose layout depends on the shape only), then each forward pass
- * runs the input transform, 36 GEMMs on the ISA's microkernel, and the
+/* Winograd F(tile x tile, 3x3) for 3x3 stride-1 forward convolutions (any
+ * padding), src/ops/conv2d-winograd.c; tile 4 (F(4x4,3x3): 6x6 input tiles,
+ * 36 points) or 2 (F(2x2,3x3): 4x4 input tiles, 16 points): weights
+ * transformed once (4x, for tile 2 1.8x, the 3x3 weights, in panels whose
+ * layout depends on the shape and tile only), then each forward pass runs
+ * the input transform, one GEMM per point on the ISA's microkernel, and the
  * output transform with the bias / ReLU epilogue. Rounding differs from the
- * direct path (max error about 3e-6 of the largest output against 1e-6,
- * measured at ResNet shapes); results do not depend on the
- * thread count. _ok: the shape can take it (where it pays is
- * rn__conv_choose's call); _tiles: 4x4 output tiles over the batch. */
+ * direct path (F(4x4,3x3): max error about 3e-6 of the largest output
+ * against 1e-6, measured at ResNet shapes; F(2x2,3x3) close to direct:
+ * docs/performance.md, "Winograd"); results do not depend on the thread
+ * count. _ok: the shape can take it (where it pays is rn__conv_choose's
+ * call); _tiles: output blocks over the batch. */
 int rn__conv_winograd_ok(const rn_conv_desc *d);
-size_t rn__conv_winograd_tiles(const rn_conv_desc *d);
-size_t rn__conv_winograd_weights_size(const rn_conv_desc *d);
-void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, const float *w,
-                                         void *u);
-size_t rn__conv_winograd_workspace(const rn_conv_desc *d);
-void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
-                               const void *u, const float *bias, int32_t relu, float *y, void *ws);
-/* Training (the weights change every step): _forward_w transforms w into
+size_t rn__conv_winograd_tiles(const rn_conv_desc *d, int32_t tile);
+size_t rn__conv_winograd_weights_size(const rn_conv_desc *d, int32_t tile);
+void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
+                                         const float *w, void *u);
+size_t rn__conv_winograd_workspace(const rn_conv_desc *d, int32_t tile);
+void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
+                               const float *x, const void *u, const float *bias, int32_t relu,
+                               float *y, void *ws);
+/* Training (the weights change every step; F(4x4,3x3) only): _forward_w
+ * transforms w into
  * the start of its workspace on every call, then runs the forward;
  * _backward_data computes dx = conv^T(dy, w) (overwrites dx) as the forward
  * of the transposed convolution (rotated, transposed weights, padding
