@@ -47,8 +47,8 @@
 #define PROJ_SEED 0x5EEDu
 #define ABS_TOL 1e-3
 #define REL_TO_TORCH 10.0
-/* RN_OPT_TRAIN_BF16 (bf16 products in the 3x3 convolutions' forward and
- * backward-data passes): every gradient within BF16_REL_TO_TORCH x the worst
+/* RN_OPT_TRAIN_BF16 (bf16 products in the 3x3 convolutions' forward passes and the
+ * backward-data passes Winograd does not take): every gradient within BF16_REL_TO_TORCH x the worst
  * tensor's error of PyTorch's own bf16 mixed precision (CPU autocast) on the
  * same case (tests/data/grad/bf16_torch.npy: 0.36-0.69; libresnet's worst,
  * Zen 5: 0.36-0.44), the loss within 2e-3 (measured 1.3e-4 to 1.0e-3), and

@@ -157,11 +157,11 @@ RN_API void rn_ctx_destroy(rn_ctx *ctx);
                                   * Read when a plan is created (which convolutions take it)
                                   * and at each run (0 then runs those convolutions direct
                                   * too). */
-#define RN_OPT_TRAIN_BF16    7  /* 0 (default) or 1: training plans (and train-mode blocks)
-                                  * run the forward and backward-data passes of their 3x3
-                                  * convolutions with bf16 products and fp32 sums (mixed
-                                  * precision: weights, gradients, batch norm and the
-                                  * optimizer stay fp32); faster, with bf16's error (the
+#define RN_OPT_TRAIN_BF16    7  /* 0 (default) or 1: training plans run the forward passes
+                                  * of their 3x3 convolutions (and the backward-data passes
+                                  * Winograd does not take) with bf16 products and fp32
+                                  * sums (mixed precision: weights, gradients, batch norm
+                                  * and the optimizer stay fp32); faster, with bf16's error (the
                                   * gates its rounding flips move a ResNet-20 step's
                                   * gradients by 0.1-0.4 relative; docs/performance.md).
                                   * Needs AVX512_BF16: setting 1 where the CPU, the build or

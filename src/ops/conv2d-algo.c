@@ -210,20 +210,22 @@ typedef struct conv_impl {
  * error. So the training entry lists the backward passes only.
  *
  * bf16 (RN_OPT_TRAIN_BF16, training steps only, where the kernel table has
- * the bf16 kernels): the forward and backward-data passes of the
- * convolutions the indirect path runs with an even channel count along the
- * sums take bf16 products with fp32 sums, ahead of Winograd (at these
- * widths no faster than the direct pass, docs/performance.md); the
- * backward-weights pass stays fp32. The error is bf16's, 2^-9 per input
- * rounding: docs/performance.md "bf16 training". */
+ * the bf16 kernels): the forward passes that the indirect path runs with an
+ * even channel count along the sums take bf16 products with fp32 sums; so do
+ * such backward-data passes, after Winograd: the per-call F(4x4,3x3) pass
+ * costs less than the bf16 one with its conversion of dy (ResNet-20 batch
+ * 128, one thread, CPU time per step: fp32 285 ms, bf16 forward only 240,
+ * bf16 forward and backward-data 250-312). The backward-weights pass stays
+ * fp32. The error is bf16's, 2^-9 per input rounding, which flips ReLU
+ * gates: docs/performance.md "bf16 training". */
 static const conv_impl impls[] = {
     {RN_CONV_ALGO_BF16, FWD, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_fwd},
-    {RN_CONV_ALGO_BF16, BWD_D, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_bwd_data},
     {RN_CONV_ALGO_WINOGRAD2, FWD, RN_CONV_USE_DERIVED, 1, wg2_infer},
     {RN_CONV_ALGO_WINOGRAD, FWD, RN_CONV_USE_DERIVED, 1, wg_infer},
     {RN_CONV_ALGO_PACKED, FWD, RN_CONV_USE_DERIVED, 0, packs},
     {RN_CONV_ALGO_WINOGRAD_W, BWD_D, RN_CONV_USE_TRAIN, 1, wg_train},
     {RN_CONV_ALGO_WINOGRAD_W, BWD_W, RN_CONV_USE_TRAIN, 1, wg_wgrad},
+    {RN_CONV_ALGO_BF16, BWD_D, RN_CONV_USE_TRAIN | RN_CONV_USE_BF16, 0, bf16_bwd_data},
     {RN_CONV_ALGO_TAPS, BWD_W, 0, 0, wgrad_by_taps},
     {RN_CONV_ALGO_GEMM, FWD | BWD_D | BWD_W, 0, 0, direct},
     {RN_CONV_ALGO_INDIRECT, FWD, 0, 0, fwd_indirect},
