@@ -132,7 +132,7 @@ struct rn_model {
     int32_t in_place, no_derived;
     struct nn_qnet *q; /* int8 models (src/nn/int8.c): the quantized network, else NULL */
     /* Derived weights shared by the model's inference plans (plan-derived.c):
-     * a list, its bytes charged to the budget (rn__conv_derived_budget), and
+     * a list, its bytes charged to the budget (rn__conv_derived_budget: smaller with plain weights), and
      * the lock that guards both and every entry's data and version. */
     struct nn_derived *derived;
     size_t derived_bytes;

@@ -162,7 +162,7 @@ size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) 
              : pk && form == NN_W_PACKED ? (nn_derived *)(uintptr_t)pk
                                          : rn__nn_derived_find(m, s->conv, form);
         const size_t bytes = rn__align_up(ch.derived_bytes, RN_ALIGN);
-        const size_t budget = rn__conv_derived_budget();
+        const size_t budget = m ? rn__conv_derived_budget(m->packed) : 0;
         if (!m || (!dw &&
                    (m->derived_bytes > budget || bytes > budget - m->derived_bytes - b->new_bytes ||
                     b->new_bytes > budget - m->derived_bytes))) {

@@ -74,14 +74,22 @@ static const struct conv_limits {
     size_t pack_max_pixels;
     /* Derived weights (packed or transformed) per model, shared by its
      * inference plans: the ResNet-50 batch-1 resident-memory bound (weights
-     * + 40 MB) less what the arena, the program and the process take
-     * (about 14 MiB, a packed model's panels 2 MiB more). A model packed
-     * for inference holds its packed forms in place of its weights: only
-     * its Winograd forms count here. ResNet-50 v1 batch 1 folded, peak RSS
-     * above the weights: 24 MiB let F(2x2,3x3) take three 14x14 layers
-     * and a packed model reach 40.9 MB; 22 MiB, two: 36.7 MB packed, 37.0
-     * unpacked (38.1 before F(2x2,3x3)). */
+     * + 40 MB) less what the arena, the program and the process take. A
+     * model packed for inference (packed_budget) holds its packed forms in
+     * place of its weights and runs every other layer from them: only its
+     * Winograd forms count. A model with plain weights packs the rest per
+     * call, into arena buffers that every such layer touches (ResNet-50
+     * v1.5: up to its whole 19.3 MiB arena), so its budget is smaller.
+     * Peak RSS above the weights, batch 1, folded, `resnet bench`, 21:40
+     * UTC (before F(2x2,3x3), one 24 MiB budget: ResNet-50 v1 38.1 MB,
+     * packed 26.6; v1.5 37.8, packed 24.2): 22 MiB for both: v1 37.0,
+     * packed 36.7; v1.5 45.2, packed 38.5 (it lost its packed layer4.0
+     * convolutions to three F(2x2,3x3) forms); 20 MiB: v1.5 41.0, packed
+     * 34.3; 16 MiB: v1 30.7, packed 30.8, v1.5 36.9, packed 28.4, ResNet-18
+     * 27.8, packed 25.8. So 16 MiB with plain weights, 22 packed (there
+     * ResNet-50 v1 holds two F(2x2,3x3) forms, v1.5 three). */
     size_t derived_budget;
+    size_t packed_budget;
     /* int8 plans' packed weights (per plan): the budget above before
      * F(2x2,3x3) (an int8 model holds no float weights beside them). */
     size_t int8_budget;
@@ -109,9 +117,10 @@ static const struct conv_limits {
     32,
     16,
     1024,
-    32,               /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
-    64,               /* pack_max_pixels */
-    (size_t)22 << 20, /* derived_budget */
+    32, /* wg_train_min_tiles, _min_channels, _max_pairs, wg_wgrad_min_channels */
+    64, /* pack_max_pixels */
+    (size_t)16 << 20,
+    (size_t)22 << 20, /* derived_budget, packed_budget */
     (size_t)24 << 20, /* int8_budget */
     16,
     8,
@@ -289,7 +298,7 @@ static rn_conv_choice choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t p
     }
     /* derived weights beyond the whole budget, or a workspace that
      * overflows: the plain algorithm */
-    if ((algo != RN_CONV_ALGO_WINOGRAD_W && (bytes == 0 || bytes > limits.derived_budget)) ||
+    if ((algo != RN_CONV_ALGO_WINOGRAD_W && (bytes == 0 || bytes > limits.packed_budget)) ||
         need == SIZE_MAX)
         return ch;
     ch.algo = ch.fallback = algo;
@@ -306,7 +315,9 @@ rn_conv_choice rn__conv_choose(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
     return choose(ctx, d, pass, use);
 }
 
-size_t rn__conv_derived_budget(void) { return limits.derived_budget; }
+size_t rn__conv_derived_budget(int32_t packed) {
+    return packed ? limits.packed_budget : limits.derived_budget;
+}
 size_t rn__qconv_derived_budget(void) { return limits.int8_budget; }
 
 /* int8: the ISA's kernels need the packed weights (blocks of 16 channels,

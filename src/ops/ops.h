@@ -107,8 +107,10 @@ void rn__conv_indirect_forward_bf16(const rn_ctx *ctx, const rn_conv_desc *d, co
                                     void *ws);
 void rn__conv_indirect_backward_data_bf16(const rn_ctx *ctx, const rn_conv_desc *d, const float *dy,
                                           const float *w, float *dx, void *ws);
-/* Derived weights an inference plan may hold in all (bytes). */
-size_t rn__conv_derived_budget(void);
+/* Derived weights a model's inference plans may hold in all (bytes): with
+ * plain weights, or packed for inference (packed 1: only its Winograd forms
+ * count). */
+size_t rn__conv_derived_budget(int32_t packed);
 /* The same for an int8 plan's packed weights. */
 size_t rn__qconv_derived_budget(void);
 const char *rn__conv_algo_name(int32_t algo);
