@@ -20,7 +20,7 @@
  * - the option: refused (RN_E_UNSUPPORTED, unchanged) where the kernels are
  *   missing, and a cap that would drop them is refused while it is on; a
  *   training plan built with it and run with it off gives the bytes of a plan
- *   built without it.
+ *   built without it, and with it on the same bytes on 1 and 2 threads.
  * The training step's gradients against float64 are in test_grad_accuracy.c.
  */
 #define _DEFAULT_SOURCE
@@ -461,6 +461,10 @@ static void test_plan_run_with_the_flag_off_gives_fp32_bytes(void) {
         CHECK(train_step(ctx, 1, 1, c, count)); /* bf16 */
         CHECK(memcmp(a, b, count * sizeof(float)) == 0);
         CHECK(memcmp(a, c, count * sizeof(float)) != 0); /* and bf16 does change them */
+        /* RN_OPT_DETERMINISTIC: the bf16 bytes do not depend on the thread count */
+        CHECK_OK(rn_ctx_set_int(ctx, RN_OPT_NUM_THREADS, 1), ctx);
+        CHECK(train_step(ctx, 1, 1, b, count));
+        CHECK(memcmp(b, c, count * sizeof(float)) == 0);
     }
     free(a), free(b), free(c);
     rn_ctx_destroy(ctx);
