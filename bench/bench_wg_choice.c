@@ -4,7 +4,8 @@
  * inference plan by each algorithm it may run, on weights prepared once as
  * a plan holds them: the direct path on the plain weights (packed on every
  * call), the direct path on panels packed once (packed-indirect),
- * Winograd F(4x4,3x3) and F(2x2,3x3) on weights transformed once. Each line
+ * Winograd F(4x4,3x3), F(2x2,3x3) and F(6x6,3x3) on weights transformed
+ * once. Each line
  * gives the median ms of the timed calls and, with "err", each result's
  * largest error against a float64 direct convolution relative to the
  * largest |output| (the same inputs for every algorithm); "plan" is what an
@@ -33,7 +34,7 @@
 #include "ops/ops.h"
 
 #define MAX_REPS 201
-#define NALGO 4
+#define NALGO 5
 #define FLUSH_BYTES ((size_t)64 << 20)
 
 static void fill(float *p, size_t n, unsigned *seed, float lo, float hi) {
@@ -73,11 +74,13 @@ static double rel_err(const float *y, const double *ref, size_t n) {
 }
 
 static void run(const rn_ctx *ctx, int a, const rn_conv_desc *d, const float *x, const float *w,
-                const void *pan, const void *u4, const void *u2, float *y, void *ws) {
+                const void *pan, const void *u4, const void *u2, const void *u6, float *y,
+                void *ws) {
     if (a == 0) rn__conv2d_forward(ctx, d, x, w, NULL, 0, y, ws);
     if (a == 1) rn__conv_forward_panels(ctx, d, x, (const float *)pan, NULL, 0, 0, y, ws);
     if (a == 2) rn__conv_winograd_forward(ctx, d, 4, x, u4, NULL, 0, y, ws);
     if (a == 3) rn__conv_winograd_forward(ctx, d, 2, x, u2, NULL, 0, y, ws);
+    if (a == 4) rn__conv_winograd_forward(ctx, d, 6, x, u6, NULL, 0, y, ws);
 }
 
 int main(int argc, char **argv) {
@@ -118,7 +121,7 @@ int main(int argc, char **argv) {
         {20, 256, 256},
         {10, 256, 256},
     };
-    static const char *const names[NALGO] = {"direct", "packed", "f4x4", "f2x2"};
+    static const char *const names[NALGO] = {"direct", "packed", "f4x4", "f2x2", "f6x6"};
     unsigned char *flush = cold ? (unsigned char *)malloc(FLUSH_BYTES) : NULL;
     printf("inference 3x3 s1 forward, %d thread(s), batch %d, %s kernels, %d calls, %s: median "
            "ms%s\n",
@@ -139,12 +142,14 @@ int main(int argc, char **argv) {
         if ((t = rn__conv_panels_workspace(&d)) > wsb) wsb = t;
         if ((t = rn__conv_winograd_workspace(&d, 4)) > wsb) wsb = t;
         if ((t = rn__conv_winograd_workspace(&d, 2)) > wsb) wsb = t;
+        if ((t = rn__conv_winograd_workspace(&d, 6)) > wsb) wsb = t;
         float *x = malloc(xn * sizeof *x), *w = malloc(wn * sizeof *w), *y = malloc(yn * 4);
         void *ws = malloc(wsb), *pan = malloc(rn__conv_panels_size(&d));
         void *u4 = malloc(rn__conv_winograd_weights_size(&d, 4));
         void *u2 = malloc(rn__conv_winograd_weights_size(&d, 2));
+        void *u6 = malloc(rn__conv_winograd_weights_size(&d, 6));
         double *ref = with_err ? malloc(yn * sizeof *ref) : NULL;
-        if (!x || !w || !y || !ws || !pan || !u4 || !u2 || (with_err && !ref)) {
+        if (!x || !w || !y || !ws || !pan || !u4 || !u2 || !u6 || (with_err && !ref)) {
             fprintf(stderr, "%s: out of memory\n", name);
             return 1;
         }
@@ -153,15 +158,16 @@ int main(int argc, char **argv) {
         rn__conv_pack_panels(ctx, &d, w, (float *)pan);
         rn__conv_winograd_transform_weights(ctx, &d, 4, w, u4);
         rn__conv_winograd_transform_weights(ctx, &d, 2, w, u2);
+        rn__conv_winograd_transform_weights(ctx, &d, 6, w, u6);
         if (ref) reference(&d, x, w, ref);
         double med[NALGO], err[NALGO];
         double tm[NALGO][MAX_REPS];
-        for (int a = 0; a < NALGO; a++) run(ctx, a, &d, x, w, pan, u4, u2, y, ws); /* warm-up */
+        for (int a = 0; a < NALGO; a++) run(ctx, a, &d, x, w, pan, u4, u2, u6, y, ws); /* warm-up */
         for (int r = 0; r < reps; r++)
             for (int a = 0; a < NALGO; a++) {
                 if (flush) memset(flush, r + a, FLUSH_BYTES);
                 double t0 = now_s();
-                run(ctx, a, &d, x, w, pan, u4, u2, y, ws);
+                run(ctx, a, &d, x, w, pan, u4, u2, u6, y, ws);
                 tm[a][r] = now_s() - t0;
             }
         for (int a = 0; a < NALGO; a++) {
@@ -169,7 +175,7 @@ int main(int argc, char **argv) {
             med[a] = tm[a][reps / 2] * 1e3;
             err[a] = 0.0;
             if (ref) {
-                run(ctx, a, &d, x, w, pan, u4, u2, y, ws);
+                run(ctx, a, &d, x, w, pan, u4, u2, u6, y, ws);
                 err[a] = rel_err(y, ref, yn);
             }
         }
@@ -182,7 +188,7 @@ int main(int argc, char **argv) {
         }
         printf("  plan: %s\n", rn__conv_algo_name(plan));
         fflush(stdout);
-        free(x), free(w), free(y), free(ws), free(pan), free(u4), free(u2), free(ref);
+        free(x), free(w), free(y), free(ws), free(pan), free(u4), free(u2), free(u6), free(ref);
     }
     free(flush);
     rn_ctx_destroy(ctx);

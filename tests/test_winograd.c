@@ -1,7 +1,8 @@
 /*
- * Winograd F(4x4,3x3) and F(2x2,3x3) convolution (src/ops/conv2d-winograd.c)
+ * Winograd F(4x4,3x3), F(2x2,3x3) and F(6x6,3x3) convolution
+ * (src/ops/conv2d-winograd.c)
  * against a direct convolution computed here in double precision: the
- * forward pass with weights transformed once (inference plans: both tiles)
+ * forward pass with weights transformed once (all three tiles)
  * or on every call (training, F(4x4,3x3)), the backward-data pass (the transposed convolution) and the
  * backward-weights pass, each against its own double reference, over a
  * sweep of shapes (channels 1..70, with counts that are not a multiple of
@@ -26,8 +27,9 @@
  * window; the backward-weights pass (sums over every tile of the batch)
  * 1e-5 * S + 1e-6 with S = sum of |x dy| over the pixels a weight sees
  * (largest observed 1.6e-6 of S). F(2x2,3x3) (inference plans only) has
- * its own, tighter bound (WG2_TOL). The chooser's picks for ResNet shapes
- * are checked at the end.
+ * its own, tighter bound (WG2_TOL), F(6x6,3x3) (the same sweep, not taken
+ * by the chooser) its own, wider one (WG6_TOL). The chooser's picks for
+ * ResNet shapes are checked at the end.
  */
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -44,6 +46,13 @@
  * 4.6e-7 (scalar, AVX2, AVX-512), so 3e-6 leaves the same margin of about
  * 5x as F(4x4,3x3)'s bound. */
 #define WG2_TOL 3e-6
+/* F(6x6,3x3) (inference plans' candidate; bench/bench_wg_choice.c): its
+ * transforms' coefficients reach 21/4 (input) and 32 (output) and G's are
+ * not floats; largest observed |y - y_ref| / S over the sweep 9.1e-6
+ * (AVX2, AVX-512; scalar 8.5e-6), so 5e-5 leaves a margin of 5.5x. A
+ * wrong coefficient in B^T (17/4 -> 4), A^T (16 -> 15) or G (2/45 ->
+ * 2.1/45) failed 6 of the AVX-512 cases each. */
+#define WG6_TOL 5e-5
 #define WG_ABS 1e-6
 #define WG_DW_TOL 1e-5 /* observed 1.6e-6 */
 
@@ -125,12 +134,17 @@ static void reference_backward(const rn_conv_desc *d, const float *dy, const flo
 #define WG_FORWARD_W 1     /* training: transformed on every call */
 #define WG_BACKWARD_DATA 2 /* training: dx from dy */
 #define WG_FORWARD2 3      /* F(2x2,3x3), weights transformed once (inference plans) */
+#define WG_FORWARD6 4      /* F(6x6,3x3), weights transformed once */
 
 /* Runs one entry point with guarded buffers; returns 0 if memory ran out. */
 static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *in, const float *w,
                     const float *bias, int relu, float *out) {
-    if (mode == WG_FORWARD || mode == WG_FORWARD2)
-        return run_winograd(ctx, d, mode == WG_FORWARD ? 4 : 2, in, w, bias, relu, out);
+    if (mode == WG_FORWARD || mode == WG_FORWARD2 || mode == WG_FORWARD6)
+        return run_winograd(ctx, d,
+                            mode == WG_FORWARD    ? 4
+                            : mode == WG_FORWARD2 ? 2
+                                                  : 6,
+                            in, w, bias, relu, out);
     guarded gw;
     size_t wb = mode == WG_FORWARD_W ? rn__conv_winograd_forward_w_workspace(d)
                                      : rn__conv_winograd_backward_data_workspace(d);
@@ -144,7 +158,7 @@ static int run_mode(rn_ctx *ctx, int mode, const rn_conv_desc *d, const float *i
     return 1;
 }
 
-static double max_scaled_error = 0.0, max_scaled_error2 = 0.0;
+static double max_scaled_error = 0.0, max_scaled_error2 = 0.0, max_scaled_error6 = 0.0;
 
 /* Whether some got[i] lies outside |got - ref| <= tol * scale + WG_ABS (the
  * first such index in *first); raises *max_seen to the largest
@@ -204,9 +218,15 @@ static void check_mode(int32_t isa, int mode, int n, int h, int w, int c, int oc
         CHECK(run_mode(c2, mode, &d, x, wt, bias, relu, y2));
         CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
         size_t first = 0;
-        const int f2 = mode == WG_FORWARD2;
-        if (outside_bound(y1, ref, scale, yn, f2 ? WG2_TOL : WG_TOL,
-                          f2 ? &max_scaled_error2 : &max_scaled_error, &first)) {
+        const int f2 = mode == WG_FORWARD2, f6 = mode == WG_FORWARD6;
+        if (outside_bound(y1, ref, scale, yn,
+                          f2   ? WG2_TOL
+                          : f6 ? WG6_TOL
+                               : WG_TOL,
+                          f2   ? &max_scaled_error2
+                          : f6 ? &max_scaled_error6
+                               : &max_scaled_error,
+                          &first)) {
             fprintf(stderr,
                     "  %s mode %d n%d %dx%d c%d>%d pad%d: y[%zu] = %.9g, reference %.9g "
                     "(scale %.3g)\n",
@@ -221,16 +241,17 @@ done:
     free(x), free(wt), free(b), free(y1), free(y2), free(ref), free(scale);
 }
 
-/* The forward with the weights transformed once: both tiles. */
+/* The forward with the weights transformed once: every tile. */
 static void check_shape(int32_t isa, int n, int h, int w, int c, int oc, int pad, int with_bias,
                         int relu) {
     check_mode(isa, WG_FORWARD, n, h, w, c, oc, pad, with_bias, relu);
     check_mode(isa, WG_FORWARD2, n, h, w, c, oc, pad, with_bias, relu);
+    check_mode(isa, WG_FORWARD6, n, h, w, c, oc, pad, with_bias, relu);
 }
 
 static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t isa) {
     if (!table_or_skip(isa)) return;
-    max_scaled_error = max_scaled_error2 = 0.0;
+    max_scaled_error = max_scaled_error2 = max_scaled_error6 = 0.0;
     static const int chans[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 32, 33, 47, 64, 70};
     static const int sides[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 20};
     const int nc = (int)(sizeof chans / sizeof chans[0]),
@@ -243,8 +264,9 @@ static void test_winograd_matches_direct_convolution_over_a_shape_sweep(int32_t 
         int n = 1 + i % 3;
         check_shape(isa, n, h, w, c, oc, 1, i % 2, i % 4 < 2);
     }
-    printf("  max scaled error |y - y_ref| / sum|x w|: F(4x4,3x3) %.3g, F(2x2,3x3) %.3g\n",
-           max_scaled_error, max_scaled_error2);
+    printf("  max scaled error |y - y_ref| / sum|x w|: F(4x4,3x3) %.3g, F(2x2,3x3) %.3g, "
+           "F(6x6,3x3) %.3g\n",
+           max_scaled_error, max_scaled_error2, max_scaled_error6);
 }
 RN_PER_ISA(test_winograd_matches_direct_convolution_over_a_shape_sweep)
 
@@ -286,6 +308,17 @@ static void test_winograd_pipelines_layers_with_many_tiles(int32_t isa) {
     check_mode(isa, WG_BACKWARD_DATA, 1, 90, 90, 48, 40, 1, 0, 0);
 }
 RN_PER_ISA(test_winograd_pipelines_layers_with_many_tiles)
+
+static void test_winograd_f6x6_runs_its_own_chunks_and_pipeline(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    /* 529 8x8 tiles of 13 -> 16 channels: the pipeline (42-tile chunks, the
+     * last partial) */
+    check_mode(isa, WG_FORWARD6, 1, 138, 138, 13, 16, 1, 1, 1);
+    /* 289 tiles of 70 channels (U too large for the pipeline): chunks of
+     * 192 and 97 tiles, a point stride padded off a multiple of 1 KB */
+    check_mode(isa, WG_FORWARD6, 1, 100, 100, 70, 70, 1, 1, 0);
+}
+RN_PER_ISA(test_winograd_f6x6_runs_its_own_chunks_and_pipeline)
 
 static void test_winograd_training_forward_transforms_weights_per_call(int32_t isa) {
     if (!table_or_skip(isa)) return;
@@ -397,18 +430,20 @@ static void test_winograd_layout_and_sizes_depend_on_shape_only(int32_t isa) {
     CHECK(rn__conv_desc_init(&d));
     size_t xn = 10 * 11 * 20, wn = 40 * 9 * 20, yn = 10 * 11 * 40;
     float *x = malloc(xn * 4), *w = malloc(wn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
-    /* the larger of the two tiles' sizes: F(4x4,3x3)'s */
-    void *u = malloc(rn__conv_winograd_weights_size(&d, 4));
-    void *ws = malloc(rn__conv_winograd_workspace(&d, 4));
+    /* the largest of the tiles' sizes: F(6x6,3x3)'s */
+    void *u = malloc(rn__conv_winograd_weights_size(&d, 6));
+    void *ws = malloc(rn__conv_winograd_workspace(&d, 6));
     CHECK(rn__conv_winograd_weights_size(&d, 2) <= rn__conv_winograd_weights_size(&d, 4));
-    CHECK(rn__conv_winograd_workspace(&d, 2) <= rn__conv_winograd_workspace(&d, 4));
+    CHECK(rn__conv_winograd_weights_size(&d, 4) <= rn__conv_winograd_weights_size(&d, 6));
+    CHECK(rn__conv_winograd_workspace(&d, 2) <= rn__conv_winograd_workspace(&d, 6));
+    CHECK(rn__conv_winograd_workspace(&d, 4) <= rn__conv_winograd_workspace(&d, 6));
     CHECK(x && w && y1 && y2 && u && ws);
     if (x && w && y1 && y2 && u && ws) {
         rn_test_fill_uniform(x, xn, -1, 1);
         rn_test_fill_uniform(w, wn, -1, 1);
         rn_ctx *a = ctx_for(RN_ISA_SCALAR, 1), *b = ctx_for(isa, 2);
         CHECK(a && b);
-        for (int32_t tile = 4; a && b && tile >= 2; tile -= 2) {
+        for (int32_t tile = 6; a && b && tile >= 2; tile -= 2) {
             rn__conv_winograd_transform_weights(a, &d, tile, w, u);
             rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, y1, ws);
             rn__conv_winograd_transform_weights(b, &d, tile, w, u);
@@ -479,6 +514,8 @@ static const rn_test_case cases[] = {
                  test_winograd_runs_tiles_in_chunks_with_a_partial_last_one),
     RN_ISA_CASES("winograd_pipelines_layers_with_many_tiles",
                  test_winograd_pipelines_layers_with_many_tiles),
+    RN_ISA_CASES("winograd_f6x6_runs_its_own_chunks_and_pipeline",
+                 test_winograd_f6x6_runs_its_own_chunks_and_pipeline),
     RN_ISA_CASES("winograd_training_forward_transforms_weights_per_call",
                  test_winograd_training_forward_transforms_weights_per_call),
     RN_ISA_CASES("winograd_backward_data_matches_transposed_reference",

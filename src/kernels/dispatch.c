@@ -19,7 +19,9 @@
     .winograd_output = rn_f32_winograd_output__##isa,                                         \
     .winograd_output_grad = rn_f32_winograd_output_grad__##isa,                               \
     .winograd2_input = rn_f32_winograd2_input__##isa,                                         \
-    .winograd2_output = rn_f32_winograd2_output__##isa
+    .winograd2_output = rn_f32_winograd2_output__##isa,                                       \
+    .winograd6_input = rn_f32_winograd6_input__##isa,                                         \
+    .winograd6_output = rn_f32_winograd6_output__##isa
 
 /* A slot of an f32 GEMM-shaped family (gemm, igemm, wgrad and their _narrow): its tile
  * and kernel. RN_F32_TILE2 fills the family's wide and narrow slots with the same

@@ -1,6 +1,6 @@
 /*
- * The Winograd F(4x4,3x3) and F(2x2,3x3) tile transforms (contract in
- * kernels.h), written
+ * The Winograd F(4x4,3x3), F(2x2,3x3) and F(6x6,3x3) tile transforms
+ * (contract in kernels.h), written
  * once in plain C over the channels (contiguous in NHWC) and compiled once
  * per ISA by the files that include this one (f32-winograd-<isa>.c, each
  * with its ISA's flags), so the compiler's vectoriser produces each ISA's
@@ -337,4 +337,186 @@ void RN_WG_NAME(rn_f32_winograd2_output)(RN_WINOGRAD_OUTPUT_ARGS) {
     for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
         RN_WG_NAME(wg2_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
     if (c0 < nc) RN_WG_NAME(wg2_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
+}
+
+/* ---- F(6x6,3x3): 8x8 input tiles, 6x6 output blocks ---------------------------------
+ *
+ * Points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (B^T's rows: the
+ * coefficients of the product of (x - p) over the other points; the 1/2
+ * and -1/2 columns of A^T carry a factor 32 that G's rows divide out, a
+ * power of two, so the results are those of the unscaled form):
+ *
+ *   B^T = [1  0    -21/4  0     21/4   0    -1 0]
+ *         [0  1     1    -17/4 -17/4   1     1 0]
+ *         [0 -1     1     17/4 -17/4  -1     1 0]
+ *         [0  1/2   1/4  -5/2  -5/4    2     1 0]
+ *         [0 -1/2   1/4   5/2  -5/4   -2     1 0]
+ *         [0  2     4    -5/2  -5      1/2   1 0]
+ *         [0 -2     4     5/2  -5     -1/2   1 0]
+ *         [0 -1     0     21/4  0     -21/4  0 1]
+ *
+ *   A^T = [1 1  1  1   1  32  32 0]
+ *         [0 1 -1  2  -2  16 -16 0]
+ *         [0 1  1  4   4   8   8 0]
+ *         [0 1 -1  8  -8   4  -4 0]
+ *         [0 1  1 16  16   2   2 0]
+ *         [0 1 -1 32 -32   1  -1 1]
+ *
+ * Each output sums 64 products per channel pair (36 outputs) against
+ * F(4x4,3x3)'s 36 (16 outputs); the coefficients reach 21/4 (input) and 32
+ * (output), so it rounds more than F(4x4,3x3) (docs/performance.md,
+ * "Winograd"). The pairs of rows that differ in sign share their halves. */
+
+/* One row of B^T applied to a0..a7, the results stored at o0..o7[c] */
+#define RN_WG6_BT(o0, o1, o2, o3, o4, o5, o6, o7, c)                                           \
+    do {                                                                                       \
+        const float p1 = a2 + a6 - 4.25f * a4, q1 = a1 + a5 - 4.25f * a3;                      \
+        const float p2 = 0.25f * a2 + a6 - 1.25f * a4, q2 = 0.5f * a1 - 2.5f * a3 + 2.0f * a5; \
+        const float p3 = 4.0f * a2 + a6 - 5.0f * a4, q3 = 2.0f * a1 - 2.5f * a3 + 0.5f * a5;   \
+        o0[c] = a0 - a6 + 5.25f * (a4 - a2);                                                   \
+        o1[c] = p1 + q1;                                                                       \
+        o2[c] = p1 - q1;                                                                       \
+        o3[c] = p2 + q2;                                                                       \
+        o4[c] = p2 - q2;                                                                       \
+        o5[c] = p3 + q3;                                                                       \
+        o6[c] = p3 - q3;                                                                       \
+        o7[c] = a7 - a1 + 5.25f * (a3 - a5);                                                   \
+    } while (0)
+
+/* The six rows of A^T applied to a0..a7, as r0..r5 */
+#define RN_WG6_AT(r0, r1, r2, r3, r4, r5)                                   \
+    const float sp1 = a1 + a2, sm1 = a1 - a2, sp2 = a3 + a4, sm2 = a3 - a4; \
+    const float sp3 = a5 + a6, sm3 = a5 - a6;                               \
+    const float r0 = a0 + sp1 + sp2 + 32.0f * sp3;                          \
+    const float r1 = sm1 + 2.0f * sm2 + 16.0f * sm3;                        \
+    const float r2 = sp1 + 4.0f * sp2 + 8.0f * sp3;                         \
+    const float r3 = sm1 + 8.0f * sm2 + 4.0f * sm3;                         \
+    const float r4 = sp1 + 16.0f * sp2 + 2.0f * sp3;                        \
+    const float r5 = a7 + sm1 + 32.0f * sm2 + sm3
+
+/* V = B^T d B for channels [c0, c0 + cb) of one 8x8 tile */
+RN_WG_INLINE void RN_WG_NAME(wg6_input_step)(const float *const *d, size_t c0, size_t cb, float *v,
+                                             size_t v_stride) {
+    float tt[64][RN_WG_CB];
+    /* tt = B^T d, down each column q of the tile */
+    for (size_t q = 0; q < 8; q++) {
+        const float *restrict d0 = d[q] + c0, *restrict d1 = d[8 + q] + c0;
+        const float *restrict d2 = d[16 + q] + c0, *restrict d3 = d[24 + q] + c0;
+        const float *restrict d4 = d[32 + q] + c0, *restrict d5 = d[40 + q] + c0;
+        const float *restrict d6 = d[48 + q] + c0, *restrict d7 = d[56 + q] + c0;
+        float *restrict t0 = tt[q], *restrict t1 = tt[8 + q], *restrict t2 = tt[16 + q];
+        float *restrict t3 = tt[24 + q], *restrict t4 = tt[32 + q], *restrict t5 = tt[40 + q];
+        float *restrict t6 = tt[48 + q], *restrict t7 = tt[56 + q];
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = d0[c], a1 = d1[c], a2 = d2[c], a3 = d3[c], a4 = d4[c];
+            const float a5 = d5[c], a6 = d6[c], a7 = d7[c];
+            RN_WG6_BT(t0, t1, t2, t3, t4, t5, t6, t7, c);
+        }
+    }
+    /* V = tt B, along each row i */
+    for (size_t i = 0; i < 8; i++) {
+        const float *restrict s0 = tt[i * 8], *restrict s1 = tt[i * 8 + 1];
+        const float *restrict s2 = tt[i * 8 + 2], *restrict s3 = tt[i * 8 + 3];
+        const float *restrict s4 = tt[i * 8 + 4], *restrict s5 = tt[i * 8 + 5];
+        const float *restrict s6 = tt[i * 8 + 6], *restrict s7 = tt[i * 8 + 7];
+        float *restrict v0 = v + (i * 8) * v_stride + c0;
+        float *restrict v1 = v + (i * 8 + 1) * v_stride + c0;
+        float *restrict v2 = v + (i * 8 + 2) * v_stride + c0;
+        float *restrict v3 = v + (i * 8 + 3) * v_stride + c0;
+        float *restrict v4 = v + (i * 8 + 4) * v_stride + c0;
+        float *restrict v5 = v + (i * 8 + 5) * v_stride + c0;
+        float *restrict v6 = v + (i * 8 + 6) * v_stride + c0;
+        float *restrict v7 = v + (i * 8 + 7) * v_stride + c0;
+        RN_WG_IVDEP
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+            const float a5 = s5[c], a6 = s6[c], a7 = s7[c];
+            RN_WG6_BT(v0, v1, v2, v3, v4, v5, v6, v7, c);
+        }
+    }
+}
+
+void RN_WG_NAME(rn_f32_winograd6_input)(RN_WINOGRAD_INPUT_ARGS) {
+    size_t c0 = 0;
+    for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
+        RN_WG_NAME(wg6_input_step)(d, c0, RN_WG_CB, v, v_stride);
+    if (c0 < nc) RN_WG_NAME(wg6_input_step)(d, c0, nc - c0, v, v_stride);
+}
+
+/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU (as the
+ * F(4x4,3x3) step: a clamp at lo, pixels outside the image to junk) */
+RN_WG_INLINE void RN_WG_NAME(wg6_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
+                                              float *const *y, const float *bias, uint32_t relu) {
+    float tt[48][RN_WG_CB];
+    /* tt = A^T M, down each column q */
+    for (size_t q = 0; q < 8; q++) {
+        const float *restrict m0 = m + q * m_stride + c0;
+        const float *restrict m1 = m + (8 + q) * m_stride + c0;
+        const float *restrict m2 = m + (16 + q) * m_stride + c0;
+        const float *restrict m3 = m + (24 + q) * m_stride + c0;
+        const float *restrict m4 = m + (32 + q) * m_stride + c0;
+        const float *restrict m5 = m + (40 + q) * m_stride + c0;
+        const float *restrict m6 = m + (48 + q) * m_stride + c0;
+        const float *restrict m7 = m + (56 + q) * m_stride + c0;
+        float *restrict t0 = tt[q], *restrict t1 = tt[8 + q], *restrict t2 = tt[16 + q];
+        float *restrict t3 = tt[24 + q], *restrict t4 = tt[32 + q], *restrict t5 = tt[40 + q];
+        for (size_t c = 0; c < cb; c++) {
+            const float a0 = m0[c], a1 = m1[c], a2 = m2[c], a3 = m3[c], a4 = m4[c];
+            const float a5 = m5[c], a6 = m6[c], a7 = m7[c];
+            RN_WG6_AT(r0, r1, r2, r3, r4, r5);
+            t0[c] = r0, t1[c] = r1, t2[c] = r2, t3[c] = r3, t4[c] = r4, t5[c] = r5;
+        }
+    }
+    /* O = tt A along each row i, + bias, ReLU, into the output pixels */
+    float junk[6][RN_WG_CB];
+    const float lo = relu ? 0.0f : -INFINITY;
+    for (size_t i = 0; i < 6; i++) {
+        const float *restrict s0 = tt[i * 8], *restrict s1 = tt[i * 8 + 1];
+        const float *restrict s2 = tt[i * 8 + 2], *restrict s3 = tt[i * 8 + 3];
+        const float *restrict s4 = tt[i * 8 + 4], *restrict s5 = tt[i * 8 + 5];
+        const float *restrict s6 = tt[i * 8 + 6], *restrict s7 = tt[i * 8 + 7];
+        float *restrict o0 = y[i * 6] ? y[i * 6] + c0 : junk[0];
+        float *restrict o1 = y[i * 6 + 1] ? y[i * 6 + 1] + c0 : junk[1];
+        float *restrict o2 = y[i * 6 + 2] ? y[i * 6 + 2] + c0 : junk[2];
+        float *restrict o3 = y[i * 6 + 3] ? y[i * 6 + 3] + c0 : junk[3];
+        float *restrict o4 = y[i * 6 + 4] ? y[i * 6 + 4] + c0 : junk[4];
+        float *restrict o5 = y[i * 6 + 5] ? y[i * 6 + 5] + c0 : junk[5];
+        if (bias) {
+            const float *restrict bs = bias + c0;
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c], a6 = s6[c], a7 = s7[c], bc = bs[c];
+                RN_WG6_AT(r0, r1, r2, r3, r4, r5);
+                const float b0 = r0 + bc, b1 = r1 + bc, b2 = r2 + bc, b3 = r3 + bc;
+                const float b4 = r4 + bc, b5 = r5 + bc;
+                o0[c] = b0 < lo ? lo : b0;
+                o1[c] = b1 < lo ? lo : b1;
+                o2[c] = b2 < lo ? lo : b2;
+                o3[c] = b3 < lo ? lo : b3;
+                o4[c] = b4 < lo ? lo : b4;
+                o5[c] = b5 < lo ? lo : b5;
+            }
+        } else {
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c], a6 = s6[c], a7 = s7[c];
+                RN_WG6_AT(r0, r1, r2, r3, r4, r5);
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+                o2[c] = r2 < lo ? lo : r2;
+                o3[c] = r3 < lo ? lo : r3;
+                o4[c] = r4 < lo ? lo : r4;
+                o5[c] = r5 < lo ? lo : r5;
+            }
+        }
+    }
+}
+
+void RN_WG_NAME(rn_f32_winograd6_output)(RN_WINOGRAD_OUTPUT_ARGS) {
+    size_t c0 = 0;
+    for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
+        RN_WG_NAME(wg6_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
+    if (c0 < nc) RN_WG_NAME(wg6_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
 }

@@ -171,7 +171,7 @@ typedef void (*rn_maxpool_fn)(size_t nc, size_t wh, size_t ww, const float *x, s
 typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const float *x, float *dx,
                                        size_t row_stride, size_t pix_stride, const float *g);
 
-/* ---- Winograd F(4x4,3x3) (and F(2x2,3x3)) tile transforms over nc channels -------------------------
+/* ---- Winograd F(4x4,3x3) (and F(2x2,3x3), F(6x6,3x3)) tile transforms over nc channels ------------
  * Input: V = B^T d B for one 6x6 input tile, point (i, q) of the tile at
  * d[i * 6 + q] (nc floats: a pixel's channels, or a row of zeros for
  * padding); point xi = i * 6 + q of V written at v + xi * v_stride.
@@ -181,7 +181,9 @@ typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const fl
  * that pointer is NULL (outside the image). Every ISA computes the same
  * expressions in the same order (f32-winograd-template.h). */
 /* The F(2x2,3x3) forms (winograd2_*) have the same contract with 4x4 input
- * tiles (d[i * 4 + q], 16 points) and 2x2 output blocks (y[i * 2 + q]). */
+ * tiles (d[i * 4 + q], 16 points) and 2x2 output blocks (y[i * 2 + q]);
+ * the F(6x6,3x3) ones (winograd6_*) with 8x8 input tiles (d[i * 8 + q], 64
+ * points) and 6x6 output blocks (y[i * 6 + q]). */
 typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v, size_t v_stride);
 typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride, float *const *y,
                                       const float *bias, uint32_t relu);
@@ -289,6 +291,8 @@ struct rn_kernels {
     rn_winograd_output_grad_fn winograd_output_grad;
     rn_winograd_input_fn winograd2_input; /* F(2x2,3x3): 4x4 tiles, 2x2 blocks */
     rn_winograd_output_fn winograd2_output;
+    rn_winograd_input_fn winograd6_input; /* F(6x6,3x3): 8x8 tiles, 6x6 blocks */
+    rn_winograd_output_fn winograd6_output;
     /* int8 convolution: the best variant this CPU runs within the ISA
      * (AVX-512: VNNI when present; NEON: the dot-product extension). */
     rn_qconv_kernel qconv;
@@ -355,7 +359,9 @@ struct rn_kernels {
     void rn_f32_winograd_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);           \
     void rn_f32_winograd_output_grad__##isa(RN_WINOGRAD_OUTPUT_GRAD_ARGS); \
     void rn_f32_winograd2_input__##isa(RN_WINOGRAD_INPUT_ARGS);            \
-    void rn_f32_winograd2_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);
+    void rn_f32_winograd2_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);          \
+    void rn_f32_winograd6_input__##isa(RN_WINOGRAD_INPUT_ARGS);            \
+    void rn_f32_winograd6_output__##isa(RN_WINOGRAD_OUTPUT_ARGS);
 
 void rn_f32_gemm_4x4__scalar(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_4x4__scalar(RN_IGEMM_UKERNEL_ARGS);

@@ -9,9 +9,12 @@
  * Inference plans may also take F(2x2,3x3) (points 0, +-1 and infinity):
  * 4x4 input tiles, 16 GEMMs, 16 multiplications per 2x2 block against 36,
  * four times as many tiles as F(4x4,3x3) on a map (enough rows for the GEMMs
- * where F(4x4,3x3) has too few) and rounding close to the direct path's.
- * The forward's code below serves both (wg_geom's out, in, n); the training
- * passes are F(4x4,3x3) only.
+ * where F(4x4,3x3) has too few) and rounding close to the direct path's;
+ * and F(6x6,3x3) (points 0, +-1, +-2, +-1/2 and infinity): 8x8 input
+ * tiles, 64 GEMMs, 64 multiplications per 6x6 block (1.78 per pixel against
+ * 2.25), weights 1.78x F(4x4,3x3)'s and more rounding. The forward's code
+ * below serves all three (wg_geom's out, in, n); the training passes are
+ * F(4x4,3x3) only.
  *
  * Forward: three passes per chunk of tiles: the input transform (V, from
  * NHWC input, zeros for the padding), the GEMMs (the ISA's GEMM microkernel
@@ -34,13 +37,20 @@
 #include "ops.h"
 #include "../kernels/kernels.h"
 
-#define WG_IN 6     /* input tile side */
-#define WG_OUT 4    /* output tile side */
-#define WG_N 36     /* points per tile: WG_IN * WG_IN */
+#define WG_IN 6      /* input tile side (F(4x4,3x3), the training passes' tile) */
+#define WG_OUT 4     /* output tile side */
+#define WG_N 36      /* points per tile: WG_IN * WG_IN */
+#define WG_MAX_OUT 6 /* the largest tile, F(6x6,3x3)'s: output side, points */
+#define WG_MAX_N 64
 #define WG_PANEL 32 /* columns of a packed weight panel (any table's NR divides it) */
 /* V and M of one chunk of tiles: sized to stay in the two cores' L2 and L3
  * share, and to bound the workspace for any batch. */
 #define WG_CHUNK_BYTES ((size_t)4 << 20)
+/* F(6x6,3x3)'s (64 points a tile): at 4 MB a 128-channel layer had chunks
+ * of 64 tiles, GEMMs of 64 rows (a partial last row block) that read all
+ * of U once per chunk; 8 MB doubles them (8x28x28x128, one thread: 3.9 ->
+ * 3.5 ms; 16 MB gained nothing more) */
+#define WG_CHUNK_BYTES6 ((size_t)8 << 20)
 /* Layers whose transformed weights fit WG_PIPE_U_MAX (up to 64 channels)
  * run as a pipeline: each of WG_PIPE_SLOTS slots takes every
  * WG_PIPE_SLOTS-th chunk of WG_PIPE_TILES tiles and runs all three passes
@@ -56,8 +66,14 @@
  * 12.7 -> 9.7 ms, ResNet-20 step 192 -> 169 ms. A fixed slot count keeps
  * the workspace independent of the thread count. */
 #define WG_PIPE_U_MAX ((size_t)640 << 10)
+/* F(6x6,3x3) at 64 channels (1 MB of U) pipelines too: 8x56x56x64, one
+ * thread, 4.7 -> 4.3-4.5 ms */
+#define WG_PIPE_U_MAX6 ((size_t)1100 << 10)
 #define WG_PIPE_SLOTS 8
 #define WG_PIPE_TILES 72
+/* F(6x6,3x3)'s chunk: 64 points, about the slot bytes of 72 tiles at 36
+ * (and whole row blocks of AVX-512's 14-row and AVX2's 6-row tiles) */
+#define WG_PIPE_TILES6 42
 /* Layers with fewer tiles than this keep the shared schedule. */
 #define WG_PIPE_MIN_TILES 512
 /* Rows past a chunk that the microkernel may read (all MR rows, MR <= 16). */
@@ -78,19 +94,31 @@ static size_t row_stride(size_t c) {
     return s;
 }
 
+/* Floats from one point's rows to the next's. For F(6x6,3x3) (n 64) never
+ * a multiple of 1 KB, so that the transforms' 64 streams (one per point)
+ * fall in different L1 sets: a multiple of 4 KB put them all in one
+ * (8x56x56x64, one thread: 5.26 -> 4.75 ms). The other tiles keep rows * ld
+ * (not measured with it). */
+static size_t point_stride(size_t n, size_t rows, size_t ld) {
+    const size_t s = rn__sat_mul(rows, ld);
+    return n > WG_N && s < SIZE_MAX / 2 && (s * sizeof(float)) % 1024 == 0 ? s + 16 : s;
+}
+
 typedef struct wg_geom {
-    size_t out, in, n;    /* output block side (4 or 2), input tile side, points per tile */
+    size_t out, in, n;    /* output block side (6, 4 or 2), input tile side, points per tile */
     size_t th, tw, tiles; /* tiles per image (rows, columns) and over the batch */
     size_t chunk, rows;   /* tiles per chunk; rows of V and M per point (chunk + pad) */
     size_t ldv, ldm, kpad;
-    size_t slots; /* 0: one shared V / M; else per-slot ones (the pipeline) */
+    size_t vps, mps; /* floats from one point's rows of V (M) to the next's */
+    size_t slots;    /* 0: one shared V / M; else per-slot ones (the pipeline) */
 } wg_geom;
 
 /* pipe: whether the shape may take the per-slot pipeline (the forward);
- * tile: the output block side, 4 (F(4x4,3x3)) or 2 (F(2x2,3x3)) */
+ * tile: the output block side, 4 (F(4x4,3x3)), 2 (F(2x2,3x3)) or 6
+ * (F(6x6,3x3)) */
 static wg_geom geom_mode(const rn_conv_desc *d, int pipe, int32_t tile) {
     wg_geom g;
-    g.out = tile == 2 ? 2 : WG_OUT;
+    g.out = tile == 2 || tile == 6 ? (size_t)tile : WG_OUT;
     g.in = g.out + 2;
     g.n = g.in * g.in;
     g.th = ((size_t)d->oh + g.out - 1) / g.out;
@@ -100,16 +128,19 @@ static wg_geom geom_mode(const rn_conv_desc *d, int pipe, int32_t tile) {
     g.ldm = row_stride((size_t)d->oc);
     g.kpad = round_up((size_t)d->oc, WG_PANEL);
     size_t per_tile = g.n * (g.ldv + g.ldm) * sizeof(float);
-    size_t chunk = WG_CHUNK_BYTES / per_tile / 16 * 16;
+    size_t chunk = (g.n > WG_N ? WG_CHUNK_BYTES6 : WG_CHUNK_BYTES) / per_tile / 16 * 16;
     const size_t u_bytes = rn__sat_mul(rn__sat_mul(g.n, g.kpad), (size_t)d->c) * sizeof(float);
     g.slots = 0;
-    if (pipe && u_bytes <= WG_PIPE_U_MAX && g.tiles >= WG_PIPE_MIN_TILES) {
+    const size_t u_max = g.n > WG_N ? WG_PIPE_U_MAX6 : WG_PIPE_U_MAX;
+    if (pipe && u_bytes <= u_max && g.tiles >= WG_PIPE_MIN_TILES) {
         g.slots = WG_PIPE_SLOTS;
-        chunk = WG_PIPE_TILES;
+        chunk = g.n > WG_N ? WG_PIPE_TILES6 : WG_PIPE_TILES;
     }
     if (chunk < 16) chunk = 16;
     g.chunk = min_sz(chunk, g.tiles);
     g.rows = g.chunk + WG_ROW_PAD;
+    g.vps = point_stride(g.n, g.rows, g.ldv);
+    g.mps = point_stride(g.n, g.rows, g.ldm);
     return g;
 }
 
@@ -131,10 +162,10 @@ size_t rn__conv_winograd_weights_size(const rn_conv_desc *d, int32_t tile) {
 }
 
 /* Workspace: a zero row of ldv, then per slot (one without the pipeline)
- * V [points][rows][ldv] and M [points][rows][ldm]. */
+ * V [points][rows][ldv] and M [points][rows][ldm], the points vps and mps
+ * floats apart. */
 static size_t slot_floats(const wg_geom *g) {
-    return round_up(rn__sat_mul(rn__sat_mul(g->n, g->rows), rn__sat_add(g->ldv, g->ldm)),
-                    RN_ALIGN / sizeof(float));
+    return round_up(rn__sat_mul(g->n, rn__sat_add(g->vps, g->mps)), RN_ALIGN / sizeof(float));
 }
 
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d, int32_t tile) {
@@ -152,9 +183,10 @@ static void *aligned(const void *p) { return (void *)rn__align_up((size_t)(uintp
  * element (xi, k, c) at ((xi * kpad / 32 + k / 32) * C + c) * 32 + k % 32,
  * columns past K zero. A task fills one panel for a block of input
  * channels, so that the 32 output channels of a (point, input channel) row
- * are written together (36 whole rows per input channel) instead of one
- * float per row from 32 places; float arithmetic in a fixed order, so the
- * result depends on the weights only. In training the weights change every
+ * are written together (a whole row per point and input channel) instead of one
+ * float per row from 32 places; arithmetic in a fixed order (float; for
+ * F(6x6,3x3) double, rounded once), so the result depends on the weights
+ * only. In training the weights change every
  * step and are transformed on every call (the _w entry points below). */
 static const float wg_g[WG_IN][3] = {
     /* F(4x4,3x3) */
@@ -170,6 +202,19 @@ static const float wg_g2[4][3] = {
     {1, 0, 0},
     {0.5f, 0.5f, 0.5f},
     {0.5f, -0.5f, 0.5f},
+    {0, 0, 1},
+};
+/* F(6x6,3x3) (points 0, 1, -1, 2, -2, 1/2, -1/2, infinity; the rows of the
+ * last two finite points divided by 32, which A^T multiplies back): few of
+ * these are floats, so its U is computed in double and rounded once. */
+static const double wg_g6[8][3] = {
+    {1, 0, 0},
+    {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+    {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+    {1.0 / 90, 1.0 / 45, 2.0 / 45},
+    {1.0 / 90, -1.0 / 45, 2.0 / 45},
+    {1.0 / 45, 1.0 / 90, 1.0 / 180},
+    {1.0 / 45, -1.0 / 90, 1.0 / 180},
     {0, 0, 1},
 };
 
@@ -196,7 +241,7 @@ static void weights_task(void *arg, size_t task) {
         /* the rows (one per point) of this input channel, built here and
          * copied out whole: they lie a panel set apart (megabytes for wide
          * layers) */
-        float ub[WG_N][WG_PANEL];
+        float ub[WG_MAX_N][WG_PANEL];
         for (size_t r = 0; r < WG_PANEL; r++) {
             const size_t k = pn * WG_PANEL + r;
             if (k >= oc) {
@@ -210,6 +255,18 @@ static void weights_task(void *arg, size_t task) {
                      * transposed convolution uses them rotated by 180 degrees */
                     g[ky][kx] = j->flip ? j->w[((c * 3 + 2 - ky) * 3 + 2 - kx) * oc + k]
                                         : j->w[((k * 3 + ky) * 3 + kx) * c_in + c];
+            if (in == 8) {
+                double t6[8][3];
+                for (size_t i = 0; i < 8; i++)
+                    for (size_t kx = 0; kx < 3; kx++)
+                        t6[i][kx] = wg_g6[i][0] * g[0][kx] + wg_g6[i][1] * g[1][kx] +
+                                    wg_g6[i][2] * g[2][kx];
+                for (size_t i = 0; i < 8; i++)
+                    for (size_t q = 0; q < 8; q++)
+                        ub[i * 8 + q][r] = (float)(t6[i][0] * wg_g6[q][0] + t6[i][1] * wg_g6[q][1] +
+                                                   t6[i][2] * wg_g6[q][2]);
+                continue;
+            }
             for (size_t i = 0; i < in; i++)
                 for (size_t kx = 0; kx < 3; kx++)
                     t[i][kx] = gm[i][0] * g[0][kx] + gm[i][1] * g[1][kx] + gm[i][2] * g[2][kx];
@@ -298,7 +355,7 @@ static void input_tile(const wg_job *j, size_t t, size_t row) {
     const int64_t iy0 = (int64_t)(rem / j->g.tw) * out - d->ph;
     const int64_t ix0 = (int64_t)(rem % j->g.tw) * out - d->pw;
     const float *img = j->x + n * h * w * c_in;
-    const float *pts[WG_N];
+    const float *pts[WG_MAX_N];
     for (int64_t i = 0; i < in; i++) {
         const int64_t iy = iy0 + i;
         for (int64_t q = 0; q < in; q++) {
@@ -309,8 +366,10 @@ static void input_tile(const wg_job *j, size_t t, size_t row) {
         }
     }
     prefetch_tile(j, j->x, h, w, c_in, t, 1, 0);
-    const rn_winograd_input_fn fn = j->g.out == 2 ? j->kt->winograd2_input : j->kt->winograd_input;
-    fn(c_in, pts, j->v + row * j->g.ldv, j->g.rows * j->g.ldv);
+    const rn_winograd_input_fn fn = j->g.out == 2   ? j->kt->winograd2_input
+                                    : j->g.out == 6 ? j->kt->winograd6_input
+                                                    : j->kt->winograd_input;
+    fn(c_in, pts, j->v + row * j->g.ldv, j->g.vps);
 }
 
 static void input_task(void *arg, size_t task) {
@@ -324,8 +383,8 @@ static void input_task(void *arg, size_t task) {
 static void gemm_task(void *arg, size_t xi) {
     const wg_job *j = (const wg_job *)arg;
     const size_t c_in = (size_t)j->d->c, oc = (size_t)j->d->oc, panels = j->g.kpad / WG_PANEL;
-    const float *a = j->v + xi * j->g.rows * j->g.ldv;
-    float *cm = j->m + xi * j->g.rows * j->g.ldm;
+    const float *a = j->v + xi * j->g.vps;
+    float *cm = j->m + xi * j->g.mps;
     for (size_t col = 0; col < oc; col += j->nr) {
         const size_t cols = min_sz(j->nr, oc - col);
         const float *b = j->u + ((xi * panels + col / WG_PANEL) * c_in) * WG_PANEL + col % WG_PANEL;
@@ -342,14 +401,16 @@ static void output_tile(const wg_job *j, size_t t, size_t row) {
     const size_t out = j->g.out;
     const size_t oy0 = rem / j->g.tw * out, ox0 = rem % j->g.tw * out;
     float *img = j->y + n * oh * ow * oc;
-    float *pix[WG_OUT * WG_OUT];
+    float *pix[WG_MAX_OUT * WG_MAX_OUT];
     for (size_t i = 0; i < out; i++)
         for (size_t q = 0; q < out; q++)
             pix[i * out + q] =
                 oy0 + i < oh && ox0 + q < ow ? img + ((oy0 + i) * ow + ox0 + q) * oc : NULL;
     prefetch_tile(j, j->y, oh, ow, oc, t, 0, 1);
-    const rn_winograd_output_fn fn = out == 2 ? j->kt->winograd2_output : j->kt->winograd_output;
-    fn(oc, j->m + row * j->g.ldm, j->g.rows * j->g.ldm, pix, j->bias, j->relu ? 1u : 0u);
+    const rn_winograd_output_fn fn = out == 2   ? j->kt->winograd2_output
+                                     : out == 6 ? j->kt->winograd6_output
+                                                : j->kt->winograd_output;
+    fn(oc, j->m + row * j->g.ldm, j->g.mps, pix, j->bias, j->relu ? 1u : 0u);
 }
 
 static void output_task(void *arg, size_t task) {
@@ -362,7 +423,7 @@ static void output_task(void *arg, size_t task) {
 static void zero_pad_rows(const wg_job *j) {
     const size_t pad = min_sz(WG_ROW_PAD, j->g.rows - j->count);
     for (size_t xi = 0; xi < j->g.n; xi++)
-        rn_memset(j->v + (xi * j->g.rows + j->count) * j->g.ldv, 0, pad * j->g.ldv * sizeof(float));
+        rn_memset(j->v + xi * j->g.vps + j->count * j->g.ldv, 0, pad * j->g.ldv * sizeof(float));
 }
 
 /* One pipeline slot: chunks slot, slot + slots, ..., all passes here. The
@@ -371,7 +432,7 @@ static void zero_pad_rows(const wg_job *j) {
 static void pipe_task(void *arg, size_t slot) {
     wg_job j = *(const wg_job *)arg;
     j.v += slot * slot_floats(&j.g);
-    j.m = j.v + j.g.n * j.g.rows * j.g.ldv;
+    j.m = j.v + j.g.n * j.g.vps;
     const size_t chunks = (j.g.tiles + j.g.chunk - 1) / j.g.chunk;
     for (size_t ch = slot; ch < chunks; ch += j.g.slots) {
         j.t0 = ch * j.g.chunk;
@@ -414,7 +475,7 @@ void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, int32_t
         rn__parallel_for(ctx, j.g.slots, pipe_task, &j);
         return;
     }
-    j.m = j.v + j.g.n * j.g.rows * j.g.ldv;
+    j.m = j.v + j.g.n * j.g.vps;
     for (j.t0 = 0; j.t0 < j.g.tiles; j.t0 += j.count) {
         j.count = min_sz(j.g.chunk, j.g.tiles - j.t0);
         zero_pad_rows(&j);
@@ -496,8 +557,7 @@ static size_t du_floats(const wg_geom *g, const rn_conv_desc *d) {
 size_t rn__conv_winograd_backward_weights_workspace(const rn_conv_desc *d) {
     if (!rn__conv_winograd_ok(d)) return SIZE_MAX;
     const wg_geom g = geom_mode(d, 0, 4);
-    size_t floats = rn__sat_add(rn__sat_mul(rn__sat_mul(WG_N, g.rows), rn__sat_add(g.ldv, g.ldm)),
-                                du_floats(&g, d));
+    size_t floats = rn__sat_add(rn__sat_mul(WG_N, rn__sat_add(g.vps, g.mps)), du_floats(&g, d));
     floats = rn__sat_add(floats, g.ldv > g.ldm ? g.ldv : g.ldm);
     return rn__sat_add(rn__sat_mul(floats, sizeof(float)), 4 * RN_ALIGN);
 }
@@ -515,7 +575,7 @@ static void grad_tile(const wg_job *j, size_t t, size_t row) {
                 oy0 + i < oh && ox0 + q < ow ? img + ((oy0 + i) * ow + ox0 + q) * oc : j->zero;
     prefetch_tile(j, j->dy, oh, ow, oc, t, 0, 0);
     float *w = j->m + row * j->g.ldm;
-    const size_t w_stride = j->g.rows * j->g.ldm;
+    const size_t w_stride = j->g.mps;
     j->kt->winograd_output_grad(oc, pix, w, w_stride);
     /* the microkernel reads whole MR-wide groups of output channels */
     const size_t kread = round_up(oc, j->wmr);
@@ -536,8 +596,8 @@ static void grad_input_task(void *arg, size_t task) {
 static void du_task(void *arg, size_t xi) {
     const wg_job *j = (const wg_job *)arg;
     const size_t c_in = (size_t)j->d->c, oc = (size_t)j->d->oc;
-    const float *a = j->m + xi * j->g.rows * j->g.ldm;
-    const float *b = j->v + xi * j->g.rows * j->g.ldv;
+    const float *a = j->m + xi * j->g.mps;
+    const float *b = j->v + xi * j->g.vps;
     float *du = j->du + xi * j->g.kpad * j->ldu;
     if (j->t0 == 0) rn_memset(du, 0, j->g.kpad * j->ldu * sizeof(float));
     for (size_t k0 = 0; k0 < oc; k0 += j->wmr)
@@ -584,8 +644,8 @@ void rn__conv_winograd_backward_weights(const rn_ctx *ctx, const rn_conv_desc *d
     j.kt = kt, j.d = d, j.g = geom_mode(d, 0, 4);
     j.x = x, j.dy = dy;
     j.v = (float *)aligned(ws);
-    j.m = (float *)aligned(j.v + WG_N * j.g.rows * j.g.ldv);
-    j.du = (float *)aligned(j.m + WG_N * j.g.rows * j.g.ldm);
+    j.m = (float *)aligned(j.v + WG_N * j.g.vps);
+    j.du = (float *)aligned(j.m + WG_N * j.g.mps);
     j.ldu = round_up((size_t)d->c, 16);
     float *zero = (float *)aligned(j.du + du_floats(&j.g, d));
     rn_memset(zero, 0, (j.g.ldv > j.g.ldm ? j.g.ldv : j.g.ldm) * sizeof(float));

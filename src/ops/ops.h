@@ -170,15 +170,16 @@ void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const flo
                              int32_t accumulate, float *y, void *ws);
 /* Winograd F(tile x tile, 3x3) for 3x3 stride-1 forward convolutions (any
  * padding), src/ops/conv2d-winograd.c; tile 4 (F(4x4,3x3): 6x6 input tiles,
- * 36 points) or 2 (F(2x2,3x3): 4x4 input tiles, 16 points): weights
- * transformed once (4x, for tile 2 1.8x, the 3x3 weights, in panels whose
- * layout depends on the shape and tile only), then each forward pass runs
- * the input transform, one GEMM per point on the ISA's microkernel, and the
- * output transform with the bias / ReLU epilogue. Rounding differs from the
+ * 36 points), 2 (F(2x2,3x3): 4x4 input tiles, 16 points) or 6 (F(6x6,3x3):
+ * 8x8 input tiles, 64 points): weights transformed once (4x, for tile 2
+ * 1.8x, for tile 6 7.1x the 3x3 weights, in panels whose layout depends on
+ * the shape and tile only), then each forward pass runs the input
+ * transform, one GEMM per point on the ISA's microkernel, and the output
+ * transform with the bias / ReLU epilogue. Rounding differs from the
  * direct path (F(4x4,3x3): max error about 3e-6 of the largest output
- * against 1e-6, measured at ResNet shapes; F(2x2,3x3) close to direct:
- * docs/performance.md, "Winograd"); results do not depend on the thread
- * count. _ok: the shape can take it (where it pays is rn__conv_choose's
+ * against 1e-6, measured at ResNet shapes; F(2x2,3x3) close to direct;
+ * F(6x6,3x3) a few times F(4x4,3x3)'s: docs/performance.md, "Winograd");
+ * results do not depend on the thread count. _ok: the shape can take it (where it pays is rn__conv_choose's
  * call); _tiles: output blocks over the batch. */
 int rn__conv_winograd_ok(const rn_conv_desc *d);
 size_t rn__conv_winograd_tiles(const rn_conv_desc *d, int32_t tile);
