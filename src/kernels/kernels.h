@@ -27,7 +27,8 @@
  * RN_GEMM_RESIDUAL (with RN_GEMM_ACCUMULATE) adds C after the bias instead:
  * (A * B + bias) + C, then the ReLU: a residual addition fused into a
  * convolution gives the bits of the convolution followed by the separate
- * add pass (rn__add_forward). */
+ * add pass (rn__add_forward). The f32 kernels only: the bf16 ones (training
+ * steps, which fuse no residual into a convolution) never get it. */
 #define RN_GEMM_ACCUMULATE 1u
 #define RN_GEMM_RELU 2u
 #define RN_GEMM_RESIDUAL 4u
