@@ -10,7 +10,10 @@
  * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
  * ReLU epilogues), as one test per ISA (NAME_scalar ... NAME_neon, skipped
  * where this CPU or build lacks the ISA or RN_MAX_ISA caps it), and
- * bit-identical for 1 and 2 threads. The workspace and the transformed
+ * bit-identical for 1 and 2 threads. The forward's accumulate mode (a
+ * residual in y, added after the bias and before the ReLU) against float64
+ * and bit for bit against the convolution followed by the add pass's float
+ * arithmetic, for every tile. The workspace and the transformed
  * weights are exactly the sizes the driver asked for, each ending at an
  * inaccessible page where mmap exists.
  *
