@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
         for (int r = -1; r < rounds; r++) { /* round -1 warms up */
             double t0 = now_s();
             if (wino)
-                rn__conv_winograd_forward(ctx, &cd, tile, x, derived, b, 1, y, ws32);
+                rn__conv_winograd_forward(ctx, &cd, tile, x, derived, b, 1, 0, y, ws32);
             else if (ch.algo == RN_CONV_ALGO_PACKED)
                 rn__conv2d_forward_packed(ctx, &cd, x, derived, b, 1, y, ws32);
             else

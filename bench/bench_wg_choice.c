@@ -78,9 +78,9 @@ static void run(const rn_ctx *ctx, int a, const rn_conv_desc *d, const float *x,
                 void *ws) {
     if (a == 0) rn__conv2d_forward(ctx, d, x, w, NULL, 0, y, ws);
     if (a == 1) rn__conv_forward_panels(ctx, d, x, (const float *)pan, NULL, 0, 0, y, ws);
-    if (a == 2) rn__conv_winograd_forward(ctx, d, 4, x, u4, NULL, 0, y, ws);
-    if (a == 3) rn__conv_winograd_forward(ctx, d, 2, x, u2, NULL, 0, y, ws);
-    if (a == 4) rn__conv_winograd_forward(ctx, d, 6, x, u6, NULL, 0, y, ws);
+    if (a == 2) rn__conv_winograd_forward(ctx, d, 4, x, u4, NULL, 0, 0, y, ws);
+    if (a == 3) rn__conv_winograd_forward(ctx, d, 2, x, u2, NULL, 0, 0, y, ws);
+    if (a == 4) rn__conv_winograd_forward(ctx, d, 6, x, u6, NULL, 0, 0, y, ws);
 }
 
 int main(int argc, char **argv) {

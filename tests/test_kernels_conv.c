@@ -10,6 +10,8 @@
  *   rows (their results must be dropped), columns past nc of B are NaN (they
  *   must not reach a kept result), C outside the tile is a sentinel that must
  *   survive, and C inside is NaN unless accumulating (so it is never read).
+ *   With RN_GEMM_RESIDUAL, C added after the bias: bit for bit the kernel's
+ *   own result without C, then a float addition and the ReLU.
  * wgrad: C[MR x nc] += sum over a 2-D pixel range of a_rq (x) b_rq; nc in
  *   1..NR with the input row ending at an inaccessible page (nothing past nc
  *   may be read), empty ranges, strided rows.
@@ -135,6 +137,68 @@ static void igemm_isa(int32_t isa) {
             }
 }
 
+/* RN_GEMM_RESIDUAL (with RN_GEMM_ACCUMULATE): C added after the bias, so
+ * that a residual fused into a convolution gives, bit for bit, the
+ * convolution (+ bias) rounded to float, then a separate v = c + r with
+ * the ReLU v < 0 ? 0 : v (rn__add_forward's arithmetic). The kernel's own
+ * non-accumulating result is the first half; the float sum is done here. */
+static int check_igemm_residual(rn_igemm_ukernel_fn fn, size_t MR, size_t NR, size_t mr, size_t nc,
+                                size_t kc, size_t ks, int relu) {
+    float *pool = random_floats(MR * ks * kc), *b = random_floats(ks * kc * NR);
+    float *bias = random_floats(NR), *r = random_floats(MR * NR);
+    float *c = (float *)malloc(MR * NR * sizeof(float)),
+          *y = (float *)malloc(MR * NR * sizeof(float));
+    const float *rows[16];
+    size_t off[9] = {0};
+    int bad = 0;
+    if (!pool || !b || !bias || !r || !c || !y || MR > 16 || ks > 9) {
+        bad = 1;
+        goto done;
+    }
+    /* residuals of the size of the sums, so the rounding of the order shows */
+    for (size_t i = 0; i < MR * NR; i++) r[i] *= 3.0f;
+    for (size_t i = 0; i < MR; i++) rows[i] = pool + (i < mr ? i : 0) * ks * kc;
+    for (size_t s = 0; s < ks; s++) off[s] = s * kc;
+    fn(mr, nc, kc, ks, rows, 0, off, b, NR, c, NR, bias, 0u);
+    memcpy(y, r, MR * NR * sizeof(float));
+    fn(mr, nc, kc, ks, rows, 0, off, b, NR, y, NR, bias,
+       RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL | (relu ? RN_GEMM_RELU : 0u));
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nc; j++) {
+            const float v = c[i * NR + j] + r[i * NR + j], want = relu && v < 0.0f ? 0.0f : v;
+            if (memcmp(&want, &y[i * NR + j], sizeof want) != 0) {
+                if (!bad)
+                    fprintf(stderr,
+                            "  igemm residual mr %zu nc %zu kc %zu ks %zu: %.9g, want %.9g\n", mr,
+                            nc, kc, ks, y[i * NR + j], want);
+                bad++;
+            }
+        }
+done:
+    free(pool), free(b), free(bias), free(r), free(c), free(y);
+    return bad;
+}
+
+static void igemm_residual_isa(int32_t isa) {
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
+    struct {
+        rn_igemm_ukernel_fn fn;
+        size_t mr, nr;
+    } tiles[2] = {{t->igemm, (size_t)t->igemm_mr, (size_t)t->igemm_nr},
+                  {t->igemm_narrow, (size_t)t->igemm_narrow_mr, (size_t)t->igemm_narrow_nr}};
+    static const size_t kcs[] = {3, 16, 17, 64};
+    size_t v = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (size_t mr = 1; mr <= tiles[ti].mr; mr++)
+            for (size_t nc = 1; nc <= tiles[ti].nr; nc += 3, v++) {
+                int bad = check_igemm_residual(tiles[ti].fn, tiles[ti].mr, tiles[ti].nr, mr, nc,
+                                               kcs[v % 4], v % 2 ? 9 : 1, (int)(v % 3 != 0));
+                CHECK(bad == 0);
+                if (bad) return;
+            }
+}
+
 /* ---- wgrad --------------------------------------------------------------------------- */
 static int check_wgrad(rn_wgrad_ukernel_fn fn, size_t MR, size_t NR, size_t nc, size_t rows,
                        size_t cols, size_t b_ps_extra) {
@@ -210,6 +274,7 @@ static void wgrad_isa(int32_t isa) {
 }
 
 RN_PER_ISA(igemm_isa)
+RN_PER_ISA(igemm_residual_isa)
 
 RN_PER_ISA(wgrad_isa)
 
@@ -228,6 +293,7 @@ static void test_conv_tiles_fit_the_drivers_limits(void) {
 
 static const rn_test_case cases[] = {
     RN_ISA_CASES("igemm_kernels_match_naive_sum_over_segments", igemm_isa),
+    RN_ISA_CASES("igemm_residual_adds_c_after_the_bias", igemm_residual_isa),
     RN_ISA_CASES("wgrad_kernels_match_naive_sum_over_pixel_ranges", wgrad_isa),
     {"conv_tiles_fit_the_drivers_limits", test_conv_tiles_fit_the_drivers_limits},
 };

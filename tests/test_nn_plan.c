@@ -1,13 +1,15 @@
 /*
  * Plans: the memory size query against what a bound run really needs, no
  * allocation while running in bound memory, BN folding against the unfolded
- * model, layouts, thread-count determinism, BN running statistics, and every
+ * model, the residual additions a folded plan fuses into convolutions,
+ * layouts, thread-count determinism, BN running statistics, and every
  * way of calling the plan API wrongly.
  */
 #define _POSIX_C_SOURCE 200112L
 #include "harness.h"
 #include "resnet.h"
-#include "ops/ops.h" /* workspace sizes, for the memory bound */
+#include "ops/ops.h"        /* workspace sizes, for the memory bound */
+#include "nn/nn-internal.h" /* the program's steps, for the fused residual additions */
 
 static int allocs_seen;
 static void *counting_alloc(void *user, size_t size, size_t align) {
@@ -242,6 +244,67 @@ static void test_folded_model_gives_the_same_logits(void) {
     check_fold("resnet18", 8, 40); /* max pool, option B projections */
     check_fold("resnet50", 8, 40); /* bottlenecks */
     check_fold("plain20", 8, 16);  /* ReLU after the last BN of a block */
+}
+
+/* The steps a forward pass ran (rn__plan_forward_observe): ADD passes and
+ * convolutions that add into the shortcut. */
+typedef struct step_count {
+    int adds, residual_convs, residual_3x3;
+} step_count;
+static void count_steps(void *user, const nn_step *s, const float *y, size_t count) {
+    (void)y, (void)count;
+    step_count *c = (step_count *)user;
+    if (s->op == NN_OP_ADD) c->adds++;
+    if (s->op == NN_OP_CONV && s->residual) {
+        c->residual_convs++;
+        if (s->cd.kh == 3) c->residual_3x3++;
+    }
+}
+
+/* A folded inference plan runs no residual addition of its own: every
+ * block's last convolution (the basic block's 3x3, the bottleneck's 1x1)
+ * adds into its shortcut (identity, option A's padded copy, projection);
+ * an unfolded one adds in its last BN pass; a plain net adds nothing. The
+ * logits stay within rounding of the unfolded model's (check_fold). */
+static void check_fused(const char *arch, int32_t shortcut, int32_t base, int64_t hw, int packed,
+                        int blocks, int k3) {
+    rn_ctx *ctx = NULL;
+    CHECK_OK(rn_ctx_create(&ctx), ctx);
+    rn_model *m = NULL;
+    CHECK_OK(rn_model_create_preset(ctx, arch, 0, 0, shortcut, base, 0, &m), ctx);
+    if (m) CHECK_OK(rn_model_init(m, 5), ctx);
+    randomise_bn(m);
+    const size_t nx = (size_t)(2 * 3 * hw * hw);
+    float *x = random_input(nx);
+    for (int folded = 0; folded < 2; folded++) {
+        if (folded) CHECK_OK(rn_model_fold_batchnorm(m), ctx);
+        if (folded && packed) CHECK_OK(rn_model_pack_for_inference(m), ctx);
+        rn_plan *p = NULL;
+        CHECK_OK(rn_plan_create(m, 2, hw, hw, RN_MODE_INFER, &p), ctx);
+        step_count c = {0, 0, 0};
+        CHECK_OK(rn__plan_forward_observe(p, x, nx, RN_LAYOUT_NCHW, count_steps, &c), ctx);
+        CHECK(c.adds == 0);
+        CHECK(c.residual_convs == (folded ? blocks : 0));
+        CHECK(c.residual_3x3 == (folded ? k3 : 0));
+        if (c.adds != 0 || c.residual_convs != (folded ? blocks : 0))
+            fprintf(stderr, "  %s folded %d: %d ADD steps, %d residual convolutions\n", arch,
+                    folded, c.adds, c.residual_convs);
+        rn_plan_destroy(p);
+    }
+    free(x);
+    rn_model_destroy(m);
+    rn_ctx_destroy(ctx);
+}
+
+static void test_folded_blocks_add_the_shortcut_in_their_last_convolution(void) {
+    check_fused("resnet20", RN_SHORTCUT_DEFAULT, 8, 16, 0, 9, 9); /* option A, indirect */
+    check_fused("resnet20", RN_SHORTCUT_B, 8, 16, 1, 9, 9);       /* projections, panels */
+    /* width 32 at 24x24: layer1 F(4x4,3x3), layer2 F(2x2,3x3) (test_nn_plan_derived.c) */
+    check_fused("resnet20", RN_SHORTCUT_DEFAULT, 32, 24, 0, 9, 9);
+    check_fused("resnet18", RN_SHORTCUT_DEFAULT, 8, 40, 0, 8, 8); /* option B */
+    check_fused("resnet18", RN_SHORTCUT_DEFAULT, 8, 40, 1, 8, 8);
+    check_fused("resnet50", RN_SHORTCUT_DEFAULT, 8, 40, 0, 16, 0); /* bottlenecks: 1x1 */
+    check_fused("plain20", RN_SHORTCUT_DEFAULT, 8, 16, 0, 0, 0);
 }
 
 static void test_nchw_and_nhwc_inputs_give_the_same_logits(void) {
@@ -585,6 +648,8 @@ static const rn_test_case cases[] = {
     {"inference_memory_is_a_few_activations_not_the_whole_network",
      test_inference_memory_is_a_few_activations_not_the_whole_network},
     {"folded_model_gives_the_same_logits", test_folded_model_gives_the_same_logits},
+    {"folded_blocks_add_the_shortcut_in_their_last_convolution",
+     test_folded_blocks_add_the_shortcut_in_their_last_convolution},
     {"nchw_and_nhwc_inputs_give_the_same_logits", test_nchw_and_nhwc_inputs_give_the_same_logits},
     {"train_forward_updates_running_stats_and_infer_does_not",
      test_train_forward_updates_running_stats_and_infer_does_not},

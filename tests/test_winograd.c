@@ -10,7 +10,10 @@
  * multiple of the 4-pixel tile; padding 0, 1 and 2; batch 1..3; bias and
  * ReLU epilogues), as one test per ISA (NAME_scalar ... NAME_neon, skipped
  * where this CPU or build lacks the ISA or RN_MAX_ISA caps it), and
- * bit-identical for 1 and 2 threads. The workspace and the transformed
+ * bit-identical for 1 and 2 threads. The forward's accumulate mode (a
+ * residual in y, added after the bias and before the ReLU) against float64
+ * and bit for bit against the convolution followed by the add pass's float
+ * arithmetic, for every tile. The workspace and the transformed
  * weights are exactly the sizes the driver asked for, each ending at an
  * inaccessible page where mmap exists.
  *
@@ -93,7 +96,7 @@ static int run_winograd(rn_ctx *ctx, const rn_conv_desc *d, int32_t tile, const 
         return 0;
     }
     rn__conv_winograd_transform_weights(ctx, d, tile, w, u);
-    rn__conv_winograd_forward(ctx, d, tile, x, u, bias, relu, y, ws);
+    rn__conv_winograd_forward(ctx, d, tile, x, u, bias, relu, 0, y, ws);
     guarded_free(&gu);
     guarded_free(&gw);
     return 1;
@@ -320,6 +323,89 @@ static void test_winograd_f6x6_runs_its_own_chunks_and_pipeline(int32_t isa) {
 }
 RN_PER_ISA(test_winograd_f6x6_runs_its_own_chunks_and_pipeline)
 
+/* The accumulate mode (a residual fused into the convolution, as folded
+ * inference plans run a basic block's last convolution): y holds r on entry
+ * and gets relu((conv + bias) + r). Against float64 (the scale S grows by
+ * |r|), and bit for bit against the unfused form: the convolution without
+ * ReLU, then the separate add pass's float arithmetic (rn__add_forward:
+ * v = a + b, v < 0 ? 0 : v), which the fused plans must reproduce. */
+static void check_accumulate(int32_t isa, int32_t tile, int n, int h, int w, int c, int oc,
+                             int with_bias, int relu) {
+    rn_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.n = n, d.h = h, d.w = w, d.c = c, d.oc = oc, d.kh = d.kw = 3, d.sh = d.sw = 1;
+    d.ph = d.pw = 1;
+    if (!rn__conv_desc_init(&d)) return;
+    size_t xn = (size_t)n * h * w * c, wn = (size_t)oc * 9 * c;
+    size_t yn = (size_t)n * d.oh * d.ow * oc;
+    size_t ub = rn__conv_winograd_weights_size(&d, tile),
+           wb = rn__conv_winograd_workspace(&d, tile);
+    float *x = malloc(xn * sizeof *x), *wt = malloc(wn * sizeof *wt), *b = malloc(oc * sizeof *b);
+    float *r = malloc(yn * sizeof *r), *y1 = malloc(yn * sizeof *y1);
+    float *y2 = malloc(yn * sizeof *y2), *sep = malloc(yn * sizeof *sep);
+    double *ref = malloc(yn * sizeof *ref), *scale = malloc(yn * sizeof *scale);
+    guarded gu, gw;
+    void *u = guarded_alloc(&gu, ub), *ws = guarded_alloc(&gw, wb);
+    rn_ctx *c1 = ctx_for(isa, 1), *c2 = ctx_for(isa, 2);
+    CHECK(x && wt && b && r && y1 && y2 && sep && ref && scale && u && ws && c1 && c2);
+    if (!(x && wt && b && r && y1 && y2 && sep && ref && scale && u && ws && c1 && c2)) goto done;
+    rn_test_fill_uniform(x, xn, -1.0, 1.0);
+    rn_test_fill_uniform(wt, wn, -0.5, 0.5);
+    rn_test_fill_uniform(b, (size_t)oc, -0.5, 0.5);
+    rn_test_fill_uniform(r, yn, -2.0, 2.0);
+    const float *bias = with_bias ? b : NULL;
+    reference(&d, x, wt, bias, 0, ref, scale);
+    for (size_t i = 0; i < yn; i++) {
+        ref[i] += r[i];
+        if (relu && ref[i] < 0) ref[i] = 0.0;
+        scale[i] += fabs((double)r[i]);
+    }
+    rn__conv_winograd_transform_weights(c1, &d, tile, wt, u);
+    /* unfused: the convolution alone, then the add pass's arithmetic */
+    rn__conv_winograd_forward(c1, &d, tile, x, u, bias, 0, 0, sep, ws);
+    for (size_t i = 0; i < yn; i++) {
+        const float v = sep[i] + r[i];
+        sep[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+    memcpy(y1, r, yn * sizeof *r);
+    memcpy(y2, r, yn * sizeof *r);
+    rn__conv_winograd_forward(c1, &d, tile, x, u, bias, relu, 1, y1, ws);
+    rn__conv_winograd_forward(c2, &d, tile, x, u, bias, relu, 1, y2, ws);
+    CHECK(memcmp(y1, sep, yn * sizeof *y1) == 0);
+    CHECK(memcmp(y1, y2, yn * sizeof *y1) == 0);
+    size_t first = 0;
+    double seen = 0.0;
+    const double tol = tile == 2 ? WG2_TOL : tile == 6 ? WG6_TOL : WG_TOL;
+    if (outside_bound(y1, ref, scale, yn, tol, &seen, &first)) {
+        fprintf(stderr, "  %s F(%d) accumulate n%d %dx%d c%d>%d: y[%zu] = %.9g, reference %.9g\n",
+                rn_isa_name(isa), (int)tile, n, h, w, c, oc, first, y1[first], ref[first]);
+        CHECK(0);
+    }
+    if (relu)
+        for (size_t i = 0; i < yn; i++) CHECK(y1[i] >= 0.0f);
+done:
+    rn_ctx_destroy(c1);
+    rn_ctx_destroy(c2);
+    guarded_free(&gu);
+    guarded_free(&gw);
+    free(x), free(wt), free(b), free(r), free(y1), free(y2), free(sep), free(ref), free(scale);
+}
+
+static void test_winograd_output_accumulates_a_residual_before_the_relu(int32_t isa) {
+    if (!table_or_skip(isa)) return;
+    static const int32_t tiles[] = {4, 2, 6};
+    for (int t = 0; t < 3; t++) {
+        /* sides not a multiple of the block (pixels dropped to junk), a
+         * channel count with a partial 16-channel step, both epilogues */
+        check_accumulate(isa, tiles[t], 2, 7, 9, 17, 21, 1, 1);
+        check_accumulate(isa, tiles[t], 1, 8, 8, 32, 48, 1, 0);
+        check_accumulate(isa, tiles[t], 1, 5, 11, 16, 5, 0, 1);
+        check_accumulate(isa, tiles[t], 1, 6, 6, 3, 33, 0, 0);
+        check_accumulate(isa, tiles[t], 1, 14, 14, 64, 64, 1, 1);
+    }
+}
+RN_PER_ISA(test_winograd_output_accumulates_a_residual_before_the_relu)
+
 static void test_winograd_training_forward_transforms_weights_per_call(int32_t isa) {
     if (!table_or_skip(isa)) return;
     check_mode(isa, WG_FORWARD_W, 2, 9, 10, 7, 12, 1, 1, 1);
@@ -445,9 +531,9 @@ static void test_winograd_layout_and_sizes_depend_on_shape_only(int32_t isa) {
         CHECK(a && b);
         for (int32_t tile = 6; a && b && tile >= 2; tile -= 2) {
             rn__conv_winograd_transform_weights(a, &d, tile, w, u);
-            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, y1, ws);
+            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, 0, y1, ws);
             rn__conv_winograd_transform_weights(b, &d, tile, w, u);
-            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, y2, ws);
+            rn__conv_winograd_forward(b, &d, tile, x, u, NULL, 0, 0, y2, ws);
             CHECK(memcmp(y1, y2, yn * 4) == 0);
         }
         rn_ctx_destroy(a);
@@ -516,6 +602,8 @@ static const rn_test_case cases[] = {
                  test_winograd_pipelines_layers_with_many_tiles),
     RN_ISA_CASES("winograd_f6x6_runs_its_own_chunks_and_pipeline",
                  test_winograd_f6x6_runs_its_own_chunks_and_pipeline),
+    RN_ISA_CASES("winograd_output_accumulates_a_residual_before_the_relu",
+                 test_winograd_output_accumulates_a_residual_before_the_relu),
     RN_ISA_CASES("winograd_training_forward_transforms_weights_per_call",
                  test_winograd_training_forward_transforms_weights_per_call),
     RN_ISA_CASES("winograd_backward_data_matches_transposed_reference",

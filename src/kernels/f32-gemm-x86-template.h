@@ -24,7 +24,8 @@
  * Prefetches never fault, even past the matrix. The indirect kernel loads
  * each segment's row pointers (plus the segment's offset) once.
  *
- * The epilogue adds C (RN_GEMM_ACCUMULATE), then the bias, then applies
+ * The epilogue adds C (RN_GEMM_ACCUMULATE), then the bias (with
+ * RN_GEMM_RESIDUAL: the bias, then C), then applies
  * the ReLU as max(0, v), which keeps NaN like torch.relu, and stores nc
  * columns through lane masks, which neither read nor write (nor fault on)
  * the lanes past nc.
@@ -71,20 +72,26 @@
                                 RN_GEMM_COLS(RN_GEMM_P_B, 0),                                   \
                             uint32_t flags) {                                                   \
         if (RN_V_PLAIN_FULL_ROWS && nc == RN_GEMM_NR) {                                         \
-            if (flags & RN_GEMM_ACCUMULATE) {                                                   \
+            if ((flags & (RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL)) == RN_GEMM_ACCUMULATE) {      \
                 RN_GEMM_COLS(RN_GEMM_ACC_FULL, 0)                                               \
             }                                                                                   \
             RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                   \
+            if (flags & RN_GEMM_RESIDUAL) {                                                     \
+                RN_GEMM_COLS(RN_GEMM_ACC_FULL, 0)                                               \
+            }                                                                                   \
             if (flags & RN_GEMM_RELU) { /* max(0, v) keeps NaN, as torch.relu */                \
                 RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                  \
             }                                                                                   \
             RN_GEMM_COLS(RN_GEMM_ST_FULL, 0)                                                    \
             return;                                                                             \
         }                                                                                       \
-        if (flags & RN_GEMM_ACCUMULATE) {                                                       \
+        if ((flags & (RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL)) == RN_GEMM_ACCUMULATE) {          \
             RN_GEMM_COLS(RN_GEMM_ACC_MASK, 0)                                                   \
         }                                                                                       \
         RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                       \
+        if (flags & RN_GEMM_RESIDUAL) {                                                         \
+            RN_GEMM_COLS(RN_GEMM_ACC_MASK, 0)                                                   \
+        }                                                                                       \
         if (flags & RN_GEMM_RELU) {                                                             \
             RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                      \
         }                                                                                       \

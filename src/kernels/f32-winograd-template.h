@@ -100,9 +100,10 @@ void RN_WG_NAME(rn_f32_winograd_input)(RN_WINOGRAD_INPUT_ARGS) {
     if (c0 < nc) RN_WG_NAME(wg_input_step)(d, c0, nc - c0, v, v_stride);
 }
 
-/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU */
+/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, + the old
+ * output (RN_WG_ACCUMULATE), ReLU (RN_WG_RELU) */
 RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
-                                             float *const *y, const float *bias, uint32_t relu) {
+                                             float *const *y, const float *bias, uint32_t flags) {
     float tt[24][RN_WG_CB];
     /* tt = A^T M, down each column q */
     for (size_t q = 0; q < 6; q++) {
@@ -130,8 +131,12 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
     /* ReLU as a clamp at lo, the same select with or without it, so that the
      * loops store unconditionally (a select on relu made gcc merge into the
      * old output: a read of every output line); NaN stays NaN, as in
-     * x < 0 ? 0 : x */
-    const float lo = relu ? 0.0f : -INFINITY;
+     * x < 0 ? 0 : x. Accumulating, the old output is read on purpose: the
+     * residual, added after the bias as the separate add pass adds it (the
+     * junk rows then read zeros) */
+    const float lo = (flags & RN_WG_RELU) ? 0.0f : -INFINITY;
+    const int acc = (flags & RN_WG_ACCUMULATE) != 0;
+    if (acc) rn_memset(junk, 0, sizeof junk);
     for (size_t i = 0; i < 4; i++) {
         const float *restrict s0 = tt[i * 6], *restrict s1 = tt[i * 6 + 1];
         const float *restrict s2 = tt[i * 6 + 2], *restrict s3 = tt[i * 6 + 3];
@@ -140,7 +145,36 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
         float *restrict o1 = y[i * 4 + 1] ? y[i * 4 + 1] + c0 : junk[1];
         float *restrict o2 = y[i * 4 + 2] ? y[i * 4 + 2] + c0 : junk[2];
         float *restrict o3 = y[i * 4 + 3] ? y[i * 4 + 3] + c0 : junk[3];
-        if (bias) {
+        if (bias && acc) {
+            const float *restrict bs = bias + c0;
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c], bc = bs[c];
+                const float r0 = ((a0 + a1 + a2 + a3 + a4) + bc) + o0[c];
+                const float r1 = ((a1 - a2 + 2.0f * a3 - 2.0f * a4) + bc) + o1[c];
+                const float r2 = ((a1 + a2 + 4.0f * a3 + 4.0f * a4) + bc) + o2[c];
+                const float r3 = ((a1 - a2 + 8.0f * a3 - 8.0f * a4 + a5) + bc) + o3[c];
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+                o2[c] = r2 < lo ? lo : r2;
+                o3[c] = r3 < lo ? lo : r3;
+            }
+        } else if (acc) {
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c];
+                const float r0 = (a0 + a1 + a2 + a3 + a4) + o0[c];
+                const float r1 = (a1 - a2 + 2.0f * a3 - 2.0f * a4) + o1[c];
+                const float r2 = (a1 + a2 + 4.0f * a3 + 4.0f * a4) + o2[c];
+                const float r3 = (a1 - a2 + 8.0f * a3 - 8.0f * a4 + a5) + o3[c];
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+                o2[c] = r2 < lo ? lo : r2;
+                o3[c] = r3 < lo ? lo : r3;
+            }
+        } else if (bias) {
             const float *restrict bs = bias + c0;
             RN_WG_IVDEP
             for (size_t c = 0; c < cb; c++) {
@@ -176,8 +210,8 @@ RN_WG_INLINE void RN_WG_NAME(wg_output_step)(size_t c0, size_t cb, const float *
 void RN_WG_NAME(rn_f32_winograd_output)(RN_WINOGRAD_OUTPUT_ARGS) {
     size_t c0 = 0;
     for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
-        RN_WG_NAME(wg_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
-    if (c0 < nc) RN_WG_NAME(wg_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
+        RN_WG_NAME(wg_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, flags);
+    if (c0 < nc) RN_WG_NAME(wg_output_step)(c0, nc - c0, m, m_stride, y, bias, flags);
 }
 
 /* W = A dY A^T for channels [c0, c0 + cb) of one tile (A = the transpose of
@@ -285,10 +319,11 @@ void RN_WG_NAME(rn_f32_winograd2_input)(RN_WINOGRAD_INPUT_ARGS) {
     if (c0 < nc) RN_WG_NAME(wg2_input_step)(d, c0, nc - c0, v, v_stride);
 }
 
-/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU (as the
- * F(4x4,3x3) step: a clamp at lo, pixels outside the image to junk) */
+/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, + the old
+ * output, ReLU (as the F(4x4,3x3) step: a clamp at lo, pixels outside the
+ * image to junk) */
 RN_WG_INLINE void RN_WG_NAME(wg2_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
-                                              float *const *y, const float *bias, uint32_t relu) {
+                                              float *const *y, const float *bias, uint32_t flags) {
     float tt[8][RN_WG_CB];
     for (size_t q = 0; q < 4; q++) {
         const float *restrict m0 = m + q * m_stride + c0;
@@ -303,13 +338,34 @@ RN_WG_INLINE void RN_WG_NAME(wg2_output_step)(size_t c0, size_t cb, const float 
         }
     }
     float junk[2][RN_WG_CB];
-    const float lo = relu ? 0.0f : -INFINITY;
+    const float lo = (flags & RN_WG_RELU) ? 0.0f : -INFINITY;
+    const int acc = (flags & RN_WG_ACCUMULATE) != 0;
+    if (acc) rn_memset(junk, 0, sizeof junk);
     for (size_t i = 0; i < 2; i++) {
         const float *restrict s0 = tt[i * 4], *restrict s1 = tt[i * 4 + 1];
         const float *restrict s2 = tt[i * 4 + 2], *restrict s3 = tt[i * 4 + 3];
         float *restrict o0 = y[i * 2] ? y[i * 2] + c0 : junk[0];
         float *restrict o1 = y[i * 2 + 1] ? y[i * 2 + 1] + c0 : junk[1];
-        if (bias) {
+        if (bias && acc) {
+            const float *restrict bs = bias + c0;
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], bc = bs[c];
+                const float r0 = ((a0 + a1 + a2) + bc) + o0[c];
+                const float r1 = ((a1 - a2 - a3) + bc) + o1[c];
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+            }
+        } else if (acc) {
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c];
+                const float r0 = (a0 + a1 + a2) + o0[c];
+                const float r1 = (a1 - a2 - a3) + o1[c];
+                o0[c] = r0 < lo ? lo : r0;
+                o1[c] = r1 < lo ? lo : r1;
+            }
+        } else if (bias) {
             const float *restrict bs = bias + c0;
             RN_WG_IVDEP
             for (size_t c = 0; c < cb; c++) {
@@ -335,8 +391,8 @@ RN_WG_INLINE void RN_WG_NAME(wg2_output_step)(size_t c0, size_t cb, const float 
 void RN_WG_NAME(rn_f32_winograd2_output)(RN_WINOGRAD_OUTPUT_ARGS) {
     size_t c0 = 0;
     for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
-        RN_WG_NAME(wg2_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
-    if (c0 < nc) RN_WG_NAME(wg2_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
+        RN_WG_NAME(wg2_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, flags);
+    if (c0 < nc) RN_WG_NAME(wg2_output_step)(c0, nc - c0, m, m_stride, y, bias, flags);
 }
 
 /* ---- F(6x6,3x3): 8x8 input tiles, 6x6 output blocks ---------------------------------
@@ -443,10 +499,11 @@ void RN_WG_NAME(rn_f32_winograd6_input)(RN_WINOGRAD_INPUT_ARGS) {
     if (c0 < nc) RN_WG_NAME(wg6_input_step)(d, c0, nc - c0, v, v_stride);
 }
 
-/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, ReLU (as the
- * F(4x4,3x3) step: a clamp at lo, pixels outside the image to junk) */
+/* O = A^T M A for channels [c0, c0 + cb) of one tile, + bias, + the old
+ * output, ReLU (as the F(4x4,3x3) step: a clamp at lo, pixels outside the
+ * image to junk) */
 RN_WG_INLINE void RN_WG_NAME(wg6_output_step)(size_t c0, size_t cb, const float *m, size_t m_stride,
-                                              float *const *y, const float *bias, uint32_t relu) {
+                                              float *const *y, const float *bias, uint32_t flags) {
     float tt[48][RN_WG_CB];
     /* tt = A^T M, down each column q */
     for (size_t q = 0; q < 8; q++) {
@@ -469,7 +526,9 @@ RN_WG_INLINE void RN_WG_NAME(wg6_output_step)(size_t c0, size_t cb, const float 
     }
     /* O = tt A along each row i, + bias, ReLU, into the output pixels */
     float junk[6][RN_WG_CB];
-    const float lo = relu ? 0.0f : -INFINITY;
+    const float lo = (flags & RN_WG_RELU) ? 0.0f : -INFINITY;
+    const int acc = (flags & RN_WG_ACCUMULATE) != 0;
+    if (acc) rn_memset(junk, 0, sizeof junk);
     for (size_t i = 0; i < 6; i++) {
         const float *restrict s0 = tt[i * 8], *restrict s1 = tt[i * 8 + 1];
         const float *restrict s2 = tt[i * 8 + 2], *restrict s3 = tt[i * 8 + 3];
@@ -481,7 +540,39 @@ RN_WG_INLINE void RN_WG_NAME(wg6_output_step)(size_t c0, size_t cb, const float 
         float *restrict o3 = y[i * 6 + 3] ? y[i * 6 + 3] + c0 : junk[3];
         float *restrict o4 = y[i * 6 + 4] ? y[i * 6 + 4] + c0 : junk[4];
         float *restrict o5 = y[i * 6 + 5] ? y[i * 6 + 5] + c0 : junk[5];
-        if (bias) {
+        if (bias && acc) {
+            const float *restrict bs = bias + c0;
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c], a6 = s6[c], a7 = s7[c], bc = bs[c];
+                RN_WG6_AT(r0, r1, r2, r3, r4, r5);
+                const float b0 = (r0 + bc) + o0[c], b1 = (r1 + bc) + o1[c];
+                const float b2 = (r2 + bc) + o2[c], b3 = (r3 + bc) + o3[c];
+                const float b4 = (r4 + bc) + o4[c], b5 = (r5 + bc) + o5[c];
+                o0[c] = b0 < lo ? lo : b0;
+                o1[c] = b1 < lo ? lo : b1;
+                o2[c] = b2 < lo ? lo : b2;
+                o3[c] = b3 < lo ? lo : b3;
+                o4[c] = b4 < lo ? lo : b4;
+                o5[c] = b5 < lo ? lo : b5;
+            }
+        } else if (acc) {
+            RN_WG_IVDEP
+            for (size_t c = 0; c < cb; c++) {
+                const float a0 = s0[c], a1 = s1[c], a2 = s2[c], a3 = s3[c], a4 = s4[c];
+                const float a5 = s5[c], a6 = s6[c], a7 = s7[c];
+                RN_WG6_AT(r0, r1, r2, r3, r4, r5);
+                const float b0 = r0 + o0[c], b1 = r1 + o1[c], b2 = r2 + o2[c];
+                const float b3 = r3 + o3[c], b4 = r4 + o4[c], b5 = r5 + o5[c];
+                o0[c] = b0 < lo ? lo : b0;
+                o1[c] = b1 < lo ? lo : b1;
+                o2[c] = b2 < lo ? lo : b2;
+                o3[c] = b3 < lo ? lo : b3;
+                o4[c] = b4 < lo ? lo : b4;
+                o5[c] = b5 < lo ? lo : b5;
+            }
+        } else if (bias) {
             const float *restrict bs = bias + c0;
             RN_WG_IVDEP
             for (size_t c = 0; c < cb; c++) {
@@ -517,6 +608,6 @@ RN_WG_INLINE void RN_WG_NAME(wg6_output_step)(size_t c0, size_t cb, const float 
 void RN_WG_NAME(rn_f32_winograd6_output)(RN_WINOGRAD_OUTPUT_ARGS) {
     size_t c0 = 0;
     for (; c0 + RN_WG_CB <= nc; c0 += RN_WG_CB)
-        RN_WG_NAME(wg6_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, relu);
-    if (c0 < nc) RN_WG_NAME(wg6_output_step)(c0, nc - c0, m, m_stride, y, bias, relu);
+        RN_WG_NAME(wg6_output_step)(c0, RN_WG_CB, m, m_stride, y, bias, flags);
+    if (c0 < nc) RN_WG_NAME(wg6_output_step)(c0, nc - c0, m, m_stride, y, bias, flags);
 }

@@ -23,9 +23,15 @@
  * C: row-major with c_stride; only the mr x nc block is read (when
  *    accumulating) or written, column tails through masked loads and stores.
  * bias: NULL or nc floats, read with the same masks.
- * Without RN_GEMM_ACCUMULATE, C is never read (it may hold NaN). */
+ * Without RN_GEMM_ACCUMULATE, C is never read (it may hold NaN).
+ * RN_GEMM_RESIDUAL (with RN_GEMM_ACCUMULATE) adds C after the bias instead:
+ * (A * B + bias) + C, then the ReLU: a residual addition fused into a
+ * convolution gives the bits of the convolution followed by the separate
+ * add pass (rn__add_forward). The f32 kernels only: the bf16 ones (training
+ * steps, which fuse no residual into a convolution) never get it. */
 #define RN_GEMM_ACCUMULATE 1u
 #define RN_GEMM_RELU 2u
+#define RN_GEMM_RESIDUAL 4u
 
 typedef void (*rn_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride,
                                    const float *b, size_t b_stride, float *c, size_t c_stride,
@@ -176,17 +182,21 @@ typedef void (*rn_maxpool_backward_fn)(size_t nc, size_t wh, size_t ww, const fl
  * d[i * 6 + q] (nc floats: a pixel's channels, or a row of zeros for
  * padding); point xi = i * 6 + q of V written at v + xi * v_stride.
  * Output: O = A^T M A for one tile, point xi of M at m + xi * m_stride;
- * output pixel (i, q) of the 4x4 block gets O[i][q] (+ bias) then, if relu,
- * x < 0 ? 0 : x, written to y[i * 4 + q] (nc floats), or is dropped when
- * that pointer is NULL (outside the image). Every ISA computes the same
- * expressions in the same order (f32-winograd-template.h). */
+ * output pixel (i, q) of the 4x4 block gets O[i][q] (+ bias), then with
+ * RN_WG_ACCUMULATE in flags the value y[i * 4 + q] held on entry (a
+ * residual: rounded after the bias, as the separate add pass sees it), then
+ * with RN_WG_RELU x < 0 ? 0 : x, written to y[i * 4 + q] (nc floats), or is
+ * dropped when that pointer is NULL (outside the image). Every ISA computes
+ * the same expressions in the same order (f32-winograd-template.h). */
 /* The F(2x2,3x3) forms (winograd2_*) have the same contract with 4x4 input
  * tiles (d[i * 4 + q], 16 points) and 2x2 output blocks (y[i * 2 + q]);
  * the F(6x6,3x3) ones (winograd6_*) with 8x8 input tiles (d[i * 8 + q], 64
  * points) and 6x6 output blocks (y[i * 6 + q]). */
+#define RN_WG_RELU 1u
+#define RN_WG_ACCUMULATE 2u
 typedef void (*rn_winograd_input_fn)(size_t nc, const float *const *d, float *v, size_t v_stride);
 typedef void (*rn_winograd_output_fn)(size_t nc, const float *m, size_t m_stride, float *const *y,
-                                      const float *bias, uint32_t relu);
+                                      const float *bias, uint32_t flags);
 /* Output-gradient transform of the backward-weights pass: W = A dY A^T for
  * one tile, pixel (i, q) of the 4x4 output block at g[i * 4 + q] (nc
  * floats: its channels of dy, or a row of zeros outside the image); point
@@ -340,7 +350,7 @@ struct rn_kernels {
 
 #define RN_WINOGRAD_INPUT_ARGS size_t nc, const float *const *d, float *v, size_t v_stride
 #define RN_WINOGRAD_OUTPUT_ARGS \
-    size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, uint32_t relu
+    size_t nc, const float *m, size_t m_stride, float *const *y, const float *bias, uint32_t flags
 #define RN_WINOGRAD_OUTPUT_GRAD_ARGS size_t nc, const float *const *g, float *w, size_t w_stride
 
 /* One line per ISA and family; the scalar ones are also the reference the

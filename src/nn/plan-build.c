@@ -206,9 +206,10 @@ nn_val rn__nn_emit_conv(nn_builder *b, const nn_conv *c, nn_val x, int32_t relu)
     return y;
 }
 
-/* A direct convolution that adds its result into acc (which holds the
- * shortcut), then ReLU: the residual addition of a folded inference block
- * without a pass of its own (the GEMM, or the panels' tiles, accumulate). */
+/* A convolution that adds its result into acc (which holds the shortcut),
+ * then ReLU: the residual addition of a folded inference block without a
+ * pass of its own (the GEMM, the panels' or indirect tiles, or the Winograd
+ * output transform accumulate: plan-run.c). */
 static void emit_conv_residual(nn_builder *b, const nn_conv *c, nn_val x, nn_val acc) {
     rn_conv_desc d = conv_desc(b, c, x);
     if ((int64_t)d.oh != acc.h || (int64_t)d.ow != acc.w || (int64_t)c->out != acc.c) {
@@ -311,15 +312,19 @@ nn_val rn__nn_emit_block_forward(nn_builder *b, const nn_block *blk, nn_val x, n
     sv->x = x;
     for (int32_t i = 0; i < 3; i++) sv->ab[i] = -1;
     nn_val t = x;
-    /* Folded inference: a last convolution that is 1x1, stride 1, unpadded
-     * (the bottleneck's conv3) runs after the shortcut and adds into it: the
-     * GEMM accumulates into the shortcut, so the sum and its ReLU cost no
-     * pass over the block's output. The identity shortcut is the block's
-     * input, which nothing reads after the block. */
+    /* Folded inference: a last convolution of stride 1 (the bottleneck's
+     * 1x1 conv3, the basic block's 3x3 conv2) runs after the shortcut and
+     * adds into it: the GEMM, the panels' tiles or the Winograd output
+     * transform accumulate into the shortcut, so the sum and its ReLU cost
+     * no pass over the block's output. The identity shortcut is the block's
+     * input, which nothing reads after the block; option A's padded copy
+     * and the projection are buffers of their own. A 1x1 must be unpadded
+     * (a direct GEMM: rn__conv2d_forward_residual); a 3x3 takes Winograd,
+     * the panels or the indirect path, which all add the shortcut after the
+     * bias: the bits of the separate add pass. */
     const nn_conv *lc = &blk->conv[blk->nconv - 1];
-    const int32_t fuse = b->folded && !b->train &&
-                         (blk->sc == NN_SC_IDENTITY || blk->sc == NN_SC_PROJ) && lc->k == 1 &&
-                         lc->stride == 1 && lc->pad == 0;
+    const int32_t fuse = b->folded && !b->train && blk->sc != NN_SC_NONE && lc->stride == 1 &&
+                         ((lc->k == 1 && lc->pad == 0) || lc->k == 3);
     const int32_t last = blk->nconv - 1;
     for (int32_t i = 0; i < blk->nconv - fuse; i++) {
         /* the ReLU follows every BN but the last, which waits for the addition */

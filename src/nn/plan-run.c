@@ -46,7 +46,7 @@ static void run_step(const rn_ctx *ctx, const nn_step *s, const run_env *e, nn_r
             rn__conv_winograd_forward_w(ctx, &s->cd, x, cv->w, cv->bias, s->relu, y, ws);
         else if ((s->wmode == NN_W_WINOGRAD || s->wmode == NN_W_WINOGRAD2) && ctx->winograd)
             rn__conv_winograd_forward(ctx, &s->cd, s->wmode == NN_W_WINOGRAD ? 4 : 2, x,
-                                      s->dw->data, cv->bias, s->relu, y, ws);
+                                      s->dw->data, cv->bias, s->relu, s->residual, y, ws);
         else if (s->wmode == NN_W_PACKED || s->pk)
             rn__conv_forward_panels(ctx, &s->cd, x,
                                     (const float *)(const void *)(s->pk ? s->pk : s->dw)->data,

@@ -74,9 +74,13 @@ struct rn_kernels;
 int rn__conv_indirect_ok(const rn_conv_desc *d);
 /* Workspace bytes of the indirect path for d (SIZE_MAX if too big). */
 size_t rn__conv_indirect_workspace(const rn_conv_desc *d);
-/* y = conv(x, w) (+ bias, ReLU) with w in OHWI. */
+/* y = conv(x, w) (+ bias, ReLU) with w in OHWI; _residual: y holds a
+ * residual on entry, added after the bias, before the ReLU. */
 void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const float *w, const float *bias, int32_t relu, float *y, void *ws);
+void rn__conv_indirect_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                        const float *w, const float *bias, int32_t relu, float *y,
+                                        void *ws);
 /* Pre-packed weights: bytes of d's packed weights, the packing (the layout
  * depends on the shape only, not on the ISA or the thread count), the
  * workspace of a forward pass that is handed them, and that pass. */

@@ -338,6 +338,15 @@ void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const f
     tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, 0u, 0);
 }
 
+void rn__conv_indirect_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                                        const float *w, const float *bias, int32_t relu, float *y,
+                                        void *ws) {
+    unsigned char *base = aligned(ws);
+    pack(ctx, d, w, 0, 0, (float *)base);
+    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp,
+          RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL, 0);
+}
+
 size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
     size_t b = layout_for(d).bp;
     return b > SIZE_MAX - RN_ALIGN ? SIZE_MAX : b + RN_ALIGN;
@@ -404,7 +413,8 @@ size_t rn__conv_panels_workspace(const rn_conv_desc *d) { return rn__conv_indire
 void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                              const float *panels, const float *bias, int32_t relu,
                              int32_t accumulate, float *y, void *ws) {
-    tiles(ctx, d, x, panels, bias, relu, y, aligned(ws), accumulate ? RN_GEMM_ACCUMULATE : 0u, 0);
+    tiles(ctx, d, x, panels, bias, relu, y, aligned(ws),
+          accumulate ? RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL : 0u, 0);
 }
 
 int rn__conv_transposed_desc(const rn_conv_desc *d, rn_conv_desc *t) {

@@ -302,7 +302,7 @@ typedef struct wg_job {
     rn_gemm_ukernel_fn fn;
     size_t mr, nr;
     size_t t0, count; /* the chunk: tiles [t0, t0 + count) */
-    int32_t relu;
+    int32_t relu, accumulate;
     /* backward-weights: dy, dU [36][kpad][ldu], its microkernel */
     const float *dy;
     float *du;
@@ -410,7 +410,8 @@ static void output_tile(const wg_job *j, size_t t, size_t row) {
     const rn_winograd_output_fn fn = out == 2   ? j->kt->winograd2_output
                                      : out == 6 ? j->kt->winograd6_output
                                                 : j->kt->winograd_output;
-    fn(oc, j->m + row * j->g.ldm, j->g.mps, pix, j->bias, j->relu ? 1u : 0u);
+    fn(oc, j->m + row * j->g.ldm, j->g.mps, pix, j->bias,
+       (j->relu ? RN_WG_RELU : 0u) | (j->accumulate ? RN_WG_ACCUMULATE : 0u));
 }
 
 static void output_task(void *arg, size_t task) {
@@ -446,12 +447,13 @@ static void pipe_task(void *arg, size_t slot) {
 
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
                                const float *x, const void *u, const float *bias, int32_t relu,
-                               float *y, void *ws) {
+                               int32_t accumulate, float *y, void *ws) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     wg_job j;
     rn_memset(&j, 0, sizeof j);
     j.kt = kt, j.d = d, j.g = geom_for(d, tile);
     j.x = x, j.u = (const float *)aligned(u), j.bias = bias, j.y = y, j.relu = relu;
+    j.accumulate = accumulate;
     float *zero = (float *)aligned(ws);
     rn_memset(zero, 0, j.g.ldv * sizeof(float));
     j.zero = zero;
@@ -501,7 +503,7 @@ void rn__conv_winograd_forward_w(const rn_ctx *ctx, const rn_conv_desc *d, const
                                  void *ws) {
     unsigned char *u = (unsigned char *)ws;
     transform_weights(ctx, d, 4, w, u, 0);
-    rn__conv_winograd_forward(ctx, d, 4, x, u, bias, relu, y, u + u_bytes(d));
+    rn__conv_winograd_forward(ctx, d, 4, x, u, bias, relu, 0, y, u + u_bytes(d));
 }
 
 /* The backward-data pass of a 3x3 stride-1 convolution with padding p is
@@ -535,7 +537,7 @@ void rn__conv_winograd_backward_data(const rn_ctx *ctx, const rn_conv_desc *d, c
     (void)ok;
     unsigned char *u = (unsigned char *)ws;
     transform_weights(ctx, &t, 4, w, u, 1);
-    rn__conv_winograd_forward(ctx, &t, 4, dy, u, NULL, 0, dx, u + u_bytes(&t));
+    rn__conv_winograd_forward(ctx, &t, 4, dy, u, NULL, 0, 0, dx, u + u_bytes(&t));
 }
 
 /* ---- training: backward-weights ------------------------------------------------------

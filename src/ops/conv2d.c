@@ -156,6 +156,10 @@ const float *rn__conv_patches(const rn_ctx *ctx, const rn_conv_desc *d, const fl
 void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *w, const float *bias, int32_t relu, float *y,
                                  void *ws) {
+    if (forward_indirect(d)) {
+        rn__conv_indirect_forward_residual(ctx, d, x, w, bias, relu, y, ws);
+        return;
+    }
     RN_ASSERT(rn__conv_is_direct(d));
     const size_t total = rn__conv_rows(d), chunk = rn__conv_chunk_rows(d), c = (size_t)d->c;
     const size_t oc = (size_t)d->oc;

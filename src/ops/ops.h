@@ -124,10 +124,14 @@ size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_de
 /* y = conv(x, w) (+ bias) then ReLU if relu (the epilogue used by folded inference). */
 void rn__conv2d_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *w,
                         const float *bias, int32_t relu, float *y, void *ws);
-/* The same for a direct convolution (1x1, stride 1, no padding) with the
- * residual addition fused: y = y + conv(x, w) (+ bias), then ReLU if relu; y
- * holds the shortcut on entry. The GEMM accumulates into it, so the sum
- * costs no pass of its own. Workspace: rn__conv2d_forward_workspace. */
+/* The same with the residual addition fused: y holds the shortcut on
+ * entry, and gets y + conv(x, w) (+ bias), then the ReLU if relu. The GEMM
+ * accumulates into it, so the sum costs no pass of its own. A direct
+ * convolution (1x1, stride 1, no padding) is one GEMM that adds y before
+ * the bias; the indirect path (a convolution it takes: rn__conv_plain_algo)
+ * adds y after the bias, which gives the bits of rn__conv2d_forward followed
+ * by rn__add_forward. No other convolution. Workspace:
+ * rn__conv2d_forward_workspace. */
 void rn__conv2d_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                  const float *w, const float *bias, int32_t relu, float *y,
                                  void *ws);
@@ -155,7 +159,8 @@ void rn__conv2d_forward_packed(const rn_ctx *ctx, const rn_conv_desc *d, const f
  * the OHWI weights in place (oc not a multiple of 32, where the last panel
  * is wider than its weights). Unpacking gives the OHWI weights back exactly.
  * The forward pass runs the indirect tiles on them; with accumulate, y holds
- * a residual on entry and the result is added to it (before the ReLU). Its
+ * a residual on entry, added after the bias and before the ReLU (the bits of
+ * the convolution followed by rn__add_forward). Its
  * results are bit-identical to rn__conv2d_forward's where that takes the
  * indirect path (not a direct 1x1 convolution, which is a sliced GEMM:
  * there the sums differ by rounding). */
@@ -175,7 +180,9 @@ void rn__conv_forward_panels(const rn_ctx *ctx, const rn_conv_desc *d, const flo
  * 1.8x, for tile 6 7.1x the 3x3 weights, in panels whose layout depends on
  * the shape and tile only), then each forward pass runs the input
  * transform, one GEMM per point on the ISA's microkernel, and the output
- * transform with the bias / ReLU epilogue. Rounding differs from the
+ * transform with the bias / ReLU epilogue; with accumulate, y holds a
+ * residual on entry, added after the bias and before the ReLU (the bits of
+ * the convolution followed by rn__add_forward). Rounding differs from the
  * direct path (F(4x4,3x3): max error about 3e-6 of the largest output
  * against 1e-6, measured at ResNet shapes; F(2x2,3x3) close to direct;
  * F(6x6,3x3) a few times F(4x4,3x3)'s: docs/performance.md, "Winograd");
@@ -189,7 +196,7 @@ void rn__conv_winograd_transform_weights(const rn_ctx *ctx, const rn_conv_desc *
 size_t rn__conv_winograd_workspace(const rn_conv_desc *d, int32_t tile);
 void rn__conv_winograd_forward(const rn_ctx *ctx, const rn_conv_desc *d, int32_t tile,
                                const float *x, const void *u, const float *bias, int32_t relu,
-                               float *y, void *ws);
+                               int32_t accumulate, float *y, void *ws);
 /* Training (the weights change every step; F(4x4,3x3) only): _forward_w
  * transforms w into
  * the start of its workspace on every call, then runs the forward;

@@ -120,10 +120,13 @@ static inline void rn__store_part_neon(float *c, float32x4_t v, size_t n) {
                             size_t nc RN_GEMM_COLS(RN_GEMM_P_V, 0) RN_GEMM_COLS(RN_GEMM_P_B, 0), \
                             uint32_t flags) {                                                    \
         RN_GEMM_COLS(RN_GEMM_N1, 0)                                                              \
-        if (flags & RN_GEMM_ACCUMULATE) {                                                        \
+        if ((flags & (RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL)) == RN_GEMM_ACCUMULATE) {           \
             RN_GEMM_COLS(RN_GEMM_ACC1, 0)                                                        \
         }                                                                                        \
         RN_GEMM_COLS(RN_GEMM_ADD_BIAS, 0)                                                        \
+        if (flags & RN_GEMM_RESIDUAL) {                                                          \
+            RN_GEMM_COLS(RN_GEMM_ACC1, 0)                                                        \
+        }                                                                                        \
         if (flags & RN_GEMM_RELU) {                                                              \
             RN_GEMM_COLS(RN_GEMM_RELU1, 0)                                                       \
         }                                                                                        \

@@ -36,8 +36,10 @@ static inline void rn__gemm_store_scalar(const float *acc, size_t acc_stride, si
         float *crow = c + i * c_stride;
         for (size_t j = 0; j < nc; j++) {
             float v = acc[i * acc_stride + j];
-            if (flags & RN_GEMM_ACCUMULATE) v = crow[j] + v;
+            if ((flags & (RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL)) == RN_GEMM_ACCUMULATE)
+                v = crow[j] + v;
             if (bias) v += bias[j];
+            if (flags & RN_GEMM_RESIDUAL) v = crow[j] + v;
             if ((flags & RN_GEMM_RELU) && v < 0.0f) v = 0.0f;
             crow[j] = v;
         }
