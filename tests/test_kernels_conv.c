@@ -113,14 +113,23 @@ done:
     return bad;
 }
 
+/* The table's two igemm tiles: wide, then narrow. */
+typedef struct igemm_tile {
+    rn_igemm_ukernel_fn fn;
+    size_t mr, nr;
+} igemm_tile;
+
+static void igemm_tiles(const struct rn_kernels *t, igemm_tile tiles[2]) {
+    tiles[0] = (igemm_tile){t->igemm, (size_t)t->igemm_mr, (size_t)t->igemm_nr};
+    tiles[1] =
+        (igemm_tile){t->igemm_narrow, (size_t)t->igemm_narrow_mr, (size_t)t->igemm_narrow_nr};
+}
+
 static void igemm_isa(int32_t isa) {
     const struct rn_kernels *t = table_or_skip(isa);
     if (!t) return;
-    struct {
-        rn_igemm_ukernel_fn fn;
-        size_t mr, nr;
-    } tiles[2] = {{t->igemm, (size_t)t->igemm_mr, (size_t)t->igemm_nr},
-                  {t->igemm_narrow, (size_t)t->igemm_narrow_mr, (size_t)t->igemm_narrow_nr}};
+    igemm_tile tiles[2];
+    igemm_tiles(t, tiles);
     static const size_t kcs[] = {1, 2, 3, 16, 17};
     static const size_t kss[] = {1, 2, 9};
     size_t v = 0;
@@ -182,11 +191,8 @@ done:
 static void igemm_residual_isa(int32_t isa) {
     const struct rn_kernels *t = table_or_skip(isa);
     if (!t) return;
-    struct {
-        rn_igemm_ukernel_fn fn;
-        size_t mr, nr;
-    } tiles[2] = {{t->igemm, (size_t)t->igemm_mr, (size_t)t->igemm_nr},
-                  {t->igemm_narrow, (size_t)t->igemm_narrow_mr, (size_t)t->igemm_narrow_nr}};
+    igemm_tile tiles[2];
+    igemm_tiles(t, tiles);
     static const size_t kcs[] = {3, 16, 17, 64};
     size_t v = 0;
     for (int ti = 0; ti < 2; ti++)
