@@ -330,21 +330,26 @@ static unsigned char *aligned(void *p) {
     return (unsigned char *)rn__align_up((size_t)(uintptr_t)p, RN_ALIGN);
 }
 
+/* Packs w into the workspace, then runs the tiles with flags (0, or a
+ * residual in y: RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL). */
+static void forward_packing(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
+                            const float *w, const float *bias, int32_t relu, float *y, void *ws,
+                            uint32_t flags) {
+    unsigned char *base = aligned(ws);
+    pack(ctx, d, w, 0, 0, (float *)base);
+    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, flags, 0);
+}
+
 void rn__conv_indirect_forward(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                const float *w, const float *bias, int32_t relu, float *y,
                                void *ws) {
-    unsigned char *base = aligned(ws);
-    pack(ctx, d, w, 0, 0, (float *)base);
-    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp, 0u, 0);
+    forward_packing(ctx, d, x, w, bias, relu, y, ws, 0u);
 }
 
 void rn__conv_indirect_forward_residual(const rn_ctx *ctx, const rn_conv_desc *d, const float *x,
                                         const float *w, const float *bias, int32_t relu, float *y,
                                         void *ws) {
-    unsigned char *base = aligned(ws);
-    pack(ctx, d, w, 0, 0, (float *)base);
-    tiles(ctx, d, x, (const float *)base, bias, relu, y, base + layout_for(d).bp,
-          RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL, 0);
+    forward_packing(ctx, d, x, w, bias, relu, y, ws, RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL);
 }
 
 size_t rn__conv_indirect_packed_size(const rn_conv_desc *d) {
