@@ -12,6 +12,12 @@
  *   survive, and C inside is NaN unless accumulating (so it is never read).
  *   With RN_GEMM_RESIDUAL, C added after the bias: bit for bit the kernel's
  *   own result without C, then a float addition and the ReLU.
+ * dconv3: a 3x3 stride-1 row of PX pixels by NR channels, summed from its
+ *   three input rows (one may be padding: NULL, its edge pixels NaN) and the
+ *   pixels beside the tile (a zero row at the image's edges); every skip
+ *   (pixels below it keep their sentinel), strided pixels, NaN past NR in
+ *   the weights; RN_GEMM_RESIDUAL bit for bit as for the igemm. Skipped for
+ *   tables without the kernel.
  * wgrad: C[MR x nc] += sum over a 2-D pixel range of a_rq (x) b_rq; nc in
  *   1..NR with the input row ending at an inaccessible page (nothing past nc
  *   may be read), empty ranges, strided rows.
@@ -205,6 +211,164 @@ static void igemm_residual_isa(int32_t isa) {
             }
 }
 
+/* ---- dconv3: the direct 3x3 row kernel ------------------------------------------------ */
+/* Returns the number of wrong elements of one call of a PX x NR row tile
+ * over kc channels: pixels with a stride longer than kc, weight rows longer
+ * than NR (NaN past NR), C rows longer than NR (sentinels past NR, and
+ * pixels below skip must keep their sentinel), C NaN unless accumulating.
+ * null_row (0..2, or -1): an input row in the padding, passed as NULL, whose
+ * edge pixels are NaN (never to be read); edges: bit 0 the left pixel, bit 1
+ * the right one, taken from a zero row rather than the image row. */
+static int check_dconv3(rn_dconv3_ukernel_fn fn, size_t PX, size_t NR, size_t kc, size_t skip,
+                        uint32_t flags, int with_bias, int null_row, int edges) {
+    const size_t xs = kc + 3, ws = NR + 5, cs = NR + 3, rowlen = (PX + 2) * xs;
+    float *in = random_floats(3 * rowlen), *w = random_floats(9 * kc * ws);
+    float *bias = random_floats(NR), *zeros = (float *)calloc(kc, sizeof(float));
+    float *nans = (float *)malloc(kc * sizeof(float));
+    float *c = (float *)malloc(PX * cs * sizeof(float)),
+          *c0 = (float *)malloc(PX * cs * sizeof(float));
+    int bad = 0;
+    if (!in || !w || !bias || !zeros || !nans || !c || !c0) {
+        bad = 1;
+        goto done;
+    }
+    for (size_t p = 0; p < kc; p++) nans[p] = NAN;
+    for (size_t r = 0; r < 9 * kc; r++)
+        for (size_t j = NR; j < ws; j++) w[r * ws + j] = NAN;
+    const float *rows[9];
+    for (int ky = 0; ky < 3; ky++) {
+        const float *row = in + (size_t)ky * rowlen; /* pixel -1 of the tile's row */
+        if (ky == null_row) {
+            rows[3 * ky] = nans, rows[3 * ky + 1] = NULL, rows[3 * ky + 2] = nans;
+            continue;
+        }
+        rows[3 * ky] = (edges & 1) ? zeros : row;
+        rows[3 * ky + 1] = row + xs;
+        rows[3 * ky + 2] = (edges & 2) ? zeros : row + (PX + 1) * xs;
+    }
+    for (size_t i = 0; i < PX * cs; i++) {
+        const size_t px = i / cs, j = i % cs;
+        c[i] = px < skip || j >= NR           ? SENTINEL
+               : (flags & RN_GEMM_ACCUMULATE) ? (float)rn_test_uniform() - 0.5f
+                                              : NAN;
+    }
+    memcpy(c0, c, PX * cs * sizeof(float));
+    fn(skip, kc, rows, xs, w, ws, c, cs, with_bias ? bias : NULL, flags);
+    for (size_t i = 0; i < PX; i++)
+        for (size_t j = 0; j < cs; j++) {
+            const float got = c[i * cs + j];
+            if (i < skip || j >= NR) {
+                bad += got != SENTINEL;
+                continue;
+            }
+            double acc = 0.0, mag = 0.0;
+            for (int ky = 0; ky < 3; ky++) {
+                if (!rows[3 * ky + 1]) continue;
+                for (size_t kx = 0; kx < 3; kx++) {
+                    /* input pixel i - 1 + kx of the row */
+                    const size_t q = i + kx;
+                    const float *px = q == 0        ? rows[3 * ky]
+                                      : q == PX + 1 ? rows[3 * ky + 2]
+                                                    : rows[3 * ky + 1] + (q - 1) * xs;
+                    for (size_t p = 0; p < kc; p++) {
+                        const double t =
+                            (double)px[p] * w[((size_t)ky * 3 * kc + kx * kc + p) * ws + j];
+                        acc += t, mag += fabs(t);
+                    }
+                }
+            }
+            if (flags & RN_GEMM_ACCUMULATE) acc += c0[i * cs + j], mag += fabs(c0[i * cs + j]);
+            if (with_bias) acc += bias[j], mag += fabs(bias[j]);
+            if ((flags & RN_GEMM_RELU) && acc < 0.0) acc = 0.0;
+            if (!(fabs(got - acc) <= TOL * mag + 1e-7)) {
+                if (!bad)
+                    fprintf(stderr,
+                            "  dconv3 %zux%zu kc %zu skip %zu flags %u null row %d edges %d: "
+                            "[%zu][%zu] = %.9g, ref %.9g\n",
+                            PX, NR, kc, skip, flags, null_row, edges, i, j, got, acc);
+                bad++;
+            }
+        }
+done:
+    free(in), free(w), free(bias), free(zeros), free(nans), free(c), free(c0);
+    return bad;
+}
+
+/* RN_GEMM_RESIDUAL: bit for bit the kernel's own result (+ bias) with no C,
+ * then a float addition of C and the ReLU, as for the igemm. */
+static int check_dconv3_residual(rn_dconv3_ukernel_fn fn, size_t PX, size_t NR, size_t kc,
+                                 int relu) {
+    const size_t xs = kc, rowlen = (PX + 2) * xs;
+    float *in = random_floats(3 * rowlen), *w = random_floats(9 * kc * NR);
+    float *bias = random_floats(NR), *r = random_floats(PX * NR);
+    float *c = (float *)malloc(PX * NR * sizeof(float)),
+          *y = (float *)malloc(PX * NR * sizeof(float));
+    int bad = 0;
+    if (!in || !w || !bias || !r || !c || !y) {
+        bad = 1;
+        goto done;
+    }
+    for (size_t i = 0; i < PX * NR; i++) r[i] *= 3.0f;
+    const float *rows[9];
+    for (size_t ky = 0; ky < 3; ky++) {
+        rows[3 * ky] = in + ky * rowlen;
+        rows[3 * ky + 1] = in + ky * rowlen + xs;
+        rows[3 * ky + 2] = in + ky * rowlen + (PX + 1) * xs;
+    }
+    fn(0, kc, rows, xs, w, NR, c, NR, bias, 0u);
+    memcpy(y, r, PX * NR * sizeof(float));
+    fn(0, kc, rows, xs, w, NR, y, NR, bias,
+       RN_GEMM_ACCUMULATE | RN_GEMM_RESIDUAL | (relu ? RN_GEMM_RELU : 0u));
+    for (size_t i = 0; i < PX * NR; i++) {
+        const float v = c[i] + r[i], want = relu && v < 0.0f ? 0.0f : v;
+        if (memcmp(&want, &y[i], sizeof want) != 0) {
+            if (!bad)
+                fprintf(stderr, "  dconv3 residual %zux%zu kc %zu: [%zu] %.9g, want %.9g\n", PX, NR,
+                        kc, i, y[i], want);
+            bad++;
+        }
+    }
+done:
+    free(in), free(w), free(bias), free(r), free(c), free(y);
+    return bad;
+}
+
+static void dconv3_isa(int32_t isa) {
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
+    if (!t->dconv3 && !t->dconv3_narrow) {
+        SKIP("the %s table has no direct 3x3 row kernel", rn_isa_name(isa));
+        return;
+    }
+    const struct {
+        rn_dconv3_ukernel_fn fn;
+        size_t px, nr;
+    } tiles[2] = {{t->dconv3, (size_t)t->dconv3_mr, (size_t)t->dconv3_nr},
+                  {t->dconv3_narrow, (size_t)t->dconv3_narrow_mr, (size_t)t->dconv3_narrow_nr}};
+    static const size_t kcs[] = {1, 3, 16, 17};
+    size_t v = 0;
+    for (int ti = 0; ti < 2; ti++) {
+        if (!tiles[ti].fn) continue;
+        for (size_t skip = 0; skip < tiles[ti].px; skip++)
+            for (int null_row = -1; null_row < 3; null_row++, v++) {
+                const uint32_t flags = (uint32_t)(v % 4); /* accumulate, relu in turn */
+                int bad =
+                    check_dconv3(tiles[ti].fn, tiles[ti].px, tiles[ti].nr, kcs[(v / 3) % 4], skip,
+                                 flags, (int)((v / 2) & 1), null_row, (int)((v / 5) % 4));
+                CHECK(bad == 0);
+                if (bad) return;
+            }
+        for (size_t k = 0; k < 4; k++) {
+            int bad = check_dconv3_residual(tiles[ti].fn, tiles[ti].px, tiles[ti].nr, kcs[k],
+                                            (int)(k & 1));
+            CHECK(bad == 0);
+            if (bad) return;
+        }
+    }
+}
+
+RN_PER_ISA(dconv3_isa)
+
 /* ---- wgrad --------------------------------------------------------------------------- */
 static int check_wgrad(rn_wgrad_ukernel_fn fn, size_t MR, size_t NR, size_t nc, size_t rows,
                        size_t cols, size_t b_ps_extra) {
@@ -285,7 +449,7 @@ RN_PER_ISA(igemm_residual_isa)
 RN_PER_ISA(wgrad_isa)
 
 /* The tiles must fit the widest the drivers size their workspaces for
- * (src/ops/conv2d-indirect.c: MR <= 16, NR <= 32) and wgrad's MR must
+ * (src/ops/conv2d-indirect.c: MR <= 16, NR <= 32; the row kernel's panels) and wgrad's MR must
  * divide 16 (conv2d-backward-weights.c takes multiples of 16 channels). */
 static void test_conv_tiles_fit_the_drivers_limits(void) {
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
@@ -294,12 +458,16 @@ static void test_conv_tiles_fit_the_drivers_limits(void) {
         CHECK(t->igemm_mr <= 16 && t->igemm_nr <= 32);
         CHECK(t->igemm_narrow_mr <= 16 && t->igemm_narrow_nr <= 32);
         CHECK(16 % t->wgrad_mr == 0 && 16 % t->wgrad_narrow_mr == 0);
+        /* the row kernel's wide tile is one panel, its narrow one at most that */
+        CHECK(!t->dconv3 || t->dconv3_nr == 32);
+        CHECK(!t->dconv3_narrow || t->dconv3_narrow_nr <= 32);
     }
 }
 
 static const rn_test_case cases[] = {
     RN_ISA_CASES("igemm_kernels_match_naive_sum_over_segments", igemm_isa),
     RN_ISA_CASES("igemm_residual_adds_c_after_the_bias", igemm_residual_isa),
+    RN_ISA_CASES("dconv3_kernels_match_naive_3x3_rows", dconv3_isa),
     RN_ISA_CASES("wgrad_kernels_match_naive_sum_over_pixel_ranges", wgrad_isa),
     {"conv_tiles_fit_the_drivers_limits", test_conv_tiles_fit_the_drivers_limits},
 };

@@ -3,7 +3,8 @@
  * NAME_neon, skipped where this CPU or build lacks the ISA or RN_MAX_ISA caps
  * it) and with 1, 2 and 3 threads:
  *
- * - convolution: the indirect forward and stride-1 backward-data paths, the
+ * - convolution: the indirect forward and stride-1 backward-data paths (and
+ *   the direct 3x3 row kernel where the table has one), the
  *   tap-by-tap weight gradient, and the shapes that must still take im2col
  *   or the GEMM (direct 1x1 forward, windows over 64 taps, output channel
  *   counts that are not a multiple of 16, large weights), each pass against a direct
@@ -49,6 +50,15 @@ static const conv_case conv_cases[] = {
     {"3x3 64->64 over more images than groups", 20, 3, 3, 64, 64, 3, 3, 1, 1, 1, 1},
     {"3x3 128->128 (fewer dW groups than images)", 5, 4, 4, 128, 128, 3, 3, 1, 1, 1, 1},
     {"1x1 direct 24->16 (GEMM forward, tap-by-tap dW)", 2, 5, 5, 24, 16, 1, 1, 1, 1, 0, 0},
+    /* the direct 3x3 row kernel where the table has one (AVX-512): rows
+     * wider than its tile, the last tile shifted onto the one before */
+    {"3x3 16->16 rows of 20 (row kernel, narrow tile shifted)", 2, 5, 20, 16, 16, 3, 3, 1, 1, 1, 1},
+    {"3x3 16->16 rows of 16 (row kernel, one narrow tile)", 1, 3, 16, 16, 16, 3, 3, 1, 1, 1, 1},
+    {"3x3 24->64 rows of 11 (row kernel, wide tile shifted, two panels)", 2, 4, 11, 24, 64, 3, 3, 1,
+     1, 1, 1},
+    {"3x3 64->32 one-row images (row kernel, backward-data wide)", 3, 1, 9, 64, 32, 3, 3, 1, 1, 1,
+     1},
+    {"3x3 3->32 (row kernel over 3 channels)", 2, 9, 8, 3, 32, 3, 3, 1, 1, 1, 1},
     /* im2col / GEMM fallbacks: oc not a multiple of 16, 81 taps, dW > 2^20 */
     {"3x3 12->20 (dW by im2col)", 2, 6, 6, 12, 20, 3, 3, 1, 1, 1, 1},
     {"1x1 direct 24->20 (dW by GEMM)", 2, 5, 5, 24, 20, 1, 1, 1, 1, 0, 0},

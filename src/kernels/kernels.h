@@ -60,6 +60,28 @@ typedef void (*rn_igemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const float *b, size_t b_stride, float *c, size_t c_stride,
                                     const float *bias, uint32_t flags);
 
+/* ---- direct 3x3 row microkernel (stride 1) ------------------------------------------
+ * PX output pixels of one output row (pixel i at c + i * c_stride) by NR
+ * output channels (all NR written: no column tail) of a 3x3 stride-1
+ * convolution:
+ *   C[i] = (C[i] if RN_GEMM_ACCUMULATE) + sum over ky, c, kx, in that order,
+ *          of in(ky, i - 1 + kx)[c] * W[(ky * 3 + kx) * kc + c]
+ *          (+ bias, + C[i] after the bias with RN_GEMM_RESIDUAL) then
+ *          max(., 0) if RN_GEMM_RELU, as the GEMM microkernel's epilogue,
+ * for the pixels i >= skip only (0 <= skip < PX; the others are neither read
+ * nor written: a row's last tile may overlap the one before it).
+ * rows[3 * ky + 1]: input pixel 0 of input row ky (the one under output pixel
+ *    0, kc floats, pixel p at + p * xs); NULL when that row lies in the
+ *    padding (its products are skipped). rows[3 * ky] and rows[3 * ky + 2]:
+ *    the pixel left of pixel 0 and the one right of pixel PX - 1: kc floats
+ *    each, zeros where they lie in the padding. Pixels 0..PX-1 are read.
+ * W: 9 * kc rows of NR floats, row r at w + r * w_stride (a panel of the
+ *    packed weights). kc >= 1. */
+#define RN_DCONV3_UKERNEL_ARGS                                                                    \
+    size_t skip, size_t kc, const float *const *rows, size_t xs, const float *w, size_t w_stride, \
+        float *c, size_t c_stride, const float *bias, uint32_t flags
+typedef void (*rn_dconv3_ukernel_fn)(RN_DCONV3_UKERNEL_ARGS);
+
 /* ---- bf16 indirect GEMM (mixed-precision training, AVX512_BF16) ------------------
  * The indirect GEMM's contract (above) on bf16 pairs with fp32 sums: kc is
  * the count of pairs per segment, and for each segment s and pair p, in that
@@ -279,6 +301,13 @@ struct rn_kernels {
     rn_wgrad_ukernel_fn wgrad;
     int32_t wgrad_narrow_mr, wgrad_narrow_nr;
     rn_wgrad_ukernel_fn wgrad_narrow;
+    /* Direct 3x3 stride-1 convolution along output rows: a wide tile and a
+     * narrow one (16 output channels), mr = pixels of a row; NULL where the
+     * ISA has none (the indirect GEMM runs those convolutions). */
+    int32_t dconv3_mr, dconv3_nr;
+    rn_dconv3_ukernel_fn dconv3;
+    int32_t dconv3_narrow_mr, dconv3_narrow_nr;
+    rn_dconv3_ukernel_fn dconv3_narrow;
     /* bf16 indirect GEMM (RN_OPT_TRAIN_BF16), a wide tile and a narrow
      * one; NULL where the ISA or the CPU lacks it (AVX512_BF16). */
     int32_t igemm_bf16_mr, igemm_bf16_nr;
@@ -394,6 +423,8 @@ void rn_f32_gemm_16x16__avx512(RN_GEMM_UKERNEL_ARGS);
 void rn_f32_igemm_8x16__avx512(RN_IGEMM_UKERNEL_ARGS);
 void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
+void rn_f32_dconv3_8x32__avx512(RN_DCONV3_UKERNEL_ARGS);
+void rn_f32_dconv3_16x16__avx512(RN_DCONV3_UKERNEL_ARGS);
 void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
 void rn_qs8_igemm_12x16__avx512vnni(RN_QCONV_UKERNEL_ARGS);      /* needs AVX512_VNNI */
 #ifdef RN_HAVE_AVX512BF16                                        /* core/internal.h */

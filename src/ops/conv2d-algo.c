@@ -16,10 +16,12 @@
  * plan-build.c) ask rn__conv_choose, record the answer in the step, log it
  * at RN_LOG_INFO, and run it (src/nn/plan-run.c).
  *
- * No threshold depends on the ISA or the thread count yet: the choice, and
- * so the arithmetic, is the same on every ISA for a shape (the thresholds
- * were measured with AVX-512 on Zen 4; the kernels of the other ISAs have
- * the same shapes of work).
+ * No threshold depends on the ISA or the thread count yet: the choice is
+ * the same on every ISA for a shape (the thresholds were measured with
+ * AVX-512 on Zen 4; the kernels of the other ISAs have the same shapes of
+ * work). Within indirect-gemm, a table with the direct 3x3 row kernel runs
+ * the 3x3 stride-1 shapes it takes along rows (conv2d-indirect.c), whose
+ * sums are ordered differently: the same algorithm, other roundings.
  */
 #include "conv2d-common.h"
 

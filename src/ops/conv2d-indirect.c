@@ -290,6 +290,87 @@ static void grid_task(void *arg, size_t t) {
     }
 }
 
+/* ---- rows: the direct 3x3 row kernel ------------------------------------------------
+ * A 3x3 stride-1 convolution with padding 1 (oh = h, ow = w) on an ISA with
+ * the row kernel (kernels.h, rn_dconv3_ukernel_fn) runs along output rows
+ * instead of through indirection: each tile is PX pixels of one output row,
+ * its three input rows addressed directly, the pixels beside the tile (or
+ * the zero row at the image's edge) passed apart. A row whose width is not
+ * a multiple of PX ends with a tile shifted left onto the one before, whose
+ * first pixels it does not store. The panel layout is the same, so packed
+ * weights serve both paths. Tasks: a grid of row ranges x panel ranges,
+ * panels outermost in a task, so one panel stays in L2 while its rows
+ * stream through; each output element is one kernel call's, in the order
+ * (ky, c, kx), whoever runs it. */
+typedef struct rows_job {
+    rn_dconv3_ukernel_fn fn;
+    const rn_conv_desc *d;
+    const float *x, *bp, *bias, *zero;
+    float *y;
+    size_t px, nr, rows, npanels, tm, tn;
+    uint32_t flags;
+} rows_job;
+
+static int rows_tile(const struct rn_kernels *kt, const rn_conv_desc *d, int32_t bf16,
+                     rn_dconv3_ukernel_fn *fn, size_t *px, size_t *nr) {
+    if (bf16 || !kt->dconv3 || d->kh != 3 || d->kw != 3 || d->sh != 1 || d->sw != 1 || d->ph != 1 ||
+        d->pw != 1 || d->oh != d->h || d->ow != d->w)
+        return 0;
+    if (d->oc % RN_CONV_PANEL == 0 && kt->dconv3_nr == RN_CONV_PANEL)
+        *fn = kt->dconv3, *px = (size_t)kt->dconv3_mr, *nr = (size_t)kt->dconv3_nr;
+    else if ((size_t)d->oc == (size_t)kt->dconv3_narrow_nr && kt->dconv3_narrow)
+        *fn = kt->dconv3_narrow, *px = (size_t)kt->dconv3_narrow_mr, *nr = (size_t)d->oc;
+    else
+        return 0;
+    return (size_t)d->ow >= *px;
+}
+
+static void rows_task(void *arg, size_t t) {
+    const rows_job *j = (const rows_job *)arg;
+    const rn_conv_desc *d = j->d;
+    const size_t ti = t / j->tn, tj = t % j->tn, px = j->px;
+    const size_t r0 = ti * j->rows / j->tm, r1 = (ti + 1) * j->rows / j->tm;
+    const size_t p0 = tj * j->npanels / j->tn, p1 = (tj + 1) * j->npanels / j->tn;
+    const size_t h = (size_t)d->h, w = (size_t)d->w, c = (size_t)d->c, oc = (size_t)d->oc;
+    const size_t k = rn__conv_k(d);
+    for (size_t pn = p0; pn < p1; pn++) {
+        const float *b = j->bp + pn * k * RN_CONV_PANEL;
+        const float *bias = j->bias ? j->bias + pn * RN_CONV_PANEL : NULL;
+        for (size_t r = r0; r < r1; r++) {
+            const size_t n = r / h, oy = r % h;
+            const float *img = j->x + n * h * w * c;
+            float *yrow = j->y + r * w * oc + pn * RN_CONV_PANEL;
+            for (size_t x0 = 0; x0 < w; x0 += px) {
+                const size_t xs = x0 + px <= w ? x0 : w - px; /* the last tile, shifted */
+                const float *rows[9];
+                for (size_t ky = 0; ky < 3; ky++) {
+                    const size_t iy = oy + ky; /* input row + 1 */
+                    if (iy < 1 || iy > h) {
+                        rows[3 * ky] = rows[3 * ky + 1] = rows[3 * ky + 2] = NULL;
+                        continue;
+                    }
+                    const float *in = img + (iy - 1) * w * c;
+                    rows[3 * ky] = xs ? in + (xs - 1) * c : j->zero;
+                    rows[3 * ky + 1] = in + xs * c;
+                    rows[3 * ky + 2] = xs + px < w ? in + (xs + px) * c : j->zero;
+                }
+                j->fn(x0 - xs, c, rows, c, b, RN_CONV_PANEL, yrow + xs * oc, oc, bias, j->flags);
+            }
+        }
+    }
+}
+
+static void rows_run(const rn_ctx *ctx, const rn_conv_desc *d, rn_dconv3_ukernel_fn fn, size_t px,
+                     size_t nr, const float *x, const float *bp, const float *bias,
+                     const float *zero, float *y, uint32_t flags) {
+    rows_job j = {fn, d, x, bp, bias, zero, y, px, nr, 0, 0, 0, 0, flags};
+    j.rows = (size_t)d->n * (size_t)d->oh;
+    j.npanels = ((size_t)d->oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL;
+    j.tn = j.npanels < RN_CONV_SLOTS ? j.npanels : RN_CONV_SLOTS;
+    j.tm = RN_CONV_SLOTS / j.tn < j.rows ? RN_CONV_SLOTS / j.tn : j.rows;
+    rn__parallel_for(ctx, j.tm * j.tn, rows_task, &j);
+}
+
 /* Runs the tiles of convolution d over x into y with packed weights bp;
  * scratch holds the zero row and the indirection buffers. */
 static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *bp,
@@ -305,6 +386,12 @@ static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, cons
     rn_memset(zero, 0, (size_t)d->c * sizeof(float));
     j.zero = zero;
     j.ind = (const float **)(void *)(scratch + l.zero);
+    rn_dconv3_ukernel_fn rfn;
+    size_t rpx, rnr;
+    if (rows_tile(j.kt, d, bf16, &rfn, &rpx, &rnr)) {
+        rows_run(ctx, d, rfn, rpx, rnr, x, bp, bias, zero, y, j.flags);
+        return;
+    }
     for (int64_t ky = 0, s = 0; ky < d->kh; ky++)
         for (int64_t kx = 0; kx < d->kw; kx++, s++)
             j.toff[s] = ((size_t)ky * (size_t)d->w + (size_t)kx) * (size_t)d->c;
