@@ -18,6 +18,9 @@
  *   (pixels below it keep their sentinel), strided pixels, NaN past NR in
  *   the weights; RN_GEMM_RESIDUAL bit for bit as for the igemm. Skipped for
  *   tables without the kernel.
+ * wgrad3: a 3x3 stride-1 weight gradient's three taps of a window row at
+ *   once, against the float64 sums over each tap's valid pixels and bit for
+ *   bit against the tap-by-tap kernel over each tap's rectangle.
  * wgrad: C[MR x nc] += sum over a 2-D pixel range of a_rq (x) b_rq; nc in
  *   1..NR with the input row ending at an inaccessible page (nothing past nc
  *   may be read), empty ranges, strided rows.
@@ -443,8 +446,95 @@ static void wgrad_isa(int32_t isa) {
             }
 }
 
+/* ---- wgrad3: the 3x3 row weight gradient ------------------------------------------ */
+/* One call of the row kernel over rows x cols pixels (dy: MR channels with a
+ * gap; x: nc channels, the last ending at the guard page), against the
+ * float64 sum of each tap's valid pixels, and bit for bit against the
+ * table's tap-by-tap kernel run over each tap's rectangle (same order). */
+static int check_wgrad3(rn_wgrad3_ukernel_fn fn, size_t MR, size_t NR, rn_wgrad_ukernel_fn taps,
+                        size_t TMR, size_t nc, size_t rows, size_t cols) {
+    /* dy pixels hold the taller of the two tiles' channels (the first MR compared) */
+    const size_t A = MR > TMR ? MR : TMR;
+    const size_t a_ps = A + 2, a_rs = cols * a_ps + 1, b_ps = nc + 1, b_rs = cols * b_ps + 3;
+    const size_t na = rows && cols ? (rows - 1) * a_rs + (cols - 1) * a_ps + A : 0;
+    const size_t nb = rows && cols ? (rows - 1) * b_rs + (cols - 1) * b_ps + nc : 0;
+    const size_t tap = NR + 2, cs = 3 * tap + 1; /* C row: three taps of nc, sentinels between */
+    guarded ga, gb;
+    float *a = guarded_floats(&ga, na), *b = guarded_floats(&gb, nb);
+    float *c = (float *)malloc(MR * cs * sizeof(float)),
+          *c0 = (float *)malloc(MR * cs * sizeof(float));
+    float *ct = (float *)malloc(A * cs * sizeof(float)); /* the tap-by-tap kernel's C */
+    int bad = 0;
+    if (!a || !b || !c || !c0 || !ct) {
+        bad = 1;
+        goto done;
+    }
+    rn_test_fill_uniform(a, na, -1, 1);
+    rn_test_fill_uniform(b, nb, -1, 1);
+    for (size_t i = 0; i < MR * cs; i++)
+        c[i] = i % cs % tap < nc && i % cs < 3 * tap ? (float)rn_test_uniform() - 0.5f : SENTINEL;
+    memcpy(c0, c, MR * cs * sizeof(float));
+    fn(nc, rows, cols, a, a_rs, a_ps, b, b_rs, b_ps, c, cs, tap);
+    for (size_t i = 0; i < A * cs; i++) ct[i] = i < MR * cs ? c0[i] : 0.0f;
+    for (size_t kx = 0; kx < 3 && rows; kx++) { /* output pixels q with q - 1 + kx inside */
+        const size_t q0 = kx == 0 ? 1 : 0, q1 = kx == 2 ? (cols ? cols - 1 : 0) : cols;
+        if (q0 >= q1) continue;
+        taps(nc, rows, q1 - q0, a + q0 * a_ps, a_rs, a_ps, b + (q0 - 1 + kx) * b_ps, b_rs, b_ps,
+             ct + kx * tap, cs);
+    }
+    for (size_t i = 0; i < MR; i++)
+        for (size_t e = 0; e < cs; e++) {
+            const float got = c[i * cs + e];
+            const size_t kx = e / tap, j = e % tap;
+            if (kx >= 3 || j >= nc) {
+                bad += got != SENTINEL;
+                continue;
+            }
+            double acc = c0[i * cs + e], mag = fabs(acc);
+            for (size_t r = 0; r < rows; r++)
+                for (size_t q = 0; q < cols; q++) {
+                    if (q + kx < 1 || q + kx > cols) continue; /* the padding */
+                    double t =
+                        (double)a[r * a_rs + q * a_ps + i] * b[r * b_rs + (q + kx - 1) * b_ps + j];
+                    acc += t, mag += fabs(t);
+                }
+            if (!(fabs(got - acc) <= TOL * mag + 1e-7) ||
+                memcmp(&got, &ct[i * cs + e], sizeof got)) {
+                if (!bad)
+                    fprintf(stderr,
+                            "  wgrad3 nc %zu rows %zu cols %zu: [%zu][tap %zu][%zu] = %.9g, ref "
+                            "%.9g, tap by tap %.9g\n",
+                            nc, rows, cols, i, kx, j, got, acc, ct[i * cs + e]);
+                bad++;
+            }
+        }
+done:
+    guarded_free(&ga), guarded_free(&gb);
+    free(c), free(c0), free(ct);
+    return bad;
+}
+
+static void wgrad3_isa(int32_t isa) {
+    const struct rn_kernels *t = table_or_skip(isa);
+    if (!t) return;
+    if (!t->wgrad3) {
+        SKIP("the %s table has no 3x3 row weight-gradient kernel", rn_isa_name(isa));
+        return;
+    }
+    static const size_t shapes[][2] = {{1, 1}, {1, 2}, {3, 3}, {0, 4}, {4, 0}, {2, 32}, {5, 7}};
+    for (size_t nc = 1; nc <= (size_t)t->wgrad3_nr; nc++)
+        for (size_t si = 0; si < 7; si++) {
+            int bad =
+                check_wgrad3(t->wgrad3, (size_t)t->wgrad3_mr, (size_t)t->wgrad3_nr, t->wgrad_narrow,
+                             (size_t)t->wgrad_narrow_mr, nc, shapes[si][0], shapes[si][1]);
+            CHECK(bad == 0);
+            if (bad) return;
+        }
+}
+
 RN_PER_ISA(igemm_isa)
 RN_PER_ISA(igemm_residual_isa)
+RN_PER_ISA(wgrad3_isa)
 
 RN_PER_ISA(wgrad_isa)
 
@@ -469,6 +559,7 @@ static const rn_test_case cases[] = {
     RN_ISA_CASES("igemm_residual_adds_c_after_the_bias", igemm_residual_isa),
     RN_ISA_CASES("dconv3_kernels_match_naive_3x3_rows", dconv3_isa),
     RN_ISA_CASES("wgrad_kernels_match_naive_sum_over_pixel_ranges", wgrad_isa),
+    RN_ISA_CASES("wgrad3_kernels_match_naive_sums_and_the_tap_kernel", wgrad3_isa),
     {"conv_tiles_fit_the_drivers_limits", test_conv_tiles_fit_the_drivers_limits},
 };
 RN_TEST_MAIN(cases)

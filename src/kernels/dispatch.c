@@ -60,14 +60,15 @@ static const struct rn_kernels avx2_table = {.isa = RN_ISA_AVX2,
 #define RN_AVX512_NARROW                                         \
     RN_F32_TILE(gemm_narrow, 16, 16, rn_f32_gemm_16x16__avx512), \
         RN_F32_TILE(igemm_narrow, 8, 16, rn_f32_igemm_8x16__avx512)
-#define RN_AVX512_COMMON                                                        \
-    .isa = RN_ISA_AVX512, RN_F32_TILE(gemm, 14, 32, rn_f32_gemm_14x32__avx512), \
-    RN_F32_TILE(igemm, 8, 32, rn_f32_igemm_8x32__avx512), RN_AVX512_NARROW,     \
-    RN_F32_TILE(wgrad, 8, 32, rn_f32_wgrad_8x32__avx512),                       \
-    RN_F32_TILE(wgrad_narrow, 16, 16, rn_f32_wgrad_16x16__avx512),              \
-    RN_F32_TILE(dconv3, 8, 32, rn_f32_dconv3_8x32__avx512),                     \
-    RN_F32_TILE(dconv3_narrow, 16, 16, rn_f32_dconv3_16x16__avx512),            \
-    .transpose = RN_AVX512_TRANSPOSE, RN_ELEMENTWISE(avx512)
+#define RN_AVX512_COMMON                                                                      \
+    .isa = RN_ISA_AVX512, RN_F32_TILE(gemm, 14, 32, rn_f32_gemm_14x32__avx512),               \
+    RN_F32_TILE(igemm, 8, 32, rn_f32_igemm_8x32__avx512), RN_AVX512_NARROW,                   \
+    RN_F32_TILE(wgrad, 8, 32, rn_f32_wgrad_8x32__avx512),                                     \
+    RN_F32_TILE(wgrad_narrow, 16, 16, rn_f32_wgrad_16x16__avx512),                            \
+    RN_F32_TILE(dconv3, 8, 32, rn_f32_dconv3_8x32__avx512),                                   \
+    RN_F32_TILE(dconv3_narrow, 16, 16, rn_f32_dconv3_16x16__avx512),                          \
+    RN_F32_TILE(wgrad3, 8, 16, rn_f32_wgrad3_8x16__avx512), .transpose = RN_AVX512_TRANSPOSE, \
+    RN_ELEMENTWISE(avx512)
 static const struct rn_kernels avx512_table = {RN_AVX512_COMMON,
                                                .qconv = {rn_qs8_igemm_8x16__avx512bw, 8, 0}};
 /* The same with the int8 convolution on VNNI (vpdpbusd), where CPUID has it. */

@@ -82,6 +82,23 @@ typedef void (*rn_igemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
         float *c, size_t c_stride, const float *bias, uint32_t flags
 typedef void (*rn_dconv3_ukernel_fn)(RN_DCONV3_UKERNEL_ARGS);
 
+/* ---- 3x3 row weight-gradient microkernel (stride 1, padding 1) ----------------------
+ * For MR output channels o, nc input channels j (1 <= nc <= NR) and the
+ * three taps kx of one window row:
+ *   C[o][kx][j] += sum over r < rows, then q < cols, of dy(r, q)[o] * x(r, q - 1 + kx)[j]
+ * where x(r, -1) and x(r, cols) lie in the padding: those products are not
+ * added (tap 0 of pixel 0, tap 2 of pixel cols - 1). Each accumulator adds
+ * its pixels in that order, as rn_wgrad_ukernel_fn over the tap's valid
+ * rectangle: the same bits.
+ * dy(r, q) = a + r * a_rs + q * a_ps: MR floats, all read. x(r, p) = b + r *
+ *    b_rs + p * b_ps: nc floats (nothing past nc is read).
+ * C[o][kx] = c + o * c_stride + kx * c_tap: nc floats, read and written.
+ * rows, cols >= 0. */
+#define RN_WGRAD3_UKERNEL_ARGS                                                                     \
+    size_t nc, size_t rows, size_t cols, const float *a, size_t a_rs, size_t a_ps, const float *b, \
+        size_t b_rs, size_t b_ps, float *c, size_t c_stride, size_t c_tap
+typedef void (*rn_wgrad3_ukernel_fn)(RN_WGRAD3_UKERNEL_ARGS);
+
 /* ---- bf16 indirect GEMM (mixed-precision training, AVX512_BF16) ------------------
  * The indirect GEMM's contract (above) on bf16 pairs with fp32 sums: kc is
  * the count of pairs per segment, and for each segment s and pair p, in that
@@ -308,6 +325,11 @@ struct rn_kernels {
     rn_dconv3_ukernel_fn dconv3;
     int32_t dconv3_narrow_mr, dconv3_narrow_nr;
     rn_dconv3_ukernel_fn dconv3_narrow;
+    /* Weight gradients of 3x3 stride-1 convolutions along rows: MR output
+     * channels x NR input channels x a window row's three taps; NULL where
+     * the ISA has none (the tap-by-tap kernel runs them). */
+    int32_t wgrad3_mr, wgrad3_nr;
+    rn_wgrad3_ukernel_fn wgrad3;
     /* bf16 indirect GEMM (RN_OPT_TRAIN_BF16), a wide tile and a narrow
      * one; NULL where the ISA or the CPU lacks it (AVX512_BF16). */
     int32_t igemm_bf16_mr, igemm_bf16_nr;
@@ -425,6 +447,7 @@ void rn_f32_wgrad_8x32__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_wgrad_16x16__avx512(RN_WGRAD_UKERNEL_ARGS);
 void rn_f32_dconv3_8x32__avx512(RN_DCONV3_UKERNEL_ARGS);
 void rn_f32_dconv3_16x16__avx512(RN_DCONV3_UKERNEL_ARGS);
+void rn_f32_wgrad3_8x16__avx512(RN_WGRAD3_UKERNEL_ARGS);
 void rn_qs8_igemm_8x16__avx512bw(RN_QCONV_UKERNEL_ARGS);
 void rn_qs8_igemm_12x16__avx512vnni(RN_QCONV_UKERNEL_ARGS);      /* needs AVX512_VNNI */
 #ifdef RN_HAVE_AVX512BF16                                        /* core/internal.h */

@@ -57,6 +57,7 @@ static size_t groups_for(const rn_conv_desc *d) {
 typedef struct wgrad_job {
     const rn_conv_desc *d;
     rn_wgrad_ukernel_fn fn;
+    rn_wgrad3_ukernel_fn fn3; /* the row kernel, for 3x3 stride 1 padding 1 */
     size_t mr, nr, k, groups, dw_floats;
     const float *x, *dy;
     float *part, *dw;
@@ -70,6 +71,23 @@ static void valid_range(int64_t out, int64_t in, int64_t s, int64_t p, int64_t k
     *lo = first;
     *hi = last < 0 ? 0 : last / s + 1;
     if (*hi > out) *hi = out;
+}
+
+/* The taps (ky, 0..2) of a 3x3 stride-1 convolution with padding 1 over
+ * output rows [y0, y1) of one image into a group's partial dW, by the row kernel: the same sums, in
+ * the same order, as the tap-by-tap kernel over each tap's rectangle. */
+static void row_taps(const wgrad_job *j, const float *img, const float *gimg, int64_t ky,
+                     int64_t y0, int64_t y1, float *part) {
+    const rn_conv_desc *d = j->d;
+    const size_t c = (size_t)d->c, oc = (size_t)d->oc, w = (size_t)d->w, ow = (size_t)d->ow;
+    const size_t iy = (size_t)(y0 - d->ph + ky);
+    const float *a = gimg + (size_t)y0 * ow * oc, *b = img + iy * w * c;
+    for (size_t c0 = 0; c0 < c; c0 += j->nr) {
+        const size_t nc = c - c0 < j->nr ? c - c0 : j->nr;
+        for (size_t o0 = 0; o0 < oc; o0 += j->mr)
+            j->fn3(nc, (size_t)(y1 - y0), ow, a + o0, ow * oc, oc, b + c0, w * c, c,
+                   part + o0 * j->k + (size_t)ky * 3 * c + c0, j->k, c);
+    }
 }
 
 static void wgrad_group_task(void *arg, size_t g) {
@@ -94,6 +112,10 @@ static void wgrad_group_task(void *arg, size_t g) {
                 valid_range(d->oh, d->h, d->sh, d->ph, ky, &y0, &y1);
                 if (y0 < b0) y0 = b0;
                 if (y1 > b1) y1 = b1;
+                if (j->fn3) { /* the three taps of the window row at once */
+                    if (y0 < y1) row_taps(j, img, gimg, ky, y0, y1, part);
+                    continue;
+                }
                 for (int64_t kx = 0; kx < d->kw; kx++, t++) {
                     int64_t x0, x1;
                     valid_range(d->ow, d->w, d->sw, d->pw, kx, &x0, &x1);
@@ -145,6 +167,11 @@ static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float 
         j.fn = kt->wgrad_narrow, j.mr = (size_t)kt->wgrad_narrow_mr, j.nr = nn;
     else
         j.fn = kt->wgrad, j.mr = (size_t)kt->wgrad_mr, j.nr = nw;
+    /* 3x3, stride 1, padding 1 (oh = h, ow = w): the row kernel where the
+     * table has one; its MR divides the 16 output channels the path takes */
+    if (kt->wgrad3 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->ph == 1 &&
+        d->pw == 1 && d->oh == d->h && d->ow == d->w && d->oc % kt->wgrad3_mr == 0)
+        j.fn3 = kt->wgrad3, j.mr = (size_t)kt->wgrad3_mr, j.nr = (size_t)kt->wgrad3_nr;
     rn__parallel_for(ctx, j.groups, wgrad_group_task, &j);
     rn__parallel_for(ctx, (j.dw_floats + RN_WGRAD_REDUCE_BLOCK - 1) / RN_WGRAD_REDUCE_BLOCK,
                      wgrad_reduce_task, &j);
