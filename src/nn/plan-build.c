@@ -191,9 +191,10 @@ size_t rn__nn_conv_algo(nn_builder *b, nn_step *s, int32_t pass, int32_t offer) 
     s->pk = pk;
     if (b->prog->steps && b->status == RN_OK)
         rn__log(b->ctx, RN_LOG_INFO,
-                "rn_plan_create: %s: conv %dx%dx%dx%d>%d k%dx%d s%d p%d %s: %s", b->where,
+                "rn_plan_create: %s: conv %dx%dx%dx%d>%d k%dx%d s%d p%d %s: %s%s", b->where,
                 (int)d->n, (int)d->h, (int)d->w, (int)d->c, (int)d->oc, (int)d->kh, (int)d->kw,
-                (int)d->sh, (int)d->ph, rn__conv_pass_name(pass), rn__conv_algo_name(ch.algo));
+                (int)d->sh, (int)d->ph, rn__conv_pass_name(pass), rn__conv_algo_name(ch.algo),
+                rn__conv_runs_rows(b->ctx, d, pass, ch.algo) ? " (rows)" : "");
     return ch.workspace;
 }
 

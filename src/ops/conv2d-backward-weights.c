@@ -90,6 +90,13 @@ static void row_taps(const wgrad_job *j, const float *img, const float *gimg, in
     }
 }
 
+/* 3x3, stride 1, padding 1 (oh = h, ow = w): the row kernel where the
+ * table has one; its MR divides the 16 output channels the path takes */
+int rn__conv_wgrad_rows(const struct rn_kernels *kt, const rn_conv_desc *d) {
+    return kt->wgrad3 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->ph == 1 &&
+           d->pw == 1 && d->oh == d->h && d->ow == d->w && d->oc % kt->wgrad3_mr == 0;
+}
+
 static void wgrad_group_task(void *arg, size_t g) {
     const wgrad_job *j = (const wgrad_job *)arg;
     const rn_conv_desc *d = j->d;
@@ -167,10 +174,7 @@ static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float 
         j.fn = kt->wgrad_narrow, j.mr = (size_t)kt->wgrad_narrow_mr, j.nr = nn;
     else
         j.fn = kt->wgrad, j.mr = (size_t)kt->wgrad_mr, j.nr = nw;
-    /* 3x3, stride 1, padding 1 (oh = h, ow = w): the row kernel where the
-     * table has one; its MR divides the 16 output channels the path takes */
-    if (kt->wgrad3 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->ph == 1 &&
-        d->pw == 1 && d->oh == d->h && d->ow == d->w && d->oc % kt->wgrad3_mr == 0)
+    if (rn__conv_wgrad_rows(kt, d))
         j.fn3 = kt->wgrad3, j.mr = (size_t)kt->wgrad3_mr, j.nr = (size_t)kt->wgrad3_nr;
     rn__parallel_for(ctx, j.groups, wgrad_group_task, &j);
     rn__parallel_for(ctx, (j.dw_floats + RN_WGRAD_REDUCE_BLOCK - 1) / RN_WGRAD_REDUCE_BLOCK,

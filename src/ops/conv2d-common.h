@@ -103,5 +103,9 @@ static inline int rn__conv_backward_data_indirect(const rn_conv_desc *d, rn_conv
 void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
                                      const rn_conv_desc *t, const float *dy, const float *w,
                                      float *dx, void *ws);
+/* 1 when the tap-by-tap weight gradient of d takes the 3x3 row kernel of table kt
+ * (conv2d-backward-weights.c). */
+struct rn_kernels;
+int rn__conv_wgrad_rows(const struct rn_kernels *kt, const rn_conv_desc *d);
 
 #endif /* RN_CONV2D_COMMON_H */

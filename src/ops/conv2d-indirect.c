@@ -325,6 +325,20 @@ static int rows_tile(const struct rn_kernels *kt, const rn_conv_desc *d, int32_t
     return (size_t)d->ow >= *px;
 }
 
+int rn__conv_runs_rows(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass, int32_t algo) {
+    const struct rn_kernels *kt = rn__ctx_kernels(ctx);
+    rn_dconv3_ukernel_fn fn;
+    size_t px, nr;
+    rn_conv_desc t;
+    if (pass == RN_CONV_PASS_FORWARD)
+        return (algo == RN_CONV_ALGO_INDIRECT || algo == RN_CONV_ALGO_PACKED) &&
+               rows_tile(kt, d, 0, &fn, &px, &nr);
+    if (pass == RN_CONV_PASS_BACKWARD_DATA)
+        return algo == RN_CONV_ALGO_INDIRECT && rn__conv_backward_data_indirect(d, &t) &&
+               rows_tile(kt, &t, 0, &fn, &px, &nr);
+    return algo == RN_CONV_ALGO_TAPS && rn__conv_wgrad_rows(kt, d);
+}
+
 static void rows_task(void *arg, size_t t) {
     const rows_job *j = (const rows_job *)arg;
     const rn_conv_desc *d = j->d;

@@ -114,6 +114,11 @@ size_t rn__conv_derived_budget(int32_t packed);
 /* The same for an int8 plan's packed weights. */
 size_t rn__qconv_derived_budget(void);
 const char *rn__conv_algo_name(int32_t algo);
+/* 1 when algorithm `algo` (RN_CONV_ALGO_*) runs pass `pass` of d through
+ * the direct 3x3 row kernels on ctx's kernel table (kernels.h: the forward
+ * and stride-1 backward-data passes of indirect-gemm and packed-indirect,
+ * the tap-by-tap weight gradient), for the plan's log. */
+int rn__conv_runs_rows(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass, int32_t algo);
 const char *rn__conv_pass_name(int32_t pass);
 
 /* Workspace bytes for each pass (forward, backward-data, backward-weights). */
