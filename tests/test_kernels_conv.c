@@ -47,6 +47,18 @@ static float *random_floats(size_t n) {
     return p;
 }
 
+/* The GEMM epilogue on a float64 sum of terms (acc, with mag the sum of
+ * their magnitudes): + C if accumulating, + bias, the ReLU; then whether got
+ * lies within the tolerance of it. *ref receives the reference. */
+static int epilogue_within(double acc, double mag, float c_in, const float *bias, uint32_t flags,
+                           float got, double *ref) {
+    if (flags & RN_GEMM_ACCUMULATE) acc += c_in, mag += fabs(c_in);
+    if (bias) acc += *bias, mag += fabs(*bias);
+    if ((flags & RN_GEMM_RELU) && acc < 0.0) acc = 0.0;
+    *ref = acc;
+    return fabs(got - acc) <= TOL * mag + 1e-7;
+}
+
 /* ---- igemm --------------------------------------------------------------------------- */
 /* Returns the number of wrong elements of one call. shared_rows: the form
  * of tiles inside the image, one pointer per row and an offset per segment
@@ -105,10 +117,8 @@ static int check_igemm(rn_igemm_ukernel_fn fn, size_t MR, size_t NR, size_t mr, 
                     double t = (double)ind[s * MR + i][p] * b[(s * kc + p) * bs + j];
                     acc += t, mag += fabs(t);
                 }
-            if (flags & RN_GEMM_ACCUMULATE) acc += c0[i * cs + j], mag += fabs(c0[i * cs + j]);
-            if (with_bias) acc += bias[j], mag += fabs(bias[j]);
-            if ((flags & RN_GEMM_RELU) && acc < 0.0) acc = 0.0;
-            if (!(fabs(got - acc) <= TOL * mag + 1e-7)) {
+            if (!epilogue_within(acc, mag, c0[i * cs + j], with_bias ? &bias[j] : NULL, flags, got,
+                                 &acc)) {
                 if (!bad)
                     fprintf(stderr,
                             "  igemm mr %zu nc %zu kc %zu ks %zu flags %u shared %d: [%zu][%zu] = "
@@ -280,10 +290,8 @@ static int check_dconv3(rn_dconv3_ukernel_fn fn, size_t PX, size_t NR, size_t kc
                     }
                 }
             }
-            if (flags & RN_GEMM_ACCUMULATE) acc += c0[i * cs + j], mag += fabs(c0[i * cs + j]);
-            if (with_bias) acc += bias[j], mag += fabs(bias[j]);
-            if ((flags & RN_GEMM_RELU) && acc < 0.0) acc = 0.0;
-            if (!(fabs(got - acc) <= TOL * mag + 1e-7)) {
+            if (!epilogue_within(acc, mag, c0[i * cs + j], with_bias ? &bias[j] : NULL, flags, got,
+                                 &acc)) {
                 if (!bad)
                     fprintf(stderr,
                             "  dconv3 %zux%zu kc %zu skip %zu flags %u null row %d edges %d: "
