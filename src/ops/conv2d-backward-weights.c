@@ -20,7 +20,9 @@
  * of rows by band, into its own partial dW in the workspace; the partials
  * are then added in group order. The sums therefore do not depend on the
  * thread count, and a band's dy and x stay in cache while all its taps are
- * taken.
+ * taken. A 3x3 stride-1 convolution with padding 1, on a table with the
+ * row kernel (rn_wgrad3_ukernel_fn), takes the three taps of a window row
+ * per call, each over the same rectangle in the same order: the same bits.
  *
  * im2col (larger weights, larger windows, output channel counts that are
  * not a multiple of 16): per chunk of output pixels in chunk order,
@@ -74,8 +76,9 @@ static void valid_range(int64_t out, int64_t in, int64_t s, int64_t p, int64_t k
 }
 
 /* The taps (ky, 0..2) of a 3x3 stride-1 convolution with padding 1 over
- * output rows [y0, y1) of one image into a group's partial dW, by the row kernel: the same sums, in
- * the same order, as the tap-by-tap kernel over each tap's rectangle. */
+ * output rows [y0, y1) of one image into a group's partial dW, by the row
+ * kernel: the same sums, in the same order, as the tap-by-tap kernel over
+ * each tap's rectangle. */
 static void row_taps(const wgrad_job *j, const float *img, const float *gimg, int64_t ky,
                      int64_t y0, int64_t y1, float *part) {
     const rn_conv_desc *d = j->d;

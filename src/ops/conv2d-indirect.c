@@ -307,19 +307,21 @@ typedef struct rows_job {
     const rn_conv_desc *d;
     const float *x, *bp, *bias, *zero;
     float *y;
-    size_t px, nr, rows, npanels, tm, tn;
+    size_t px, rows, npanels, tm, tn;
     uint32_t flags;
 } rows_job;
 
+/* The row kernel and its tile width in pixels for d, or 0 where the rows
+ * path does not take d (shape, channels, a row narrower than the tile, bf16). */
 static int rows_tile(const struct rn_kernels *kt, const rn_conv_desc *d, int32_t bf16,
-                     rn_dconv3_ukernel_fn *fn, size_t *px, size_t *nr) {
+                     rn_dconv3_ukernel_fn *fn, size_t *px) {
     if (bf16 || !kt->dconv3 || d->kh != 3 || d->kw != 3 || d->sh != 1 || d->sw != 1 || d->ph != 1 ||
         d->pw != 1 || d->oh != d->h || d->ow != d->w)
         return 0;
     if (d->oc % RN_CONV_PANEL == 0 && kt->dconv3_nr == RN_CONV_PANEL)
-        *fn = kt->dconv3, *px = (size_t)kt->dconv3_mr, *nr = (size_t)kt->dconv3_nr;
+        *fn = kt->dconv3, *px = (size_t)kt->dconv3_mr;
     else if ((size_t)d->oc == (size_t)kt->dconv3_narrow_nr && kt->dconv3_narrow)
-        *fn = kt->dconv3_narrow, *px = (size_t)kt->dconv3_narrow_mr, *nr = (size_t)d->oc;
+        *fn = kt->dconv3_narrow, *px = (size_t)kt->dconv3_narrow_mr;
     else
         return 0;
     return (size_t)d->ow >= *px;
@@ -328,14 +330,14 @@ static int rows_tile(const struct rn_kernels *kt, const rn_conv_desc *d, int32_t
 int rn__conv_runs_rows(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass, int32_t algo) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
     rn_dconv3_ukernel_fn fn;
-    size_t px, nr;
+    size_t px;
     rn_conv_desc t;
     if (pass == RN_CONV_PASS_FORWARD)
         return (algo == RN_CONV_ALGO_INDIRECT || algo == RN_CONV_ALGO_PACKED) &&
-               rows_tile(kt, d, 0, &fn, &px, &nr);
+               rows_tile(kt, d, 0, &fn, &px);
     if (pass == RN_CONV_PASS_BACKWARD_DATA)
         return algo == RN_CONV_ALGO_INDIRECT && rn__conv_backward_data_indirect(d, &t) &&
-               rows_tile(kt, &t, 0, &fn, &px, &nr);
+               rows_tile(kt, &t, 0, &fn, &px);
     return algo == RN_CONV_ALGO_TAPS && rn__conv_wgrad_rows(kt, d);
 }
 
@@ -375,9 +377,9 @@ static void rows_task(void *arg, size_t t) {
 }
 
 static void rows_run(const rn_ctx *ctx, const rn_conv_desc *d, rn_dconv3_ukernel_fn fn, size_t px,
-                     size_t nr, const float *x, const float *bp, const float *bias,
-                     const float *zero, float *y, uint32_t flags) {
-    rows_job j = {fn, d, x, bp, bias, zero, y, px, nr, 0, 0, 0, 0, flags};
+                     const float *x, const float *bp, const float *bias, const float *zero,
+                     float *y, uint32_t flags) {
+    rows_job j = {fn, d, x, bp, bias, zero, y, px, 0, 0, 0, 0, flags};
     j.rows = (size_t)d->n * (size_t)d->oh;
     j.npanels = ((size_t)d->oc + RN_CONV_PANEL - 1) / RN_CONV_PANEL;
     j.tn = j.npanels < RN_CONV_SLOTS ? j.npanels : RN_CONV_SLOTS;
@@ -401,9 +403,9 @@ static void tiles(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, cons
     j.zero = zero;
     j.ind = (const float **)(void *)(scratch + l.zero);
     rn_dconv3_ukernel_fn rfn;
-    size_t rpx, rnr;
-    if (rows_tile(j.kt, d, bf16, &rfn, &rpx, &rnr)) {
-        rows_run(ctx, d, rfn, rpx, rnr, x, bp, bias, zero, y, j.flags);
+    size_t rpx;
+    if (rows_tile(j.kt, d, bf16, &rfn, &rpx)) {
+        rows_run(ctx, d, rfn, rpx, x, bp, bias, zero, y, j.flags);
         return;
     }
     for (int64_t ky = 0, s = 0; ky < d->kh; ky++)
