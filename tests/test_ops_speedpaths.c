@@ -39,12 +39,16 @@ static const conv_case conv_cases[] = {
     {"3x3 16->16 (CIFAR stage 1)", 3, 8, 8, 16, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 32->48, odd image", 2, 9, 7, 32, 48, 3, 3, 1, 1, 1, 1},
     {"3x3 stride 2 16->32 (transition)", 2, 8, 8, 16, 32, 3, 3, 2, 2, 1, 1},
-    {"7x7 stride 2 pad 3 3->16 (stem, dW by im2col: 3 channels)", 2, 13, 13, 3, 16, 7, 7, 2, 2, 3,
-     3},
+    {"7x7 stride 2 pad 3 3->16 (stem, dW by window rows: 3 channels)", 2, 13, 13, 3, 16, 7, 7, 2, 2,
+     3, 3},
+    {"7x7 stride 2 pad 3 5->16 (dW by im2col: window rows of 35 floats)", 2, 11, 12, 5, 16, 7, 7, 2,
+     2, 3, 3},
+    {"3x3 1->16 (one-channel stem, dW by window rows of 3 floats)", 2, 7, 9, 1, 16, 3, 3, 1, 1, 1,
+     1},
     {"1x1 stride 2 16->32 (projection)", 2, 7, 7, 16, 32, 1, 1, 2, 2, 0, 0},
-    {"5x5 pad 2 5->16, 6x5 (dW by im2col: 125 columns over 5 channels)", 2, 6, 5, 5, 16, 5, 5, 1, 1,
-     2, 2},
-    {"3x3 3->16 (CIFAR stem: few channels, dW by taps)", 2, 8, 8, 3, 16, 3, 3, 1, 1, 1, 1},
+    {"5x5 pad 2 5->16, 6x5 (dW by window rows of 25 floats over 5 channels)", 2, 6, 5, 5, 16, 5, 5,
+     1, 1, 2, 2},
+    {"3x3 3->16 (CIFAR stem: few channels, dW by window rows)", 2, 8, 8, 3, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 pad 0 40->32, channel tails", 2, 6, 6, 40, 32, 3, 3, 1, 1, 0, 0},
     {"3x3 pad 1 on a 1x1 image", 4, 1, 1, 16, 16, 3, 3, 1, 1, 1, 1},
     {"3x3 64->64 over more images than groups", 20, 3, 3, 64, 64, 3, 3, 1, 1, 1, 1},
@@ -293,6 +297,15 @@ static void test_conv_path_choice_depends_on_shape_only(void) {
               rn__conv2d_backward_weights_workspace(b, &s2));
     }
     rn_ctx_destroy(a), rn_ctx_destroy(b);
+    /* few input channels: window rows while kw x c floats fit a call (32),
+     * im2col beyond; many channels never take window rows */
+    rn_conv_desc stem = {16, 224, 224, 3, 64, 7, 7, 2, 2, 3, 3, 0, 0};
+    rn_conv_desc five = {2, 11, 12, 5, 16, 7, 7, 2, 2, 3, 3, 0, 0};
+    CHECK(rn__conv_desc_init(&stem) && rn__conv_desc_init(&five));
+    CHECK(rn__conv_wgrad_window(&stem) && !rn__conv_wgrad_window(&five) &&
+          !rn__conv_wgrad_window(&s1));
+    CHECK(rn__conv_plain_algo(&stem, RN_CONV_PASS_BACKWARD_WEIGHTS) == RN_CONV_ALGO_TAPS);
+    CHECK(rn__conv_plain_algo(&five, RN_CONV_PASS_BACKWARD_WEIGHTS) == RN_CONV_ALGO_IM2COL);
 }
 
 /* ---- elementwise drivers: every ISA against scalar, threads bit-identical ------------ */

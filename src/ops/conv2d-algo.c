@@ -103,13 +103,18 @@ static const struct conv_limits {
      * too few: 8 ms by taps, 120 by im2col). The tap-by-tap path takes
      * windows of up to wgrad_max_taps, a dW of at most wgrad_max_floats (4
      * groups of partial sums fit its budget, conv2d-backward-weights.c) and
-     * output channels a multiple of wgrad_oc_multiple (every table's MR). */
+     * output channels a multiple of wgrad_oc_multiple (every table's MR).
+     * Under wgrad_min_c input channels, a window whose rows hold at most
+     * wgrad_window_max floats (kw x c) goes by window rows instead: one
+     * kernel call per window row, its kw x c floats contiguous in a padded
+     * copy of the input row (conv2d-backward-weights.c). */
     size_t wgrad_gemm_ratio;
     int32_t wgrad_min_c;
     size_t wgrad_im2col_min_k;
     size_t wgrad_max_taps;
     size_t wgrad_max_floats;
     int32_t wgrad_oc_multiple;
+    size_t wgrad_window_max;
 } limits = {
     32,
     32, /* wg_min_tiles, wg_min_channels */
@@ -130,6 +135,7 @@ static const struct conv_limits {
     64, /* wgrad_gemm_ratio, wgrad_min_c, wgrad_im2col_min_k, wgrad_max_taps */
     (size_t)1 << 20,
     16, /* wgrad_max_floats, wgrad_oc_multiple */
+    32, /* wgrad_window_max */
 };
 
 /* ---- shape tests, one per implementation ------------------------------------------ */
@@ -169,10 +175,17 @@ static int packs(const rn_conv_desc *d) {
     return rn__conv_rows(d) <= limits.pack_max_pixels && rn__conv_indirect_ok(d);
 }
 
+int rn__conv_wgrad_window(const rn_conv_desc *d) {
+    return d->c < limits.wgrad_min_c && d->kw > 1 &&
+           (size_t)d->kw * (size_t)d->c <= limits.wgrad_window_max;
+}
+
 static int wgrad_by_taps(const rn_conv_desc *d) {
     const size_t dw = (size_t)d->oc * rn__conv_k(d);
     if (rn__conv_is_direct(d) && dw >= limits.wgrad_gemm_ratio * rn__conv_rows(d)) return 0;
-    if (d->c < limits.wgrad_min_c && rn__conv_k(d) >= limits.wgrad_im2col_min_k) return 0;
+    if (d->c < limits.wgrad_min_c && rn__conv_k(d) >= limits.wgrad_im2col_min_k &&
+        !rn__conv_wgrad_window(d))
+        return 0;
     return d->oc % limits.wgrad_oc_multiple == 0 &&
            (size_t)d->kh * (size_t)d->kw <= limits.wgrad_max_taps && dw <= limits.wgrad_max_floats;
 }

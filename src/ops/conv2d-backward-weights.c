@@ -60,9 +60,10 @@ typedef struct wgrad_job {
     const rn_conv_desc *d;
     rn_wgrad_ukernel_fn fn;
     rn_wgrad3_ukernel_fn fn3; /* the row kernel, for 3x3 stride 1 padding 1 */
-    size_t mr, nr, k, groups, dw_floats;
+    int32_t window;           /* by window rows (rn__conv_wgrad_window) */
+    size_t mr, nr, k, groups, dw_floats, row_floats;
     const float *x, *dy;
-    float *part, *dw;
+    float *part, *dw, *rows; /* rows: a padded input row per group (window rows) */
 } wgrad_job;
 
 /* [lo, hi) of output positions o with o * s - p + kpos inside [0, in) */
@@ -100,6 +101,36 @@ int rn__conv_wgrad_rows(const struct rn_kernels *kt, const rn_conv_desc *d) {
            d->pw == 1 && d->oh == d->h && d->ow == d->w && d->oc % kt->wgrad3_mr == 0;
 }
 
+/* By window rows: for each output row and each window row ky, the input row
+ * copied with its zero padding, so that output pixel q's window row is the
+ * kw x c contiguous floats at q * sw * c; the kernel sums dy (MR output
+ * channels) times those floats (NR at a time) along the output row. Each
+ * dW element adds its pixels in (image, row, pixel) order; the padding
+ * contributes products with zeros, as im2col's columns do. */
+static void window_rows(const wgrad_job *j, size_t n0, size_t n1, float *part, float *row) {
+    const rn_conv_desc *d = j->d;
+    const size_t c = (size_t)d->c, oc = (size_t)d->oc, w = (size_t)d->w, ow = (size_t)d->ow;
+    const size_t len = (size_t)d->kw * c, pad = (size_t)d->pw * c;
+    for (size_t n = n0; n < n1; n++)
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            const float *a = j->dy + (n * (size_t)d->oh + (size_t)oy) * ow * oc;
+            for (int64_t ky = 0; ky < d->kh; ky++) {
+                const int64_t iy = oy * d->sh - d->ph + ky;
+                if (iy < 0 || iy >= d->h) continue;
+                rn_memset(row, 0, pad * sizeof(float));
+                rn_memcpy(row + pad, j->x + (n * (size_t)d->h + (size_t)iy) * w * c,
+                          w * c * sizeof(float));
+                rn_memset(row + pad + w * c, 0, (j->row_floats - pad - w * c) * sizeof(float));
+                for (size_t l0 = 0; l0 < len; l0 += j->nr) {
+                    const size_t nc = len - l0 < j->nr ? len - l0 : j->nr;
+                    for (size_t o0 = 0; o0 < oc; o0 += j->mr)
+                        j->fn(nc, 1, ow, a + o0, 0, oc, row + l0, 0, (size_t)d->sw * c,
+                              part + o0 * j->k + (size_t)ky * len + l0, j->k);
+                }
+            }
+        }
+}
+
 static void wgrad_group_task(void *arg, size_t g) {
     const wgrad_job *j = (const wgrad_job *)arg;
     const rn_conv_desc *d = j->d;
@@ -107,6 +138,10 @@ static void wgrad_group_task(void *arg, size_t g) {
     float *part = j->part + g * j->dw_floats;
     rn_memset(part, 0, j->dw_floats * sizeof(float));
     const size_t n0 = g * (size_t)d->n / j->groups, n1 = (g + 1) * (size_t)d->n / j->groups;
+    if (j->window) {
+        window_rows(j, n0, n1, part, j->rows + g * j->row_floats);
+        return;
+    }
     /* bands of output rows whose dy and input rows stay in L2 while every
      * tap, channel block and output-channel block sweeps them */
     const size_t row_bytes = (ow * oc + (size_t)d->sh * w * c) * sizeof(float);
@@ -160,6 +195,13 @@ static void wgrad_reduce_task(void *arg, size_t t) {
     }
 }
 
+/* Floats of a padded input row, (w + 2 pw) x c, rounded up to whole cache
+ * lines so that the groups' rows do not share one. */
+static size_t window_row_floats(const rn_conv_desc *d) {
+    const size_t f = rn__sat_mul((size_t)d->w + 2 * (size_t)d->pw, (size_t)d->c);
+    return rn__align_up(f, RN_ALIGN / sizeof(float));
+}
+
 static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float *x, const float *dy,
                           float *dw, void *ws) {
     const struct rn_kernels *kt = rn__ctx_kernels(ctx);
@@ -172,12 +214,17 @@ static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float 
     j.part = (float *)rn__align_up((size_t)(uintptr_t)ws, RN_ALIGN);
     /* the narrow tile when the wide one would leave input channels of its
      * panel clearly more often empty (16 channels: 32 loaded for 16) */
-    const size_t c = (size_t)d->c, nw = (size_t)kt->wgrad_nr, nn = (size_t)kt->wgrad_narrow_nr;
+    j.window = rn__conv_wgrad_window(d);
+    const size_t c = j.window ? (size_t)d->kw * (size_t)d->c : (size_t)d->c; /* a call's floats */
+    const size_t nw = (size_t)kt->wgrad_nr, nn = (size_t)kt->wgrad_narrow_nr;
     if (4 * ((c + nw - 1) / nw * nw) > 5 * ((c + nn - 1) / nn * nn))
         j.fn = kt->wgrad_narrow, j.mr = (size_t)kt->wgrad_narrow_mr, j.nr = nn;
     else
         j.fn = kt->wgrad, j.mr = (size_t)kt->wgrad_mr, j.nr = nw;
-    if (rn__conv_wgrad_rows(kt, d))
+    if (j.window) {
+        j.row_floats = window_row_floats(d);
+        j.rows = j.part + rn__align_up(j.groups * j.dw_floats, RN_ALIGN / sizeof(float));
+    } else if (rn__conv_wgrad_rows(kt, d))
         j.fn3 = kt->wgrad3, j.mr = (size_t)kt->wgrad3_mr, j.nr = (size_t)kt->wgrad3_nr;
     rn__parallel_for(ctx, j.groups, wgrad_group_task, &j);
     rn__parallel_for(ctx, (j.dw_floats + RN_WGRAD_REDUCE_BLOCK - 1) / RN_WGRAD_REDUCE_BLOCK,
@@ -187,7 +234,10 @@ static void wgrad_by_taps(const rn_ctx *ctx, const rn_conv_desc *d, const float 
 size_t rn__conv2d_backward_weights_workspace(const rn_ctx *ctx, const rn_conv_desc *d) {
     if (by_taps(d)) {
         size_t floats = groups_for(d) * (size_t)d->oc * rn__conv_k(d); /* <= 2^22 */
-        return floats * sizeof(float) + RN_ALIGN;
+        if (rn__conv_wgrad_window(d)) /* and a padded input row per group */
+            floats = rn__sat_add(rn__align_up(floats, RN_ALIGN / sizeof(float)),
+                                 rn__sat_mul(groups_for(d), window_row_floats(d)));
+        return rn__sat_add(rn__sat_mul(floats, sizeof(float)), RN_ALIGN);
     }
     /* dW[oc x K] += dy_chunk^T * col_chunk: the chunk is the GEMM's K */
     size_t col = rn__conv_col_bytes(d);

@@ -107,5 +107,8 @@ void rn__conv_indirect_backward_data(const rn_ctx *ctx, const rn_conv_desc *d,
  * (conv2d-backward-weights.c). */
 struct rn_kernels;
 int rn__conv_wgrad_rows(const struct rn_kernels *kt, const rn_conv_desc *d);
+/* 1 when the tap-by-tap weight gradient of d goes by window rows (few input
+ * channels: a window row's kw x c floats per kernel call; conv2d-algo.c). */
+int rn__conv_wgrad_window(const rn_conv_desc *d);
 
 #endif /* RN_CONV2D_COMMON_H */

@@ -338,7 +338,7 @@ int rn__conv_runs_rows(const rn_ctx *ctx, const rn_conv_desc *d, int32_t pass, i
     if (pass == RN_CONV_PASS_BACKWARD_DATA)
         return algo == RN_CONV_ALGO_INDIRECT && rn__conv_backward_data_indirect(d, &t) &&
                rows_tile(kt, &t, 0, &fn, &px);
-    return algo == RN_CONV_ALGO_TAPS && rn__conv_wgrad_rows(kt, d);
+    return algo == RN_CONV_ALGO_TAPS && !rn__conv_wgrad_window(d) && rn__conv_wgrad_rows(kt, d);
 }
 
 static void rows_task(void *arg, size_t t) {
